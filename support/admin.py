@@ -1,0 +1,207 @@
+"""Django admin for trust admins. Lists come from selectors; every save and delete is audited."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from support import selectors, services
+from support.audit import audit_record, snapshot
+from support.models import (
+    AuditEvent,
+    Family,
+    FamilyDuplicate,
+    Membership,
+    PartnerCharity,
+    PartnerService,
+    Policy,
+    Pupil,
+    PupilImport,
+    School,
+)
+from support.scopes import scope_for
+
+
+class TrustModelAdmin(admin.ModelAdmin):
+    """Admin-role users may manage these; saves and deletes leave an audit event."""
+
+    selector = None  # a function (user) -> queryset; None means the model's default manager
+
+    def _is_admin(self, request: HttpRequest) -> bool:
+        return scope_for(request.user).is_admin
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._is_admin(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._is_admin(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._is_admin(request)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._is_admin(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest):
+        selector = type(self).selector
+        queryset = selector(request.user) if selector else super().get_queryset(request)
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+    def _fields(self, obj) -> list[str]:
+        return [f.name for f in obj._meta.concrete_fields if f.name not in ("id", "created_at", "updated_at")]
+
+    def save_model(self, request, obj, form, change) -> None:
+        label = obj._meta.model_name
+        if change:
+            before = snapshot(type(obj).objects.get(pk=obj.pk), form.changed_data)
+            super().save_model(request, obj, form, change)
+            audit_record(
+                actor=request.user, action=f"{label}.updated", subject=obj,
+                before=before, after=snapshot(obj, form.changed_data), note="admin",
+            )
+        else:
+            super().save_model(request, obj, form, change)
+            audit_record(
+                actor=request.user, action=f"{label}.created", subject=obj, after=snapshot(obj, self._fields(obj)),
+                note="admin",
+            )
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        for field in ("schools",):
+            if field in form.changed_data:
+                audit_record(
+                    actor=request.user, action=f"{form.instance._meta.model_name}.updated", subject=form.instance,
+                    after={field: sorted(s.pk for s in form.cleaned_data[field])}, note="admin",
+                )
+
+    def delete_model(self, request, obj) -> None:
+        audit_record(
+            actor=request.user, action=f"{obj._meta.model_name}.deleted", subject=obj,
+            before=snapshot(obj, self._fields(obj)), note="admin",
+        )
+        super().delete_model(request, obj)
+
+
+@admin.register(School)
+class SchoolAdmin(TrustModelAdmin):
+    selector = staticmethod(selectors.schools_visible_to)
+    list_display = ["name", "urn", "phase", "is_active"]
+    list_filter = ["phase", "is_active"]
+    search_fields = ["name", "urn"]
+
+
+class PartnerServiceInline(admin.TabularInline):
+    model = PartnerService
+    extra = 0
+
+    def has_view_permission(self, request, obj=None):
+        return scope_for(request.user).is_admin
+
+    has_add_permission = has_change_permission = has_delete_permission = has_view_permission
+
+
+@admin.register(PartnerCharity)
+class PartnerCharityAdmin(TrustModelAdmin):
+    selector = staticmethod(selectors.partners_visible_to)
+    list_display = ["name", "postcode", "phone", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "postcode"]
+    inlines = [PartnerServiceInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(TrustModelAdmin):
+    list_display = ["user", "role", "partner", "is_active"]
+    list_filter = ["role", "is_active", "schools"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
+    filter_horizontal = ["schools"]
+    autocomplete_fields = ["user"]
+    list_select_related = ["user", "partner"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._is_admin(request)
+
+
+@admin.register(Family)
+class FamilyAdmin(TrustModelAdmin):
+    selector = staticmethod(selectors.families_visible_to)
+    list_display = ["lead_carer_name", "postcode", "phone", "consent_given", "merged_into"]
+    list_filter = ["consent_given"]
+    search_fields = ["lead_carer_name", "postcode", "email", "phone", "pupils__upn"]
+    readonly_fields = ["carer_name_key", "consent_given", "consent_date", "consent_recorded_by", "merged_into"]
+    fields = [*services.FAMILY_EDITABLE, *readonly_fields]
+
+    def save_model(self, request, obj, form, change) -> None:
+        values = {name: form.cleaned_data[name] for name in services.FAMILY_EDITABLE if name in form.cleaned_data}
+        if change:
+            services.family_update(family=obj, actor=request.user, **values)
+        else:
+            obj.pk = services.family_create(actor=request.user, **values).pk
+        obj.refresh_from_db()
+
+
+@admin.register(Pupil)
+class PupilAdmin(TrustModelAdmin):
+    selector = staticmethod(selectors.pupils_visible_to)
+    list_display = ["upn", "surname", "legal_forename", "year_group", "school", "fsm", "pupil_premium", "in_need"]
+    list_filter = ["school", "year_group", "fsm", "pupil_premium", "in_need"]
+    search_fields = ["upn", "surname", "legal_forename", "preferred_forename"]
+    list_select_related = ["school"]
+    raw_id_fields = ["family"]
+
+
+@admin.register(Policy)
+class PolicyAdmin(TrustModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._is_admin(request) and not Policy.objects.exists()
+
+
+@admin.register(FamilyDuplicate)
+class FamilyDuplicateAdmin(TrustModelAdmin):
+    selector = staticmethod(selectors.family_duplicates_visible_to)
+    list_display = ["family_a", "family_b", "reason", "status", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    list_select_related = ["family_a", "family_b", "decided_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PupilImport)
+class PupilImportAdmin(TrustModelAdmin):
+    selector = staticmethod(selectors.imports_visible_to)
+    list_display = ["filename", "school", "uploaded_by", "status", "created_at", "finished_at"]
+    list_filter = ["status", "school"]
+    exclude = ["content"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(TrustModelAdmin):
+    """Read-only: nobody adds, changes or deletes audit events here."""
+
+    selector = staticmethod(selectors.audit_events_visible_to)
+    list_display = ["at", "actor_label", "action", "subject_repr", "note"]
+    list_filter = ["action", ("at", admin.DateFieldListFilter)]
+    search_fields = ["actor_label", "action", "subject_repr", "subject_id", "note"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}

@@ -1,0 +1,70 @@
+from rest_framework import serializers
+
+from support.models import Family, PartnerCharity, PartnerService, Pupil, School
+
+
+class SchoolSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = School
+        fields = ["id", "name", "urn", "phase", "phone", "email", "is_active"]
+
+
+class PupilSerializer(serializers.ModelSerializer):
+    school_name = serializers.CharField(source="school.name", read_only=True)
+
+    class Meta:
+        model = Pupil
+        fields = [
+            "id", "upn", "legal_forename", "preferred_forename", "surname", "date_of_birth", "year_group",
+            "school", "school_name", "family", "fsm", "pupil_premium", "in_need",
+        ]
+        read_only_fields = fields
+
+
+class PupilInNeedSerializer(serializers.Serializer):
+    in_need = serializers.BooleanField()
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class FamilyPupilSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Pupil
+        fields = ["id", "preferred_forename", "legal_forename", "surname", "year_group", "school"]
+
+
+class FamilySerializer(serializers.ModelSerializer):
+    pupils = serializers.SerializerMethodField(help_text="Pupils at the caller's schools only.")
+    household_size = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Family
+        fields = [
+            "id", "lead_carer_name", "phone", "email", "address", "postcode", "adults", "children",
+            "household_size", "dietary_needs", "consent_given", "consent_date", "pupils",
+        ]
+        read_only_fields = ["id", "consent_given", "consent_date", "household_size", "pupils"]
+
+    def get_pupils(self, family: Family) -> list[dict]:
+        pupils = getattr(family, "visible_pupils", None)
+        if pupils is None:
+            pupils = []
+        return FamilyPupilSerializer(pupils, many=True).data
+
+
+class ConsentSerializer(serializers.Serializer):
+    consent_given = serializers.BooleanField()
+    consent_date = serializers.DateField(required=False, allow_null=True)
+
+
+class PartnerServiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PartnerService
+        fields = ["service", "description", "is_active"]
+
+
+class PartnerSerializer(serializers.ModelSerializer):
+    services = PartnerServiceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PartnerCharity
+        fields = ["id", "name", "address", "postcode", "phone", "email", "opening_times", "is_active", "services"]

@@ -1,0 +1,117 @@
+"""The support core's API. Querysets from selectors, writes through services, permission declared."""
+
+import django_filters
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from support import selectors, services
+from support.api.serializers import (
+    ConsentSerializer,
+    FamilySerializer,
+    PartnerSerializer,
+    PupilInNeedSerializer,
+    PupilSerializer,
+    SchoolSerializer,
+)
+from support.models import Family, Pupil
+
+
+class SchoolViewSet(viewsets.ReadOnlyModelViewSet):
+    permission = "schools.view"
+    serializer_class = SchoolSerializer
+    filterset_fields = ["phase", "is_active"]
+    search_fields = ["name", "urn"]
+
+    def get_queryset(self):
+        return selectors.schools_visible_to(self.request.user)
+
+
+class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
+    permission = "partners.view"
+    serializer_class = PartnerSerializer
+    search_fields = ["name"]
+
+    def get_queryset(self):
+        return selectors.partners_visible_to(self.request.user).prefetch_related("services")
+
+
+class FamilyFilter(django_filters.FilterSet):
+    school = django_filters.NumberFilter(method="filter_school", label="Families with a pupil at this school")
+    postcode = django_filters.CharFilter(lookup_expr="iexact")
+    consent_given = django_filters.BooleanFilter()
+    q = django_filters.CharFilter(method="filter_q", label="Carer or pupil name, postcode, phone, e-mail or UPN")
+
+    class Meta:
+        model = Family
+        fields = ["postcode", "consent_given"]
+
+    def filter_school(self, queryset, name, value):
+        return queryset.filter(pk__in=selectors.family_search(user=self.request.user, school_id=value).values("pk"))
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(pk__in=selectors.family_search(user=self.request.user, query=value).values("pk"))
+
+
+class FamilyViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    permissions = {
+        "list": "families.view",
+        "retrieve": "families.view",
+        "update": "families.edit",
+        "partial_update": "families.edit",
+        "consent": "families.edit",
+    }
+    serializer_class = FamilySerializer
+    filterset_class = FamilyFilter
+    ordering_fields = ["lead_carer_name", "postcode", "id"]
+    http_method_names = ["get", "patch", "post", "head", "options"]
+
+    def get_queryset(self):
+        pupils = selectors.pupils_visible_to(self.request.user).order_by("year_group", "pk")
+        return (
+            selectors.families_visible_to(self.request.user)
+            .filter(merged_into__isnull=True)
+            .prefetch_related(Prefetch("pupils", queryset=pupils, to_attr="visible_pupils"))
+            .order_by("lead_carer_name", "pk")
+        )
+
+    def perform_update(self, serializer: FamilySerializer) -> None:
+        family = services.family_update(
+            family=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
+        serializer.instance = self.get_queryset().get(pk=family.pk)
+
+    @extend_schema(request=ConsentSerializer, responses=FamilySerializer)
+    @action(detail=True, methods=["post"])
+    def consent(self, request: Request, pk: str | None = None) -> Response:
+        family = self.get_object()
+        body = ConsentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.family_record_consent(
+            family=family, actor=request.user, given=body.validated_data["consent_given"],
+            date=body.validated_data.get("consent_date"),
+        )
+        return Response(FamilySerializer(self.get_queryset().get(pk=family.pk)).data)
+
+
+class PupilViewSet(viewsets.ReadOnlyModelViewSet):
+    permissions = {"list": "pupils.view", "retrieve": "pupils.view", "in_need": "pupils.flag_need"}
+    serializer_class = PupilSerializer
+    filterset_fields = ["school", "year_group", "fsm", "pupil_premium", "in_need", "family"]
+    search_fields = ["upn", "legal_forename", "preferred_forename", "surname"]
+    ordering_fields = ["surname", "year_group", "id"]
+
+    def get_queryset(self):
+        return selectors.pupils_visible_to(self.request.user).select_related("school").order_by("surname", "pk")
+
+    @extend_schema(request=PupilInNeedSerializer, responses=PupilSerializer)
+    @action(detail=True, methods=["post"], url_path="in-need")
+    def in_need(self, request: Request, pk: str | None = None) -> Response:
+        pupil: Pupil = self.get_object()
+        body = PupilInNeedSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.pupil_set_in_need(pupil=pupil, actor=request.user, **body.validated_data)
+        return Response(PupilSerializer(self.get_queryset().get(pk=pupil.pk)).data)

@@ -1,0 +1,47 @@
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+
+from support.models import Role
+from support.permissions import has_perm
+from support.scopes import scope_for
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    current: bool
+
+
+# (label, url name, permission or None for every signed-in user, matched path prefix)
+NAV = [
+    ("Home", "home", None, None),
+    ("Families", "family_list", "families.view", "/families/"),
+    ("Pupil import", "import_list", "pupils.import", "/imports/"),
+    ("Possible duplicates", "duplicate_list", "families.merge", "/duplicates/"),
+    ("API", "api_docs", None, "/api/"),
+    ("Admin", "admin:index", "policy.edit", "/admin/"),
+]
+
+
+def shell(request: HttpRequest) -> dict:
+    context: dict = {"trust_name": settings.TRUST_NAME}
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return context
+    scope = scope_for(user)
+    items = []
+    for label, name, permission, prefix in NAV:
+        if permission is not None and not has_perm(user, permission):
+            continue
+        if name == "api_docs" and not scope.roles:
+            continue
+        url = reverse(name)
+        current = request.path == url if prefix is None else request.path.startswith(prefix)
+        items.append(NavItem(label, url, current))
+    context["nav_items"] = items
+    context["role_labels"] = [label for value, label in Role.choices if value in scope.roles]
+    return context

@@ -1,0 +1,246 @@
+"""A realistic, deterministic demo trust: 12 academies, about 3,000 pupils in families, one partner.
+
+Everything is generated from a fixed seed, so two machines get the same trust. ``demo_seed`` does
+nothing when the demo trust is already there.
+"""
+
+import datetime
+import random
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from stdnum.gb import upn as upn_module
+
+from support.audit import audit_event, audit_record, audit_record_many
+from support.models import (
+    Family,
+    FamilyDuplicate,
+    Membership,
+    PartnerCharity,
+    PartnerService,
+    Phase,
+    Policy,
+    Pupil,
+    Role,
+    School,
+    Service,
+)
+from support.pupil_csv import academic_year_start_for, normalise_name_key
+
+DEMO_PASSWORD = "trust-demo-2026"  # noqa: S105 (printed for the demo; never used outside it)
+SEED = 20261123
+LA_CODE = "926"
+
+SCHOOLS = [
+    ("Riverside Primary Academy", "140101", Phase.PRIMARY),
+    ("Brookfield Primary Academy", "140102", Phase.PRIMARY),
+    ("Hillcrest Primary Academy", "140103", Phase.PRIMARY),
+    ("Meadowbank Primary Academy", "140104", Phase.PRIMARY),
+    ("St Aidan's Primary Academy", "140105", Phase.PRIMARY),
+    ("Oakwood Primary Academy", "140106", Phase.PRIMARY),
+    ("Kingsmead Primary Academy", "140107", Phase.PRIMARY),
+    ("Willow Lane Primary Academy", "140108", Phase.PRIMARY),
+    ("Riverside Secondary Academy", "140201", Phase.SECONDARY),
+    ("Northgate Academy", "140202", Phase.SECONDARY),
+    ("Castle View Academy", "140203", Phase.SECONDARY),
+    ("The Bridge Alternative Provision Academy", "140301", Phase.ALTERNATIVE),
+]
+TARGET_PUPILS = 3000
+
+FORENAMES = (
+    "Olivia Amelia Isla Ava Mia Ivy Lily Isabella Sophia Grace Freya Willow Florence Emily Ella Poppy Evie "
+    "Aisha Maryam Zara Hannah Amira Fatima Priya Chloe Ruby Maya Sienna Harper Millie Noah Muhammad Oliver "
+    "George Leo Arthur Oscar Harry Jack Charlie Jacob Freddie Alfie Theo Henry Thomas Archie Joshua Adam "
+    "Yusuf Ibrahim Kai Reuben Daniel Samuel Mohammed Ethan Lucas Jayden Tyler Kacper Jakub Zofia Amelia-Rose"
+).split()
+SURNAMES = (
+    "Smith Jones Taylor Brown Williams Wilson Johnson Davies Robinson Wright Thompson Evans Walker White "
+    "Roberts Green Hall Wood Jackson Clarke Patel Khan Ahmed Hussain Ali Begum Singh Kaur Nowak Kowalski "
+    "O'Brien Murphy Kelly Campbell Stewart Okafor Mensah Osei Adeyemi Nguyen Chen Wang Silva Santos "
+    "Hughes Edwards Turner Hill Moore Cooper Ward Morris King Baker Harris Lewis Martin Scott Young"
+).split()
+CARER_FORENAMES = (
+    "Sarah Emma Laura Rebecca Gemma Kirsty Nadia Samira Agnieszka Joanne Michelle Claire Stacey Leanne "
+    "Amina Shabana Parveen Lisa Donna Natalie James Mark Paul Daniel Michael David Imran Tariq Piotr Wayne"
+).split()
+DIETS = ["", "", "", "", "Halal", "Vegetarian", "Nut allergy", "Gluten free", "Diabetic", "Dairy free"]
+STREETS = ["Mill Lane", "Church Street", "Station Road", "Park Avenue", "Victoria Road", "Canal Side",
+           "Elm Grove", "Queen Street", "Orchard Close", "Market Place", "Bridge Street", "Meadow Way"]
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first_name: str
+    last_name: str
+    role: str
+    schools: tuple[int, ...] = ()  # indexes into SCHOOLS
+    partner: bool = False
+    superuser: bool = False
+
+
+USERS = [
+    DemoUser("pastoral_a", "Priya", "Shah", Role.PASTORAL, schools=(0,)),
+    DemoUser("lead_a", "Laura", "Bennett", Role.LEAD, schools=(0, 8)),
+    DemoUser("pastoral_b", "Ben", "Adeyemi", Role.PASTORAL, schools=(1,)),
+    DemoUser("lead_b", "Sam", "Okafor", Role.LEAD, schools=(1, 9)),
+    DemoUser("finance", "Fiona", "Marsh", Role.FINANCE),
+    DemoUser("charity", "Chris", "Doyle", Role.CHARITY, partner=True),
+    DemoUser("admin", "Ada", "Moreton", Role.ADMIN, superuser=True),
+]
+
+
+def demo_exists() -> bool:
+    return School.objects.filter(urn__in=[urn for _, urn, _ in SCHOOLS]).count() == len(SCHOOLS)
+
+
+def _upn(school_index: int, admitted: int, serial: int) -> str:
+    body = f"{LA_CODE}{2000 + school_index:04d}{admitted % 100:02d}{serial:03d}"
+    return upn_module.calc_check_digit(body) + body
+
+
+def _date_of_birth(rng: random.Random, year_group: int, academic_year_start: int) -> datetime.date:
+    # Year N is born between 1 Sep of (start - N - 5) and 31 Aug of (start - N - 4).
+    first = datetime.date(academic_year_start - year_group - 5, 9, 1)
+    return first + datetime.timedelta(days=rng.randrange(365))
+
+
+@transaction.atomic
+def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
+    """Build the demo trust. Returns counts; all zeros when it already existed (nothing changes)."""
+    if demo_exists():
+        return {"schools": 0, "families": 0, "pupils": 0, "users": 0}
+    today = today or timezone.localdate()
+    start = academic_year_start_for(today)
+    rng = random.Random(SEED)
+    Policy.current()
+
+    schools = [
+        School.objects.create(
+            name=name, urn=urn, phase=phase, address=f"{rng.choice(STREETS)}, Riverton",
+            phone=f"0113 496 0{100 + i:03d}", email=f"office@{urn}.school.example",
+        )
+        for i, (name, urn, phase) in enumerate(SCHOOLS)
+    ]
+    primaries = [s for s in schools if s.phase == Phase.PRIMARY]
+    secondaries = [s for s in schools if s.phase == Phase.SECONDARY]
+    ap = next(s for s in schools if s.phase == Phase.ALTERNATIVE)
+
+    partner = PartnerCharity.objects.create(
+        name="Riverton Community Pantry",
+        address="The Old Chapel, 4 Wharf Street, Riverton",
+        postcode="RV1 2QP",
+        phone="0113 496 0999",
+        email="counter@pantry.example",
+        opening_times="Monday to Friday 10:00–15:00\nSaturday 10:00–12:00",
+    )
+    for service, description in [
+        (Service.FOOD_PARCEL, "A week's food for the household, with toiletries"),
+        (Service.WHITE_GOODS, "A reconditioned cooker, fridge or washing machine, delivered"),
+        (Service.FURNITURE, "Beds, tables and sofas from the furniture store"),
+    ]:
+        PartnerService.objects.create(partner=partner, service=service, description=description)
+
+    families: list[Family] = []
+    pupils: list[Pupil] = []
+    serials: dict[tuple[int, int], int] = {}
+    school_index = {school.pk: i for i, school in enumerate(schools)}
+
+    def place(year_group: int, home_primary: School, home_secondary: School) -> School:
+        if year_group >= 7:
+            return ap if rng.random() < 0.012 else home_secondary
+        return home_primary
+
+    while len(pupils) < TARGET_PUPILS:
+        surname = rng.choice(SURNAMES)
+        carer = f"{rng.choice(CARER_FORENAMES)} {surname}"
+        postcode = f"RV{rng.randint(1, 9)} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
+        number = len(families)
+        consent = rng.random() < 0.7
+        family = Family(
+            lead_carer_name=carer,
+            carer_name_key=normalise_name_key(carer),
+            phone=f"0121 496 0{number % 1000:03d}" if rng.random() < 0.9 else "",
+            email=f"{carer.lower().replace(' ', '.').replace(chr(39), '')}{number}@mail.example",
+            address=f"{rng.randint(1, 120)} {rng.choice(STREETS)}, Riverton",
+            postcode=postcode,
+            adults=rng.choice([1, 1, 2, 2, 2, 3]),
+            children=0,
+            dietary_needs=rng.choice(DIETS),
+            consent_given=consent,
+            consent_date=today - datetime.timedelta(days=rng.randrange(30, 700)) if consent else None,
+        )
+        families.append(family)
+        home_primary, home_secondary = rng.choice(primaries), rng.choice(secondaries)
+        kids = rng.choices([1, 2, 3, 4], weights=[45, 35, 15, 5])[0]
+        fsm = rng.random() < 0.27
+        for _ in range(kids):
+            year_group = rng.randint(0, 13 if home_secondary else 6)
+            school = place(year_group, home_primary, home_secondary)
+            if year_group >= 12 and rng.random() < 0.6:
+                continue  # many leave at 16; keep the sixth forms smaller
+            admitted = start - (year_group - (7 if year_group >= 7 else 0))
+            key = (school_index[school.pk], admitted)
+            serials[key] = serials.get(key, 0) + 1
+            forename = rng.choice(FORENAMES)
+            pupils.append(
+                Pupil(
+                    upn=_upn(key[0], admitted, serials[key]),
+                    legal_forename=forename,
+                    preferred_forename="",
+                    surname=surname,
+                    date_of_birth=_date_of_birth(rng, year_group, start),
+                    year_group=year_group,
+                    school=school,
+                    family=family,
+                    fsm=fsm,
+                    pupil_premium=fsm or rng.random() < 0.05,
+                    in_need=rng.random() < (0.2 if fsm else 0.03),
+                    sis_family_ref=f"F{number:05d}",
+                )
+            )
+            family.children += 1
+        if family.children == 0:
+            families.pop()
+    Family.objects.bulk_create(families, batch_size=500)
+    for pupil in pupils:
+        pupil.family_id = pupil.family.pk
+    Pupil.objects.bulk_create(pupils, batch_size=500)
+
+    # A few households recorded twice, as imports from two schools leave them, for a lead to decide.
+    duplicates = []
+    for family in rng.sample(families, 6):
+        first_pupil = next(p for p in pupils if p.family_id == family.pk)
+        twin = Family.objects.create(
+            lead_carer_name=family.lead_carer_name, carer_name_key=family.carer_name_key,
+            postcode=family.postcode, phone=family.phone, adults=family.adults, children=1,
+        )
+        other_school = schools[1] if first_pupil.school_id != schools[1].pk else schools[0]
+        year_group = rng.randint(0, 6)
+        pupils.append(Pupil.objects.create(
+            upn=_upn(school_index[other_school.pk], start - year_group, 900 + len(duplicates)),
+            legal_forename=rng.choice(FORENAMES), surname=first_pupil.surname,
+            date_of_birth=_date_of_birth(rng, year_group, start), year_group=year_group,
+            school=other_school, family=twin,
+        ))
+        low, high = sorted((family.pk, twin.pk))
+        duplicates.append(FamilyDuplicate(family_a_id=low, family_b_id=high, reason="Same carer name and postcode"))
+    FamilyDuplicate.objects.bulk_create(duplicates)
+
+    User = get_user_model()
+    for spec in USERS:
+        user = User.objects.create_user(
+            username=spec.username, password=DEMO_PASSWORD, first_name=spec.first_name, last_name=spec.last_name,
+            email=f"{spec.username}@trust.example", is_staff=spec.superuser, is_superuser=spec.superuser,
+        )
+        membership = Membership.objects.create(user=user, role=spec.role, partner=partner if spec.partner else None)
+        membership.schools.set([schools[i] for i in spec.schools])
+
+    events = [audit_event(actor=None, action="family.created", subject=f, after={"source": "demo"}) for f in families]
+    events += [audit_event(actor=None, action="pupil.created", subject=p, after={"source": "demo"}) for p in pupils]
+    audit_record_many(events)
+    counts = {"schools": len(schools), "families": Family.objects.count(), "pupils": len(pupils), "users": len(USERS)}
+    audit_record(actor=None, action="demo.seeded", after=counts)
+    return counts

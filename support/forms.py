@@ -1,0 +1,107 @@
+from django import forms
+from django.utils import timezone
+
+from support.models import Family, School
+from support.pupil_csv import MAX_BYTES
+
+
+class FamilySearchForm(forms.Form):
+    q = forms.CharField(
+        label="Name, postcode, phone, e-mail or UPN", required=False, max_length=100,
+        widget=forms.TextInput(attrs={"class": "govuk-input", "type": "search", "autocomplete": "off"}),
+    )
+    school = forms.ModelChoiceField(
+        label="School", required=False, queryset=School.objects.none(), empty_label="All my schools",
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+
+    def __init__(self, *args, schools=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools if schools is not None else School.objects.none()
+
+
+class FamilyForm(forms.ModelForm):
+    class Meta:
+        model = Family
+        fields = ["lead_carer_name", "phone", "email", "address", "postcode", "adults", "children", "dietary_needs"]
+        labels = {
+            "lead_carer_name": "Lead carer's full name",
+            "phone": "Phone number",
+            "email": "E-mail address",
+            "adults": "Adults in the household",
+            "children": "Children in the household",
+            "dietary_needs": "Dietary needs (shown on vouchers)",
+        }
+        help_texts = {"phone": "For example 07700 900123", "dietary_needs": "For example halal, vegetarian, nut allergy"}
+        widgets = {
+            "lead_carer_name": forms.TextInput(attrs={"class": "govuk-input", "autocomplete": "name"}),
+            "phone": forms.TextInput(attrs={"class": "govuk-input govuk-input--width-20", "type": "tel", "autocomplete": "tel"}),
+            "email": forms.EmailInput(attrs={"class": "govuk-input", "autocomplete": "email"}),
+            "address": forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3}),
+            "postcode": forms.TextInput(attrs={"class": "govuk-input govuk-input--width-10", "autocomplete": "postal-code"}),
+            "adults": forms.NumberInput(attrs={"class": "govuk-input govuk-input--width-3", "min": 1}),
+            "children": forms.NumberInput(attrs={"class": "govuk-input govuk-input--width-3", "min": 0}),
+            "dietary_needs": forms.TextInput(attrs={"class": "govuk-input"}),
+        }
+
+    def clean_phone(self) -> str:
+        import phonenumbers
+
+        raw = self.cleaned_data["phone"].strip()
+        if not raw:
+            return ""
+        try:
+            number = phonenumbers.parse(raw, "GB")
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            raise forms.ValidationError("Enter a UK phone number, like 07700 900123")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class ConsentForm(forms.Form):
+    consent_given = forms.BooleanField(
+        label="The lead carer agrees that we share their name, household size and dietary needs with partner charities",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
+    consent_date = forms.DateField(
+        label="Date consent was given", required=False, initial=timezone.localdate,
+        input_formats=["%d/%m/%Y", "%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"class": "govuk-input govuk-input--width-10", "type": "date"}),
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("consent_given") and not data.get("consent_date"):
+            self.add_error("consent_date", "Enter the date the carer gave consent")
+        return data
+
+
+class NeedForm(forms.Form):
+    in_need = forms.BooleanField(required=False)
+    reason = forms.CharField(
+        label="Why is the pupil in need?", required=False, max_length=300,
+        widget=forms.TextInput(attrs={"class": "govuk-input"}),
+    )
+
+
+class ImportUploadForm(forms.Form):
+    school = forms.ModelChoiceField(
+        queryset=School.objects.none(), label="School", widget=forms.Select(attrs={"class": "govuk-select"})
+    )
+    file = forms.FileField(
+        label="Pupil export (CSV)",
+        help_text="A CSV export from your school information system, with a header row.",
+        widget=forms.ClearableFileInput(attrs={"class": "govuk-file-upload", "accept": ".csv,text/csv"}),
+    )
+
+    def __init__(self, *args, schools=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools if schools is not None else School.objects.none()
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+        return upload

@@ -1,0 +1,24 @@
+from support.models.audit import AuditEvent
+from support.models.families import Family, FamilyDuplicate, Pupil, YearGroup
+from support.models.imports import PupilImport
+from support.models.partners import PartnerCharity, PartnerService, Service
+from support.models.policy import Policy
+from support.models.schools import Phase, School
+from support.models.staff import Membership, Role
+
+__all__ = [
+    "AuditEvent",
+    "Family",
+    "FamilyDuplicate",
+    "Membership",
+    "PartnerCharity",
+    "PartnerService",
+    "Phase",
+    "Policy",
+    "Pupil",
+    "PupilImport",
+    "Role",
+    "School",
+    "Service",
+    "YearGroup",
+]

@@ -1,0 +1,140 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.gb import upn as upn_module
+
+from support.models.schools import School
+
+
+def validate_upn(value: str) -> None:
+    try:
+        upn_module.validate(value)
+    except StdnumError as exc:
+        raise ValidationError(f"{value} is not a valid UPN: {exc.message}") from None
+
+
+class YearGroup(models.IntegerChoices):
+    RECEPTION = 0, "Reception"
+    Y1 = 1, "Year 1"
+    Y2 = 2, "Year 2"
+    Y3 = 3, "Year 3"
+    Y4 = 4, "Year 4"
+    Y5 = 5, "Year 5"
+    Y6 = 6, "Year 6"
+    Y7 = 7, "Year 7"
+    Y8 = 8, "Year 8"
+    Y9 = 9, "Year 9"
+    Y10 = 10, "Year 10"
+    Y11 = 11, "Year 11"
+    Y12 = 12, "Year 12"
+    Y13 = 13, "Year 13"
+
+
+class Family(models.Model):
+    """A household: the lead carer, how to reach them, and what a voucher may say about them."""
+
+    lead_carer_name = models.CharField(max_length=120)
+    # Casefolded name without titles or accents, kept to find likely duplicate families quickly.
+    carer_name_key = models.CharField(max_length=120, db_index=True, editable=False)
+    phone = models.CharField(max_length=20, blank=True, db_index=True, help_text="E.164, e.g. +447700900123")
+    email = models.EmailField(blank=True, db_index=True)
+    address = models.TextField(blank=True)
+    postcode = models.CharField(max_length=8, blank=True, db_index=True)
+    adults = models.PositiveSmallIntegerField(default=1)
+    children = models.PositiveSmallIntegerField(default=1)
+    dietary_needs = models.CharField(max_length=200, blank=True)
+    consent_given = models.BooleanField("data-sharing consent", default=False)
+    consent_date = models.DateField(null=True, blank=True)
+    consent_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Set when a lead merged this family into another; its pupils moved there.
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["lead_carer_name", "pk"]
+        verbose_name_plural = "families"
+        indexes = [models.Index(fields=["carer_name_key", "postcode"], name="family_dupe_key")]
+        constraints = [
+            models.CheckConstraint(condition=Q(adults__gte=1), name="family_has_an_adult"),
+            models.CheckConstraint(
+                condition=Q(consent_given=False) | Q(consent_date__isnull=False), name="family_consent_dated"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.lead_carer_name
+
+    @property
+    def household_size(self) -> int:
+        return self.adults + self.children
+
+
+class Pupil(models.Model):
+    upn = models.CharField("UPN", max_length=13, unique=True, validators=[validate_upn])
+    legal_forename = models.CharField(max_length=100)
+    preferred_forename = models.CharField(max_length=100, blank=True)
+    surname = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    year_group = models.PositiveSmallIntegerField(choices=YearGroup.choices)
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="pupils")
+    family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="pupils")
+    fsm = models.BooleanField("free school meals", default=False)
+    pupil_premium = models.BooleanField(default=False)
+    in_need = models.BooleanField(default=False, help_text="Flagged by pastoral staff as in need of support.")
+    # The school information system's own family / sibling link, kept to group siblings on re-import.
+    sis_family_ref = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["surname", "legal_forename", "pk"]
+        indexes = [
+            models.Index(fields=["school", "year_group"], name="pupil_school_year"),
+            models.Index(fields=["school", "sis_family_ref"], name="pupil_school_famref"),
+            models.Index(fields=["surname"], name="pupil_surname"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(year_group__gte=0, year_group__lte=13), name="pupil_year_group_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.known_as} {self.surname}"
+
+    @property
+    def known_as(self) -> str:
+        return self.preferred_forename or self.legal_forename
+
+
+class FamilyDuplicate(models.Model):
+    """Two families that look like one household. A lead decides: merge them, or keep them apart."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for a decision"
+        MERGED = "merged", "Merged"
+        KEPT_APART = "kept_apart", "Kept apart"
+
+    family_a = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
+    family_b = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["family_a", "family_b"], name="family_duplicate_pair_once"),
+            # Pairs are stored lower id first, so (a, b) and (b, a) cannot both exist.
+            models.CheckConstraint(condition=Q(family_a__lt=F("family_b")), name="family_duplicate_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family_a} / {self.family_b}: {self.reason}"

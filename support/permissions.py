@@ -1,0 +1,36 @@
+"""What each role may do. Doors declare a permission name; ``has_perm`` is the one check.
+
+Which *objects* a permitted user may touch is the selectors' business (out of scope is a 404).
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from support.models import Role
+from support.scopes import scope_for
+
+SCHOOL_STAFF = frozenset({Role.PASTORAL, Role.LEAD})
+LEADS = frozenset({Role.LEAD})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "families.view": SCHOOL_STAFF,
+    "families.edit": SCHOOL_STAFF,
+    "families.export": SCHOOL_STAFF,
+    "families.merge": LEADS,
+    "pupils.view": SCHOOL_STAFF,
+    "pupils.flag_need": SCHOOL_STAFF,
+    "pupils.import": LEADS,
+    "schools.view": SCHOOL_STAFF | {Role.FINANCE},
+    "partners.view": SCHOOL_STAFF | {Role.FINANCE, Role.CHARITY},
+    "audit.view": frozenset(),
+    "policy.edit": frozenset(),
+}
+
+
+def has_perm(user: AbstractBaseUser | AnonymousUser | None, permission: str) -> bool:
+    """True when one of the user's roles grants ``permission``. Trust admins hold every permission."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"Unknown permission {permission!r}: add it to support.permissions.PERMISSIONS")
+    scope = scope_for(user)
+    if scope.is_admin:
+        return True
+    return bool(scope.roles & PERMISSIONS[permission])

@@ -1,0 +1,693 @@
+"""Parse and validate pupil CSV exports from a school information system (SIMS, Arbor, Bromcom...).
+
+This module is pure: it needs no database and no Django settings. Give :func:`parse_pupil_csv` the raw
+bytes of an uploaded file and it returns every valid pupil row plus every problem found, each problem
+tied to the physical line of the file it came from, in words a school office worker can act on.
+
+Rows with any error are left out of :attr:`ParseResult.rows`; rows with only warnings are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from stdnum import exceptions as stdnum_exceptions
+from stdnum.gb import upn as stdnum_upn
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
+
+__all__ = [
+    "COLUMNS",
+    "MAX_BYTES",
+    "REQUIRED",
+    "ParseResult",
+    "PupilRow",
+    "RowError",
+    "academic_year_start_for",
+    "expected_year_group",
+    "normalise_name_key",
+    "normalise_postcode",
+    "parse_pupil_csv",
+]
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem found in the file.
+
+    ``line`` is the 1-based physical line of the file (the header is line 1); for a record whose quoted
+    values span several lines it is the record's first line. It is 0 when the problem is with the file as
+    a whole (too big, not text, no pupil rows). ``column`` is the canonical column name (a key of
+    :data:`COLUMNS`), or "" for whole-row and whole-file problems.
+    """
+
+    line: int
+    column: str
+    reason: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class PupilRow:
+    """One valid pupil, with every value normalised."""
+
+    line: int
+    upn: str
+    legal_forename: str
+    preferred_forename: str
+    surname: str
+    date_of_birth: datetime.date
+    year_group: int
+    fsm: bool
+    pupil_premium: bool
+    contact_name: str
+    contact_phone: str
+    contact_email: str
+    postcode: str
+    family_ref: str
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class ParseResult:
+    """Everything :func:`parse_pupil_csv` found: the valid rows, the errors, and the columns it used."""
+
+    rows: list[PupilRow]
+    errors: list[RowError]
+    columns: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        """True when the file has no errors and at least one pupil row."""
+        return not self.errors and bool(self.rows)
+
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "upn": ("UPN", "Unique Pupil Number"),
+    "legal_forename": ("Legal Forename", "Forename", "First Name", "Legal First Name"),
+    "preferred_forename": ("Preferred Forename", "Preferred Name", "Known As", "Preferred First Name"),
+    "surname": ("Surname", "Legal Surname", "Last Name"),
+    "date_of_birth": ("Date of Birth", "DOB"),
+    "year_group": ("Year Group", "Year", "NC Year Actual", "Curriculum Year"),
+    "fsm": ("FSM", "FSM Eligible", "Free School Meals"),
+    "pupil_premium": ("Pupil Premium", "PP", "PP Eligible"),
+    "contact_name": ("Contact Name", "Primary Contact", "Contact 1 Name", "Parent/Carer Name"),
+    "contact_phone": ("Contact Phone", "Phone", "Telephone", "Contact 1 Phone", "Mobile"),
+    "contact_email": ("Contact Email", "Email", "Contact 1 Email"),
+    "postcode": ("Postcode", "Post Code", "Address Postcode"),
+    "family_ref": ("Family ID", "Family Ref", "Sibling Link", "Sibling ID"),
+}
+REQUIRED: tuple[str, ...] = ("upn", "legal_forename", "surname", "date_of_birth", "year_group")
+MAX_BYTES = 10 * 1024 * 1024
+
+_LABELS: dict[str, str] = {
+    "upn": "UPN",
+    "legal_forename": "Legal forename",
+    "preferred_forename": "Preferred forename",
+    "surname": "Surname",
+    "date_of_birth": "Date of birth",
+    "year_group": "Year group",
+    "fsm": "FSM",
+    "pupil_premium": "Pupil premium",
+    "contact_name": "Contact name",
+    "contact_phone": "Contact phone",
+    "contact_email": "Contact email",
+    "postcode": "Postcode",
+    "family_ref": "Family ID",
+}
+
+_MAX_NAME = 100
+_MAX_REF = 100
+_MAX_VALUE_SHOWN = 60
+_MIN_AGE = 2
+_MAX_AGE = 20
+
+
+def _header_key(header: str) -> str:
+    """Reduce a header to lower-case letters and digits, so "Legal_Forename" matches "legal forename"."""
+    return "".join(ch for ch in header.casefold() if ch.isalnum())
+
+
+_ALIAS_TO_COLUMN: dict[str, str] = {
+    _header_key(alias): column for column, aliases in COLUMNS.items() for alias in aliases
+}
+
+# Local authority codes created after stdnum's 2011 list, so UPNs issued by their schools are not refused:
+# 838 Dorset and 839 Bournemouth, Christchurch and Poole (2019), 940 North and 941 West Northamptonshire
+# (2021), 942 Cumberland and 943 Westmorland and Furness (2023).
+_EXTRA_LA_CODES = frozenset({838, 839, 940, 941, 942, 943})
+
+_YEAR_GROUPS: dict[str, int] = {}
+for _word in ("r", "rec", "reception", "yr", "yearr", "yearreception", "0", "00", "y0", "year0"):
+    _YEAR_GROUPS[_word] = 0
+for _n in range(1, 14):
+    for _digits in {str(_n), f"{_n:02d}"}:
+        for _prefix in ("", "y", "year"):
+            _YEAR_GROUPS[_prefix + _digits] = _n
+
+_FLAGS: dict[str, bool] = {
+    "": False,
+    "y": True,
+    "yes": True,
+    "true": True,
+    "t": True,
+    "1": True,
+    "n": False,
+    "no": False,
+    "false": False,
+    "f": False,
+    "0": False,
+}
+
+_TIME_SUFFIX = r"(?:[ T]00:00(?::00)?)?"
+_DMY_RE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})" + _TIME_SUFFIX)
+_ISO_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})" + _TIME_SUFFIX)
+
+# UK postcode shapes: outward code A9, A99, AA9, AA99, A9A or AA9A (second letter of "AA" never I, J or Z),
+# inward code 9AA; plus the special GIR 0AA.
+_POSTCODE_RE = re.compile(
+    r"(GIR0AA|(?:[A-Z][0-9]{1,2}|[A-Z][A-HK-Y][0-9]{1,2}|[A-Z][0-9][A-Z]|[A-Z][A-HK-Y][0-9][A-Z])[0-9][A-Z]{2})"
+)
+
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "mx"})
+_APOSTROPHES = str.maketrans("", "", "'\u2019\u2018`\u00b4")
+# Letters that NFKD does not split into a base letter and an accent (\u0131 is the dotless i).
+_NOT_DECOMPOSED = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe", "\u0131": "i", "þ": "th", "ð": "d"}
+)
+_PUNCTUATION_RE = re.compile(r"[^\w\s]|_")
+
+_PHONE_SEPARATORS = str.maketrans("", "", " -().")
+_GB_MOBILE_RE = re.compile(
+    phonenumbers.PhoneMetadata.metadata_for_region("GB").mobile.national_number_pattern
+)
+
+_BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+_NOT_UTF8 = "The file is not UTF-8 text: save it as 'CSV UTF-8' and try again"
+_NOT_CSV = "This is not a CSV text file"
+_NO_ROWS = "The file has no pupil rows"
+
+
+def academic_year_start_for(day: datetime.date) -> int:
+    """Return the calendar year in which the academic year containing ``day`` starts (1 Sep - 31 Aug).
+
+    >>> academic_year_start_for(datetime.date(2026, 11, 23))
+    2026
+    >>> academic_year_start_for(datetime.date(2026, 8, 31))
+    2025
+    """
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def expected_year_group(date_of_birth: datetime.date, *, academic_year_start: int) -> int:
+    """Return the year group a child born on ``date_of_birth`` is in during the given academic year.
+
+    Year N (Reception is 0) holds children born from 1 September of ``academic_year_start - N - 5`` to
+    31 August of ``academic_year_start - N - 4``. The result is negative for children not yet in
+    Reception and above 13 for those past Year 13.
+
+    >>> expected_year_group(datetime.date(2021, 9, 1), academic_year_start=2026)
+    0
+    >>> expected_year_group(datetime.date(2021, 8, 31), academic_year_start=2026)
+    1
+    """
+    return academic_year_start - 5 - academic_year_start_for(date_of_birth)
+
+
+def normalise_postcode(value: str) -> str | None:
+    """Return a UK postcode in the standard form "SW1A 1AA", or None if it is not a UK postcode shape.
+
+    Case and spacing are ignored: "sw1a1aa" and " SW1A  1AA " both give "SW1A 1AA".
+    """
+    compact = "".join(value.split()).upper()
+    if not _POSTCODE_RE.fullmatch(compact):
+        return None
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+def normalise_name_key(value: str) -> str:
+    """Return a key for matching names that differ only in case, accents, titles, punctuation or spacing.
+
+    "Mrs. Zoë O'Brien-Smith" and "zoe obrien smith" give the same key. Apostrophes are dropped ("O'Brien"
+    matches "OBrien"); other punctuation separates words ("Smith-Jones" matches "Smith Jones").
+    """
+    text = unicodedata.normalize("NFKD", value.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.translate(_NOT_DECOMPOSED).translate(_APOSTROPHES)
+    text = _PUNCTUATION_RE.sub(" ", text)
+    return " ".join(word for word in text.split() if word not in _TITLES)
+
+
+def parse_pupil_csv(data: bytes, *, academic_year_start: int) -> ParseResult:
+    """Parse a pupil CSV export and check every row.
+
+    ``academic_year_start`` is the calendar year the academic year starts in (2026 for 2026/27); it sets
+    the date for the age checks (1 September of that year) and the year group expected from each date of
+    birth. Every problem in the file is reported, not just the first; see the module docstring.
+    """
+    result = ParseResult(rows=[], errors=[], columns={})
+    text, file_error = _decode(bytes(data))
+    if file_error is not None:
+        result.errors.append(file_error)
+        return result
+
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text), strict=True, skipinitialspace=True
+    )
+    header, header_line, header_error = _read_header(reader)
+    if header_error is not None:
+        result.errors.append(header_error)
+        return result
+    if header is None:
+        result.errors.append(RowError(0, "", _NO_ROWS))
+        return result
+
+    indexes, header_errors = _map_header(header, header_line)
+    result.columns = {column: header[index].strip() for column, index in indexes.items()}
+    if header_errors:
+        result.errors.extend(header_errors)
+        return result
+
+    parser = _RowParser(indexes, len(header), academic_year_start)
+    last_line = reader.line_num
+    while True:
+        line = last_line + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            last_line = reader.line_num
+            result.errors.append(RowError(line, "", _csv_error_reason(str(exc))))
+            parser.saw_record = True
+            continue
+        last_line = reader.line_num
+        parser.parse(fields, line, result)
+
+    if not parser.saw_record:
+        result.errors.append(RowError(0, "", _NO_ROWS))
+    return result
+
+
+def _decode(data: bytes) -> tuple[str, RowError | None]:
+    """Turn the uploaded bytes into text, or explain why they are not a UTF-8 CSV file."""
+    if len(data) > MAX_BYTES:
+        limit = f"{MAX_BYTES // (1024 * 1024)} MB"
+        return "", RowError(0, "", f"The file is larger than the {limit} limit: split it into smaller files")
+    if data.startswith(_UTF16_BOMS):
+        return "", RowError(1, "", _NOT_UTF8)
+    if b"\x00" in data or data.startswith(_BINARY_SIGNATURES):
+        return "", RowError(0, "", f"{_NOT_CSV}: save it from your spreadsheet as 'CSV UTF-8'")
+    data = data.removeprefix(_UTF8_BOM)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8")
+        line = before.count("\n") + before.count("\r") - before.count("\r\n") + 1
+        return "", RowError(line, "", _NOT_UTF8)
+    if not text.strip():
+        return "", RowError(0, "", _NO_ROWS)
+    return text, None
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Use a semicolon or tab instead of a comma when the header line has more of them than commas."""
+    end = len(text)
+    for newline in ("\n", "\r"):
+        position = text.find(newline, 0, end)
+        if position != -1:
+            end = position
+    first = text[:end]
+    best, best_count = ",", first.count(",")
+    for candidate in (";", "\t"):
+        count = first.count(candidate)
+        if count > best_count:
+            best, best_count = candidate, count
+    return best
+
+
+def _read_header(reader: CsvReader) -> tuple[list[str] | None, int, RowError | None]:
+    """Read the header record, skipping blank lines before it. Header is None if the file has none."""
+    while True:
+        line = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return None, 0, None
+        except csv.Error as exc:
+            return (
+                None,
+                line,
+                RowError(line, "", "The header line could not be read: " + _csv_error_reason(str(exc))),
+            )
+        if any(field.strip() for field in fields):
+            return fields, line, None
+
+
+def _map_header(header: list[str], line: int) -> tuple[dict[str, int], list[RowError]]:
+    """Find which column holds each canonical field; report missing and doubled columns."""
+    indexes: dict[str, int] = {}
+    errors: list[RowError] = []
+    for index, name in enumerate(header):
+        column = _ALIAS_TO_COLUMN.get(_header_key(name))
+        if column is None:
+            continue
+        if column in indexes:
+            first = indexes[column]
+            errors.append(
+                RowError(
+                    line,
+                    column,
+                    f"Two columns are both {_LABELS[column]}: '{header[first].strip()}' (column "
+                    f"{_column_letter(first)}) and '{name.strip()}' (column {_column_letter(index)}); "
+                    "delete or rename one of them",
+                    _clip(name.strip()),
+                )
+            )
+            continue
+        indexes[column] = index
+    for column in REQUIRED:
+        if column not in indexes:
+            accepted = ", ".join(COLUMNS[column])
+            errors.append(
+                RowError(line, column, f"Missing column: {_LABELS[column]} (accepted headers: {accepted})")
+            )
+    return indexes, errors
+
+
+def _column_letter(index: int) -> str:
+    """Spreadsheet-style column name for a 0-based index: 0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def _csv_error_reason(message: str) -> str:
+    """Explain a csv module error in plain words."""
+    if "unexpected end of data" in message:
+        return 'A quote mark (") on this line is never closed, so the rest of the file could not be read'
+    if "expected after" in message:
+        return (
+            'This line has a quote mark (") in the wrong place: a value that starts with a quote mark '
+            "must end with one"
+        )
+    if "field larger than field limit" in message:
+        return 'A value on this line is far too long: check for a quote mark (") that is never closed'
+    return f"This line could not be read as CSV ({message})"
+
+
+def _clip(value: str) -> str:
+    """Shorten a value for display in an error."""
+    if len(value) <= _MAX_VALUE_SHOWN:
+        return value
+    return value[: _MAX_VALUE_SHOWN - 1] + "\u2026"
+
+
+def _year_label(year_group: int) -> str:
+    """Name a year group the way schools do: "Reception", "Year 4"."""
+    if year_group == 0:
+        return "Reception"
+    if year_group == -1:
+        return "Nursery"
+    if year_group < -1:
+        return "pre-school age"
+    return f"Year {year_group}"
+
+
+def _check_upn(value: str) -> tuple[str, str]:
+    """Return (normalised UPN, "") for a valid UPN, or ("", reason) for an invalid one."""
+    upn = "".join(value.split()).upper()
+    try:
+        stdnum_upn.validate(upn)
+    except stdnum_exceptions.InvalidLength:
+        return "", f"UPN must be 13 characters (a check letter and 12 more); this one has {len(upn)}"
+    except stdnum_exceptions.InvalidFormat:
+        return "", (
+            "UPN is not in the right format: it must be a check letter, 11 digits, then a digit or a "
+            "letter (not I, O or S)"
+        )
+    except stdnum_exceptions.InvalidComponent:
+        if int(upn[1:4]) not in _EXTRA_LA_CODES:
+            return "", f"UPN has an unknown local authority code: {upn[1:4]}"
+        expected = stdnum_upn.calc_check_digit(upn[1:])
+        if expected != upn[0]:
+            return "", f"UPN check letter is wrong: expected {expected}, got {upn[0]}"
+    except stdnum_exceptions.InvalidChecksum:
+        expected = stdnum_upn.calc_check_digit(upn[1:])
+        return "", f"UPN check letter is wrong: expected {expected}, got {upn[0]}"
+    except stdnum_exceptions.ValidationError:
+        return "", "UPN is not valid"
+    return upn, ""
+
+
+def _parse_date(value: str) -> tuple[datetime.date | None, str]:
+    """Return (date, "") or (None, reason) for DD/MM/YYYY, D/M/YYYY, DD-MM-YYYY or YYYY-MM-DD."""
+    match = _DMY_RE.fullmatch(value)
+    if match is not None:
+        day, month, year = match.group(1, 3, 4)
+    else:
+        match = _ISO_RE.fullmatch(value)
+        if match is None:
+            return None, "Date of birth is not in a recognised format: use DD/MM/YYYY, for example 04/09/2018"
+        year, month, day = match.group(1, 2, 3)
+    try:
+        return datetime.date(int(year), int(month), int(day)), ""
+    except ValueError:
+        return None, "Date of birth is not a real date (dates must be day/month/year)"
+
+
+def _parse_phone(value: str) -> str | None:
+    """Return the number in E.164 form, or None if it is not a valid phone number (UK unless +code)."""
+    # Fast path for the commonest case, a plain UK mobile number, checked against phonenumbers' own
+    # pattern for GB mobiles (the full parse costs ~30 microseconds a number); anything else takes
+    # the full parse below.
+    compact = value.translate(_PHONE_SEPARATORS)
+    if compact.startswith("07"):
+        national = compact[1:]
+    elif compact.startswith("+447"):
+        national = compact[3:]
+    else:
+        national = ""
+    if national.isascii() and national.isdigit() and _GB_MOBILE_RE.fullmatch(national):
+        return "+44" + national
+    try:
+        number = phonenumbers.parse(value, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _check_email(value: str) -> bool:
+    """True if the address looks deliverable: Django's validator, and a dot in the domain."""
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return "." in value.rpartition("@")[2]
+
+
+class _RowParser:
+    """Checks data rows one by one, remembering UPNs seen so far to catch duplicates."""
+
+    def __init__(self, indexes: dict[str, int], width: int, academic_year_start: int) -> None:
+        self.indexes = indexes
+        self.width = width
+        self.academic_year_start = academic_year_start
+        self.start = datetime.date(academic_year_start, 9, 1)
+        self.today = datetime.date.today()
+        self.seen_upns: dict[str, int] = {}
+        self.phone_cache: dict[str, str | None] = {}
+        self.saw_record = False
+
+    def parse(self, fields: list[str], line: int, result: ParseResult) -> None:
+        """Check one record; append a PupilRow to ``result.rows`` or its errors to ``result.errors``."""
+        if not any(field.strip() for field in fields):
+            return
+        self.saw_record = True
+        if len(fields) > self.width and any(field.strip() for field in fields[self.width :]):
+            result.errors.append(
+                RowError(
+                    line,
+                    "",
+                    f"This row has {len(fields)} values but the header has {self.width} columns: "
+                    "a value may contain an unquoted comma",
+                )
+            )
+            return
+
+        count = len(fields)
+
+        def get(column: str) -> str:
+            index = self.indexes.get(column)
+            if index is None or index >= count:
+                return ""
+            return fields[index].strip()
+
+        errors: list[RowError] = []
+        warnings: list[str] = []
+
+        def error(column: str, reason: str, value: str) -> None:
+            errors.append(RowError(line, column, reason, _clip(value)))
+
+        # UPN
+        raw_upn = get("upn")
+        upn = ""
+        if not raw_upn:
+            error("upn", "UPN is missing", raw_upn)
+        else:
+            upn, reason = _check_upn(raw_upn)
+            if reason:
+                error("upn", reason, raw_upn)
+            else:
+                first_line = self.seen_upns.get(upn)
+                if first_line is not None:
+                    error("upn", f"UPN appears twice in the file (first on line {first_line})", raw_upn)
+                else:
+                    self.seen_upns[upn] = line
+                if upn[-1].isalpha():
+                    warnings.append(
+                        "Temporary UPN (it ends in a letter): update it when the permanent UPN is known"
+                    )
+
+        # Names
+        names: dict[str, str] = {}
+        for column in ("legal_forename", "preferred_forename", "surname", "contact_name"):
+            raw = get(column)
+            value = " ".join(raw.split())
+            if not value and column in ("legal_forename", "surname"):
+                error(column, f"{_LABELS[column]} is missing", raw)
+            elif len(value) > _MAX_NAME:
+                error(column, f"{_LABELS[column]} is longer than {_MAX_NAME} characters", raw)
+            names[column] = value
+
+        # Date of birth
+        raw_dob = get("date_of_birth")
+        date_of_birth: datetime.date | None = None
+        if not raw_dob:
+            error("date_of_birth", "Date of birth is missing", raw_dob)
+        else:
+            date_of_birth, reason = _parse_date(raw_dob)
+            if date_of_birth is not None:
+                reason = self._age_problem(date_of_birth)
+                if reason:
+                    date_of_birth = None
+            if reason:
+                error("date_of_birth", reason, raw_dob)
+
+        # Year group
+        raw_year = get("year_group")
+        year_group = _YEAR_GROUPS.get("".join(raw_year.split()).casefold())
+        if not raw_year:
+            error("year_group", "Year group is missing", raw_year)
+        elif year_group is None:
+            error("year_group", "Unknown year group: use R (or 0) for Reception, or 1 to 13", raw_year)
+        elif date_of_birth is not None:
+            expected = expected_year_group(date_of_birth, academic_year_start=self.academic_year_start)
+            difference = abs(year_group - expected)
+            if difference:
+                message = f"{_year_label(year_group)} but date of birth suggests {_year_label(expected)}"
+                if difference == 1:
+                    warnings.append(message)
+                else:
+                    error("year_group", f"{message}: check the year group and date of birth", raw_year)
+
+        # Flags
+        flags: dict[str, bool] = {}
+        for column in ("fsm", "pupil_premium"):
+            raw = get(column)
+            flag = _FLAGS.get(raw.casefold())
+            if flag is None:
+                error(column, f"{_LABELS[column]} must be Yes or No (or Y/N, True/False, 1/0)", raw)
+                flag = False
+            flags[column] = flag
+
+        # Contact details
+        raw_phone = get("contact_phone")
+        phone = ""
+        if raw_phone:
+            if raw_phone in self.phone_cache:
+                parsed_phone = self.phone_cache[raw_phone]
+            else:
+                parsed_phone = self.phone_cache[raw_phone] = _parse_phone(raw_phone)
+            if parsed_phone is None:
+                error(
+                    "contact_phone",
+                    "Contact phone is not a valid phone number (UK numbers have 11 digits: 07911 123456)",
+                    raw_phone,
+                )
+            else:
+                phone = parsed_phone
+
+        raw_email = get("contact_email")
+        email = raw_email.lower()
+        if email and not _check_email(email):
+            error("contact_email", "Contact email is not a valid email address", raw_email)
+
+        raw_postcode = get("postcode")
+        postcode = ""
+        if raw_postcode:
+            postcode = normalise_postcode(raw_postcode) or ""
+            if not postcode:
+                error("postcode", "Postcode is not a UK postcode", raw_postcode)
+
+        family_ref = get("family_ref")
+        if len(family_ref) > _MAX_REF:
+            error("family_ref", f"Family ID is longer than {_MAX_REF} characters", family_ref)
+
+        if errors or date_of_birth is None or year_group is None:
+            result.errors.extend(errors)
+            return
+        result.rows.append(
+            PupilRow(
+                line=line,
+                upn=upn,
+                legal_forename=names["legal_forename"],
+                preferred_forename=names["preferred_forename"] or names["legal_forename"],
+                surname=names["surname"],
+                date_of_birth=date_of_birth,
+                year_group=year_group,
+                fsm=flags["fsm"],
+                pupil_premium=flags["pupil_premium"],
+                contact_name=names["contact_name"],
+                contact_phone=phone,
+                contact_email=email,
+                postcode=postcode,
+                family_ref=family_ref,
+                warnings=tuple(warnings),
+            )
+        )
+
+    def _age_problem(self, date_of_birth: datetime.date) -> str:
+        """Reason the date of birth is impossible for a pupil this academic year, or ""."""
+        if date_of_birth > self.today:
+            return "Date of birth is in the future"
+        start = self.start
+        age = (
+            start.year
+            - date_of_birth.year
+            - ((start.month, start.day) < (date_of_birth.month, date_of_birth.day))
+        )
+        when = f"on 1 September {start.year}"
+        if age < _MIN_AGE:
+            return f"Date of birth makes the pupil younger than {_MIN_AGE} {when}"
+        if age > _MAX_AGE:
+            return f"Date of birth makes the pupil older than {_MAX_AGE} {when}"
+        return ""

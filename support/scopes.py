@@ -1,0 +1,75 @@
+"""Who may see what: one scope per user, computed once per request.
+
+Every list, detail, search, export, PDF, admin list and API queryset starts from a selector in
+``support.selectors`` (or a feature app's selectors), and every selector starts from ``scope_for``.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from support.models import Membership, Role
+
+_CACHE_ATTR = "_support_scope"
+
+
+@dataclass(frozen=True)
+class Scope:
+    roles: frozenset[str]
+    school_ids: frozenset[int]
+    lead_school_ids: frozenset[int]
+    partner_ids: frozenset[int]
+    is_admin: bool
+
+    @property
+    def is_finance(self) -> bool:
+        return Role.FINANCE in self.roles
+
+    @property
+    def is_charity(self) -> bool:
+        return Role.CHARITY in self.roles
+
+    @property
+    def is_school_staff(self) -> bool:
+        return bool(self.school_ids)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.is_admin or any(role in self.roles for role in roles)
+
+
+NO_SCOPE = Scope(frozenset(), frozenset(), frozenset(), frozenset(), is_admin=False)
+
+
+def scope_for(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
+    """The scope of ``user``: the union of their active memberships. Superusers are trust admins."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NO_SCOPE
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    roles: set[str] = set()
+    schools: set[int] = set()
+    lead_schools: set[int] = set()
+    partners: set[int] = set()
+    memberships = Membership.objects.filter(user=user, is_active=True).prefetch_related("schools")
+    for membership in memberships:
+        roles.add(membership.role)
+        if membership.role in (Role.PASTORAL, Role.LEAD):
+            ids = {school.pk for school in membership.schools.all()}
+            schools |= ids
+            if membership.role == Role.LEAD:
+                lead_schools |= ids
+        elif membership.role == Role.CHARITY and membership.partner_id:
+            partners.add(membership.partner_id)
+    is_admin = bool(getattr(user, "is_superuser", False)) or Role.ADMIN in roles
+    if is_admin:
+        roles.add(Role.ADMIN)
+    scope = Scope(frozenset(roles), frozenset(schools), frozenset(lead_schools), frozenset(partners), is_admin)
+    setattr(user, _CACHE_ATTR, scope)
+    return scope
+
+
+def forget_scope(user: AbstractBaseUser) -> None:
+    """Drop the cached scope, e.g. after a membership changes within one request or test."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)

@@ -1,0 +1,114 @@
+"""Reads, always scoped to the user asking. A door that queries ``Model.objects`` directly is a bug."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from support.models import (
+    AuditEvent,
+    Family,
+    FamilyDuplicate,
+    PartnerCharity,
+    Pupil,
+    PupilImport,
+    School,
+)
+from support.scopes import scope_for
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def schools_visible_to(user: User) -> QuerySet[School]:
+    scope = scope_for(user)
+    if scope.is_admin or scope.is_finance:
+        return School.objects.all()
+    return School.objects.filter(pk__in=scope.school_ids)
+
+
+def lead_schools_of(user: User) -> QuerySet[School]:
+    """Schools where the user may do a lead's work (import pupils, merge families, approve)."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return School.objects.all()
+    return School.objects.filter(pk__in=scope.lead_school_ids)
+
+
+def pupils_visible_to(user: User) -> QuerySet[Pupil]:
+    """Pupils at the user's schools. A sibling at another school stays that school's data."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return Pupil.objects.all()
+    return Pupil.objects.filter(school_id__in=scope.school_ids)
+
+
+def families_visible_to(user: User) -> QuerySet[Family]:
+    """Families with at least one pupil at one of the user's schools (all families for admins)."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return Family.objects.all()
+    if not scope.school_ids:
+        return Family.objects.none()
+    return Family.objects.filter(
+        Exists(Pupil.objects.filter(family=OuterRef("pk"), school_id__in=scope.school_ids))
+    )
+
+
+def family_search(*, user: User, query: str = "", school_id: int | None = None) -> QuerySet[Family]:
+    """Families the user may see that match a carer name, pupil name, postcode, phone, e-mail or UPN."""
+    families = families_visible_to(user)
+    pupils = pupils_visible_to(user)
+    if school_id is not None:
+        pupils = pupils.filter(school_id=school_id)
+        families = families.filter(Exists(pupils.filter(family=OuterRef("pk"))))
+    for term in query.split():
+        # Pupil matches count only through pupils the user may see, so a search never reveals
+        # that a family has a child of a given name at a school outside the user's scope.
+        pupil_match = pupils.filter(family=OuterRef("pk")).filter(
+            Q(legal_forename__icontains=term)
+            | Q(preferred_forename__icontains=term)
+            | Q(surname__icontains=term)
+            | Q(upn__iexact=term)
+        )
+        families = families.filter(
+            Q(lead_carer_name__icontains=term)
+            | Q(postcode__icontains=term)
+            | Q(postcode__iexact=query.strip())
+            | Q(email__iexact=term)
+            | Q(phone__icontains=term)
+            | Exists(pupil_match)
+        )
+    return families
+
+
+def partners_visible_to(user: User) -> QuerySet[PartnerCharity]:
+    scope = scope_for(user)
+    if scope.is_admin or scope.is_finance or scope.is_school_staff:
+        return PartnerCharity.objects.all()
+    return PartnerCharity.objects.filter(pk__in=scope.partner_ids)
+
+
+def family_duplicates_visible_to(user: User) -> QuerySet[FamilyDuplicate]:
+    """Likely duplicate pairs for a lead of a school where either family has a pupil."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return FamilyDuplicate.objects.all()
+    if not scope.lead_school_ids:
+        return FamilyDuplicate.objects.none()
+    at_lead_school = Pupil.objects.filter(school_id__in=scope.lead_school_ids)
+    return FamilyDuplicate.objects.filter(
+        Exists(at_lead_school.filter(family=OuterRef("family_a")))
+        | Exists(at_lead_school.filter(family=OuterRef("family_b")))
+    )
+
+
+def imports_visible_to(user: User) -> QuerySet[PupilImport]:
+    scope = scope_for(user)
+    if scope.is_admin:
+        return PupilImport.objects.all()
+    return PupilImport.objects.filter(school_id__in=scope.lead_school_ids)
+
+
+def audit_events_visible_to(user: User) -> QuerySet[AuditEvent]:
+    scope = scope_for(user)
+    if scope.is_admin:
+        return AuditEvent.objects.all()
+    return AuditEvent.objects.none()

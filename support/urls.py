@@ -1,0 +1,18 @@
+from django.urls import path
+
+from support import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("families/", views.family_list, name="family_list"),
+    path("families/export.csv", views.family_export, name="family_export"),
+    path("families/<int:pk>/", views.family_detail, name="family_detail"),
+    path("families/<int:pk>/edit/", views.family_edit, name="family_edit"),
+    path("families/<int:pk>/consent/", views.family_consent, name="family_consent"),
+    path("pupils/<int:pk>/need/", views.pupil_need, name="pupil_need"),
+    path("duplicates/", views.duplicate_list, name="duplicate_list"),
+    path("duplicates/<int:pk>/decide/", views.duplicate_decide, name="duplicate_decide"),
+    path("imports/", views.import_list, name="import_list"),
+    path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/apply/", views.import_confirm, name="import_confirm"),
+]

@@ -1,0 +1,290 @@
+"""Web pages of the support core. Every queryset comes from a selector; every write from a service."""
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from support import selectors, services
+from support.access import requires
+from support.csv_safe import safe_row
+from support.errors import SupportError
+from support.forms import ConsentForm, FamilyForm, FamilySearchForm, ImportUploadForm, NeedForm
+from support.audit import audit_record
+from support.models import FamilyDuplicate, Pupil, PupilImport
+from support.pupil_import import (
+    plan_year,
+    pupil_import_confirm,
+    pupil_import_parse,
+    pupil_import_plan,
+    pupil_import_upload,
+)
+from support.scopes import scope_for
+
+PAGE_SIZE = 25
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Each role's first job, up front."""
+    user = request.user
+    scope = scope_for(user)
+    context: dict = {"scope": scope, "search_form": FamilySearchForm(schools=selectors.schools_visible_to(user))}
+    if scope.is_school_staff or scope.is_admin:
+        families = selectors.families_visible_to(user)
+        pupils = selectors.pupils_visible_to(user)
+        context["family_count"] = families.count()
+        context["pupil_count"] = pupils.count()
+        context["in_need_count"] = pupils.filter(in_need=True).count()
+    if scope.lead_school_ids or scope.is_admin:
+        context["open_duplicates"] = selectors.family_duplicates_visible_to(user).filter(
+            status=FamilyDuplicate.Status.OPEN
+        ).count()
+        context["recent_imports"] = selectors.imports_visible_to(user).select_related("school")[:5]
+    if scope.is_finance or scope.is_admin:
+        context["school_overview"] = selectors.schools_visible_to(user).annotate(
+            pupils_total=Count("pupils"),
+            fsm_total=Count("pupils", filter=Q(pupils__fsm=True)),
+            pp_total=Count("pupils", filter=Q(pupils__pupil_premium=True)),
+            in_need_total=Count("pupils", filter=Q(pupils__in_need=True)),
+        )
+    if scope.is_charity:
+        context["partners"] = selectors.partners_visible_to(user).prefetch_related("services")
+    if scope.is_admin:
+        context["recent_events"] = selectors.audit_events_visible_to(user)[:8]
+    return render(request, "support/home.html", context)
+
+
+def _family_results(request: HttpRequest):
+    schools = selectors.schools_visible_to(request.user)
+    form = FamilySearchForm(request.GET or None, schools=schools)
+    query, school_id = "", None
+    if form.is_valid():
+        query = form.cleaned_data["q"] or ""
+        school_id = form.cleaned_data["school"].pk if form.cleaned_data["school"] else None
+    families = selectors.family_search(user=request.user, query=query, school_id=school_id).exclude(
+        merged_into__isnull=False
+    )
+    visible_pupils = selectors.pupils_visible_to(request.user).select_related("school").order_by("year_group", "pk")
+    families = families.prefetch_related(Prefetch("pupils", queryset=visible_pupils, to_attr="visible_pupils"))
+    return form, families, query
+
+
+@requires("families.view")
+def family_list(request: HttpRequest) -> HttpResponse:
+    form, families, query = _family_results(request)
+    page = Paginator(families, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "support/family_list.html",
+        {"form": form, "page": page, "query": query, "querystring": params.urlencode()},
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@requires("families.export")
+def family_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The same families as the search page, as CSV (formula-like cells neutralised)."""
+    _, families, _ = _family_results(request)
+    writer = csv.writer(_Echo())
+    header = ["Family id", "Lead carer", "Phone", "E-mail", "Postcode", "Adults", "Children",
+              "Dietary needs", "Consent", "Consent date", "Pupils (at your schools)"]
+
+    def rows():
+        yield writer.writerow(header)
+        for family in families.iterator(chunk_size=500):
+            pupils = "; ".join(
+                f"{p.known_as} {p.surname} ({p.get_year_group_display()}, {p.school.name})" for p in family.visible_pupils
+            )
+            yield writer.writerow(safe_row([
+                family.pk, family.lead_carer_name, family.phone, family.email, family.postcode, family.adults,
+                family.children, family.dietary_needs, "yes" if family.consent_given else "no",
+                family.consent_date.strftime("%d/%m/%Y") if family.consent_date else "", pupils,
+            ]))
+
+    audit_record(actor=request.user, action="families.exported", after={"query": request.GET.urlencode()})
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="families.csv"'
+    return response
+
+
+def _visible_family(request: HttpRequest, pk: int):
+    return get_object_or_404(selectors.families_visible_to(request.user), pk=pk)
+
+
+@requires("families.view")
+def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    family = _visible_family(request, pk)
+    pupils = selectors.pupils_visible_to(request.user).filter(family=family).select_related("school")
+    elsewhere = Pupil.objects.filter(family=family).exclude(pk__in=pupils.values("pk")).count()
+    consent_form = ConsentForm(initial={"consent_given": family.consent_given, "consent_date": family.consent_date})
+    return render(
+        request,
+        "support/family_detail.html",
+        {"family": family, "pupils": pupils, "elsewhere": elsewhere, "consent_form": consent_form},
+    )
+
+
+@requires("families.edit")
+def family_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    family = _visible_family(request, pk)
+    form = FamilyForm(request.POST or None, instance=family)
+    if request.method == "POST" and form.is_valid():
+        try:
+            fields = {name: form.cleaned_data[name] for name in services.FAMILY_EDITABLE}
+            family.refresh_from_db()
+            services.family_update(family=family, actor=request.user, **fields)
+        except SupportError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            messages.success(request, "Family details saved.")
+            return redirect("family_detail", pk=family.pk)
+    return render(request, "support/family_edit.html", {"family": family, "form": form})
+
+
+@require_POST
+@requires("families.edit")
+def family_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    family = _visible_family(request, pk)
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.family_record_consent(
+                family=family, actor=request.user, given=form.cleaned_data["consent_given"],
+                date=form.cleaned_data["consent_date"],
+            )
+        except SupportError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            messages.success(
+                request, "Consent recorded." if form.cleaned_data["consent_given"] else "Consent withdrawn."
+            )
+            return redirect("family_detail", pk=family.pk)
+    pupils = selectors.pupils_visible_to(request.user).filter(family=family).select_related("school")
+    return render(
+        request,
+        "support/family_detail.html",
+        {"family": family, "pupils": pupils, "elsewhere": 0, "consent_form": form},
+        status=400,
+    )
+
+
+@require_POST
+@requires("pupils.flag_need")
+def pupil_need(request: HttpRequest, pk: int) -> HttpResponse:
+    pupil = get_object_or_404(selectors.pupils_visible_to(request.user), pk=pk)
+    form = NeedForm(request.POST)
+    form.is_valid()
+    try:
+        services.pupil_set_in_need(
+            pupil=pupil, actor=request.user, in_need=form.cleaned_data.get("in_need", False),
+            reason=form.cleaned_data.get("reason", ""),
+        )
+    except SupportError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{pupil.known_as} {'is now' if pupil.in_need else 'is no longer'} marked in need.")
+    return redirect("family_detail", pk=pupil.family_id)
+
+
+# --- Possible duplicate families -------------------------------------------------------------
+
+
+@requires("families.merge")
+def duplicate_list(request: HttpRequest) -> HttpResponse:
+    duplicates = (
+        selectors.family_duplicates_visible_to(request.user)
+        .filter(status=FamilyDuplicate.Status.OPEN)
+        .select_related("family_a", "family_b")
+    )
+    page = Paginator(duplicates, PAGE_SIZE).get_page(request.GET.get("page"))
+    family_ids = {d.family_a_id for d in page} | {d.family_b_id for d in page}
+    # Only school names and counts for each family: the other school's pupils stay that school's data.
+    schools: dict[int, list[str]] = {}
+    for row in (
+        Pupil.objects.filter(family_id__in=family_ids)
+        .values("family_id", "school__name")
+        .annotate(n=Count("pk"))
+        .order_by("school__name")
+    ):
+        schools.setdefault(row["family_id"], []).append(f"{row['school__name']} ({row['n']})")
+    for duplicate in page:
+        duplicate.schools_a = schools.get(duplicate.family_a_id, [])
+        duplicate.schools_b = schools.get(duplicate.family_b_id, [])
+    return render(request, "support/duplicate_list.html", {"page": page})
+
+
+@require_POST
+@requires("families.merge")
+def duplicate_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    duplicate = get_object_or_404(selectors.family_duplicates_visible_to(request.user), pk=pk)
+    decision = request.POST.get("decision", "")
+    try:
+        if decision == "keep_apart":
+            services.family_duplicate_keep_apart(duplicate=duplicate, actor=request.user)
+            messages.success(request, "Kept apart: these families will not be suggested again.")
+        elif decision in ("keep_a", "keep_b"):
+            keep = duplicate.family_a if decision == "keep_a" else duplicate.family_b
+            services.family_duplicate_merge(duplicate=duplicate, actor=request.user, keep=keep)
+            messages.success(request, f"Merged into {keep.lead_carer_name}'s family.")
+        else:
+            messages.error(request, "Choose to merge the families or keep them apart.")
+    except SupportError as exc:
+        messages.error(request, exc.message)
+    return redirect("duplicate_list")
+
+
+# --- Pupil import ----------------------------------------------------------------------------
+
+
+@requires("pupils.import")
+def import_list(request: HttpRequest) -> HttpResponse:
+    schools = selectors.lead_schools_of(request.user)
+    form = ImportUploadForm(request.POST or None, request.FILES or None, schools=schools)
+    if request.method == "POST" and form.is_valid():
+        upload_file = form.cleaned_data["file"]
+        upload = pupil_import_upload(
+            school=form.cleaned_data["school"], actor=request.user, filename=upload_file.name, data=upload_file.read()
+        )
+        return redirect("import_detail", pk=upload.pk)
+    uploads = selectors.imports_visible_to(request.user).select_related("school", "uploaded_by")[:20]
+    return render(request, "support/import_list.html", {"form": form, "uploads": uploads})
+
+
+@requires("pupils.import")
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = get_object_or_404(selectors.imports_visible_to(request.user).select_related("school"), pk=pk)
+    plan = None
+    if upload.status == PupilImport.Status.PREVIEWED:
+        parsed = pupil_import_parse(bytes(upload.content))
+        if parsed.ok:
+            plan = pupil_import_plan(school=upload.school, rows=parsed.rows, academic_year_start=plan_year())
+    return render(request, "support/import_detail.html", {"upload": upload, "plan": plan, "shown": 100})
+
+
+@require_POST
+@requires("pupils.import")
+def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = get_object_or_404(selectors.imports_visible_to(request.user), pk=pk)
+    try:
+        pupil_import_confirm(upload=upload, actor=request.user)
+    except SupportError as exc:
+        messages.error(request, exc.message)
+    else:
+        upload.refresh_from_db()
+        if upload.status == PupilImport.Status.APPLIED:
+            messages.success(request, "The import has been applied.")
+        else:
+            messages.info(request, "The import is being applied. Refresh this page to see when it is done.")
+    return redirect("import_detail", pk=upload.pk)
