@@ -8,19 +8,27 @@ from rest_framework.permissions import IsAuthenticated
 schema_view = SpectacularAPIView.as_view(permission_classes=[IsAuthenticated])
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(
-        redirect_authenticated_user=True,
-        extra_context={"session_minutes": settings.SESSION_COOKIE_AGE // 60},
-    ), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True,
+            extra_context={"session_minutes": settings.SESSION_COOKIE_AGE // 60},
+        ),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", schema_view, name="api_schema"),
-    path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(
-        url_name="api_schema", permission_classes=[IsAuthenticated]
-    ), name="api_docs"),
-    path("api/v1/redoc/", SpectacularRedocView.as_view(
-        url_name="api_schema", permission_classes=[IsAuthenticated]
-    ), name="api_redoc"),
+    path(
+        "api/v1/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api_schema", permission_classes=[IsAuthenticated]),
+        name="api_docs",
+    ),
+    path(
+        "api/v1/redoc/",
+        SpectacularRedocView.as_view(url_name="api_schema", permission_classes=[IsAuthenticated]),
+        name="api_redoc",
+    ),
     path("api/v1/", include("support.api.urls")),
     path("", include("support.urls")),
 ]

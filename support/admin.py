@@ -58,13 +58,20 @@ class TrustModelAdmin(admin.ModelAdmin):
             before = snapshot(type(obj).objects.get(pk=obj.pk), form.changed_data)
             super().save_model(request, obj, form, change)
             audit_record(
-                actor=request.user, action=f"{label}.updated", subject=obj,
-                before=before, after=snapshot(obj, form.changed_data), note="admin",
+                actor=request.user,
+                action=f"{label}.updated",
+                subject=obj,
+                before=before,
+                after=snapshot(obj, form.changed_data),
+                note="admin",
             )
         else:
             super().save_model(request, obj, form, change)
             audit_record(
-                actor=request.user, action=f"{label}.created", subject=obj, after=snapshot(obj, self._fields(obj)),
+                actor=request.user,
+                action=f"{label}.created",
+                subject=obj,
+                after=snapshot(obj, self._fields(obj)),
                 note="admin",
             )
 
@@ -73,14 +80,20 @@ class TrustModelAdmin(admin.ModelAdmin):
         for field in ("schools",):
             if field in form.changed_data:
                 audit_record(
-                    actor=request.user, action=f"{form.instance._meta.model_name}.updated", subject=form.instance,
-                    after={field: sorted(s.pk for s in form.cleaned_data[field])}, note="admin",
+                    actor=request.user,
+                    action=f"{form.instance._meta.model_name}.updated",
+                    subject=form.instance,
+                    after={field: sorted(s.pk for s in form.cleaned_data[field])},
+                    note="admin",
                 )
 
     def delete_model(self, request, obj) -> None:
         audit_record(
-            actor=request.user, action=f"{obj._meta.model_name}.deleted", subject=obj,
-            before=snapshot(obj, self._fields(obj)), note="admin",
+            actor=request.user,
+            action=f"{obj._meta.model_name}.deleted",
+            subject=obj,
+            before=snapshot(obj, self._fields(obj)),
+            note="admin",
         )
         super().delete_model(request, obj)
 
@@ -131,11 +144,19 @@ class FamilyAdmin(TrustModelAdmin):
     list_display = ["lead_carer_name", "postcode", "phone", "consent_given", "merged_into"]
     list_filter = ["consent_given"]
     search_fields = ["lead_carer_name", "postcode", "email", "phone", "pupils__upn"]
-    readonly_fields = ["carer_name_key", "consent_given", "consent_date", "consent_recorded_by", "merged_into"]
+    readonly_fields = [
+        "carer_name_key",
+        "consent_given",
+        "consent_date",
+        "consent_recorded_by",
+        "merged_into",
+    ]
     fields = [*services.FAMILY_EDITABLE, *readonly_fields]
 
     def save_model(self, request, obj, form, change) -> None:
-        values = {name: form.cleaned_data[name] for name in services.FAMILY_EDITABLE if name in form.cleaned_data}
+        values = {
+            name: form.cleaned_data[name] for name in services.FAMILY_EDITABLE if name in form.cleaned_data
+        }
         if change:
             services.family_update(family=obj, actor=request.user, **values)
         else:
@@ -146,7 +167,16 @@ class FamilyAdmin(TrustModelAdmin):
 @admin.register(Pupil)
 class PupilAdmin(TrustModelAdmin):
     selector = staticmethod(selectors.pupils_visible_to)
-    list_display = ["upn", "surname", "legal_forename", "year_group", "school", "fsm", "pupil_premium", "in_need"]
+    list_display = [
+        "upn",
+        "surname",
+        "legal_forename",
+        "year_group",
+        "school",
+        "fsm",
+        "pupil_premium",
+        "in_need",
+    ]
     list_filter = ["school", "year_group", "fsm", "pupil_premium", "in_need"]
     search_fields = ["upn", "surname", "legal_forename", "preferred_forename"]
     list_select_related = ["school"]

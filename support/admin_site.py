@@ -9,7 +9,9 @@ from support.scopes import scope_for
 class TrustAdminAuthenticationForm(AdminAuthenticationForm):
     def confirm_login_allowed(self, user) -> None:
         if not user.is_active or not scope_for(user).is_admin:
-            raise ValidationError("Only trust administrators can use this part of the site.", code="invalid_login")
+            raise ValidationError(
+                "Only trust administrators can use this part of the site.", code="invalid_login"
+            )
 
 
 class TrustAdminSite(admin.AdminSite):

@@ -29,7 +29,7 @@ from support.models import (
 )
 from support.pupil_csv import academic_year_start_for, normalise_name_key
 
-DEMO_PASSWORD = "trust-demo-2026"  # noqa: S105 (printed for the demo; never used outside it)
+DEMO_PASSWORD = "trust-demo-2026"
 SEED = 20261123
 LA_CODE = "926"
 
@@ -66,8 +66,20 @@ CARER_FORENAMES = (
     "Amina Shabana Parveen Lisa Donna Natalie James Mark Paul Daniel Michael David Imran Tariq Piotr Wayne"
 ).split()
 DIETS = ["", "", "", "", "Halal", "Vegetarian", "Nut allergy", "Gluten free", "Diabetic", "Dairy free"]
-STREETS = ["Mill Lane", "Church Street", "Station Road", "Park Avenue", "Victoria Road", "Canal Side",
-           "Elm Grove", "Queen Street", "Orchard Close", "Market Place", "Bridge Street", "Meadow Way"]
+STREETS = [
+    "Mill Lane",
+    "Church Street",
+    "Station Road",
+    "Park Avenue",
+    "Victoria Road",
+    "Canal Side",
+    "Elm Grove",
+    "Queen Street",
+    "Orchard Close",
+    "Market Place",
+    "Bridge Street",
+    "Meadow Way",
+]
 
 
 @dataclass(frozen=True)
@@ -119,8 +131,12 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
 
     schools = [
         School.objects.create(
-            name=name, urn=urn, phase=phase, address=f"{rng.choice(STREETS)}, Riverton",
-            phone=f"0113 496 0{100 + i:03d}", email=f"office@{urn}.school.example",
+            name=name,
+            urn=urn,
+            phase=phase,
+            address=f"{rng.choice(STREETS)}, Riverton",
+            phone=f"0113 496 0{100 + i:03d}",
+            email=f"office@{urn}.school.example",
         )
         for i, (name, urn, phase) in enumerate(SCHOOLS)
     ]
@@ -156,7 +172,8 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
     while len(pupils) < TARGET_PUPILS:
         surname = rng.choice(SURNAMES)
         carer = f"{rng.choice(CARER_FORENAMES)} {surname}"
-        postcode = f"RV{rng.randint(1, 9)} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
+        letters = "ABDEFGHJLNPQRSTUWXYZ"
+        postcode = f"RV{rng.randint(1, 9)} {rng.randint(1, 9)}{rng.choice(letters)}{rng.choice(letters)}"
         number = len(families)
         consent = rng.random() < 0.7
         family = Family(
@@ -214,33 +231,61 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
     for family in rng.sample(families, 6):
         first_pupil = next(p for p in pupils if p.family_id == family.pk)
         twin = Family.objects.create(
-            lead_carer_name=family.lead_carer_name, carer_name_key=family.carer_name_key,
-            postcode=family.postcode, phone=family.phone, adults=family.adults, children=1,
+            lead_carer_name=family.lead_carer_name,
+            carer_name_key=family.carer_name_key,
+            postcode=family.postcode,
+            phone=family.phone,
+            adults=family.adults,
+            children=1,
         )
         other_school = schools[1] if first_pupil.school_id != schools[1].pk else schools[0]
         year_group = rng.randint(0, 6)
-        pupils.append(Pupil.objects.create(
-            upn=_upn(school_index[other_school.pk], start - year_group, 900 + len(duplicates)),
-            legal_forename=rng.choice(FORENAMES), surname=first_pupil.surname,
-            date_of_birth=_date_of_birth(rng, year_group, start), year_group=year_group,
-            school=other_school, family=twin,
-        ))
+        pupils.append(
+            Pupil.objects.create(
+                upn=_upn(school_index[other_school.pk], start - year_group, 900 + len(duplicates)),
+                legal_forename=rng.choice(FORENAMES),
+                surname=first_pupil.surname,
+                date_of_birth=_date_of_birth(rng, year_group, start),
+                year_group=year_group,
+                school=other_school,
+                family=twin,
+            )
+        )
         low, high = sorted((family.pk, twin.pk))
-        duplicates.append(FamilyDuplicate(family_a_id=low, family_b_id=high, reason="Same carer name and postcode"))
+        duplicates.append(
+            FamilyDuplicate(family_a_id=low, family_b_id=high, reason="Same carer name and postcode")
+        )
     FamilyDuplicate.objects.bulk_create(duplicates)
 
     User = get_user_model()
     for spec in USERS:
         user = User.objects.create_user(
-            username=spec.username, password=DEMO_PASSWORD, first_name=spec.first_name, last_name=spec.last_name,
-            email=f"{spec.username}@trust.example", is_staff=spec.superuser, is_superuser=spec.superuser,
+            username=spec.username,
+            password=DEMO_PASSWORD,
+            first_name=spec.first_name,
+            last_name=spec.last_name,
+            email=f"{spec.username}@trust.example",
+            is_staff=spec.superuser,
+            is_superuser=spec.superuser,
         )
-        membership = Membership.objects.create(user=user, role=spec.role, partner=partner if spec.partner else None)
+        membership = Membership.objects.create(
+            user=user, role=spec.role, partner=partner if spec.partner else None
+        )
         membership.schools.set([schools[i] for i in spec.schools])
 
-    events = [audit_event(actor=None, action="family.created", subject=f, after={"source": "demo"}) for f in families]
-    events += [audit_event(actor=None, action="pupil.created", subject=p, after={"source": "demo"}) for p in pupils]
+    events = [
+        audit_event(actor=None, action="family.created", subject=f, after={"source": "demo"})
+        for f in families
+    ]
+    events += [
+        audit_event(actor=None, action="pupil.created", subject=p, after={"source": "demo"}) for p in pupils
+    ]
     audit_record_many(events)
-    counts = {"schools": len(schools), "families": Family.objects.count(), "pupils": len(pupils), "users": len(USERS)}
+    counts = {
+        "schools": len(schools),
+        "families": Family.objects.count(),
+        "pupils": len(pupils),
+        "users": len(USERS),
+    }
     audit_record(actor=None, action="demo.seeded", after=counts)
     return counts

@@ -7,11 +7,16 @@ from support.pupil_csv import MAX_BYTES
 
 class FamilySearchForm(forms.Form):
     q = forms.CharField(
-        label="Name, postcode, phone, e-mail or UPN", required=False, max_length=100,
+        label="Name, postcode, phone, e-mail or UPN",
+        required=False,
+        max_length=100,
         widget=forms.TextInput(attrs={"class": "govuk-input", "type": "search", "autocomplete": "off"}),
     )
     school = forms.ModelChoiceField(
-        label="School", required=False, queryset=School.objects.none(), empty_label="All my schools",
+        label="School",
+        required=False,
+        queryset=School.objects.none(),
+        empty_label="All my schools",
         widget=forms.Select(attrs={"class": "govuk-select"}),
     )
 
@@ -23,7 +28,16 @@ class FamilySearchForm(forms.Form):
 class FamilyForm(forms.ModelForm):
     class Meta:
         model = Family
-        fields = ["lead_carer_name", "phone", "email", "address", "postcode", "adults", "children", "dietary_needs"]
+        fields = [
+            "lead_carer_name",
+            "phone",
+            "email",
+            "address",
+            "postcode",
+            "adults",
+            "children",
+            "dietary_needs",
+        ]
         labels = {
             "lead_carer_name": "Lead carer's full name",
             "phone": "Phone number",
@@ -32,13 +46,20 @@ class FamilyForm(forms.ModelForm):
             "children": "Children in the household",
             "dietary_needs": "Dietary needs (shown on vouchers)",
         }
-        help_texts = {"phone": "For example 07700 900123", "dietary_needs": "For example halal, vegetarian, nut allergy"}
+        help_texts = {
+            "phone": "For example 07700 900123",
+            "dietary_needs": "For example halal, vegetarian, nut allergy",
+        }
         widgets = {
             "lead_carer_name": forms.TextInput(attrs={"class": "govuk-input", "autocomplete": "name"}),
-            "phone": forms.TextInput(attrs={"class": "govuk-input govuk-input--width-20", "type": "tel", "autocomplete": "tel"}),
+            "phone": forms.TextInput(
+                attrs={"class": "govuk-input govuk-input--width-20", "type": "tel", "autocomplete": "tel"}
+            ),
             "email": forms.EmailInput(attrs={"class": "govuk-input", "autocomplete": "email"}),
             "address": forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3}),
-            "postcode": forms.TextInput(attrs={"class": "govuk-input govuk-input--width-10", "autocomplete": "postal-code"}),
+            "postcode": forms.TextInput(
+                attrs={"class": "govuk-input govuk-input--width-10", "autocomplete": "postal-code"}
+            ),
             "adults": forms.NumberInput(attrs={"class": "govuk-input govuk-input--width-3", "min": 1}),
             "children": forms.NumberInput(attrs={"class": "govuk-input govuk-input--width-3", "min": 0}),
             "dietary_needs": forms.TextInput(attrs={"class": "govuk-input"}),
@@ -61,12 +82,17 @@ class FamilyForm(forms.ModelForm):
 
 class ConsentForm(forms.Form):
     consent_given = forms.BooleanField(
-        label="The lead carer agrees that we share their name, household size and dietary needs with partner charities",
+        label=(
+            "The lead carer agrees that we share their name, household size and dietary needs "
+            "with partner charities"
+        ),
         required=False,
         widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
     )
     consent_date = forms.DateField(
-        label="Date consent was given", required=False, initial=timezone.localdate,
+        label="Date consent was given",
+        required=False,
+        initial=timezone.localdate,
         input_formats=["%d/%m/%Y", "%Y-%m-%d"],
         widget=forms.DateInput(attrs={"class": "govuk-input govuk-input--width-10", "type": "date"}),
     )
@@ -81,7 +107,9 @@ class ConsentForm(forms.Form):
 class NeedForm(forms.Form):
     in_need = forms.BooleanField(required=False)
     reason = forms.CharField(
-        label="Why is the pupil in need?", required=False, max_length=300,
+        label="Why is the pupil in need?",
+        required=False,
+        max_length=300,
         widget=forms.TextInput(attrs={"class": "govuk-input"}),
     )
 

@@ -148,7 +148,7 @@ _ALIAS_TO_COLUMN: dict[str, str] = {
 _EXTRA_LA_CODES = frozenset({838, 839, 940, 941, 942, 943})
 
 _YEAR_GROUPS: dict[str, int] = {}
-for _word in ("r", "rec", "reception", "yr", "yearr", "yearreception", "0", "00", "y0", "year0"):
+for _word in ("r", "rec", "reception", "yr", "yearr", "0"):
     _YEAR_GROUPS[_word] = 0
 for _n in range(1, 14):
     for _digits in {str(_n), f"{_n:02d}"}:
@@ -173,10 +173,12 @@ _TIME_SUFFIX = r"(?:[ T]00:00(?::00)?)?"
 _DMY_RE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})" + _TIME_SUFFIX)
 _ISO_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})" + _TIME_SUFFIX)
 
-# UK postcode shapes: outward code A9, A99, AA9, AA99, A9A or AA9A (second letter of "AA" never I, J or Z),
-# inward code 9AA; plus the special GIR 0AA.
+# UK postcode shapes (BS 7666): outward code A9, A99, AA9, AA99, A9A or AA9A, inward code 9AA, with the
+# letters each position never uses left out (no Q, V or X first; no I, J or Z second; no C, I, K, M, O or V
+# in the inward code); plus the special GIR 0AA.
 _POSTCODE_RE = re.compile(
-    r"(GIR0AA|(?:[A-Z][0-9]{1,2}|[A-Z][A-HK-Y][0-9]{1,2}|[A-Z][0-9][A-Z]|[A-Z][A-HK-Y][0-9][A-Z])[0-9][A-Z]{2})"
+    r"GIR0AA|(?:[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY]))"
+    r"[0-9][ABD-HJLNP-UW-Z]{2}"
 )
 
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "mx"})
@@ -325,6 +327,7 @@ def _decode(data: bytes) -> tuple[str, RowError | None]:
 
 def _sniff_delimiter(text: str) -> str:
     """Use a semicolon or tab instead of a comma when the header line has more of them than commas."""
+    text = text.lstrip(" \r\n")  # blank lines before the header are skipped when reading too
     end = len(text)
     for newline in ("\n", "\r"):
         position = text.find(newline, 0, end)

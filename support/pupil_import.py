@@ -17,8 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from support.audit import audit_event, audit_record, audit_record_many
-from support.jobs import enqueue_on_commit
 from support.errors import SupportError
+from support.jobs import enqueue_on_commit
 from support.models import AuditEvent, Family, FamilyDuplicate, Pupil, PupilImport, School
 from support.pupil_csv import (
     ParseResult,
@@ -44,7 +44,9 @@ CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
 
 class ImportRejected(SupportError):
     def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"The file has {len(errors)} problem(s); nothing was changed.", code="import_rejected")
+        super().__init__(
+            f"The file has {len(errors)} problem(s); nothing was changed.", code="import_rejected"
+        )
         self.errors = errors
 
 
@@ -139,7 +141,9 @@ def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_sta
             else:
                 plan.new_groups.append(FamilyGroup(rows=[row]))
             if not row.contact_name:
-                plan.warnings.append((row.line, "No contact name: the new family is named after the pupil's surname"))
+                plan.warnings.append(
+                    (row.line, "No contact name: the new family is named after the pupil's surname")
+                )
             continue
         diff = {
             name: (getattr(pupil, name), value)
@@ -225,12 +229,19 @@ def _find_duplicates(new_families: list[Family]) -> list[FamilyDuplicate]:
 
 
 def pupil_import_apply(
-    *, school: School, data: bytes, actor: AbstractBaseUser | None, filename: str = "", today: datetime.date | None = None
+    *,
+    school: School,
+    data: bytes,
+    actor: AbstractBaseUser | None,
+    filename: str = "",
+    today: datetime.date | None = None,
 ) -> dict[str, int]:
     """Parse, check and apply a file for ``school``: all of it, or (on any bad row) none of it."""
     parsed = pupil_import_parse(data, today=today)
     if not parsed.ok:
-        raise ImportRejected(parsed.errors or [RowError(line=1, column="", reason="The file has no pupil rows")])
+        raise ImportRejected(
+            parsed.errors or [RowError(line=1, column="", reason="The file has no pupil rows")]
+        )
     try:
         with transaction.atomic():
             return _apply(school=school, parsed=parsed, actor=actor, filename=filename, today=today)
@@ -242,10 +253,17 @@ def pupil_import_apply(
 
 
 def _apply(
-    *, school: School, parsed: ParseResult, actor: AbstractBaseUser | None, filename: str, today: datetime.date | None
+    *,
+    school: School,
+    parsed: ParseResult,
+    actor: AbstractBaseUser | None,
+    filename: str,
+    today: datetime.date | None,
 ) -> dict[str, int]:
     plan = pupil_import_plan(
-        school=school, rows=parsed.rows, academic_year_start=academic_year_start_for(today or timezone.localdate())
+        school=school,
+        rows=parsed.rows,
+        academic_year_start=academic_year_start_for(today or timezone.localdate()),
     )
     now = timezone.now()
     events: list[AuditEvent] = []
@@ -258,8 +276,14 @@ def _apply(
             family_for_upn[row.upn] = family.pk
         events.append(
             audit_event(
-                actor=actor, action="family.created", subject=family,
-                after={"lead_carer_name": family.lead_carer_name, "postcode": family.postcode, "source": "import"},
+                actor=actor,
+                action="family.created",
+                subject=family,
+                after={
+                    "lead_carer_name": family.lead_carer_name,
+                    "postcode": family.postcode,
+                    "source": "import",
+                },
             )
         )
 
@@ -271,7 +295,9 @@ def _apply(
     for pupil in new_pupils:
         events.append(
             audit_event(
-                actor=actor, action="pupil.created", subject=pupil,
+                actor=actor,
+                action="pupil.created",
+                subject=pupil,
                 after={"upn": pupil.upn, "school": school.pk, "family": pupil.family_id, "source": "import"},
             )
         )
@@ -285,7 +311,9 @@ def _apply(
         changed_pupils.append(pupil)
         events.append(
             audit_event(
-                actor=actor, action="pupil.updated", subject=pupil,
+                actor=actor,
+                action="pupil.updated",
+                subject=pupil,
                 before={name: old for name, (old, _) in diff.items()},
                 after={name: new for name, (_, new) in diff.items()},
                 note="import",
@@ -325,13 +353,24 @@ def pupil_import_upload(
         else:
             errors = parsed.errors or [RowError(line=1, column="", reason="The file has no pupil rows")]
             status, summary = PupilImport.Status.REJECTED, {}
-            errors = [{"line": e.line, "column": e.column, "reason": e.reason, "value": e.value} for e in errors]
+            errors = [
+                {"line": e.line, "column": e.column, "reason": e.reason, "value": e.value} for e in errors
+            ]
         upload = PupilImport.objects.create(
-            school=school, uploaded_by=actor, filename=filename[:200], content=data,
-            status=status, errors=errors, summary=summary,
+            school=school,
+            uploaded_by=actor,
+            filename=filename[:200],
+            content=data,
+            status=status,
+            errors=errors,
+            summary=summary,
         )
         audit_record(
-            actor=actor, action="pupils.import_uploaded", subject=upload, after={"status": status, **summary}, note=filename
+            actor=actor,
+            action="pupils.import_uploaded",
+            subject=upload,
+            after={"status": status, **summary},
+            note=filename,
         )
     return upload
 
@@ -361,11 +400,16 @@ def pupil_import_execute(*, upload_id: int) -> str:
         try:
             with transaction.atomic():
                 summary = pupil_import_apply(
-                    school=upload.school, data=bytes(upload.content), actor=upload.uploaded_by, filename=upload.filename
+                    school=upload.school,
+                    data=bytes(upload.content),
+                    actor=upload.uploaded_by,
+                    filename=upload.filename,
                 )
         except ImportRejected as exc:
             upload.status = PupilImport.Status.FAILED
-            upload.errors = [{"line": e.line, "column": e.column, "reason": e.reason, "value": e.value} for e in exc.errors]
+            upload.errors = [
+                {"line": e.line, "column": e.column, "reason": e.reason, "value": e.value} for e in exc.errors
+            ]
         except SupportError as exc:
             upload.status = PupilImport.Status.FAILED
             upload.errors = [{"line": 0, "column": "", "reason": exc.message, "value": ""}]

@@ -64,7 +64,9 @@ def scope_for(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
     is_admin = bool(getattr(user, "is_superuser", False)) or Role.ADMIN in roles
     if is_admin:
         roles.add(Role.ADMIN)
-    scope = Scope(frozenset(roles), frozenset(schools), frozenset(lead_schools), frozenset(partners), is_admin)
+    scope = Scope(
+        frozenset(roles), frozenset(schools), frozenset(lead_schools), frozenset(partners), is_admin
+    )
     setattr(user, _CACHE_ATTR, scope)
     return scope
 

@@ -12,7 +12,16 @@ from support.errors import ConflictError, SupportError
 from support.models import Family, FamilyDuplicate, Pupil
 from support.pupil_csv import normalise_name_key, normalise_postcode
 
-FAMILY_EDITABLE = ("lead_carer_name", "phone", "email", "address", "postcode", "adults", "children", "dietary_needs")
+FAMILY_EDITABLE = (
+    "lead_carer_name",
+    "phone",
+    "email",
+    "address",
+    "postcode",
+    "adults",
+    "children",
+    "dietary_needs",
+)
 
 # Sent inside the merge transaction so feature apps can move their own references
 # (vouchers, gifts, requests) from ``source`` to ``target``; the core never imports them.
@@ -41,7 +50,9 @@ def family_create(*, actor: AbstractBaseUser | None, **fields) -> Family:
     family = Family(**fields)
     family.carer_name_key = normalise_name_key(family.lead_carer_name)
     family.save()
-    audit_record(actor=actor, action="family.created", subject=family, after=snapshot(family, FAMILY_EDITABLE))
+    audit_record(
+        actor=actor, action="family.created", subject=family, after=snapshot(family, FAMILY_EDITABLE)
+    )
     return family
 
 
@@ -94,8 +105,10 @@ def family_record_consent(
 def pupil_set_in_need(*, pupil: Pupil, actor: AbstractBaseUser, in_need: bool, reason: str = "") -> Pupil:
     if in_need and not reason.strip():
         raise SupportError("Say briefly why the pupil is in need.", field="reason")
-    updated = Pupil.objects.filter(pk=pupil.pk).exclude(in_need=in_need).update(
-        in_need=in_need, updated_at=timezone.now()
+    updated = (
+        Pupil.objects.filter(pk=pupil.pk)
+        .exclude(in_need=in_need)
+        .update(in_need=in_need, updated_at=timezone.now())
     )
     pupil.refresh_from_db()
     if updated:
@@ -121,7 +134,9 @@ def _claim_duplicate(duplicate: FamilyDuplicate, status: str, actor: AbstractBas
 
 
 @transaction.atomic
-def family_duplicate_keep_apart(*, duplicate: FamilyDuplicate, actor: AbstractBaseUser, note: str = "") -> None:
+def family_duplicate_keep_apart(
+    *, duplicate: FamilyDuplicate, actor: AbstractBaseUser, note: str = ""
+) -> None:
     _claim_duplicate(duplicate, FamilyDuplicate.Status.KEPT_APART, actor)
     audit_record(
         actor=actor,
@@ -142,7 +157,9 @@ def family_duplicate_merge(
     source_id = duplicate.family_b_id if keep.pk == duplicate.family_a_id else duplicate.family_a_id
     _claim_duplicate(duplicate, FamilyDuplicate.Status.MERGED, actor)
     # Lock both families in primary-key order so a concurrent merge cannot deadlock with this one.
-    locked = {f.pk: f for f in Family.objects.select_for_update().filter(pk__in=[keep.pk, source_id]).order_by("pk")}
+    locked = {
+        f.pk: f for f in Family.objects.select_for_update().filter(pk__in=[keep.pk, source_id]).order_by("pk")
+    }
     target, source = locked[keep.pk], locked[source_id]
     if source.merged_into_id or target.merged_into_id:
         raise ConflictError("One of these families has already been merged into another.")
@@ -159,12 +176,12 @@ def family_duplicate_merge(
     source.merged_into = target
     source.save(update_fields=["merged_into", "updated_at"])
     # Other open pairs that involve the merged-away family are now moot.
-    FamilyDuplicate.objects.filter(status=FamilyDuplicate.Status.OPEN).filter(
-        family_a=source
-    ).update(status=FamilyDuplicate.Status.MERGED, decided_by=actor, decided_at=timezone.now())
-    FamilyDuplicate.objects.filter(status=FamilyDuplicate.Status.OPEN).filter(
-        family_b=source
-    ).update(status=FamilyDuplicate.Status.MERGED, decided_by=actor, decided_at=timezone.now())
+    FamilyDuplicate.objects.filter(status=FamilyDuplicate.Status.OPEN).filter(family_a=source).update(
+        status=FamilyDuplicate.Status.MERGED, decided_by=actor, decided_at=timezone.now()
+    )
+    FamilyDuplicate.objects.filter(status=FamilyDuplicate.Status.OPEN).filter(family_b=source).update(
+        status=FamilyDuplicate.Status.MERGED, decided_by=actor, decided_at=timezone.now()
+    )
     family_merged.send(sender=Family, source=source, target=target, actor=actor)
     audit_record(
         actor=actor,

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 
 from support import selectors, services
 from support.access import requires
+from support.audit import audit_record
 from support.csv_safe import safe_row
 from support.errors import SupportError
 from support.forms import ConsentForm, FamilyForm, FamilySearchForm, ImportUploadForm, NeedForm
-from support.audit import audit_record
 from support.models import FamilyDuplicate, Pupil, PupilImport
 from support.pupil_import import (
     plan_year,
@@ -34,7 +34,10 @@ def home(request: HttpRequest) -> HttpResponse:
     """Each role's first job, up front."""
     user = request.user
     scope = scope_for(user)
-    context: dict = {"scope": scope, "search_form": FamilySearchForm(schools=selectors.schools_visible_to(user))}
+    context: dict = {
+        "scope": scope,
+        "search_form": FamilySearchForm(schools=selectors.schools_visible_to(user)),
+    }
     if scope.is_school_staff or scope.is_admin:
         families = selectors.families_visible_to(user)
         pupils = selectors.pupils_visible_to(user)
@@ -42,9 +45,9 @@ def home(request: HttpRequest) -> HttpResponse:
         context["pupil_count"] = pupils.count()
         context["in_need_count"] = pupils.filter(in_need=True).count()
     if scope.lead_school_ids or scope.is_admin:
-        context["open_duplicates"] = selectors.family_duplicates_visible_to(user).filter(
-            status=FamilyDuplicate.Status.OPEN
-        ).count()
+        context["open_duplicates"] = (
+            selectors.family_duplicates_visible_to(user).filter(status=FamilyDuplicate.Status.OPEN).count()
+        )
         context["recent_imports"] = selectors.imports_visible_to(user).select_related("school")[:5]
     if scope.is_finance or scope.is_admin:
         context["school_overview"] = selectors.schools_visible_to(user).annotate(
@@ -70,8 +73,12 @@ def _family_results(request: HttpRequest):
     families = selectors.family_search(user=request.user, query=query, school_id=school_id).exclude(
         merged_into__isnull=False
     )
-    visible_pupils = selectors.pupils_visible_to(request.user).select_related("school").order_by("year_group", "pk")
-    families = families.prefetch_related(Prefetch("pupils", queryset=visible_pupils, to_attr="visible_pupils"))
+    visible_pupils = (
+        selectors.pupils_visible_to(request.user).select_related("school").order_by("year_group", "pk")
+    )
+    families = families.prefetch_related(
+        Prefetch("pupils", queryset=visible_pupils, to_attr="visible_pupils")
+    )
     return form, families, query
 
 
@@ -98,20 +105,44 @@ def family_export(request: HttpRequest) -> StreamingHttpResponse:
     """The same families as the search page, as CSV (formula-like cells neutralised)."""
     _, families, _ = _family_results(request)
     writer = csv.writer(_Echo())
-    header = ["Family id", "Lead carer", "Phone", "E-mail", "Postcode", "Adults", "Children",
-              "Dietary needs", "Consent", "Consent date", "Pupils (at your schools)"]
+    header = [
+        "Family id",
+        "Lead carer",
+        "Phone",
+        "E-mail",
+        "Postcode",
+        "Adults",
+        "Children",
+        "Dietary needs",
+        "Consent",
+        "Consent date",
+        "Pupils (at your schools)",
+    ]
 
     def rows():
         yield writer.writerow(header)
         for family in families.iterator(chunk_size=500):
             pupils = "; ".join(
-                f"{p.known_as} {p.surname} ({p.get_year_group_display()}, {p.school.name})" for p in family.visible_pupils
+                f"{p.known_as} {p.surname} ({p.get_year_group_display()}, {p.school.name})"
+                for p in family.visible_pupils
             )
-            yield writer.writerow(safe_row([
-                family.pk, family.lead_carer_name, family.phone, family.email, family.postcode, family.adults,
-                family.children, family.dietary_needs, "yes" if family.consent_given else "no",
-                family.consent_date.strftime("%d/%m/%Y") if family.consent_date else "", pupils,
-            ]))
+            yield writer.writerow(
+                safe_row(
+                    [
+                        family.pk,
+                        family.lead_carer_name,
+                        family.phone,
+                        family.email,
+                        family.postcode,
+                        family.adults,
+                        family.children,
+                        family.dietary_needs,
+                        "yes" if family.consent_given else "no",
+                        family.consent_date.strftime("%d/%m/%Y") if family.consent_date else "",
+                        pupils,
+                    ]
+                )
+            )
 
     audit_record(actor=request.user, action="families.exported", after={"query": request.GET.urlencode()})
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
@@ -128,7 +159,9 @@ def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
     family = _visible_family(request, pk)
     pupils = selectors.pupils_visible_to(request.user).filter(family=family).select_related("school")
     elsewhere = Pupil.objects.filter(family=family).exclude(pk__in=pupils.values("pk")).count()
-    consent_form = ConsentForm(initial={"consent_given": family.consent_given, "consent_date": family.consent_date})
+    consent_form = ConsentForm(
+        initial={"consent_given": family.consent_given, "consent_date": family.consent_date}
+    )
     return render(
         request,
         "support/family_detail.html",
@@ -161,7 +194,9 @@ def family_consent(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.family_record_consent(
-                family=family, actor=request.user, given=form.cleaned_data["consent_given"],
+                family=family,
+                actor=request.user,
+                given=form.cleaned_data["consent_given"],
                 date=form.cleaned_data["consent_date"],
             )
         except SupportError as exc:
@@ -188,13 +223,17 @@ def pupil_need(request: HttpRequest, pk: int) -> HttpResponse:
     form.is_valid()
     try:
         services.pupil_set_in_need(
-            pupil=pupil, actor=request.user, in_need=form.cleaned_data.get("in_need", False),
+            pupil=pupil,
+            actor=request.user,
+            in_need=form.cleaned_data.get("in_need", False),
             reason=form.cleaned_data.get("reason", ""),
         )
     except SupportError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{pupil.known_as} {'is now' if pupil.in_need else 'is no longer'} marked in need.")
+        messages.success(
+            request, f"{pupil.known_as} {'is now' if pupil.in_need else 'is no longer'} marked in need."
+        )
     return redirect("family_detail", pk=pupil.family_id)
 
 
@@ -255,7 +294,10 @@ def import_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
         upload = pupil_import_upload(
-            school=form.cleaned_data["school"], actor=request.user, filename=upload_file.name, data=upload_file.read()
+            school=form.cleaned_data["school"],
+            actor=request.user,
+            filename=upload_file.name,
+            data=upload_file.read(),
         )
         return redirect("import_detail", pk=upload.pk)
     uploads = selectors.imports_visible_to(request.user).select_related("school", "uploaded_by")[:20]

@@ -15,8 +15,19 @@ class PupilSerializer(serializers.ModelSerializer):
     class Meta:
         model = Pupil
         fields = [
-            "id", "upn", "legal_forename", "preferred_forename", "surname", "date_of_birth", "year_group",
-            "school", "school_name", "family", "fsm", "pupil_premium", "in_need",
+            "id",
+            "upn",
+            "legal_forename",
+            "preferred_forename",
+            "surname",
+            "date_of_birth",
+            "year_group",
+            "school",
+            "school_name",
+            "family",
+            "fsm",
+            "pupil_premium",
+            "in_need",
         ]
         read_only_fields = fields
 
@@ -39,8 +50,19 @@ class FamilySerializer(serializers.ModelSerializer):
     class Meta:
         model = Family
         fields = [
-            "id", "lead_carer_name", "phone", "email", "address", "postcode", "adults", "children",
-            "household_size", "dietary_needs", "consent_given", "consent_date", "pupils",
+            "id",
+            "lead_carer_name",
+            "phone",
+            "email",
+            "address",
+            "postcode",
+            "adults",
+            "children",
+            "household_size",
+            "dietary_needs",
+            "consent_given",
+            "consent_date",
+            "pupils",
         ]
         read_only_fields = ["id", "consent_given", "consent_date", "household_size", "pupils"]
 
@@ -67,4 +89,14 @@ class PartnerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PartnerCharity
-        fields = ["id", "name", "address", "postcode", "phone", "email", "opening_times", "is_active", "services"]
+        fields = [
+            "id",
+            "name",
+            "address",
+            "postcode",
+            "phone",
+            "email",
+            "opening_times",
+            "is_active",
+            "services",
+        ]

@@ -43,17 +43,23 @@ class FamilyFilter(django_filters.FilterSet):
     school = django_filters.NumberFilter(method="filter_school", label="Families with a pupil at this school")
     postcode = django_filters.CharFilter(lookup_expr="iexact")
     consent_given = django_filters.BooleanFilter()
-    q = django_filters.CharFilter(method="filter_q", label="Carer or pupil name, postcode, phone, e-mail or UPN")
+    q = django_filters.CharFilter(
+        method="filter_q", label="Carer or pupil name, postcode, phone, e-mail or UPN"
+    )
 
     class Meta:
         model = Family
         fields = ["postcode", "consent_given"]
 
     def filter_school(self, queryset, name, value):
-        return queryset.filter(pk__in=selectors.family_search(user=self.request.user, school_id=value).values("pk"))
+        return queryset.filter(
+            pk__in=selectors.family_search(user=self.request.user, school_id=value).values("pk")
+        )
 
     def filter_q(self, queryset, name, value):
-        return queryset.filter(pk__in=selectors.family_search(user=self.request.user, query=value).values("pk"))
+        return queryset.filter(
+            pk__in=selectors.family_search(user=self.request.user, query=value).values("pk")
+        )
 
 
 class FamilyViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -91,7 +97,9 @@ class FamilyViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
         body = ConsentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.family_record_consent(
-            family=family, actor=request.user, given=body.validated_data["consent_given"],
+            family=family,
+            actor=request.user,
+            given=body.validated_data["consent_given"],
             date=body.validated_data.get("consent_date"),
         )
         return Response(FamilySerializer(self.get_queryset().get(pk=family.pk)).data)
@@ -105,7 +113,9 @@ class PupilViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["surname", "year_group", "id"]
 
     def get_queryset(self):
-        return selectors.pupils_visible_to(self.request.user).select_related("school").order_by("surname", "pk")
+        return (
+            selectors.pupils_visible_to(self.request.user).select_related("school").order_by("surname", "pk")
+        )
 
     @extend_schema(request=PupilInNeedSerializer, responses=PupilSerializer)
     @action(detail=True, methods=["post"], url_path="in-need")

@@ -32,7 +32,9 @@ class AuditEvent(models.Model):
     )
     actor_label = models.CharField(max_length=150, help_text="Username at the time, or 'system'.")
     action = models.CharField(max_length=60, db_index=True)
-    subject_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    subject_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     subject_id = models.CharField(max_length=64, blank=True)
     subject_repr = models.CharField(max_length=200, blank=True)
     before = models.JSONField(default=dict, blank=True)

@@ -99,7 +99,9 @@ class Pupil(models.Model):
             models.Index(fields=["surname"], name="pupil_surname"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(year_group__gte=0, year_group__lte=13), name="pupil_year_group_range"),
+            models.CheckConstraint(
+                condition=Q(year_group__gte=0, year_group__lte=13), name="pupil_year_group_range"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -18,7 +18,9 @@ class PartnerCharity(models.Model):
     postcode = models.CharField(max_length=10, blank=True)
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
-    opening_times = models.TextField(blank=True, help_text="As printed on vouchers, e.g. 'Mon–Fri 10:00–15:00'.")
+    opening_times = models.TextField(
+        blank=True, help_text="As printed on vouchers, e.g. 'Mon–Fri 10:00–15:00'."
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

@@ -11,7 +11,9 @@ class Policy(models.Model):
         default=3, help_text="Vouchers of one type a family may have in the rolling window."
     )
     voucher_window_days = models.PositiveSmallIntegerField(
-        default=183, validators=[MinValueValidator(1)], help_text="The rolling window, in days (183 is six months)."
+        default=183,
+        validators=[MinValueValidator(1)],
+        help_text="The rolling window, in days (183 is six months).",
     )
     approval_threshold_pence = models.PositiveIntegerField(
         default=100_00, help_text="Fund spend above this (in pence) needs finance approval."
@@ -34,7 +36,9 @@ class Policy(models.Model):
     coats_per_season = models.PositiveSmallIntegerField(default=1)
     shoes_per_year = models.PositiveSmallIntegerField(default=1)
     retention_years = models.PositiveSmallIntegerField(
-        default=6, validators=[MinValueValidator(1)], help_text="Years after the last pupil left before anonymising."
+        default=6,
+        validators=[MinValueValidator(1)],
+        help_text="Years after the last pupil left before anonymising.",
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(

@@ -37,7 +37,10 @@ class Membership(models.Model):
         constraints = [
             # Charity staff belong to exactly one partner; nobody else belongs to a partner.
             models.CheckConstraint(
-                condition=(Q(role=Role.CHARITY, partner__isnull=False) | (~Q(role=Role.CHARITY) & Q(partner__isnull=True))),
+                condition=(
+                    Q(role=Role.CHARITY, partner__isnull=False)
+                    | (~Q(role=Role.CHARITY) & Q(partner__isnull=True))
+                ),
                 name="membership_partner_iff_charity",
             ),
         ]

@@ -3,7 +3,13 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from support.models import School
-from support.pupil_import import ImportRejected, pupil_import_apply, pupil_import_parse, pupil_import_plan, plan_year
+from support.pupil_import import (
+    ImportRejected,
+    plan_year,
+    pupil_import_apply,
+    pupil_import_parse,
+    pupil_import_plan,
+)
 
 
 class Command(BaseCommand):
@@ -15,7 +21,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="The CSV export")
         parser.add_argument("--school", required=True, help="The school's URN (six digits)")
-        parser.add_argument("--dry-run", action="store_true", help="Show what would change, and change nothing")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Show what would change, and change nothing"
+        )
 
     def handle(self, *args, file: Path, school: str, dry_run: bool, **options) -> None:
         try:

@@ -5,17 +5,22 @@ from support.models import Role
 
 
 class Command(BaseCommand):
-    help = "Build the demo trust (12 academies, about 3,000 pupils, one partner charity, a user per role). Safe to run twice."
+    help = (
+        "Build the demo trust (12 academies, about 3,000 pupils, one partner charity, a user per role). "
+        "Safe to run twice."
+    )
 
     def handle(self, *args, **options) -> None:
         counts = demo_seed()
         if counts["schools"]:
-            self.stdout.write(self.style.SUCCESS(
-                f"Demo trust created: {counts['schools']} academies, {counts['families']} families, "
-                f"{counts['pupils']} pupils, {counts['users']} users."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo trust created: {counts['schools']} academies, {counts['families']} families, "
+                    f"{counts['pupils']} pupils, {counts['users']} users."
+                )
+            )
         else:
             self.stdout.write("The demo trust is already here; nothing changed.")
-        self.stdout.write("\nDemo sign-ins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD})")
         for user in USERS:
             self.stdout.write(f"  {user.username:<12} {Role(user.role).label}")

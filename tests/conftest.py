@@ -1,0 +1,156 @@
+"""Named personas and the objects in and out of their scope.
+
+School A and school B; family_a has a pupil at A only, family_b at B only, family_ab at both.
+"""
+
+import os
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from support.models import Role
+from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, make_user
+
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        if os.environ.get("CI_REQUIRE_POSTGRES"):
+            pytest.fail("This test needs PostgreSQL, and CI's PostgreSQL pass is not running on PostgreSQL")
+        pytest.skip("needs PostgreSQL (row locks and real concurrency); runs in CI's PostgreSQL pass")
+    if item.get_closest_marker("worker") and not os.environ.get("CI_CELERY_WORKER"):
+        if os.environ.get("CI_REQUIRE_POSTGRES"):
+            pytest.fail("This test needs the real Celery worker that CI's PostgreSQL pass starts")
+        pytest.skip("needs a real Celery worker and broker; runs in CI's PostgreSQL pass")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def school_a(db):
+    return SchoolFactory(name="Alpha Primary Academy", urn="140901")
+
+
+@pytest.fixture
+def school_b(db):
+    return SchoolFactory(name="Beta Secondary Academy", urn="140902")
+
+
+@pytest.fixture
+def partner_1(db):
+    return PartnerFactory(name="First Food Bank")
+
+
+@pytest.fixture
+def partner_2(db):
+    return PartnerFactory(name="Second Food Bank")
+
+
+@pytest.fixture
+def pastoral_a(school_a):
+    return make_user("pastoral_a", Role.PASTORAL, schools=[school_a])
+
+
+@pytest.fixture
+def lead_a(school_a):
+    return make_user("lead_a", Role.LEAD, schools=[school_a])
+
+
+@pytest.fixture
+def pastoral_b(school_b):
+    return make_user("pastoral_b", Role.PASTORAL, schools=[school_b])
+
+
+@pytest.fixture
+def lead_b(school_b):
+    return make_user("lead_b", Role.LEAD, schools=[school_b])
+
+
+@pytest.fixture
+def finance(db):
+    return make_user("finance", Role.FINANCE)
+
+
+@pytest.fixture
+def charity_staff(partner_1):
+    return make_user("charity_1", Role.CHARITY, partner=partner_1)
+
+
+@pytest.fixture
+def other_charity_staff(partner_2):
+    return make_user("charity_2", Role.CHARITY, partner=partner_2)
+
+
+@pytest.fixture
+def admin(db):
+    return make_user("admin", Role.ADMIN, superuser=True)
+
+
+@pytest.fixture
+def no_role(db):
+    return make_user("no_role", None)
+
+
+@pytest.fixture
+def family_a(school_a):
+    family = FamilyFactory(lead_carer_name="Anna Able", postcode="RV1 1AA", phone="+441134960001")
+    PupilFactory(family=family, school=school_a, legal_forename="Alfie", surname="Able")
+    return family
+
+
+@pytest.fixture
+def family_b(school_b):
+    family = FamilyFactory(lead_carer_name="Bella Brook", postcode="RV2 2BB", phone="+441134960002")
+    PupilFactory(
+        family=family,
+        school=school_b,
+        legal_forename="Bobby",
+        surname="Brook",
+        year_group=8,
+        date_of_birth="2013-01-05",
+    )
+    return family
+
+
+@pytest.fixture
+def family_ab(school_a, school_b):
+    family = FamilyFactory(lead_carer_name="Cara Cross", postcode="RV3 3CC", phone="+441134960003")
+    PupilFactory(family=family, school=school_a, legal_forename="Cleo", surname="Cross")
+    PupilFactory(
+        family=family,
+        school=school_b,
+        legal_forename="Caspar",
+        surname="Cross",
+        year_group=9,
+        date_of_birth="2012-02-02",
+    )
+    return family
+
+
+@pytest.fixture
+def client_for():
+    """``client_for(user)``: a test client signed in as ``user`` (anonymous for None)."""
+
+    def make(user) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    # Hashing passwords properly costs ~0.2 s a user; tests make hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
