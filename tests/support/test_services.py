@@ -1,0 +1,159 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from support import services
+from support.errors import ConflictError, SupportError
+from support.models import AuditEvent, FamilyDuplicate, Pupil
+from tests.factories import FamilyFactory, PupilFactory
+
+
+def test_it_updates_a_family_and_audits_only_what_changed(family_a, pastoral_a):
+    services.family_update(family=family_a, actor=pastoral_a, postcode="rv1 9zz", adults=2, dietary_needs="")
+    family_a.refresh_from_db()
+    assert family_a.postcode == "RV1 9ZZ"
+    event = AuditEvent.objects.get(action="family.updated")
+    assert event.before == {"postcode": "RV1 1AA", "adults": 1}
+    assert event.after == {"postcode": "RV1 9ZZ", "adults": 2}
+
+
+def test_it_writes_no_event_when_nothing_changed(family_a, pastoral_a):
+    services.family_update(family=family_a, actor=pastoral_a, postcode="RV1 1AA")
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"postcode": "not a postcode"}, "postcode", "Enter a UK postcode"),
+        ({"lead_carer_name": "   "}, "lead_carer_name", "Enter the lead carer's name"),
+        ({"adults": 0}, "adults", "at least one adult"),
+    ],
+)
+def test_it_refuses_bad_family_details_and_saves_nothing(family_a, pastoral_a, fields, field, message):
+    with pytest.raises(SupportError) as caught:
+        services.family_update(family=family_a, actor=pastoral_a, **fields)
+    assert caught.value.field == field
+    assert message in caught.value.message
+    family_a.refresh_from_db()
+    assert family_a.postcode == "RV1 1AA"
+    assert family_a.adults == 1
+
+
+def test_it_records_and_withdraws_consent(family_a, pastoral_a):
+    services.family_record_consent(family=family_a, actor=pastoral_a, given=True, date=datetime.date(2026, 9, 3))
+    family_a.refresh_from_db()
+    assert family_a.consent_given
+    assert family_a.consent_date == datetime.date(2026, 9, 3)
+    assert family_a.consent_recorded_by == pastoral_a
+    services.family_record_consent(family=family_a, actor=pastoral_a, given=False)
+    family_a.refresh_from_db()
+    assert not family_a.consent_given
+    assert family_a.consent_date is None
+    assert AuditEvent.objects.filter(action="family.consent_withdrawn").count() == 1
+
+
+def test_it_refuses_consent_dated_in_the_future(family_a, pastoral_a):
+    with pytest.raises(SupportError, match="future"):
+        services.family_record_consent(
+            family=family_a, actor=pastoral_a, given=True, date=timezone.localdate() + datetime.timedelta(days=1)
+        )
+
+
+def test_it_needs_a_reason_to_flag_a_pupil_in_need(family_a, pastoral_a):
+    pupil = family_a.pupils.get()
+    with pytest.raises(SupportError, match="why"):
+        services.pupil_set_in_need(pupil=pupil, actor=pastoral_a, in_need=True, reason=" ")
+    pupil.refresh_from_db()
+    assert not pupil.in_need
+
+
+def test_it_records_consent_from_the_family_page(client_for, pastoral_a, family_a):
+    client = client_for(pastoral_a)
+    response = client.post(
+        f"/families/{family_a.pk}/consent/", {"consent_given": "on", "consent_date": "2026-10-01"}, follow=True
+    )
+    assert "Consent recorded." in response.content.decode()
+    family_a.refresh_from_db()
+    assert family_a.consent_given
+
+
+def test_it_shows_a_field_error_for_consent_without_a_date(client_for, pastoral_a, family_a):
+    response = client_for(pastoral_a).post(f"/families/{family_a.pk}/consent/", {"consent_given": "on"})
+    assert response.status_code == 400
+    assert "Enter the date the carer gave consent" in response.content.decode()
+    family_a.refresh_from_db()
+    assert not family_a.consent_given
+
+
+def test_it_shows_form_errors_on_the_edit_page(client_for, pastoral_a, family_a):
+    response = client_for(pastoral_a).post(
+        f"/families/{family_a.pk}/edit/",
+        {"lead_carer_name": "Anna Able", "phone": "12", "postcode": "nowhere", "adults": 1, "children": 1},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "There is a problem" in body
+    assert "Enter a UK phone number" in body
+    family_a.refresh_from_db()
+    assert family_a.phone == "+441134960001"
+
+
+def test_it_flags_a_pupil_in_need_from_the_family_page(client_for, pastoral_a, family_a):
+    pupil = family_a.pupils.get()
+    client_for(pastoral_a).post(f"/pupils/{pupil.pk}/need/", {"in_need": "on", "reason": "Winter coat needed"})
+    pupil.refresh_from_db()
+    assert pupil.in_need
+
+
+@pytest.fixture
+def duplicate(school_a, school_b):
+    first = FamilyFactory(lead_carer_name="Dana Dee", postcode="RV4 4DD", email="dana@mail.example")
+    second = FamilyFactory(lead_carer_name="Dana Dee", postcode="RV4 4DD", phone="+441134960044")
+    PupilFactory(family=first, school=school_a, legal_forename="Dom")
+    PupilFactory(family=second, school=school_b, legal_forename="Daisy")
+    return FamilyDuplicate.objects.create(family_a=first, family_b=second, reason="Same carer name and postcode")
+
+
+def test_it_merges_duplicate_families_into_the_one_kept(duplicate, lead_a):
+    kept = services.family_duplicate_merge(duplicate=duplicate, actor=lead_a, keep=duplicate.family_a)
+    assert set(Pupil.objects.filter(family=kept).values_list("legal_forename", flat=True)) == {"Dom", "Daisy"}
+    duplicate.family_b.refresh_from_db()
+    assert duplicate.family_b.merged_into == kept
+    kept.refresh_from_db()
+    assert kept.phone == "+441134960044"  # filled in from the merged record
+    assert kept.children == 2
+    duplicate.refresh_from_db()
+    assert duplicate.status == FamilyDuplicate.Status.MERGED
+    assert AuditEvent.objects.get(action="family.merged").actor == lead_a
+
+
+def test_it_refuses_a_second_decision_on_the_same_pair(duplicate, lead_a, lead_b):
+    services.family_duplicate_keep_apart(duplicate=duplicate, actor=lead_a)
+    with pytest.raises(ConflictError):
+        services.family_duplicate_merge(duplicate=duplicate, actor=lead_b, keep=duplicate.family_b)
+    assert Pupil.objects.filter(family=duplicate.family_b).count() == 1
+
+
+def test_it_lets_a_lead_decide_from_the_duplicates_page(client_for, duplicate, lead_a):
+    client = client_for(lead_a)
+    page = client.get("/duplicates/").content.decode()
+    assert "Dana Dee" in page
+    assert "Beta Secondary Academy (1)" in page  # the other school's name and count, not its pupil
+    assert "Daisy" not in page
+    response = client.post(f"/duplicates/{duplicate.pk}/decide/", {"decision": "keep_b"}, follow=True)
+    assert "Merged into" in response.content.decode()
+    assert Pupil.objects.filter(family=duplicate.family_b).count() == 2
+
+
+def test_it_hides_duplicates_from_leads_of_other_schools(client_for, duplicate, school_a, school_b):
+    from tests.factories import SchoolFactory, make_user
+
+    other = SchoolFactory(name="Gamma Academy", urn="140903")
+    lead_c = make_user("lead_c", "lead", schools=[other])
+    client = client_for(lead_c)
+    assert "Dana Dee" not in client.get("/duplicates/").content.decode()
+    assert client.post(f"/duplicates/{duplicate.pk}/decide/", {"decision": "keep_a"}).status_code == 404
+    duplicate.refresh_from_db()
+    assert duplicate.status == FamilyDuplicate.Status.OPEN
