@@ -67,7 +67,12 @@ def test_it_shows_the_audit_log_read_only_in_the_admin(event, client_for, admin)
 def test_it_audits_admin_changes_to_schools(client_for, admin, school_a):
     response = client_for(admin).post(
         f"/admin/support/school/{school_a.pk}/change/",
-        {"name": "Alpha Primary Academy (renamed)", "urn": school_a.urn, "phase": "primary", "is_active": "on"},
+        {
+            "name": "Alpha Primary Academy (renamed)",
+            "urn": school_a.urn,
+            "phase": "primary",
+            "is_active": "on",
+        },
     )
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="school.updated")
@@ -79,8 +84,16 @@ def test_it_audits_admin_changes_to_schools(client_for, admin, school_a):
 def test_it_audits_admin_changes_to_families_through_the_service(client_for, admin, family_a):
     response = client_for(admin).post(
         f"/admin/support/family/{family_a.pk}/change/",
-        {"lead_carer_name": "Anna Able-Smith", "phone": "", "email": "", "address": "", "postcode": "RV1 1AA",
-         "adults": 2, "children": 1, "dietary_needs": ""},
+        {
+            "lead_carer_name": "Anna Able-Smith",
+            "phone": "",
+            "email": "",
+            "address": "",
+            "postcode": "RV1 1AA",
+            "adults": 2,
+            "children": 1,
+            "dietary_needs": "",
+        },
     )
     assert response.status_code == 302
     family_a.refresh_from_db()

@@ -42,7 +42,9 @@ def test_it_refuses_bad_family_details_and_saves_nothing(family_a, pastoral_a, f
 
 
 def test_it_records_and_withdraws_consent(family_a, pastoral_a):
-    services.family_record_consent(family=family_a, actor=pastoral_a, given=True, date=datetime.date(2026, 9, 3))
+    services.family_record_consent(
+        family=family_a, actor=pastoral_a, given=True, date=datetime.date(2026, 9, 3)
+    )
     family_a.refresh_from_db()
     assert family_a.consent_given
     assert family_a.consent_date == datetime.date(2026, 9, 3)
@@ -57,7 +59,10 @@ def test_it_records_and_withdraws_consent(family_a, pastoral_a):
 def test_it_refuses_consent_dated_in_the_future(family_a, pastoral_a):
     with pytest.raises(SupportError, match="future"):
         services.family_record_consent(
-            family=family_a, actor=pastoral_a, given=True, date=timezone.localdate() + datetime.timedelta(days=1)
+            family=family_a,
+            actor=pastoral_a,
+            given=True,
+            date=timezone.localdate() + datetime.timedelta(days=1),
         )
 
 
@@ -72,7 +77,9 @@ def test_it_needs_a_reason_to_flag_a_pupil_in_need(family_a, pastoral_a):
 def test_it_records_consent_from_the_family_page(client_for, pastoral_a, family_a):
     client = client_for(pastoral_a)
     response = client.post(
-        f"/families/{family_a.pk}/consent/", {"consent_given": "on", "consent_date": "2026-10-01"}, follow=True
+        f"/families/{family_a.pk}/consent/",
+        {"consent_given": "on", "consent_date": "2026-10-01"},
+        follow=True,
     )
     assert "Consent recorded." in response.content.decode()
     family_a.refresh_from_db()
@@ -102,7 +109,9 @@ def test_it_shows_form_errors_on_the_edit_page(client_for, pastoral_a, family_a)
 
 def test_it_flags_a_pupil_in_need_from_the_family_page(client_for, pastoral_a, family_a):
     pupil = family_a.pupils.get()
-    client_for(pastoral_a).post(f"/pupils/{pupil.pk}/need/", {"in_need": "on", "reason": "Winter coat needed"})
+    client_for(pastoral_a).post(
+        f"/pupils/{pupil.pk}/need/", {"in_need": "on", "reason": "Winter coat needed"}
+    )
     pupil.refresh_from_db()
     assert pupil.in_need
 
@@ -113,7 +122,9 @@ def duplicate(school_a, school_b):
     second = FamilyFactory(lead_carer_name="Dana Dee", postcode="RV4 4DD", phone="+441134960044")
     PupilFactory(family=first, school=school_a, legal_forename="Dom")
     PupilFactory(family=second, school=school_b, legal_forename="Daisy")
-    return FamilyDuplicate.objects.create(family_a=first, family_b=second, reason="Same carer name and postcode")
+    return FamilyDuplicate.objects.create(
+        family_a=first, family_b=second, reason="Same carer name and postcode"
+    )
 
 
 def test_it_merges_duplicate_families_into_the_one_kept(duplicate, lead_a):
