@@ -135,7 +135,7 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
             urn=urn,
             phase=phase,
             address=f"{rng.choice(STREETS)}, Riverton",
-            phone=f"0113 496 0{100 + i:03d}",
+            phone=f"0113 496 0{100 + i:03d}",  # schools: as printed, not E.164
             email=f"office@{urn}.school.example",
         )
         for i, (name, urn, phase) in enumerate(SCHOOLS)
@@ -179,7 +179,7 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
         family = Family(
             lead_carer_name=carer,
             carer_name_key=normalise_name_key(carer),
-            phone=f"0121 496 0{number % 1000:03d}" if rng.random() < 0.9 else "",
+            phone=f"+441214960{number % 1000:03d}" if rng.random() < 0.9 else "",
             email=f"{carer.lower().replace(' ', '.').replace(chr(39), '')}{number}@mail.example",
             address=f"{rng.randint(1, 120)} {rng.choice(STREETS)}, Riverton",
             postcode=postcode,

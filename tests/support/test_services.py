@@ -168,3 +168,9 @@ def test_it_hides_duplicates_from_leads_of_other_schools(client_for, duplicate, 
     assert client.post(f"/duplicates/{duplicate.pk}/decide/", {"decision": "keep_a"}).status_code == 404
     duplicate.refresh_from_db()
     assert duplicate.status == FamilyDuplicate.Status.OPEN
+
+
+def test_it_shows_phone_numbers_as_people_write_them(client_for, pastoral_a, family_a):
+    body = client_for(pastoral_a).get(f"/families/{family_a.pk}/").content.decode()
+    assert "0113 496 0001" in body
+    assert "+441134960001" not in body
