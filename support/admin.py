@@ -1,10 +1,12 @@
 """Django admin for trust admins. Lists come from selectors; every save and delete is audited."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
 from support import selectors, services
-from support.audit import audit_record, snapshot
+from support.audit import audit_record, changed, snapshot
 from support.models import (
     AuditEvent,
     Family,
@@ -235,3 +237,52 @@ class AuditEventAdmin(TrustModelAdmin):
 
     def get_actions(self, request):
         return {}
+
+
+class TrustUserAdmin(UserAdmin):
+    """Users for trust admins (not only superusers). Audited without password hashes."""
+
+    AUDITED = ("username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser")
+
+    def _is_admin(self, request: HttpRequest) -> bool:
+        return scope_for(request.user).is_admin
+
+    def has_module_permission(self, request):
+        return self._is_admin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._is_admin(request)
+
+    def has_add_permission(self, request):
+        return self._is_admin(request)
+
+    def has_change_permission(self, request, obj=None):
+        # Only a superuser may change a superuser, or make one.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return self._is_admin(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: audit events keep pointing at the user
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_superuser", "groups", "user_permissions"]
+        return fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        before = snapshot(type(obj).objects.get(pk=obj.pk), self.AUDITED) if change else {}
+        super().save_model(request, obj, form, change)
+        after = snapshot(obj, self.AUDITED)
+        action = "user.updated" if change else "user.created"
+        if change:
+            before, after = changed(before, after)
+            if "password" in form.changed_data:
+                after["password"] = "changed"
+        audit_record(actor=request.user, action=action, subject=obj, before=before, after=after, note="admin")
+
+
+User = get_user_model()
+admin.site.unregister(User)
+admin.site.register(User, TrustUserAdmin)

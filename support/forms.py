@@ -4,6 +4,29 @@ from django.utils import timezone
 from support.models import Family, School
 from support.pupil_csv import MAX_BYTES
 
+ERROR_CLASSES = {
+    "govuk-input": "govuk-input--error",
+    "govuk-select": "govuk-select--error",
+    "govuk-textarea": "govuk-textarea--error",
+    "govuk-file-upload": "govuk-file-upload--error",
+}
+
+
+class GovukErrorsMixin:
+    """Adds GOV.UK's error styling to the inputs of fields that have errors."""
+
+    def full_clean(self) -> None:
+        super().full_clean()  # type: ignore[misc]
+        for name in self.errors:  # type: ignore[attr-defined]
+            if name not in self.fields:  # type: ignore[attr-defined]
+                continue
+            widget = self.fields[name].widget  # type: ignore[attr-defined]
+            classes = widget.attrs.get("class", "").split()
+            extra = [
+                ERROR_CLASSES[c] for c in classes if c in ERROR_CLASSES and ERROR_CLASSES[c] not in classes
+            ]
+            widget.attrs["class"] = " ".join(classes + extra)
+
 
 class FamilySearchForm(forms.Form):
     q = forms.CharField(
@@ -25,7 +48,7 @@ class FamilySearchForm(forms.Form):
         self.fields["school"].queryset = schools if schools is not None else School.objects.none()
 
 
-class FamilyForm(forms.ModelForm):
+class FamilyForm(GovukErrorsMixin, forms.ModelForm):
     class Meta:
         model = Family
         fields = [
@@ -80,7 +103,7 @@ class FamilyForm(forms.ModelForm):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-class ConsentForm(forms.Form):
+class ConsentForm(GovukErrorsMixin, forms.Form):
     consent_given = forms.BooleanField(
         label=(
             "The lead carer agrees that we share their name, household size and dietary needs "
@@ -114,7 +137,7 @@ class NeedForm(forms.Form):
     )
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(GovukErrorsMixin, forms.Form):
     school = forms.ModelChoiceField(
         queryset=School.objects.none(), label="School", widget=forms.Select(attrs={"class": "govuk-select"})
     )

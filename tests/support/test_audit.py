@@ -113,3 +113,29 @@ def test_it_writes_audit_events_from_services(family_a, pastoral_a):
     need = AuditEvent.objects.get(action="pupil.in_need_set")
     assert need.note == "Lost job"
     assert need.subject_id == str(pupil.pk)
+
+
+def test_it_lets_a_trust_admin_who_is_not_a_superuser_manage_users(client_for, school_a):
+    from django.contrib.auth import get_user_model
+
+    from tests.factories import make_user
+
+    trust_admin = make_user("trust_admin", "admin")
+    client = client_for(trust_admin)
+    assert client.get("/admin/auth/user/").status_code == 200
+    response = client.post(
+        "/admin/auth/user/add/",
+        {
+            "username": "new_pastoral",
+            "password1": "a-long-enough-pass-9",
+            "password2": "a-long-enough-pass-9",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    created = get_user_model().objects.get(username="new_pastoral")
+    event = AuditEvent.objects.get(action="user.created", subject_id=str(created.pk))
+    assert event.after["username"] == "new_pastoral"
+    assert "password" not in event.after
+    assert "pbkdf2" not in str(event.after)
+    assert "md5" not in str(event.after)

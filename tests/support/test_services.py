@@ -174,3 +174,18 @@ def test_it_shows_phone_numbers_as_people_write_them(client_for, pastoral_a, fam
     body = client_for(pastoral_a).get(f"/families/{family_a.pk}/").content.decode()
     assert "0113 496 0001" in body
     assert "+441134960001" not in body
+
+
+def test_it_ties_each_error_message_to_its_input(client_for, pastoral_a, family_a):
+    body = (
+        client_for(pastoral_a)
+        .post(
+            f"/families/{family_a.pk}/edit/",
+            {"lead_carer_name": "Anna Able", "phone": "12", "adults": 1, "children": 1},
+        )
+        .content.decode()
+    )
+    assert 'aria-describedby="id_phone_helptext id_phone_error"' in body
+    assert '<p id="id_phone_error" class="govuk-error-message">' in body
+    assert "govuk-input--error" in body
+    assert '<a href="#id_phone">Enter a UK phone number' in body  # the summary links to the field
