@@ -13,7 +13,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from support.audit import audit_event, audit_record, audit_record_many
@@ -108,8 +109,29 @@ def _row_values(row: PupilRow) -> dict[str, Any]:
     }
 
 
+# Values the parser accepts but a column could not hold (PostgreSQL would refuse the whole import).
+_STORED_LENGTHS = (
+    ("family_ref", "Family ID", Pupil._meta.get_field("sis_family_ref").max_length),
+    ("contact_email", "Contact email", Family._meta.get_field("email").max_length),
+)
+
+
 def pupil_import_parse(data: bytes, *, today: datetime.date | None = None) -> ParseResult:
-    return parse_pupil_csv(data, academic_year_start=academic_year_start_for(today or timezone.localdate()))
+    parsed = parse_pupil_csv(data, academic_year_start=academic_year_start_for(today or timezone.localdate()))
+    too_long: list[RowError] = []
+    for row in parsed.rows:
+        for column, label, limit in _STORED_LENGTHS:
+            value = getattr(row, column)
+            if len(value) > limit:
+                shown = value if len(value) <= 60 else value[:59] + "\u2026"
+                too_long.append(
+                    RowError(row.line, column, f"{label} is longer than {limit} characters", shown)
+                )
+    if too_long:
+        bad_lines = {error.line for error in too_long}
+        parsed.rows = [row for row in parsed.rows if row.line not in bad_lines]
+        parsed.errors = sorted([*parsed.errors, *too_long], key=lambda error: error.line)
+    return parsed
 
 
 def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_start: int) -> ImportPlan:
@@ -121,8 +143,16 @@ def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_sta
         for pupil in Pupil.objects.filter(upn__in=chunk):
             existing[pupil.upn] = pupil
 
-    refs = sorted({row.family_ref for row in rows if row.family_ref and row.upn not in existing})
+    # A Family ID names the family of a known pupil who has it in this file (they are at, or moving
+    # to, this school); failing that, the family of a pupil at this school who has it stored.
     family_by_ref: dict[str, int] = {}
+    for row in rows:
+        known_pupil = existing.get(row.upn)
+        if known_pupil is not None and row.family_ref:
+            family_by_ref.setdefault(row.family_ref, known_pupil.family_id)
+    refs = sorted(
+        {row.family_ref for row in rows if row.family_ref and row.upn not in existing} - family_by_ref.keys()
+    )
     for chunk in _chunks(refs):
         known = Pupil.objects.filter(school=school, sis_family_ref__in=chunk).order_by("pk")
         for ref, family_id in known.values_list("sis_family_ref", "family_id"):
@@ -140,10 +170,6 @@ def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_sta
                 groups.setdefault(row.family_ref, FamilyGroup(rows=[])).rows.append(row)
             else:
                 plan.new_groups.append(FamilyGroup(rows=[row]))
-            if not row.contact_name:
-                plan.warnings.append(
-                    (row.line, "No contact name: the new family is named after the pupil's surname")
-                )
             continue
         diff = {
             name: (getattr(pupil, name), value)
@@ -158,6 +184,12 @@ def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_sta
         else:
             plan.unchanged += 1
     plan.new_groups.extend(groups.values())
+    for group in plan.new_groups:
+        if not group.lead.contact_name:
+            plan.warnings.append(
+                (group.lead.line, "No contact name: the new family is named after the pupil's surname")
+            )
+    plan.warnings.sort(key=lambda warning: warning[0])
     already_here = sum(1 for pupil in existing.values() if pupil.school_id == school.pk)
     plan.not_in_file = Pupil.objects.filter(school=school).count() - already_here
     return plan
@@ -301,6 +333,13 @@ def _apply(
                 after={"upn": pupil.upn, "school": school.pk, "family": pupil.family_id, "source": "import"},
             )
         )
+
+    # A family that gained a pupil has at least as many children as pupils on record.
+    for chunk in _chunks(sorted(set(plan.joins.values()))):
+        pupil_count = (
+            Pupil.objects.filter(family=OuterRef("pk")).values("family").annotate(n=Count("pk")).values("n")
+        )
+        Family.objects.filter(pk__in=chunk).update(children=Greatest("children", Subquery(pupil_count)))
 
     changed_pupils = []
     for pupil, row, diff in plan.updates:

@@ -52,9 +52,11 @@ class Command(BaseCommand):
 
     def _report(self, exc: ImportRejected) -> None:
         for error in exc.errors:
+            # Line 0 is the parser's mark for a problem with the file as a whole.
+            where = f"line {error.line}" if error.line else "file"
             column = f", column {error.column}" if error.column else ""
             value = f" (value: {error.value!r})" if error.value else ""
-            self.stderr.write(f"line {error.line}{column}: {error.reason}{value}")
+            self.stderr.write(f"{where}{column}: {error.reason}{value}")
         raise CommandError(f"{len(exc.errors)} problem(s) in the file; nothing was changed.")
 
     def _summary(self, title: str, summary: dict) -> None:
