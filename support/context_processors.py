@@ -28,7 +28,10 @@ NAV = [
 
 
 def shell(request: HttpRequest) -> dict:
-    context: dict = {"trust_name": settings.TRUST_NAME}
+    context: dict = {
+        "trust_name": settings.TRUST_NAME,
+        "lockout_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+    }
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return context

@@ -59,6 +59,7 @@ def test_it_locks_sign_in_after_repeated_wrong_passwords(client, pastoral_a):
     response = client.post("/accounts/login/", {"username": "pastoral_a", "password": PASSWORD})
     assert response.status_code == 429
     assert "Sign-in is paused" in response.content.decode()
+    assert f"Wait {settings.AXES_COOLOFF_TIME.seconds // 60} minutes" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 
