@@ -137,6 +137,20 @@ def family_ab(school_a, school_b):
 
 
 @pytest.fixture
+def eager():
+    """Run Celery tasks in-process, even in CI's pass with a real broker and worker.
+
+    For tests about what a task does or when it is sent; the real worker has its own test.
+    """
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
 def client_for():
     """``client_for(user)``: a test client signed in as ``user`` (anonymous for None)."""
 

@@ -25,17 +25,6 @@ def _csv(rows: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-@pytest.fixture
-def eager():
-    """Run tasks in-process even in CI's pass with a real broker, to look at the ordering alone."""
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 def test_it_sends_the_import_task_only_after_commit(
     eager, lead_a, school_a, django_capture_on_commit_callbacks
 ):

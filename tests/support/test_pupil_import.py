@@ -849,7 +849,9 @@ def test_it_previews_a_good_upload_without_creating_anything(client_for, lead_a,
     assert alfie.surname == "Able"
 
 
-def test_it_applies_a_confirmed_upload(client_for, lead_a, school_a, django_capture_on_commit_callbacks):
+def test_it_applies_a_confirmed_upload(
+    eager, client_for, lead_a, school_a, django_capture_on_commit_callbacks
+):
     upns = [make_upn(), make_upn()]
     data = csv_bytes([row(upns[0], "Zara", "Quinn"), row(upns[1], "Yusuf", "Reed")])
     client = client_for(lead_a)
@@ -876,7 +878,9 @@ def test_it_applies_a_confirmed_upload(client_for, lead_a, school_a, django_capt
     assert "Applied" in page
 
 
-def test_it_does_not_apply_an_upload_twice(client_for, lead_a, school_a, django_capture_on_commit_callbacks):
+def test_it_does_not_apply_an_upload_twice(
+    eager, client_for, lead_a, school_a, django_capture_on_commit_callbacks
+):
     client = client_for(lead_a)
     client.post("/imports/", {"school": school_a.pk, "file": upload_file(csv_bytes([row(), row()]))})
     upload = PupilImport.objects.get()
