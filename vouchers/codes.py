@@ -57,7 +57,9 @@ def normalise(raw: str) -> str:
         raise CodeError(f"A voucher code has only letters and numbers; {''.join(bad)} cannot be in one.")
     cleaned = "".join(ALPHABET[_VALUE[c]] for c in cleaned)
     if len(cleaned) != CODE_LENGTH:
-        raise CodeError(f"A voucher code has {CODE_LENGTH} characters; this has {len(cleaned)}. Check it again.")
+        raise CodeError(
+            f"A voucher code has {CODE_LENGTH} characters; this has {len(cleaned)}. Check it again."
+        )
     return cleaned
 
 
