@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -253,4 +254,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
+}
+
+# --- Vouchers -------------------------------------------------------------------------------
+VOUCHER_LOOKUP_USER_MISSES = env_int("VOUCHER_LOOKUP_USER_MISSES", 20)
+VOUCHER_LOOKUP_IP_MISSES = env_int("VOUCHER_LOOKUP_IP_MISSES", 50)
+VOUCHER_LOOKUP_WINDOW_SECONDS = env_int("VOUCHER_LOOKUP_WINDOW_SECONDS", 15 * 60)
+VOUCHER_LOOKUP_LOCK_SECONDS = env_int("VOUCHER_LOOKUP_LOCK_SECONDS", 15 * 60)
+SMS_BACKEND = env_str("SMS_BACKEND", "vouchers.sms.ConsoleSMSBackend")
+
+CELERY_BEAT_SCHEDULE = {
+    "expire-vouchers-nightly": {
+        "task": "vouchers.expire_vouchers",
+        "schedule": crontab(hour=0, minute=15),
+        "options": {"expires": 60 * 60},
+    },
 }

@@ -30,5 +30,6 @@ urlpatterns = [
         name="api_redoc",
     ),
     path("api/v1/", include("support.api.urls")),
+    path("", include("vouchers.urls")),
     path("", include("support.urls")),
 ]

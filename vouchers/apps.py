@@ -5,3 +5,8 @@ class VouchersConfig(AppConfig):
     """Voucher types, vouchers, redemption and voucher PDFs (built on the support core)."""
 
     name = "vouchers"
+
+    def demo_seed(self) -> list[str]:
+        from vouchers.demo import voucher_demo_seed
+
+        return voucher_demo_seed()

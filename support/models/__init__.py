@@ -1,3 +1,4 @@
+from support.models.api import IdempotencyRecord
 from support.models.audit import AuditEvent
 from support.models.families import Family, FamilyDuplicate, Pupil, YearGroup
 from support.models.imports import PupilImport
@@ -10,6 +11,7 @@ __all__ = [
     "AuditEvent",
     "Family",
     "FamilyDuplicate",
+    "IdempotencyRecord",
     "Membership",
     "PartnerCharity",
     "PartnerService",

@@ -14,3 +14,11 @@ def uk_phone(value: str) -> str:
     except phonenumbers.NumberParseException:
         return value
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+@register.filter(name="pounds")
+def pounds_filter(pence: int | None) -> str:
+    """{{ voucher.face_value_pence|pounds }} → £25.00"""
+    from support.money import pounds
+
+    return pounds(pence)

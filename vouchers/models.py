@@ -1,0 +1,140 @@
+"""Voucher types, vouchers and their redemption."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from support.models import Family, PartnerCharity, School, Service
+from vouchers import codes
+
+
+class VoucherType(models.Model):
+    """What a voucher buys at which partner: a service, its face value and how long it is valid."""
+
+    partner = models.ForeignKey(PartnerCharity, on_delete=models.PROTECT, related_name="voucher_types")
+    service = models.CharField(max_length=20, choices=Service.choices)
+    name = models.CharField(max_length=100, help_text="As printed, e.g. 'Food parcel'.")
+    face_value_pence = models.PositiveIntegerField(help_text="What the fund pays the partner, in pence.")
+    validity_days = models.PositiveSmallIntegerField(default=28)
+    limit_count = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Vouchers per family in the window; blank uses the trust policy."
+    )
+    limit_window_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The rolling window in days; blank uses the trust policy."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["partner__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "service"], name="voucher_type_per_service")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.partner}"
+
+
+class ReferralReason(models.TextChoices):
+    INCOME_DROP = "income_drop", "Sudden drop in income"
+    BENEFITS = "benefits", "Benefit delay or change"
+    DEBT = "debt", "Debt"
+    LOW_INCOME = "low_income", "Low income"
+    HOUSING = "housing", "Housing problem or homelessness"
+    HEALTH = "health", "Illness or disability"
+    DOMESTIC_ABUSE = "domestic_abuse", "Domestic abuse"
+    BEREAVEMENT = "bereavement", "Bereavement"
+    OTHER = "other", "Other"
+
+
+class Fulfilment(models.TextChoices):
+    COLLECTION = "collection", "Collection from the charity"
+    DELIVERY = "delivery", "Delivery to the family"
+
+
+def new_public_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Voucher(models.Model):
+    """A voucher a school gave a family for a partner's service.
+
+    State moves only issued → redeemed | cancelled | expired, always by a conditional update in a
+    service (never read-modify-write), so a voucher is redeemed exactly once. The family details a
+    voucher shows are copied at issue: lead carer's name, household size, dietary needs. Nothing else.
+    """
+
+    class State(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        REDEEMED = "redeemed", "Redeemed"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
+    code = models.CharField(max_length=codes.CODE_LENGTH, unique=True, editable=False)
+    # The family's e-voucher link: unguessable, and not the code, so the link alone cannot be typed in.
+    public_token = models.CharField(max_length=40, unique=True, default=new_public_token, editable=False)
+    voucher_type = models.ForeignKey(VoucherType, on_delete=models.PROTECT, related_name="vouchers")
+    family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="vouchers")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="vouchers")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ISSUED, db_index=True)
+    face_value_pence = models.PositiveIntegerField()
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_on = models.DateField(db_index=True)
+    referral_reason = models.CharField(max_length=20, choices=ReferralReason.choices)
+    referral_other = models.CharField(max_length=200, blank=True)
+    lead_carer_name = models.CharField(max_length=120)
+    household_size = models.PositiveSmallIntegerField()
+    dietary_needs = models.CharField(max_length=200, blank=True)
+    fulfilment = models.CharField(max_length=12, choices=Fulfilment.choices, default=Fulfilment.COLLECTION)
+    note_for_charity = models.CharField(max_length=300, blank=True)
+    limit_override_reason = models.CharField(max_length=300, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancel_reason = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-pk"]
+        indexes = [models.Index(fields=["family", "voucher_type", "issued_at"], name="voucher_limit_window")]
+        constraints = [
+            models.CheckConstraint(condition=Q(household_size__gte=1), name="voucher_household_size"),
+            models.CheckConstraint(
+                condition=Q(state="cancelled", cancelled_at__isnull=False) | ~Q(state="cancelled"),
+                name="voucher_cancel_dated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return codes.display(self.code)
+
+    @property
+    def display_code(self) -> str:
+        return codes.display(self.code)
+
+    @property
+    def is_valid(self) -> bool:
+        from django.utils import timezone
+
+        return self.state == self.State.ISSUED and self.expires_on >= timezone.localdate()
+
+
+class Redemption(models.Model):
+    """The one redemption of a voucher (the one-to-one is the database's guarantee of 'exactly once')."""
+
+    voucher = models.OneToOneField(Voucher, on_delete=models.PROTECT, related_name="redemption")
+    partner = models.ForeignKey(PartnerCharity, on_delete=models.PROTECT, related_name="redemptions")
+    redeemed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    redeemed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    items_given = models.CharField(max_length=300, blank=True)
+    value_pence = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-redeemed_at", "-pk"]
+        indexes = [models.Index(fields=["partner", "redeemed_at"], name="redemption_partner_month")]
+
+    def __str__(self) -> str:
+        return f"{self.voucher} redeemed {self.redeemed_at:%Y-%m-%d}"

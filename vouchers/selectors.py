@@ -1,0 +1,76 @@
+"""Reads of vouchers, scoped through the one access mechanism (``support.scopes.scope_for``)."""
+
+import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from support.models import Family, Policy
+from support.scopes import scope_for
+from vouchers.models import Redemption, Voucher, VoucherType
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def vouchers_visible_to(user: User) -> QuerySet[Voucher]:
+    """School staff: vouchers their schools issued. Finance and admins: all. Charity staff: their own."""
+    scope = scope_for(user)
+    if scope.is_admin or scope.is_finance:
+        return Voucher.objects.all()
+    if scope.is_school_staff:
+        return Voucher.objects.filter(school_id__in=scope.school_ids)
+    if scope.is_charity:
+        return Voucher.objects.filter(voucher_type__partner_id__in=scope.partner_ids)
+    return Voucher.objects.none()
+
+
+def redemptions_visible_to(user: User) -> QuerySet[Redemption]:
+    scope = scope_for(user)
+    if scope.is_admin or scope.is_finance:
+        return Redemption.objects.all()
+    return Redemption.objects.filter(partner_id__in=scope.partner_ids)
+
+
+def voucher_types_available() -> QuerySet[VoucherType]:
+    return VoucherType.objects.filter(is_active=True, partner__is_active=True).select_related("partner")
+
+
+class LimitStatus:
+    """How many vouchers of a type a family has had in the rolling window, and when the next is allowed."""
+
+    def __init__(
+        self, *, count: int, limit: int, window_days: int, next_allowed: datetime.date | None
+    ) -> None:
+        self.count = count
+        self.limit = limit
+        self.window_days = window_days
+        self.next_allowed = next_allowed
+
+    @property
+    def reached(self) -> bool:
+        return self.count >= self.limit
+
+
+def voucher_limit_status(
+    *, family: Family, voucher_type: VoucherType, now: datetime.datetime | None = None
+) -> LimitStatus:
+    policy = Policy.current()
+    limit = voucher_type.limit_count if voucher_type.limit_count is not None else policy.food_voucher_limit
+    window = voucher_type.limit_window_days or policy.voucher_window_days
+    now = now or timezone.now()
+    start = now - datetime.timedelta(days=window)
+    issued = list(
+        Voucher.objects.filter(family=family, voucher_type=voucher_type, issued_at__gt=start)
+        .exclude(state=Voucher.State.CANCELLED)
+        .order_by("issued_at")
+        .values_list("issued_at", flat=True)
+    )
+    next_allowed = None
+    if len(issued) >= limit:
+        # The next is allowed once enough of the oldest have left the window.
+        leaving = issued[len(issued) - limit]
+        next_allowed = timezone.localdate(leaving + datetime.timedelta(days=window)) + datetime.timedelta(
+            days=1
+        )
+    return LimitStatus(count=len(issued), limit=limit, window_days=window, next_allowed=next_allowed)

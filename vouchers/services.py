@@ -1,0 +1,333 @@
+"""Voucher use cases. Every state change is a conditional update, so concurrent requests cannot both win."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from support.audit import audit_event, audit_record, audit_record_many
+from support.errors import ConflictError, SupportError
+from support.jobs import enqueue_on_commit
+from support.models import Family, PartnerCharity, Pupil, School
+from support.scopes import scope_for
+from vouchers import codes
+from vouchers.models import Fulfilment, Redemption, ReferralReason, Voucher, VoucherType
+from vouchers.selectors import voucher_limit_status
+
+State = Voucher.State
+
+
+def _uk(day: datetime.date) -> str:
+    return date_format(day, "j F Y")
+
+
+def _require_school(user: AbstractBaseUser, school: School, *, lead: bool = False) -> None:
+    scope = scope_for(user)
+    allowed = scope.lead_school_ids if lead else scope.school_ids
+    if not (scope.is_admin or school.pk in allowed):
+        role = "a pastoral lead" if lead else "staff"
+        raise SupportError(f"Only {role} at {school.name} can do this.", code="forbidden")
+
+
+@transaction.atomic
+def voucher_issue(
+    *,
+    family: Family,
+    voucher_type: VoucherType,
+    school: School,
+    issued_by: AbstractBaseUser,
+    referral_reason: str,
+    referral_other: str = "",
+    household_size: int | None = None,
+    dietary_needs: str | None = None,
+    fulfilment: str = Fulfilment.COLLECTION,
+    note_for_charity: str = "",
+    override_reason: str = "",
+) -> Voucher:
+    """Give ``family`` a voucher for ``voucher_type``, issued by ``school``.
+
+    Refused without the family's data-sharing consent, or past the limit for the type in its rolling
+    window unless a pastoral lead at the school gives a reason to override (audited).
+    """
+    _require_school(issued_by, school)
+    if not Pupil.objects.filter(family=family, school=school).exists():
+        raise SupportError("This family has no pupil at the school issuing the voucher.", field="school")
+    if not voucher_type.is_active or not voucher_type.partner.is_active:
+        raise SupportError("This voucher type is no longer offered.", field="voucher_type")
+    if referral_reason not in ReferralReason.values:
+        raise SupportError("Choose a reason for the referral.", field="referral_reason")
+    if referral_reason == ReferralReason.OTHER and not referral_other.strip():
+        raise SupportError("Say what the reason for the referral is.", field="referral_other")
+    if fulfilment not in Fulfilment.values:
+        raise SupportError("Choose collection or delivery.", field="fulfilment")
+
+    # Lock the family so two staff issuing at once cannot both slip under the limit.
+    family = Family.objects.select_for_update().get(pk=family.pk)
+    if not family.consent_given:
+        raise SupportError(
+            "Record the family's consent to share their details with the charity before issuing a voucher.",
+            field="consent",
+        )
+    household_size = family.household_size if household_size is None else household_size
+    if household_size < 1:
+        raise SupportError("A household has at least one person.", field="household_size")
+
+    status = voucher_limit_status(family=family, voucher_type=voucher_type)
+    override_reason = override_reason.strip()
+    if status.reached:
+        if not override_reason:
+            raise SupportError(
+                f"This family has had {status.count} {voucher_type.name.lower()} voucher"
+                f"{'s' if status.count != 1 else ''} in the last {status.window_days} days, the limit is "
+                f"{status.limit}. The next is allowed from {_uk(status.next_allowed)}. "
+                "A pastoral lead can override the limit with a reason.",
+                field="override_reason",
+                code="limit",
+            )
+        _require_school(issued_by, school, lead=True)
+    elif override_reason:
+        override_reason = ""  # nothing to override
+
+    voucher = Voucher(
+        voucher_type=voucher_type,
+        family=family,
+        school=school,
+        face_value_pence=voucher_type.face_value_pence,
+        issued_by=issued_by,
+        expires_on=timezone.localdate() + datetime.timedelta(days=voucher_type.validity_days),
+        referral_reason=referral_reason,
+        referral_other=referral_other.strip() if referral_reason == ReferralReason.OTHER else "",
+        lead_carer_name=family.lead_carer_name,
+        household_size=household_size,
+        dietary_needs=(family.dietary_needs if dietary_needs is None else dietary_needs).strip(),
+        fulfilment=fulfilment,
+        note_for_charity=note_for_charity.strip(),
+        limit_override_reason=override_reason,
+    )
+    for _attempt in range(5):
+        voucher.code = codes.generate_code()
+        try:
+            with transaction.atomic():
+                voucher.save()
+            break
+        except IntegrityError:  # a code collision (about 1 in 10**18): draw again
+            voucher.pk = None
+    else:  # pragma: no cover - would need five collisions in a row
+        raise SupportError("Could not make a unique voucher code; try again.")
+
+    audit_record(
+        actor=issued_by,
+        action="voucher.issued",
+        subject=voucher,
+        after={
+            "type": voucher_type.pk,
+            "family": family.pk,
+            "school": school.pk,
+            "face_value_pence": voucher.face_value_pence,
+            "expires_on": voucher.expires_on,
+        },
+    )
+    if override_reason:
+        audit_record(
+            actor=issued_by,
+            action="voucher.limit_overridden",
+            subject=voucher,
+            before={"count": status.count, "limit": status.limit},
+            note=override_reason,
+        )
+    if family.email:
+        enqueue_on_commit("vouchers.send_voucher", voucher.pk, "email")
+    return voucher
+
+
+def voucher_refusal(voucher: Voucher) -> ConflictError:
+    if voucher.state == State.REDEEMED:
+        redemption = Redemption.objects.filter(voucher=voucher).first()
+        when = f" on {_uk(timezone.localdate(redemption.redeemed_at))}" if redemption else ""
+        return ConflictError(f"This voucher has already been redeemed{when}.", code="redeemed")
+    if voucher.state == State.CANCELLED:
+        return ConflictError("This voucher was cancelled by the school and cannot be used.", code="cancelled")
+    if voucher.state == State.EXPIRED or voucher.expires_on < timezone.localdate():
+        return ConflictError(f"This voucher expired on {_uk(voucher.expires_on)}.", code="expired")
+    return ConflictError("This voucher cannot be used.", code="invalid")
+
+
+@transaction.atomic
+def voucher_cancel(*, voucher: Voucher, actor: AbstractBaseUser, reason: str) -> Voucher:
+    if not reason.strip():
+        raise SupportError("Give a reason for cancelling.", field="reason")
+    _require_school(actor, voucher.school)
+    now = timezone.now()
+    claimed = Voucher.objects.filter(pk=voucher.pk, state=State.ISSUED).update(
+        state=State.CANCELLED,
+        cancelled_at=now,
+        cancelled_by=actor,
+        cancel_reason=reason.strip(),
+        updated_at=now,
+    )
+    voucher.refresh_from_db()
+    if not claimed:
+        raise voucher_refusal(voucher)
+    audit_record(
+        actor=actor,
+        action="voucher.cancelled",
+        subject=voucher,
+        before={"state": State.ISSUED},
+        after={"state": State.CANCELLED},
+        note=reason.strip(),
+    )
+    return voucher
+
+
+@transaction.atomic
+def voucher_extend(
+    *, voucher: Voucher, actor: AbstractBaseUser, expires_on: datetime.date, reason: str
+) -> Voucher:
+    """A pastoral lead moves an issued voucher's expiry later, with a reason."""
+    if not reason.strip():
+        raise SupportError("Give a reason for extending.", field="reason")
+    _require_school(actor, voucher.school, lead=True)
+    today = timezone.localdate()
+    if expires_on <= max(voucher.expires_on, today):
+        raise SupportError(f"Choose a date after {_uk(max(voucher.expires_on, today))}.", field="expires_on")
+    if expires_on > today + datetime.timedelta(days=365):
+        raise SupportError("A voucher can be extended by at most a year from today.", field="expires_on")
+    before = voucher.expires_on
+    # Only an issued voucher that has not yet expired can be extended: expiry is final.
+    claimed = Voucher.objects.filter(pk=voucher.pk, state=State.ISSUED, expires_on__gte=today).update(
+        expires_on=expires_on, updated_at=timezone.now()
+    )
+    voucher.refresh_from_db()
+    if not claimed:
+        raise voucher_refusal(voucher)
+    audit_record(
+        actor=actor,
+        action="voucher.extended",
+        subject=voucher,
+        before={"expires_on": before},
+        after={"expires_on": expires_on},
+        note=reason.strip(),
+    )
+    return voucher
+
+
+@dataclass(frozen=True)
+class CodeLookup:
+    voucher: Voucher | None
+    error: SupportError | None
+
+
+def voucher_find_for_partner(*, code: str, partner_ids: frozenset[int]) -> Voucher:
+    """The voucher for a typed or scanned code, if it is one of these partners'. Raises SupportError.
+
+    A mistyped code is refused by its check character before any lookup. Another charity's voucher
+    is refused without saying anything about it.
+    """
+    try:
+        normalised = codes.validate(code)
+    except codes.CodeError as exc:
+        raise SupportError(exc.args[0], field="code", code="mistyped") from None
+    voucher = (
+        Voucher.objects.select_related("voucher_type__partner", "school").filter(code=normalised).first()
+    )
+    if voucher is None:
+        raise SupportError(
+            "No voucher has this code. Check it with the family.", field="code", code="unknown"
+        )
+    if voucher.voucher_type.partner_id not in partner_ids:
+        raise SupportError(
+            "This voucher is for another charity, so it cannot be used here.",
+            field="code",
+            code="other_partner",
+        )
+    return voucher
+
+
+@transaction.atomic
+def voucher_redeem(
+    *,
+    voucher: Voucher,
+    partner: PartnerCharity,
+    redeemed_by: AbstractBaseUser,
+    items_given: str = "",
+    value_pence: int | None = None,
+) -> Redemption:
+    """Redeem ``voucher`` at ``partner``: exactly once, only while issued and not past its expiry date."""
+    if voucher.voucher_type.partner_id != partner.pk:
+        raise SupportError(
+            "This voucher is for another charity, so it cannot be used here.", code="other_partner"
+        )
+    if value_pence is not None and value_pence < 0:
+        raise SupportError("The value given cannot be negative.", field="value_pence")
+    today = timezone.localdate()
+    claimed = Voucher.objects.filter(pk=voucher.pk, state=State.ISSUED, expires_on__gte=today).update(
+        state=State.REDEEMED, updated_at=timezone.now()
+    )
+    voucher.refresh_from_db()
+    if not claimed:
+        raise voucher_refusal(voucher)
+    redemption = Redemption.objects.create(
+        voucher=voucher,
+        partner=partner,
+        redeemed_by=redeemed_by,
+        items_given=items_given.strip(),
+        value_pence=value_pence,
+    )
+    audit_record(
+        actor=redeemed_by,
+        action="voucher.redeemed",
+        subject=voucher,
+        before={"state": State.ISSUED},
+        after={"state": State.REDEEMED, "partner": partner.pk, "value_pence": value_pence},
+        note=items_given.strip(),
+    )
+    return redemption
+
+
+def voucher_expire_due(*, today: datetime.date | None = None) -> int:
+    """Mark issued vouchers past their expiry date as expired. Idempotent; returns how many changed."""
+    today = today or timezone.localdate()
+    due = list(Voucher.objects.filter(state=State.ISSUED, expires_on__lt=today).values_list("pk", flat=True))
+    expired = 0
+    for start in range(0, len(due), 500):
+        chunk = due[start : start + 500]
+        with transaction.atomic():
+            # Re-check the state in the update: a voucher redeemed or cancelled meanwhile stays so.
+            now_expired = list(
+                Voucher.objects.select_for_update()
+                .filter(pk__in=chunk, state=State.ISSUED, expires_on__lt=today)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            Voucher.objects.filter(pk__in=now_expired).update(state=State.EXPIRED, updated_at=timezone.now())
+            vouchers = Voucher.objects.filter(pk__in=now_expired)
+            audit_record_many(
+                [
+                    audit_event(
+                        actor=None,
+                        action="voucher.expired",
+                        subject=v,
+                        before={"state": State.ISSUED},
+                        after={"state": State.EXPIRED},
+                    )
+                    for v in vouchers
+                ]
+            )
+            expired += len(now_expired)
+    return expired
+
+
+def voucher_record_print(*, vouchers: list[Voucher], actor: AbstractBaseUser | None) -> None:
+    """Refuse to print a voucher that is not valid; audit each print."""
+    invalid = [v for v in vouchers if not v.is_valid]
+    if invalid:
+        first = invalid[0]
+        state = "past its expiry date" if first.state == State.ISSUED else first.get_state_display().lower()
+        raise ConflictError(
+            f"Voucher {first.display_code} is {state}: only valid vouchers can be printed.",
+            code="not_printable",
+        )
+    audit_record_many([audit_event(actor=actor, action="voucher.printed", subject=v) for v in vouchers])

@@ -1,0 +1,3 @@
+from vouchers.web import charity, pastoral, public
+
+urlpatterns = [*pastoral.urlpatterns, *charity.urlpatterns, *public.urlpatterns]

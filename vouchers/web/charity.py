@@ -1,0 +1,163 @@
+"""Partner charity pages: check a code (typed, or opened from the QR), redeem it, list redemptions."""
+
+import csv
+import datetime
+
+from django.contrib import messages
+from django.db.models import Count, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+
+from support.access import requires
+from support.csv_safe import safe_row
+from support.errors import SupportError
+from support.models import PartnerCharity
+from support.money import pounds
+from support.scopes import scope_for
+from vouchers import selectors
+from vouchers.forms import CodeForm, MonthForm, RedeemForm
+from vouchers.lookup_guard import LookupLocked, lookup_guard_check, lookup_guard_miss
+from vouchers.services import voucher_find_for_partner, voucher_redeem, voucher_refusal
+
+
+def client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _partner(request: HttpRequest) -> PartnerCharity:
+    scope = scope_for(request.user)
+    return PartnerCharity.objects.filter(pk__in=scope.partner_ids).order_by("pk").first()
+
+
+@requires("vouchers.redeem")
+def redeem_start(request: HttpRequest) -> HttpResponse:
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        return redirect("redeem_code", code=form.cleaned_data["code"].strip())
+    return render(request, "vouchers/redeem_start.html", {"form": form})
+
+
+@requires("vouchers.redeem")
+def redeem_code(request: HttpRequest, code: str) -> HttpResponse:
+    partner = _partner(request)
+    ip = client_ip(request)
+    try:
+        lookup_guard_check(user_id=request.user.pk, ip=ip)
+        voucher = voucher_find_for_partner(code=code, partner_ids=scope_for(request.user).partner_ids)
+    except LookupLocked as exc:
+        return render(
+            request, "vouchers/redeem_start.html", {"form": CodeForm(), "problem": exc.message}, status=429
+        )
+    except SupportError as exc:
+        lookup_guard_miss(user=request.user, ip=ip, code=code)
+        form = CodeForm(initial={"code": code})
+        status = 400 if exc.code == "mistyped" else 404
+        return render(
+            request, "vouchers/redeem_start.html", {"form": form, "problem": exc.message}, status=status
+        )
+
+    form = RedeemForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            voucher_redeem(
+                voucher=voucher,
+                partner=partner,
+                redeemed_by=request.user,
+                items_given=form.cleaned_data["items_given"],
+                value_pence=form.value_pence(),
+            )
+        except SupportError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Voucher {voucher.display_code} redeemed. Thank you.")
+        return redirect("redeem_code", code=voucher.code)
+
+    refusal = None
+    if not voucher.is_valid:
+        refusal = voucher_refusal(voucher).message
+    return render(
+        request, "vouchers/redeem_voucher.html", {"voucher": voucher, "form": form, "refusal": refusal}
+    )
+
+
+def _month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    start = month.replace(day=1)
+    end = (start + datetime.timedelta(days=32)).replace(day=1)
+    tz = timezone.get_current_timezone()
+    return (
+        datetime.datetime.combine(start, datetime.time.min, tzinfo=tz),
+        datetime.datetime.combine(end, datetime.time.min, tzinfo=tz),
+    )
+
+
+def _redemptions_for_month(request: HttpRequest):
+    form = MonthForm(request.GET or None)
+    month = timezone.localdate().replace(day=1)
+    if form.is_valid() and form.cleaned_data["month"]:
+        month = form.cleaned_data["month"]
+    start, end = _month_bounds(month)
+    redemptions = (
+        selectors.redemptions_visible_to(request.user)
+        .filter(redeemed_at__gte=start, redeemed_at__lt=end)
+        .select_related("voucher__voucher_type", "voucher__school", "redeemed_by", "partner")
+    )
+    return form, month, redemptions
+
+
+@requires("redemptions.view")
+def redemption_list(request: HttpRequest) -> HttpResponse:
+    form, month, redemptions = _redemptions_for_month(request)
+    totals = redemptions.aggregate(
+        count=Count("pk"), face=Sum("voucher__face_value_pence"), given=Sum("value_pence")
+    )
+    return render(
+        request,
+        "vouchers/redemption_list.html",
+        {"form": form, "month": month, "redemptions": redemptions, "totals": totals},
+    )
+
+
+@requires("redemptions.view")
+def redemption_export(request: HttpRequest) -> HttpResponse:
+    _, month, redemptions = _redemptions_for_month(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="redemptions-{month:%Y-%m}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "Redeemed",
+            "Code",
+            "Voucher",
+            "Issued by",
+            "Face value (£)",
+            "Items given",
+            "Value given (£)",
+            "Redeemed by",
+        ]
+    )
+    for r in redemptions:
+        writer.writerow(
+            safe_row(
+                [
+                    timezone.localtime(r.redeemed_at).strftime("%d/%m/%Y %H:%M"),
+                    r.voucher.display_code,
+                    r.voucher.voucher_type.name,
+                    r.voucher.school.name,
+                    pounds(r.voucher.face_value_pence, symbol=False),
+                    r.items_given,
+                    pounds(r.value_pence, symbol=False),
+                    r.redeemed_by.get_username(),
+                ]
+            )
+        )
+    return response
+
+
+urlpatterns = [
+    path("redeem/", redeem_start, name="redeem_start"),
+    path("redeem/<str:code>/", redeem_code, name="redeem_code"),
+    path("redemptions/", redemption_list, name="redemption_list"),
+    path("redemptions/export.csv", redemption_export, name="redemption_export"),
+]
