@@ -30,6 +30,7 @@ urlpatterns = [
         name="api_redoc",
     ),
     path("api/v1/", include("support.api.urls")),
+    path("api/v1/", include("vouchers.api_urls")),
     path("", include("vouchers.urls")),
     path("", include("support.urls")),
 ]

@@ -1,0 +1,89 @@
+"""``Idempotency-Key`` for unsafe API calls: a retry gets the first answer, not a second effect.
+
+The key is bound to the user, method, path and a hash of the body. A retry within 24 hours replays
+the stored answer; the same key with a different request is refused (422); a retry while the first
+is still running is told so (409). Server errors are not stored, so they can be retried.
+"""
+
+import datetime
+import hashlib
+from collections.abc import Callable
+from functools import wraps
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from support.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+LIFETIME = datetime.timedelta(hours=24)
+MAX_KEY_LENGTH = 100
+
+
+def _refuse(message: str, code: int, error_code: str) -> Response:
+    return Response({"detail": message, "code": error_code}, status=code)
+
+
+def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Wrap a DRF view method (``def post(self, request, ...)`` or an ``@action``)."""
+
+    @wraps(view)
+    def wrapped(self, request: Request, *args, **kwargs) -> Response:
+        key = request.headers.get(HEADER, "").strip()
+        if not key:
+            return view(self, request, *args, **kwargs)
+        if len(key) > MAX_KEY_LENGTH:
+            return _refuse(
+                f"{HEADER} is at most {MAX_KEY_LENGTH} characters.", 400, "idempotency_key_invalid"
+            )
+        body_hash = hashlib.sha256(request.body).hexdigest()
+        fields = {"method": request.method, "path": request.path, "body_hash": body_hash}
+
+        # Drop an expired record for this key, then claim the key in a transaction of its own.
+        IdempotencyRecord.objects.filter(
+            user=request.user, key=key, created_at__lt=timezone.now() - LIFETIME
+        ).delete()
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(user=request.user, key=key, **fields)
+        except IntegrityError:
+            record = IdempotencyRecord.objects.get(user=request.user, key=key)
+            if any(getattr(record, name) != value for name, value in fields.items()):
+                return _refuse(
+                    f"This {HEADER} was used for a different request. Use a new key for a new request.",
+                    status.HTTP_422_UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                )
+            if record.status_code is None:
+                return _refuse(
+                    "A request with this key is still being processed. Try again shortly.",
+                    status.HTTP_409_CONFLICT,
+                    "idempotency_in_progress",
+                )
+            response = Response(record.response_body, status=record.status_code)
+            response["Idempotent-Replayed"] = "true"
+            return response
+
+        try:
+            try:
+                response = view(self, request, *args, **kwargs)
+            except Exception as exc:
+                # Turn a refusal (SupportError, validation error) into its response, so it is stored;
+                # DRF re-raises what it cannot handle, and then nothing is stored.
+                response = self.handle_exception(exc)
+        except Exception:
+            record.delete()
+            raise
+        if response.status_code >= 500:
+            record.delete()
+        else:
+            # Handled errors (400, 409, ...) are answers too: a retry must not succeed where the first failed.
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                status_code=response.status_code, response_body=response.data
+            )
+        return response
+
+    return wrapped

@@ -1,0 +1,44 @@
+import pytest
+
+from support.services import family_record_consent
+from vouchers.models import VoucherType
+from vouchers.services import voucher_issue
+
+
+@pytest.fixture
+def food_type(partner_1):
+    return VoucherType.objects.create(
+        partner=partner_1, service="food_parcel", name="Food parcel", face_value_pence=25_00, validity_days=28
+    )
+
+
+@pytest.fixture
+def other_food_type(partner_2):
+    return VoucherType.objects.create(
+        partner=partner_2, service="food_parcel", name="Food parcel", face_value_pence=20_00, validity_days=28
+    )
+
+
+@pytest.fixture
+def issue(pastoral_a, school_a):
+    """``issue(family, voucher_type)``: a voucher issued by pastoral_a at school A, consent recorded first."""
+
+    def make(family, voucher_type, **kwargs):
+        if not family.consent_given:
+            family_record_consent(family=family, actor=pastoral_a, given=True)
+            family.refresh_from_db()
+        return voucher_issue(
+            family=family,
+            voucher_type=voucher_type,
+            school=school_a,
+            issued_by=pastoral_a,
+            referral_reason="income_drop",
+            **kwargs,
+        )
+
+    return make
+
+
+@pytest.fixture
+def voucher(issue, family_a, food_type):
+    return issue(family_a, food_type)

@@ -1,0 +1,251 @@
+"""The vouchers API: vouchers within scope, and the redemption endpoints partner systems call."""
+
+import django_filters
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from support.api.idempotency import HEADER, idempotent
+from support.errors import SupportError
+from support.models import PartnerCharity
+from support.scopes import scope_for
+from support.selectors import families_visible_to, schools_visible_to
+from vouchers import selectors, services
+from vouchers.lookup_guard import lookup_guard_check, lookup_guard_miss
+from vouchers.models import Fulfilment, ReferralReason, Voucher, VoucherType
+from vouchers.pdf import render_voucher_pdf
+
+
+class VoucherSerializer(serializers.ModelSerializer):
+    display_code = serializers.CharField(read_only=True)
+    voucher_type_name = serializers.CharField(source="voucher_type.name", read_only=True)
+    partner = serializers.IntegerField(source="voucher_type.partner_id", read_only=True)
+    school_name = serializers.CharField(source="school.name", read_only=True)
+
+    class Meta:
+        model = Voucher
+        fields = [
+            "id",
+            "code",
+            "display_code",
+            "state",
+            "voucher_type",
+            "voucher_type_name",
+            "partner",
+            "family",
+            "school",
+            "school_name",
+            "face_value_pence",
+            "issued_at",
+            "expires_on",
+            "referral_reason",
+            "referral_other",
+            "household_size",
+            "dietary_needs",
+            "fulfilment",
+            "note_for_charity",
+            "limit_override_reason",
+        ]
+        read_only_fields = fields
+
+
+class VoucherIssueSerializer(serializers.Serializer):
+    family = serializers.PrimaryKeyRelatedField(queryset=families_visible_to(None))
+    voucher_type = serializers.PrimaryKeyRelatedField(queryset=VoucherType.objects.filter(is_active=True))
+    school = serializers.PrimaryKeyRelatedField(queryset=schools_visible_to(None))
+    referral_reason = serializers.ChoiceField(choices=ReferralReason.choices)
+    referral_other = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    household_size = serializers.IntegerField(required=False, min_value=1, max_value=30)
+    dietary_needs = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    fulfilment = serializers.ChoiceField(choices=Fulfilment.choices, default=Fulfilment.COLLECTION)
+    note_for_charity = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+    override_reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        user = self.context["request"].user
+        # Only the caller's families and schools can be named: anything else is "does not exist".
+        self.fields["family"].queryset = families_visible_to(user)
+        self.fields["school"].queryset = schools_visible_to(user)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class VoucherFilter(django_filters.FilterSet):
+    issued_from = django_filters.DateFilter(field_name="issued_at", lookup_expr="date__gte")
+    issued_to = django_filters.DateFilter(field_name="issued_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = Voucher
+        fields = ["state", "school", "voucher_type", "family"]
+
+
+class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    permissions = {
+        "list": "vouchers.view",
+        "retrieve": "vouchers.view",
+        "create": "vouchers.issue",
+        "cancel": "vouchers.cancel",
+        "pdf": "vouchers.print",
+    }
+    serializer_class = VoucherSerializer
+    filterset_class = VoucherFilter
+    search_fields = ["code", "lead_carer_name"]
+    ordering_fields = ["issued_at", "expires_on", "id"]
+
+    def get_queryset(self):
+        return selectors.vouchers_visible_to(self.request.user).select_related("voucher_type", "school")
+
+    @extend_schema(request=VoucherIssueSerializer, responses={201: VoucherSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        body = VoucherIssueSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        voucher = services.voucher_issue(issued_by=request.user, **data)
+        return Response(VoucherSerializer(voucher).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReasonSerializer, responses={200: VoucherSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        voucher = self.get_object()
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        voucher = services.voucher_cancel(
+            voucher=voucher, actor=request.user, reason=body.validated_data["reason"]
+        )
+        return Response(VoucherSerializer(voucher).data)
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
+        voucher = self.get_object()
+        services.voucher_record_print(vouchers=[voucher], actor=request.user)
+        response = HttpResponse(render_voucher_pdf(voucher), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="voucher-{voucher.code}.pdf"'
+        return response
+
+
+# --- Redemption: partner systems and the counter --------------------------------------------
+
+
+class VoucherCheckSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    display_code = serializers.CharField()
+    state = serializers.CharField()
+    valid = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True, help_text="Why it cannot be redeemed, when it cannot")
+    voucher_type = serializers.CharField()
+    service = serializers.CharField()
+    expires_on = serializers.DateField()
+    lead_carer_name = serializers.CharField()
+    household_size = serializers.IntegerField()
+    dietary_needs = serializers.CharField()
+    fulfilment = serializers.CharField()
+    note_for_charity = serializers.CharField()
+    school = serializers.CharField()
+
+
+def check_payload(voucher: Voucher) -> dict:
+    return {
+        "code": voucher.code,
+        "display_code": voucher.display_code,
+        "state": voucher.state,
+        "valid": voucher.is_valid,
+        "reason": None if voucher.is_valid else services.voucher_refusal(voucher).message,
+        "voucher_type": voucher.voucher_type.name,
+        "service": voucher.voucher_type.service,
+        "expires_on": voucher.expires_on,
+        "lead_carer_name": voucher.lead_carer_name,
+        "household_size": voucher.household_size,
+        "dietary_needs": voucher.dietary_needs,
+        "fulfilment": voucher.fulfilment,
+        "note_for_charity": voucher.note_for_charity,
+        "school": voucher.school.name,
+    }
+
+
+class RedeemRequestSerializer(serializers.Serializer):
+    items_given = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+    value_pence = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=10_000_000)
+
+
+class RedemptionSerializer(serializers.Serializer):
+    code = serializers.CharField(source="voucher.code")
+    state = serializers.CharField(source="voucher.state")
+    redeemed_at = serializers.DateTimeField()
+    redeemed_by = serializers.CharField(source="redeemed_by.username")
+    items_given = serializers.CharField()
+    value_pence = serializers.IntegerField(allow_null=True)
+
+
+CODE_PARAMETER = OpenApiParameter(
+    "code", str, OpenApiParameter.PATH, description="The voucher code, any case"
+)
+REFUSALS = {
+    400: OpenApiResponse(description="The code is mistyped (its check character does not match)"),
+    404: OpenApiResponse(description="No voucher with this code for your charity"),
+    429: OpenApiResponse(description="Too many codes that matched nothing: lookups are paused"),
+}
+
+
+class _RedeemBase(APIView):
+    permission = "vouchers.redeem"
+
+    def find(self, request: Request, code: str) -> Voucher:
+        ip = request.META.get("REMOTE_ADDR", "")
+        lookup_guard_check(user_id=request.user.pk, ip=ip)
+        try:
+            return services.voucher_find_for_partner(
+                code=code, partner_ids=scope_for(request.user).partner_ids
+            )
+        except SupportError as exc:
+            lookup_guard_miss(user=request.user, ip=ip, code=code)
+            if exc.code in ("unknown", "other_partner"):
+                exc.status_code = status.HTTP_404_NOT_FOUND
+            raise
+
+
+class VoucherCheckView(_RedeemBase):
+    @extend_schema(parameters=[CODE_PARAMETER], responses={200: VoucherCheckSerializer, **REFUSALS})
+    def get(self, request: Request, code: str) -> Response:
+        return Response(VoucherCheckSerializer(check_payload(self.find(request, code))).data)
+
+
+class VoucherRedeemView(_RedeemBase):
+    @extend_schema(
+        parameters=[
+            CODE_PARAMETER,
+            OpenApiParameter(
+                HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Retries with the same key within 24 hours get the first answer",
+            ),
+        ],
+        request=RedeemRequestSerializer,
+        responses={
+            201: RedemptionSerializer,
+            409: inline_serializer(
+                "RedeemRefusal", {"detail": serializers.CharField(), "code": serializers.CharField()}
+            ),
+            **REFUSALS,
+        },
+    )
+    @idempotent
+    def post(self, request: Request, code: str) -> Response:
+        body = RedeemRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        voucher = self.find(request, code)
+        partner = PartnerCharity.objects.get(pk=voucher.voucher_type.partner_id)
+        redemption = services.voucher_redeem(
+            voucher=voucher, partner=partner, redeemed_by=request.user, **body.validated_data
+        )
+        return Response(RedemptionSerializer(redemption).data, status=status.HTTP_201_CREATED)
