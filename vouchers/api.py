@@ -68,7 +68,8 @@ class VoucherIssueSerializer(serializers.Serializer):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        user = self.context["request"].user
+        request = self.context.get("request")  # absent while the OpenAPI schema is generated
+        user = request.user if request is not None else None
         # Only the caller's families and schools can be named: anything else is "does not exist".
         self.fields["family"].queryset = families_visible_to(user)
         self.fields["school"].queryset = schools_visible_to(user)
