@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 
 from support.api.idempotency import HEADER, idempotent
 from support.errors import SupportError
-from support.models import PartnerCharity
 from support.scopes import scope_for
 from support.selectors import families_visible_to, schools_visible_to
 from vouchers import selectors, services
@@ -245,8 +244,10 @@ class VoucherRedeemView(_RedeemBase):
         body = RedeemRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         voucher = self.find(request, code)
-        partner = PartnerCharity.objects.get(pk=voucher.voucher_type.partner_id)
         redemption = services.voucher_redeem(
-            voucher=voucher, partner=partner, redeemed_by=request.user, **body.validated_data
+            voucher=voucher,
+            partner=voucher.voucher_type.partner,
+            redeemed_by=request.user,
+            **body.validated_data,
         )
         return Response(RedemptionSerializer(redemption).data, status=status.HTTP_201_CREATED)

@@ -262,13 +262,14 @@ def voucher_redeem(
         )
     if value_pence is not None and value_pence < 0:
         raise SupportError("The value given cannot be negative.", field="value_pence")
-    today = timezone.localdate()
+    today, now = timezone.localdate(), timezone.now()
     claimed = Voucher.objects.filter(pk=voucher.pk, state=State.ISSUED, expires_on__gte=today).update(
-        state=State.REDEEMED, updated_at=timezone.now()
+        state=State.REDEEMED, updated_at=now
     )
-    voucher.refresh_from_db()
     if not claimed:
+        voucher.refresh_from_db()
         raise voucher_refusal(voucher)
+    voucher.state, voucher.updated_at = State.REDEEMED, now
     redemption = Redemption.objects.create(
         voucher=voucher,
         partner=partner,
