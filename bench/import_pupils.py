@@ -25,16 +25,19 @@ import argparse
 import csv
 import datetime
 import io
-import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import add_database_argument, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = [
@@ -70,39 +73,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=20_000, help="pupils in the file (default 20000)")
     parser.add_argument("--seed", type=int, default=2026, help="seed for the generated file")
-    parser.add_argument(
-        "--use-database-url",
-        action="store_true",
-        help="run against the database DATABASE_URL names (it is written to, permanently)",
-    )
+    add_database_argument(parser)
     return parser.parse_args()
-
-
-def setup_django(args: argparse.Namespace) -> tempfile.TemporaryDirectory | None:
-    """Configure and start Django on a throwaway database, migrated. Returns the temp dir to clean up."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    workdir = None
-    if not os.environ.get("DATABASE_URL"):
-        workdir = tempfile.TemporaryDirectory(prefix="trustsupport-bench-")
-        os.environ["SQLITE_PATH"] = str(Path(workdir.name) / "bench.sqlite3")
-    elif not args.use_database_url:
-        sys.exit(
-            "DATABASE_URL is set. This benchmark writes pupils, families and audit events (which cannot "
-            "be deleted) into that database: unset DATABASE_URL to use a throwaway SQLite file, or pass "
-            "--use-database-url if it is a scratch database."
-        )
-
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    # As in production: DEBUG on would make Django keep the text of every query it runs.
-    settings.DEBUG = False
-    call_command("migrate", verbosity=0, interactive=False)
-    return workdir
 
 
 @dataclass
@@ -282,7 +254,7 @@ def print_table(measurements: list[Measurement]) -> None:
 
 def main() -> None:
     args = parse_args()
-    workdir = setup_django(args)
+    workdir = setup_django(use_database_url=args.use_database_url)
     try:
         run(args)
     finally:
