@@ -234,7 +234,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "support.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": env_str("API_USER_RATE", "2000/hour")},
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_USER_RATE", "2000/hour"),
+        "voucher_lookup": env_str("API_VOUCHER_LOOKUP_RATE", "120/minute"),
+    },
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0) or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "TrustSupport API",
@@ -262,6 +266,9 @@ VOUCHER_LOOKUP_IP_MISSES = env_int("VOUCHER_LOOKUP_IP_MISSES", 50)
 VOUCHER_LOOKUP_WINDOW_SECONDS = env_int("VOUCHER_LOOKUP_WINDOW_SECONDS", 15 * 60)
 VOUCHER_LOOKUP_LOCK_SECONDS = env_int("VOUCHER_LOOKUP_LOCK_SECONDS", 15 * 60)
 SMS_BACKEND = env_str("SMS_BACKEND", "vouchers.sms.ConsoleSMSBackend")
+# How many trusted reverse proxies stand in front of the app (0: use the connection's address).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+AXES_IPWARE_PROXY_COUNT = NUM_PROXIES or None
 
 CELERY_BEAT_SCHEDULE = {
     "expire-vouchers-nightly": {

@@ -8,10 +8,12 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from support.api.idempotency import HEADER, idempotent
 from support.errors import SupportError
+from support.http import client_ip
 from support.scopes import scope_for
 from support.selectors import families_visible_to, schools_visible_to
 from vouchers import selectors, services
@@ -197,9 +199,11 @@ REFUSALS = {
 
 class _RedeemBase(APIView):
     permission = "vouchers.redeem"
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+    throttle_scope = "voucher_lookup"
 
     def find(self, request: Request, code: str) -> Voucher:
-        ip = request.META.get("REMOTE_ADDR", "")
+        ip = client_ip(request)
         lookup_guard_check(user_id=request.user.pk, ip=ip)
         try:
             return services.voucher_find_for_partner(

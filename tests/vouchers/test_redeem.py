@@ -362,3 +362,50 @@ def test_it_expires_vouchers_nightly_and_only_once(voucher, eager):
     assert voucher.state == Voucher.State.EXPIRED
     assert AuditEvent.objects.filter(action="voucher.expired").count() == 1
     assert "vouchers.expire_vouchers" in {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+
+def test_it_counts_misses_per_client_address_behind_a_proxy(client_for, charity_staff, settings, partner_1):
+    from tests.factories import make_user
+
+    settings.NUM_PROXIES = 1
+    settings.VOUCHER_LOOKUP_IP_MISSES = 3
+    settings.VOUCHER_LOOKUP_USER_MISSES = 100
+    colleague = make_user("charity_1c", "charity", partner=partner_1)
+    # Three misses from one counter's address lock that address...
+    for _ in range(3):
+        client_for(charity_staff).get(f"/redeem/{unknown_code()}/", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert (
+        client_for(colleague)
+        .get(f"/redeem/{unknown_code()}/", HTTP_X_FORWARDED_FOR="203.0.113.7")
+        .status_code
+        == 429
+    )
+    # ...but not every counter behind the same proxy.
+    assert (
+        client_for(colleague)
+        .get(f"/redeem/{unknown_code()}/", HTTP_X_FORWARDED_FOR="198.51.100.9")
+        .status_code
+        == 404
+    )
+
+
+def test_it_throttles_code_lookups_by_rate_too(api_for, voucher, charity_staff, settings):
+    from django.core.cache import cache
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "1000/hour", "voucher_lookup": "3/minute"},
+    }
+    from rest_framework.throttling import ScopedRateThrottle
+
+    cache.clear()
+    ScopedRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    try:
+        statuses = [
+            api_for(charity_staff).get(f"/api/v1/redeem/{voucher.code}/").status_code for _ in range(4)
+        ]
+    finally:
+        from rest_framework.settings import api_settings
+
+        ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    assert statuses == [200, 200, 200, 429]

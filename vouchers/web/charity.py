@@ -13,6 +13,7 @@ from django.utils import timezone
 from support.access import requires
 from support.csv_safe import safe_row
 from support.errors import SupportError
+from support.http import client_ip
 from support.models import PartnerCharity
 from support.money import pounds
 from support.scopes import scope_for
@@ -20,10 +21,6 @@ from vouchers import selectors
 from vouchers.forms import CodeForm, MonthForm, RedeemForm
 from vouchers.lookup_guard import LookupLocked, lookup_guard_check, lookup_guard_miss
 from vouchers.services import voucher_find_for_partner, voucher_redeem, voucher_refusal
-
-
-def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _partner(request: HttpRequest) -> PartnerCharity:
