@@ -38,6 +38,7 @@ assets:
 
 bench: setup
 	$(PY) bench/import_pupils.py
+	$(PY) bench/redeem.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
