@@ -65,7 +65,9 @@ def test_it_redeems_once_with_one_button(client_for, voucher, charity_staff):
     response = client.post(
         f"/redeem/{voucher.code}/", {"items_given": "Parcel for 2", "value": "18.50"}, follow=True
     )
-    assert "redeemed. Thank you" in response.content.decode()
+    body = response.content.decode()
+    assert "Hand over the food parcel for 2 people" in body
+    assert "Do not hand anything over" not in body
     voucher.refresh_from_db()
     assert voucher.state == Voucher.State.REDEEMED
     redemption = Redemption.objects.get(voucher=voucher)
@@ -75,6 +77,8 @@ def test_it_redeems_once_with_one_button(client_for, voucher, charity_staff):
 
     again = client.post(f"/redeem/{voucher.code}/", {}, follow=True).content.decode()
     assert "already been redeemed" in again
+    assert "Do not hand anything over" in again
+    assert "Hand over the" not in again
     assert "Redeem this voucher" not in again
     assert Redemption.objects.count() == 1
 

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 
 from support.access import requires
@@ -20,6 +20,7 @@ from support.scopes import scope_for
 from vouchers import selectors
 from vouchers.forms import CodeForm, MonthForm, RedeemForm
 from vouchers.lookup_guard import LookupLocked, lookup_guard_check, lookup_guard_miss
+from vouchers.models import Redemption, Voucher
 from vouchers.services import voucher_find_for_partner, voucher_redeem, voucher_refusal
 
 
@@ -67,15 +68,20 @@ def redeem_code(request: HttpRequest, code: str) -> HttpResponse:
             )
         except SupportError as exc:
             messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Voucher {voucher.display_code} redeemed. Thank you.")
-        return redirect("redeem_code", code=voucher.code)
+            return redirect("redeem_code", code=voucher.code)
+        return redirect(reverse("redeem_code", args=[voucher.code]) + "?redeemed=1")
 
-    refusal = None
-    if not voucher.is_valid:
-        refusal = voucher_refusal(voucher).message
+    # Right after redeeming, the person who did it sees "hand it over", not "already redeemed".
+    just_redeemed = (
+        request.GET.get("redeemed") == "1"
+        and voucher.state == Voucher.State.REDEEMED
+        and Redemption.objects.filter(voucher=voucher, redeemed_by=request.user).exists()
+    )
+    refusal = None if voucher.is_valid or just_redeemed else voucher_refusal(voucher).message
     return render(
-        request, "vouchers/redeem_voucher.html", {"voucher": voucher, "form": form, "refusal": refusal}
+        request,
+        "vouchers/redeem_voucher.html",
+        {"voucher": voucher, "form": form, "refusal": refusal, "just_redeemed": just_redeemed},
     )
 
 
