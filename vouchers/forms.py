@@ -164,7 +164,10 @@ class VoucherFilterForm(forms.Form):
     STATE_CHOICES = [("", "Any state"), *Voucher.State.choices]
 
     state = forms.ChoiceField(
-        label="State", required=False, choices=STATE_CHOICES, widget=forms.Select(attrs={"class": "govuk-select"})
+        label="State",
+        required=False,
+        choices=STATE_CHOICES,
+        widget=forms.Select(attrs={"class": "govuk-select"}),
     )
     school = forms.ModelChoiceField(
         label="School",
