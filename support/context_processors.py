@@ -20,6 +20,9 @@ class NavItem:
 NAV = [
     ("Home", "home", None, None),
     ("Families", "family_list", "families.view", "/families/"),
+    ("Vouchers", "voucher_list", "vouchers.view", "/vouchers/"),
+    ("Check a voucher", "redeem_start", "vouchers.redeem", "/redeem/"),
+    ("Redeemed", "redemption_list", "redemptions.view", "/redemptions/"),
     ("Pupil import", "import_list", "pupils.import", "/imports/"),
     ("Possible duplicates", "duplicate_list", "families.merge", "/duplicates/"),
     ("API", "api_docs", None, "/api/"),

@@ -85,8 +85,16 @@ class GovukRadioSelect(forms.RadioSelect):
 class VoucherIssueForm(GovukErrorsMixin, forms.Form):
     """The one-page issue form. Rules (consent, limits, overrides, schools) are the service's to decide."""
 
-    voucher_type = forms.ChoiceField(label="What is the voucher for?", widget=GovukRadioSelect(hinted=True))
-    school = forms.ChoiceField(label="Which school is issuing it?", widget=GovukRadioSelect())
+    voucher_type = forms.ChoiceField(
+        label="What is the voucher for?",
+        widget=GovukRadioSelect(hinted=True),
+        error_messages={"required": "Choose what the voucher is for"},
+    )
+    school = forms.ChoiceField(
+        label="Which school is issuing it?",
+        widget=GovukRadioSelect(),
+        error_messages={"required": "Choose the school issuing the voucher"},
+    )
     referral_reason = forms.ChoiceField(
         label="Reason for referral",
         choices=ReferralReason.choices,
@@ -120,6 +128,7 @@ class VoucherIssueForm(GovukErrorsMixin, forms.Form):
         choices=Fulfilment.choices,
         initial=Fulfilment.COLLECTION,
         widget=GovukRadioSelect(),
+        error_messages={"required": "Choose collection or delivery"},
     )
     note_for_charity = forms.CharField(
         label="Note for the charity (optional)",

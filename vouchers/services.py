@@ -63,6 +63,14 @@ def voucher_issue(
         raise SupportError("Say what the reason for the referral is.", field="referral_other")
     if fulfilment not in Fulfilment.values:
         raise SupportError("Choose collection or delivery.", field="fulfilment")
+    for name, value, limit in (
+        ("referral_other", referral_other, 200),
+        ("dietary_needs", dietary_needs or "", 200),
+        ("note_for_charity", note_for_charity, 300),
+        ("override_reason", override_reason, 300),
+    ):
+        if len(value.strip()) > limit:
+            raise SupportError(f"Keep this to {limit} characters or fewer.", field=name)
 
     # Lock the family so two staff issuing at once cannot both slip under the limit.
     family = Family.objects.select_for_update().get(pk=family.pk)
@@ -319,6 +327,22 @@ def voucher_expire_due(*, today: datetime.date | None = None) -> int:
             )
             expired += len(now_expired)
     return expired
+
+
+@transaction.atomic
+def voucher_send_request(*, voucher: Voucher, actor: AbstractBaseUser, channel: str) -> None:
+    """Queue the voucher to the family by e-mail or text message (sent after commit, audited)."""
+    _require_school(actor, voucher.school)
+    if not voucher.is_valid:
+        raise voucher_refusal(voucher)
+    address = {"email": voucher.family.email, "sms": voucher.family.phone}.get(channel)
+    if address is None:
+        raise SupportError("Choose e-mail or text message.", field="channel")
+    if not address:
+        how = "an e-mail address" if channel == "email" else "a phone number"
+        raise SupportError(f"The family has no {how} on record.", field="channel")
+    audit_record(actor=actor, action="voucher.send_requested", subject=voucher, after={"channel": channel})
+    enqueue_on_commit("vouchers.send_voucher", voucher.pk, channel)
 
 
 def voucher_record_print(*, vouchers: list[Voucher], actor: AbstractBaseUser | None) -> None:

@@ -1,1 +1,396 @@
-urlpatterns: list = []
+"""Pastoral pages: issue a voucher from a family's page, find vouchers, cancel, extend, send, export.
+
+Every queryset starts from a selector (``vouchers_visible_to``, ``families_visible_to``); every write
+goes through a service. Out of scope is a 404, a role without the permission a 403.
+"""
+
+import csv
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_POST
+
+from support import selectors as support_selectors
+from support.access import requires
+from support.audit import audit_record
+from support.csv_safe import safe_row
+from support.errors import SupportError
+from support.models import Family, School, Service
+from support.money import pounds
+from support.permissions import has_perm
+from support.scopes import scope_for
+from vouchers import selectors
+from vouchers.forms import (
+    VoucherCancelForm,
+    VoucherExtendForm,
+    VoucherFilterForm,
+    VoucherIssueForm,
+    VoucherSendForm,
+)
+from vouchers.models import Voucher
+from vouchers.services import (
+    voucher_cancel,
+    voucher_extend,
+    voucher_issue,
+    voucher_refusal,
+    voucher_send_request,
+)
+
+PAGE_SIZE = 25
+
+
+def url_or_path(name: str, fallback: str, *args: object) -> str:
+    """Link to a page another module serves, by name once it exists, by its agreed path until then."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return fallback
+
+
+def pdf_url(voucher: Voucher) -> str:
+    return url_or_path("voucher_pdf", f"/vouchers/{voucher.pk}/pdf/", voucher.pk)
+
+
+def window_label(days: int) -> str:
+    """A rolling window as people say it: 183 → '6 months', 28 → '4 weeks', 365 → '12 months'."""
+    if days % 7 == 0 and days <= 70:
+        weeks = days // 7
+        return f"{weeks} week{'s' if weeks != 1 else ''}"
+    months = round(days / 30.44)
+    if months >= 1 and abs(days - months * 30.44) <= 3:
+        return f"{months} month{'s' if months != 1 else ''}"
+    return f"{days} days"
+
+
+def _form_error(form, exc: SupportError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+# --- Issue -----------------------------------------------------------------------------------
+
+
+def _issuing_schools(request: HttpRequest, family: Family) -> list[School]:
+    """The schools of the family's pupils that the user works at."""
+    pupils = support_selectors.pupils_visible_to(request.user).filter(family=family)
+    return list(
+        support_selectors.schools_visible_to(request.user)
+        .filter(pk__in=pupils.values("school_id"))
+        .distinct()
+    )
+
+
+def _can_override(request: HttpRequest, schools: list[School]) -> bool:
+    if not has_perm(request.user, "vouchers.override_limit"):
+        return False
+    scope = scope_for(request.user)
+    return scope.is_admin or any(s.pk in scope.lead_school_ids for s in schools)
+
+
+@requires("vouchers.issue")
+def voucher_issue_page(request: HttpRequest, family_pk: int) -> HttpResponse:
+    family = get_object_or_404(support_selectors.families_visible_to(request.user), pk=family_pk)
+    types = list(selectors.voucher_types_available())
+    schools = _issuing_schools(request, family)
+    can_override = _can_override(request, schools)
+    form = VoucherIssueForm(
+        request.POST or None,
+        voucher_types=types,
+        schools=schools,
+        can_override=can_override,
+        initial={
+            "household_size": family.household_size,
+            "dietary_needs": family.dietary_needs,
+            "voucher_type": next((str(t.pk) for t in types if t.service == Service.FOOD_PARCEL), None),
+        },
+    )
+    # Before validation: a bound field copies its help text when first made.
+    form.fields["household_size"].help_text = (
+        f"From the family's record: {family.adults} adult{pluralize(family.adults)}, "
+        f"{family.children} child{pluralize(family.children, 'ren')}. Change it if it is different now."
+    )
+    if request.method == "POST" and family.consent_given and form.is_valid():
+        data = form.cleaned_data
+        try:
+            voucher = voucher_issue(
+                family=family,
+                voucher_type=data["voucher_type"],
+                school=form.issuing_school(),
+                issued_by=request.user,
+                referral_reason=data["referral_reason"],
+                referral_other=data["referral_other"],
+                household_size=data["household_size"],
+                dietary_needs=data["dietary_needs"],
+                fulfilment=data["fulfilment"],
+                note_for_charity=data["note_for_charity"],
+                override_reason=data.get("override_reason", ""),
+            )
+        except SupportError as exc:
+            _form_error(form, exc)
+        else:
+            sent = f" It is being e-mailed to {family.email}." if family.email else ""
+            messages.success(request, f"Voucher {voucher.display_code} issued.{sent}")
+            return redirect("voucher_detail", pk=voucher.pk)
+
+    limits = {t.pk: selectors.voucher_limit_status(family=family, voucher_type=t) for t in types}
+    type_options = (
+        [
+            {
+                "radio": radio,
+                "type": t,
+                "status": limits[t.pk],
+                "window": window_label(limits[t.pk].window_days),
+            }
+            for radio, t in zip(form["voucher_type"], types, strict=True)
+        ]
+        if types
+        else []
+    )
+    return render(
+        request,
+        "vouchers/issue.html",
+        {
+            "family": family,
+            "form": form,
+            "type_options": type_options,
+            "any_limit_reached": any(s.reached for s in limits.values()),
+            "can_override": can_override,
+            "schools": schools,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- List and export -------------------------------------------------------------------------
+
+
+def _filtered(request: HttpRequest) -> tuple[VoucherFilterForm, QuerySet[Voucher]]:
+    form = VoucherFilterForm(
+        request.GET or None,
+        schools=support_selectors.schools_visible_to(request.user),
+        voucher_types=selectors.voucher_types_available(),
+    )
+    vouchers = selectors.vouchers_visible_to(request.user).select_related(
+        "voucher_type__partner", "school", "issued_by"
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["state"]:
+            vouchers = vouchers.filter(state=data["state"])
+        if data["school"]:
+            vouchers = vouchers.filter(school=data["school"])
+        if data["voucher_type"]:
+            vouchers = vouchers.filter(voucher_type=data["voucher_type"])
+        if data["issued_from"]:
+            vouchers = vouchers.filter(issued_at__date__gte=data["issued_from"])
+        if data["issued_to"]:
+            vouchers = vouchers.filter(issued_at__date__lte=data["issued_to"])
+        if data["family"]:
+            vouchers = vouchers.filter(family_id=data["family"])
+    return form, vouchers
+
+
+@requires("vouchers.view")
+def voucher_list(request: HttpRequest) -> HttpResponse:
+    form, vouchers = _filtered(request)
+    page = Paginator(vouchers, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    can_print = has_perm(request.user, "vouchers.print")
+    return render(
+        request,
+        "vouchers/voucher_list.html",
+        {
+            "form": form,
+            "page": page,
+            "querystring": params.urlencode(),
+            "can_print": can_print,
+            "can_export": has_perm(request.user, "vouchers.export"),
+            "print_url": url_or_path("voucher_print_batch", "/vouchers/print/"),
+            "filtered": form.is_bound and any(v for k, v in request.GET.items() if k != "page"),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@requires("vouchers.export")
+def voucher_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The list's vouchers under the same filters, as CSV. Carers' names only for those who see families."""
+    _, vouchers = _filtered(request)
+    with_names = has_perm(request.user, "families.view")
+    writer = csv.writer(_Echo())
+    header = ["Code", "Type", "Partner", "School", "State", "Issued", "Issued by", "Expires"]
+    header += ["Face value (£)", "Household size", "Fulfilment", "Limit overridden"]
+    if with_names:
+        header.insert(4, "Lead carer")
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(header)
+        for v in vouchers.iterator(chunk_size=500):
+            row = [
+                v.display_code,
+                v.voucher_type.name,
+                v.voucher_type.partner.name,
+                v.school.name,
+                v.get_state_display(),
+                timezone.localtime(v.issued_at).strftime("%d/%m/%Y %H:%M"),
+                v.issued_by.get_username(),
+                v.expires_on.strftime("%d/%m/%Y"),
+                pounds(v.face_value_pence, symbol=False),
+                v.household_size,
+                v.get_fulfilment_display(),
+                "yes" if v.limit_override_reason else "no",
+            ]
+            if with_names:
+                row.insert(4, v.lead_carer_name)
+            yield writer.writerow(safe_row(row))
+
+    audit_record(actor=request.user, action="vouchers.exported", after={"query": request.GET.urlencode()})
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="vouchers.csv"'
+    return response
+
+
+# --- One voucher -----------------------------------------------------------------------------
+
+
+def _visible_voucher(request: HttpRequest, pk: int) -> Voucher:
+    return get_object_or_404(
+        selectors.vouchers_visible_to(request.user).select_related(
+            "voucher_type__partner", "school", "family", "issued_by", "cancelled_by"
+        ),
+        pk=pk,
+    )
+
+
+def _channels(voucher: Voucher) -> list[tuple[str, str]]:
+    family = voucher.family
+    channels = []
+    if family.email:
+        channels.append(("email", f"E-mail to {family.email}"))
+    if family.phone:
+        channels.append(("sms", "Text message to the family's phone"))
+    return channels
+
+
+def _render_detail(request: HttpRequest, voucher: Voucher, *, status: int = 200, **forms) -> HttpResponse:
+    user = request.user
+    scope = scope_for(user)
+    issued = voucher.state == Voucher.State.ISSUED
+    can_cancel = issued and has_perm(user, "vouchers.cancel")
+    can_extend = (
+        voucher.is_valid
+        and has_perm(user, "vouchers.extend")
+        and (scope.is_admin or voucher.school_id in scope.lead_school_ids)
+    )
+    can_print = voucher.is_valid and has_perm(user, "vouchers.print")
+    channels = _channels(voucher) if can_print else []
+    # The voucher is in the user's scope, so when and where it was redeemed is too.
+    redemption = getattr(voucher, "redemption", None) if voucher.state == Voucher.State.REDEEMED else None
+    context = {
+        "voucher": voucher,
+        "partner": voucher.voucher_type.partner,
+        "refusal": None if voucher.is_valid else voucher_refusal(voucher).message,
+        "redemption": redemption,
+        "can_cancel": can_cancel,
+        "can_extend": can_extend,
+        "can_print": can_print,
+        "can_send": bool(channels),
+        # Finance sees the voucher, not the family's case: no family link, no referral details.
+        "shows_case": has_perm(user, "families.view"),
+        "pdf_url": pdf_url(voucher),
+        "cancel_form": forms.get("cancel_form") or VoucherCancelForm(),
+        "extend_form": forms.get("extend_form") or VoucherExtendForm(),
+        "send_form": forms.get("send_form") or VoucherSendForm(channels=channels),
+    }
+    return render(request, "vouchers/voucher_detail.html", context, status=status)
+
+
+@requires("vouchers.view")
+def voucher_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, _visible_voucher(request, pk))
+
+
+@require_POST
+@requires("vouchers.cancel")
+def voucher_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
+    voucher = _visible_voucher(request, pk)
+    form = VoucherCancelForm(request.POST)
+    if form.is_valid():
+        try:
+            voucher_cancel(voucher=voucher, actor=request.user, reason=form.cleaned_data["reason"])
+        except SupportError as exc:
+            _form_error(form, exc)
+            return _render_detail(request, voucher, status=exc.status_code, cancel_form=form)
+        messages.success(request, f"Voucher {voucher.display_code} cancelled. It can no longer be used.")
+        return redirect("voucher_detail", pk=voucher.pk)
+    return _render_detail(request, voucher, status=400, cancel_form=form)
+
+
+@require_POST
+@requires("vouchers.extend")
+def voucher_extend_page(request: HttpRequest, pk: int) -> HttpResponse:
+    voucher = _visible_voucher(request, pk)
+    form = VoucherExtendForm(request.POST)
+    if form.is_valid():
+        try:
+            voucher_extend(
+                voucher=voucher,
+                actor=request.user,
+                expires_on=form.cleaned_data["expires_on"],
+                reason=form.cleaned_data["reason"],
+            )
+        except SupportError as exc:
+            _form_error(form, exc)
+            return _render_detail(request, voucher, status=exc.status_code, extend_form=form)
+        messages.success(
+            request,
+            f"Voucher {voucher.display_code} now expires on {date_format(voucher.expires_on, 'j F Y')}.",
+        )
+        return redirect("voucher_detail", pk=voucher.pk)
+    return _render_detail(request, voucher, status=400, extend_form=form)
+
+
+@require_POST
+@requires("vouchers.print")
+def voucher_send_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue the voucher to the family by e-mail or text."""
+    voucher = _visible_voucher(request, pk)
+    form = VoucherSendForm(request.POST, channels=_channels(voucher))
+    if not form.is_valid():
+        if not voucher.is_valid:
+            form.add_error(None, voucher_refusal(voucher).message)
+            return _render_detail(request, voucher, status=409, send_form=form)
+        return _render_detail(request, voucher, status=400, send_form=form)
+    channel = form.cleaned_data["channel"]
+    try:
+        voucher_send_request(voucher=voucher, actor=request.user, channel=channel)
+    except SupportError as exc:
+        _form_error(form, exc)
+        return _render_detail(request, voucher, status=exc.status_code, send_form=form)
+    how = f"e-mailed to {voucher.family.email}" if channel == "email" else "sent by text message"
+    messages.success(request, f"Voucher {voucher.display_code} is being {how}.")
+    return redirect("voucher_detail", pk=voucher.pk)
+
+
+urlpatterns = [
+    path("families/<int:family_pk>/vouchers/new/", voucher_issue_page, name="voucher_issue"),
+    path("vouchers/", voucher_list, name="voucher_list"),
+    path("vouchers/export.csv", voucher_export, name="voucher_export"),
+    path("vouchers/<int:pk>/", voucher_detail, name="voucher_detail"),
+    path("vouchers/<int:pk>/cancel/", voucher_cancel_page, name="voucher_cancel"),
+    path("vouchers/<int:pk>/extend/", voucher_extend_page, name="voucher_extend"),
+    path("vouchers/<int:pk>/send/", voucher_send_page, name="voucher_send"),
+]
