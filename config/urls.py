@@ -31,6 +31,8 @@ urlpatterns = [
     ),
     path("api/v1/", include("support.api.urls")),
     path("api/v1/", include("vouchers.api_urls")),
+    path("api/v1/", include("uniform.api_urls")),
     path("", include("vouchers.urls")),
+    path("", include("uniform.urls")),
     path("", include("support.urls")),
 ]

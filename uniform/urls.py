@@ -1,0 +1,3 @@
+from uniform.web import gifts, requests
+
+urlpatterns = [*gifts.urlpatterns, *requests.urlpatterns]
