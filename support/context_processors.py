@@ -22,6 +22,7 @@ NAV = [
     ("Families", "family_list", "families.view", "/families/"),
     ("Vouchers", "voucher_list", "vouchers.view", "/vouchers/"),
     ("Check a voucher", "redeem_start", "vouchers.redeem", "/redeem/"),
+    ("Requests", "support_request_list", "requests.view", "/requests/"),
     ("Redeemed", "redemption_list", "redemptions.view", "/redemptions/"),
     ("Pupil import", "import_list", "pupils.import", "/imports/"),
     ("Possible duplicates", "duplicate_list", "families.merge", "/duplicates/"),

@@ -1,1 +1,150 @@
-urlpatterns: list = []
+"""The requests API: coat, shoe and uniform requests within scope, created and moved on by the services."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+
+from support.selectors import pupils_visible_to
+from uniform import request_services as services
+from uniform.models import ItemKind, SupportRequest
+from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
+
+
+class SupportRequestSerializer(serializers.ModelSerializer):
+    school_name = serializers.CharField(source="school.name", read_only=True)
+    item_name = serializers.CharField(source="item.name", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = SupportRequest
+        fields = [
+            "id",
+            "pupil",
+            "school",
+            "school_name",
+            "kind",
+            "item",
+            "item_name",
+            "size",
+            "quantity",
+            "reason",
+            "urgency",
+            "period",
+            "status",
+            "beyond_policy",
+            "cost_pence",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_reason",
+            "handed_over_by",
+            "handed_over_at",
+        ]
+        read_only_fields = fields
+
+
+class SupportRequestCreateSerializer(serializers.Serializer):
+    pupil = serializers.PrimaryKeyRelatedField(queryset=pupils_visible_to(None))
+    kind = serializers.ChoiceField(choices=ItemKind.choices)
+    item = serializers.PrimaryKeyRelatedField(
+        queryset=uniform_items_visible_to(None), required=False, allow_null=True, default=None
+    )
+    size = serializers.CharField(max_length=30, allow_blank=True)
+    quantity = serializers.IntegerField(min_value=1, max_value=services.MAX_QUANTITY, default=1)
+    reason = serializers.CharField(max_length=300)
+    urgency = serializers.ChoiceField(
+        choices=SupportRequest.Urgency.choices, default=SupportRequest.Urgency.ROUTINE
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")  # absent while the OpenAPI schema is generated
+        user = request.user if request is not None else None
+        # Only the caller's pupils and items can be named: anything else is "does not exist".
+        self.fields["pupil"].queryset = pupils_visible_to(user)
+        self.fields["item"].queryset = uniform_items_visible_to(user)
+
+
+class DecisionSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class SupportRequestFilter(django_filters.FilterSet):
+    class Meta:
+        model = SupportRequest
+        fields = ["school", "kind", "status", "period", "pupil"]
+
+
+class SupportRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Requests for coats, shoes and uniform for pupils in need. Approve and reject are for leads."""
+
+    permissions = {
+        "list": "requests.view",
+        "retrieve": "requests.view",
+        "create": "requests.create",
+        "approve": "requests.decide",
+        "reject": "requests.decide",
+        "ordered": "requests.fulfil",
+        "from_stock": "requests.fulfil",
+        "handed_over": "requests.fulfil",
+    }
+    serializer_class = SupportRequestSerializer
+    filterset_class = SupportRequestFilter
+    ordering_fields = ["requested_at", "id"]
+
+    def get_queryset(self):
+        return support_requests_visible_to(self.request.user).select_related("school", "item")
+
+    @extend_schema(request=SupportRequestCreateSerializer, responses={201: SupportRequestSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        body = SupportRequestCreateSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        created = services.request_create(actor=request.user, **body.validated_data)
+        return Response(SupportRequestSerializer(created).data, status=status.HTTP_201_CREATED)
+
+    def _decide(self, request: Request, service) -> Response:
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        moved = service(request=self.get_object(), actor=request.user, reason=body.validated_data["reason"])
+        return Response(SupportRequestSerializer(moved).data)
+
+    def _fulfil(self, service) -> Response:
+        moved = service(request=self.get_object(), actor=self.request.user)
+        return Response(SupportRequestSerializer(moved).data)
+
+    @extend_schema(request=DecisionSerializer, responses={200: SupportRequestSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        """Approve a waiting request; a beyond-policy one needs a reason."""
+        return self._decide(request, services.request_approve)
+
+    @extend_schema(request=DecisionSerializer, responses={200: SupportRequestSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        """Reject a waiting or approved request, with a reason."""
+        return self._decide(request, services.request_reject)
+
+    @extend_schema(request=None, responses={200: SupportRequestSerializer})
+    @action(detail=True, methods=["post"])
+    def ordered(self, request: Request, pk: str | None = None) -> Response:
+        return self._fulfil(services.request_mark_ordered)
+
+    @extend_schema(request=None, responses={200: SupportRequestSerializer})
+    @action(detail=True, methods=["post"], url_path="from-stock")
+    def from_stock(self, request: Request, pk: str | None = None) -> Response:
+        return self._fulfil(services.request_mark_from_stock)
+
+    @extend_schema(request=None, responses={200: SupportRequestSerializer})
+    @action(detail=True, methods=["post"], url_path="handed-over")
+    def handed_over(self, request: Request, pk: str | None = None) -> Response:
+        return self._fulfil(services.request_hand_over)
+
+
+router = SimpleRouter()
+router.register("support-requests", SupportRequestViewSet, basename="support-request")
+
+urlpatterns = [*router.urls]

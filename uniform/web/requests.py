@@ -1,1 +1,372 @@
-urlpatterns: list = []
+"""Pages for coat, shoe and uniform requests: ask for a pupil, see one and move it on, the lead's queue,
+the list with filters, and the winter drive.
+
+Every queryset starts from a selector; every write goes through ``uniform.request_services``.
+Out of scope is a 404, a role without the permission a 403.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from support import selectors as support_selectors
+from support.access import requires
+from support.errors import SupportError
+from support.forms import GovukErrorsMixin
+from support.models import School
+from support.permissions import has_perm
+from support.scopes import scope_for
+from uniform import request_services as services
+from uniform.models import ItemKind, SupportRequest, UniformItem
+from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
+from uniform.sizes import COAT_SIZES
+
+PAGE_SIZE = 25
+Status = SupportRequest.Status
+SELECT = {"class": "govuk-select"}
+
+
+def _form_error(form: forms.Form, exc: SupportError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+# --- Forms -------------------------------------------------------------------------------------
+
+
+class RequestForm(GovukErrorsMixin, forms.Form):
+    """One form per kind: coats and shoes pick a size; uniform picks an item and size in one select."""
+
+    size = forms.ChoiceField(
+        label="Size",
+        widget=forms.Select(attrs=SELECT),
+        error_messages={"required": "Choose a size"},
+    )
+    quantity = forms.IntegerField(
+        label="How many",
+        min_value=1,
+        max_value=services.MAX_QUANTITY,
+        initial=1,
+        widget=forms.NumberInput(attrs={"class": "govuk-input govuk-input--width-2", "inputmode": "numeric"}),
+    )
+    reason = forms.CharField(
+        label="Why does the pupil need it?",
+        max_length=300,
+        help_text="For example: the family cannot afford a winter coat; joined mid-year from another school.",
+        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3}),
+        error_messages={"required": "Say why the pupil needs it"},
+    )
+    urgency = forms.ChoiceField(
+        label="How urgent is it?",
+        choices=SupportRequest.Urgency.choices,
+        initial=SupportRequest.Urgency.ROUTINE,
+        widget=forms.Select(attrs=SELECT),
+    )
+
+    def __init__(self, *args, kind: str, items: list[UniformItem], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        self.items = {str(item.pk): item for item in items}
+        if kind == ItemKind.UNIFORM:
+            self.fields["size"].label = "Item and size"
+            self.fields["size"].choices = [("", "Choose an item")] + [
+                (item.name, [(f"{item.pk}:{size}", size) for size in services.sizes_for(kind, item)])
+                for item in items
+            ]
+        else:
+            self.fields["size"].choices = [("", "Choose a size")] + [
+                (size, size) for size in services.sizes_for(kind)
+            ]
+            del self.fields["quantity"]
+
+    def item_and_size(self) -> tuple[UniformItem | None, str]:
+        value = self.cleaned_data["size"]
+        if self.kind != ItemKind.UNIFORM:
+            return None, value
+        item_pk, _, size = value.partition(":")
+        return self.items[item_pk], size
+
+
+class RequestFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=[("", "Any status"), *Status.choices],
+        widget=forms.Select(attrs=SELECT),
+    )
+    school = forms.ModelChoiceField(
+        label="School",
+        required=False,
+        queryset=School.objects.none(),
+        empty_label="All schools",
+        widget=forms.Select(attrs=SELECT),
+    )
+    kind = forms.ChoiceField(
+        label="What",
+        required=False,
+        choices=[("", "Anything"), *ItemKind.choices],
+        widget=forms.Select(attrs=SELECT),
+    )
+
+    def __init__(self, *args, schools: QuerySet[School], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+
+
+class ReasonForm(GovukErrorsMixin, forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 2}),
+    )
+
+
+class DriveForm(GovukErrorsMixin, forms.Form):
+    reason = forms.CharField(
+        label="Reason for these requests",
+        max_length=300,
+        initial="Winter coat drive",
+        widget=forms.TextInput(attrs={"class": "govuk-input"}),
+        error_messages={"required": "Say why these pupils need a coat"},
+    )
+
+
+# --- Ask ---------------------------------------------------------------------------------------
+
+
+@requires("requests.create")
+def request_create_page(request: HttpRequest, pupil_pk: int) -> HttpResponse:
+    pupil = get_object_or_404(
+        support_selectors.pupils_visible_to(request.user).select_related("school", "family"), pk=pupil_pk
+    )
+    kind = request.GET.get("kind") or request.POST.get("kind") or ItemKind.COAT
+    if kind not in ItemKind.values:
+        raise Http404
+    items = list(
+        uniform_items_visible_to(request.user)
+        .filter(school=pupil.school, kind=ItemKind.UNIFORM, is_active=True)
+        .order_by("name")
+        if kind == ItemKind.UNIFORM
+        else []
+    )
+    form = RequestForm(request.POST or None, kind=kind, items=items)
+    if request.method == "POST" and pupil.in_need and form.is_valid():
+        item, size = form.item_and_size()
+        try:
+            created = services.request_create(
+                pupil=pupil,
+                kind=kind,
+                size=size,
+                item=item,
+                quantity=form.cleaned_data.get("quantity") or 1,
+                reason=form.cleaned_data["reason"],
+                urgency=form.cleaned_data["urgency"],
+                actor=request.user,
+            )
+        except SupportError as exc:
+            _form_error(form, exc)
+        else:
+            if created.status == Status.APPROVED:
+                messages.success(
+                    request,
+                    f"{created.get_kind_display()} for {pupil.known_as} approved: it is within policy.",
+                )
+            else:
+                messages.success(
+                    request,
+                    f"{created.get_kind_display()} for {pupil.known_as} requested: it waits for a lead.",
+                )
+            return redirect("support_request_detail", pk=created.pk)
+    return render(
+        request,
+        "uniform/request_form.html",
+        {
+            "pupil": pupil,
+            "kind": kind,
+            "kind_label": ItemKind(kind).label,
+            "kinds": ItemKind.choices,
+            "form": form,
+            "history": services.pupil_history(user=request.user, pupil=pupil),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- Lists -------------------------------------------------------------------------------------
+
+
+def _with_related(requests: QuerySet[SupportRequest]) -> QuerySet[SupportRequest]:
+    return requests.select_related("pupil", "school", "item", "requested_by")
+
+
+@requires("requests.view")
+def request_list(request: HttpRequest) -> HttpResponse:
+    form = RequestFilterForm(request.GET or None, schools=support_selectors.schools_visible_to(request.user))
+    requests = _with_related(support_requests_visible_to(request.user))
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["status"]:
+            requests = requests.filter(status=data["status"])
+        if data["school"]:
+            requests = requests.filter(school=data["school"])
+        if data["kind"]:
+            requests = requests.filter(kind=data["kind"])
+    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "uniform/requests_list.html",
+        {
+            "form": form,
+            "page": page,
+            "querystring": params.urlencode(),
+            "filtered": form.is_bound and any(v for k, v in request.GET.items() if k != "page"),
+            "shows_case": has_perm(request.user, "pupils.view"),
+            "can_decide": has_perm(request.user, "requests.decide"),
+        },
+    )
+
+
+@requires("requests.decide")
+def request_queue(request: HttpRequest) -> HttpResponse:
+    """What waits for a decision in the schools the user leads: urgent first, then oldest first."""
+    scope = scope_for(request.user)
+    waiting = support_requests_visible_to(request.user).filter(status=Status.REQUESTED)
+    if not scope.is_admin:
+        waiting = waiting.filter(school_id__in=scope.lead_school_ids)
+    waiting = _with_related(waiting).order_by("-urgency", "requested_at", "pk")  # "urgent" > "routine"
+    page = Paginator(waiting, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "uniform/requests_queue.html", {"page": page, "querystring": ""})
+
+
+# --- One request -------------------------------------------------------------------------------
+
+STEPS = {
+    "approve": ("requests.decide", services.request_approve, "approved"),
+    "reject": ("requests.decide", services.request_reject, "rejected"),
+    "ordered": ("requests.fulfil", services.request_mark_ordered, "marked as ordered"),
+    "from-stock": ("requests.fulfil", services.request_mark_from_stock, "marked as taken from stock"),
+    "handed-over": ("requests.fulfil", services.request_hand_over, "marked as handed over"),
+}
+
+
+def _visible_request(request: HttpRequest, pk: int) -> SupportRequest:
+    return get_object_or_404(
+        _with_related(support_requests_visible_to(request.user)).select_related(
+            "decided_by", "handed_over_by"
+        ),
+        pk=pk,
+    )
+
+
+def _render_detail(
+    request: HttpRequest,
+    support_request: SupportRequest,
+    *,
+    status: int = 200,
+    form: ReasonForm | None = None,
+) -> HttpResponse:
+    steps = [
+        step
+        for step in services.request_next_steps(request=support_request, user=request.user)
+        if has_perm(request.user, STEPS[step][0])
+    ]
+    return render(
+        request,
+        "uniform/request_detail.html",
+        {
+            "support_request": support_request,
+            "steps": steps,
+            "reason_form": form or ReasonForm(),
+            "shows_case": has_perm(request.user, "pupils.view"),
+        },
+        status=status,
+    )
+
+
+@requires("requests.view")
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, _visible_request(request, pk))
+
+
+@require_POST
+@requires("requests.view")
+def request_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    if step not in STEPS:
+        raise Http404
+    permission, service, done = STEPS[step]
+    if not has_perm(request.user, permission):
+        raise PermissionDenied
+    support_request = _visible_request(request, pk)
+    form = ReasonForm(request.POST)
+    form.is_valid()
+    kwargs = {"reason": form.cleaned_data.get("reason", "")} if step in services.LEAD_STEPS else {}
+    try:
+        service(request=support_request, actor=request.user, **kwargs)
+    except SupportError as exc:
+        form = ReasonForm(request.POST)
+        form.is_valid()
+        _form_error(form, exc)
+        return _render_detail(request, support_request, status=exc.status_code, form=form)
+    messages.success(request, f"Request {done}.")
+    return redirect("support_request_detail", pk=support_request.pk)
+
+
+# --- Winter drive ------------------------------------------------------------------------------
+
+
+@requires("requests.decide")
+def winter_drive(request: HttpRequest) -> HttpResponse:
+    """Pupils in need with no coat this season, each with a size select; raise the chosen in one step."""
+    pupils = list(services.winter_drive_pupils(user=request.user)[: services.MAX_DRIVE])
+    form = DriveForm(request.POST or None)
+    selected: set[str] = set(request.POST.getlist("pupil")) if request.method == "POST" else set()
+    rows = [
+        {"pupil": p, "selected": str(p.pk) in selected, "size": request.POST.get(f"size-{p.pk}", "")}
+        for p in pupils
+    ]
+    if request.method == "POST" and form.is_valid():
+        shown = {str(p.pk): p for p in pupils}
+        try:
+            if not selected:
+                raise SupportError("Choose at least one pupil.")
+            if not selected <= set(shown):
+                raise SupportError(
+                    "Some of these pupils have had a coat this season or are not in your schools."
+                )
+            pupil_sizes = {int(pk): request.POST.get(f"size-{pk}", "") for pk in selected}
+            if not all(pupil_sizes.values()):
+                raise SupportError("Choose a coat size for every pupil you selected.")
+            created = services.requests_winter_drive(
+                pupil_sizes=pupil_sizes, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except SupportError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(
+                request, f"{len(created)} coat request{'s' if len(created) != 1 else ''} raised and approved."
+            )
+            return redirect("support_request_winter_drive")
+    return render(
+        request,
+        "uniform/requests_winter_drive.html",
+        {"rows": rows, "form": form, "sizes": COAT_SIZES, "max": services.MAX_DRIVE},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+urlpatterns = [
+    path("pupils/<int:pupil_pk>/requests/new/", request_create_page, name="support_request_create"),
+    path("requests/", request_list, name="support_request_list"),
+    path("requests/queue/", request_queue, name="support_request_queue"),
+    path("requests/winter-drive/", winter_drive, name="support_request_winter_drive"),
+    path("requests/<int:pk>/", request_detail, name="support_request_detail"),
+    path("requests/<int:pk>/<slug:step>/", request_step, name="support_request_step"),
+]

@@ -1,0 +1,66 @@
+"""Requests under real concurrency (CI's PostgreSQL pass): one decision wins, one first coat per season."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from support.errors import ConflictError
+from tests.factories import PupilFactory, SchoolFactory, make_user
+from uniform.models import SupportRequest
+from uniform.request_services import request_approve, request_create
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _storm(n: int, call) -> list:
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = call(i)
+        except ConflictError:
+            results[i] = "conflict"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_it_lets_only_one_of_ten_concurrent_approvals_win():
+    school = SchoolFactory()
+    pupil = PupilFactory(school=school, in_need=True)
+    pastoral = make_user("pastoral_race", "pastoral", schools=[school])
+    leads = [make_user(f"lead_race_{n}", "lead", schools=[school]) for n in range(10)]
+    ask = {"pupil": pupil, "kind": "coat", "size": "Adult M", "reason": "x", "urgency": "routine"}
+    request_create(actor=pastoral, **ask)
+    waiting = request_create(actor=pastoral, **ask)
+
+    def approve(i: int) -> str:
+        copy = SupportRequest.objects.get(pk=waiting.pk)
+        request_approve(request=copy, actor=leads[i], reason=f"lead {i}")
+        return "approved"
+
+    results = _storm(10, approve)
+    assert sorted(results) == ["approved"] + ["conflict"] * 9
+
+
+def test_it_counts_only_one_first_coat_when_two_staff_ask_at_once():
+    school = SchoolFactory()
+    pupil = PupilFactory(school=school, in_need=True)
+    staff = [make_user(f"pastoral_race_{n}", "pastoral", schools=[school]) for n in range(5)]
+
+    def ask(i: int) -> bool:
+        made = request_create(
+            pupil=pupil, kind="coat", size="Adult M", reason="x", urgency="routine", actor=staff[i]
+        )
+        return made.beyond_policy
+
+    assert sorted(_storm(5, ask)) == [False] + [True] * 4
