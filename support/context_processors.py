@@ -21,6 +21,7 @@ NAV = [
     ("Home", "home", None, None),
     ("Families", "family_list", "families.view", "/families/"),
     ("Vouchers", "voucher_list", "vouchers.view", "/vouchers/"),
+    ("Uniform", "uniform_overview", "uniform.view", "/uniform/"),
     ("Check a voucher", "redeem_start", "vouchers.redeem", "/redeem/"),
     ("Requests", "support_request_list", "requests.view", "/requests/"),
     ("Redeemed", "redemption_list", "redemptions.view", "/redemptions/"),

@@ -1,1 +1,548 @@
-urlpatterns: list = []
+"""Welcome-pack pages: the overview (outstanding per class), generating gifts, a class's sizes on one page,
+packing and hand-over, items and packs, stock, and printing.
+
+Schools come from ``schools_visible_to`` and gifts, items and stock from the uniform selectors, so out
+of scope is a 404; writes go through ``uniform.services``.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from support.access import requires
+from support.audit import audit_record
+from support.errors import SupportError
+from support.forms import GovukErrorsMixin
+from support.models import School
+from support.money import pounds, to_pence
+from support.permissions import has_perm
+from support.pupil_csv import academic_year_start_for
+from support.scopes import scope_for
+from support.selectors import schools_visible_to
+from uniform import printing, selectors, services
+from uniform.models import Gift, ItemKind, UniformItem
+
+Status = Gift.Status
+
+
+def current_year() -> int:
+    return academic_year_start_for(timezone.localdate())
+
+
+def _year(request: HttpRequest) -> int:
+    try:
+        year = int(request.GET.get("year") or request.POST.get("academic_year") or current_year())
+    except ValueError:
+        return current_year()
+    return year if 2000 <= year <= 2100 else current_year()
+
+
+def _school(request: HttpRequest, pk: int) -> School:
+    return get_object_or_404(schools_visible_to(request.user), pk=pk)
+
+
+def _is_lead(request: HttpRequest, school: School) -> bool:
+    scope = scope_for(request.user)
+    return scope.is_admin or school.pk in scope.lead_school_ids
+
+
+def _class_url(school_pk: int, year_group: int, year: int) -> str:
+    return f"{reverse('uniform_class', args=[school_pk, year_group])}?year={year}"
+
+
+# --- Overview and generating -----------------------------------------------------------------
+
+
+@requires("uniform.view")
+def uniform_overview(request: HttpRequest) -> HttpResponse:
+    """Per school and class: how many packs wait for sizes, are sized, packed, handed over."""
+    year = _year(request)
+    counts = (
+        selectors.gifts_visible_to(request.user)
+        .filter(academic_year=year)
+        .values("school_id", "year_group")
+        .annotate(
+            total=Count("pk"),
+            awaiting=Count("pk", filter=Q(status=Status.AWAITING_SIZES)),
+            sized=Count("pk", filter=Q(status=Status.SIZED)),
+            packed=Count("pk", filter=Q(status=Status.PACKED)),
+            handed_over=Count("pk", filter=Q(status=Status.HANDED_OVER)),
+        )
+        .order_by("school_id", "year_group")
+    )
+    by_school: dict[int, list[dict]] = {}
+    for row in counts:
+        row["label"] = printing.year_label(row["year_group"])
+        row["outstanding"] = row["total"] - row["handed_over"]
+        row["url"] = _class_url(row["school_id"], row["year_group"], year)
+        by_school.setdefault(row["school_id"], []).append(row)
+    schools = [
+        {"school": school, "classes": by_school.get(school.pk, []), "is_lead": _is_lead(request, school)}
+        for school in schools_visible_to(request.user)
+    ]
+    return render(
+        request,
+        "uniform/overview.html",
+        {
+            "year": year,
+            "years": [current_year() - 1, current_year(), current_year() + 1],
+            "schools": schools,
+            "can_generate": has_perm(request.user, "uniform.generate_gifts"),
+            "can_stock": has_perm(request.user, "uniform.stock"),
+            "can_print": has_perm(request.user, "uniform.print"),
+        },
+    )
+
+
+@require_POST
+@requires("uniform.generate_gifts")
+def uniform_generate(request: HttpRequest, school_pk: int) -> HttpResponse:
+    school = _school(request, school_pk)
+    year = _year(request)
+    try:
+        made = services.gifts_generate(school=school, academic_year=year, actor=request.user)
+    except SupportError as exc:
+        messages.error(request, exc.message)
+    else:
+        if made:
+            messages.success(
+                request, f"{made} welcome pack{'s' if made != 1 else ''} added for {school.name}."
+            )
+        else:
+            messages.info(request, f"Every Reception and Year 7 pupil at {school.name} already has a pack.")
+    return redirect(f"{reverse('uniform_overview')}?year={year}")
+
+
+# --- A class: sizes on one page, packing, hand-over ------------------------------------------
+
+
+def _class_gifts(request: HttpRequest, school: School, year_group: int, year: int) -> list[Gift]:
+    return list(
+        selectors.gifts_visible_to(request.user)
+        .filter(school=school, year_group=year_group, academic_year=year)
+        .select_related("pupil", "packed_by", "handed_over_by")
+        .prefetch_related("lines__item")
+        .order_by("pupil__surname", "pupil__legal_forename", "pk")
+    )
+
+
+@requires("uniform.view")
+def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> HttpResponse:
+    """Every pupil's pack in one class, with a size for each line; one save records them all."""
+    school = _school(request, school_pk)
+    year = _year(request)
+    can_size = has_perm(request.user, "uniform.record_sizes")
+    status = 200
+    error = ""
+    if request.method == "POST":
+        if not can_size:
+            raise PermissionDenied
+        sizes = {
+            int(key.removeprefix("size-")): value
+            for key, value in request.POST.items()
+            if key.startswith("size-") and key.removeprefix("size-").isdigit()
+        }
+        try:
+            changed = services.gift_sizes_record(school=school, sizes=sizes, actor=request.user)
+        except SupportError as exc:
+            error, status = exc.message, exc.status_code
+        else:
+            messages.success(request, f"Sizes saved for {changed} pupil{'s' if changed != 1 else ''}.")
+            return redirect(_class_url(school.pk, year_group, year))
+    gifts = _class_gifts(request, school, year_group, year)
+    if request.method == "POST":  # show what was typed, not what is stored
+        for gift in gifts:
+            for line in gift.lines.all():
+                line.size = request.POST.get(f"size-{line.pk}", line.size)
+    summary = {label: sum(1 for g in gifts if g.status == value) for value, label in Status.choices}
+    return render(
+        request,
+        "uniform/class.html",
+        {
+            "school": school,
+            "year": year,
+            "year_group": year_group,
+            "label": printing.year_label(year_group),
+            "gifts": gifts,
+            "summary": summary,
+            "can_size": can_size,
+            "can_hand_over": has_perm(request.user, "uniform.hand_over"),
+            "can_print": has_perm(request.user, "uniform.print"),
+            "error": error,
+        },
+        status=status,
+    )
+
+
+def _gift_action(request: HttpRequest, pk: int, service, done: str) -> HttpResponse:
+    gift = get_object_or_404(selectors.gifts_visible_to(request.user).select_related("pupil"), pk=pk)
+    try:
+        service(gift=gift, actor=request.user)
+    except SupportError as exc:
+        messages.error(request, f"{gift.pupil}: {exc.message}")
+    else:
+        messages.success(request, f"{gift.pupil}'s pack {done}.")
+    return redirect(_class_url(gift.school_id, gift.year_group, gift.academic_year) + f"#gift-{gift.pk}")
+
+
+@require_POST
+@requires("uniform.hand_over")
+def gift_pack_page(request: HttpRequest, pk: int) -> HttpResponse:
+    return _gift_action(request, pk, services.gift_pack, "is marked packed")
+
+
+@require_POST
+@requires("uniform.hand_over")
+def gift_hand_over_page(request: HttpRequest, pk: int) -> HttpResponse:
+    return _gift_action(request, pk, services.gift_hand_over, "was handed over")
+
+
+# --- Items and welcome packs -----------------------------------------------------------------
+
+
+class ItemForm(GovukErrorsMixin, forms.Form):
+    name = forms.CharField(
+        max_length=80, widget=forms.TextInput(attrs={"class": "govuk-input govuk-!-width-one-half"})
+    )
+    sizes = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="In order, separated by commas, for example: 3-4, 5-6, 7-8. Leave empty for one size.",
+        widget=forms.TextInput(attrs={"class": "govuk-input"}),
+    )
+    unit_cost = forms.CharField(
+        label="Unit cost in pounds",
+        max_length=12,
+        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-5", "inputmode": "decimal"}),
+    )
+    supplier = forms.CharField(
+        required=False,
+        max_length=120,
+        widget=forms.TextInput(attrs={"class": "govuk-input govuk-!-width-one-half"}),
+    )
+    track_stock = forms.BooleanField(
+        label="Track stock (refuse hand-overs that would take it below zero)",
+        required=False,
+        initial=True,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
+    is_active = forms.BooleanField(
+        label="Still given",
+        required=False,
+        initial=True,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
+
+    def clean_unit_cost(self) -> int:
+        try:
+            pence = to_pence(self.cleaned_data["unit_cost"])
+        except ValueError:
+            raise forms.ValidationError("Enter an amount, like 8.50.") from None
+        if pence < 0:
+            raise forms.ValidationError("The unit cost cannot be negative.")
+        return pence
+
+    def size_list(self) -> list[str]:
+        return [size.strip() for size in self.cleaned_data["sizes"].split(",") if size.strip()]
+
+
+@requires("uniform.view")
+def uniform_items(request: HttpRequest, school_pk: int) -> HttpResponse:
+    school = _school(request, school_pk)
+    items = list(
+        selectors.uniform_items_visible_to(request.user).filter(school=school, kind=ItemKind.UNIFORM)
+    )
+    packs = (
+        selectors.welcome_packs_visible_to(request.user).filter(school=school).prefetch_related("items__item")
+    )
+    by_year = {pack.year_group: pack for pack in packs}
+    return render(
+        request,
+        "uniform/items.html",
+        {
+            "school": school,
+            "items": items,
+            "packs": [
+                {"year_group": year, "label": label, "pack": by_year.get(year)}
+                for year, label in services.INTAKE_YEARS.items()
+            ],
+            "can_manage": has_perm(request.user, "uniform.manage_items") and _is_lead(request, school),
+        },
+    )
+
+
+@requires("uniform.manage_items")
+def uniform_item_edit(request: HttpRequest, school_pk: int, pk: int | None = None) -> HttpResponse:
+    school = _school(request, school_pk)
+    item = None
+    if pk is not None:
+        item = get_object_or_404(
+            selectors.uniform_items_visible_to(request.user).filter(school=school), pk=pk
+        )
+    initial = (
+        {
+            "name": item.name,
+            "sizes": ", ".join(item.sizes),
+            "unit_cost": pounds(item.unit_cost_pence, symbol=False),
+            "supplier": item.supplier,
+            "track_stock": item.track_stock,
+            "is_active": item.is_active,
+        }
+        if item
+        else None
+    )
+    form = ItemForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            saved = services.uniform_item_save(
+                school=school,
+                actor=request.user,
+                item=item,
+                name=data["name"],
+                sizes=form.size_list(),
+                unit_cost_pence=data["unit_cost"],
+                supplier=data["supplier"],
+                track_stock=data["track_stock"],
+                is_active=data["is_active"],
+            )
+        except SupportError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"{saved.name} saved.")
+            return redirect("uniform_items", school_pk=school.pk)
+    return render(
+        request,
+        "uniform/item_form.html",
+        {"school": school, "item": item, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@requires("uniform.manage_items")
+def welcome_pack_edit(request: HttpRequest, school_pk: int, year_group: int) -> HttpResponse:
+    school = _school(request, school_pk)
+    if year_group not in services.INTAKE_YEARS:
+        raise Http404
+    items = list(
+        selectors.uniform_items_visible_to(request.user).filter(
+            school=school, kind=ItemKind.UNIFORM, is_active=True
+        )
+    )
+    pack = (
+        selectors.welcome_packs_visible_to(request.user).filter(school=school, year_group=year_group).first()
+    )
+    current = dict(pack.items.values_list("item_id", "quantity")) if pack else {}
+    error = ""
+    if request.method == "POST":
+        contents: dict[int, int] = {}
+        for item in items:
+            raw = request.POST.get(f"qty-{item.pk}", "0").strip() or "0"
+            if not raw.isdigit():
+                error = f"Give a whole number of {item.name}."
+                break
+            contents[item.pk] = int(raw)
+        if not error:
+            try:
+                services.welcome_pack_set(
+                    school=school, year_group=year_group, contents=contents, actor=request.user
+                )
+            except SupportError as exc:
+                error = exc.message
+            else:
+                messages.success(request, f"{printing.year_label(year_group)} welcome pack saved.")
+                return redirect("uniform_items", school_pk=school.pk)
+        current = {item.pk: request.POST.get(f"qty-{item.pk}", "") for item in items}
+    rows = [{"item": item, "quantity": current.get(item.pk, 0)} for item in items]
+    return render(
+        request,
+        "uniform/pack_form.html",
+        {"school": school, "label": printing.year_label(year_group), "rows": rows, "error": error},
+        status=400 if error else 200,
+    )
+
+
+# --- Stock -----------------------------------------------------------------------------------
+
+
+class StockForm(GovukErrorsMixin, forms.Form):
+    item_size = forms.ChoiceField(label="Item and size", widget=forms.Select(attrs={"class": "govuk-select"}))
+    change = forms.IntegerField(
+        label="How many",
+        min_value=-10_000,
+        max_value=10_000,
+        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-4", "inputmode": "numeric"}),
+    )
+    note = forms.CharField(
+        required=False, max_length=300, widget=forms.TextInput(attrs={"class": "govuk-input"})
+    )
+
+    def __init__(self, *args, items: list[UniformItem], adjust: bool, **kwargs) -> None:
+        super().__init__(*args, prefix="adjust" if adjust else "receive", **kwargs)
+        self.items = {item.pk: item for item in items}
+        self.fields["item_size"].choices = [
+            (f"{item.pk}|{size}", f"{item.name} {size}".strip())
+            for item in items
+            for size in (item.sizes or [""])
+        ]
+        if adjust:
+            self.fields["change"].label = "Change (negative to take away)"
+            self.fields["note"].label = "Why (a count, a loss, a return)"
+            self.fields["note"].required = True
+        else:
+            self.fields["change"].label = "How many were delivered"
+            self.fields["change"].min_value = 1
+            self.fields["note"].label = "Delivery note or order number (optional)"
+
+    def item_and_size(self) -> tuple[UniformItem, str]:
+        item_pk, _, size = self.cleaned_data["item_size"].partition("|")
+        return self.items[int(item_pk)], size
+
+
+@requires("uniform.stock")
+def uniform_stock(request: HttpRequest, school_pk: int) -> HttpResponse:
+    school = _school(request, school_pk)
+    items = list(
+        selectors.uniform_items_visible_to(request.user).filter(
+            school=school, track_stock=True, is_active=True
+        )
+    )
+    adjusting = request.POST.get("action") == "adjust"
+    receive_form = StockForm(
+        request.POST if request.method == "POST" and not adjusting else None, items=items, adjust=False
+    )
+    adjust_form = StockForm(request.POST if adjusting else None, items=items, adjust=True)
+    form = adjust_form if adjusting else receive_form
+    if request.method == "POST" and form.is_valid():
+        item, size = form.item_and_size()
+        data = form.cleaned_data
+        try:
+            if adjusting:
+                services.stock_adjust(
+                    item=item, size=size, change=data["change"], actor=request.user, note=data["note"]
+                )
+            else:
+                services.stock_receive(
+                    item=item, size=size, quantity=data["change"], actor=request.user, note=data["note"]
+                )
+        except SupportError as exc:
+            form.add_error("change" if exc.field in ("change", "quantity") else None, exc.message)
+        else:
+            messages.success(request, f"Stock of {item.name} {size} recorded.".replace("  ", " "))
+            return redirect("uniform_stock", school_pk=school.pk)
+    levels = {
+        (level.item_id, level.size): level.quantity
+        for level in selectors.stock_levels_visible_to(request.user).filter(item__school=school)
+    }
+    rows = [
+        {"item": item, "size": size, "quantity": levels.get((item.pk, size), 0)}
+        for item in items
+        for size in (item.sizes or [""])
+    ]
+    movements = (
+        selectors.stock_movements_visible_to(request.user)
+        .filter(item__school=school)
+        .select_related("item", "by")[:30]
+    )
+    return render(
+        request,
+        "uniform/stock.html",
+        {
+            "school": school,
+            "rows": rows,
+            "movements": movements,
+            "receive_form": receive_form,
+            "adjust_form": adjust_form,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- Printing --------------------------------------------------------------------------------
+
+
+def _print_gifts(request: HttpRequest, school: School, year: int):
+    gifts = selectors.gifts_visible_to(request.user).filter(school=school, academic_year=year)
+    year_group = request.GET.get("year_group", "")
+    if year_group.isdigit():
+        gifts = gifts.filter(year_group=int(year_group))
+    return gifts
+
+
+def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@requires("uniform.print")
+def uniform_packing_list(request: HttpRequest, school_pk: int) -> HttpResponse:
+    """The sized packs still to pick (not packed yet), with a 'received by' line each."""
+    school = _school(request, school_pk)
+    year = _year(request)
+    gifts = _print_gifts(request, school, year).filter(status=Status.SIZED)
+    audit_record(
+        actor=request.user, action="gifts.packing_list_printed", subject=school, after={"year": year}
+    )
+    return _pdf_response(
+        printing.render_packing_list_pdf(school=school, gifts=gifts, academic_year=year), "packing-list.pdf"
+    )
+
+
+@requires("uniform.print")
+def uniform_gift_slips(request: HttpRequest, school_pk: int) -> HttpResponse:
+    school = _school(request, school_pk)
+    year = _year(request)
+    gifts = _print_gifts(request, school, year).exclude(status=Status.HANDED_OVER)
+    if not gifts.exists():
+        messages.error(request, "There are no packs to print slips for.")
+        return redirect(f"{reverse('uniform_overview')}?year={year}")
+    audit_record(actor=request.user, action="gifts.slips_printed", subject=school, after={"year": year})
+    return _pdf_response(printing.render_gift_slips_pdf(gifts=gifts), "gift-slips.pdf")
+
+
+@requires("uniform.print")
+def uniform_order_summary(request: HttpRequest, school_pk: int, fmt: str) -> HttpResponse:
+    if fmt not in ("csv", "pdf"):
+        raise Http404
+    school = _school(request, school_pk)
+    year = _year(request)
+    rows = printing.order_summary(school=school, gifts=_print_gifts(request, school, year))
+    if fmt == "csv":
+        response = HttpResponse(printing.order_summary_csv(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="uniform-order-{school.urn}-{year}.csv"'
+        return response
+    return _pdf_response(
+        printing.render_order_summary_pdf(school=school, rows=rows, academic_year=year), "uniform-order.pdf"
+    )
+
+
+urlpatterns = [
+    path("uniform/", uniform_overview, name="uniform_overview"),
+    path("uniform/schools/<int:school_pk>/generate/", uniform_generate, name="uniform_generate"),
+    path("uniform/schools/<int:school_pk>/year/<int:year_group>/", uniform_class, name="uniform_class"),
+    path("uniform/gifts/<int:pk>/pack/", gift_pack_page, name="gift_pack"),
+    path("uniform/gifts/<int:pk>/hand-over/", gift_hand_over_page, name="gift_hand_over"),
+    path("uniform/schools/<int:school_pk>/items/", uniform_items, name="uniform_items"),
+    path("uniform/schools/<int:school_pk>/items/new/", uniform_item_edit, name="uniform_item_add"),
+    path("uniform/schools/<int:school_pk>/items/<int:pk>/", uniform_item_edit, name="uniform_item_edit"),
+    path(
+        "uniform/schools/<int:school_pk>/packs/<int:year_group>/", welcome_pack_edit, name="welcome_pack_edit"
+    ),
+    path("uniform/schools/<int:school_pk>/stock/", uniform_stock, name="uniform_stock"),
+    path(
+        "uniform/schools/<int:school_pk>/packing-list.pdf", uniform_packing_list, name="uniform_packing_list"
+    ),
+    path("uniform/schools/<int:school_pk>/gift-slips.pdf", uniform_gift_slips, name="uniform_gift_slips"),
+    path(
+        "uniform/schools/<int:school_pk>/order.<str:fmt>",
+        uniform_order_summary,
+        name="uniform_order_summary",
+    ),
+]

@@ -1,0 +1,65 @@
+"""The demo trust's uniform, generating its whole intake in bounded queries, and the uniform admin."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from support.models import Phase, Pupil, School
+from tests.uniform.test_gifts_fixtures import bag_a, jumper_a, make_intake, pack_a, this_year
+from uniform import services
+from uniform.demo import uniform_demo_seed
+from uniform.models import Gift, StockLevel, UniformItem, WelcomePack
+
+FIXTURES = (bag_a, jumper_a, pack_a)  # pytest finds these by name
+pytestmark = pytest.mark.django_db
+
+
+def test_it_seeds_items_packs_and_stock_for_every_demo_school_once():
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "Welcome uniform: items, a welcome pack and opening stock at 11 schools" in out.getvalue()
+    for school in School.objects.exclude(phase=Phase.ALTERNATIVE):
+        pack = WelcomePack.objects.get(school=school)
+        assert pack.year_group == (0 if school.phase == Phase.PRIMARY else 7)
+        assert pack.items.count() == 4
+        assert UniformItem.objects.filter(school=school).exclude(supplier="").count() == 4
+    assert StockLevel.objects.filter(quantity__gt=0).exists()
+    assert not Gift.objects.exists()
+    items = UniformItem.objects.count()
+    assert uniform_demo_seed() == []
+    assert UniformItem.objects.count() == items
+
+
+def test_it_generates_the_whole_demo_trusts_intake_in_bounded_queries():
+    call_command("seed_demo", stdout=StringIO())
+    admin = get_user_model().objects.get(username="admin")
+    schools = list(School.objects.exclude(phase=Phase.ALTERNATIVE))
+    services.gifts_generate(school=schools[0], academic_year=this_year(), actor=admin)  # warms caches
+    with CaptureQueriesContext(connection) as queries:
+        made = sum(
+            services.gifts_generate(school=s, academic_year=this_year(), actor=admin) for s in schools[1:]
+        )
+    expected = sum(
+        Pupil.objects.filter(school=s, year_group=0 if s.phase == Phase.PRIMARY else 7).count()
+        for s in schools[1:]
+    )
+    assert made == expected > 100
+    # Per school: a handful of queries, plus one insert of each kind per batch of rows SQLite allows.
+    assert len(queries) <= len(schools[1:]) * 8 + 3 * (made // 50 + len(schools))
+
+
+def test_it_shows_uniform_in_the_admin_to_trust_admins_only(client_for, admin, lead_a, school_a, pack_a):
+    make_intake(school_a, 1)
+    services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
+    gift = Gift.objects.get()
+    client = client_for(admin)
+    for name in ("uniformitem", "welcomepack", "gift", "stocklevel", "stockmovement"):
+        assert client.get(reverse(f"admin:uniform_{name}_changelist")).status_code == 200
+    assert client.get(reverse("admin:uniform_gift_change", args=[gift.pk])).status_code == 200
+    assert client.get(reverse("admin:uniform_gift_add")).status_code == 403
+    assert client_for(lead_a).get(reverse("admin:uniform_gift_changelist")).status_code in (302, 403)

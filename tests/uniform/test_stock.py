@@ -1,0 +1,56 @@
+"""Stock: receipts and adjustments are append-only movements; the level never goes below zero."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from support.errors import ConflictError, SupportError
+from support.models import AuditEvent
+from tests.uniform.test_gifts_fixtures import jumper_a
+from uniform import services
+from uniform.models import StockLevel, StockMovement
+
+FIXTURES = jumper_a  # pytest finds these by name
+pytestmark = pytest.mark.django_db
+
+
+def test_it_receives_stock_and_keeps_the_level_beside_the_movements(pastoral_a, jumper_a):
+    services.stock_receive(item=jumper_a, size="5-6", quantity=10, actor=pastoral_a, note="Order 42")
+    services.stock_receive(item=jumper_a, size="5-6", quantity=5, actor=pastoral_a)
+    assert StockLevel.objects.get(item=jumper_a, size="5-6").quantity == 15
+    assert sorted(StockMovement.objects.values_list("change", flat=True)) == [5, 10]
+    assert AuditEvent.objects.filter(action="stock.receipt", before__quantity=10, after__quantity=15).exists()
+
+
+def test_it_adjusts_stock_with_a_reason_and_never_below_zero(pastoral_a, jumper_a):
+    services.stock_receive(item=jumper_a, size="3-4", quantity=3, actor=pastoral_a)
+    with pytest.raises(SupportError, match="Say why"):
+        services.stock_adjust(item=jumper_a, size="3-4", change=-1, actor=pastoral_a, note=" ")
+    services.stock_adjust(item=jumper_a, size="3-4", change=-2, actor=pastoral_a, note="Counted: 1 left")
+    with pytest.raises(ConflictError, match="below zero: 1 in stock"):
+        services.stock_adjust(item=jumper_a, size="3-4", change=-2, actor=pastoral_a, note="Lost")
+    assert StockLevel.objects.get(item=jumper_a, size="3-4").quantity == 1
+    assert StockMovement.objects.filter(kind=StockMovement.Kind.ADJUSTMENT).count() == 1
+
+
+def test_it_refuses_sizes_the_item_does_not_come_in_and_empty_receipts(pastoral_a, jumper_a):
+    with pytest.raises(SupportError, match="comes in"):
+        services.stock_receive(item=jumper_a, size="XL", quantity=1, actor=pastoral_a)
+    with pytest.raises(SupportError, match="at least one"):
+        services.stock_receive(item=jumper_a, size="3-4", quantity=0, actor=pastoral_a)
+    assert not StockMovement.objects.exists()
+
+
+def test_it_keeps_movements_append_only(pastoral_a, jumper_a):
+    movement = services.stock_receive(item=jumper_a, size="3-4", quantity=2, actor=pastoral_a)
+    movement.note = "edited"
+    with pytest.raises(ValidationError):
+        movement.save()
+    with pytest.raises(ValidationError):
+        movement.delete()
+
+
+def test_it_lets_only_staff_of_the_school_move_stock(pastoral_b, finance, jumper_a):
+    for user in (pastoral_b, finance):
+        with pytest.raises(SupportError, match="Only staff"):
+            services.stock_receive(item=jumper_a, size="3-4", quantity=2, actor=user)
+    assert not StockLevel.objects.exists()

@@ -1,0 +1,515 @@
+"""Welcome uniform use cases: items and packs, generating the intake's gifts, sizes, packing, hand-over,
+stock.
+
+Every state change is a conditional update (``filter(status=...).update(...)``, 0 rows means someone
+else got there first) or happens under row locks taken in primary-key order; every change is audited.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from support.audit import audit_event, audit_record, audit_record_many
+from support.errors import ConflictError, SupportError
+from support.models import Pupil, School
+from support.pupil_csv import academic_year_start_for
+from support.scopes import scope_for
+from uniform.models import (
+    Gift,
+    GiftLine,
+    ItemKind,
+    StockLevel,
+    StockMovement,
+    UniformItem,
+    WelcomePack,
+    WelcomePackItem,
+)
+
+Status = Gift.Status
+INTAKE_YEARS = {0: "Reception", 7: "Year 7"}
+BATCH_SIZE = 1000
+
+
+def _require_school(user: AbstractBaseUser, school_id: int, *, lead: bool = False) -> None:
+    scope = scope_for(user)
+    allowed = scope.lead_school_ids if lead else scope.school_ids
+    if not (scope.is_admin or school_id in allowed):
+        role = "a pastoral lead" if lead else "staff"
+        raise SupportError(f"Only {role} at the school can do this.", code="forbidden")
+
+
+def _check_sizes(sizes: Iterable[str]) -> list[str]:
+    cleaned = [size.strip() for size in sizes if size and size.strip()]
+    if len(set(cleaned)) != len(cleaned):
+        raise SupportError("Give each size once.", field="sizes")
+    if any(len(size) > 30 for size in cleaned):
+        raise SupportError("Keep each size to 30 characters or fewer.", field="sizes")
+    return cleaned
+
+
+def _check_size(item: UniformItem, size: str, *, required: bool = False) -> str:
+    size = size.strip()
+    if required and item.sizes and not size:
+        raise SupportError(f"Choose a size of {item.name}.", field="size")
+    if item.sizes and size and size not in item.sizes:
+        raise SupportError(f"{item.name} comes in {', '.join(item.sizes)}.", field="size")
+    if not item.sizes and size:
+        raise SupportError(f"{item.name} comes in one size.", field="size")
+    return size
+
+
+# --- Items and welcome packs -----------------------------------------------------------------
+
+ITEM_FIELDS = ["name", "sizes", "unit_cost_pence", "supplier", "track_stock", "is_active"]
+
+
+@transaction.atomic
+def uniform_item_save(
+    *,
+    school: School,
+    actor: AbstractBaseUser,
+    name: str,
+    sizes: list[str],
+    unit_cost_pence: int,
+    supplier: str = "",
+    track_stock: bool = True,
+    is_active: bool = True,
+    item: UniformItem | None = None,
+) -> UniformItem:
+    """Add a uniform item to ``school`` or change one (``item``). A pastoral lead at the school only."""
+    _require_school(actor, school.pk, lead=True)
+    if item is not None and item.school_id != school.pk:
+        raise SupportError("This item belongs to another school.")
+    name = name.strip()
+    if not name:
+        raise SupportError("Give the item a name.", field="name")
+    if len(name) > 80:
+        raise SupportError("Keep the name to 80 characters or fewer.", field="name")
+    if unit_cost_pence < 0:
+        raise SupportError("The unit cost cannot be negative.", field="unit_cost_pence")
+    if len(supplier.strip()) > 120:
+        raise SupportError("Keep the supplier to 120 characters or fewer.", field="supplier")
+    sizes = _check_sizes(sizes)
+    taken = UniformItem.objects.filter(school=school, name__iexact=name)
+    if item is not None:
+        taken = taken.exclude(pk=item.pk)
+    if taken.exists():
+        raise SupportError(f"{school.name} already has an item called {name}.", field="name")
+
+    values = {
+        "name": name,
+        "sizes": sizes,
+        "unit_cost_pence": unit_cost_pence,
+        "supplier": supplier.strip(),
+        "track_stock": track_stock,
+        "is_active": is_active,
+    }
+    if item is None:
+        item = UniformItem.objects.create(school=school, kind=ItemKind.UNIFORM, **values)
+        audit_record(actor=actor, action="uniform_item.created", subject=item, after=values)
+        return item
+    before = {field: getattr(item, field) for field in ITEM_FIELDS}
+    for field, value in values.items():
+        setattr(item, field, value)
+    item.save(update_fields=ITEM_FIELDS)
+    old, new = (
+        {k: v for k, v in before.items() if v != values[k]},
+        {k: v for k, v in values.items() if v != before[k]},
+    )
+    if new:
+        audit_record(actor=actor, action="uniform_item.updated", subject=item, before=old, after=new)
+    return item
+
+
+@transaction.atomic
+def welcome_pack_set(
+    *, school: School, year_group: int, contents: Mapping[int, int], actor: AbstractBaseUser
+) -> WelcomePack:
+    """Set what the ``year_group`` (0 = Reception, 7) pack of ``school`` holds: item id → how many (0 = none).
+
+    Gifts already generated keep the contents they were made with.
+    """
+    _require_school(actor, school.pk, lead=True)
+    if year_group not in INTAKE_YEARS:
+        raise SupportError("Welcome packs are for Reception or Year 7.", field="year_group")
+    wanted = {int(item_id): int(qty) for item_id, qty in contents.items() if int(qty) != 0}
+    if any(qty < 0 or qty > 20 for qty in wanted.values()):
+        raise SupportError("Give between 0 and 20 of each item.", field="contents")
+    items = UniformItem.objects.filter(school=school, pk__in=wanted, kind=ItemKind.UNIFORM)
+    if items.count() != len(wanted):
+        raise SupportError("Choose items of this school only.", field="contents")
+    pack, _ = WelcomePack.objects.get_or_create(school=school, year_group=year_group)
+    before = dict(WelcomePackItem.objects.filter(pack=pack).values_list("item_id", "quantity"))
+    if before == wanted:
+        return pack
+    WelcomePackItem.objects.filter(pack=pack).exclude(item_id__in=wanted).delete()
+    for item_id, qty in wanted.items():
+        WelcomePackItem.objects.update_or_create(pack=pack, item_id=item_id, defaults={"quantity": qty})
+    audit_record(
+        actor=actor,
+        action="welcome_pack.updated",
+        subject=pack,
+        before={str(k): v for k, v in before.items()},
+        after={str(k): v for k, v in wanted.items()},
+    )
+    return pack
+
+
+# --- Generating the intake's gifts -----------------------------------------------------------
+
+
+def _check_academic_year(academic_year: int) -> None:
+    current = academic_year_start_for(timezone.localdate())
+    if not current - 1 <= academic_year <= current + 1:
+        raise SupportError(
+            f"Choose the academic year starting in {current - 1}, {current} or {current + 1}.",
+            field="academic_year",
+        )
+
+
+@transaction.atomic
+def gifts_generate(*, school: School, academic_year: int, actor: AbstractBaseUser) -> int:
+    """Make one gift (with its pack's lines) for every Reception or Year 7 pupil at ``school`` who has none
+    for ``academic_year``. Returns how many were made; running it again makes only the newcomers'.
+
+    A bounded number of queries: the pupils without a gift are found in one query, and gifts, lines and
+    audit events are bulk-created in batches. The database's unique (pupil, academic year) constraint is
+    the last word: a pupil given a pack elsewhere in the meantime makes this refuse, changing nothing.
+    """
+    _require_school(actor, school.pk, lead=True)
+    _check_academic_year(academic_year)
+    # Two leads generating at once for one school take turns here, so the pre-filter below holds.
+    School.objects.select_for_update().filter(pk=school.pk).first()
+    packs = {
+        pack.year_group: [(line.item_id, line.quantity) for line in pack.items.all()]
+        for pack in WelcomePack.objects.filter(school=school).prefetch_related("items")
+    }
+    packs = {year: lines for year, lines in packs.items() if lines}
+    if not packs:
+        raise SupportError(
+            f"{school.name} has no welcome pack with items yet: set up the pack first.", code="no_pack"
+        )
+    pupils = list(
+        Pupil.objects.filter(school=school, year_group__in=packs)
+        .exclude(gifts__academic_year=academic_year)
+        .only("pk", "legal_forename", "preferred_forename", "surname", "year_group")
+        .order_by("pk")
+    )
+    made = 0
+    try:
+        with transaction.atomic():
+            for start in range(0, len(pupils), BATCH_SIZE):
+                made += _generate_batch(
+                    pupils[start : start + BATCH_SIZE], school, academic_year, packs, actor
+                )
+    except IntegrityError:
+        raise ConflictError(
+            "Some of these pupils were given a welcome pack at the same moment. Try again.", code="conflict"
+        ) from None
+    if made:
+        audit_record(
+            actor=actor,
+            action="gifts.generated",
+            subject=school,
+            after={"academic_year": academic_year, "count": made},
+        )
+    return made
+
+
+def _generate_batch(
+    pupils: list[Pupil],
+    school: School,
+    academic_year: int,
+    packs: dict[int, list[tuple[int, int]]],
+    actor: AbstractBaseUser,
+) -> int:
+    gifts = [
+        Gift(pupil=pupil, school=school, academic_year=academic_year, year_group=pupil.year_group)
+        for pupil in pupils
+    ]
+    Gift.objects.bulk_create(gifts)
+    if any(gift.pk is None for gift in gifts):  # pragma: no cover - a database without RETURNING
+        ids = dict(
+            Gift.objects.filter(pupil__in=pupils, academic_year=academic_year).values_list("pupil_id", "pk")
+        )
+        for gift in gifts:
+            gift.pk = ids[gift.pupil_id]
+    GiftLine.objects.bulk_create(
+        [
+            GiftLine(gift=gift, item_id=item_id, quantity=quantity)
+            for gift in gifts
+            for item_id, quantity in packs[gift.year_group]
+        ]
+    )
+    audit_record_many(
+        [
+            audit_event(
+                actor=actor,
+                action="gift.created",
+                subject=gift,
+                after={"pupil": gift.pupil_id, "academic_year": academic_year, "year_group": gift.year_group},
+            )
+            for gift in gifts
+        ]
+    )
+    return len(gifts)
+
+
+# --- Sizes, packing, hand-over ---------------------------------------------------------------
+
+
+def _lines_complete(lines: Iterable[GiftLine]) -> bool:
+    return all(line.size or not line.item.sizes for line in lines)
+
+
+@transaction.atomic
+def gift_sizes_record(*, school: School, sizes: Mapping[int, str], actor: AbstractBaseUser) -> int:
+    """Record sizes for many gift lines of ``school`` at once: gift line id → size ('' clears it).
+
+    A gift moves to "sizes recorded" when every line that comes in sizes has one (and back when one is
+    cleared). Packed or handed-over gifts keep their sizes. Returns how many gifts changed. The queries
+    do not grow with the number of gifts: lock, read, one bulk update, two conditional updates, audit.
+    """
+    _require_school(actor, school.pk)
+    wanted = {int(line_id): (size or "").strip() for line_id, size in sizes.items()}
+    if not wanted:
+        return 0
+    gift_ids = GiftLine.objects.filter(pk__in=wanted, gift__school=school).values("gift_id")
+    gifts = {
+        gift.pk: gift
+        for gift in Gift.objects.select_for_update(of=("self",))
+        .select_related("pupil")
+        .filter(pk__in=gift_ids)
+        .order_by("pk")
+    }
+    lines = list(GiftLine.objects.filter(gift_id__in=gifts).select_related("item").order_by("pk"))
+    if len({line.pk for line in lines} & wanted.keys()) != len(wanted):
+        raise SupportError("Some of these lines are not on this school's gifts.", field="sizes")
+    by_gift: dict[int, list[GiftLine]] = defaultdict(list)
+    changed_lines: list[GiftLine] = []
+    before: dict[int, dict[str, str]] = defaultdict(dict)
+    after: dict[int, dict[str, str]] = defaultdict(dict)
+    for line in lines:
+        by_gift[line.gift_id].append(line)
+        if line.pk not in wanted or wanted[line.pk] == line.size:
+            continue
+        gift = gifts[line.gift_id]
+        if gift.status in (Status.PACKED, Status.HANDED_OVER):
+            raise ConflictError(
+                f"{gift.pupil} already has a pack that is {gift.get_status_display().lower()}: "
+                "its sizes cannot change.",
+                code="packed",
+            )
+        size = _check_size(line.item, wanted[line.pk])
+        before[gift.pk][line.item.name] = line.size
+        after[gift.pk][line.item.name] = size
+        line.size = size
+        changed_lines.append(line)
+    if not changed_lines:
+        return 0
+    GiftLine.objects.bulk_update(changed_lines, ["size"], batch_size=BATCH_SIZE)
+    touched = set(after)
+    complete = {pk for pk in touched if _lines_complete(by_gift[pk])}
+    Gift.objects.filter(pk__in=complete, status=Status.AWAITING_SIZES).update(status=Status.SIZED)
+    Gift.objects.filter(pk__in=touched - complete, status=Status.SIZED).update(status=Status.AWAITING_SIZES)
+    audit_record_many(
+        [
+            audit_event(
+                actor=actor, action="gift.sized", subject=gifts[pk], before=before[pk], after=after[pk]
+            )
+            for pk in sorted(touched)
+        ]
+    )
+    return len(touched)
+
+
+def gift_refusal(gift: Gift, doing: str) -> ConflictError:
+    if gift.status == Status.AWAITING_SIZES:
+        return ConflictError(f"Record every size before this pack is {doing}.", code="awaiting_sizes")
+    if gift.status == Status.HANDED_OVER:
+        when = timezone.localtime(gift.handed_over_at).strftime("%d/%m/%Y") if gift.handed_over_at else ""
+        return ConflictError(
+            f"This pack was already handed over{' on ' + when if when else ''}.", code="done"
+        )
+    if gift.status == Status.PACKED:
+        return ConflictError("This pack is already packed.", code="packed")
+    return ConflictError("Mark the pack as packed before handing it over.", code="not_packed")
+
+
+@transaction.atomic
+def gift_pack(*, gift: Gift, actor: AbstractBaseUser) -> Gift:
+    """Mark a gift whose sizes are all recorded as packed (who, when)."""
+    _require_school(actor, gift.school_id)
+    now = timezone.now()
+    claimed = Gift.objects.filter(pk=gift.pk, status=Status.SIZED).update(
+        status=Status.PACKED, packed_at=now, packed_by=actor
+    )
+    gift.refresh_from_db()
+    if not claimed:
+        raise gift_refusal(gift, "packed")
+    audit_record(
+        actor=actor,
+        action="gift.packed",
+        subject=gift,
+        before={"status": Status.SIZED},
+        after={"status": Status.PACKED},
+    )
+    return gift
+
+
+@dataclass(frozen=True)
+class _Need:
+    item: UniformItem
+    size: str
+    quantity: int
+
+
+def _lock_levels(needs: list[_Need]) -> dict[tuple[int, str], StockLevel]:
+    """The stock rows for ``needs``, locked in primary-key order (so two hand-overs cannot deadlock)."""
+    if not needs:
+        return {}
+    keys = {(need.item.pk, need.size) for need in needs}
+    candidates = StockLevel.objects.filter(item_id__in={item_id for item_id, _ in keys}).values_list(
+        "pk", "item_id", "size"
+    )
+    pks = sorted(pk for pk, item_id, size in candidates if (item_id, size) in keys)
+    locked = StockLevel.objects.select_for_update().filter(pk__in=pks).order_by("pk")
+    return {(level.item_id, level.size): level for level in locked}
+
+
+@transaction.atomic
+def gift_hand_over(*, gift: Gift, actor: AbstractBaseUser) -> Gift:
+    """Hand a packed gift to the pupil or their family: stock goes down, the cost is kept on the gift.
+
+    Refused (changing nothing) when a tracked item's stock in that size is too low; items whose stock
+    is not tracked are handed over without a stock movement.
+    """
+    _require_school(actor, gift.school_id)
+    locked = Gift.objects.select_for_update().filter(pk=gift.pk).first()
+    if locked is None or locked.status != Status.PACKED:
+        gift.refresh_from_db()
+        raise gift_refusal(gift, "handed over")
+    lines = list(GiftLine.objects.filter(gift=gift).select_related("item").order_by("item_id"))
+    needs = [_Need(line.item, line.size, line.quantity) for line in lines if line.item.track_stock]
+    levels = _lock_levels(needs)
+    short = []
+    for need in needs:
+        level = levels.get((need.item.pk, need.size))
+        have = level.quantity if level else 0
+        if have < need.quantity:
+            size = f" size {need.size}" if need.size else ""
+            short.append(f"{need.item.name}{size} (needs {need.quantity}, {have} in stock)")
+    if short:
+        raise ConflictError(
+            "Not enough stock to hand this pack over: "
+            + "; ".join(short)
+            + ". Record the delivery from the supplier first.",
+            code="no_stock",
+        )
+    for need in needs:
+        StockLevel.objects.filter(pk=levels[(need.item.pk, need.size)].pk).update(
+            quantity=F("quantity") - need.quantity
+        )
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                item=need.item,
+                size=need.size,
+                change=-need.quantity,
+                kind=StockMovement.Kind.HANDOVER,
+                gift=gift,
+                by=actor,
+            )
+            for need in needs
+        ]
+    )
+    now = timezone.now()
+    cost = sum(line.item.unit_cost_pence * line.quantity for line in lines)
+    Gift.objects.filter(pk=gift.pk, status=Status.PACKED).update(
+        status=Status.HANDED_OVER, handed_over_at=now, handed_over_by=actor, cost_pence=cost
+    )
+    gift.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="gift.handed_over",
+        subject=gift,
+        before={"status": Status.PACKED},
+        after={"status": Status.HANDED_OVER, "cost_pence": cost},
+    )
+    return gift
+
+
+# --- Stock -----------------------------------------------------------------------------------
+
+
+def _locked_level(item: UniformItem, size: str) -> StockLevel:
+    StockLevel.objects.get_or_create(item=item, size=size)
+    return StockLevel.objects.select_for_update().get(item=item, size=size)
+
+
+def _move(
+    *, item: UniformItem, size: str, change: int, kind: str, note: str, actor: AbstractBaseUser
+) -> StockMovement:
+    level = _locked_level(item, size)
+    if level.quantity + change < 0:
+        label = f"{item.name}{' size ' + size if size else ''}"
+        raise ConflictError(
+            f"That would take {label} below zero: {level.quantity} in stock.", field="change", code="no_stock"
+        )
+    StockLevel.objects.filter(pk=level.pk).update(quantity=F("quantity") + change)
+    movement = StockMovement.objects.create(
+        item=item, size=size, change=change, kind=kind, note=note, by=actor
+    )
+    audit_record(
+        actor=actor,
+        action=f"stock.{kind}",
+        subject=movement,
+        before={"quantity": level.quantity},
+        after={"quantity": level.quantity + change},
+        note=note,
+    )
+    return movement
+
+
+@transaction.atomic
+def stock_receive(
+    *, item: UniformItem, size: str, quantity: int, actor: AbstractBaseUser, note: str = ""
+) -> StockMovement:
+    """Record a delivery of ``quantity`` of ``item`` in ``size`` from the supplier."""
+    _require_school(actor, item.school_id)
+    size = _check_size(item, size, required=True)
+    if quantity < 1:
+        raise SupportError("Receive at least one.", field="quantity")
+    if len(note.strip()) > 300:
+        raise SupportError("Keep the note to 300 characters or fewer.", field="note")
+    return _move(
+        item=item, size=size, change=quantity, kind=StockMovement.Kind.RECEIPT, note=note.strip(), actor=actor
+    )
+
+
+@transaction.atomic
+def stock_adjust(
+    *, item: UniformItem, size: str, change: int, actor: AbstractBaseUser, note: str
+) -> StockMovement:
+    """Correct the stock of ``item`` in ``size`` by ``change`` (a count, a loss, a return), with a reason."""
+    _require_school(actor, item.school_id)
+    size = _check_size(item, size, required=True)
+    if change == 0:
+        raise SupportError("An adjustment changes the stock by at least one.", field="change")
+    if not note.strip():
+        raise SupportError("Say why the stock is being adjusted.", field="note")
+    if len(note.strip()) > 300:
+        raise SupportError("Keep the note to 300 characters or fewer.", field="note")
+    return _move(
+        item=item,
+        size=size,
+        change=change,
+        kind=StockMovement.Kind.ADJUSTMENT,
+        note=note.strip(),
+        actor=actor,
+    )
