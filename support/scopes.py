@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from support.models import Membership, Role
+from support.errors import SupportError
+from support.models import Membership, Role, School
 
 _CACHE_ATTR = "_support_scope"
 
@@ -75,3 +76,17 @@ def forget_scope(user: AbstractBaseUser) -> None:
     """Drop the cached scope, e.g. after a membership changes within one request or test."""
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
+
+
+def require_school(user: AbstractBaseUser, school: School | int, *, lead: bool = False) -> None:
+    """Refuse (SupportError) unless ``user`` works at ``school`` — as a pastoral lead when ``lead``.
+
+    Services call this for rules about who may act for a school; doors have already checked the role.
+    """
+    scope = scope_for(user)
+    school_id = school.pk if isinstance(school, School) else school
+    allowed = scope.lead_school_ids if lead else scope.school_ids
+    if not (scope.is_admin or school_id in allowed):
+        role = "a pastoral lead" if lead else "staff"
+        where = school.name if isinstance(school, School) else "the school"
+        raise SupportError(f"Only {role} at {where} can do this.", code="forbidden")

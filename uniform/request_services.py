@@ -33,9 +33,9 @@ from django.utils import timezone
 
 from support.audit import audit_event, audit_record, audit_record_many
 from support.errors import ConflictError, SupportError
-from support.models import Policy, Pupil, School
+from support.models import Policy, Pupil
 from support.pupil_csv import academic_year_start_for
-from support.scopes import scope_for
+from support.scopes import require_school, scope_for
 from support.selectors import pupils_visible_to
 from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.selectors import support_requests_visible_to
@@ -46,14 +46,6 @@ ONE_SIZE = "One size"
 MAX_QUANTITY = 10
 MAX_DRIVE = 500
 AUTO_APPROVED = "Within policy: approved automatically."
-
-
-def _require_school(user: AbstractBaseUser, school: School, *, lead: bool = False) -> None:
-    scope = scope_for(user)
-    allowed = scope.lead_school_ids if lead else scope.school_ids
-    if not (scope.is_admin or school.pk in allowed):
-        role = "a pastoral lead" if lead else "staff"
-        raise SupportError(f"Only {role} at {school.name} can do this.", code="forbidden")
 
 
 # --- Periods and policy ------------------------------------------------------------------------
@@ -212,7 +204,7 @@ def request_create(
     this kind in the period. Within policy and at or below the approval threshold the request is
     approved automatically (audited as such); otherwise it waits in the lead's queue.
     """
-    _require_school(actor, pupil.school)
+    require_school(actor, pupil.school)
     if kind not in ItemKind.values:
         raise SupportError("Choose a coat, shoes or uniform.", field="kind")
     if urgency not in SupportRequest.Urgency.values:
@@ -327,7 +319,7 @@ def _move(
 @transaction.atomic
 def request_approve(*, request: SupportRequest, actor: AbstractBaseUser, reason: str = "") -> SupportRequest:
     """A pastoral lead of the pupil's school approves a waiting request. Beyond policy needs a reason."""
-    _require_school(actor, request.school, lead=True)
+    require_school(actor, request.school, lead=True)
     reason = (reason or "").strip()
     if request.beyond_policy and not reason:
         raise SupportError(
@@ -354,7 +346,7 @@ def request_approve(*, request: SupportRequest, actor: AbstractBaseUser, reason:
 @transaction.atomic
 def request_reject(*, request: SupportRequest, actor: AbstractBaseUser, reason: str) -> SupportRequest:
     """A pastoral lead rejects a request, with a reason, while it is waiting or approved (not yet ordered)."""
-    _require_school(actor, request.school, lead=True)
+    require_school(actor, request.school, lead=True)
     reason = _clean_text(reason, field="reason", required_message="Give a reason for rejecting the request.")
     return _move(
         request=request,
@@ -373,7 +365,7 @@ def request_reject(*, request: SupportRequest, actor: AbstractBaseUser, reason: 
 @transaction.atomic
 def request_mark_ordered(*, request: SupportRequest, actor: AbstractBaseUser) -> SupportRequest:
     """Staff at the school record that an approved request has been ordered from the supplier."""
-    _require_school(actor, request.school)
+    require_school(actor, request.school)
     return _move(
         request=request,
         actor=actor,
@@ -390,7 +382,7 @@ def request_mark_from_stock(*, request: SupportRequest, actor: AbstractBaseUser)
 
     A status only for now: no stock movement is made (the stock service offers none for requests yet).
     """
-    _require_school(actor, request.school)
+    require_school(actor, request.school)
     return _move(
         request=request,
         actor=actor,
@@ -404,7 +396,7 @@ def request_mark_from_stock(*, request: SupportRequest, actor: AbstractBaseUser)
 @transaction.atomic
 def request_hand_over(*, request: SupportRequest, actor: AbstractBaseUser) -> SupportRequest:
     """Staff at the school record that the pupil (or their family) has been given the item."""
-    _require_school(actor, request.school)
+    require_school(actor, request.school)
     return _move(
         request=request,
         actor=actor,

@@ -18,7 +18,7 @@ from support.audit import audit_event, audit_record, audit_record_many
 from support.errors import ConflictError, SupportError
 from support.models import Pupil, School
 from support.pupil_csv import academic_year_start_for
-from support.scopes import scope_for
+from support.scopes import require_school
 from uniform.models import (
     Gift,
     GiftLine,
@@ -33,14 +33,6 @@ from uniform.models import (
 Status = Gift.Status
 INTAKE_YEARS = {0: "Reception", 7: "Year 7"}
 BATCH_SIZE = 1000
-
-
-def _require_school(user: AbstractBaseUser, school_id: int, *, lead: bool = False) -> None:
-    scope = scope_for(user)
-    allowed = scope.lead_school_ids if lead else scope.school_ids
-    if not (scope.is_admin or school_id in allowed):
-        role = "a pastoral lead" if lead else "staff"
-        raise SupportError(f"Only {role} at the school can do this.", code="forbidden")
 
 
 def _check_sizes(sizes: Iterable[str]) -> list[str]:
@@ -82,7 +74,7 @@ def uniform_item_save(
     item: UniformItem | None = None,
 ) -> UniformItem:
     """Add a uniform item to ``school`` or change one (``item``). A pastoral lead at the school only."""
-    _require_school(actor, school.pk, lead=True)
+    require_school(actor, school, lead=True)
     if item is not None and item.school_id != school.pk:
         raise SupportError("This item belongs to another school.")
     name = name.strip()
@@ -134,7 +126,7 @@ def welcome_pack_set(
 
     Gifts already generated keep the contents they were made with.
     """
-    _require_school(actor, school.pk, lead=True)
+    require_school(actor, school, lead=True)
     if year_group not in INTAKE_YEARS:
         raise SupportError("Welcome packs are for Reception or Year 7.", field="year_group")
     wanted = {int(item_id): int(qty) for item_id, qty in contents.items() if int(qty) != 0}
@@ -181,7 +173,7 @@ def gifts_generate(*, school: School, academic_year: int, actor: AbstractBaseUse
     audit events are bulk-created in batches. The database's unique (pupil, academic year) constraint is
     the last word: a pupil given a pack elsewhere in the meantime makes this refuse, changing nothing.
     """
-    _require_school(actor, school.pk, lead=True)
+    require_school(actor, school, lead=True)
     _check_academic_year(academic_year)
     # Two leads generating at once for one school take turns here, so the pre-filter below holds.
     School.objects.select_for_update().filter(pk=school.pk).first()
@@ -275,7 +267,7 @@ def gift_sizes_record(*, school: School, sizes: Mapping[int, str], actor: Abstra
     cleared). Packed or handed-over gifts keep their sizes. Returns how many gifts changed. The queries
     do not grow with the number of gifts: lock, read, one bulk update, two conditional updates, audit.
     """
-    _require_school(actor, school.pk)
+    require_school(actor, school.pk)
     wanted = {int(line_id): (size or "").strip() for line_id, size in sizes.items()}
     if not wanted:
         return 0
@@ -344,7 +336,7 @@ def gift_refusal(gift: Gift, doing: str) -> ConflictError:
 @transaction.atomic
 def gift_pack(*, gift: Gift, actor: AbstractBaseUser) -> Gift:
     """Mark a gift whose sizes are all recorded as packed (who, when)."""
-    _require_school(actor, gift.school_id)
+    require_school(actor, gift.school_id)
     now = timezone.now()
     claimed = Gift.objects.filter(pk=gift.pk, status=Status.SIZED).update(
         status=Status.PACKED, packed_at=now, packed_by=actor
@@ -389,7 +381,7 @@ def gift_hand_over(*, gift: Gift, actor: AbstractBaseUser) -> Gift:
     Refused (changing nothing) when a tracked item's stock in that size is too low; items whose stock
     is not tracked are handed over without a stock movement.
     """
-    _require_school(actor, gift.school_id)
+    require_school(actor, gift.school_id)
     locked = Gift.objects.select_for_update().filter(pk=gift.pk).first()
     if locked is None or locked.status != Status.PACKED:
         gift.refresh_from_db()
@@ -481,7 +473,7 @@ def stock_receive(
     *, item: UniformItem, size: str, quantity: int, actor: AbstractBaseUser, note: str = ""
 ) -> StockMovement:
     """Record a delivery of ``quantity`` of ``item`` in ``size`` from the supplier."""
-    _require_school(actor, item.school_id)
+    require_school(actor, item.school_id)
     size = _check_size(item, size, required=True)
     if quantity < 1:
         raise SupportError("Receive at least one.", field="quantity")
@@ -497,7 +489,7 @@ def stock_adjust(
     *, item: UniformItem, size: str, change: int, actor: AbstractBaseUser, note: str
 ) -> StockMovement:
     """Correct the stock of ``item`` in ``size`` by ``change`` (a count, a loss, a return), with a reason."""
-    _require_school(actor, item.school_id)
+    require_school(actor, item.school_id)
     size = _check_size(item, size, required=True)
     if change == 0:
         raise SupportError("An adjustment changes the stock by at least one.", field="change")

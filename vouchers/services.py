@@ -12,7 +12,7 @@ from support.audit import audit_event, audit_record, audit_record_many
 from support.errors import ConflictError, SupportError
 from support.jobs import enqueue_on_commit
 from support.models import Family, PartnerCharity, Pupil, School
-from support.scopes import scope_for
+from support.scopes import require_school
 from vouchers import codes
 from vouchers.models import Fulfilment, Redemption, ReferralReason, Voucher, VoucherType
 from vouchers.selectors import voucher_limit_status
@@ -22,14 +22,6 @@ State = Voucher.State
 
 def _uk(day: datetime.date) -> str:
     return date_format(day, "j F Y")
-
-
-def _require_school(user: AbstractBaseUser, school: School, *, lead: bool = False) -> None:
-    scope = scope_for(user)
-    allowed = scope.lead_school_ids if lead else scope.school_ids
-    if not (scope.is_admin or school.pk in allowed):
-        role = "a pastoral lead" if lead else "staff"
-        raise SupportError(f"Only {role} at {school.name} can do this.", code="forbidden")
 
 
 @transaction.atomic
@@ -52,7 +44,7 @@ def voucher_issue(
     Refused without the family's data-sharing consent, or past the limit for the type in its rolling
     window unless a pastoral lead at the school gives a reason to override (audited).
     """
-    _require_school(issued_by, school)
+    require_school(issued_by, school)
     if not Pupil.objects.filter(family=family, school=school).exists():
         raise SupportError("This family has no pupil at the school issuing the voucher.", field="school")
     if not voucher_type.is_active or not voucher_type.partner.is_active:
@@ -95,7 +87,7 @@ def voucher_issue(
                 field="override_reason",
                 code="limit",
             )
-        _require_school(issued_by, school, lead=True)
+        require_school(issued_by, school, lead=True)
     elif override_reason:
         override_reason = ""  # nothing to override
 
@@ -167,7 +159,7 @@ def voucher_refusal(voucher: Voucher) -> ConflictError:
 def voucher_cancel(*, voucher: Voucher, actor: AbstractBaseUser, reason: str) -> Voucher:
     if not reason.strip():
         raise SupportError("Give a reason for cancelling.", field="reason")
-    _require_school(actor, voucher.school)
+    require_school(actor, voucher.school)
     now = timezone.now()
     claimed = Voucher.objects.filter(pk=voucher.pk, state=State.ISSUED).update(
         state=State.CANCELLED,
@@ -197,7 +189,7 @@ def voucher_extend(
     """A pastoral lead moves an issued voucher's expiry later, with a reason."""
     if not reason.strip():
         raise SupportError("Give a reason for extending.", field="reason")
-    _require_school(actor, voucher.school, lead=True)
+    require_school(actor, voucher.school, lead=True)
     today = timezone.localdate()
     if expires_on <= max(voucher.expires_on, today):
         raise SupportError(f"Choose a date after {_uk(max(voucher.expires_on, today))}.", field="expires_on")
@@ -332,7 +324,7 @@ def voucher_expire_due(*, today: datetime.date | None = None) -> int:
 @transaction.atomic
 def voucher_send_request(*, voucher: Voucher, actor: AbstractBaseUser, channel: str) -> None:
     """Queue the voucher to the family by e-mail or text message (sent after commit, audited)."""
-    _require_school(actor, voucher.school)
+    require_school(actor, voucher.school)
     if not voucher.is_valid:
         raise voucher_refusal(voucher)
     address = {"email": voucher.family.email, "sms": voucher.family.phone}.get(channel)
