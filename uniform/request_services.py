@@ -39,10 +39,10 @@ from support.scopes import require_school, scope_for
 from support.selectors import pupils_visible_to
 from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.selectors import support_requests_visible_to
+from uniform.services import ONE_SIZE, stock_take_for_request
 from uniform.sizes import COAT_SIZES, SHOE_SIZES
 
 Status = SupportRequest.Status
-ONE_SIZE = "One size"
 MAX_QUANTITY = 10
 MAX_DRIVE = 500
 AUTO_APPROVED = "Within policy: approved automatically."
@@ -380,10 +380,11 @@ def request_mark_ordered(*, request: SupportRequest, actor: AbstractBaseUser) ->
 def request_mark_from_stock(*, request: SupportRequest, actor: AbstractBaseUser) -> SupportRequest:
     """Staff at the school record that an approved request is met from the school's stock.
 
-    A status only for now: no stock movement is made (the stock service offers none for requests yet).
+    A uniform item whose stock is tracked is taken from stock in the same transaction; too little
+    stock refuses the move and changes nothing.
     """
     require_school(actor, request.school)
-    return _move(
+    moved = _move(
         request=request,
         actor=actor,
         sources=[Status.APPROVED],
@@ -391,6 +392,8 @@ def request_mark_from_stock(*, request: SupportRequest, actor: AbstractBaseUser)
         action="support_request.from_stock",
         doing="taken from stock",
     )
+    stock_take_for_request(request=moved, actor=actor)
+    return moved
 
 
 @transaction.atomic

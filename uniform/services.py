@@ -25,12 +25,14 @@ from uniform.models import (
     ItemKind,
     StockLevel,
     StockMovement,
+    SupportRequest,
     UniformItem,
     WelcomePack,
     WelcomePackItem,
 )
 
 Status = Gift.Status
+ONE_SIZE = "One size"  # what a request records for an item that comes in one size
 INTAKE_YEARS = {0: "Reception", 7: "Year 7"}
 BATCH_SIZE = 1000
 
@@ -445,7 +447,14 @@ def _locked_level(item: UniformItem, size: str) -> StockLevel:
 
 
 def _move(
-    *, item: UniformItem, size: str, change: int, kind: str, note: str, actor: AbstractBaseUser
+    *,
+    item: UniformItem,
+    size: str,
+    change: int,
+    kind: str,
+    note: str,
+    actor: AbstractBaseUser,
+    request: SupportRequest | None = None,
 ) -> StockMovement:
     level = _locked_level(item, size)
     if level.quantity + change < 0:
@@ -455,7 +464,7 @@ def _move(
         )
     StockLevel.objects.filter(pk=level.pk).update(quantity=F("quantity") + change)
     movement = StockMovement.objects.create(
-        item=item, size=size, change=change, kind=kind, note=note, by=actor
+        item=item, size=size, change=change, kind=kind, note=note, by=actor, request=request
     )
     audit_record(
         actor=actor,
@@ -504,4 +513,23 @@ def stock_adjust(
         kind=StockMovement.Kind.ADJUSTMENT,
         note=note.strip(),
         actor=actor,
+    )
+
+
+@transaction.atomic
+def stock_take_for_request(*, request: SupportRequest, actor: AbstractBaseUser) -> StockMovement | None:
+    """Take a request's item from stock (refused below zero). Nothing to take for coats and shoes
+    without an item, or for items whose stock is not tracked."""
+    item = request.item
+    if item is None or not item.track_stock:
+        return None
+    require_school(actor, item.school_id)
+    return _move(
+        item=item,
+        size="" if request.size == ONE_SIZE else request.size,
+        change=-request.quantity,
+        kind=StockMovement.Kind.HANDOVER,
+        note=f"For request {request.pk}",
+        actor=actor,
+        request=request,
     )

@@ -54,3 +54,45 @@ def test_it_lets_only_staff_of_the_school_move_stock(pastoral_b, finance, jumper
         with pytest.raises(SupportError, match="Only staff"):
             services.stock_receive(item=jumper_a, size="3-4", quantity=2, actor=user)
     assert not StockLevel.objects.exists()
+
+
+def test_it_takes_a_uniform_request_from_stock_and_refuses_without_enough(school_a, lead_a, pastoral_a):
+    from support.errors import ConflictError
+    from support.services import pupil_set_in_need
+    from tests.factories import FamilyFactory, PupilFactory
+    from uniform.models import StockLevel, StockMovement, SupportRequest, UniformItem
+    from uniform.request_services import request_approve, request_create, request_mark_from_stock
+    from uniform.services import stock_receive
+
+    item = UniformItem.objects.create(
+        school=school_a, name="Sweatshirt", sizes=["5-6", "7-8"], unit_cost_pence=900
+    )
+    pupil = PupilFactory(school=school_a, family=FamilyFactory())
+    pupil_set_in_need(pupil=pupil, actor=pastoral_a, in_need=True, reason="Joined mid-year")
+
+    def approved():
+        made = request_create(
+            pupil=pupil,
+            kind="uniform",
+            item=item,
+            size="5-6",
+            reason="No sweatshirt",
+            urgency="routine",
+            actor=pastoral_a,
+        )
+        if made.status != SupportRequest.Status.APPROVED:
+            made = request_approve(request=made, actor=lead_a, reason="Needed")
+        return made
+
+    first = approved()
+    with pytest.raises(ConflictError, match="below zero"):
+        request_mark_from_stock(request=first, actor=pastoral_a)
+    first.refresh_from_db()
+    assert first.status == SupportRequest.Status.APPROVED  # nothing changed
+
+    stock_receive(item=item, size="5-6", quantity=1, actor=pastoral_a)
+    request_mark_from_stock(request=first, actor=pastoral_a)
+    first.refresh_from_db()
+    assert first.status == SupportRequest.Status.FROM_STOCK
+    assert StockLevel.objects.get(item=item, size="5-6").quantity == 0
+    assert StockMovement.objects.get(request=first).change == -1
