@@ -69,3 +69,13 @@ def test_it_switches_to_postgresql_and_a_broker_from_the_environment():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.postgresql", "False", "True"]
+
+
+def test_it_warns_when_real_workers_would_not_share_the_cache(settings):
+    from support.checks import shared_cache_check
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert [w.id for w in shared_cache_check(None)] == ["support.W002"]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "x"}}
+    assert shared_cache_check(None) == []

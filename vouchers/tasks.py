@@ -15,3 +15,21 @@ def send_voucher(voucher_id: int, channel: str) -> str:
     from vouchers.notify import voucher_send
 
     return voucher_send(voucher_id=voucher_id, channel=channel)
+
+
+# Batch printing (vouchers.printing): a chord of chunk renders whose callback merges them. Both are
+# idempotent, so a redelivered message (acks_late) neither renders twice into the count nor merges twice.
+@shared_task(name="vouchers.print_chunk", acks_late=True, reject_on_worker_lost=True)
+def print_chunk(job_id: str, index: int, voucher_ids: list[int]) -> int:
+    """Render one chunk of a print job and store it; returns its page count."""
+    from vouchers.printing import print_chunk_render
+
+    return print_chunk_render(job_id=job_id, index=index, voucher_ids=voucher_ids)
+
+
+@shared_task(name="vouchers.print_merge", acks_late=True, reject_on_worker_lost=True)
+def print_merge(job_id: str) -> bool:
+    """Merge a print job's chunks into its one PDF."""
+    from vouchers.printing import print_job_merge
+
+    return print_job_merge(job_id=job_id)

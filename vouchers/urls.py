@@ -1,3 +1,3 @@
-from vouchers.web import charity, pastoral, public
+from vouchers.web import charity, pastoral, printing, public
 
-urlpatterns = [*pastoral.urlpatterns, *charity.urlpatterns, *public.urlpatterns]
+urlpatterns = [*pastoral.urlpatterns, *charity.urlpatterns, *public.urlpatterns, *printing.urlpatterns]
