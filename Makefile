@@ -39,6 +39,8 @@ assets:
 bench: setup
 	$(PY) bench/import_pupils.py
 	$(PY) bench/redeem.py
+	$(PY) bench/voucher_pdf.py
+	$(PY) bench/gifts.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
