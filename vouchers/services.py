@@ -38,6 +38,7 @@ def voucher_issue(
     fulfilment: str = Fulfilment.COLLECTION,
     note_for_charity: str = "",
     override_reason: str = "",
+    notify: bool = True,
 ) -> Voucher:
     """Give ``family`` a voucher for ``voucher_type``, issued by ``school``.
 
@@ -138,7 +139,7 @@ def voucher_issue(
             before={"count": status.count, "limit": status.limit},
             note=override_reason,
         )
-    if family.email:
+    if notify and family.email:
         enqueue_on_commit("vouchers.send_voucher", voucher.pk, "email")
     return voucher
 
