@@ -43,13 +43,14 @@ def test_it_sends_nothing_when_the_transaction_rolls_back(
     lead_a, school_a, django_capture_on_commit_callbacks
 ):
     upload = pupil_import_upload(school=school_a, actor=lead_a, filename="a.csv", data=_csv(2))
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        try:
-            with transaction.atomic():
-                pupil_import_confirm(upload=upload, actor=lead_a)
-                raise RuntimeError("something else failed")
-        except RuntimeError:
-            pass
+
+    def confirm_then_fail() -> None:
+        with transaction.atomic():
+            pupil_import_confirm(upload=upload, actor=lead_a)
+            raise RuntimeError("something else failed")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        confirm_then_fail()
     assert callbacks == []
     upload.refresh_from_db()
     assert upload.status == PupilImport.Status.PREVIEWED
