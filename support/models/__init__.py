@@ -1,6 +1,7 @@
 from support.models.api import IdempotencyRecord
 from support.models.audit import AuditEvent
 from support.models.families import Family, FamilyDuplicate, Pupil, YearGroup
+from support.models.fund import Donation, Fund, LedgerEntry
 from support.models.imports import PupilImport
 from support.models.partners import PartnerCharity, PartnerService, Service
 from support.models.policy import Policy
@@ -9,9 +10,12 @@ from support.models.staff import Membership, Role
 
 __all__ = [
     "AuditEvent",
+    "Donation",
     "Family",
     "FamilyDuplicate",
+    "Fund",
     "IdempotencyRecord",
+    "LedgerEntry",
     "Membership",
     "PartnerCharity",
     "PartnerService",

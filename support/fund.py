@@ -1,0 +1,348 @@
+"""The fund ledger: donations in, spend committed and made actual, reversals. One service for every app.
+
+Every ledger amount is positive pence and the entry's kind gives the direction (see
+``support.models.fund``). A fund's position, summed in SQL over its entries:
+
+- income    = Σ income − Σ reversals of income
+- spent     = Σ spend − Σ reversals of spend
+- committed = Σ commitment − Σ commitment_release
+- balance   = income − spent
+- available = balance − committed
+
+Commitments and releases are never reversed: a wrong commitment is released. Turning a commitment
+into actual spend writes a release and a spend of the same amount, so it leaves ``available``
+unchanged and is never refused.
+
+Every write locks the fund row first (``select_for_update``) and reads the position after the
+lock, so concurrent spends against one fund are serialised and none sees a stale position.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.db.models import Case, F, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
+
+from support.audit import audit_record
+from support.errors import ConflictError, SupportError
+from support.models import Donation, Fund, LedgerEntry, School
+from support.money import pounds
+from support.scopes import scope_for
+
+STANDBY_FUND_NAME = "Standby fund"
+Kind = LedgerEntry.Kind
+
+
+@dataclass(frozen=True)
+class FundPosition:
+    income_pence: int
+    spent_pence: int
+    committed_pence: int
+
+    @property
+    def balance_pence(self) -> int:
+        return self.income_pence - self.spent_pence
+
+    @property
+    def available_pence(self) -> int:
+        return self.balance_pence - self.committed_pence
+
+
+def _signed_sum(plus: Q, minus: Q) -> Coalesce:
+    amount = F("amount_pence")
+    return Coalesce(
+        Sum(Case(When(plus, then=amount), When(minus, then=-amount), default=Value(0))),
+        Value(0),
+        output_field=models.BigIntegerField(),
+    )
+
+
+def _position(entries: models.QuerySet) -> FundPosition:
+    totals = entries.aggregate(
+        income=_signed_sum(Q(kind=Kind.INCOME), Q(kind=Kind.REVERSAL, reverses__kind=Kind.INCOME)),
+        spent=_signed_sum(Q(kind=Kind.SPEND), Q(kind=Kind.REVERSAL, reverses__kind=Kind.SPEND)),
+        committed=_signed_sum(Q(kind=Kind.COMMITMENT), Q(kind=Kind.COMMITMENT_RELEASE)),
+    )
+    return FundPosition(
+        income_pence=int(totals["income"]),
+        spent_pence=int(totals["spent"]),
+        committed_pence=int(totals["committed"]),
+    )
+
+
+def _source_ref(source: models.Model) -> tuple[ContentType, str]:
+    if source.pk is None:
+        raise ValueError("A ledger source must be saved before it can commit money.")
+    return ContentType.objects.get_for_model(source), str(source.pk)
+
+
+def _source_entries(source: models.Model) -> models.QuerySet:
+    source_type, source_id = _source_ref(source)
+    return LedgerEntry.objects.filter(source_type=source_type, source_id=source_id)
+
+
+def _lock_fund(fund: Fund | int) -> Fund:
+    return Fund.objects.select_for_update().get(pk=fund.pk if isinstance(fund, Fund) else fund)
+
+
+def _entry_after(entry: LedgerEntry) -> dict:
+    return {
+        "fund": entry.fund_id,
+        "kind": entry.kind,
+        "amount_pence": entry.amount_pence,
+        "source_type": entry.source_type_id,
+        "source_id": entry.source_id,
+        "category": entry.category,
+        "school": entry.school_id,
+    }
+
+
+def standby_fund() -> Fund:
+    """The trust's standby fund, created on first use."""
+    fund, created = Fund.objects.get_or_create(name=STANDBY_FUND_NAME)
+    if created:
+        audit_record(actor=None, action="fund.created", subject=fund, after={"name": fund.name})
+    return fund
+
+
+def fund_position(*, fund: Fund) -> FundPosition:
+    """Income, spent and committed, and from them balance and available, for ``fund``."""
+    return _position(LedgerEntry.objects.filter(fund=fund))
+
+
+@transaction.atomic
+def fund_donation_record(
+    *,
+    fund: Fund,
+    donor: str,
+    amount_pence: int,
+    received_on: date,
+    gift_aid: bool,
+    restricted_purpose: str = "",
+    actor: AbstractBaseUser,
+) -> Donation:
+    """Finance (or a trust admin) records a donation; it becomes an income entry in the fund."""
+    if not scope_for(actor).has_role("finance"):
+        raise SupportError("Only finance can record donations.", code="forbidden")
+    if isinstance(amount_pence, bool) or not isinstance(amount_pence, int) or amount_pence <= 0:
+        raise SupportError("A donation must be a positive amount.", field="amount_pence", code="invalid")
+    if not donor.strip():
+        raise SupportError("Say who the donation is from.", field="donor", code="required")
+    fund = _lock_fund(fund)
+    if not fund.is_active:
+        raise ConflictError(f"{fund.name} is closed.", code="fund_inactive")
+    donation = Donation.objects.create(
+        fund=fund,
+        donor=donor.strip(),
+        amount_pence=amount_pence,
+        received_on=received_on,
+        gift_aid=gift_aid,
+        restricted_purpose=restricted_purpose.strip(),
+        recorded_by=actor,
+    )
+    source_type, source_id = _source_ref(donation)
+    LedgerEntry.objects.create(
+        fund=fund,
+        kind=Kind.INCOME,
+        amount_pence=amount_pence,
+        source_type=source_type,
+        source_id=source_id,
+        category="donation",
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="donation.recorded",
+        subject=donation,
+        after={
+            "fund": fund.pk,
+            "donor": donation.donor,
+            "amount_pence": amount_pence,
+            "received_on": received_on,
+            "gift_aid": gift_aid,
+            "restricted_purpose": donation.restricted_purpose,
+        },
+    )
+    return donation
+
+
+@transaction.atomic
+def fund_spend_commit(
+    *,
+    fund: Fund,
+    source: models.Model,
+    amount_pence: int,
+    category: str,
+    school: School | None = None,
+    actor: AbstractBaseUser,
+    override_reason: str = "",
+) -> LedgerEntry:
+    """Commit ``amount_pence`` of ``fund`` to ``source`` (a voucher issued, a request approved).
+
+    Refused ("insufficient_funds") when it would take available below zero, unless a finance user
+    gives ``override_reason``. A source with an open commitment or actual spend cannot commit again.
+    The caller has already checked that ``actor`` may do the thing the money is for.
+    """
+    if isinstance(amount_pence, bool) or not isinstance(amount_pence, int) or amount_pence <= 0:
+        raise SupportError("Spend must be a positive amount.", field="amount_pence", code="invalid")
+    override_reason = override_reason.strip()
+    if override_reason and not scope_for(actor).is_finance:
+        raise SupportError("Only finance can override the fund's balance.", code="forbidden")
+    fund = _lock_fund(fund)
+    if not fund.is_active:
+        raise ConflictError(f"{fund.name} is closed.", code="fund_inactive")
+    if fund.school_id is not None and (school is None or school.pk != fund.school_id):
+        raise SupportError(f"{fund.name} pays only for its own school.", code="wrong_fund")
+    source_type, source_id = _source_ref(source)
+    mine = _position(LedgerEntry.objects.filter(source_type=source_type, source_id=source_id))
+    if mine.committed_pence or mine.spent_pence:
+        raise ConflictError("This has already been paid for from a fund.", code="already_committed")
+    position = fund_position(fund=fund)
+    overridden = position.available_pence - amount_pence < 0
+    if overridden and not override_reason:
+        raise SupportError(
+            f"{fund.name} has {pounds(position.available_pence)} available; "
+            f"{pounds(amount_pence)} needs finance to override.",
+            code="insufficient_funds",
+        )
+    entry = LedgerEntry.objects.create(
+        fund=fund,
+        kind=Kind.COMMITMENT,
+        amount_pence=amount_pence,
+        source_type=source_type,
+        source_id=source_id,
+        school=school,
+        category=category,
+        override_reason=override_reason if overridden else "",
+        created_by=actor,
+    )
+    audit_record(actor=actor, action="fund.spend_committed", subject=entry, after=_entry_after(entry))
+    if overridden:
+        audit_record(
+            actor=actor,
+            action="fund.spend_overridden",
+            subject=entry,
+            before={"available_pence": position.available_pence},
+            after={"available_pence": position.available_pence - amount_pence},
+            note=override_reason,
+        )
+    return entry
+
+
+def _open_commitments(source: models.Model) -> list[tuple[Fund, LedgerEntry, int]]:
+    """Lock the funds ``source`` committed money in (in primary-key order) and return, per fund, its
+    first commitment entry and the amount still open, read after the lock."""
+    entries = _source_entries(source)
+    fund_ids = sorted(set(entries.filter(kind=Kind.COMMITMENT).values_list("fund_id", flat=True)))
+    result = []
+    for fund_id in fund_ids:
+        fund = _lock_fund(fund_id)
+        open_pence = _position(entries.filter(fund=fund)).committed_pence
+        if open_pence > 0:
+            first = entries.filter(fund=fund, kind=Kind.COMMITMENT).order_by("pk").first()
+            result.append((fund, first, open_pence))
+    return result
+
+
+@transaction.atomic
+def fund_spend_actual(*, source: models.Model, actor: AbstractBaseUser | None) -> list[LedgerEntry]:
+    """The goods were handed over or the voucher redeemed: the open commitment becomes actual spend.
+
+    Writes a commitment release and a spend of the same amount. Idempotent: with no open commitment
+    (already actual, released, or never committed) it does nothing and returns [].
+    """
+    spends = []
+    for fund, commitment, open_pence in _open_commitments(source):
+        common = {
+            "fund": fund,
+            "amount_pence": open_pence,
+            "source_type": commitment.source_type,
+            "source_id": commitment.source_id,
+            "school": commitment.school,
+            "category": commitment.category,
+            "created_by": actor,
+        }
+        LedgerEntry.objects.create(kind=Kind.COMMITMENT_RELEASE, note="made actual", **common)
+        spend = LedgerEntry.objects.create(kind=Kind.SPEND, **common)
+        audit_record(actor=actor, action="fund.spend_actual", subject=spend, after=_entry_after(spend))
+        spends.append(spend)
+    return spends
+
+
+@transaction.atomic
+def fund_commitment_release(
+    *, source: models.Model, actor: AbstractBaseUser | None, note: str = ""
+) -> list[LedgerEntry]:
+    """A voucher cancelled or expired, a request withdrawn: give the open commitment back.
+
+    Idempotent: with nothing open it does nothing and returns [].
+    """
+    releases = []
+    for fund, commitment, open_pence in _open_commitments(source):
+        release = LedgerEntry.objects.create(
+            fund=fund,
+            kind=Kind.COMMITMENT_RELEASE,
+            amount_pence=open_pence,
+            source_type=commitment.source_type,
+            source_id=commitment.source_id,
+            school=commitment.school,
+            category=commitment.category,
+            note=note,
+            created_by=actor,
+        )
+        audit_record(
+            actor=actor, action="fund.commitment_released", subject=release, after=_entry_after(release)
+        )
+        releases.append(release)
+    return releases
+
+
+REVERSIBLE = (Kind.INCOME, Kind.SPEND)
+
+
+@transaction.atomic
+def fund_entry_reverse(*, entry: LedgerEntry, actor: AbstractBaseUser, reason: str) -> LedgerEntry:
+    """Finance corrects a mistaken income or spend entry with a reversing entry (never an edit).
+
+    A reversal cannot itself be reversed, and an entry is reversed at most once (the database's
+    one-to-one ``reverses`` holds that too). A reversal may leave ``available`` below zero: it
+    records what really happened, and further spend is then refused until money comes in.
+    """
+    if not scope_for(actor).is_finance:
+        raise SupportError("Only finance can reverse ledger entries.", code="forbidden")
+    reason = reason.strip()
+    if not reason:
+        raise SupportError("Give a reason for the reversal.", field="reason", code="required")
+    _lock_fund(entry.fund_id)
+    entry = LedgerEntry.objects.get(pk=entry.pk)
+    if entry.kind == Kind.REVERSAL:
+        raise ConflictError("A reversal cannot be reversed; record a new entry.", code="not_reversible")
+    if entry.kind not in REVERSIBLE:
+        raise ConflictError(
+            "Commitments are not reversed; release the commitment instead.", code="not_reversible"
+        )
+    if LedgerEntry.objects.filter(reverses=entry).exists():
+        raise ConflictError("This entry has already been reversed.", code="already_reversed")
+    reversal = LedgerEntry.objects.create(
+        fund_id=entry.fund_id,
+        kind=Kind.REVERSAL,
+        amount_pence=entry.amount_pence,
+        source_type=entry.source_type,
+        source_id=entry.source_id,
+        school=entry.school,
+        category=entry.category,
+        reverses=entry,
+        note=reason,
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="fund.entry_reversed",
+        subject=reversal,
+        after={**_entry_after(reversal), "reverses": entry.pk},
+        note=reason,
+    )
+    return reversal

@@ -1,0 +1,145 @@
+"""Funds and their append-only ledger.
+
+Sign convention: every ledger amount is a positive number of pence; the entry's ``kind`` gives its
+direction. Income adds to the balance and spend takes from it; a commitment adds to what is
+committed and a commitment release takes it back off; a reversal undoes exactly the entry it
+``reverses`` (same amount, opposite effect). See ``support.fund`` for the position formulas.
+"""
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from support.models.schools import School
+
+
+class LedgerImmutableError(Exception):
+    """Raised on any attempt to change or delete a ledger entry or a donation."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # type: ignore[override]
+        raise LedgerImmutableError(f"{self.model._meta.verbose_name_plural} cannot be changed.")
+
+    def delete(self):  # type: ignore[override]
+        raise LedgerImmutableError(f"{self.model._meta.verbose_name_plural} cannot be deleted.")
+
+    def bulk_update(self, *args, **kwargs):  # type: ignore[override]
+        raise LedgerImmutableError(f"{self.model._meta.verbose_name_plural} cannot be changed.")
+
+
+class AppendOnlyModel(models.Model):
+    """Rows are inserted once. Database triggers (migration 0005) refuse UPDATE and DELETE as well."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise LedgerImmutableError(f"A {self._meta.verbose_name} cannot be changed once recorded.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[override]
+        raise LedgerImmutableError(f"A {self._meta.verbose_name} cannot be deleted.")
+
+
+class Fund(models.Model):
+    """A pot of money: the standby fund, or e.g. one school's hardship budget.
+
+    The row is also the lock that serialises spend against the fund (``select_for_update``).
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    school = models.ForeignKey(
+        School,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="funds",
+        help_text="Set for a school's own budget; empty for a trust-wide fund.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Donation(AppendOnlyModel):
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="donations")
+    donor = models.CharField(max_length=200)
+    amount_pence = models.BigIntegerField()
+    received_on = models.DateField()
+    gift_aid = models.BooleanField(default=False)
+    restricted_purpose = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_pence__gt=0), name="donation_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        from support.money import pounds
+
+        return f"{self.donor} {pounds(self.amount_pence)} on {self.received_on:%Y-%m-%d}"
+
+
+class LedgerEntry(AppendOnlyModel):
+    class Kind(models.TextChoices):
+        INCOME = "income", "Income"
+        COMMITMENT = "commitment", "Commitment"
+        COMMITMENT_RELEASE = "commitment_release", "Commitment released"
+        SPEND = "spend", "Spend"
+        REVERSAL = "reversal", "Reversal"
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    amount_pence = models.BigIntegerField(help_text="Always positive; the kind gives the direction.")
+    # What the money is for (a donation, a voucher, a gift, a request): generic, so that the core
+    # never imports a feature app.
+    source_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source_id = models.CharField(max_length=64, blank=True)
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    category = models.CharField(max_length=60, blank=True, help_text='e.g. "voucher:food_parcel", "coat".')
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    note = models.TextField(blank=True)
+    override_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
+        ordering = ["-pk"]
+        indexes = [
+            models.Index(fields=["source_type", "source_id"], name="ledger_source"),
+            models.Index(fields=["fund", "kind"], name="ledger_fund_kind"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_pence__gt=0), name="ledger_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(kind="reversal", reverses__isnull=False)
+                | (~Q(kind="reversal") & Q(reverses=None)),
+                name="ledger_reversal_iff_reverses",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        from support.money import pounds
+
+        return f"#{self.pk} {self.get_kind_display()} {pounds(self.amount_pence)} ({self.fund_id})"
