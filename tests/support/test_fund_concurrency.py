@@ -1,36 +1,16 @@
 """Spend against one fund under real concurrency (CI's PostgreSQL pass): the fund never goes below zero."""
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection
 
 from support.errors import SupportError
 from support.fund import fund_donation_record, fund_position, fund_spend_commit, standby_fund
 from support.models import LedgerEntry
+from tests.concurrency import storm
 from tests.factories import FamilyFactory, make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _storm(n: int, call) -> list:
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = call(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_it_accepts_exactly_the_spend_the_fund_can_afford_under_50_concurrent_commits():
@@ -61,7 +41,7 @@ def test_it_accepts_exactly_the_spend_the_fund_can_afford_under_50_concurrent_co
         except SupportError as exc:
             return exc.code
 
-    results = _storm(50, commit)
+    results = storm(50, commit)
     assert results.count("accepted") == 10
     assert results.count("insufficient_funds") == 40
     position = fund_position(fund=fund)

@@ -1,37 +1,14 @@
 """Requests under real concurrency (CI's PostgreSQL pass): one decision wins, one first coat per season."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from support.errors import ConflictError
+from tests.concurrency import storm
 from tests.factories import PupilFactory, SchoolFactory, make_user
 from uniform.models import SupportRequest
 from uniform.request_services import request_approve, request_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _storm(n: int, call) -> list:
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = call(i)
-        except ConflictError:
-            results[i] = "conflict"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_it_lets_only_one_of_ten_concurrent_approvals_win():
@@ -45,10 +22,13 @@ def test_it_lets_only_one_of_ten_concurrent_approvals_win():
 
     def approve(i: int) -> str:
         copy = SupportRequest.objects.get(pk=waiting.pk)
-        request_approve(request=copy, actor=leads[i], reason=f"lead {i}")
+        try:
+            request_approve(request=copy, actor=leads[i], reason=f"lead {i}")
+        except ConflictError:
+            return "conflict"
         return "approved"
 
-    results = _storm(10, approve)
+    results = storm(10, approve)
     assert sorted(results) == ["approved"] + ["conflict"] * 9
 
 
@@ -63,4 +43,4 @@ def test_it_counts_only_one_first_coat_when_two_staff_ask_at_once():
         )
         return made.beyond_policy
 
-    assert sorted(_storm(5, ask)) == [False] + [True] * 4
+    assert sorted(storm(5, ask)) == [False] + [True] * 4

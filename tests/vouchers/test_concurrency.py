@@ -1,13 +1,11 @@
 """Redemption under real concurrency (CI's PostgreSQL pass): exactly one of 50 wins."""
 
-import threading
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from support.models import AuditEvent
 from support.services import family_record_consent
+from tests.concurrency import storm
 from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, make_user
 from vouchers.models import Redemption, Voucher, VoucherType
 from vouchers.services import voucher_issue
@@ -31,25 +29,6 @@ def _voucher():
     return voucher, staff
 
 
-def _storm(n: int, call) -> list:
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = call(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_it_redeems_exactly_once_under_50_concurrent_requests():
     voucher, staff = _voucher()
 
@@ -58,7 +37,7 @@ def test_it_redeems_exactly_once_under_50_concurrent_requests():
         client.force_authenticate(staff[i % len(staff)])
         return client.post(f"/api/v1/redeem/{voucher.code}/redeem/", {}, format="json").status_code
 
-    statuses = _storm(50, redeem)
+    statuses = storm(50, redeem)
     assert sorted(statuses) == [201] + [409] * 49
     assert Redemption.objects.filter(voucher=voucher).count() == 1
     assert Voucher.objects.get(pk=voucher.pk).state == Voucher.State.REDEEMED
@@ -79,7 +58,7 @@ def test_it_lets_only_one_of_redeem_and_cancel_win():
             f"/api/v1/vouchers/{voucher.pk}/cancel/", {"reason": "race"}, format="json"
         ).status_code
 
-    statuses = _storm(20, act)
+    statuses = storm(20, act)
     assert statuses.count(201) + statuses.count(200) == 1
     final = Voucher.objects.get(pk=voucher.pk)
     assert final.state in (Voucher.State.REDEEMED, Voucher.State.CANCELLED)
@@ -102,7 +81,7 @@ def test_it_keeps_the_limit_when_staff_issue_at_the_same_moment():
         except SupportError as exc:
             return exc.code
 
-    results = _storm(6, issue)
+    results = storm(6, issue)
     # One voucher existed; the policy allows three: exactly two more get through.
     assert results.count("issued") == 2
     assert results.count("limit") == 4
