@@ -17,6 +17,7 @@ Every write locks the fund row first (``select_for_update``) and reads the posit
 lock, so concurrent spends against one fund are serialised and none sees a stale position.
 """
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -34,6 +35,83 @@ from support.scopes import scope_for
 
 STANDBY_FUND_NAME = "Standby fund"
 Kind = LedgerEntry.Kind
+
+# What money is for. A ledger entry's category is one of these keys, or "voucher:<service>" for a
+# voucher of a partner's service (e.g. "voucher:food_parcel"); donations may be restricted to one.
+CATEGORIES = {
+    "donation": "Donations",
+    "income": "Other income",
+    "voucher": "Vouchers",
+    "coat": "Coats",
+    "shoes": "Shoes",
+    "uniform": "Uniform for need",
+    "welcome_uniform": "Welcome uniform",
+}
+SPEND_CATEGORIES = ("voucher", "coat", "shoes", "uniform", "welcome_uniform")
+
+
+def category_group(category: str) -> str:
+    """The top-level category: "voucher:food_parcel" → "voucher"."""
+    return category.split(":", 1)[0]
+
+
+def category_label(category: str) -> str:
+    """A category as finance reads it: "coat" → "Coats", "voucher:food_parcel" → "Vouchers: food parcel"."""
+    group, _, detail = category.partition(":")
+    label = CATEGORIES.get(group, group.replace("_", " ").capitalize() or "Uncategorised")
+    return f"{label}: {detail.replace('_', ' ')}" if detail else label
+
+
+def financial_year_for(day: date) -> int:
+    """The start year of the trust's financial year (1 September to 31 August) containing ``day``."""
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def financial_year_bounds(year: int) -> tuple[date, date]:
+    """The first and last day of the financial year starting in September ``year``."""
+    return date(year, 9, 1), date(year + 1, 8, 31)
+
+
+def financial_year_label(year: int) -> str:
+    return f"{year}–{str(year + 1)[-2:]}"
+
+
+# --- What is behind a ledger entry ---------------------------------------------------------------
+# The core never imports a feature app; each app registers, for the models it charges to a fund, a
+# function that describes one of them for finance: a few plain facts, no case notes, no pupil names.
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    title: str  # "Voucher 7K3M-…", "Coat request"
+    facts: list[tuple[str, str]]  # [("School", "Alpha Primary Academy"), ("State", "Redeemed"), ...]
+
+
+_DESCRIBERS: dict[str, Callable[[list[str]], dict[str, SourceFacts]]] = {}
+
+
+def register_ledger_source(
+    model: type[models.Model], describe_many: Callable[[list[str]], dict[str, SourceFacts]]
+) -> None:
+    """``describe_many(source ids) → {source id: SourceFacts}`` for ``model``, in bounded queries."""
+    _DESCRIBERS[model._meta.label_lower] = describe_many
+
+
+def describe_sources(entries: Iterable[LedgerEntry]) -> dict[tuple[int, str], SourceFacts]:
+    """Facts about the things behind ``entries``, keyed by (content type id, source id)."""
+    wanted: dict[int, set[str]] = {}
+    for entry in entries:
+        if entry.source_type_id and entry.source_id:
+            wanted.setdefault(entry.source_type_id, set()).add(entry.source_id)
+    facts: dict[tuple[int, str], SourceFacts] = {}
+    for type_id, ids in wanted.items():
+        content_type = ContentType.objects.get_for_id(type_id)
+        describe = _DESCRIBERS.get(f"{content_type.app_label}.{content_type.model}")
+        if describe is None:
+            continue
+        for source_id, fact in describe(sorted(ids)).items():
+            facts[(type_id, source_id)] = fact
+    return facts
 
 
 @dataclass(frozen=True)

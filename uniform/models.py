@@ -55,6 +55,15 @@ class WelcomePack(models.Model):
 
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="welcome_packs")
     year_group = models.PositiveSmallIntegerField(choices=[(0, "Reception"), (7, "Year 7")])
+    fund = models.ForeignKey(
+        "support.Fund",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The fund that pays for these packs: generating the gifts commits their cost, handing "
+        "one over spends it. Blank when the school pays from its own budget.",
+    )
 
     class Meta:
         ordering = ["school__name", "year_group"]
@@ -145,6 +154,8 @@ class SupportRequest(models.Model):
 
     class Status(models.TextChoices):
         REQUESTED = "requested", "Requested"
+        AWAITING_FINANCE = "finance", "Waiting for finance"
+        CHANGES = "changes", "Sent back for changes"
         APPROVED = "approved", "Approved"
         ORDERED = "ordered", "Ordered"
         FROM_STOCK = "from_stock", "Taken from stock"

@@ -18,6 +18,15 @@ class VoucherType(models.Model):
     name = models.CharField(max_length=100, help_text="As printed, e.g. 'Food parcel'.")
     face_value_pence = models.PositiveIntegerField(help_text="What the fund pays the partner, in pence.")
     validity_days = models.PositiveSmallIntegerField(default=28)
+    fund = models.ForeignKey(
+        "support.Fund",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The fund that pays for these vouchers: issuing commits the face value, redeeming spends "
+        "it. Blank when no fund pays (the charity gives it from its own stock).",
+    )
     limit_count = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Vouchers per family in the window; blank uses the trust policy."
     )

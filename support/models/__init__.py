@@ -1,7 +1,7 @@
 from support.models.api import IdempotencyRecord
 from support.models.audit import AuditEvent
 from support.models.families import Family, FamilyDuplicate, Pupil, YearGroup
-from support.models.fund import Donation, Fund, LedgerEntry
+from support.models.fund import Donation, Fund, FundAllocation, LedgerEntry, Pledge, SpendRequest
 from support.models.imports import PupilImport
 from support.models.partners import PartnerCharity, PartnerService, Service
 from support.models.policy import Policy
@@ -14,17 +14,20 @@ __all__ = [
     "Family",
     "FamilyDuplicate",
     "Fund",
+    "FundAllocation",
     "IdempotencyRecord",
     "LedgerEntry",
     "Membership",
     "PartnerCharity",
     "PartnerService",
     "Phase",
+    "Pledge",
     "Policy",
     "Pupil",
     "PupilImport",
     "Role",
     "School",
     "Service",
+    "SpendRequest",
     "YearGroup",
 ]

@@ -79,6 +79,9 @@ class Donation(AppendOnlyModel):
     received_on = models.DateField()
     gift_aid = models.BooleanField(default=False)
     restricted_purpose = models.TextField(blank=True)
+    pledge = models.ForeignKey(
+        "Pledge", null=True, blank=True, on_delete=models.PROTECT, related_name="donations"
+    )
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -143,3 +146,126 @@ class LedgerEntry(AppendOnlyModel):
         from support.money import pounds
 
         return f"#{self.pk} {self.get_kind_display()} {pounds(self.amount_pence)} ({self.fund_id})"
+
+
+class Pledge(models.Model):
+    """A promise of regular giving, such as a trustee's £10,000 a year. Donations recorded against it
+    move ``next_due`` on; a pledge past due with nothing received reminds finance."""
+
+    class Frequency(models.TextChoices):
+        ANNUAL = "annual", "Every year"
+        MONTHLY = "monthly", "Every month"
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="pledges")
+    donor = models.CharField(max_length=200)
+    amount_pence = models.BigIntegerField()
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.ANNUAL)
+    next_due = models.DateField(help_text="When the next payment is expected.")
+    gift_aid = models.BooleanField(default=False)
+    restricted_purpose = models.CharField(max_length=60, blank=True)
+    is_active = models.BooleanField(default=True)
+    last_reminded_for = models.DateField(
+        null=True, blank=True, help_text="The due date finance was last reminded about."
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["next_due", "donor"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_pence__gt=0), name="pledge_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        from support.money import pounds
+
+        return f"{self.donor}: {pounds(self.amount_pence)} {self.get_frequency_display().lower()}"
+
+
+class FundAllocation(models.Model):
+    """How much of a fund a school may spend in one financial year (1 September to 31 August)."""
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="allocations")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="fund_allocations")
+    financial_year = models.PositiveSmallIntegerField(help_text="The year it starts, e.g. 2026 for 2026–27.")
+    amount_pence = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["fund", "financial_year", "school__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["fund", "school", "financial_year"], name="allocation_once"),
+            models.CheckConstraint(condition=Q(amount_pence__gte=0), name="allocation_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school} {self.financial_year}: {self.amount_pence}p of {self.fund}"
+
+
+class SpendRequest(models.Model):
+    """Spend above the policy threshold waiting for finance. The thing asked for (a coat request, say)
+    is its ``source``; the money is committed only when the last approval is given.
+
+    One approver above ``Policy.approval_threshold_pence``; above ``Policy.second_approval_threshold_pence``
+    two different finance approvers.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for finance"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        CHANGES = "changes", "Sent back for changes"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="spend_requests")
+    source_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    source_id = models.CharField(max_length=64)
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    category = models.CharField(max_length=60)
+    amount_pence = models.BigIntegerField()
+    summary = models.CharField(max_length=200, help_text="What is asked for.")
+    reason = models.TextField(help_text="Why it is needed.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    approvals_needed = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    first_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    first_approved_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    override_reason = models.TextField(blank=True)
+    commitment = models.ForeignKey(
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        indexes = [models.Index(fields=["source_type", "source_id"], name="spend_request_source")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_pence__gt=0), name="spend_request_amount_positive"),
+            models.CheckConstraint(condition=Q(approvals_needed__in=[1, 2]), name="spend_request_approvals"),
+            # Two approvals means two people.
+            models.CheckConstraint(
+                condition=~Q(status="approved", approvals_needed=2)
+                | (Q(first_approved_by__isnull=False) & ~Q(first_approved_by=models.F("decided_by"))),
+                name="spend_request_two_approvers",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["rejected", "changes"]) | ~Q(decision_note=""),
+                name="spend_request_refusal_has_note",
+            ),
+            # At most one open request per thing asked for.
+            models.UniqueConstraint(
+                fields=["source_type", "source_id"],
+                condition=Q(status="pending"),
+                name="spend_request_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.summary} ({self.get_status_display()})"
