@@ -41,6 +41,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "requests.create": SCHOOL_STAFF,
     "requests.decide": LEADS,
     "requests.fulfil": SCHOOL_STAFF,
+    "fund.view": frozenset({Role.FINANCE}),
+    "fund.record_donation": frozenset({Role.FINANCE}),
+    "fund.approve": frozenset({Role.FINANCE}),
+    "fund.reverse": frozenset({Role.FINANCE}),
+    "fund.export": frozenset({Role.FINANCE}),
+    "statements.view": frozenset({Role.CHARITY, Role.FINANCE}),
     "audit.view": frozenset(),
     "policy.edit": frozenset(),
 }

@@ -1,0 +1,7 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("support.finance.dashboard_urls")),
+    path("", include("support.finance.ledger_urls")),
+    path("", include("support.finance.approval_urls")),
+]
