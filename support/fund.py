@@ -17,6 +17,7 @@ Every write locks the fund row first (``select_for_update``) and reads the posit
 lock, so concurrent spends against one fund are serialised and none sees a stale position.
 """
 
+import calendar
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -29,7 +30,7 @@ from django.db.models.functions import Coalesce
 
 from support.audit import audit_record
 from support.errors import ConflictError, SupportError
-from support.models import Donation, Fund, LedgerEntry, School
+from support.models import Donation, Fund, LedgerEntry, Pledge, School
 from support.money import pounds
 from support.scopes import scope_for
 
@@ -70,6 +71,14 @@ def financial_year_for(day: date) -> int:
 def financial_year_bounds(year: int) -> tuple[date, date]:
     """The first and last day of the financial year starting in September ``year``."""
     return date(year, 9, 1), date(year + 1, 8, 31)
+
+
+def next_due_after(due: date, frequency: str) -> date:
+    """The pledge's due date after ``due``: a year or a month on (the 31st becomes the month's last day)."""
+    months = 12 if frequency == Pledge.Frequency.ANNUAL else 1
+    month_index = due.month - 1 + months
+    year, month = due.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(due.day, calendar.monthrange(year, month)[1]))
 
 
 def financial_year_label(year: int) -> str:
@@ -200,25 +209,50 @@ def fund_donation_record(
     received_on: date,
     gift_aid: bool,
     restricted_purpose: str = "",
+    pledge: Pledge | None = None,
     actor: AbstractBaseUser,
 ) -> Donation:
-    """Finance (or a trust admin) records a donation; it becomes an income entry in the fund."""
+    """Finance (or a trust admin) records a donation; it becomes an income entry in the fund.
+
+    ``restricted_purpose`` is empty or one of ``SPEND_CATEGORIES`` (the donor asked for it to pay only
+    for that). A donation against a ``pledge`` moves the pledge's next due date on by its frequency.
+    """
     if not scope_for(actor).has_role("finance"):
         raise SupportError("Only finance can record donations.", code="forbidden")
     if isinstance(amount_pence, bool) or not isinstance(amount_pence, int) or amount_pence <= 0:
         raise SupportError("A donation must be a positive amount.", field="amount_pence", code="invalid")
     if not donor.strip():
         raise SupportError("Say who the donation is from.", field="donor", code="required")
+    restricted_purpose = restricted_purpose.strip()
+    if restricted_purpose and restricted_purpose not in SPEND_CATEGORIES:
+        raise SupportError("Choose what the donation may pay for.", field="restricted_purpose")
     fund = _lock_fund(fund)
     if not fund.is_active:
         raise ConflictError(f"{fund.name} is closed.", code="fund_inactive")
+    if pledge is not None:
+        pledge = Pledge.objects.select_for_update().get(pk=pledge.pk)
+        if pledge.fund_id != fund.pk:
+            raise SupportError(f"This pledge is to {pledge.fund.name}.", field="pledge")
+        if not pledge.is_active:
+            raise ConflictError("This pledge has been stopped.", code="pledge_inactive", field="pledge")
+        due_before = pledge.next_due
+        pledge.next_due = next_due_after(pledge.next_due, pledge.frequency)
+        pledge.save(update_fields=["next_due"])
+        audit_record(
+            actor=actor,
+            action="pledge.received",
+            subject=pledge,
+            before={"next_due": due_before},
+            after={"next_due": pledge.next_due},
+        )
     donation = Donation.objects.create(
         fund=fund,
         donor=donor.strip(),
         amount_pence=amount_pence,
         received_on=received_on,
         gift_aid=gift_aid,
-        restricted_purpose=restricted_purpose.strip(),
+        restricted_purpose=restricted_purpose,
+        pledge=pledge,
         recorded_by=actor,
     )
     source_type, source_id = _source_ref(donation)
@@ -242,6 +276,7 @@ def fund_donation_record(
             "received_on": received_on,
             "gift_aid": gift_aid,
             "restricted_purpose": donation.restricted_purpose,
+            "pledge": pledge.pk if pledge else None,
         },
     )
     return donation

@@ -22,9 +22,10 @@ from support.fund import (
     fund_position,
     fund_spend_actual,
     fund_spend_commit,
+    next_due_after,
     standby_fund,
 )
-from support.models import AuditEvent, Donation, Fund, LedgerEntry
+from support.models import AuditEvent, Donation, Fund, LedgerEntry, Pledge
 from support.models.fund import LedgerImmutableError
 from tests.factories import FamilyFactory
 
@@ -77,11 +78,11 @@ def test_it_starts_a_fund_at_zero(fund):
 
 
 def test_it_records_a_donation_as_income_and_audits_it(fund, finance):
-    donation = _donate(fund, finance, 50_00, gift_aid=True, restricted_purpose="Winter coats")
+    donation = _donate(fund, finance, 50_00, gift_aid=True, restricted_purpose="coat")
     stored = Donation.objects.get(pk=donation.pk)
     assert (stored.donor, stored.amount_pence, stored.received_on) == ("Riverton Rotary", 5000, TODAY)
     assert stored.gift_aid is True
-    assert stored.restricted_purpose == "Winter coats"
+    assert stored.restricted_purpose == "coat"
     assert stored.recorded_by == finance
     entry = LedgerEntry.objects.get(fund=fund)
     assert (entry.kind, entry.amount_pence, entry.category) == (Kind.INCOME, 5000, "donation")
@@ -575,3 +576,49 @@ def test_it_shows_the_ledger_read_only_in_the_admin(entry, admin, client_for):
 def test_it_hides_the_fund_admin_from_finance_and_school_staff(fund, finance, pastoral_a, client_for):
     for user in (finance, pastoral_a):
         assert client_for(user).get("/admin/support/ledgerentry/").status_code in (302, 403)
+
+
+def test_a_donation_may_be_restricted_only_to_a_known_purpose(fund, finance):
+    with pytest.raises(SupportError) as refused:
+        _donate(fund, finance, 50_00, restricted_purpose="Winter coats")
+    assert refused.value.field == "restricted_purpose"
+    assert not Donation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("due", "frequency", "expected"),
+    [
+        (datetime.date(2026, 9, 1), "annual", datetime.date(2027, 9, 1)),
+        (datetime.date(2026, 12, 15), "monthly", datetime.date(2027, 1, 15)),
+        (datetime.date(2027, 1, 31), "monthly", datetime.date(2027, 2, 28)),
+        (datetime.date(2028, 2, 29), "annual", datetime.date(2029, 2, 28)),
+    ],
+)
+def test_a_pledge_falls_due_again_a_year_or_a_month_on(due, frequency, expected):
+    assert next_due_after(due, frequency) == expected
+
+
+def test_a_donation_against_a_pledge_moves_its_next_due_date_on(fund, finance):
+    pledge = Pledge.objects.create(
+        fund=fund, donor="Trustee A", amount_pence=10_000_00, next_due=TODAY, created_by=finance
+    )
+    donation = _donate(fund, finance, 10_000_00, pledge=pledge)
+    pledge.refresh_from_db()
+    assert donation.pledge == pledge
+    assert pledge.next_due == next_due_after(TODAY, "annual")
+    assert AuditEvent.objects.filter(action="pledge.received", subject_id=str(pledge.pk)).exists()
+
+
+def test_a_stopped_pledge_or_another_funds_pledge_takes_no_donation(fund, finance):
+    other = Fund.objects.create(name="Alpha hardship")
+    stopped = Pledge.objects.create(
+        fund=fund, donor="T", amount_pence=1_00, next_due=TODAY, created_by=finance, is_active=False
+    )
+    elsewhere = Pledge.objects.create(
+        fund=other, donor="T", amount_pence=1_00, next_due=TODAY, created_by=finance
+    )
+    for pledge in (stopped, elsewhere):
+        with pytest.raises(SupportError) as refused:
+            _donate(fund, finance, 1_00, pledge=pledge)
+        assert refused.value.field == "pledge"
+    assert not Donation.objects.exists()
