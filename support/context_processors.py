@@ -25,10 +25,21 @@ NAV = [
     ("Check a voucher", "redeem_start", "vouchers.redeem", "/redeem/"),
     ("Requests", "support_request_list", "requests.view", "/requests/"),
     ("Redeemed", "redemption_list", "redemptions.view", "/redemptions/"),
+    ("Statements", "statement_list", "statements.view", "/statements/"),
     ("Pupil import", "import_list", "pupils.import", "/imports/"),
     ("Possible duplicates", "duplicate_list", "families.merge", "/duplicates/"),
     ("API", "api_docs", None, "/api/"),
     ("Admin", "admin:index", "policy.edit", "/admin/"),
+]
+
+
+# Finance's sub-navigation (templates/finance/_nav.html): (url name, label, section key).
+FINANCE_NAV = [
+    ("finance_dashboard", "Dashboard", "dashboard"),
+    ("finance_approvals", "Approvals", "approvals"),
+    ("finance_ledger", "Ledger", "ledger"),
+    ("finance_donations", "Donations", "donations"),
+    ("finance_pledges", "Pledges", "pledges"),
 ]
 
 
@@ -51,5 +62,7 @@ def shell(request: HttpRequest) -> dict:
         current = request.path == url if prefix is None else request.path.startswith(prefix)
         items.append(NavItem(label, url, current))
     context["nav_items"] = items
+    if has_perm(user, "fund.view"):
+        context["finance_nav"] = FINANCE_NAV
     context["role_labels"] = [label for value, label in Role.choices if value in scope.roles]
     return context

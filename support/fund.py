@@ -18,7 +18,7 @@ lock, so concurrent spends against one fund are serialised and none sees a stale
 """
 
 import calendar
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,7 +28,7 @@ from django.db import models, transaction
 from django.db.models import Case, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from support.audit import audit_record
+from support.audit import audit_event, audit_record, audit_record_many
 from support.errors import ConflictError, SupportError
 from support.models import Donation, Fund, LedgerEntry, Pledge, School
 from support.money import pounds
@@ -345,18 +345,27 @@ def fund_spend_commit(
     return entry
 
 
-def _open_commitments(source: models.Model) -> list[tuple[Fund, LedgerEntry, int]]:
-    """Lock the funds ``source`` committed money in (in primary-key order) and return, per fund, its
-    first commitment entry and the amount still open, read after the lock."""
+def _open_commitments(source: models.Model) -> list[tuple[int, LedgerEntry, int]]:
+    """Lock ``source``'s row and return, per fund it committed money in, its latest commitment entry and
+    the amount still open, read after the lock.
+
+    Making a commitment actual or releasing it never lowers a fund's ``available``, so it needs no
+    lock on the fund (a concurrent commit at worst sees a little less available than there is); the
+    lock on the source row keeps two calls for the same source from both acting on one commitment.
+    """
+    type(source)._base_manager.select_for_update().filter(pk=source.pk).values_list("pk").first()
     entries = _source_entries(source)
-    fund_ids = sorted(set(entries.filter(kind=Kind.COMMITMENT).values_list("fund_id", flat=True)))
+    committed = (
+        entries.filter(kind__in=[Kind.COMMITMENT, Kind.COMMITMENT_RELEASE])
+        .values("fund_id")
+        .annotate(open=_signed_sum(Q(kind=Kind.COMMITMENT), Q(kind=Kind.COMMITMENT_RELEASE)))
+        .order_by("fund_id")
+    )
     result = []
-    for fund_id in fund_ids:
-        fund = _lock_fund(fund_id)
-        open_pence = _position(entries.filter(fund=fund)).committed_pence
-        if open_pence > 0:
-            first = entries.filter(fund=fund, kind=Kind.COMMITMENT).order_by("pk").first()
-            result.append((fund, first, open_pence))
+    for row in committed:
+        if row["open"] > 0:
+            latest = entries.filter(fund_id=row["fund_id"], kind=Kind.COMMITMENT).order_by("-pk").first()
+            result.append((row["fund_id"], latest, int(row["open"])))
     return result
 
 
@@ -368,9 +377,9 @@ def fund_spend_actual(*, source: models.Model, actor: AbstractBaseUser | None) -
     (already actual, released, or never committed) it does nothing and returns [].
     """
     spends = []
-    for fund, commitment, open_pence in _open_commitments(source):
+    for fund_id, commitment, open_pence in _open_commitments(source):
         common = {
-            "fund": fund,
+            "fund_id": fund_id,
             "amount_pence": open_pence,
             "source_type": commitment.source_type,
             "source_id": commitment.source_id,
@@ -394,9 +403,9 @@ def fund_commitment_release(
     Idempotent: with nothing open it does nothing and returns [].
     """
     releases = []
-    for fund, commitment, open_pence in _open_commitments(source):
+    for fund_id, commitment, open_pence in _open_commitments(source):
         release = LedgerEntry.objects.create(
-            fund=fund,
+            fund_id=fund_id,
             kind=Kind.COMMITMENT_RELEASE,
             amount_pence=open_pence,
             source_type=commitment.source_type,
@@ -411,6 +420,138 @@ def fund_commitment_release(
         )
         releases.append(release)
     return releases
+
+
+@dataclass(frozen=True)
+class SpendItem:
+    source: models.Model
+    amount_pence: int
+    category: str
+    school: School | None = None
+
+
+@transaction.atomic
+def fund_spend_commit_many(
+    *, fund: Fund, items: Sequence[SpendItem], actor: AbstractBaseUser
+) -> list[LedgerEntry]:
+    """Commit money for many new sources at once (welcome packs made for a whole intake): all or nothing.
+
+    The total is checked against ``available`` once, under the fund lock; there is no override (a
+    commitment this size is finance's decision, not a side effect). Sources already paid for refuse it.
+    A fixed number of queries whatever the number of items.
+    """
+    items = [item for item in items if item.amount_pence]
+    if not items:
+        return []
+    if any(not isinstance(item.amount_pence, int) or item.amount_pence < 0 for item in items):
+        raise SupportError("Spend must be a positive amount.", field="amount_pence", code="invalid")
+    fund = _lock_fund(fund)
+    if not fund.is_active:
+        raise ConflictError(f"{fund.name} is closed.", code="fund_inactive")
+    refs = [_source_ref(item.source) for item in items]
+    for source_type in {ref[0] for ref in refs}:
+        ids = [source_id for ref_type, source_id in refs if ref_type == source_type]
+        if LedgerEntry.objects.filter(source_type=source_type, source_id__in=ids).exists():
+            raise ConflictError(
+                "Some of these have already been paid for from a fund.", code="already_committed"
+            )
+    for item in items:
+        if fund.school_id is not None and (item.school is None or item.school.pk != fund.school_id):
+            raise SupportError(f"{fund.name} pays only for its own school.", code="wrong_fund")
+    total = sum(item.amount_pence for item in items)
+    position = fund_position(fund=fund)
+    if position.available_pence - total < 0:
+        raise SupportError(
+            f"{fund.name} has {pounds(position.available_pence)} available, not enough for "
+            f"{pounds(total)}. Ask finance to add money to the fund first.",
+            code="insufficient_funds",
+        )
+    entries = LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                fund=fund,
+                kind=Kind.COMMITMENT,
+                amount_pence=item.amount_pence,
+                source_type=source_type,
+                source_id=source_id,
+                school=item.school,
+                category=item.category,
+                created_by=actor,
+            )
+            for item, (source_type, source_id) in zip(items, refs, strict=True)
+        ],
+        batch_size=1000,
+    )
+    audit_record_many(
+        [
+            audit_event(actor=actor, action="fund.spend_committed", subject=e, after=_entry_after(e))
+            for e in entries
+        ]
+    )
+    return entries
+
+
+@transaction.atomic
+def fund_commitment_release_many(
+    *, sources: Sequence[models.Model], actor: AbstractBaseUser | None, note: str = ""
+) -> list[LedgerEntry]:
+    """Release the open commitments of many sources of one model at once (vouchers expiring overnight).
+
+    Locks the sources' rows; a fixed number of queries whatever their number. Idempotent.
+    """
+    if not sources:
+        return []
+    model = type(sources[0])
+    ids = sorted(source.pk for source in sources)
+    list(model._base_manager.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    source_type = ContentType.objects.get_for_model(model)
+    entries = LedgerEntry.objects.filter(
+        source_type=source_type,
+        source_id__in=[str(pk) for pk in ids],
+        kind__in=[Kind.COMMITMENT, Kind.COMMITMENT_RELEASE],
+    )
+    open_rows = (
+        entries.values("fund_id", "source_id")
+        .annotate(open=_signed_sum(Q(kind=Kind.COMMITMENT), Q(kind=Kind.COMMITMENT_RELEASE)))
+        .filter(open__gt=0)
+    )
+    open_amounts = {(row["fund_id"], row["source_id"]): int(row["open"]) for row in open_rows}
+    if not open_amounts:
+        return []
+    latest: dict[tuple[int, str], LedgerEntry] = {}
+    for commitment in entries.filter(kind=Kind.COMMITMENT).order_by("pk"):
+        latest[(commitment.fund_id, commitment.source_id)] = commitment
+    releases = LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                fund_id=fund_id,
+                kind=Kind.COMMITMENT_RELEASE,
+                amount_pence=amount,
+                source_type=source_type,
+                source_id=source_id,
+                school_id=latest[(fund_id, source_id)].school_id,
+                category=latest[(fund_id, source_id)].category,
+                note=note,
+                created_by=actor,
+            )
+            for (fund_id, source_id), amount in sorted(open_amounts.items())
+        ],
+        batch_size=1000,
+    )
+    audit_record_many(
+        [
+            audit_event(actor=actor, action="fund.commitment_released", subject=r, after=_entry_after(r))
+            for r in releases
+        ]
+    )
+    return releases
+
+
+def fund_for_school(school: School) -> Fund:
+    """The fund that pays for a school's requests: the school's own active fund if it has one (its
+    hardship budget), otherwise the trust's standby fund."""
+    own = Fund.objects.filter(school=school, is_active=True).order_by("pk").first()
+    return own or standby_fund()
 
 
 REVERSIBLE = (Kind.INCOME, Kind.SPEND)

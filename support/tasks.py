@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.core.mail import send_mail
 
 from support.pupil_import import pupil_import_execute
 
@@ -8,3 +9,27 @@ from support.pupil_import import pupil_import_execute
 @shared_task(name="support.apply_pupil_import", acks_late=True, reject_on_worker_lost=True)
 def apply_pupil_import(upload_id: int) -> str:
     return pupil_import_execute(upload_id=upload_id)
+
+
+@shared_task(name="support.send_email", acks_late=True, reject_on_worker_lost=True)
+def send_email(to: list[str], subject: str, body: str) -> int:
+    """One plain-text e-mail through Django's mail backend (sent by services after commit)."""
+    return send_mail(subject, body, None, to)
+
+
+@shared_task(name="support.remind_due_pledges")
+def remind_due_pledges() -> int:
+    """Daily (Celery beat): e-mail finance about pledges overdue past the grace period, once per due date."""
+    from support.pledges import pledges_due_reminders
+
+    return pledges_due_reminders()
+
+
+@shared_task(name="support.send_pledge_reminder")
+def send_pledge_reminder(pledge_id: int, due: str, user_ids: list[int]) -> int:
+    """Send one pledge's reminder (queued by remind_due_pledges after its claim committed)."""
+    import datetime
+
+    from support.pledges import pledge_reminder_send
+
+    return pledge_reminder_send(pledge_id=pledge_id, due=datetime.date.fromisoformat(due), user_ids=user_ids)

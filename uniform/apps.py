@@ -6,6 +6,11 @@ class UniformConfig(AppConfig):
 
     name = "uniform"
 
+    def ready(self) -> None:
+        from uniform import fund_sources
+
+        fund_sources.register()
+
     def demo_seed(self) -> list[str]:
         from uniform.demo import uniform_demo_seed
 

@@ -12,10 +12,14 @@ Decisions (see each docstring):
   for. Shoes and uniform count against the academic year (1 September to 31 August).
 - **Policy.** ``Policy.coats_per_season`` coats and ``Policy.shoes_per_year`` pairs of shoes per pupil
   per period; a rejected request does not count. Uniform for need has no per-period limit.
-- **Approval.** A request within policy whose cost (item unit cost × quantity; 0 without an item) is
-  at or below ``Policy.approval_threshold_pence`` is approved automatically when it is made. Beyond
-  policy, or above the threshold, it waits for a pastoral lead of the pupil's school; a beyond-policy
-  approval needs a reason.
+- **Approval.** Beyond policy, a request waits for a pastoral lead of the pupil's school (who gives a
+  reason). Then money: a request that costs nothing (no item named) is approved; one whose cost (item
+  unit cost × quantity) is at or below ``Policy.approval_threshold_pence`` commits that cost against the
+  school's fund (``support.fund.fund_for_school``: its own hardship budget, else the standby fund) and
+  is approved; above the threshold, or when the fund cannot afford it, it waits for finance
+  (``support.approvals``), who approve (committing the money), reject, or send it back for changes.
+  A request sent back is revised by staff at the school and goes through the same routing again.
+- **Money.** Handing over makes the commitment actual spend; rejecting an approved request releases it.
 - **Stock.** "From stock" is recorded as a status only: taking the item out of stock is the stock
   service's business, and none is offered to requests yet.
 """
@@ -29,11 +33,15 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
+from support.approvals import approvals_needed, spend_request_open, spend_request_withdraw
 from support.audit import audit_event, audit_record, audit_record_many
 from support.errors import ConflictError, SupportError
+from support.fund import fund_commitment_release, fund_for_school, fund_spend_actual, fund_spend_commit
 from support.models import Policy, Pupil
+from support.money import pounds
 from support.pupil_csv import academic_year_start_for
 from support.scopes import require_school, scope_for
 from support.selectors import pupils_visible_to
@@ -238,8 +246,6 @@ def request_create(
     limit = policy_limit(kind, policy)
     beyond = limit is not None and counted_requests(pupil=pupil, kind=kind, period=period).count() >= limit
     cost = (item.unit_cost_pence if item is not None else 0) * quantity
-    automatic = not beyond and cost <= policy.approval_threshold_pence
-    now = timezone.now()
     request = SupportRequest.objects.create(
         pupil=pupil,
         school=pupil.school,
@@ -250,24 +256,95 @@ def request_create(
         reason=reason,
         urgency=urgency,
         period=period,
-        status=Status.APPROVED if automatic else Status.REQUESTED,
+        status=Status.REQUESTED,
         beyond_policy=beyond,
         requested_by=actor,
-        decided_at=now if automatic else None,
-        decision_reason=AUTO_APPROVED if automatic else "",
         cost_pence=cost,
     )
     audit_record(actor=actor, action="support_request.created", subject=request, after=_snapshot(request))
-    if automatic:
-        audit_record(
-            actor=actor,
-            action="support_request.approved",
-            subject=request,
-            before={"status": Status.REQUESTED},
-            after={"status": Status.APPROVED, "automatic": True},
-            note=AUTO_APPROVED,
-        )
-    return request
+    if beyond:
+        return request  # a lead decides first
+    return _route(request=request, actor=actor, sources=[Status.REQUESTED], note=AUTO_APPROVED)
+
+
+# --- Money ------------------------------------------------------------------------------------
+
+FUND_SHORT = "The fund cannot afford it at the moment, so finance decides."
+
+
+def request_summary(request: SupportRequest) -> str:
+    """What is asked for, as finance reads it: no pupil name, no case notes."""
+    what = (
+        f"{request.quantity} × {request.item.name}"
+        if request.kind == ItemKind.UNIFORM and request.item
+        else (request.get_kind_display())
+    )
+    return f"{what}, size {request.size}, {request.school.name}"
+
+
+def _route(
+    *, request: SupportRequest, actor: AbstractBaseUser, sources: list[str], note: str
+) -> SupportRequest:
+    """Move an agreed request on by its cost: approved (money committed, or none needed) or to finance.
+
+    The caller holds the request (just created, or locked). Returns the moved request.
+    """
+    if request.cost_pence:
+        fund = fund_for_school(request.school)
+        why_finance = ""
+        if approvals_needed(request.cost_pence) == 0:
+            try:
+                fund_spend_commit(
+                    fund=fund,
+                    source=request,
+                    amount_pence=request.cost_pence,
+                    category=request.kind,
+                    school=request.school,
+                    actor=actor,
+                )
+            except SupportError as exc:
+                if exc.code != "insufficient_funds":
+                    raise
+                why_finance = FUND_SHORT
+        else:
+            why_finance = (
+                f"It costs more than {pounds(Policy.current().approval_threshold_pence)}, so finance decides."
+            )
+        if why_finance:
+            moved = _move(
+                request=request,
+                actor=actor,
+                sources=sources,
+                target=Status.AWAITING_FINANCE,
+                action="support_request.sent_to_finance",
+                doing="sent to finance",
+                note=why_finance,
+            )
+            spend_request_open(
+                fund=fund,
+                source=moved,
+                amount_pence=moved.cost_pence,
+                category=moved.kind,
+                school=moved.school,
+                summary=request_summary(moved),
+                reason=moved.reason,
+                actor=actor,
+            )
+            return moved
+    automatic = note == AUTO_APPROVED
+    return _move(
+        request=request,
+        actor=actor,
+        sources=sources,
+        target=Status.APPROVED,
+        action="support_request.approved",
+        doing="approved",
+        note=note,
+        audit_extra={"automatic": True} if automatic else None,
+        decided_by=None if automatic else actor,
+        decided_at=timezone.now(),
+        decision_reason=note,
+    )
 
 
 # --- Moves -------------------------------------------------------------------------------------
@@ -289,6 +366,7 @@ def _move(
     action: str,
     doing: str,
     note: str = "",
+    audit_extra: dict[str, Any] | None = None,
     **fields: Any,
 ) -> SupportRequest:
     """Move ``request`` from one of ``sources`` to ``target`` with one conditional update, and audit it."""
@@ -305,6 +383,7 @@ def _move(
         raise _refusal(request, doing)
     after: dict[str, Any] = {"status": target}
     after.update({key: value for key, value in fields.items() if key.endswith("_pence")})
+    after.update(audit_extra or {})
     audit_record(
         actor=actor,
         action=action,
@@ -318,7 +397,10 @@ def _move(
 
 @transaction.atomic
 def request_approve(*, request: SupportRequest, actor: AbstractBaseUser, reason: str = "") -> SupportRequest:
-    """A pastoral lead of the pupil's school approves a waiting request. Beyond policy needs a reason."""
+    """A pastoral lead of the pupil's school approves a waiting request. Beyond policy needs a reason.
+
+    The money then decides where it goes (see the module's docstring): approved, or on to finance.
+    """
     require_school(actor, request.school, lead=True)
     reason = (reason or "").strip()
     if request.beyond_policy and not reason:
@@ -329,29 +411,28 @@ def request_approve(*, request: SupportRequest, actor: AbstractBaseUser, reason:
         )
     if len(reason) > 300:
         raise SupportError("Keep this to 300 characters or fewer.", field="reason")
-    return _move(
-        request=request,
-        actor=actor,
-        sources=[Status.REQUESTED],
-        target=Status.APPROVED,
-        action="support_request.approved",
-        doing="approved",
-        note=reason,
-        decided_by=actor,
-        decided_at=timezone.now(),
-        decision_reason=reason,
-    )
+    request = _locked(request)
+    if request.status != Status.REQUESTED:
+        raise _refusal(request, "approved")
+    return _route(request=request, actor=actor, sources=[Status.REQUESTED], note=reason)
+
+
+def _locked(request: SupportRequest) -> SupportRequest:
+    return SupportRequest.objects.select_for_update().select_related("school", "item").get(pk=request.pk)
 
 
 @transaction.atomic
 def request_reject(*, request: SupportRequest, actor: AbstractBaseUser, reason: str) -> SupportRequest:
-    """A pastoral lead rejects a request, with a reason, while it is waiting or approved (not yet ordered)."""
+    """A pastoral lead rejects a request, with a reason, until it is ordered or taken from stock.
+
+    Money committed for it is released; a request waiting for finance leaves finance's queue.
+    """
     require_school(actor, request.school, lead=True)
     reason = _clean_text(reason, field="reason", required_message="Give a reason for rejecting the request.")
-    return _move(
+    rejected = _move(
         request=request,
         actor=actor,
-        sources=[Status.REQUESTED, Status.APPROVED],
+        sources=[Status.REQUESTED, Status.APPROVED, Status.AWAITING_FINANCE, Status.CHANGES],
         target=Status.REJECTED,
         action="support_request.rejected",
         doing="rejected",
@@ -360,6 +441,9 @@ def request_reject(*, request: SupportRequest, actor: AbstractBaseUser, reason: 
         decided_at=timezone.now(),
         decision_reason=reason,
     )
+    fund_commitment_release(source=rejected, actor=actor, note="Request rejected by the school")
+    spend_request_withdraw(source=rejected, actor=actor, note="Rejected by the school: " + reason)
+    return rejected
 
 
 @transaction.atomic
@@ -400,7 +484,7 @@ def request_mark_from_stock(*, request: SupportRequest, actor: AbstractBaseUser)
 def request_hand_over(*, request: SupportRequest, actor: AbstractBaseUser) -> SupportRequest:
     """Staff at the school record that the pupil (or their family) has been given the item."""
     require_school(actor, request.school)
-    return _move(
+    moved = _move(
         request=request,
         actor=actor,
         sources=[Status.ORDERED, Status.FROM_STOCK],
@@ -410,10 +494,108 @@ def request_hand_over(*, request: SupportRequest, actor: AbstractBaseUser) -> Su
         handed_over_by=actor,
         handed_over_at=timezone.now(),
     )
+    fund_spend_actual(source=moved, actor=actor)
+    return moved
+
+
+@transaction.atomic
+def request_revise(
+    *,
+    request: SupportRequest,
+    actor: AbstractBaseUser,
+    size: str,
+    reason: str,
+    item: UniformItem | None = None,
+    quantity: int = 1,
+) -> SupportRequest:
+    """Staff at the school change a request finance sent back (another item, size or number, a clearer
+    reason) and send it on again: approved if it is now within the threshold and affordable, otherwise
+    back to finance."""
+    require_school(actor, request.school)
+    request = _locked(request)
+    if request.status != Status.CHANGES:
+        raise _refusal(request, "changed")
+    reason = _clean_text(reason, field="reason", required_message="Say why the pupil needs it.")
+    if item is not None and (
+        item.school_id != request.school_id or item.kind != request.kind or not item.is_active
+    ):
+        raise SupportError(f"Choose an item {request.school.name} offers.", field="item")
+    if request.kind == ItemKind.UNIFORM and item is None:
+        raise SupportError("Choose the item of uniform.", field="item")
+    if request.kind != ItemKind.UNIFORM and quantity != 1:
+        raise SupportError("Coats and shoes are requested one at a time.", field="quantity")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise SupportError(f"Ask for between 1 and {MAX_QUANTITY}.", field="quantity")
+    size = (size or "").strip() or (ONE_SIZE if sizes_for(request.kind, item) == [ONE_SIZE] else "")
+    if size not in sizes_for(request.kind, item):
+        raise SupportError("Choose a size from the list.", field="size")
+    before = _snapshot(request)
+    request.item, request.size, request.quantity, request.reason = item, size, quantity, reason
+    request.cost_pence = (item.unit_cost_pence if item is not None else 0) * quantity
+    request.save(update_fields=["item", "size", "quantity", "reason", "cost_pence", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="support_request.revised",
+        subject=request,
+        before=before,
+        after=_snapshot(request),
+    )
+    return _route(request=request, actor=actor, sources=[Status.CHANGES], note="Changed as finance asked.")
+
+
+class FinanceDecisions:
+    """What a coat, shoe or uniform request does when finance decides (``support.approvals``)."""
+
+    def approved(self, source: SupportRequest, *, actor: AbstractBaseUser, note: str) -> None:
+        _move(
+            request=source,
+            actor=actor,
+            sources=[Status.AWAITING_FINANCE],
+            target=Status.APPROVED,
+            action="support_request.approved",
+            doing="approved",
+            note=note,
+            decided_by=actor,
+            decided_at=timezone.now(),
+            decision_reason=note or "Approved by finance.",
+        )
+
+    def rejected(self, source: SupportRequest, *, actor: AbstractBaseUser, note: str) -> None:
+        _move(
+            request=source,
+            actor=actor,
+            sources=[Status.AWAITING_FINANCE],
+            target=Status.REJECTED,
+            action="support_request.rejected",
+            doing="rejected",
+            note=note,
+            decided_by=actor,
+            decided_at=timezone.now(),
+            decision_reason=note[:300],
+        )
+
+    def sent_back(self, source: SupportRequest, *, actor: AbstractBaseUser, note: str) -> None:
+        _move(
+            request=source,
+            actor=actor,
+            sources=[Status.AWAITING_FINANCE],
+            target=Status.CHANGES,
+            action="support_request.sent_back",
+            doing="sent back",
+            note=note,
+            decided_by=actor,
+            decided_at=timezone.now(),
+            decision_reason=note[:300],
+        )
+
+    def url(self, source: SupportRequest) -> str:
+        return reverse("support_request_detail", args=[source.pk])
 
 
 NEXT_STEPS: dict[str, list[str]] = {
     Status.REQUESTED: ["approve", "reject"],
+    Status.AWAITING_FINANCE: ["reject"],
+    Status.CHANGES: ["revise", "reject"],
     Status.APPROVED: ["ordered", "from-stock", "reject"],
     Status.ORDERED: ["handed-over"],
     Status.FROM_STOCK: ["handed-over"],

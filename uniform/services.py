@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from support.audit import audit_event, audit_record, audit_record_many
 from support.errors import ConflictError, SupportError
+from support.fund import SpendItem, fund_spend_actual, fund_spend_commit_many
 from support.models import Pupil, School
 from support.pupil_csv import academic_year_start_for
 from support.scopes import require_school
@@ -179,11 +180,24 @@ def gifts_generate(*, school: School, academic_year: int, actor: AbstractBaseUse
     _check_academic_year(academic_year)
     # Two leads generating at once for one school take turns here, so the pre-filter below holds.
     School.objects.select_for_update().filter(pk=school.pk).first()
+    pack_rows = list(
+        WelcomePack.objects.filter(school=school)
+        .select_related("fund")
+        .prefetch_related(Prefetch("items", queryset=WelcomePackItem.objects.select_related("item")))
+    )
     packs = {
-        pack.year_group: [(line.item_id, line.quantity) for line in pack.items.all()]
-        for pack in WelcomePack.objects.filter(school=school).prefetch_related("items")
+        pack.year_group: [(line.item_id, line.quantity) for line in pack.items.all()] for pack in pack_rows
     }
     packs = {year: lines for year, lines in packs.items() if lines}
+    # What each intake's pack costs, and the fund (if any) that pays for it.
+    paid_by = {
+        pack.year_group: (
+            pack.fund,
+            sum(line.item.unit_cost_pence * line.quantity for line in pack.items.all()),
+        )
+        for pack in pack_rows
+        if pack.fund is not None
+    }
     if not packs:
         raise SupportError(
             f"{school.name} has no welcome pack with items yet: set up the pack first.", code="no_pack"
@@ -194,7 +208,7 @@ def gifts_generate(*, school: School, academic_year: int, actor: AbstractBaseUse
         .only("pk", "legal_forename", "preferred_forename", "surname", "year_group")
         .order_by("pk")
     )
-    made = 0
+    made: list[Gift] = []
     try:
         with transaction.atomic():
             for start in range(0, len(pupils), BATCH_SIZE):
@@ -205,14 +219,31 @@ def gifts_generate(*, school: School, academic_year: int, actor: AbstractBaseUse
         raise ConflictError(
             "Some of these pupils were given a welcome pack at the same moment. Try again.", code="conflict"
         ) from None
+    # Generating the packs is the decision to give them: their cost is committed now, all or nothing
+    # (a fund that cannot afford the intake refuses it, and no gift is made).
+    for fund in {fund for fund, _cost in paid_by.values()}:
+        fund_spend_commit_many(
+            fund=fund,
+            items=[
+                SpendItem(
+                    source=gift,
+                    amount_pence=paid_by[gift.year_group][1],
+                    category="welcome_uniform",
+                    school=school,
+                )
+                for gift in made
+                if gift.year_group in paid_by and paid_by[gift.year_group][0] == fund
+            ],
+            actor=actor,
+        )
     if made:
         audit_record(
             actor=actor,
             action="gifts.generated",
             subject=school,
-            after={"academic_year": academic_year, "count": made},
+            after={"academic_year": academic_year, "count": len(made)},
         )
-    return made
+    return len(made)
 
 
 def _generate_batch(
@@ -221,7 +252,7 @@ def _generate_batch(
     academic_year: int,
     packs: dict[int, list[tuple[int, int]]],
     actor: AbstractBaseUser,
-) -> int:
+) -> list[Gift]:
     gifts = [
         Gift(pupil=pupil, school=school, academic_year=academic_year, year_group=pupil.year_group)
         for pupil in pupils
@@ -251,7 +282,7 @@ def _generate_batch(
             for gift in gifts
         ]
     )
-    return len(gifts)
+    return gifts
 
 
 # --- Sizes, packing, hand-over ---------------------------------------------------------------
@@ -428,6 +459,7 @@ def gift_hand_over(*, gift: Gift, actor: AbstractBaseUser) -> Gift:
         status=Status.HANDED_OVER, handed_over_at=now, handed_over_by=actor, cost_pence=cost
     )
     gift.refresh_from_db()
+    fund_spend_actual(source=gift, actor=actor)
     audit_record(
         actor=actor,
         action="gift.handed_over",

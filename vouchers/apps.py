@@ -6,6 +6,11 @@ class VouchersConfig(AppConfig):
 
     name = "vouchers"
 
+    def ready(self) -> None:
+        from vouchers import fund_sources
+
+        fund_sources.register()
+
     def demo_seed(self) -> list[str]:
         from vouchers.demo import voucher_demo_seed
 

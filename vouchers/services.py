@@ -10,6 +10,12 @@ from django.utils.formats import date_format
 
 from support.audit import audit_event, audit_record, audit_record_many
 from support.errors import ConflictError, SupportError
+from support.fund import (
+    fund_commitment_release,
+    fund_commitment_release_many,
+    fund_spend_actual,
+    fund_spend_commit,
+)
 from support.jobs import enqueue_on_commit
 from support.models import Family, PartnerCharity, Pupil, School
 from support.scopes import require_school
@@ -131,6 +137,17 @@ def voucher_issue(
             "expires_on": voucher.expires_on,
         },
     )
+    if voucher_type.fund_id and voucher.face_value_pence:
+        # The face value is committed against the fund that pays for this type: refused when the fund
+        # cannot afford it (only finance can add money or override, and finance does not issue).
+        fund_spend_commit(
+            fund=voucher_type.fund,
+            source=voucher,
+            amount_pence=voucher.face_value_pence,
+            category=f"voucher:{voucher_type.service}",
+            school=school,
+            actor=issued_by,
+        )
     if override_reason:
         audit_record(
             actor=issued_by,
@@ -180,6 +197,7 @@ def voucher_cancel(*, voucher: Voucher, actor: AbstractBaseUser, reason: str) ->
         after={"state": State.CANCELLED},
         note=reason.strip(),
     )
+    fund_commitment_release(source=voucher, actor=actor, note="Voucher cancelled")
     return voucher
 
 
@@ -286,6 +304,7 @@ def voucher_redeem(
         after={"state": State.REDEEMED, "partner": partner.pk, "value_pence": value_pence},
         note=items_given.strip(),
     )
+    fund_spend_actual(source=voucher, actor=redeemed_by)
     return redemption
 
 
@@ -305,7 +324,8 @@ def voucher_expire_due(*, today: datetime.date | None = None) -> int:
                 .values_list("pk", flat=True)
             )
             Voucher.objects.filter(pk__in=now_expired).update(state=State.EXPIRED, updated_at=timezone.now())
-            vouchers = Voucher.objects.filter(pk__in=now_expired)
+            vouchers = list(Voucher.objects.filter(pk__in=now_expired))
+            fund_commitment_release_many(sources=vouchers, actor=None, note="Voucher expired")
             audit_record_many(
                 [
                     audit_event(

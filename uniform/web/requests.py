@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from support import selectors as support_selectors
 from support.access import requires
+from support.approvals import spend_request_for
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin
 from support.models import School
@@ -172,16 +173,9 @@ def request_create_page(request: HttpRequest, pupil_pk: int) -> HttpResponse:
         except SupportError as exc:
             _form_error(form, exc)
         else:
-            if created.status == Status.APPROVED:
-                messages.success(
-                    request,
-                    f"{created.get_kind_display()} for {pupil.known_as} approved: it is within policy.",
-                )
-            else:
-                messages.success(
-                    request,
-                    f"{created.get_kind_display()} for {pupil.known_as} requested: it waits for a lead.",
-                )
+            messages.success(
+                request, f"{created.get_kind_display()} for {pupil.known_as} {_outcome(created)}"
+            )
             return redirect("support_request_detail", pk=created.pk)
     return render(
         request,
@@ -194,6 +188,65 @@ def request_create_page(request: HttpRequest, pupil_pk: int) -> HttpResponse:
             "form": form,
             "history": services.pupil_history(user=request.user, pupil=pupil),
         },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _outcome(moved: SupportRequest) -> str:
+    """What happened to a request just asked for or changed, in a sentence's end."""
+    if moved.status == Status.APPROVED:
+        return "approved: it is within policy."
+    if moved.status == Status.AWAITING_FINANCE:
+        return (
+            "sent to finance: they approve spend of this size (or the fund is short). You will get an e-mail."
+        )
+    return "requested: it waits for a lead."
+
+
+@requires("requests.create")
+def request_revise_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a request finance sent back and send it on again."""
+    support_request = _visible_request(request, pk)
+    if support_request.status != Status.CHANGES:
+        return redirect("support_request_detail", pk=pk)
+    kind = support_request.kind
+    items = list(
+        uniform_items_visible_to(request.user)
+        .filter(school=support_request.school, kind=ItemKind.UNIFORM, is_active=True)
+        .order_by("name")
+        if kind == ItemKind.UNIFORM
+        else []
+    )
+    initial = {
+        "size": f"{support_request.item_id}:{support_request.size}"
+        if kind == ItemKind.UNIFORM
+        else support_request.size,
+        "quantity": support_request.quantity,
+        "reason": support_request.reason,
+        "urgency": support_request.urgency,
+    }
+    form = RequestForm(request.POST or None, kind=kind, items=items, initial=initial)
+    del form.fields["urgency"]
+    if request.method == "POST" and form.is_valid():
+        item, size = form.item_and_size()
+        try:
+            moved = services.request_revise(
+                request=support_request,
+                actor=request.user,
+                size=size,
+                item=item,
+                quantity=form.cleaned_data.get("quantity") or 1,
+                reason=form.cleaned_data["reason"],
+            )
+        except SupportError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"{moved.get_kind_display()} request changed and {_outcome(moved)}")
+            return redirect("support_request_detail", pk=pk)
+    return render(
+        request,
+        "uniform/request_revise.html",
+        {"support_request": support_request, "form": form, "kind_label": ItemKind(kind).label},
         status=400 if request.method == "POST" else 200,
     )
 
@@ -254,6 +307,7 @@ STEPS = {
     "ordered": ("requests.fulfil", services.request_mark_ordered, "marked as ordered"),
     "from-stock": ("requests.fulfil", services.request_mark_from_stock, "marked as taken from stock"),
     "handed-over": ("requests.fulfil", services.request_hand_over, "marked as handed over"),
+    "revise": ("requests.create", None, "changed"),  # a page of its own: request_revise_page
 }
 
 
@@ -286,6 +340,7 @@ def _render_detail(
             "steps": steps,
             "reason_form": form or ReasonForm(),
             "shows_case": has_perm(request.user, "pupils.view"),
+            "finance_request": spend_request_for(support_request) if support_request.cost_pence else None,
         },
         status=status,
     )
@@ -302,6 +357,8 @@ def request_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     if step not in STEPS:
         raise Http404
     permission, service, done = STEPS[step]
+    if service is None:
+        raise Http404
     if not has_perm(request.user, permission):
         raise PermissionDenied
     support_request = _visible_request(request, pk)
@@ -368,5 +425,6 @@ urlpatterns = [
     path("requests/queue/", request_queue, name="support_request_queue"),
     path("requests/winter-drive/", winter_drive, name="support_request_winter_drive"),
     path("requests/<int:pk>/", request_detail, name="support_request_detail"),
+    path("requests/<int:pk>/revise/", request_revise_page, name="support_request_revise"),
     path("requests/<int:pk>/<slug:step>/", request_step, name="support_request_step"),
 ]
