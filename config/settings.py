@@ -168,6 +168,10 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# A load balancer's health check may come over plain HTTP: /healthz is never redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# bench/load.py's bare API endpoint (the stack's ceiling); never on in production.
+LOAD_TEST_BARE_ENDPOINT = env_bool("LOAD_TEST_BARE_ENDPOINT", False)
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -279,6 +283,17 @@ CELERY_BEAT_SCHEDULE = {
     "expire-vouchers-nightly": {
         "task": "vouchers.expire_vouchers",
         "schedule": crontab(hour=0, minute=15),
+        "options": {"expires": 60 * 60},
+    },
+    # Last month's statement for each partner, after the night's expiry has run (the task is idempotent).
+    "partner-statements-monthly": {
+        "task": "vouchers.monthly_statements",
+        "schedule": crontab(day_of_month=1, hour=6, minute=0),
+        "options": {"expires": 12 * 60 * 60},
+    },
+    "remind-due-pledges-daily": {
+        "task": "support.remind_due_pledges",
+        "schedule": crontab(hour=7, minute=30),
         "options": {"expires": 60 * 60},
     },
 }

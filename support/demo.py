@@ -123,6 +123,7 @@ def _date_of_birth(rng: random.Random, year_group: int, academic_year_start: int
 def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
     """Build the demo trust. Returns counts; all zeros when it already existed (nothing changes)."""
     if demo_exists():
+        fund_demo_seed(today=today)  # a demo trust built before the fund had pages gets its pledges
         return {"schools": 0, "families": 0, "pupils": 0, "users": 0}
     today = today or timezone.localdate()
     start = academic_year_start_for(today)
@@ -288,4 +289,62 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
         "users": len(USERS),
     }
     audit_record(actor=None, action="demo.seeded", after=counts)
+    fund_demo_seed(today=today)
     return counts
+
+
+# --- The standby fund: two trustees' pledges and a few donations, so the ledger starts with money ---
+TRUSTEE_PLEDGES = ("Trustee: Mrs H. Pemberton", "Trustee: Mr R. Okonjo")
+TRUSTEE_PLEDGE_PENCE = 10_000_00
+ONE_OFF_DONATIONS = [
+    # donor, pence, days after 1 September, Gift Aid (individuals can declare it; businesses cannot)
+    ("Riverton Builders' Merchants Ltd", 750_00, 20, False),
+    ("Mrs J. Carter (sponsored walk)", 180_00, 45, True),
+]
+
+
+def fund_demo_seed(*, today: datetime.date | None = None) -> int:
+    """Both trustees pledge £10,000 a year to the standby fund, due 1 September of this financial year.
+
+    The first trustee's payment has been received; the second's has not (it shows as overdue, and in
+    the demo walk-through finance records it). Plus two small one-off donations. Does nothing once
+    the pledges exist. Returns the number of donations recorded.
+    """
+    from support.fund import financial_year_bounds, financial_year_for, fund_donation_record, standby_fund
+    from support.models import Pledge
+    from support.pledges import pledge_create
+
+    finance = get_user_model().objects.filter(username="finance").first()
+    if finance is None or Pledge.objects.filter(donor__in=TRUSTEE_PLEDGES).exists():
+        return 0
+    today = today or timezone.localdate()
+    start, _ = financial_year_bounds(financial_year_for(today))
+    fund = standby_fund()
+    received, _overdue = (
+        pledge_create(
+            fund=fund,
+            donor=donor,
+            amount_pence=TRUSTEE_PLEDGE_PENCE,
+            frequency=Pledge.Frequency.ANNUAL,
+            next_due=start,
+            gift_aid=True,
+            restricted_purpose="",
+            actor=finance,
+        )
+        for donor in TRUSTEE_PLEDGES
+    )
+    donations = [
+        (received.donor, TRUSTEE_PLEDGE_PENCE, 2, True, received),
+        *((donor, pence, days, gift_aid, None) for donor, pence, days, gift_aid in ONE_OFF_DONATIONS),
+    ]
+    for donor, pence, days, gift_aid, pledge in donations:
+        fund_donation_record(
+            fund=fund,
+            donor=donor,
+            amount_pence=pence,
+            received_on=min(start + datetime.timedelta(days=days), today),
+            gift_aid=gift_aid,
+            pledge=pledge,
+            actor=finance,
+        )
+    return len(donations)

@@ -4,4 +4,5 @@ urlpatterns = [
     path("", include("support.finance.dashboard_urls")),
     path("", include("support.finance.ledger_urls")),
     path("", include("support.finance.approval_urls")),
+    path("", include("support.finance.donation_urls")),
 ]
