@@ -147,3 +147,34 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.voucher} redeemed {self.redeemed_at:%Y-%m-%d}"
+
+
+class PartnerStatement(models.Model):
+    """One partner's statement for one calendar month, made once the month is over and then final.
+
+    The PDF is kept as it was made (what the charity was sent is what finance sees later), with its
+    totals beside it for lists. The current month is only ever previewed, never stored.
+    """
+
+    partner = models.ForeignKey(PartnerCharity, on_delete=models.PROTECT, related_name="statements")
+    month = models.DateField(help_text="The first day of the month the statement covers.")
+    voucher_count = models.PositiveIntegerField()
+    face_value_pence = models.PositiveBigIntegerField()
+    value_given_pence = models.PositiveBigIntegerField(
+        help_text="What the charity recorded giving, where it recorded it."
+    )
+    expired_count = models.PositiveIntegerField()
+    cancelled_count = models.PositiveIntegerField()
+    pdf = models.BinaryField(editable=False)
+    generated_at = models.DateTimeField()
+    generated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month", "partner__name"]
+        constraints = [models.UniqueConstraint(fields=["partner", "month"], name="statement_once_a_month")]
+
+    def __str__(self) -> str:
+        return f"{self.partner} statement for {self.month:%B %Y}"

@@ -9,6 +9,28 @@ def expire_vouchers() -> int:
     return voucher_expire_due()
 
 
+@shared_task(name="vouchers.monthly_statements", acks_late=True, reject_on_worker_lost=True)
+def monthly_statements(month: str | None = None) -> int:
+    """Monthly (Celery beat, the 1st): last month's statement for every active partner, e-mailed.
+
+    ``month`` ("2026-03") for a catch-up run. Idempotent: one statement per partner and month.
+    """
+    import datetime
+
+    from vouchers.statements import statement_generate_monthly
+
+    first = datetime.date.fromisoformat(f"{month}-01") if month else None
+    return statement_generate_monthly(month=first)
+
+
+@shared_task(name="vouchers.send_statement", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
+def send_statement(statement_id: int) -> str:
+    """E-mail a partner its statement (PDF attached); a statement already sent is not sent again."""
+    from vouchers.statements import statement_send
+
+    return statement_send(statement_id=statement_id)
+
+
 @shared_task(name="vouchers.send_voucher", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
 def send_voucher(voucher_id: int, channel: str) -> str:
     """E-mail or text a family their voucher (the e-voucher link; the PDF attached to e-mails)."""

@@ -1,3 +1,9 @@
-from vouchers.web import charity, pastoral, printing, public
+from vouchers.web import charity, pastoral, printing, public, statements
 
-urlpatterns = [*pastoral.urlpatterns, *charity.urlpatterns, *public.urlpatterns, *printing.urlpatterns]
+urlpatterns = [
+    *pastoral.urlpatterns,
+    *charity.urlpatterns,
+    *public.urlpatterns,
+    *printing.urlpatterns,
+    *statements.urlpatterns,
+]
