@@ -5,6 +5,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
+from support import health
+
 schema_view = SpectacularAPIView.as_view(permission_classes=[IsAuthenticated])
 
 urlpatterns = [
@@ -29,6 +31,8 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="api_schema", permission_classes=[IsAuthenticated]),
         name="api_redoc",
     ),
+    path("healthz", health.healthz, name="healthz"),
+    *([path("api/v1/_bare/", health.BareView.as_view())] if settings.LOAD_TEST_BARE_ENDPOINT else []),
     path("api/v1/", include("support.api.urls")),
     path("api/v1/", include("vouchers.api_urls")),
     path("api/v1/", include("uniform.api_urls")),
