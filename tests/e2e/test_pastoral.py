@@ -1,0 +1,117 @@
+"""Pastoral staff: find a family, issue a food voucher and print it in three clicks, meet the limit on the
+fourth, and a pastoral lead overrides it with a reason."""
+
+import re
+
+import pytest
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from support.services import family_record_consent
+from tests.e2e.browser import PHONE, download_from, pdf_text, sign_in
+from tests.factories import FamilyFactory, PupilFactory
+from vouchers.models import Voucher, VoucherType
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def food(partner_1):
+    return VoucherType.objects.create(
+        partner=partner_1, service="food_parcel", name="Food parcel", face_value_pence=25_00, validity_days=28
+    )
+
+
+@pytest.fixture
+def consented_family(family_a, pastoral_a, school_a):
+    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    # Someone else with the same surname elsewhere in town, so the searches have to pick.
+    other = FamilyFactory(lead_carer_name="Arthur Able", postcode="RV9 9ZZ")
+    PupilFactory(family=other, school=school_a, legal_forename="Ada", surname="Able")
+    return family_a
+
+
+def _issue(page, *, reason: str = "Sudden drop in income") -> None:
+    page.get_by_role("button", name="Issue a voucher").click()
+    page.get_by_label(reason).check()
+    page.get_by_role("button", name="Issue voucher").click()
+    page.wait_for_load_state()
+
+
+def test_pastoral_finds_a_family_issues_and_prints_a_voucher_and_meets_the_limit(
+    page, new_page, shot, consented_family, food, pastoral_a, lead_a
+):
+    family = consented_family
+    sign_in(page, pastoral_a)
+    shot(page, "home")
+
+    # Find the family by name, then by postcode.
+    page.get_by_role("link", name="Families", exact=True).first.click()
+    search = page.get_by_label("Name, postcode, phone, e-mail or UPN")
+    search.fill("Able")
+    page.get_by_role("button", name="Search").click()
+    results = page.locator("table.govuk-table tbody tr")
+    assert results.count() == 2
+    search = page.get_by_label("Name, postcode, phone, e-mail or UPN")
+    search.fill("rv1 1aa")
+    page.get_by_role("button", name="Search").click()
+    assert results.count() == 1
+    shot(page, "search-by-postcode")
+    page.get_by_role("link", name="Anna Able").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Anna Able"
+    shot(page, "family")
+
+    # Family page → issue → print: three clicks (the referral reason is a choice on the form).
+    clicks = 0
+    page.get_by_role("button", name="Issue a voucher").click()
+    clicks += 1
+    shot(page, "issue-form")
+    page.get_by_label("Sudden drop in income").check()
+    page.get_by_role("button", name="Issue voucher").click()
+    clicks += 1
+    voucher = Voucher.objects.get(family=family)
+    assert page.get_by_role("heading", level=1).inner_text() == voucher.display_code
+    assert page.get_by_text(f"Voucher {voucher.display_code} issued.").is_visible()
+    shot(page, "issued")
+    print_link = page.get_by_role("button", name="Print voucher (PDF)")
+    clicks += 1
+    pdf, filename = download_from(page, print_link)
+    assert clicks <= 3
+    assert filename.endswith(".pdf")
+    text = pdf_text(pdf)
+    expiry = date_format(voucher.expires_on, "j F Y")
+    assert voucher.expires_on == timezone.localdate() + timezone.timedelta(days=28)
+    flat = re.sub(r"\s+", "", text)
+    assert voucher.code in flat.replace("-", "") or voucher.display_code in text, text
+    assert expiry in text, text
+
+    # Two more, then the fourth in six months is refused with the limit explained.
+    for _ in range(2):
+        page.goto(f"/families/{family.pk}/")
+        _issue(page)
+    assert Voucher.objects.filter(family=family).count() == 3
+    page.goto(f"/families/{family.pk}/")
+    page.get_by_role("button", name="Issue a voucher").click()
+    assert page.get_by_text("Limit reached").is_visible()
+    page.get_by_label("Sudden drop in income").check()
+    page.get_by_role("button", name="Issue voucher").click()
+    summary = page.locator(".govuk-error-summary")
+    assert summary.is_visible()
+    assert "the limit is 3" in summary.inner_text()
+    assert "A pastoral lead can override the limit" in summary.inner_text()
+    assert Voucher.objects.filter(family=family).count() == 3
+    shot(page, "limit-reached")
+
+    # A lead overrides it, with a reason, on a phone.
+    lead_page = new_page(PHONE)
+    sign_in(lead_page, lead_a, next_path=f"/families/{family.pk}/")
+    lead_page.get_by_role("button", name="Issue a voucher").click()
+    lead_page.get_by_label("Sudden drop in income").check()
+    lead_page.get_by_label("Override the limit: reason").fill("Fridge broke; food spoilt. Agreed with head.")
+    shot(lead_page, "override-form")
+    lead_page.get_by_role("button", name="Issue voucher").click()
+    overridden = Voucher.objects.filter(family=family).order_by("-pk").first()
+    assert Voucher.objects.filter(family=family).count() == 4
+    assert overridden.limit_override_reason == "Fridge broke; food spoilt. Agreed with head."
+    assert lead_page.get_by_text("Limit overridden").is_visible()
+    shot(lead_page, "overridden")
