@@ -300,6 +300,8 @@ ONE_OFF_DONATIONS = [
     # donor, pence, days after 1 September, Gift Aid (individuals can declare it; businesses cannot)
     ("Riverton Builders' Merchants Ltd", 750_00, 20, False),
     ("Mrs J. Carter (sponsored walk)", 180_00, 45, True),
+    # Recorded twice by mistake: the demo's wrong entry, for finance to reverse with a reason.
+    ("Mrs J. Carter (sponsored walk)", 180_00, 46, True),
 ]
 
 
@@ -307,7 +309,8 @@ def fund_demo_seed(*, today: datetime.date | None = None) -> int:
     """Both trustees pledge £10,000 a year to the standby fund, due 1 September of this financial year.
 
     The first trustee's payment has been received; the second's has not (it shows as overdue, and in
-    the demo walk-through finance records it). Plus two small one-off donations. Does nothing once
+    the demo walk-through finance records it). Plus small one-off donations, one of them recorded twice
+    by mistake (finance reverses the second in the walk-through). Does nothing once
     the pledges exist. Returns the number of donations recorded.
     """
     from support.fund import financial_year_bounds, financial_year_for, fund_donation_record, standby_fund

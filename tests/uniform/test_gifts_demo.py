@@ -9,11 +9,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from support.models import Phase, Pupil, School
+from support.fund import fund_position, standby_fund
+from support.models import Fund, Phase, Pupil, School, SpendRequest
 from tests.uniform.test_gifts_fixtures import bag_a, jumper_a, make_intake, pack_a, this_year
 from uniform import services
 from uniform.demo import uniform_demo_seed
-from uniform.models import Gift, StockLevel, UniformItem, WelcomePack
+from uniform.models import Gift, StockLevel, SupportRequest, UniformItem, WelcomePack
 
 FIXTURES = (bag_a, jumper_a, pack_a)  # pytest finds these by name
 pytestmark = pytest.mark.django_db
@@ -27,9 +28,18 @@ def test_it_seeds_items_packs_and_stock_for_every_demo_school_once():
         pack = WelcomePack.objects.get(school=school)
         assert pack.year_group == (0 if school.phase == Phase.PRIMARY else 7)
         assert pack.items.count() == 4
-        assert UniformItem.objects.filter(school=school).exclude(supplier="").count() == 4
+        assert UniformItem.objects.filter(school=school, kind="uniform").exclude(supplier="").count() == 4
     assert StockLevel.objects.filter(quantity__gt=0).exists()
     assert not Gift.objects.exists()
+    # Welcome packs are paid from the trust's welcome budget; coats and shoes from the standby fund,
+    # some committed, some handed over (actual), and one uniform request waiting for finance.
+    assert set(WelcomePack.objects.values_list("fund__name", flat=True)) == {"Welcome uniform budget"}
+    assert fund_position(fund=Fund.objects.get(name="Welcome uniform budget")).available_pence == 30_000_00
+    standby = fund_position(fund=standby_fund())
+    assert standby.committed_pence > 0
+    assert standby.spent_pence > 0
+    waiting = SupportRequest.objects.get(status=SupportRequest.Status.AWAITING_FINANCE)
+    assert SpendRequest.objects.get(status="pending").source_id == str(waiting.pk)
     items = UniformItem.objects.count()
     assert uniform_demo_seed() == []
     assert UniformItem.objects.count() == items
@@ -49,8 +59,9 @@ def test_it_generates_the_whole_demo_trusts_intake_in_bounded_queries():
         for s in schools[1:]
     )
     assert made == expected > 100
-    # Per school: a handful of queries, plus one insert of each kind per batch of rows SQLite allows.
-    assert len(queries) <= len(schools[1:]) * 8 + 3 * (made // 50 + len(schools))
+    # Per school: a handful of queries (and the fund's lock, check and position for the packs' cost),
+    # plus one insert of each kind (gifts, lines, ledger entries, audit) per batch of rows SQLite allows.
+    assert len(queries) <= len(schools[1:]) * 12 + 5 * (made // 50 + len(schools))
 
 
 def test_it_shows_uniform_in_the_admin_to_trust_admins_only(client_for, admin, lead_a, school_a, pack_a):
