@@ -36,6 +36,7 @@ urlpatterns = [
     path("api/v1/", include("support.api.urls")),
     path("api/v1/", include("vouchers.api_urls")),
     path("api/v1/", include("uniform.api_urls")),
+    path("api/v1/", include("support.finance.api_urls")),
     path("finance/", include("support.finance.urls")),
     path("", include("vouchers.urls")),
     path("", include("uniform.urls")),

@@ -418,7 +418,11 @@ def request_approve(*, request: SupportRequest, actor: AbstractBaseUser, reason:
 
 
 def _locked(request: SupportRequest) -> SupportRequest:
-    return SupportRequest.objects.select_for_update().select_related("school", "item").get(pk=request.pk)
+    return (
+        SupportRequest.objects.select_for_update(of=("self",))
+        .select_related("school", "item")
+        .get(pk=request.pk)
+    )
 
 
 @transaction.atomic
