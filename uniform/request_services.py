@@ -550,47 +550,29 @@ def request_revise(
 class FinanceDecisions:
     """What a coat, shoe or uniform request does when finance decides (``support.approvals``)."""
 
-    def approved(self, source: SupportRequest, *, actor: AbstractBaseUser, note: str) -> None:
+    @staticmethod
+    def _decided(source: SupportRequest, actor: AbstractBaseUser, note: str, target: str, verb: str) -> None:
         _move(
             request=source,
             actor=actor,
             sources=[Status.AWAITING_FINANCE],
-            target=Status.APPROVED,
-            action="support_request.approved",
-            doing="approved",
+            target=target,
+            action=f"support_request.{verb.replace(' ', '_')}",
+            doing=verb,
             note=note,
             decided_by=actor,
             decided_at=timezone.now(),
-            decision_reason=note or "Approved by finance.",
+            decision_reason=(note or f"{verb.capitalize()} by finance.")[:300],
         )
+
+    def approved(self, source: SupportRequest, *, actor: AbstractBaseUser, note: str) -> None:
+        self._decided(source, actor, note, Status.APPROVED, "approved")
 
     def rejected(self, source: SupportRequest, *, actor: AbstractBaseUser, note: str) -> None:
-        _move(
-            request=source,
-            actor=actor,
-            sources=[Status.AWAITING_FINANCE],
-            target=Status.REJECTED,
-            action="support_request.rejected",
-            doing="rejected",
-            note=note,
-            decided_by=actor,
-            decided_at=timezone.now(),
-            decision_reason=note[:300],
-        )
+        self._decided(source, actor, note, Status.REJECTED, "rejected")
 
     def sent_back(self, source: SupportRequest, *, actor: AbstractBaseUser, note: str) -> None:
-        _move(
-            request=source,
-            actor=actor,
-            sources=[Status.AWAITING_FINANCE],
-            target=Status.CHANGES,
-            action="support_request.sent_back",
-            doing="sent back",
-            note=note,
-            decided_by=actor,
-            decided_at=timezone.now(),
-            decision_reason=note[:300],
-        )
+        self._decided(source, actor, note, Status.CHANGES, "sent back")
 
     def url(self, source: SupportRequest) -> str:
         return reverse("support_request_detail", args=[source.pk])
