@@ -19,6 +19,7 @@ class NavItem:
 # (label, url name, permission or None for every signed-in user, matched path prefix)
 NAV = [
     ("Home", "home", None, None),
+    ("Finance", "finance_dashboard", "fund.view", "/finance/"),
     ("Families", "family_list", "families.view", "/families/"),
     ("Vouchers", "voucher_list", "vouchers.view", "/vouchers/"),
     ("Uniform", "uniform_overview", "uniform.view", "/uniform/"),

@@ -29,10 +29,10 @@ from support.finance.ledger import (
     committed_effect,
     entry_chain,
     kind_label,
-    ledger_entries,
     ledger_entries_visible_to,
     ledger_export_rows,
     ledger_opening_balance,
+    ledger_page_entries,
     ledger_totals,
     reversals_of,
     source_title,
@@ -94,11 +94,7 @@ def _ledger_page(request: HttpRequest, form: LedgerFilterForm, filters: LedgerFi
         return render(request, "finance/ledger.html", context, status=400)
     opening = ledger_opening_balance(user=user, filters=filters)
     totals = ledger_totals(user=user, filters=filters, opening=opening)
-    entries = (
-        ledger_entries(user=user, filters=filters, opening=opening)
-        .select_related("school")
-        .order_by("-created_at", "-pk")
-    )
+    entries = ledger_page_entries(user=user, filters=filters, totals=totals).select_related("school")
     paginator = Paginator(entries, PAGE_SIZE)
     paginator.count = totals.count  # the totals query counted them already
     page = paginator.get_page(request.GET.get("page"))

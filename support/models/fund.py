@@ -132,6 +132,9 @@ class LedgerEntry(AppendOnlyModel):
         indexes = [
             models.Index(fields=["source_type", "source_id"], name="ledger_source"),
             models.Index(fields=["fund", "kind"], name="ledger_fund_kind"),
+            # The ledger in time order: date and month filters, and the running balance's window
+            # (ORDER BY created_at, id) read from the index instead of sorting the fund's entries.
+            models.Index(fields=["fund", "created_at", "id"], name="ledger_fund_created"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_pence__gt=0), name="ledger_amount_positive"),
