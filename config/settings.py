@@ -296,4 +296,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=30),
         "options": {"expires": 60 * 60},
     },
+    # Retention: families with no activity for RETENTION_YEARS_AFTER_LEAVING years are anonymised.
+    "anonymise-expired-weekly": {
+        "task": "support.anonymise_expired",
+        "schedule": crontab(day_of_week="sunday", hour=3, minute=0),
+        "options": {"expires": 6 * 60 * 60},
+    },
 }
+RETENTION_YEARS_AFTER_LEAVING = env_int("RETENTION_YEARS_AFTER_LEAVING", 6)

@@ -1,9 +1,10 @@
 """Django admin for trust admins. Lists come from selectors; every save and delete is audited."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
+from django.shortcuts import redirect
 
 from support import fund as fund_services
 from support import selectors, services
@@ -158,6 +159,14 @@ class FamilyAdmin(TrustModelAdmin):
         "merged_into",
     ]
     fields = [*services.FAMILY_EDITABLE, *readonly_fields]
+    actions = ["subject_access"]
+
+    @admin.action(description="Export everything held about the family (subject access)")
+    def subject_access(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one family to export.", level=messages.WARNING)
+            return None
+        return redirect("family_subject_access", pk=queryset.get().pk)
 
     def save_model(self, request, obj, form, change) -> None:
         values = {

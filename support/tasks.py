@@ -33,3 +33,12 @@ def send_pledge_reminder(pledge_id: int, due: str, user_ids: list[int]) -> int:
     from support.pledges import pledge_reminder_send
 
     return pledge_reminder_send(pledge_id=pledge_id, due=datetime.date.fromisoformat(due), user_ids=user_ids)
+
+
+@shared_task(name="support.anonymise_expired", acks_late=True, reject_on_worker_lost=True)
+def anonymise_expired() -> dict:
+    """Weekly (Celery beat): anonymise families past retention. Idempotent: a retry skips what is done."""
+    from support.data_rights import anonymise_expired as run
+
+    _, result = run()
+    return result.counts()

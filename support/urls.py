@@ -8,6 +8,7 @@ urlpatterns = [
     path("families/export.csv", views.family_export, name="family_export"),
     path("families/<int:pk>/", views.family_detail, name="family_detail"),
     path("families/<int:pk>/edit/", views.family_edit, name="family_edit"),
+    path("families/<int:pk>/subject-access/", views.family_subject_access, name="family_subject_access"),
     path("families/<int:pk>/consent/", views.family_consent, name="family_consent"),
     path("pupils/<int:pk>/need/", views.pupil_need, name="pupil_need"),
     path("duplicates/", views.duplicate_list, name="duplicate_list"),

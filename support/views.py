@@ -4,15 +4,15 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from support import selectors, services
+from support import data_rights, selectors, services
 from support.access import requires
-from support.audit import audit_record
 from support.csv_safe import safe_row
 from support.errors import SupportError
 from support.forms import ConsentForm, FamilyForm, FamilySearchForm, ImportUploadForm, NeedForm
@@ -144,7 +144,11 @@ def family_export(request: HttpRequest) -> StreamingHttpResponse:
                 )
             )
 
-    audit_record(actor=request.user, action="families.exported", after={"query": request.GET.urlencode()})
+    data_rights.family_export_record(
+        actor=request.user,
+        query=request.GET.urlencode(),
+        family_ids=list(families.values_list("pk", flat=True)),
+    )
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="families.csv"'
     return response
@@ -157,6 +161,7 @@ def _visible_family(request: HttpRequest, pk: int):
 @requires("families.view")
 def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
     family = _visible_family(request, pk)
+    data_rights.family_view_record(family=family, actor=request.user)
     pupils = selectors.pupils_visible_to(request.user).filter(family=family).select_related("school")
     elsewhere = Pupil.objects.filter(family=family).exclude(pk__in=pupils.values("pk")).count()
     consent_form = ConsentForm(
@@ -167,6 +172,29 @@ def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "support/family_detail.html",
         {"family": family, "pupils": pupils, "elsewhere": elsewhere, "consent_form": consent_form},
     )
+
+
+@login_required
+def family_subject_access(request: HttpRequest, pk: int) -> HttpResponse:
+    """Trust admins only: everything held about one family, as JSON or PDF (each download audited)."""
+    if not scope_for(request.user).is_admin:
+        raise PermissionDenied
+    family = _visible_family(request, pk)
+    download = request.GET.get("format")
+    if download == "json":
+        data = data_rights.family_subject_access(family=family, actor=request.user)
+        response = HttpResponse(data_rights.subject_access_json(data), content_type="application/json")
+    elif download == "pdf":
+        pdf = data_rights.family_subject_access_pdf(family=family, actor=request.user)
+        response = HttpResponse(pdf, content_type="application/pdf")
+    else:
+        data = data_rights.subject_access_data(family=family, actor=request.user)
+        counts = [
+            (name.replace("_", " ").capitalize(), len(v)) for name, v in data.items() if isinstance(v, list)
+        ]
+        return render(request, "support/subject_access.html", {"family": family, "counts": counts})
+    response["Content-Disposition"] = f'attachment; filename="family-{family.pk}-subject-access.{download}"'
+    return response
 
 
 @requires("families.edit")

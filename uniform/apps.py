@@ -7,9 +7,10 @@ class UniformConfig(AppConfig):
     name = "uniform"
 
     def ready(self) -> None:
-        from uniform import fund_sources
+        from uniform import data_rights, fund_sources
 
         fund_sources.register()
+        data_rights.register()
 
     def demo_seed(self) -> list[str]:
         from uniform.demo import uniform_demo_seed

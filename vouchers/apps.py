@@ -7,9 +7,10 @@ class VouchersConfig(AppConfig):
     name = "vouchers"
 
     def ready(self) -> None:
-        from vouchers import fund_sources
+        from vouchers import data_rights, fund_sources
 
         fund_sources.register()
+        data_rights.register()
 
     def demo_seed(self) -> list[str]:
         from vouchers.demo import voucher_demo_seed
