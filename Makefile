@@ -1,11 +1,13 @@
 # The two commands: `make run` (the app with the demo trust) and `make test` (the test suite).
+# A third, for the production-like run: `make prod` (gunicorn, Celery worker and beat on PostgreSQL and
+# Redis, DEBUG off; bin/prod) and `make prod-stop`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint check assets bench clean
+.PHONY: setup run test lint check assets bench prod prod-stop prod-status clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,11 +38,18 @@ check: setup
 assets:
 	bash frontend/build.sh
 
+# Every benchmark under bench/, and bench/RESULTS.md with their figures, baselines and targets.
 bench: setup
-	$(PY) bench/import_pupils.py
-	$(PY) bench/redeem.py
-	$(PY) bench/voucher_pdf.py
-	$(PY) bench/gifts.py
+	$(PY) bench/report.py $(BENCH_ARGS)
+
+prod: setup
+	bin/prod start
+
+prod-stop:
+	bin/prod stop
+
+prod-status:
+	bin/prod status
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

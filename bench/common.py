@@ -42,3 +42,46 @@ def setup_django(*, use_database_url: bool) -> tempfile.TemporaryDirectory | Non
     settings.DEBUG = False
     call_command("migrate", verbosity=0, interactive=False)
     return workdir
+
+
+# --- Machine-readable results ---------------------------------------------------------------------
+# Each benchmark ends with one line per figure it measured:
+#
+#   BENCH_RESULT {"bench": "redeem", "figure": "...", "value": 812.0, "unit": "req/s",
+#                 "baseline": 1650.0, "ratio": 0.49, "target": ">= 0.5 of the baseline", "pass": false}
+#
+# (one line, compact JSON after the prefix). bench/report.py runs every benchmark and collects these
+# lines into bench/RESULTS.md; the human-readable tables above them stay as they were.
+RESULT_PREFIX = "BENCH_RESULT "
+
+
+def emit_result(
+    *,
+    bench: str,
+    figure: str,
+    value: float,
+    unit: str,
+    baseline: float | None = None,
+    ratio: float | None = None,
+    target: str = "",
+    passed: bool | None = None,
+    note: str = "",
+) -> dict:
+    """Print one figure as a ``BENCH_RESULT`` line. ``ratio`` defaults to value / baseline."""
+    import json
+
+    if ratio is None and baseline:
+        ratio = value / baseline
+    record = {
+        "bench": bench,
+        "figure": figure,
+        "value": round(float(value), 4),
+        "unit": unit,
+        "baseline": None if baseline is None else round(float(baseline), 4),
+        "ratio": None if ratio is None else round(float(ratio), 4),
+        "target": target,
+        "pass": passed,
+        "note": note,
+    }
+    print(RESULT_PREFIX + json.dumps(record, ensure_ascii=False), flush=True)
+    return record

@@ -27,6 +27,7 @@ import datetime
 import gc
 import multiprocessing
 import os
+import re
 import resource
 import statistics
 import sys
@@ -40,7 +41,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import add_database_argument, setup_django
+from bench.common import add_database_argument, emit_result, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHOOL_URN = "999101"
@@ -122,6 +123,31 @@ class Row:
         ratio = "" if self.ratio is None else f"{self.ratio:.2f}"
         result = "" if self.passed is None else ("pass" if self.passed else "MISS")
         return (self.figure, self.measured, self.baseline, ratio, self.target, result)
+
+
+def _number(text: str) -> tuple[float | None, str]:
+    """ "46.7 ms" → (46.7, "ms"); "98%" → (98.0, "%")."""
+    found = re.match(r"\s*([0-9][0-9,]*\.?[0-9]*)\s*(.*)", text)
+    if not found:
+        return None, text
+    return float(found.group(1).replace(",", "")), found.group(2).strip()
+
+
+def emit_row(row: Row) -> None:
+    """The row as a machine-readable BENCH_RESULT line (bench/report.py)."""
+    value, unit = _number(row.measured)
+    baseline, _ = _number(row.baseline) if row.baseline else (None, "")
+    if value is not None:
+        emit_result(
+            bench="voucher_pdf",
+            figure=row.figure,
+            value=value,
+            unit=unit,
+            baseline=baseline,
+            ratio=row.ratio,
+            target=row.target,
+            passed=row.passed,
+        )
 
 
 def print_table(rows: list[Row]) -> None:
@@ -416,6 +442,8 @@ def run(args: argparse.Namespace) -> None:
     else:
         batch, how, share = batch_with_celery(owner, ids)
     print_table(rows + batch)
+    for row in rows + batch:
+        emit_row(row)
     if share < 0.9:
         print(
             f"\nWarning: the rendering processes got {share:.0%} of their CPUs: other processes were busy, "

@@ -154,3 +154,65 @@ def test_the_bare_view_refuses_even_if_routed_while_switched_off(db, pastoral_a)
     request.user = pastoral_a
     response = health.BareView.as_view()(request)
     assert response.status_code == 404
+
+
+# --- The production-like run's tooling: bin/prod refuses a taken port; the benchmark report ------------
+
+
+def test_it_refuses_to_start_the_stack_on_a_port_already_in_use(tmp_path):
+    import socket
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "PROD_NAME": "pytest-port-taken",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "TRUSTSUPPORT_STATE_DIR": str(tmp_path / "state"),
+        }
+        done = subprocess.run(
+            [str(root / "bin" / "prod"), "start"], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 1
+    assert f"something else is listening on 127.0.0.1:{port}" in done.stderr
+    assert not (root / ".prod" / "pytest-port-taken" / "web.pid").exists()  # nothing was started
+
+
+def test_it_collects_benchmark_results_into_one_report(tmp_path, capsys):
+    from bench.common import RESULT_PREFIX, emit_result
+    from bench.report import BENCHES, Outcome, write_report
+
+    record = emit_result(
+        bench="redeem",
+        figure="redeem throughput",
+        value=40.0,
+        unit="req/s",
+        baseline=100.0,
+        target=">= 0.5",
+        passed=False,
+    )
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(RESULT_PREFIX)
+    assert record["ratio"] == 0.4
+    bench = next(b for b in BENCHES if b.name == "redeem")
+    crashed = next(b for b in BENCHES if b.name == "gifts")
+    import datetime
+    import json
+
+    outcomes = [
+        Outcome(bench, 3.0, 0, [json.loads(line[len(RESULT_PREFIX) :])], tmp_path / "redeem.log"),
+        Outcome(crashed, 1.0, 1, [], tmp_path / "gifts.log"),
+    ]
+    report = tmp_path / "RESULTS.md"
+    write_report(outcomes, report, datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC), "0.1")
+    text = report.read_text()
+    assert "| redeem | redeem throughput | 40.0 req/s | 100 req/s | 0.40 | >= 0.5 | **MISS** |" in text
+    assert "gifts | **did not complete** (exit code 1" in text
+    assert "- redeem: redeem throughput" in text
+    assert "- gifts: did not complete" in text

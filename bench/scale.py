@@ -1,0 +1,417 @@
+"""A demo trust scaled up, in a PostgreSQL database of its own, for the load test (bench/load.py).
+
+    .venv/bin/python bench/scale.py [--families 100000] [--vouchers 500000] [--rebuild]
+
+The real demo trust (``seed_demo``: 12 academies, the demo users, the partner, its three voucher types
+paid from the standby fund) plus, bulk-created in batches, ``--families`` families in all with about
+1.6 pupils each, and ``--vouchers`` vouchers over three years with their history as the services
+would have left it: a fund commitment per voucher; a redemption, a commitment release and a spend for
+the redeemed ones; a release for the expired and cancelled; an audit event per voucher issued. About
+one voucher in ten is recent and still issued, so there are fresh vouchers to redeem. A large
+donation keeps the fund able to pay for what the load test issues.
+
+The database is ``trustsupport_scale_<families>_<vouchers>`` on the PostgreSQL server of
+``SCALE_POSTGRES_URL`` (default postgres://postgres@127.0.0.1:5432/). Built once: a re-run finds the
+completion marker and only migrates (the load test's own writes stay; it picks fresh vouchers each run).
+Codes come from ``vouchers.codes`` (a seeded generator of the data characters, its check character), so
+every code is valid and the build is deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):
+    sys.path.insert(0, str(ROOT))
+
+SCALE_VERSION = 1  # bump when the shape of the built data changes: older databases are rebuilt
+BATCH = 5000
+MARKER_TABLE = "bench_scale_marker"
+BIG_DONATION_PENCE = 500_000_000_00  # £500m: the load test never runs the fund dry
+
+
+def server_url() -> str:
+    return os.environ.get("SCALE_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/").rstrip("/")
+
+
+def database_name(families: int, vouchers: int) -> str:
+    return f"trustsupport_scale_{families}_{vouchers}"
+
+
+def database_url(families: int, vouchers: int) -> str:
+    return f"{server_url()}/{database_name(families, vouchers)}"
+
+
+def _psql(sql: str, *, database: str = "postgres") -> str:
+    url = urlparse(server_url())
+    args = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    done = subprocess.run(
+        ["psql", *args, "-d", database, "-v", "ON_ERROR_STOP=1", "-Atc", sql],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"psql failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def is_built(families: int, vouchers: int) -> bool:
+    name = database_name(families, vouchers)
+    if _psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
+        return False
+    try:
+        found = _psql(f"SELECT version, families, vouchers FROM {MARKER_TABLE}", database=name)
+    except RuntimeError:
+        return False  # no marker: a build that did not finish
+    return found == f"{SCALE_VERSION}|{families}|{vouchers}"
+
+
+def ensure_scaled_database(*, families: int, vouchers: int, rebuild: bool = False) -> str:
+    """The URL of a database holding the scaled trust, built if it is not there yet (in a subprocess,
+    so the caller's Django, if any, is untouched). Migrations added since are applied either way."""
+    url = database_url(families, vouchers)
+    if rebuild or not is_built(families, vouchers):
+        name = database_name(families, vouchers)
+        print(f"Building {name} (once; later runs reuse it)", flush=True)
+        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _psql(f'CREATE DATABASE "{name}"')
+        command = [sys.executable, str(Path(__file__)), "--build", f"--families={families}"]
+        subprocess.run([*command, f"--vouchers={vouchers}"], check=True, env=_django_env(url))
+    else:
+        print(f"Reusing {database_name(families, vouchers)}", flush=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
+            check=True,
+            env=_django_env(url),
+            cwd=ROOT,
+        )
+    return url
+
+
+def _django_env(url: str) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false"}
+    # Built with Celery eager and a local cache: the build sends nothing anywhere.
+    for name in ("CELERY_BROKER_URL", "REDIS_URL"):
+        env.pop(name, None)
+    env.setdefault("SECRET_KEY", "bench-scale-build-only")
+    env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+    return env
+
+
+@contextlib.contextmanager
+def explicit_timestamps(*models) -> Iterator[None]:
+    """Let bulk_create keep the historic dates given, instead of auto_now / auto_now_add's 'now'."""
+    saved = []
+    for model in models:
+        for field in model._meta.concrete_fields:
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                saved.append((field, field.auto_now, field.auto_now_add))
+                field.auto_now = field.auto_now_add = False
+    try:
+        yield
+    finally:
+        for field, auto_now, auto_now_add in saved:
+            field.auto_now, field.auto_now_add = auto_now, auto_now_add
+
+
+def build(families_wanted: int, vouchers_wanted: int) -> None:
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+    from stdnum.gb import upn as upn_module
+
+    from support.demo import CARER_FORENAMES, DIETS, FORENAMES, STREETS, SURNAMES
+    from support.fund import fund_donation_record, standby_fund
+    from support.models import AuditEvent, Family, LedgerEntry, Pupil, School
+    from support.pupil_csv import academic_year_start_for, normalise_name_key
+    from vouchers import codes
+    from vouchers.models import Redemption, ReferralReason, Voucher, VoucherType
+
+    settings.DEBUG = False
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("seed_demo", verbosity=0)
+    users = get_user_model().objects
+    finance, lead, charity = (users.get(username=n) for n in ("finance", "lead_a", "charity"))
+    fund = standby_fund()
+    today = timezone.localdate()
+    fund_donation_record(
+        fund=fund,
+        donor="Bench benefactor",
+        amount_pence=BIG_DONATION_PENCE,
+        received_on=today,
+        gift_aid=False,
+        actor=finance,
+    )
+    schools = list(School.objects.order_by("pk"))
+    primaries = [s for s in schools if s.phase == "primary"]
+    secondaries = [s for s in schools if s.phase == "secondary"]
+    types = list(VoucherType.objects.filter(fund=fund).order_by("pk"))
+    if not types:
+        sys.exit("The demo has no voucher types paid from the standby fund: cannot build the scaled trust.")
+    type_weights = [7 if t.service == "food_parcel" else 1 for t in types]
+    partner = types[0].partner
+    voucher_ct = ContentType.objects.get_for_model(Voucher)
+    rng = random.Random(20260707)
+    now = timezone.now()
+    year_start = academic_year_start_for(today)
+    print(f"  demo trust and migrations: {time.perf_counter() - started:.0f} s", flush=True)
+
+    # --- Families and pupils -------------------------------------------------------------------
+    existing = Family.objects.count()
+    to_make = max(0, families_wanted - existing)
+    # (family id, the school of one of its pupils) for the vouchers: the demo's families and the new.
+    family_schools = list(
+        Pupil.objects.values_list("family_id", "school_id").distinct().order_by("family_id")
+    )
+    upn_serial = 0
+    step = time.perf_counter()
+    with explicit_timestamps(Family, Pupil):
+        for start in range(0, to_make, BATCH):
+            batch, kids_of = [], []
+            for n in range(start, min(start + BATCH, to_make)):
+                surname = rng.choice(SURNAMES)
+                carer = f"{rng.choice(CARER_FORENAMES)} {surname}"
+                letters = "ABDEFGHJLNPQRSTUWXYZ"
+                consent = rng.random() < 0.85
+                created = now - datetime.timedelta(days=rng.randrange(30, 1500))
+                adults = rng.choice([1, 1, 2, 2, 2, 3])
+                kids = rng.choices([1, 2, 3], weights=[55, 35, 10])[0]
+                batch.append(
+                    Family(
+                        lead_carer_name=carer,
+                        carer_name_key=normalise_name_key(carer),
+                        phone=f"+44770{n:07d}"[:13] if rng.random() < 0.9 else "",
+                        email=f"{carer.lower().replace(' ', '.').replace(chr(39), '')}.s{n}@mail.example",
+                        address=f"{rng.randint(1, 300)} {rng.choice(STREETS)}, Riverton",
+                        postcode=(
+                            f"RV{rng.randint(1, 20)} {rng.randint(1, 9)}"
+                            f"{rng.choice(letters)}{rng.choice(letters)}"
+                        ),
+                        adults=adults,
+                        children=kids,
+                        dietary_needs=rng.choice(DIETS),
+                        consent_given=consent,
+                        consent_date=(created.date() if consent else None),
+                        consent_recorded_by=lead if consent else None,
+                        created_at=created,
+                        updated_at=created,
+                    )
+                )
+                kids_of.append(kids)
+            with transaction.atomic():
+                Family.objects.bulk_create(batch, batch_size=BATCH)
+                pupils = []
+                for family, kids in zip(batch, kids_of, strict=True):
+                    primary, secondary = rng.choice(primaries), rng.choice(secondaries)
+                    for _ in range(kids):
+                        year_group = rng.randint(0, 13)
+                        school = primary if year_group < 7 else secondary
+                        body = (
+                            f"926{5000 + upn_serial // 100_000:04d}"
+                            f"{upn_serial // 1000 % 100:02d}{upn_serial % 1000:03d}"
+                        )
+                        upn_serial += 1
+                        born = datetime.date(year_start - year_group - 5, 9, 1) + datetime.timedelta(
+                            days=rng.randrange(365)
+                        )
+                        forename = rng.choice(FORENAMES)
+                        pupils.append(
+                            Pupil(
+                                upn=upn_module.calc_check_digit(body) + body,
+                                legal_forename=forename,
+                                preferred_forename="",
+                                surname=family.lead_carer_name.split(" ", 1)[1],
+                                date_of_birth=born,
+                                year_group=year_group,
+                                school=school,
+                                family=family,
+                                fsm=rng.random() < 0.27,
+                                pupil_premium=rng.random() < 0.3,
+                                in_need=rng.random() < 0.05,
+                                created_at=family.created_at,
+                                updated_at=family.created_at,
+                            )
+                        )
+                    family_schools.append((family.pk, pupils[-1].school_id))
+                Pupil.objects.bulk_create(pupils, batch_size=BATCH)
+    print(f"  {to_make:,} families and {upn_serial:,} pupils: {time.perf_counter() - step:.0f} s", flush=True)
+
+    # --- Vouchers, their redemptions, ledger entries and audit events -------------------------------
+    households = {pk: a + c for pk, a, c in Family.objects.values_list("pk", "adults", "children")}
+    carers = dict(Family.objects.values_list("pk", "lead_carer_name"))
+    to_make = max(0, vouchers_wanted - Voucher.objects.count())
+    step = time.perf_counter()
+    State = Voucher.State
+    reasons = [r for r in ReferralReason.values if r != ReferralReason.OTHER]
+    made = 0
+    with explicit_timestamps(Voucher, Redemption, AuditEvent, LedgerEntry):
+        while made < to_make:
+            batch = []
+            for _ in range(min(BATCH * 2, to_make - made)):
+                family_id, school_id = family_schools[rng.randrange(len(family_schools))]
+                vtype = rng.choices(types, weights=type_weights)[0]
+                if rng.random() < 0.1:  # recent and still issued: fresh vouchers for the load test
+                    issued = now - datetime.timedelta(days=rng.random() * min(vtype.validity_days - 7, 20))
+                    state = State.ISSUED
+                else:
+                    issued = now - datetime.timedelta(days=60 + rng.random() * 1035)
+                    state = rng.choices(
+                        [State.REDEEMED, State.EXPIRED, State.CANCELLED], weights=[75, 18, 7]
+                    )[0]
+                data = "".join(rng.choices(codes.ALPHABET, k=codes.DATA_LENGTH))
+                cancelled = state == State.CANCELLED
+                batch.append(
+                    Voucher(
+                        code=data + codes.check_character(data),
+                        public_token=f"s{rng.getrandbits(180):045x}"[:40],
+                        voucher_type=vtype,
+                        family_id=family_id,
+                        school_id=school_id,
+                        state=state,
+                        face_value_pence=vtype.face_value_pence,
+                        issued_by=lead,
+                        issued_at=issued,
+                        expires_on=timezone.localdate(issued) + datetime.timedelta(days=vtype.validity_days),
+                        referral_reason=rng.choice(reasons),
+                        lead_carer_name=carers[family_id],
+                        household_size=max(1, households[family_id]),
+                        dietary_needs=rng.choice(DIETS),
+                        cancelled_at=issued + datetime.timedelta(days=2) if cancelled else None,
+                        cancelled_by=lead if cancelled else None,
+                        cancel_reason="Family moved away" if cancelled else "",
+                        updated_at=issued,
+                    )
+                )
+            with transaction.atomic():
+                Voucher.objects.bulk_create(batch, batch_size=BATCH)
+                redemptions, entries, events = [], [], []
+                for v in batch:
+                    common = {
+                        "fund": fund,
+                        "amount_pence": v.face_value_pence,
+                        "source_type": voucher_ct,
+                        "source_id": str(v.pk),
+                        "school_id": v.school_id,
+                        "category": f"voucher:{v.voucher_type.service}",
+                    }
+                    entries.append(
+                        LedgerEntry(
+                            kind=LedgerEntry.Kind.COMMITMENT,
+                            created_by=lead,
+                            created_at=v.issued_at,
+                            **common,
+                        )
+                    )
+                    events.append(
+                        AuditEvent(
+                            at=v.issued_at,
+                            actor=lead,
+                            actor_label=lead.username,
+                            action="voucher.issued",
+                            subject_type=voucher_ct,
+                            subject_id=str(v.pk),
+                            subject_repr=codes.display(v.code),
+                            after={"type": v.voucher_type_id, "family": v.family_id, "school": v.school_id},
+                        )
+                    )
+                    if v.state == State.REDEEMED:
+                        at = v.issued_at + datetime.timedelta(days=rng.random() * 20)
+                        redemptions.append(
+                            Redemption(
+                                voucher=v,
+                                partner=partner,
+                                redeemed_by=charity,
+                                redeemed_at=at,
+                                items_given="",
+                            )
+                        )
+                        entries.append(
+                            LedgerEntry(
+                                kind=LedgerEntry.Kind.COMMITMENT_RELEASE,
+                                note="made actual",
+                                created_by=charity,
+                                created_at=at,
+                                **common,
+                            )
+                        )
+                        entries.append(
+                            LedgerEntry(
+                                kind=LedgerEntry.Kind.SPEND, created_by=charity, created_at=at, **common
+                            )
+                        )
+                    elif v.state != State.ISSUED:
+                        at = v.cancelled_at or datetime.datetime.combine(
+                            v.expires_on, datetime.time(3), tzinfo=datetime.UTC
+                        )
+                        entries.append(
+                            LedgerEntry(
+                                kind=LedgerEntry.Kind.COMMITMENT_RELEASE,
+                                note="Voucher cancelled" if v.cancelled_at else "Voucher expired",
+                                created_at=at,
+                                **common,
+                            )
+                        )
+                Redemption.objects.bulk_create(redemptions, batch_size=BATCH)
+                LedgerEntry.objects.bulk_create(entries, batch_size=BATCH)
+                AuditEvent.objects.bulk_create(events, batch_size=BATCH)
+            made += len(batch)
+            if made % 100_000 < BATCH * 2:
+                print(f"  {made:,} vouchers ({time.perf_counter() - step:.0f} s)", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {MARKER_TABLE} (version int, families int, vouchers int, built_at text)"
+        )
+        cursor.execute(
+            f"INSERT INTO {MARKER_TABLE} VALUES (%s, %s, %s, %s)",
+            [SCALE_VERSION, Family.objects.count(), Voucher.objects.count(), now.isoformat()],
+        )
+    connection.close()
+    print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def vacuum_analyze(url: str) -> None:
+    _psql("VACUUM (ANALYZE)", database=urlparse(url).path.lstrip("/"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--families", type=int, default=100_000)
+    parser.add_argument("--vouchers", type=int, default=500_000)
+    parser.add_argument("--rebuild", action="store_true", help="drop and build again even if built")
+    parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)  # the worker half
+    args = parser.parse_args()
+    if args.build:
+        build(args.families, args.vouchers)
+        return
+    started = time.perf_counter()
+    built_before = is_built(args.families, args.vouchers) and not args.rebuild
+    url = ensure_scaled_database(families=args.families, vouchers=args.vouchers, rebuild=args.rebuild)
+    if not built_before:
+        vacuum_analyze(url)
+    print(f"{url} ready in {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
