@@ -43,3 +43,38 @@ document.addEventListener(
   },
   true,
 );
+
+// Wide tables sit in <div class="app-table-scroll">, which scrolls sideways on a small screen. While it
+// does, it can take keyboard focus (so arrow keys scroll it) and is announced as a region named after the
+// table's caption (or the box's data-label); when it fits, it is a plain box again.
+const tableScrollers = document.querySelectorAll(".app-table-scroll");
+for (const box of tableScrollers) {
+  // A name written in the template (aria-label) is kept as the region's name.
+  if (!box.hasAttribute("data-label") && box.hasAttribute("aria-label")) {
+    box.setAttribute("data-label", box.getAttribute("aria-label"));
+  }
+}
+
+function markScrollingTables() {
+  for (const box of tableScrollers) {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      const caption = box.querySelector("caption");
+      const name =
+        box.getAttribute("data-label") ||
+        (caption && caption.textContent.trim()) ||
+        "Table";
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", `${name} (scroll sideways to see it all)`);
+    } else {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  }
+}
+
+if (tableScrollers.length) {
+  markScrollingTables();
+  window.addEventListener("resize", markScrollingTables);
+}

@@ -8,6 +8,8 @@ The browser is Debian's ``chromium`` (``bin/system-deps`` installs it; ``$CHROMI
 Playwright never downloads a browser of its own here.
 """
 
+import datetime
+import json
 import os
 import re
 import shutil
@@ -18,7 +20,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from tests.e2e.browser import ARTIFACTS, DESKTOP
+from tests.e2e.browser import ARTIFACTS, DESKTOP, PHONE, axe_check, describe_violations
 
 # As the machine's notes advise: no background traffic to Google, no sandbox (root in CI), no GPU.
 CHROMIUM_ARGS = [
@@ -176,3 +178,161 @@ def shot(request) -> Callable:
         return path
 
     return take
+
+
+# How wide the page is, and the outermost elements that stick out past the viewport (not those inside a
+# box that scrolls or clips them, such as a wide table in an .app-table-scroll region).
+SIDEWAYS_JS = """() => {
+    const edge = document.documentElement.clientWidth;
+    const clipped = (e) => {
+        for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+            if (getComputedStyle(a).overflowX !== "visible") return true;
+        }
+        return false;
+    };
+    const out = [...document.body.querySelectorAll("*")].filter(
+        (e) => e.getBoundingClientRect().right > edge + 1 && !clipped(e));
+    const outermost = out.filter((e) => !out.includes(e.parentElement));
+    const name = (e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
+        + (typeof e.className === "string" && e.className.trim()
+            ? "." + e.className.trim().split(/\\s+/).join(".") : "");
+    return {width: document.documentElement.scrollWidth, culprits: outermost.slice(0, 4).map(name)};
+}"""
+
+
+@pytest.fixture
+def check_page(shot, request) -> Iterator[Callable]:
+    """``check_page(page, "step")``: look at the page as it is now at 360 px and at desktop width.
+
+    At each width: a screenshot (``NN-step-phone.png``, ``NN-step-desktop.png``) and axe-core's WCAG 2.2 AA
+    check. The viewport is resized, not the page reloaded, so a page reached by a POST (an error summary,
+    a confirmation) is checked as the user sees it; the page's own viewport is put back afterwards.
+    At the end of the test, no page may have had a serious or critical violation. Everything axe found
+    (moderate and minor too) is written to ``e2e-artifacts/axe/<test>.json`` for the notes.
+    """
+    found: list[dict] = []
+
+    too_wide: list[str] = []
+
+    def check(page, name: str) -> None:
+        page.wait_for_load_state()
+        original = page.viewport_size
+        for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
+            page.set_viewport_size(size)
+            # Let the page's resize handlers run first (a browser fires resize before the next frame).
+            page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            context = f"{name} at {size['width']}px ({page.url})"
+            found.extend(axe_check(page, context=context, every_impact=True))
+            if label == "phone":
+                wide = page.evaluate(SIDEWAYS_JS)
+                if wide["width"] > size["width"]:
+                    too_wide.append(f"{context}: {wide['width']}px wide, because of {wide['culprits']}")
+            shot(page, f"{name}-{label}")
+        page.set_viewport_size(original)
+
+    yield check
+    report = ARTIFACTS / "axe" / (re.sub(r"[^\w.-]+", "_", request.node.name) + ".json")
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(found, indent=1))
+    assert not too_wide, "at 360 px these pages scroll sideways:\n" + "\n".join(too_wide)
+    serious = [v for v in found if v["impact"] in ("serious", "critical")]
+    assert not serious, "axe-core found serious or critical WCAG 2.2 AA violations:\n" + describe_violations(
+        serious
+    )
+
+
+# --- Data the journeys share (made with the factories and services, not the demo) --------------------
+
+
+@pytest.fixture
+def food(partner_1):
+    from vouchers.models import VoucherType
+
+    return VoucherType.objects.create(
+        partner=partner_1, service="food_parcel", name="Food parcel", face_value_pence=25_00, validity_days=28
+    )
+
+
+@pytest.fixture
+def consented_family(family_a, pastoral_a, school_a):
+    """Anna Able (RV1 1AA), consent to share recorded; and Arthur Able elsewhere, so searches must pick."""
+    from support.services import family_record_consent
+    from tests.factories import FamilyFactory, PupilFactory
+
+    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    other = FamilyFactory(lead_carer_name="Arthur Able", postcode="RV9 9ZZ")
+    PupilFactory(family=other, school=school_a, legal_forename="Ada", surname="Able")
+    return family_a
+
+
+@pytest.fixture
+def issued_voucher(consented_family, food, pastoral_a, school_a):
+    """A food voucher for Anna Able, issued by school A (no e-mail sent)."""
+    from vouchers.services import voucher_issue
+
+    return voucher_issue(
+        family=consented_family,
+        voucher_type=food,
+        school=school_a,
+        issued_by=pastoral_a,
+        referral_reason="income_drop",
+        dietary_needs="Vegetarian",
+        notify=False,
+    )
+
+
+@pytest.fixture
+def funded(finance):
+    """The standby fund holds £1,000 from a trustee."""
+    from support.fund import fund_donation_record, standby_fund
+
+    fund = standby_fund()
+    fund_donation_record(
+        fund=fund,
+        donor="A trustee",
+        amount_pence=1_000_00,
+        received_on=datetime.date.today(),
+        gift_aid=False,
+        actor=finance,
+    )
+    return fund
+
+
+@pytest.fixture
+def blazer_request(funded, school_a, pastoral_a):
+    """A blazer costing £120 (over the £100 threshold) asked for a pupil in need: it waits for finance."""
+    from tests.factories import FamilyFactory, PupilFactory
+    from tests.uniform.test_gifts_fixtures import make_item
+    from uniform import request_services
+    from uniform.models import ItemKind, SupportRequest
+
+    blazer = make_item(school_a, "Blazer", sizes=("S", "M", "L"), cost=120_00)
+    pupil = PupilFactory(
+        family=FamilyFactory(lead_carer_name="Dee Dale"), school=school_a, legal_forename="Dan", in_need=True
+    )
+    request = request_services.request_create(
+        pupil=pupil,
+        kind=ItemKind.UNIFORM,
+        item=blazer,
+        size="M",
+        reason="Outgrown; family cannot afford one this term.",
+        urgency=SupportRequest.Urgency.values[0],
+        actor=pastoral_a,
+    )
+    assert request.status == SupportRequest.Status.AWAITING_FINANCE
+    return request
+
+
+@pytest.fixture
+def reception(school_a, lead_a):
+    """School A's Reception pack (two jumpers in a size, one book bag), three pupils, and jumpers in stock."""
+    from tests.uniform.test_gifts_fixtures import make_intake, make_item, make_pack
+    from uniform import services
+
+    jumper = make_item(school_a, "Jumper", cost=8_50)
+    bag = make_item(school_a, "Book bag", sizes=(), cost=4_00, track=False)
+    make_pack(school_a, 0, [(jumper, 2), (bag, 1)])
+    pupils = make_intake(school_a, 3, year_group=0, surname="Intake")
+    services.stock_receive(item=jumper, size="5-6", quantity=4, actor=lead_a)
+    services.stock_receive(item=jumper, size="7-8", quantity=2, actor=lead_a)
+    return {"jumper": jumper, "pupils": pupils}

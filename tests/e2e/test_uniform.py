@@ -1,0 +1,65 @@
+"""Welcome uniform at a school: a pastoral lead generates the Reception intake's packs, records the class's
+sizes on one page, prints the packing list, then packs one pupil's gift and hands it over."""
+
+import re
+
+import pytest
+
+from tests.e2e.browser import download_from, pdf_text, sign_in
+from tests.uniform.test_gifts_fixtures import this_year
+from uniform.models import Gift, StockLevel
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_uniform_generates_packs_records_a_classes_sizes_prints_and_hands_over(
+    page, check_page, school_a, lead_a, reception
+):
+    year = this_year()
+    sign_in(page, lead_a, next_path="/uniform/")
+    assert page.get_by_role("heading", level=1).inner_text() == f"Welcome uniform {year} to {year + 1}"
+    assert page.get_by_text("No welcome packs for this year yet.").is_visible()
+    check_page(page, "overview-before")
+
+    page.get_by_role("button", name=f"Generate welcome packs for {year} to {year + 1}").click()
+    assert page.get_by_text("3 welcome packs added for Alpha Primary Academy.").is_visible()
+    assert Gift.objects.filter(school=school_a, academic_year=year).count() == 3
+    check_page(page, "overview-generated")
+
+    # The whole class's sizes on one page, saved at once.
+    page.get_by_role("link", name="Reception", exact=True).click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Reception welcome packs"
+    check_page(page, "class-waiting-for-sizes")
+    sizes = {"Kid00": "5-6", "Kid01": "5-6", "Kid02": "7-8"}
+    for forename, size in sizes.items():
+        page.get_by_label(f"2 × Jumper for {forename}").select_option(size)
+    page.get_by_role("button", name="Save sizes").click()
+    assert page.get_by_text("Sizes saved for 3 pupils.").is_visible()
+    assert set(Gift.objects.values_list("status", flat=True)) == {Gift.Status.SIZED}
+    check_page(page, "class-sized")
+
+    # The packing list: every sized pack, with what to pick in which size, and the totals.
+    pdf, filename = download_from(page, page.get_by_role("link", name="Packing list (PDF)"))
+    assert filename == "packing-list.pdf"
+    text = pdf_text(pdf)
+    flat = re.sub(r"\s+", " ", text)
+    assert "Welcome packs to pick: Alpha Primary Academy" in flat
+    for forename in sizes:
+        assert f"{forename} Intake – Reception" in flat, flat
+    assert "Jumper 5-6 4" in flat, flat
+    assert "Jumper 7-8 2" in flat, flat
+    assert "Book bag One size / not recorded 3" in flat, flat
+
+    # Pack one pupil's gift and hand it over: the stock goes down by the pack's two jumpers.
+    page.get_by_role("button", name="Mark packed for Kid00").click()
+    assert page.get_by_text("Kid00 Intake's pack is marked packed.").is_visible()
+    page.get_by_role("button", name="Hand over to Kid00").click()
+    assert page.get_by_text("Kid00 Intake's pack was handed over.").is_visible()
+    gift = Gift.objects.get(pupil__legal_forename="Kid00")
+    assert gift.status == Gift.Status.HANDED_OVER
+    assert gift.handed_over_by == lead_a
+    assert gift.cost_pence == 2 * 8_50 + 4_00
+    assert StockLevel.objects.get(item=reception["jumper"], size="5-6").quantity == 2
+    row = page.locator(f"#gift-{gift.pk}")
+    assert "Handed over" in row.inner_text()
+    check_page(page, "class-handed-over")
