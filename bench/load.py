@@ -142,6 +142,11 @@ def make_plan(url: str, *, redeems: int, issues: int, seed: int) -> Plan:
     import django
 
     django.setup()
+
+    from support.fund import fund_checkpoint_all
+
+    # What the nightly beat task (support.checkpoint_funds) keeps up to date in production.
+    fund_checkpoint_all(settled_after=datetime.timedelta(0))
     from django.contrib.auth import get_user_model
     from django.db.models import Count, Q
     from django.utils import timezone

@@ -296,6 +296,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=30),
         "options": {"expires": 60 * 60},
     },
+    "checkpoint-funds-nightly": {
+        "task": "support.checkpoint_funds",
+        "schedule": crontab(hour=1, minute=30),
+        "options": {"expires": 60 * 60},
+    },
     # Retention: families with no activity for RETENTION_YEARS_AFTER_LEAVING years are anonymised.
     "anonymise-expired-weekly": {
         "task": "support.anonymise_expired",

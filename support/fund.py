@@ -20,17 +20,18 @@ lock, so concurrent spends against one fund are serialised and none sees a stale
 import calendar
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.db.models import Case, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from support.audit import audit_event, audit_record, audit_record_many
 from support.errors import ConflictError, SupportError
-from support.models import Donation, Fund, LedgerEntry, Pledge, School
+from support.models import Donation, Fund, FundCheckpoint, LedgerEntry, Pledge, School
 from support.money import pounds
 from support.scopes import scope_for
 
@@ -196,8 +197,60 @@ def standby_fund() -> Fund:
 
 
 def fund_position(*, fund: Fund) -> FundPosition:
-    """Income, spent and committed, and from them balance and available, for ``fund``."""
-    return _position(LedgerEntry.objects.filter(fund=fund))
+    """Income, spent and committed, and from them balance and available, for ``fund``.
+
+    The latest checkpoint's totals plus one aggregate over the entries after it (a short range of the
+    primary key), so the cost does not grow with the ledger's history. Without a checkpoint, one
+    aggregate over the fund's whole ledger.
+    """
+    checkpoint = FundCheckpoint.objects.filter(fund=fund).order_by("-up_to_entry_id").first()
+    if checkpoint is None:
+        return _position(LedgerEntry.objects.filter(fund=fund))
+    tail = _position(LedgerEntry.objects.filter(fund=fund, pk__gt=checkpoint.up_to_entry_id))
+    return FundPosition(
+        income_pence=checkpoint.income_pence + tail.income_pence,
+        spent_pence=checkpoint.spent_pence + tail.spent_pence,
+        committed_pence=checkpoint.committed_pence + tail.committed_pence,
+    )
+
+
+# A transaction writing a ledger entry is short (a use case, never minutes); entries older than this are
+# settled: no entry with a lower id can still be on its way in.
+CHECKPOINT_SETTLED_AFTER = timedelta(minutes=15)
+
+
+@transaction.atomic
+def fund_checkpoint(
+    *, fund: Fund, settled_after: timedelta = CHECKPOINT_SETTLED_AFTER
+) -> FundCheckpoint | None:
+    """Record ``fund``'s totals up to its last settled entry (nightly, Celery beat). Idempotent.
+
+    Totals are the previous checkpoint's plus the entries since, so each run reads only the new entries.
+    Returns the new checkpoint, or None when nothing has settled since the last one.
+    """
+    previous = FundCheckpoint.objects.filter(fund=fund).order_by("-up_to_entry_id").first()
+    after = previous.up_to_entry_id if previous else 0
+    up_to = LedgerEntry.objects.filter(
+        fund=fund, pk__gt=after, created_at__lt=timezone.now() - settled_after
+    ).aggregate(last=models.Max("pk"))["last"]
+    if up_to is None:
+        return None
+    since = _position(LedgerEntry.objects.filter(fund=fund, pk__gt=after, pk__lte=up_to))
+    base = previous or FundCheckpoint(income_pence=0, spent_pence=0, committed_pence=0)
+    return FundCheckpoint.objects.create(
+        fund=fund,
+        up_to_entry_id=up_to,
+        income_pence=base.income_pence + since.income_pence,
+        spent_pence=base.spent_pence + since.spent_pence,
+        committed_pence=base.committed_pence + since.committed_pence,
+    )
+
+
+def fund_checkpoint_all(*, settled_after: timedelta = CHECKPOINT_SETTLED_AFTER) -> int:
+    """A checkpoint for every fund with settled entries since its last one. Returns how many were made."""
+    return sum(
+        fund_checkpoint(fund=fund, settled_after=settled_after) is not None for fund in Fund.objects.all()
+    )
 
 
 @transaction.atomic

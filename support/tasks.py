@@ -42,3 +42,11 @@ def anonymise_expired() -> dict:
 
     _, result = run()
     return result.counts()
+
+
+@shared_task(name="support.checkpoint_funds")
+def checkpoint_funds() -> int:
+    """Nightly (Celery beat): each fund's totals up to its settled entries, so positions stay fast."""
+    from support.fund import fund_checkpoint_all
+
+    return fund_checkpoint_all()

@@ -1,7 +1,15 @@
 from support.models.api import IdempotencyRecord
 from support.models.audit import AuditEvent
 from support.models.families import Family, FamilyDuplicate, Pupil, YearGroup
-from support.models.fund import Donation, Fund, FundAllocation, LedgerEntry, Pledge, SpendRequest
+from support.models.fund import (
+    Donation,
+    Fund,
+    FundAllocation,
+    FundCheckpoint,
+    LedgerEntry,
+    Pledge,
+    SpendRequest,
+)
 from support.models.imports import PupilImport
 from support.models.partners import PartnerCharity, PartnerService, Service
 from support.models.policy import Policy
@@ -15,6 +23,7 @@ __all__ = [
     "FamilyDuplicate",
     "Fund",
     "FundAllocation",
+    "FundCheckpoint",
     "IdempotencyRecord",
     "LedgerEntry",
     "Membership",

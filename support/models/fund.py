@@ -151,6 +151,30 @@ class LedgerEntry(AppendOnlyModel):
         return f"#{self.pk} {self.get_kind_display()} {pounds(self.amount_pence)} ({self.fund_id})"
 
 
+class FundCheckpoint(AppendOnlyModel):
+    """A fund's ledger totals up to and including one entry, so its position sums only the entries since.
+
+    Written by ``support.fund.fund_checkpoint`` (nightly, Celery beat) for entries old enough that no
+    transaction can still be adding one below them; append-only like the ledger it summarises.
+    """
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="checkpoints")
+    up_to_entry_id = models.BigIntegerField(help_text="The last ledger entry these totals include.")
+    income_pence = models.BigIntegerField()
+    spent_pence = models.BigIntegerField()
+    committed_pence = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["fund", "-up_to_entry_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["fund", "up_to_entry_id"], name="fund_checkpoint_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fund} to entry #{self.up_to_entry_id}"
+
+
 class Pledge(models.Model):
     """A promise of regular giving, such as a trustee's £10,000 a year. Donations recorded against it
     move ``next_due`` on; a pledge past due with nothing received reminds finance."""

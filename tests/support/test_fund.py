@@ -16,6 +16,9 @@ from hypothesis import strategies as st
 from support.errors import SupportError
 from support.fund import (
     FundPosition,
+    _position,
+    fund_checkpoint,
+    fund_checkpoint_all,
     fund_commitment_release,
     fund_donation_record,
     fund_entry_reverse,
@@ -25,8 +28,9 @@ from support.fund import (
     next_due_after,
     standby_fund,
 )
-from support.models import AuditEvent, Donation, Fund, LedgerEntry, Pledge
+from support.models import AuditEvent, Donation, Fund, FundCheckpoint, LedgerEntry, Pledge
 from support.models.fund import LedgerImmutableError
+from support.tasks import checkpoint_funds
 from tests.factories import FamilyFactory
 
 Kind = LedgerEntry.Kind
@@ -622,3 +626,72 @@ def test_a_stopped_pledge_or_another_funds_pledge_takes_no_donation(fund, financ
             _donate(fund, finance, 1_00, pledge=pledge)
         assert refused.value.field == "pledge"
     assert not Donation.objects.exists()
+
+
+# Checkpoints: the position reads only the entries after the latest one
+
+
+def _full_position(fund) -> FundPosition:
+    return _position(LedgerEntry.objects.filter(fund=fund))
+
+
+def test_a_checkpoint_keeps_the_position_exactly_what_the_whole_ledger_says(fund, finance, pastoral_a):
+    gift = _donate(fund, finance, 500_00)
+    paid, kept, later = FamilyFactory(), FamilyFactory(), FamilyFactory()
+    _commit(fund, pastoral_a, 40_00, source=paid)
+    [spend] = fund_spend_actual(source=paid, actor=pastoral_a)
+    _commit(fund, pastoral_a, 25_00, source=kept)
+    first = fund_checkpoint(fund=fund, settled_after=datetime.timedelta(0))
+    assert (first.income_pence, first.spent_pence, first.committed_pence) == (500_00, 40_00, 25_00)
+    assert fund_checkpoint(fund=fund, settled_after=datetime.timedelta(0)) is None  # nothing new
+    # After it: reversals of entries before it, a release, new spend.
+    fund_entry_reverse(entry=spend, actor=finance, reason="Charged twice")
+    fund_commitment_release(source=kept, actor=pastoral_a, note="Cancelled")
+    fund_entry_reverse(entry=_income_of(gift), actor=finance, reason="Bounced")
+    _donate(fund, finance, 80_00)
+    _commit(fund, pastoral_a, 30_00, source=later)
+    assert fund_position(fund=fund) == _full_position(fund)
+    second = fund_checkpoint(fund=fund, settled_after=datetime.timedelta(0))
+    assert second.up_to_entry_id > first.up_to_entry_id
+    assert fund_position(fund=fund) == _full_position(fund) == FundPosition(80_00, 0, 30_00)
+
+
+def _income_of(donation) -> LedgerEntry:
+    return LedgerEntry.objects.get(
+        kind=LedgerEntry.Kind.INCOME,
+        source_type=ContentType.objects.get_for_model(donation),
+        source_id=str(donation.pk),
+    )
+
+
+def test_a_checkpoint_leaves_out_entries_too_new_to_be_settled(fund, finance):
+    _donate(fund, finance, 10_00)
+    assert fund_checkpoint(fund=fund) is None  # written just now: a transaction may still be adding below it
+    assert not FundCheckpoint.objects.exists()
+
+
+def test_checkpoints_are_append_only_in_the_database(fund, finance):
+    _donate(fund, finance, 10_00)
+    checkpoint = fund_checkpoint(fund=fund, settled_after=datetime.timedelta(0))
+    for sql in (
+        "UPDATE support_fundcheckpoint SET income_pence = 1 WHERE id = %s",
+        "DELETE FROM support_fundcheckpoint WHERE id = %s",
+    ):
+        with (
+            pytest.raises((IntegrityError, DatabaseError)),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [checkpoint.pk])
+    assert FundCheckpoint.objects.get().income_pence == 10_00
+
+
+def test_the_nightly_task_checkpoints_every_fund_with_settled_entries(fund, finance, settings):
+
+    other = Fund.objects.create(name="Hardship budget")
+    _donate(fund, finance, 10_00)
+    _donate(other, finance, 20_00)
+    assert checkpoint_funds() == 0  # just written: not settled yet
+    assert fund_checkpoint_all(settled_after=datetime.timedelta(0)) == 2
+    assert fund_position(fund=other).income_pence == 20_00
+    assert "support.checkpoint_funds" in {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
