@@ -139,7 +139,10 @@ class NeedForm(forms.Form):
 
 class ImportUploadForm(GovukErrorsMixin, forms.Form):
     school = forms.ModelChoiceField(
-        queryset=School.objects.none(), label="School", widget=forms.Select(attrs={"class": "govuk-select"})
+        queryset=School.objects.none(),
+        label="School",
+        empty_label="Choose a school",
+        widget=forms.Select(attrs={"class": "govuk-select"}),
     )
     file = forms.FileField(
         label="Pupil export (CSV)",

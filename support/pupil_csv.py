@@ -126,6 +126,12 @@ _LABELS: dict[str, str] = {
     "family_ref": "Family ID",
 }
 
+
+def column_label(column: str) -> str:
+    """The column's name as a lead reads it; the key itself when it is not one of ours."""
+    return _LABELS.get(column, column)
+
+
 _MAX_NAME = 100
 _MAX_REF = 100
 _MAX_VALUE_SHOWN = 60

@@ -17,6 +17,7 @@ from support.csv_safe import safe_row
 from support.errors import SupportError
 from support.forms import ConsentForm, FamilyForm, FamilySearchForm, ImportUploadForm, NeedForm
 from support.models import FamilyDuplicate, Pupil, PupilImport
+from support.pupil_csv import column_label
 from support.pupil_import import (
     plan_year,
     pupil_import_confirm,
@@ -340,7 +341,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         parsed = pupil_import_parse(bytes(upload.content))
         if parsed.ok:
             plan = pupil_import_plan(school=upload.school, rows=parsed.rows, academic_year_start=plan_year())
-    return render(request, "support/import_detail.html", {"upload": upload, "plan": plan, "shown": 100})
+    # Errors name the column as the lead knows it ("Legal forename"), not by its internal key.
+    errors = [{**error, "label": column_label(error.get("column", ""))} for error in upload.errors or []]
+    context = {"upload": upload, "plan": plan, "shown": 100, "errors": errors}
+    return render(request, "support/import_detail.html", context)
 
 
 @require_POST

@@ -802,14 +802,14 @@ def test_it_lists_every_error_of_a_bad_upload_and_creates_nothing(client_for, le
     page = client.get(response["Location"]).content.decode()
     assert "Nothing was imported: 3 problems to fix" in page
     assert table_rows(page) == [
-        ["3", "upn", f"UPN check letter is wrong: expected {make_check(bad_upn)}, got {bad_upn[0]}", bad_upn],
+        ["3", "UPN", f"UPN check letter is wrong: expected {make_check(bad_upn)}, got {bad_upn[0]}", bad_upn],
         [
             "4",
-            "date_of_birth",
+            "Date of birth",
             "Date of birth is not a real date (dates must be day/month/year)",
             "31/02/2019",
         ],
-        ["5", "year_group", "Unknown year group: use R (or 0) for Reception, or 1 to 13", "Y15"],
+        ["5", "Year group", "Unknown year group: use R (or 0) for Reception, or 1 to 13", "Y15"],
     ]
     assert "Apply these changes" not in page
     assert Pupil.objects.count() == before
