@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from support.access import has_perm
 from support.errors import SupportError
 from uniform import selectors, services
 from uniform.models import Gift, GiftLine, UniformItem, WelcomePack, WelcomePackItem
@@ -61,8 +62,12 @@ class GiftLineSerializer(serializers.ModelSerializer):
 
 
 class GiftSerializer(serializers.ModelSerializer):
-    pupil_name = serializers.CharField(source="pupil.__str__", read_only=True)
+    pupil_name = serializers.SerializerMethodField(help_text="Empty for finance, who see costs, not names.")
     lines = GiftLineSerializer(many=True, read_only=True)
+
+    def get_pupil_name(self, gift: Gift) -> str:
+        request = self.context.get("request")
+        return str(gift.pupil) if request is not None and has_perm(request.user, "families.view") else ""
 
     class Meta:
         model = Gift

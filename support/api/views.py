@@ -92,7 +92,7 @@ class FamilyViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=ConsentSerializer, responses=FamilySerializer)
     @action(detail=True, methods=["post"])
-    def consent(self, request: Request, pk: str | None = None) -> Response:
+    def consent(self, request: Request, pk: str | None = None, **kwargs) -> Response:
         family = self.get_object()
         body = ConsentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -119,7 +119,7 @@ class PupilViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=PupilInNeedSerializer, responses=PupilSerializer)
     @action(detail=True, methods=["post"], url_path="in-need")
-    def in_need(self, request: Request, pk: str | None = None) -> Response:
+    def in_need(self, request: Request, pk: str | None = None, **kwargs) -> Response:
         pupil: Pupil = self.get_object()
         body = PupilInNeedSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -174,6 +174,7 @@ def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> Http
             "can_size": can_size,
             "can_hand_over": has_perm(request.user, "uniform.hand_over"),
             "can_print": has_perm(request.user, "uniform.print"),
+            "shows_names": has_perm(request.user, "families.view"),  # not finance
             "error": error,
         },
         status=status,

@@ -213,6 +213,8 @@ def voucher_list(request: HttpRequest) -> HttpResponse:
             "querystring": params.urlencode(),
             "can_print": can_print,
             "can_export": has_perm(request.user, "vouchers.export"),
+            # Finance sees vouchers for their money, not whose they are.
+            "shows_names": has_perm(request.user, "families.view"),
             "print_url": url_or_path("voucher_print_batch", "/vouchers/print/"),
             "filtered": form.is_bound and any(v for k, v in request.GET.items() if k != "page"),
             "today": timezone.localdate(),

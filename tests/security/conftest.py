@@ -1,0 +1,287 @@
+"""One shared world for the access matrix: built once per module, rolled back at its end.
+
+Two schools, two charities, and on each side a family, vouchers, a redemption, a statement, uniform
+items, gifts, requests, an import and a likely duplicate. Each side's objects carry markers (a
+surname, a partner name, an item, voucher codes) found nowhere on the other side, so a leak shows up
+as a marker in the bytes of an answer.
+
+The world lives in an outer transaction opened here; each test's own ``db`` transaction is a
+savepoint inside it, so a test that changes something (an allowed POST) leaves the world as it was.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from support.fund import fund_donation_record, standby_fund
+from support.models import FamilyDuplicate, LedgerEntry, Pledge, PupilImport, Role, SpendRequest
+from support.pledges import pledge_create
+from support.pupil_csv import academic_year_start_for
+from support.services import family_record_consent, pupil_set_in_need
+from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, make_user
+from uniform.models import Gift, ItemKind, UniformItem
+from uniform.request_services import request_create
+from uniform.services import gifts_generate, stock_receive, welcome_pack_set
+from vouchers import statements
+from vouchers.models import PartnerStatement, VoucherType
+from vouchers.printing import _key as print_job_key
+from vouchers.services import voucher_issue, voucher_redeem
+
+ROLES = ("anon", "pastoral_a", "lead_a", "pastoral_b", "finance", "charity_1", "charity_2", "admin")
+
+# Strings found only on one side's objects. Side B's are what roles of side A must never see.
+MARK_A = "Ashcombe"  # family A's surname (carer and pupils at school A)
+MARK_B = "Quillfeather"  # family B's surname (carer and pupils at school B)
+PARTNER_1 = "Orchard Larder"
+PARTNER_2 = "Zephyr Pantry"
+ITEM_B = "Kestrelblazer"  # school B's uniform item
+DONOR = "Marchbanks Trust"  # the donation finance recorded
+
+
+@dataclass
+class Side:
+    """The objects of one side: school A with charity 1, or school B with charity 2."""
+
+    school: object
+    partner: object
+    family: object
+    pupil: object
+    voucher: object  # issued, valid
+    redeemed: object  # redeemed at the side's charity
+    redemption: object
+    statement: object
+    item: object
+    pack: object
+    gift: object
+    request: object  # a coat request, approved
+    pupil_import: object
+    duplicate: object
+    print_job: str  # a background job started by the side's pastoral staff (see put_print_jobs)
+
+
+@dataclass
+class World:
+    a: Side
+    b: Side
+    users: dict
+    sessions: dict  # role → session key, signed in once with force_login
+    entry: object  # a ledger entry (the donation's income)
+    donation: object
+    pledge: object
+    spend_request: object  # a request at school A waiting for finance
+    fund: object
+    extra: dict = field(default_factory=dict)
+
+    def side(self, name: str) -> Side:
+        return {"a": self.a, "b": self.b}[name]
+
+
+def _print_job_id(owner) -> str:
+    """A background print job's id (32 hex digits, as ``print_job_start`` makes them), one per owner."""
+    return f"{owner.pk:08x}" + "0" * 24
+
+
+def put_print_jobs(world: World) -> None:
+    """Print jobs live in the cache, which every test clears: put both sides' back."""
+    for side, owner in ((world.a, world.users["pastoral_a"]), (world.b, world.users["pastoral_b"])):
+        cache.set_many(
+            {
+                print_job_key(side.print_job): {
+                    "owner_id": owner.pk,
+                    "voucher_count": 30,
+                    "chunk_count": 2,
+                    "paper": "A5",
+                    "chord": False,
+                },
+                print_job_key(side.print_job, "done"): 1,
+            },
+            600,
+        )
+
+
+def _side(*, name, school, partner, staff, lead, surname, item_name) -> Side:
+    family = FamilyFactory(lead_carer_name=f"Jo {surname}", postcode=f"RV{9 if name == 'b' else 8} 1ZZ")
+    pupil = PupilFactory(family=family, school=school, legal_forename="Sam", surname=surname, year_group=4)
+    family_record_consent(family=family, actor=staff, given=True)
+    family.refresh_from_db()
+    pupil_set_in_need(pupil=pupil, actor=staff, in_need=True, reason="Winter")
+    voucher_type = VoucherType.objects.create(
+        partner=partner, service="food_parcel", name="Food parcel", face_value_pence=25_00, validity_days=28
+    )
+
+    def issue():
+        return voucher_issue(
+            family=family,
+            voucher_type=voucher_type,
+            school=school,
+            issued_by=staff,
+            referral_reason="income_drop",
+            notify=False,
+        )
+
+    voucher = issue()
+    redeemed = issue()
+    charity = make_user(f"counter_{name}", Role.CHARITY, partner=partner)
+    redemption = voucher_redeem(
+        voucher=redeemed, partner=partner, redeemed_by=charity, items_given="Food parcel"
+    )
+    last_month = statements.previous_month()
+    statement = PartnerStatement.objects.create(
+        partner=partner,
+        month=last_month,
+        voucher_count=1,
+        face_value_pence=25_00,
+        value_given_pence=25_00,
+        expired_count=0,
+        cancelled_count=0,
+        pdf=b"%PDF-1.4 stored statement",
+        generated_at=timezone.now(),
+    )
+    item = UniformItem.objects.create(
+        school=school, name=item_name, sizes=["3-4", "5-6"], unit_cost_pence=8_00, supplier="Smart Kids Ltd"
+    )
+    stock_receive(item=item, size="3-4", quantity=5, actor=lead, note=surname)
+    pack = welcome_pack_set(school=school, year_group=0, contents={item.pk: 1}, actor=lead)
+    PupilFactory(school=school, year_group=0, legal_forename="Newby", surname=surname)
+    gifts_generate(school=school, academic_year=academic_year_start_for(timezone.localdate()), actor=lead)
+    gift = Gift.objects.get(school=school)
+    request = request_create(
+        pupil=pupil,
+        kind=ItemKind.COAT,
+        size="Age 7-8",
+        reason="Coat torn",
+        urgency="routine",
+        actor=staff,
+    )
+    pupil_import = PupilImport.objects.create(
+        school=school,
+        uploaded_by=lead,
+        filename=f"{surname}.csv",
+        content=b"",
+        status=PupilImport.Status.PREVIEWED,
+        summary={"note": surname},
+    )
+    twin_1 = FamilyFactory(lead_carer_name=f"Kit {surname}", postcode="RV7 7TT")
+    twin_2 = FamilyFactory(lead_carer_name=f"Kit {surname}", postcode="RV7 7TT")
+    PupilFactory(family=twin_1, school=school, surname=surname)
+    PupilFactory(family=twin_2, school=school, surname=surname)
+    low, high = sorted((twin_1, twin_2), key=lambda f: f.pk)
+    duplicate = FamilyDuplicate.objects.create(family_a=low, family_b=high, reason="Same carer and postcode")
+    return Side(
+        school=school,
+        partner=partner,
+        family=family,
+        pupil=pupil,
+        voucher=voucher,
+        redeemed=redeemed,
+        redemption=redemption,
+        statement=statement,
+        item=item,
+        pack=pack,
+        gift=gift,
+        request=request,
+        pupil_import=pupil_import,
+        duplicate=duplicate,
+        print_job=_print_job_id(staff),
+    )
+
+
+def build_world() -> World:
+    school_a = SchoolFactory(name="Alpha Primary Academy", urn="140901")
+    school_b = SchoolFactory(name="Beta Primary Academy", urn="140902")
+    partner_1 = PartnerFactory(name=PARTNER_1)
+    partner_2 = PartnerFactory(name=PARTNER_2)
+    users = {
+        "pastoral_a": make_user("pastoral_a", Role.PASTORAL, schools=[school_a]),
+        "lead_a": make_user("lead_a", Role.LEAD, schools=[school_a]),
+        "pastoral_b": make_user("pastoral_b", Role.PASTORAL, schools=[school_b]),
+        "finance": make_user("finance", Role.FINANCE),
+        "charity_1": make_user("charity_1", Role.CHARITY, partner=partner_1),
+        "charity_2": make_user("charity_2", Role.CHARITY, partner=partner_2),
+        "admin": make_user("admin", Role.ADMIN, superuser=True),
+    }
+    lead_b = make_user("lead_b", Role.LEAD, schools=[school_b])
+    fund = standby_fund()
+    donation = fund_donation_record(
+        fund=fund,
+        donor=DONOR,
+        amount_pence=5_000_00,
+        received_on=timezone.localdate(),
+        gift_aid=False,
+        actor=users["finance"],
+    )
+    a = _side(
+        name="a",
+        school=school_a,
+        partner=partner_1,
+        staff=users["pastoral_a"],
+        lead=users["lead_a"],
+        surname=MARK_A,
+        item_name="Applejumper",
+    )
+    b = _side(
+        name="b",
+        school=school_b,
+        partner=partner_2,
+        staff=users["pastoral_b"],
+        lead=lead_b,
+        surname=MARK_B,
+        item_name=ITEM_B,
+    )
+    blazer = UniformItem.objects.create(school=school_a, name="Blazer", sizes=["7-8"], unit_cost_pence=60_00)
+    waiting = request_create(
+        pupil=a.pupil,
+        kind=ItemKind.UNIFORM,
+        item=blazer,
+        quantity=4,
+        size="7-8",
+        reason="Blazers torn",
+        urgency="routine",
+        actor=users["pastoral_a"],
+    )
+    spend_request = SpendRequest.objects.get(source_id=str(waiting.pk), status=SpendRequest.Status.PENDING)
+    pledge = pledge_create(
+        fund=fund,
+        donor=DONOR,
+        amount_pence=100_00,
+        frequency=Pledge.Frequency.ANNUAL,
+        next_due=timezone.localdate() + datetime.timedelta(days=30),
+        gift_aid=False,
+        actor=users["finance"],
+    )
+    entry = LedgerEntry.objects.get(kind=LedgerEntry.Kind.INCOME, fund=fund, amount_pence=5_000_00)
+    world = World(
+        a=a,
+        b=b,
+        users=users,
+        sessions={},
+        entry=entry,
+        donation=donation,
+        pledge=pledge,
+        spend_request=spend_request,
+        fund=fund,
+        extra={"waiting_request": waiting, "blazer": blazer, "lead_b": lead_b},
+    )
+    for role, user in users.items():
+        client = Client()
+        client.force_login(user)
+        world.sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return world
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
