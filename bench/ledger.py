@@ -440,7 +440,7 @@ def run(args: argparse.Namespace) -> None:
                     lead_carer_name="Bench Carer",
                     household_size=2,
                 )
-                for _ in range(args.runs + 1)
+                for _ in range(2 * (args.runs + 1))  # two timed commit rows
             ]
         )
     )
