@@ -107,6 +107,28 @@ def register_ledger_source(
     _DESCRIBERS[model._meta.label_lower] = describe_many
 
 
+def _describe_donations(ids: list[str]) -> dict[str, SourceFacts]:
+    """A donation as finance reads it on the ledger: who gave it, when, and on what terms."""
+    facts = {}
+    for donation in Donation.objects.filter(pk__in=[int(i) for i in ids if i.isdigit()]):
+        facts[str(donation.pk)] = SourceFacts(
+            title=f"Donation from {donation.donor}",
+            facts=[
+                ("Donor", donation.donor),
+                ("Received", f"{donation.received_on:%-d %B %Y}"),
+                ("Gift Aid", "Yes" if donation.gift_aid else "No"),
+                (
+                    "Restricted to",
+                    category_label(donation.restricted_purpose) if donation.restricted_purpose else "–",
+                ),
+            ],
+        )
+    return facts
+
+
+register_ledger_source(Donation, _describe_donations)
+
+
 def describe_sources(entries: Iterable[LedgerEntry]) -> dict[tuple[int, str], SourceFacts]:
     """Facts about the things behind ``entries``, keyed by (content type id, source id)."""
     wanted: dict[int, set[str]] = {}
