@@ -530,3 +530,10 @@ def test_the_year_end_report_has_the_years_totals_schools_and_donations(client_f
 def test_the_year_end_report_of_the_year_in_progress_says_so(client_for, finance, ledger):
     _, text = _pdf_text(client_for(finance), year=_current_year())
     assert "The year is not over" in text
+
+
+def test_finance_home_shows_the_standby_fund_and_the_way_in(client_for, finance):
+    page = client_for(finance).get(reverse("home")).content.decode()
+    assert "The standby fund" in page
+    assert "waiting for your approval" in page
+    assert f'href="{DASHBOARD}"' in page
