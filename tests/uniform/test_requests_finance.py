@@ -115,7 +115,7 @@ def test_a_lead_rejecting_an_approved_request_releases_its_commitment(ask, lead_
 
 
 def test_above_the_threshold_it_waits_for_one_finance_approver_who_is_emailed(
-    ask, finance, school_a, mailoutbox, django_capture_on_commit_callbacks
+    eager, ask, finance, school_a, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         request = ask(4)
@@ -131,7 +131,7 @@ def test_above_the_threshold_it_waits_for_one_finance_approver_who_is_emailed(
 
 
 def test_finance_approving_commits_the_money_moves_the_request_on_and_tells_the_requester(
-    ask, finance, pastoral_a, mailoutbox, django_capture_on_commit_callbacks
+    eager, ask, finance, pastoral_a, mailoutbox, django_capture_on_commit_callbacks
 ):
     request = ask(4)
     with django_capture_on_commit_callbacks(execute=True):
@@ -190,7 +190,7 @@ def test_a_decided_request_cannot_be_decided_again(ask, finance, finance_2):
 
 
 def test_finance_rejecting_needs_a_note_and_rejects_the_request(
-    ask, finance, pastoral_a, mailoutbox, django_capture_on_commit_callbacks
+    eager, ask, finance, pastoral_a, mailoutbox, django_capture_on_commit_callbacks
 ):
     request = ask(4)
     spend = _spend_request(request)
