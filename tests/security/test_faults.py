@@ -1,0 +1,310 @@
+"""Faults: work that rolls back sends nothing, the database failing mid-request leaves nothing half
+written, and a Celery worker killed mid-task finishes the job whole when the task is redelivered."""
+
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import OperationalError, connection, transaction
+from django.test import Client
+from django.utils import timezone
+
+from support import jobs
+from support.fund import fund_donation_record, fund_position, standby_fund
+from support.models import AuditEvent, LedgerEntry
+from support.services import family_record_consent
+from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, make_user
+from vouchers import services as voucher_services
+from vouchers.models import PartnerStatement, Redemption, Voucher, VoucherType
+from vouchers.services import voucher_issue, voucher_redeem, voucher_send_request
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+# --- tasks are sent only after their transaction commits --------------------------------------
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Every task ``enqueue_on_commit`` actually sends, as (name, args)."""
+    calls: list[tuple[str, tuple]] = []
+
+    class Recorder:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def delay(self, *args: object) -> None:
+            calls.append((self.name, args))
+
+    monkeypatch.setattr(jobs, "task_named", Recorder)
+    return calls
+
+
+def _family_with_voucher_type(*, email: str = "carer@example.org"):
+    school, partner = SchoolFactory(), PartnerFactory()
+    family = FamilyFactory(email=email)
+    PupilFactory(family=family, school=school)
+    pastoral = make_user("pastoral_faults", "pastoral", schools=[school])
+    family_record_consent(family=family, actor=pastoral, given=True)
+    family.refresh_from_db()
+    food = VoucherType.objects.create(
+        partner=partner, service="food_parcel", name="Food", face_value_pence=25_00
+    )
+    return family, food, school, pastoral
+
+
+# The test's own transaction stands in for the request's: callbacks registered in a savepoint that
+# rolls back are dropped, the rest run when django_capture_on_commit_callbacks "commits".
+
+
+@pytest.mark.django_db
+def test_it_sends_the_voucher_only_once_the_issue_commits(sent, django_capture_on_commit_callbacks):
+    family, food, school, pastoral = _family_with_voucher_type()
+    with django_capture_on_commit_callbacks(execute=True):
+        voucher = voucher_issue(
+            family=family, voucher_type=food, school=school, issued_by=pastoral, referral_reason="debt"
+        )
+    assert sent == [("vouchers.send_voucher", (voucher.pk, "email"))]
+
+
+def _issue_and_send_then_fail(family, food, school, pastoral) -> None:
+    with transaction.atomic():
+        voucher_issue(
+            family=family, voucher_type=food, school=school, issued_by=pastoral, referral_reason="debt"
+        )
+        voucher_send_request(voucher=Voucher.objects.get(), actor=pastoral, channel="email")
+        raise RuntimeError("something later in the same request failed")
+
+
+@pytest.mark.django_db
+def test_it_sends_nothing_when_the_issue_rolls_back(sent, django_capture_on_commit_callbacks):
+    family, food, school, pastoral = _family_with_voucher_type()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        _issue_and_send_then_fail(family, food, school, pastoral)
+    assert callbacks == []
+    assert sent == []
+    assert not Voucher.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="voucher.").exists()
+
+
+@pytest.mark.django_db
+def test_it_sends_no_decision_email_when_an_approval_rolls_back(
+    sent, monkeypatch, django_capture_on_commit_callbacks
+):
+    from support import approvals
+
+    finance = make_user("finance_faults", "finance")
+    school = SchoolFactory()
+    lead = make_user("lead_faults", "lead", schools=[school])
+    fund = standby_fund()
+    fund_donation_record(
+        fund=fund,
+        donor="Rotary",
+        amount_pence=500_00,
+        received_on=timezone.localdate(),
+        gift_aid=False,
+        actor=finance,
+    )
+
+    class Decisions:
+        def approved(self, source, *, actor, note):
+            raise OperationalError("the database went away after the commitment was written")
+
+        def url(self, source) -> str:
+            return "/"
+
+    monkeypatch.setitem(approvals._HANDLERS, "support.family", Decisions())
+    request = approvals.spend_request_open(
+        fund=fund,
+        source=FamilyFactory(),
+        amount_pence=50_00,
+        category="coat",
+        school=school,
+        summary="Coat",
+        reason="Outgrown",
+        actor=lead,
+    )
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(OperationalError):
+        approvals.spend_request_approve(spend_request=request, actor=finance)
+    assert callbacks == []
+    assert sent == []
+    request.refresh_from_db()
+    assert request.status == request.Status.PENDING
+    assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.COMMITMENT).exists()
+
+
+# --- the database going away mid-request ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_shows_a_clean_error_page_and_keeps_no_half_issued_voucher_when_the_database_fails(
+    monkeypatch, settings
+):
+    settings.DEBUG = False
+    finance = make_user("finance_faults", "finance")
+    fund = standby_fund()
+    fund_donation_record(
+        fund=fund,
+        donor="Rotary",
+        amount_pence=500_00,
+        received_on=timezone.localdate(),
+        gift_aid=False,
+        actor=finance,
+    )
+    family, food, _school, pastoral = _family_with_voucher_type(email="")
+    VoucherType.objects.filter(pk=food.pk).update(fund=fund)
+
+    def gone(**kwargs):
+        # The voucher row and its audit row are written by now; the ledger write fails.
+        assert Voucher.objects.filter(family=family).exists()
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(voucher_services, "fund_spend_commit", gone)
+    client = Client(raise_request_exception=False)
+    client.force_login(pastoral)
+    response = client.post(
+        f"/families/{family.pk}/vouchers/new/",
+        {
+            "voucher_type": food.pk,
+            "referral_reason": "income_drop",
+            "referral_other": "",
+            "household_size": 2,
+            "dietary_needs": "",
+            "fulfilment": "collection",
+            "note_for_charity": "",
+        },
+    )
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "Sorry, there is a problem with the service" in page
+    assert "Traceback" not in page
+    assert "OperationalError" not in page
+    assert "server closed the connection" not in page
+    assert not Voucher.objects.exists()
+    assert not AuditEvent.objects.filter(action="voucher.issued").exists()
+    assert fund_position(fund=fund).committed_pence == 0
+
+
+# --- a Celery worker killed mid-task ----------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
+    )
+    return [int(line) for line in out.stdout.split()]
+
+
+def _wait(predicate, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.worker
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_finishes_the_monthly_statements_whole_after_the_worker_is_killed_mid_run(tmp_path):
+    """Our own worker (its own queue and hostname, so CI's shared worker is untouched) runs the monthly
+    statements; its pool process is killed with SIGKILL once the first statement is stored. The task is
+    ``acks_late`` and ``reject_on_worker_lost``, so the message goes back on the queue and a fresh pool
+    process runs it again: every partner ends with exactly one statement and one audit row."""
+    from config.celery import app
+
+    assert not app.conf.task_always_eager, "this test must send to a real broker"
+    partners = [PartnerFactory(name=f"Larder {n}", email="") for n in range(6)]
+    school = SchoolFactory()
+    pastoral = make_user("pastoral_worker", "pastoral", schools=[school])
+    charity = make_user("counter_worker", "charity", partner=partners[0])
+    first_of_this_month = timezone.localdate().replace(day=1)
+    last_month = (first_of_this_month - datetime.timedelta(days=1)).replace(day=1)
+    for partner in partners:
+        family = FamilyFactory()
+        PupilFactory(family=family, school=school)
+        family_record_consent(family=family, actor=pastoral, given=True)
+        food = VoucherType.objects.create(
+            partner=partner, service="food_parcel", name="Food", face_value_pence=25_00
+        )
+        voucher = voucher_issue(
+            family=family,
+            voucher_type=food,
+            school=school,
+            issued_by=pastoral,
+            referral_reason="debt",
+            notify=False,
+        )
+        voucher_redeem(voucher=voucher, partner=partner, redeemed_by=charity)
+    Redemption.objects.update(
+        redeemed_at=timezone.make_aware(datetime.datetime.combine(last_month, datetime.time(12)))
+    )
+
+    queue = f"faults-{uuid.uuid4().hex[:8]}"
+    hostname = f"{queue}@%h"
+    db = connection.settings_dict
+    where = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{where}"}
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("celery")),
+            "-A",
+            "config",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            f"--hostname={hostname}",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait(
+            lambda: "ready" in (tmp_path / "worker.log").read_text(), timeout=60, what="the worker to start"
+        )
+        jobs.task_named("vouchers.monthly_statements").apply_async(args=[f"{last_month:%Y-%m}"], queue=queue)
+        _wait(lambda: PartnerStatement.objects.exists(), timeout=60, what="the first statement")
+        children = _children(worker.pid)
+        assert children, "the worker has no pool process"
+        for child in children:
+            os.kill(child, signal.SIGKILL)
+        stored_at_kill = PartnerStatement.objects.count()
+        assert stored_at_kill < len(partners), "the run finished before the kill: nothing was proved"
+        _wait(
+            lambda: PartnerStatement.objects.count() == len(partners),
+            timeout=120,
+            what="the redelivered task to finish the statements",
+        )
+        time.sleep(1)  # anything still running would add a duplicate now
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(5)
+        log.close()
+    text = (tmp_path / "worker.log").read_text()
+    assert "WorkerLostError" in text or "SIGKILL" in text, text[-3000:]
+    assert PartnerStatement.objects.count() == len(partners)
+    for partner in partners:
+        statement = PartnerStatement.objects.get(partner=partner, month=last_month)
+        assert statement.voucher_count == 1
+        assert statement.pdf.startswith(b"%PDF")
+    assert AuditEvent.objects.filter(action="statement.generated").count() == len(partners)
