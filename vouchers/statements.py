@@ -472,9 +472,17 @@ def statement_record_download(
     )
 
 
+@transaction.atomic
 def statement_send(*, statement_id: int) -> str:
-    """E-mail a stored statement (PDF attached) to its partner's address, once; audited."""
-    statement = PartnerStatement.objects.select_related("partner").get(pk=statement_id)
+    """E-mail a stored statement (PDF attached) to its partner's address, once; audited.
+
+    The statement's row is locked while it is sent, so two deliveries of the task at once send once.
+    """
+    statement = (
+        PartnerStatement.objects.select_for_update(of=("self",))
+        .select_related("partner")
+        .get(pk=statement_id)
+    )
     partner = statement.partner
     if statement.emailed_at is not None:
         return "already-sent"
