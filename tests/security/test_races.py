@@ -470,3 +470,22 @@ def test_it_gives_the_last_pounds_to_exactly_one_of_two_commits(monkeypatch, poi
         assert race.error.code == "insufficient_funds"
     assert LedgerEntry.objects.filter(fund=w.fund, kind=LedgerEntry.Kind.COMMITMENT).count() == 1
     assert fund_position(fund=w.fund).available_pence == 2_00
+
+
+# --- statements --------------------------------------------------------------------------------
+
+
+def test_it_emails_a_statement_once_when_two_deliveries_of_the_task_race(monkeypatch, mailoutbox):
+    """Found in review: the 'already sent?' check was not under a lock, so a redelivered task running
+    beside the first could e-mail the charity twice. The send now holds the statement's row lock."""
+    from vouchers import statements
+    from vouchers.statements import previous_month, statement_generate, statement_send
+
+    partner = PartnerFactory(email="counter@pantry.example")
+    statement = statement_generate(partner=partner, month=previous_month())
+    race = inject(monkeypatch, statements, "month_label", lambda: statement_send(statement_id=statement.pk))
+    assert statement_send(statement_id=statement.pk) == "sent"
+    race.finish()
+    assert race.blocked, "the second delivery should wait for the first's lock"
+    assert race.result == "already-sent"
+    assert len(mailoutbox) == 1
