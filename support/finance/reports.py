@@ -13,10 +13,8 @@ a reversal counts in the period it was made and reduces the figure of the kind o
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     BigIntegerField,
@@ -42,20 +40,13 @@ from support.fund import (
     standby_fund,
 )
 from support.models import Donation, Fund, FundAllocation, LedgerEntry, Pledge, School
-from support.scopes import scope_for
+from support.pledges import funds_visible_to  # noqa: F401 (the finance pages import it from here)
 
 Kind = LedgerEntry.Kind
 TRUST_WIDE = "Trust-wide"
 
 
 # --- Which funds ---------------------------------------------------------------------------------
-
-
-def funds_visible_to(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Fund]:
-    """Every fund for finance and trust admins; nothing for anyone else."""
-    if scope_for(user).has_role("finance"):
-        return Fund.objects.all()
-    return Fund.objects.none()
 
 
 def default_fund() -> Fund:
@@ -517,25 +508,3 @@ def fund_year_summary(*, fund: Fund, year: int, today: datetime.date | None = No
         overdue_pledges=overdue_pledges(fund=fund, today=today),
         today=today,
     )
-
-
-def year_donations(*, fund: Fund, year: int) -> QuerySet[Donation]:
-    """Donations to ``fund`` received in the financial year, oldest first, each annotated ``reversed``
-    (its income entry was reversed: recorded in error)."""
-    start, end = financial_year_bounds(year)
-    reversed_income = _reversals_of_donations()
-    return (
-        Donation.objects.filter(fund=fund, received_on__gte=start, received_on__lte=end)
-        .annotate(reversed=Exists(reversed_income))
-        .order_by("received_on", "pk")
-    )
-
-
-def donation_totals(donations: Iterable[Donation]) -> dict[str, int]:
-    """Totals of already-fetched donations (a short list): received, with Gift Aid, and reversed."""
-    counted = [d for d in donations if not getattr(d, "reversed", False)]
-    return {
-        "received_pence": sum(d.amount_pence for d in counted),
-        "gift_aid_pence": sum(d.amount_pence for d in counted if d.gift_aid),
-        "count": len(counted),
-    }

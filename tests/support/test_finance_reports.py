@@ -18,7 +18,6 @@ from support.finance.reports import (
     Flows,
     fund_year_summary,
     funds_visible_to,
-    year_donations,
 )
 from support.fund import (
     FundPosition,
@@ -31,6 +30,7 @@ from support.fund import (
     standby_fund,
 )
 from support.models import Fund, FundAllocation, LedgerEntry, Pledge
+from support.pledges import donation_list
 from tests.factories import FamilyFactory, SchoolFactory
 
 TODAY = datetime.date(2026, 3, 15)
@@ -272,12 +272,12 @@ def test_it_keeps_other_funds_out(ledger, finance, school_a):
     assert fund_year_summary(fund=other, year=2025, today=TODAY).income_pence == 9_999
 
 
-def test_it_lists_the_years_donations_marking_reversed_ones(ledger):
-    donations = list(year_donations(fund=ledger.fund, year=2025))
+def test_it_lists_the_years_donations_marking_reversed_ones(ledger, finance):
+    donations = list(donation_list(user=finance, fund=ledger.fund, year=2025))
 
-    assert [(d.donor, d.amount_pence, d.gift_aid, d.reversed) for d in donations] == [
-        ("Trustee One", 50_000, True, False),
+    assert [(d.donor, d.amount_pence, d.gift_aid, d.is_reversed) for d in donations] == [
         ("Recorded twice", 20_000, False, True),
+        ("Trustee One", 50_000, True, False),
     ]
 
 
