@@ -250,6 +250,7 @@ def fund_checkpoint(
     Totals are the previous checkpoint's plus the entries since, so each run reads only the new entries.
     Returns the new checkpoint, or None when nothing has settled since the last one.
     """
+    fund = _lock_fund(fund)  # two runs at once take turns: the second finds nothing new
     previous = FundCheckpoint.objects.filter(fund=fund).order_by("-up_to_entry_id").first()
     after = previous.up_to_entry_id if previous else 0
     up_to = LedgerEntry.objects.filter(
