@@ -140,3 +140,41 @@ def test_it_signs_out_an_idle_session(client_for, pastoral_a, settings):
     response = client.get("/")
     assert response.status_code == 302
     assert "/accounts/login/" in response.headers["Location"]
+
+
+def _callbacks(resolver=None, prefix=""):
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from _callbacks(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry.callback
+
+
+def test_csrf_protects_every_form_that_posts():
+    """Django's CSRF middleware guards every POST unless a view opts out: only the health check (GET,
+    for load balancers) does. DRF's views are exempt from the middleware, but its session
+    authentication enforces CSRF itself (tested below)."""
+    exempt = sorted(
+        route
+        for route, callback in _callbacks()
+        if getattr(callback, "csrf_exempt", False) and not hasattr(callback, "cls")  # DRF views: below
+    )
+    assert exempt == ["healthz"]
+
+
+def test_the_api_refuses_a_session_post_without_the_csrf_token(db, pastoral_a, family_a):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(pastoral_a)
+    response = client.post(
+        f"/api/v1/families/{family_a.pk}/consent/",
+        {"consent_given": True, "consent_date": "2026-10-01"},
+        content_type="application/json",
+    )
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+    family_a.refresh_from_db()
+    assert not family_a.consent_given
