@@ -12,8 +12,8 @@
   dates of birth, UPNs and free text become "Anonymised" or blank; ids, money, states, dates of
   events and counts stay, so the fund's figures and every report's counts are unchanged.
 - **The audit trail is append-only in the database** (migration 0002's triggers refuse UPDATE and
-  DELETE). Its rows about an anonymised family are *redacted* only where the database allows the one
-  narrow exception in ``AUDIT_REDACTION_SQL``: the row's who, when, action and subject stay; only
+  DELETE). Its rows about an anonymised family are *redacted* through the one narrow exception
+  migration 0008 installs: the row's who, when, action and subject stay; only
   ``subject_repr``, ``before``, ``after`` and ``note`` may change, once, and only to a row marked
   "Anonymised". Where that exception is not installed the rows are left whole and counted as kept.
 """
@@ -463,41 +463,6 @@ def redact_value(value: Any, key: str | None = None) -> Any:
     if isinstance(value, str) and value and key not in AUDIT_KEEP_KEYS:
         return ANONYMISED
     return value
-
-
-# The one narrow exception to the audit table's append-only triggers, for the lead to install in a
-# migration (see the report): an UPDATE passes only when the row's id, time, actor, action and subject
-# are unchanged and it marks a not-yet-redacted row "Anonymised"; so each row can be redacted once,
-# visibly, and nothing else about it can change. DELETE stays refused.
-AUDIT_REDACTION_SQL = {
-    "sqlite": [
-        "DROP TRIGGER IF EXISTS support_auditevent_no_update;",
-        """CREATE TRIGGER support_auditevent_no_update BEFORE UPDATE ON support_auditevent
-           WHEN NOT (NEW.id = OLD.id AND NEW.at IS OLD.at AND NEW.actor_id IS OLD.actor_id
-                     AND NEW.actor_label IS OLD.actor_label AND NEW.action IS OLD.action
-                     AND NEW.subject_type_id IS OLD.subject_type_id AND NEW.subject_id IS OLD.subject_id
-                     AND OLD.subject_repr <> 'Anonymised' AND NEW.subject_repr = 'Anonymised')
-           BEGIN SELECT RAISE(ABORT, 'audit events are append-only (UPDATE refused)'); END;""",
-    ],
-    "postgresql": [
-        """CREATE OR REPLACE FUNCTION support_auditevent_refuse_update() RETURNS trigger AS $$
-        BEGIN
-            IF NEW.id = OLD.id AND NEW.at = OLD.at AND NEW.actor_id IS NOT DISTINCT FROM OLD.actor_id
-               AND NEW.actor_label = OLD.actor_label AND NEW.action = OLD.action
-               AND NEW.subject_type_id IS NOT DISTINCT FROM OLD.subject_type_id
-               AND NEW.subject_id = OLD.subject_id
-               AND OLD.subject_repr <> 'Anonymised' AND NEW.subject_repr = 'Anonymised' THEN
-                RETURN NEW;
-            END IF;
-            RAISE EXCEPTION 'audit events are append-only (UPDATE refused)'
-                USING ERRCODE = 'integrity_constraint_violation';
-        END;
-        $$ LANGUAGE plpgsql;""",
-        "DROP TRIGGER IF EXISTS support_auditevent_no_update ON support_auditevent;",
-        """CREATE TRIGGER support_auditevent_no_update BEFORE UPDATE ON support_auditevent
-           FOR EACH ROW EXECUTE FUNCTION support_auditevent_refuse_update();""",
-    ],
-}
 
 
 def _redact_audit_events(events: list[AuditEvent]) -> tuple[int, int]:

@@ -7,7 +7,6 @@ else about it can change. DELETE stays refused (0002's trigger, untouched).
 
 from django.db import migrations
 
-# Frozen copy of support.data_rights.AUDIT_REDACTION_SQL as it was when this migration was written.
 REDACTION_SQL = {
     "sqlite": [
         "DROP TRIGGER IF EXISTS support_auditevent_no_update;",

@@ -137,14 +137,6 @@ def _figures(fund) -> dict:
     }
 
 
-@pytest.fixture
-def audit_redaction_allowed(db):
-    """Install the audit table's narrow redaction exception (the migration the lead adds), for this test."""
-    with connection.cursor() as cursor:
-        for statement in data_rights.AUDIT_REDACTION_SQL[connection.vendor]:
-            cursor.execute(statement)
-
-
 # --- Subject access ------------------------------------------------------------------------------
 
 
@@ -478,9 +470,7 @@ def test_the_migrations_install_the_redaction_exception(household):
     }
 
 
-def test_with_the_redaction_exception_audit_events_lose_personal_data_only(
-    household, audit_redaction_allowed
-):
+def test_with_the_redaction_exception_audit_events_lose_personal_data_only(household):
     events = {e.pk: e for e in data_rights.audit_events_about(household)}
     _age(household)
     _, result = data_rights.anonymise_expired()
@@ -517,9 +507,7 @@ def test_with_the_redaction_exception_audit_events_lose_personal_data_only(
         "DELETE FROM support_auditevent WHERE id = %s",
     ],
 )
-def test_the_redaction_exception_still_refuses_any_other_change(
-    family_a, admin, audit_redaction_allowed, sql
-):
+def test_the_redaction_exception_still_refuses_any_other_change(family_a, admin, sql):
     event = AuditEvent.objects.create(
         actor=admin, actor_label="admin", action="test.done", subject_repr="Anna"
     )
@@ -534,7 +522,7 @@ def test_the_redaction_exception_still_refuses_any_other_change(
     )
 
 
-def test_a_redacted_event_cannot_be_changed_again(admin, audit_redaction_allowed):
+def test_a_redacted_event_cannot_be_changed_again(admin):
     event = AuditEvent.objects.create(
         actor=admin, actor_label="admin", action="test.done", subject_repr="Anna"
     )
