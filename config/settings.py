@@ -253,6 +253,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Two different "kind" enums (ledger entries, uniform items) get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "LedgerEntryKindEnum": "support.models.fund.LedgerEntry.Kind",
+        "ItemKindEnum": "uniform.models.ItemKind",
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ service, which holds the rules and their messages.
 import datetime
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from support.finance.ledger import kind_label
@@ -68,17 +67,8 @@ class SourceSerializer(serializers.Serializer):
     facts = SourceFactSerializer(many=True)
 
 
-# Not an enum in the schema: drf-spectacular would name it after "kind" and collide with the uniform
-# requests' kind (a warning) until settings give it a name (SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
-@extend_schema_field(
-    {"type": "string", "description": "One of: " + ", ".join(LedgerEntry.Kind.values), "readOnly": True}
-)
-class LedgerKindField(serializers.CharField):
-    pass
-
-
 class LedgerEntrySerializer(serializers.ModelSerializer):
-    kind = LedgerKindField(read_only=True)
+    kind = serializers.ChoiceField(choices=LedgerEntry.Kind.choices, read_only=True)
     fund_name = serializers.CharField(source="fund.name", read_only=True)
     kind_label = serializers.SerializerMethodField()
     balance_effect_pence = serializers.IntegerField(
