@@ -126,7 +126,7 @@ class _FinanceViewSet(viewsets.GenericViewSet):
     permission = "fund.view"
 
     def decorate(self, objects: list) -> None:
-        pass
+        """Add per-page facts to ``objects`` (a subclass's hook); nothing to add by default."""
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
