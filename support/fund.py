@@ -20,7 +20,7 @@ lock, so concurrent spends against one fund are serialised and none sees a stale
 import calendar
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
@@ -80,6 +80,11 @@ def next_due_after(due: date, frequency: str) -> date:
     month_index = due.month - 1 + months
     year, month = due.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(due.day, calendar.monthrange(year, month)[1]))
+
+
+def local_midnight(day: date) -> datetime:
+    """Midnight starting ``day`` in the trust's time zone: the bound for filtering entries by day."""
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def financial_year_label(year: int) -> str:

@@ -28,7 +28,6 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, status, viewsets
@@ -54,6 +53,7 @@ from support.fund import (
     financial_year_bounds,
     fund_donation_record,
     fund_entry_reverse,
+    local_midnight,
 )
 from support.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
 from support.pledges import donations_visible_to, pledge_create, pledge_list
@@ -149,10 +149,6 @@ class _FinanceViewSet(viewsets.GenericViewSet):
         return super().handle_exception(exc)
 
 
-def _local_midnight(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 @extend_schema_field(OpenApiTypes.INT)
 class IntFilter(django_filters.NumberFilter):
     """A whole number (an id, a year): "1.5" is a 400, not silently 1."""
@@ -236,16 +232,16 @@ class LedgerEntryFilter(django_filters.FilterSet):
         return queryset.filter(Q(category=value) | Q(category__startswith=f"{value}:"))
 
     def filter_date_from(self, queryset, name, value):
-        return queryset.filter(created_at__gte=_local_midnight(value))
+        return queryset.filter(created_at__gte=local_midnight(value))
 
     def filter_date_to(self, queryset, name, value):
-        return queryset.filter(created_at__lt=_local_midnight(value + datetime.timedelta(days=1)))
+        return queryset.filter(created_at__lt=local_midnight(value + datetime.timedelta(days=1)))
 
     def filter_year(self, queryset, name, value):
         first, last = financial_year_bounds(value)
         return queryset.filter(
-            created_at__gte=_local_midnight(first),
-            created_at__lt=_local_midnight(last + datetime.timedelta(days=1)),
+            created_at__gte=local_midnight(first),
+            created_at__lt=local_midnight(last + datetime.timedelta(days=1)),
         )
 
 

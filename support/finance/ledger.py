@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from support.finance.reports import funds_visible_to
-from support.fund import SourceFacts, category_label, describe_sources, financial_year_bounds
+from support.fund import SourceFacts, category_label, describe_sources, financial_year_bounds, local_midnight
 from support.models import Fund, LedgerEntry, School
 from support.scopes import scope_for
 
@@ -91,10 +91,6 @@ def _sum(expression, **extra) -> Coalesce:
 
 
 # --- Filters -------------------------------------------------------------------------------------
-
-
-def _local_midnight(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def month_bounds(month: datetime.date) -> tuple[datetime.date, datetime.date]:
@@ -169,9 +165,9 @@ def _filtered(user: User, filters: LedgerFilters) -> QuerySet[LedgerEntry]:
     first, last = filters.days()
     # Bounds as instants (not created_at__date), so an index on created_at can serve them.
     if first is not None:
-        entries = entries.filter(created_at__gte=_local_midnight(first))
+        entries = entries.filter(created_at__gte=local_midnight(first))
     if last is not None:
-        entries = entries.filter(created_at__lt=_local_midnight(last + datetime.timedelta(days=1)))
+        entries = entries.filter(created_at__lt=local_midnight(last + datetime.timedelta(days=1)))
     if filters.school == "none":
         entries = entries.filter(school__isnull=True)
     elif filters.school is not None:
@@ -201,7 +197,7 @@ def ledger_opening_balance(*, user: User, filters: LedgerFilters) -> int | None:
     first, _ = filters.days()
     if first is None:
         return 0
-    before = ledger_entries_visible_to(user).filter(fund=filters.fund, created_at__lt=_local_midnight(first))
+    before = ledger_entries_visible_to(user).filter(fund=filters.fund, created_at__lt=local_midnight(first))
     # Income and spend summed without the join to reversed entries (which costs a lookup per row over
     # the whole history); the few reversals are summed apart, through the (fund, kind) index.
     flows = before.filter(kind__in=[Kind.INCOME, Kind.SPEND]).aggregate(

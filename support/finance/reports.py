@@ -37,6 +37,7 @@ from support.fund import (
     financial_year_bounds,
     financial_year_for,
     financial_year_label,
+    local_midnight,
     standby_fund,
 )
 from support.models import Donation, Fund, FundAllocation, LedgerEntry, Pledge, School
@@ -254,13 +255,9 @@ class FundYearSummary:
         return sorted(rows, key=lambda row: (-row.total_pence, row.label))
 
 
-def _local_midnight(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _year_boundaries(year: int) -> list[datetime.datetime]:
     """Local midnight on the first of each month from September ``year`` to September ``year + 1``."""
-    return [_local_midnight(_month_start(year, index)) for index in range(13)]
+    return [local_midnight(_month_start(year, index)) for index in range(13)]
 
 
 def _month_start(year: int, index: int) -> datetime.date:
