@@ -13,12 +13,12 @@ from django.views.decorators.http import require_POST
 
 from support import data_rights, selectors, services
 from support.access import requires
-from support.approvals import approval_queue
+from support.approvals import spend_requests_visible_to
 from support.csv_safe import safe_row
 from support.errors import SupportError
 from support.forms import ConsentForm, FamilyForm, FamilySearchForm, ImportUploadForm, NeedForm
 from support.fund import fund_position, standby_fund
-from support.models import FamilyDuplicate, Pupil, PupilImport
+from support.models import FamilyDuplicate, Pupil, PupilImport, SpendRequest
 from support.pupil_csv import column_label
 from support.pupil_import import (
     plan_year,
@@ -54,7 +54,9 @@ def home(request: HttpRequest) -> HttpResponse:
         context["recent_imports"] = selectors.imports_visible_to(user).select_related("school")[:5]
     if scope.is_finance:
         context["standby_position"] = fund_position(fund=standby_fund())
-        context["approvals_waiting"] = len(approval_queue(user=user))
+        context["approvals_waiting"] = (
+            spend_requests_visible_to(user).filter(status=SpendRequest.Status.PENDING).count()
+        )
     if scope.is_finance or scope.is_admin:
         context["school_overview"] = selectors.schools_visible_to(user).annotate(
             pupils_total=Count("pupils"),
