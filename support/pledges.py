@@ -184,14 +184,19 @@ def pledges_due_reminders(*, today: datetime.date | None = None) -> int:
                 subject=pledge,
                 after={"due": next_due, "days_overdue": (today - next_due).days, "recipients": recipient_ids},
             )
-            enqueue_on_commit("support.send_pledge_reminder", pledge_id, next_due.isoformat(), recipient_ids)
+            enqueue_on_commit(
+                "support.send_pledge_reminder", pledge_id, next_due.isoformat(), recipient_ids, today.isoformat()
+            )
             reminded += 1
     return reminded
 
 
-def pledge_reminder_send(*, pledge_id: int, due: datetime.date, user_ids: list[int]) -> int:
+def pledge_reminder_send(
+    *, pledge_id: int, due: datetime.date, user_ids: list[int], today: datetime.date | None = None
+) -> int:
     """E-mail ``user_ids`` that the pledge's payment due on ``due`` has not arrived. Returns e-mails sent.
 
+    ``today`` is the day the reminder run looked (the e-mail says how overdue the payment was then).
     Sends nothing when, by now, the payment has been recorded or the pledge stopped.
     """
     pledge = Pledge.objects.select_related("fund").filter(pk=pledge_id).first()
@@ -200,7 +205,7 @@ def pledge_reminder_send(*, pledge_id: int, due: datetime.date, user_ids: list[i
     recipients = list(reminder_recipients().filter(pk__in=user_ids))
     if not recipients:
         return 0
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     record_url = f"{settings.SITE_URL}{reverse('finance_donation_new')}?pledge={pledge.pk}"
     context = {
         "pledge": pledge,

@@ -26,13 +26,21 @@ def remind_due_pledges() -> int:
 
 
 @shared_task(name="support.send_pledge_reminder")
-def send_pledge_reminder(pledge_id: int, due: str, user_ids: list[int]) -> int:
-    """Send one pledge's reminder (queued by remind_due_pledges after its claim committed)."""
+def send_pledge_reminder(pledge_id: int, due: str, user_ids: list[int], as_of: str | None = None) -> int:
+    """Send one pledge's reminder (queued by remind_due_pledges after its claim committed).
+
+    ``as_of`` is the day the reminder run looked; messages queued before it existed leave it out.
+    """
     import datetime
 
     from support.pledges import pledge_reminder_send
 
-    return pledge_reminder_send(pledge_id=pledge_id, due=datetime.date.fromisoformat(due), user_ids=user_ids)
+    return pledge_reminder_send(
+        pledge_id=pledge_id,
+        due=datetime.date.fromisoformat(due),
+        user_ids=user_ids,
+        today=datetime.date.fromisoformat(as_of) if as_of else None,
+    )
 
 
 @shared_task(name="support.anonymise_expired", acks_late=True, reject_on_worker_lost=True)

@@ -3,6 +3,7 @@
 School A and school B; family_a has a pupil at A only, family_b at B only, family_ab at both.
 """
 
+import datetime
 import os
 
 import pytest
@@ -163,8 +164,35 @@ def client_for():
     return make
 
 
+def _moved_clock(value: str) -> datetime.datetime:
+    """``TEST_CLOCK``: a date (``2028-02-29``), a date and time, or ``+N`` days from now."""
+    now = datetime.datetime.now(datetime.UTC)
+    if value.startswith("+"):
+        return now + datetime.timedelta(days=int(value[1:]))
+    moved = datetime.datetime.fromisoformat(value)
+    if moved.tzinfo is None:
+        # A bare date keeps today's time of day, so the run sees an ordinary working day's hours.
+        moved = moved.replace(hour=now.hour, minute=now.minute, second=now.second, tzinfo=datetime.UTC)
+    return moved
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     # Hashing passwords properly costs ~0.2 s a user; tests make hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+    # CI runs the suite again with the clock moved (TEST_CLOCK), so a test that only passes on the
+    # day it was written fails at once rather than on some later morning.
+    clock = os.environ.get("TEST_CLOCK")
+    if clock:
+        import time_machine
+
+        traveller = time_machine.travel(_moved_clock(clock), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    clock = os.environ.get("TEST_CLOCK")
+    return f"clock moved to {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC (TEST_CLOCK={clock})" if clock else None

@@ -12,6 +12,7 @@ from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import time_machine
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -295,12 +296,18 @@ def test_it_counts_spend_waiting_for_approval_and_links_to_the_queue(client_for,
     assert f'<a class="govuk-link" href="{reverse("finance_approvals")}">1 spend request waiting' in html
 
 
-def test_it_defaults_to_the_standby_funds_current_year(client_for, finance, ledger):
-    response = client_for(finance).get(DASHBOARD)
+@pytest.mark.parametrize(
+    ("today", "year"),
+    [("2026-12-05", 2026), ("2027-08-31", 2026), ("2027-09-01", 2027), ("2028-02-29", 2027)],
+)
+def test_it_defaults_to_the_standby_funds_current_year(client_for, finance, ledger, today, year):
+    noon = datetime.datetime.combine(datetime.date.fromisoformat(today), datetime.time(12))
+    with time_machine.travel(timezone.make_aware(noon), tick=False):
+        response = client_for(finance).get(DASHBOARD)  # signed in on the day: sessions time out
     assert response.status_code == 200
     summary = response.context["summary"]
     assert summary.fund == ledger.fund
-    assert summary.year == fund_year_summary(fund=ledger.fund, year=2026).year == _current_year()
+    assert summary.year == year
 
 
 def _current_year() -> int:
