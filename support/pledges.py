@@ -185,7 +185,11 @@ def pledges_due_reminders(*, today: datetime.date | None = None) -> int:
                 after={"due": next_due, "days_overdue": (today - next_due).days, "recipients": recipient_ids},
             )
             enqueue_on_commit(
-                "support.send_pledge_reminder", pledge_id, next_due.isoformat(), recipient_ids, today.isoformat()
+                "support.send_pledge_reminder",
+                pledge_id,
+                next_due.isoformat(),
+                recipient_ids,
+                today.isoformat(),
             )
             reminded += 1
     return reminded
