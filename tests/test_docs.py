@@ -1,7 +1,7 @@
 """The documentation stays true to the code it describes.
 
-- Every environment variable that config/settings.py, config/gunicorn.conf.py or bin/prod reads is
-  named in docs/configuration.md, so a new setting without documentation fails here. The names are
+- Every environment variable that config/settings.py, config/gunicorn.conf.py or a script in bin/
+  reads is named in docs/configuration.md, so a new setting without documentation fails here. The names are
   found in the code (the ``env_*`` helpers, ``os.environ``, ``${NAME:-default}``), not listed by hand.
 - Every relative link in README.md and docs/*.md points at a file that exists, and a link to a
   heading of a Markdown file points at a heading that exists.
@@ -78,6 +78,7 @@ def documented_variables() -> set[str]:
         ("config/settings.py", variables_read_by_python, {"DEBUG", "SECRET_KEY", "DATABASE_URL"}),
         ("config/gunicorn.conf.py", variables_read_by_python, {"WEB_CONCURRENCY", "GUNICORN_BIND"}),
         ("bin/prod", variables_read_by_shell, {"PROD_NAME", "CELERY_CONCURRENCY", "SEED_DEMO"}),
+        ("bin/system-deps", variables_read_by_shell, {"CHROMIUM_PATH"}),
     ],
 )
 def test_it_documents_every_environment_variable(source, read, must_include):
