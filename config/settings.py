@@ -2,7 +2,7 @@
 
 With no variables set the app runs on the embedded default: a SQLite file, Celery tasks run
 eagerly in the web process, e-mail printed to the console. Production sets DEBUG=false and
-must then provide SECRET_KEY and ALLOWED_HOSTS; see README.md for every variable.
+must then provide SECRET_KEY and ALLOWED_HOSTS; see docs/configuration.md for every variable.
 """
 
 from datetime import timedelta

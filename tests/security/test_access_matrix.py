@@ -1,7 +1,7 @@
 """Access through every door: every URL pattern × every role × an object in and out of scope.
 
-The expected answers are the TABLE below, written from the README's "Roles and scopes" and API
-sections, not computed from the code under test. A route the table does not know fails
+The expected answers are the TABLE below, written from "Roles and scopes" (docs/features.md) and the
+API's endpoints (docs/api.md), not computed from the code under test. A route the table does not know fails
 ``test_every_route_has_an_entry``: review who may use it and add a row.
 
 Cells: a status code; ``L`` a redirect to the sign-in page; ``AL`` a redirect to the admin's sign-in
