@@ -551,7 +551,7 @@ def family_anonymise(*, family_id: int, cutoff: datetime.datetime, result: Anony
         dietary_needs="",
     )
     result.duplicates += FamilyDuplicate.objects.filter(Q(family_a=family) | Q(family_b=family)).update(
-        reason=ANONYMISED
+        reason=ANONYMISED, request_note=""
     )
     for section in registered_sections():
         if section.anonymise is not None:

@@ -5,9 +5,13 @@ whose other family has no pupil at the lead's schools merges only when a lead of
 (or an admin) agrees; refusing or waiting shows nobody anything new.
 """
 
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from support import services
+from support.data_rights import AnonymiseResult, family_anonymise
 from support.errors import SupportError
 from support.models import AuditEvent, FamilyDuplicate, Pupil
 from support.pupil_import import pupil_import_apply
@@ -101,3 +105,13 @@ def test_it_hides_the_request_from_a_lead_of_a_third_school(client_for, planted,
     client = client_for(third)
     assert "Made Up" not in _page(client)
     assert client.post(f"/duplicates/{planted.pk}/decide/", {"decision": "agree"}).status_code == 404
+
+
+def test_it_forgets_a_requests_note_when_either_family_is_anonymised(planted, lead_a, family_b):
+    services.family_duplicate_request_merge(
+        duplicate=planted, actor=lead_a, keep=planted.family_a, note="Mum says Bobby is hers"
+    )
+    cutoff = timezone.now() + datetime.timedelta(days=1)
+    assert family_anonymise(family_id=family_b.pk, cutoff=cutoff, result=AnonymiseResult())
+    planted.refresh_from_db()
+    assert (planted.reason, planted.request_note) == ("Anonymised", "")
