@@ -115,3 +115,15 @@ def test_it_forgets_a_requests_note_when_either_family_is_anonymised(planted, le
     assert family_anonymise(family_id=family_b.pk, cutoff=cutoff, result=AnonymiseResult())
     planted.refresh_from_db()
     assert (planted.reason, planted.request_note) == ("Anonymised", "")
+
+
+def test_it_widens_nothing_at_pupil_level_when_the_schools_agree(client_for, planted, lead_a, lead_b):
+    # The household's record is shared once both schools agreed; each school's pupils stay its own.
+    services.family_duplicate_request_merge(duplicate=planted, actor=lead_a, keep=planted.family_a)
+    kept = services.family_duplicate_agree(duplicate=planted, actor=lead_b)
+    page_a = client_for(lead_a).get(f"/families/{kept.pk}/").content.decode()
+    assert "Madeup" in page_a
+    assert "Bobby" not in page_a
+    page_b = client_for(lead_b).get(f"/families/{kept.pk}/").content.decode()
+    assert "Bobby" in page_b
+    assert "Madeup" not in page_b
