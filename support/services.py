@@ -137,6 +137,13 @@ def _claim_duplicate(
     duplicate.refresh_from_db()
 
 
+def _clean_note(note: str) -> str:
+    note = " ".join(note.split())
+    if len(note) > 300:
+        raise SupportError("Keep the note to 300 characters or fewer.", field="note")
+    return note
+
+
 def _require_speaks_for_one(duplicate: FamilyDuplicate, actor: AbstractBaseUser) -> set[int]:
     speaks = selectors.families_spoken_for(actor, [duplicate.family_a_id, duplicate.family_b_id])
     if not speaks:
@@ -151,6 +158,7 @@ def family_duplicate_keep_apart(
     *, duplicate: FamilyDuplicate, actor: AbstractBaseUser, note: str = ""
 ) -> None:
     """Either side's lead may say two records are different households; keeping apart shows nothing."""
+    note = _clean_note(note)
     _require_speaks_for_one(duplicate, actor)
     _claim_duplicate(duplicate, FamilyDuplicate.Status.KEPT_APART, actor)
     audit_record(
@@ -194,9 +202,7 @@ def family_duplicate_request_merge(
     if len(speaks) == 2:
         raise SupportError("You can merge these families yourself.", code="conflict")
     other = duplicate.family_b_id if duplicate.family_a_id in speaks else duplicate.family_a_id
-    note = " ".join(note.split())
-    if len(note) > 300:
-        raise SupportError("Keep the note to 300 characters or fewer.", field="note")
+    note = _clean_note(note)
     claimed = FamilyDuplicate.objects.filter(pk=duplicate.pk, status=FamilyDuplicate.Status.OPEN).update(
         status=FamilyDuplicate.Status.REQUESTED,
         requested_by=actor,
@@ -229,6 +235,7 @@ def _require_agreer(duplicate: FamilyDuplicate, actor: AbstractBaseUser) -> None
 @transaction.atomic
 def family_duplicate_agree(*, duplicate: FamilyDuplicate, actor: AbstractBaseUser, note: str = "") -> Family:
     """A lead of the other family's school (or an admin) agrees: the pair merges as the request said."""
+    note = _clean_note(note)
     _require_agreer(duplicate, actor)
     audit_record(
         actor=actor,
@@ -249,6 +256,7 @@ def family_duplicate_agree(*, duplicate: FamilyDuplicate, actor: AbstractBaseUse
 @transaction.atomic
 def family_duplicate_refuse(*, duplicate: FamilyDuplicate, actor: AbstractBaseUser, note: str = "") -> None:
     """A lead of the other family's school (or an admin) refuses: the records stay apart, not asked again."""
+    note = _clean_note(note)
     _require_agreer(duplicate, actor)
     _claim_duplicate(
         duplicate, FamilyDuplicate.Status.REFUSED, actor, from_status=FamilyDuplicate.Status.REQUESTED
@@ -267,6 +275,7 @@ def family_duplicate_merge(
     *, duplicate: FamilyDuplicate, actor: AbstractBaseUser, keep: Family, note: str = ""
 ) -> Family:
     """Merge the pair into ``keep`` at once: only for an actor who speaks for both families."""
+    note = _clean_note(note)
     _keep_and_source(duplicate, keep)
     if len(selectors.families_spoken_for(actor, [duplicate.family_a_id, duplicate.family_b_id])) < 2:
         raise SupportError(

@@ -127,3 +127,13 @@ def test_it_widens_nothing_at_pupil_level_when_the_schools_agree(client_for, pla
     page_b = client_for(lead_b).get(f"/families/{kept.pk}/").content.decode()
     assert "Bobby" in page_b
     assert "Madeup" not in page_b
+
+
+def test_it_refuses_a_note_longer_than_300_characters(planted, lead_a):
+    with pytest.raises(SupportError) as refused:
+        services.family_duplicate_request_merge(
+            duplicate=planted, actor=lead_a, keep=planted.family_a, note="x" * 301
+        )
+    assert refused.value.field == "note"
+    planted.refresh_from_db()
+    assert planted.status == FamilyDuplicate.Status.OPEN
