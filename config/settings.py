@@ -306,6 +306,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=1, minute=30),
         "options": {"expires": 60 * 60},
     },
+    # Uploaded pupil files: finished ones' content, and previews unapplied after the policy's days.
+    "purge-pupil-uploads-nightly": {
+        "task": "support.purge_pupil_uploads",
+        "schedule": crontab(hour=2, minute=15),
+        "options": {"expires": 60 * 60},
+    },
     # Retention: families with no activity for RETENTION_YEARS_AFTER_LEAVING years are anonymised.
     "anonymise-expired-weekly": {
         "task": "support.anonymise_expired",

@@ -36,6 +36,7 @@ from support.audit import _json_value, audit_event, audit_record, audit_record_m
 from support.errors import SupportError
 from support.models import AuditEvent, Family, FamilyDuplicate, Pupil
 from support.scopes import scope_for
+from support.upload_retention import uploads_about_family, uploads_forget_family
 
 ANONYMISED = "Anonymised"
 # Dates of birth cannot be blank (the column is NOT NULL): an anonymised pupil's is this sentinel.
@@ -129,7 +130,15 @@ def audit_events_about(family: Family) -> QuerySet[AuditEvent]:
 
 # --- Subject access ----------------------------------------------------------------------------
 
-CORE_SECTIONS = ("family", "consent", "pupils", "in_need_history", "duplicates", "audit_events")
+CORE_SECTIONS = (
+    "family",
+    "consent",
+    "pupils",
+    "in_need_history",
+    "duplicates",
+    "pupil_uploads",
+    "audit_events",
+)
 
 
 def _family_data(family: Family) -> dict[str, Any]:
@@ -250,6 +259,7 @@ def subject_access_data(*, family: Family, actor: AbstractBaseUser | None = None
         "pupils": _pupils_data(family),
         "in_need_history": _in_need_history(events, ContentType.objects.get_for_model(Pupil).pk),
         "duplicates": _duplicates_data(family),
+        "pupil_uploads": uploads_about_family(family),
     }
     for section in registered_sections():
         data[section.name] = section.collect(family)
@@ -499,6 +509,7 @@ class AnonymiseResult:
     families: int = 0
     pupils: int = 0
     duplicates: int = 0
+    uploads: int = 0
     audit_events_redacted: int = 0
     audit_events_kept: int = 0
     sections: dict[str, int] = field(default_factory=dict)
@@ -508,6 +519,7 @@ class AnonymiseResult:
             "families": self.families,
             "pupils": self.pupils,
             "duplicates": self.duplicates,
+            "pupil_uploads": self.uploads,
             **{f"{name}_rows": n for name, n in sorted(self.sections.items())},
             "audit_events_redacted": self.audit_events_redacted,
             "audit_events_kept": self.audit_events_kept,
@@ -525,6 +537,8 @@ def family_anonymise(*, family_id: int, cutoff: datetime.datetime, result: Anony
         return False
     # Collect the audit events before the objects' descriptions change.
     events = list(audit_events_about(family))
+    # Held upload files are found by the pupils' UPNs, so before those change.
+    result.uploads += uploads_forget_family(family)
     for pupil in pupils:
         Pupil.objects.filter(pk=pupil.pk).update(upn=f"anon{pupil.pk}", **PUPIL_ANONYMOUS)
     Family.objects.filter(pk=family.pk).update(
@@ -537,7 +551,7 @@ def family_anonymise(*, family_id: int, cutoff: datetime.datetime, result: Anony
         dietary_needs="",
     )
     result.duplicates += FamilyDuplicate.objects.filter(Q(family_a=family) | Q(family_b=family)).update(
-        reason=ANONYMISED
+        reason=ANONYMISED, request_note=""
     )
     for section in registered_sections():
         if section.anonymise is not None:

@@ -395,11 +395,14 @@ def pupil_import_upload(
             errors = [
                 {"line": e.line, "column": e.column, "reason": e.reason, "value": e.value} for e in errors
             ]
+        # A rejected file is not kept: the lead fixes it and uploads it again (issue 13.5).
+        rejected = status == PupilImport.Status.REJECTED
         upload = PupilImport.objects.create(
             school=school,
             uploaded_by=actor,
             filename=filename[:200],
-            content=data,
+            content=b"" if rejected else data,
+            content_deleted_at=timezone.now() if rejected else None,
             status=status,
             errors=errors,
             summary=summary,
@@ -456,5 +459,9 @@ def pupil_import_execute(*, upload_id: int) -> str:
             upload.status = PupilImport.Status.APPLIED
             upload.summary = summary
         upload.finished_at = timezone.now()
-        upload.save(update_fields=["status", "errors", "summary", "finished_at"])
+        # Applied or failed, the file has served its purpose: its content goes now (issue 13.5).
+        upload.content, upload.content_deleted_at = b"", upload.finished_at
+        upload.save(
+            update_fields=["status", "errors", "summary", "finished_at", "content", "content_deleted_at"]
+        )
         return upload.status

@@ -100,6 +100,19 @@ def family_duplicates_visible_to(user: User) -> QuerySet[FamilyDuplicate]:
     )
 
 
+def families_spoken_for(user: User, family_ids: list[int]) -> set[int]:
+    """Of ``family_ids``, the families the user may decide about as a lead: a pupil at one of their lead
+    schools (every family, for an admin). A lead never decides for another school's family alone."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return set(Family.objects.filter(pk__in=family_ids).values_list("pk", flat=True))
+    return set(
+        Pupil.objects.filter(family_id__in=family_ids, school_id__in=scope.lead_school_ids)
+        .values_list("family_id", flat=True)
+        .distinct()
+    )
+
+
 def imports_visible_to(user: User) -> QuerySet[PupilImport]:
     scope = scope_for(user)
     if scope.is_admin:

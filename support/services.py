@@ -4,11 +4,12 @@ import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models.signals import ModelSignal
 from django.utils import timezone
 
+from support import selectors
 from support.audit import audit_record, changed, snapshot
 from support.errors import ConflictError, SupportError
+from support.merges import merge_handlers_run
 from support.models import Family, FamilyDuplicate, Pupil
 from support.pupil_csv import normalise_name_key, normalise_postcode
 
@@ -22,10 +23,6 @@ FAMILY_EDITABLE = (
     "children",
     "dietary_needs",
 )
-
-# Sent inside the merge transaction so feature apps can move their own references
-# (vouchers, gifts, requests) from ``source`` to ``target``; the core never imports them.
-family_merged = ModelSignal(use_caching=True)
 
 
 def _clean_family_fields(fields: dict) -> dict:
@@ -123,20 +120,46 @@ def pupil_set_in_need(*, pupil: Pupil, actor: AbstractBaseUser, in_need: bool, r
     return pupil
 
 
-def _claim_duplicate(duplicate: FamilyDuplicate, status: str, actor: AbstractBaseUser) -> None:
+def _claim_duplicate(
+    duplicate: FamilyDuplicate,
+    status: str,
+    actor: AbstractBaseUser,
+    *,
+    from_status: str = FamilyDuplicate.Status.OPEN,
+    **extra,
+) -> None:
     # A conditional update, so two leads deciding at once cannot both win.
-    claimed = FamilyDuplicate.objects.filter(pk=duplicate.pk, status=FamilyDuplicate.Status.OPEN).update(
-        status=status, decided_by=actor, decided_at=timezone.now()
+    claimed = FamilyDuplicate.objects.filter(pk=duplicate.pk, status=from_status).update(
+        status=status, decided_by=actor, decided_at=timezone.now(), **extra
     )
     if not claimed:
         raise ConflictError("Someone has already decided about these two families.")
     duplicate.refresh_from_db()
 
 
+def _clean_note(note: str) -> str:
+    note = " ".join(note.split())
+    if len(note) > 300:
+        raise SupportError("Keep the note to 300 characters or fewer.", field="note")
+    return note
+
+
+def _require_speaks_for_one(duplicate: FamilyDuplicate, actor: AbstractBaseUser) -> set[int]:
+    speaks = selectors.families_spoken_for(actor, [duplicate.family_a_id, duplicate.family_b_id])
+    if not speaks:
+        raise SupportError(
+            "Only a lead of one of these families' schools can decide about them.", code="forbidden"
+        )
+    return speaks
+
+
 @transaction.atomic
 def family_duplicate_keep_apart(
     *, duplicate: FamilyDuplicate, actor: AbstractBaseUser, note: str = ""
 ) -> None:
+    """Either side's lead may say two records are different households; keeping apart shows nothing."""
+    note = _clean_note(note)
+    _require_speaks_for_one(duplicate, actor)
     _claim_duplicate(duplicate, FamilyDuplicate.Status.KEPT_APART, actor)
     audit_record(
         actor=actor,
@@ -147,15 +170,131 @@ def family_duplicate_keep_apart(
     )
 
 
+def _keep_and_source(duplicate: FamilyDuplicate, keep: Family) -> int:
+    if keep.pk not in (duplicate.family_a_id, duplicate.family_b_id):
+        raise SupportError("Choose one of the two families to keep.", field="keep")
+    return duplicate.family_b_id if keep.pk == duplicate.family_a_id else duplicate.family_a_id
+
+
+@transaction.atomic
+def family_duplicate_decide_merge(
+    *, duplicate: FamilyDuplicate, actor: AbstractBaseUser, keep: Family, note: str = ""
+) -> Family | None:
+    """A lead chooses to merge: at once when they speak for both families, otherwise as a request.
+
+    Returns the kept family when merged, ``None`` when the merge waits for the other school's agreement.
+    """
+    _keep_and_source(duplicate, keep)
+    speaks = _require_speaks_for_one(duplicate, actor)
+    if len(speaks) == 2:
+        return family_duplicate_merge(duplicate=duplicate, actor=actor, keep=keep, note=note)
+    family_duplicate_request_merge(duplicate=duplicate, actor=actor, keep=keep, note=note)
+    return None
+
+
+@transaction.atomic
+def family_duplicate_request_merge(
+    *, duplicate: FamilyDuplicate, actor: AbstractBaseUser, keep: Family, note: str = ""
+) -> FamilyDuplicate:
+    """Ask a lead of the other family's school to agree to a merge. Nothing is shown or moved yet."""
+    _keep_and_source(duplicate, keep)
+    speaks = _require_speaks_for_one(duplicate, actor)
+    if len(speaks) == 2:
+        raise SupportError("You can merge these families yourself.", code="conflict")
+    other = duplicate.family_b_id if duplicate.family_a_id in speaks else duplicate.family_a_id
+    note = _clean_note(note)
+    claimed = FamilyDuplicate.objects.filter(pk=duplicate.pk, status=FamilyDuplicate.Status.OPEN).update(
+        status=FamilyDuplicate.Status.REQUESTED,
+        requested_by=actor,
+        requested_at=timezone.now(),
+        requested_keep=keep,
+        agreement_from_id=other,
+        request_note=note,
+    )
+    if not claimed:
+        raise ConflictError("Someone has already decided about these two families.")
+    duplicate.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="family.merge_requested",
+        subject=duplicate,
+        after={"keep": keep.pk, "agreement_from": other},
+        note=note,
+    )
+    return duplicate
+
+
+def _require_agreer(duplicate: FamilyDuplicate, actor: AbstractBaseUser) -> None:
+    if duplicate.status != FamilyDuplicate.Status.REQUESTED:
+        raise ConflictError("Someone has already decided about these two families.")
+    speaks = selectors.families_spoken_for(actor, [duplicate.agreement_from_id])
+    if actor.pk == duplicate.requested_by_id or duplicate.agreement_from_id not in speaks:
+        raise SupportError("A lead of the other family's school must agree to this merge.", code="forbidden")
+
+
+@transaction.atomic
+def family_duplicate_agree(*, duplicate: FamilyDuplicate, actor: AbstractBaseUser, note: str = "") -> Family:
+    """A lead of the other family's school (or an admin) agrees: the pair merges as the request said."""
+    note = _clean_note(note)
+    _require_agreer(duplicate, actor)
+    audit_record(
+        actor=actor,
+        action="family.merge_agreed",
+        subject=duplicate,
+        after={"requested_by": duplicate.requested_by_id, "keep": duplicate.requested_keep_id},
+        note=note,
+    )
+    return _merge(
+        duplicate=duplicate,
+        actor=actor,
+        keep=duplicate.requested_keep,
+        note=note,
+        from_status=FamilyDuplicate.Status.REQUESTED,
+    )
+
+
+@transaction.atomic
+def family_duplicate_refuse(*, duplicate: FamilyDuplicate, actor: AbstractBaseUser, note: str = "") -> None:
+    """A lead of the other family's school (or an admin) refuses: the records stay apart, not asked again."""
+    note = _clean_note(note)
+    _require_agreer(duplicate, actor)
+    _claim_duplicate(
+        duplicate, FamilyDuplicate.Status.REFUSED, actor, from_status=FamilyDuplicate.Status.REQUESTED
+    )
+    audit_record(
+        actor=actor,
+        action="family.merge_refused",
+        subject=duplicate,
+        after={"requested_by": duplicate.requested_by_id},
+        note=note,
+    )
+
+
 @transaction.atomic
 def family_duplicate_merge(
     *, duplicate: FamilyDuplicate, actor: AbstractBaseUser, keep: Family, note: str = ""
 ) -> Family:
-    """Merge the pair into ``keep``: the other family's pupils move to it and it is marked merged."""
-    if keep.pk not in (duplicate.family_a_id, duplicate.family_b_id):
-        raise SupportError("Choose one of the two families to keep.", field="keep")
-    source_id = duplicate.family_b_id if keep.pk == duplicate.family_a_id else duplicate.family_a_id
-    _claim_duplicate(duplicate, FamilyDuplicate.Status.MERGED, actor)
+    """Merge the pair into ``keep`` at once: only for an actor who speaks for both families."""
+    note = _clean_note(note)
+    _keep_and_source(duplicate, keep)
+    if len(selectors.families_spoken_for(actor, [duplicate.family_a_id, duplicate.family_b_id])) < 2:
+        raise SupportError(
+            "A lead of the other family's school must agree before these families merge.", code="forbidden"
+        )
+    return _merge(duplicate=duplicate, actor=actor, keep=keep, note=note)
+
+
+def _merge(
+    *,
+    duplicate: FamilyDuplicate,
+    actor: AbstractBaseUser,
+    keep: Family,
+    note: str,
+    from_status: str = FamilyDuplicate.Status.OPEN,
+) -> Family:
+    """The other family's records move to ``keep`` (every registered merge handler); it is marked merged."""
+    source_id = _keep_and_source(duplicate, keep)
+    _claim_duplicate(duplicate, FamilyDuplicate.Status.MERGED, actor, from_status=from_status)
     # Lock both families in primary-key order so a concurrent merge cannot deadlock with this one.
     locked = {
         f.pk: f for f in Family.objects.select_for_update().filter(pk__in=[keep.pk, source_id]).order_by("pk")
@@ -163,8 +302,7 @@ def family_duplicate_merge(
     target, source = locked[keep.pk], locked[source_id]
     if source.merged_into_id or target.merged_into_id:
         raise ConflictError("One of these families has already been merged into another.")
-    moved = list(Pupil.objects.filter(family=source).values_list("pk", flat=True))
-    Pupil.objects.filter(family=source).update(family=target, updated_at=timezone.now())
+    moved = merge_handlers_run(source=source, target=target, actor=actor)
     fill = {}
     for name in ("phone", "email", "address", "postcode", "dietary_needs"):
         if not getattr(target, name) and getattr(source, name):
@@ -175,20 +313,12 @@ def family_duplicate_merge(
     target.save()
     source.merged_into = target
     source.save(update_fields=["merged_into", "updated_at"])
-    # Other open pairs that involve the merged-away family are now moot.
-    FamilyDuplicate.objects.filter(status=FamilyDuplicate.Status.OPEN).filter(family_a=source).update(
-        status=FamilyDuplicate.Status.MERGED, decided_by=actor, decided_at=timezone.now()
-    )
-    FamilyDuplicate.objects.filter(status=FamilyDuplicate.Status.OPEN).filter(family_b=source).update(
-        status=FamilyDuplicate.Status.MERGED, decided_by=actor, decided_at=timezone.now()
-    )
-    family_merged.send(sender=Family, source=source, target=target, actor=actor)
     audit_record(
         actor=actor,
         action="family.merged",
         subject=target,
         before={"source_family": source.pk},
-        after={"pupils_moved": moved, "filled_in": fill},
+        after={"moved": moved, "filled_in": fill},
         note=note,
     )
     return target

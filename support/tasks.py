@@ -52,6 +52,14 @@ def anonymise_expired() -> dict:
     return result.counts()
 
 
+@shared_task(name="support.purge_pupil_uploads")
+def purge_pupil_uploads() -> dict:
+    """Nightly (Celery beat): delete uploaded pupil files no longer needed (idempotent)."""
+    from support.upload_retention import pupil_uploads_purge
+
+    return pupil_uploads_purge()
+
+
 @shared_task(name="support.checkpoint_funds")
 def checkpoint_funds() -> int:
     """Nightly (Celery beat): each fund's totals up to its settled entries, so positions stay fast."""

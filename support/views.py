@@ -49,7 +49,9 @@ def home(request: HttpRequest) -> HttpResponse:
         context["in_need_count"] = pupils.filter(in_need=True).count()
     if scope.lead_school_ids or scope.is_admin:
         context["open_duplicates"] = (
-            selectors.family_duplicates_visible_to(user).filter(status=FamilyDuplicate.Status.OPEN).count()
+            selectors.family_duplicates_visible_to(user)
+            .filter(status__in=[FamilyDuplicate.Status.OPEN, FamilyDuplicate.Status.REQUESTED])
+            .count()
         )
         context["recent_imports"] = selectors.imports_visible_to(user).select_related("school")[:5]
     if scope.is_finance:
@@ -278,25 +280,43 @@ def pupil_need(request: HttpRequest, pk: int) -> HttpResponse:
 
 @requires("families.merge")
 def duplicate_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
     duplicates = (
-        selectors.family_duplicates_visible_to(request.user)
-        .filter(status=FamilyDuplicate.Status.OPEN)
-        .select_related("family_a", "family_b")
+        selectors.family_duplicates_visible_to(user)
+        .filter(status__in=[FamilyDuplicate.Status.OPEN, FamilyDuplicate.Status.REQUESTED])
+        .select_related("family_a", "family_b", "requested_by")
     )
     page = Paginator(duplicates, PAGE_SIZE).get_page(request.GET.get("page"))
-    family_ids = {d.family_a_id for d in page} | {d.family_b_id for d in page}
-    # Only school names and counts for each family: the other school's pupils stay that school's data.
+    family_ids = sorted({d.family_a_id for d in page} | {d.family_b_id for d in page})
+    # A lead sees of each family only what they could already see; of a family they cannot see, only
+    # that there is a match. School names and counts come from the pupils the lead may see.
+    visible = set(selectors.families_visible_to(user).filter(pk__in=family_ids).values_list("pk", flat=True))
+    speaks = selectors.families_spoken_for(user, family_ids)
     schools: dict[int, list[str]] = {}
     for row in (
-        Pupil.objects.filter(family_id__in=family_ids)
+        selectors.pupils_visible_to(user)
+        .filter(family_id__in=family_ids)
         .values("family_id", "school__name")
         .annotate(n=Count("pk"))
         .order_by("school__name")
     ):
         schools.setdefault(row["family_id"], []).append(f"{row['school__name']} ({row['n']})")
     for duplicate in page:
-        duplicate.schools_a = schools.get(duplicate.family_a_id, [])
-        duplicate.schools_b = schools.get(duplicate.family_b_id, [])
+        duplicate.sides = [
+            {
+                "family": family if family.pk in visible else None,
+                "schools": schools.get(family.pk, []),
+                "yours": family.pk in speaks,
+                "choice": choice,
+            }
+            for family, choice in ((duplicate.family_a, "keep_a"), (duplicate.family_b, "keep_b"))
+        ]
+        duplicate.direct = duplicate.family_a_id in speaks and duplicate.family_b_id in speaks
+        duplicate.can_agree = (
+            duplicate.status == FamilyDuplicate.Status.REQUESTED
+            and duplicate.agreement_from_id in speaks
+            and duplicate.requested_by_id != user.pk
+        )
     return render(request, "support/duplicate_list.html", {"page": page})
 
 
@@ -305,14 +325,29 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
 def duplicate_decide(request: HttpRequest, pk: int) -> HttpResponse:
     duplicate = get_object_or_404(selectors.family_duplicates_visible_to(request.user), pk=pk)
     decision = request.POST.get("decision", "")
+    note = request.POST.get("note", "")
     try:
         if decision == "keep_apart":
-            services.family_duplicate_keep_apart(duplicate=duplicate, actor=request.user)
+            services.family_duplicate_keep_apart(duplicate=duplicate, actor=request.user, note=note)
             messages.success(request, "Kept apart: these families will not be suggested again.")
         elif decision in ("keep_a", "keep_b"):
             keep = duplicate.family_a if decision == "keep_a" else duplicate.family_b
-            services.family_duplicate_merge(duplicate=duplicate, actor=request.user, keep=keep)
-            messages.success(request, f"Merged into {keep.lead_carer_name}'s family.")
+            kept = services.family_duplicate_decide_merge(
+                duplicate=duplicate, actor=request.user, keep=keep, note=note
+            )
+            if kept is None:
+                messages.success(
+                    request,
+                    "Asked a lead of the other family's school to agree. Nothing is merged until they do.",
+                )
+            else:
+                messages.success(request, f"Merged into {kept.lead_carer_name}'s family.")
+        elif decision == "agree":
+            kept = services.family_duplicate_agree(duplicate=duplicate, actor=request.user, note=note)
+            messages.success(request, f"Agreed: merged into {kept.lead_carer_name}'s family.")
+        elif decision == "refuse":
+            services.family_duplicate_refuse(duplicate=duplicate, actor=request.user, note=note)
+            messages.success(request, "Refused: the families stay apart.")
         else:
             messages.error(request, "Choose to merge the families or keep them apart.")
     except SupportError as exc:

@@ -73,6 +73,9 @@ def voucher_issue(
 
     # Lock the family so two staff issuing at once cannot both slip under the limit.
     family = Family.objects.select_for_update().get(pk=family.pk)
+    if family.merged_into_id:
+        # A merge committed while we waited for the lock: the household's vouchers are on the kept record.
+        raise ConflictError("This family was merged into another record: issue the voucher from that one.")
     if not family.consent_given:
         raise SupportError(
             "Record the family's consent to share their details with the charity before issuing a voucher.",

@@ -113,12 +113,18 @@ class Pupil(models.Model):
 
 
 class FamilyDuplicate(models.Model):
-    """Two families that look like one household. A lead decides: merge them, or keep them apart."""
+    """Two families that look like one household. A lead decides: merge them, or keep them apart.
+
+    A lead speaks only for families with a pupil at their own schools: when the other family has none
+    there, the lead asks for the merge and a lead of that family's school (or an admin) agrees or refuses.
+    """
 
     class Status(models.TextChoices):
         OPEN = "open", "Waiting for a decision"
+        REQUESTED = "requested", "Merge asked, waiting for the other school"
         MERGED = "merged", "Merged"
         KEPT_APART = "kept_apart", "Kept apart"
+        REFUSED = "refused", "Merge refused by the other school"
 
     family_a = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
     family_b = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
@@ -128,6 +134,19 @@ class FamilyDuplicate(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # A merge asked for by a lead who speaks for one family only: which record to keep, and the family
+    # whose school's lead must agree.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(null=True, blank=True)
+    requested_keep = models.ForeignKey(
+        Family, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    agreement_from = models.ForeignKey(
+        Family, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    request_note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -40,6 +40,11 @@ class Policy(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Years after the last pupil left before anonymising.",
     )
+    pupil_upload_days = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="Days an uploaded pupil file that was never applied is kept before it is deleted.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

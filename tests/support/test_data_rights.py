@@ -31,6 +31,7 @@ SECTIONS = {
     "pupils",
     "in_need_history",
     "duplicates",
+    "pupil_uploads",
     "vouchers",
     "uniform_gifts",
     "uniform_requests",

@@ -127,8 +127,13 @@ def duplicate(school_a, school_b):
     )
 
 
-def test_it_merges_duplicate_families_into_the_one_kept(duplicate, lead_a):
-    kept = services.family_duplicate_merge(duplicate=duplicate, actor=lead_a, keep=duplicate.family_a)
+def test_it_merges_duplicate_families_into_the_one_kept(duplicate, lead_a, lead_b):
+    # Each family has a child at a different school: lead_a asks, lead_b (the other school) agrees.
+    assert (
+        services.family_duplicate_decide_merge(duplicate=duplicate, actor=lead_a, keep=duplicate.family_a)
+        is None
+    )
+    kept = services.family_duplicate_agree(duplicate=duplicate, actor=lead_b)
     assert set(Pupil.objects.filter(family=kept).values_list("legal_forename", flat=True)) == {"Dom", "Daisy"}
     duplicate.family_b.refresh_from_db()
     assert duplicate.family_b.merged_into == kept
@@ -137,24 +142,34 @@ def test_it_merges_duplicate_families_into_the_one_kept(duplicate, lead_a):
     assert kept.children == 2
     duplicate.refresh_from_db()
     assert duplicate.status == FamilyDuplicate.Status.MERGED
-    assert AuditEvent.objects.get(action="family.merged").actor == lead_a
+    assert AuditEvent.objects.get(action="family.merged").actor == lead_b
+    assert AuditEvent.objects.get(action="family.merge_requested").actor == lead_a
+    assert AuditEvent.objects.get(action="family.merge_agreed").actor == lead_b
 
 
-def test_it_refuses_a_second_decision_on_the_same_pair(duplicate, lead_a, lead_b):
+def test_it_refuses_a_second_decision_on_the_same_pair(duplicate, lead_a, admin):
     services.family_duplicate_keep_apart(duplicate=duplicate, actor=lead_a)
     with pytest.raises(ConflictError):
-        services.family_duplicate_merge(duplicate=duplicate, actor=lead_b, keep=duplicate.family_b)
+        services.family_duplicate_merge(duplicate=duplicate, actor=admin, keep=duplicate.family_b)
     assert Pupil.objects.filter(family=duplicate.family_b).count() == 1
 
 
-def test_it_lets_a_lead_decide_from_the_duplicates_page(client_for, duplicate, lead_a):
+def test_it_lets_a_lead_decide_from_the_duplicates_page(client_for, duplicate, lead_a, lead_b):
+    # Deliberately changed (issue 13.3): lead_a no longer sees the other school's name and count, and
+    # their choice becomes a request that lead_b agrees to on the same page.
     client = client_for(lead_a)
     page = client.get("/duplicates/").content.decode()
-    assert "Dana Dee" in page
-    assert "Beta Secondary Academy (1)" in page  # the other school's name and count, not its pupil
+    assert "Dana Dee" in page  # the family at lead_a's school
+    assert "A family at another of the trust's schools" in page
+    assert "Beta Secondary Academy" not in page
     assert "Daisy" not in page
     response = client.post(f"/duplicates/{duplicate.pk}/decide/", {"decision": "keep_b"}, follow=True)
-    assert "Merged into" in response.content.decode()
+    assert "Nothing is merged until they do" in response.content.decode()
+    assert Pupil.objects.filter(family=duplicate.family_b).count() == 1
+    other = client_for(lead_b)
+    assert "Agree to merge" in other.get("/duplicates/").content.decode()
+    response = other.post(f"/duplicates/{duplicate.pk}/decide/", {"decision": "agree"}, follow=True)
+    assert "merged into" in response.content.decode()
     assert Pupil.objects.filter(family=duplicate.family_b).count() == 2
 
 
