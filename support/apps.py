@@ -7,3 +7,6 @@ class SupportConfig(AppConfig):
 
     def ready(self) -> None:
         from support import checks  # noqa: F401  (registers system checks)
+        from support.visibility import register_core
+
+        register_core()

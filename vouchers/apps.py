@@ -7,10 +7,11 @@ class VouchersConfig(AppConfig):
     name = "vouchers"
 
     def ready(self) -> None:
-        from vouchers import data_rights, fund_sources
+        from vouchers import data_rights, fund_sources, visibility
 
         fund_sources.register()
         data_rights.register()
+        visibility.register()
 
     def demo_seed(self) -> list[str]:
         from vouchers.demo import voucher_demo_seed
