@@ -273,6 +273,24 @@ def test_every_view_filters_searches_and_sorts_through_the_table(cls):
     ), f"{cls.__name__} filters without VisibleFilterBackend"
 
 
+@pytest.mark.parametrize("cls", list_views(), ids=lambda c: c.__name__)
+def test_every_search_and_ordering_field_is_in_the_table(world, cls):
+    """A search or ordering field in no row would be silently ignored for everyone but admins: say who
+    may search or sort by it."""
+    model = _view(cls, world.users["admin"]).get_queryset().model
+    fields = [*(getattr(cls, "search_fields", None) or [])]
+    ordering = getattr(cls, "ordering_fields", None)
+    if ordering and ordering != "__all__":
+        fields += ordering
+    staff_roles = [r for r in Role.values if r != Role.ADMIN]
+    missing = []
+    for field in fields:
+        path = visibility.lookup_path(field)
+        if not any(visible(_Someone(r), model, path, path) for r in staff_roles):
+            missing.append(field)
+    assert not missing, f"{cls.__name__}: {missing} are in no row of the visibility table"
+
+
 def _filterset_class(cls, admin):
     view = _view(cls, admin)
     queryset = view.get_queryset()
