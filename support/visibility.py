@@ -204,3 +204,9 @@ def register_core() -> None:
         "override_reason", "commitment", "fund_available_pence", "available_after_pence", "source",
     )  # fmt: skip
     register_fields(SpendRequest, dict.fromkeys(spend, FINANCE))
+
+
+def visible_names(user: AbstractBaseUser | AnonymousUser | None, model: type[models.Model]) -> frozenset[str]:
+    """The table's names of ``model`` that ``user`` may see: a page or export shows a field when its
+    name is in here (``{% if "reason" in sees %}``)."""
+    return frozenset(name for name in _TABLE.get(_label(model), {}) if can_see(user, model, name))

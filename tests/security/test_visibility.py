@@ -518,3 +518,19 @@ def test_a_charity_is_shown_only_the_counter(world, shared_client):
 
 def test_it_knows_the_user_model_rows():
     assert visibility.is_declared(get_user_model(), "username")
+
+
+def test_the_pages_read_the_same_table(world, shared_client):
+    """Finance's voucher and request pages leave out what the table hides from finance; staff see it."""
+    voucher, request = world.a.voucher, world.a.request
+    pages = {
+        "voucher": (f"/vouchers/{voucher.pk}/", voucher.get_referral_reason_display()),
+        "request": (f"/requests/{request.pk}/", request.reason),
+    }
+    for name, (url, case_detail) in pages.items():
+        staff = client_as(world, shared_client, "pastoral_a").get(url)
+        assert staff.status_code == 200 and case_detail in staff.content.decode(), name
+        finance = client_as(world, shared_client, "finance").get(url)
+        assert finance.status_code == 200 and case_detail not in finance.content.decode(), name
+    page = client_as(world, shared_client, "finance").get(f"/vouchers/{voucher.pk}/").content.decode()
+    assert "Dietary needs" not in page
