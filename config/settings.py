@@ -230,10 +230,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["support.api.permissions.HasRolePermission"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # The visibility table decides which fields each caller may filter, search and sort by.
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "support.api.visibility.VisibleFilterBackend",
+        "support.api.visibility.VisibleSearchFilter",
+        "support.api.visibility.VisibleOrderingFilter",
+    ],
+    # JSON only in production: the browsable API's forms are a door of their own (DEBUG brings them).
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "support.api.exceptions.exception_handler",
@@ -249,6 +255,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Families, pupils, schools and partners of the trust, scoped to the caller's role.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Each caller is shown the operations it may call and the fields it may see (support/api/schema.py).
+    "SERVE_PUBLIC": False,
+    "SERVE_PERMISSIONS": ["support.api.schema.UsesTheApi"],
+    "DEFAULT_GENERATOR_CLASS": "support.api.schema.RoleSchemaGenerator",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

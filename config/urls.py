@@ -3,11 +3,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
-from rest_framework.permissions import IsAuthenticated
 
 from support import health
+from support.api.schema import UsesTheApi
 
-schema_view = SpectacularAPIView.as_view(permission_classes=[IsAuthenticated])
+schema_view = SpectacularAPIView.as_view(permission_classes=[UsesTheApi])
 
 urlpatterns = [
     path(
@@ -23,12 +23,12 @@ urlpatterns = [
     path("api/v1/schema/", schema_view, name="api_schema"),
     path(
         "api/v1/docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="api_schema", permission_classes=[IsAuthenticated]),
+        SpectacularSwaggerSplitView.as_view(url_name="api_schema", permission_classes=[UsesTheApi]),
         name="api_docs",
     ),
     path(
         "api/v1/redoc/",
-        SpectacularRedocView.as_view(url_name="api_schema", permission_classes=[IsAuthenticated]),
+        SpectacularRedocView.as_view(url_name="api_schema", permission_classes=[UsesTheApi]),
         name="api_redoc",
     ),
     path("healthz", health.healthz, name="healthz"),

@@ -8,5 +8,7 @@ class SupportConfig(AppConfig):
     def ready(self) -> None:
         from support import checks  # noqa: F401  (registers system checks)
         from support.merges import register_core_handlers
+        from support.visibility import register_core
 
         register_core_handlers()
+        register_core()

@@ -1,6 +1,5 @@
 """The welcome-uniform API: items, packs and gifts within scope; sizes, packing and hand-over as actions."""
 
-import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -8,13 +7,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from support.access import has_perm
+from support.api.visibility import ScopedFilterSet, VisibleFieldsMixin
 from support.errors import SupportError
 from uniform import selectors, services
 from uniform.models import Gift, GiftLine, UniformItem, WelcomePack, WelcomePackItem
 
 
-class UniformItemSerializer(serializers.ModelSerializer):
+class UniformItemSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     sizes = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
@@ -33,7 +32,7 @@ class UniformItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WelcomePackItemSerializer(serializers.ModelSerializer):
+class WelcomePackItemSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     item_name = serializers.CharField(source="item.name", read_only=True)
 
     class Meta:
@@ -42,7 +41,7 @@ class WelcomePackItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WelcomePackSerializer(serializers.ModelSerializer):
+class WelcomePackSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     items = WelcomePackItemSerializer(many=True, read_only=True)
 
     class Meta:
@@ -51,7 +50,7 @@ class WelcomePackSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class GiftLineSerializer(serializers.ModelSerializer):
+class GiftLineSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     item_name = serializers.CharField(source="item.name", read_only=True)
     sizes = serializers.ListField(source="item.sizes", child=serializers.CharField(), read_only=True)
 
@@ -61,13 +60,12 @@ class GiftLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class GiftSerializer(serializers.ModelSerializer):
-    pupil_name = serializers.SerializerMethodField(help_text="Empty for finance, who see costs, not names.")
+class GiftSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    pupil_name = serializers.SerializerMethodField(help_text="Not for finance, who see costs, not names.")
     lines = GiftLineSerializer(many=True, read_only=True)
 
     def get_pupil_name(self, gift: Gift) -> str:
-        request = self.context.get("request")
-        return str(gift.pupil) if request is not None and has_perm(request.user, "families.view") else ""
+        return str(gift.pupil)
 
     class Meta:
         model = Gift
@@ -100,7 +98,7 @@ class SizesSerializer(serializers.Serializer):
     sizes = SizeSerializer(many=True)
 
 
-class GiftFilter(django_filters.FilterSet):
+class GiftFilter(ScopedFilterSet):
     class Meta:
         model = Gift
         fields = ["school", "year_group", "status", "academic_year"]
@@ -154,7 +152,7 @@ class GiftViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     def _fresh(self, gift: Gift) -> Response:
-        return Response(GiftSerializer(self.get_queryset().get(pk=gift.pk)).data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=gift.pk)).data)
 
     @extend_schema(request=SizesSerializer, responses={200: GiftSerializer})
     @action(detail=True, methods=["post"])

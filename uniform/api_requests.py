@@ -1,6 +1,5 @@
 """The requests API: coat, shoe and uniform requests within scope, created and moved on by the services."""
 
-import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -8,13 +7,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from support.api.visibility import ScopedFilterSet, VisibleFieldsMixin
 from support.selectors import pupils_visible_to
 from uniform import request_services as services
 from uniform.models import ItemKind, SupportRequest
 from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
 
 
-class SupportRequestSerializer(serializers.ModelSerializer):
+class SupportRequestSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     school_name = serializers.CharField(source="school.name", read_only=True)
     item_name = serializers.CharField(source="item.name", read_only=True, allow_null=True, default=None)
 
@@ -73,7 +73,7 @@ class DecisionSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class SupportRequestFilter(django_filters.FilterSet):
+class SupportRequestFilter(ScopedFilterSet):
     class Meta:
         model = SupportRequest
         fields = ["school", "kind", "status", "period", "pupil"]
@@ -104,17 +104,17 @@ class SupportRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
         body = SupportRequestCreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         created = services.request_create(actor=request.user, **body.validated_data)
-        return Response(SupportRequestSerializer(created).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
 
     def _decide(self, request: Request, service) -> Response:
         body = DecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         moved = service(request=self.get_object(), actor=request.user, reason=body.validated_data["reason"])
-        return Response(SupportRequestSerializer(moved).data)
+        return Response(self.get_serializer(moved).data)
 
     def _fulfil(self, service) -> Response:
         moved = service(request=self.get_object(), actor=self.request.user)
-        return Response(SupportRequestSerializer(moved).data)
+        return Response(self.get_serializer(moved).data)
 
     @extend_schema(request=DecisionSerializer, responses={200: SupportRequestSerializer})
     @action(detail=True, methods=["post"])

@@ -7,10 +7,11 @@ class UniformConfig(AppConfig):
     name = "uniform"
 
     def ready(self) -> None:
-        from uniform import data_rights, fund_sources
+        from uniform import data_rights, fund_sources, visibility
 
         fund_sources.register()
         data_rights.register()
+        visibility.register()
 
     def demo_seed(self) -> list[str]:
         from uniform.demo import uniform_demo_seed

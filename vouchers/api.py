@@ -12,17 +12,18 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from support.api.idempotency import HEADER, idempotent
+from support.api.visibility import ScopedFilterSet, VisibleFieldsMixin
 from support.errors import SupportError
 from support.http import client_ip
 from support.scopes import scope_for
 from support.selectors import families_visible_to, schools_visible_to
 from vouchers import selectors, services
 from vouchers.lookup_guard import lookup_guard_check, lookup_guard_miss
-from vouchers.models import Fulfilment, ReferralReason, Voucher, VoucherType
+from vouchers.models import Fulfilment, Redemption, ReferralReason, Voucher, VoucherType
 from vouchers.pdf import render_voucher_pdf
 
 
-class VoucherSerializer(serializers.ModelSerializer):
+class VoucherSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     display_code = serializers.CharField(read_only=True)
     voucher_type_name = serializers.CharField(source="voucher_type.name", read_only=True)
     partner = serializers.IntegerField(source="voucher_type.partner_id", read_only=True)
@@ -80,7 +81,7 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
-class VoucherFilter(django_filters.FilterSet):
+class VoucherFilter(ScopedFilterSet):
     issued_from = django_filters.DateFilter(field_name="issued_at", lookup_expr="date__gte")
     issued_to = django_filters.DateFilter(field_name="issued_at", lookup_expr="date__lte")
 
@@ -111,7 +112,7 @@ class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         voucher = services.voucher_issue(issued_by=request.user, **data)
-        return Response(VoucherSerializer(voucher).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(voucher).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReasonSerializer, responses={200: VoucherSerializer})
     @action(detail=True, methods=["post"])
@@ -122,7 +123,7 @@ class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         voucher = services.voucher_cancel(
             voucher=voucher, actor=request.user, reason=body.validated_data["reason"]
         )
-        return Response(VoucherSerializer(voucher).data)
+        return Response(self.get_serializer(voucher).data)
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
@@ -137,7 +138,12 @@ class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 # --- Redemption: partner systems and the counter --------------------------------------------
 
 
-class VoucherCheckSerializer(serializers.Serializer):
+class VoucherCheckSerializer(VisibleFieldsMixin, serializers.Serializer):
+    """What the counter sees of a voucher (``check_payload``), read through the visibility table."""
+
+    class Meta:
+        model = Voucher
+
     code = serializers.CharField()
     display_code = serializers.CharField()
     state = serializers.CharField()
@@ -178,7 +184,10 @@ class RedeemRequestSerializer(serializers.Serializer):
     value_pence = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=10_000_000)
 
 
-class RedemptionSerializer(serializers.Serializer):
+class RedemptionSerializer(VisibleFieldsMixin, serializers.Serializer):
+    class Meta:
+        model = Redemption
+
     code = serializers.CharField(source="voucher.code")
     state = serializers.CharField(source="voucher.state")
     redeemed_at = serializers.DateTimeField()
@@ -219,7 +228,8 @@ class _RedeemBase(APIView):
 class VoucherCheckView(_RedeemBase):
     @extend_schema(parameters=[CODE_PARAMETER], responses={200: VoucherCheckSerializer, **REFUSALS})
     def get(self, request: Request, code: str) -> Response:
-        return Response(VoucherCheckSerializer(check_payload(self.find(request, code))).data)
+        payload = check_payload(self.find(request, code))
+        return Response(VoucherCheckSerializer(payload, context={"request": request}).data)
 
 
 class VoucherRedeemView(_RedeemBase):
@@ -254,4 +264,5 @@ class VoucherRedeemView(_RedeemBase):
             redeemed_by=request.user,
             **body.validated_data,
         )
-        return Response(RedemptionSerializer(redemption).data, status=status.HTTP_201_CREATED)
+        body = RedemptionSerializer(redemption, context={"request": request})
+        return Response(body.data, status=status.HTTP_201_CREATED)

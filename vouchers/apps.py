@@ -7,11 +7,12 @@ class VouchersConfig(AppConfig):
     name = "vouchers"
 
     def ready(self) -> None:
-        from vouchers import data_rights, fund_sources, merges
+        from vouchers import data_rights, fund_sources, merges, visibility
 
         fund_sources.register()
         data_rights.register()
         merges.register()
+        visibility.register()
 
     def demo_seed(self) -> list[str]:
         from vouchers.demo import voucher_demo_seed

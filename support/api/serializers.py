@@ -1,15 +1,16 @@
 from rest_framework import serializers
 
+from support.api.visibility import VisibleFieldsMixin
 from support.models import Family, PartnerCharity, PartnerService, Pupil, School
 
 
-class SchoolSerializer(serializers.ModelSerializer):
+class SchoolSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = School
         fields = ["id", "name", "urn", "phase", "phone", "email", "is_active"]
 
 
-class PupilSerializer(serializers.ModelSerializer):
+class PupilSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     school_name = serializers.CharField(source="school.name", read_only=True)
 
     class Meta:
@@ -37,13 +38,13 @@ class PupilInNeedSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
 
 
-class FamilyPupilSerializer(serializers.ModelSerializer):
+class FamilyPupilSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Pupil
         fields = ["id", "preferred_forename", "legal_forename", "surname", "year_group", "school"]
 
 
-class FamilySerializer(serializers.ModelSerializer):
+class FamilySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     pupils = serializers.SerializerMethodField(help_text="Pupils at the caller's schools only.")
     household_size = serializers.IntegerField(read_only=True)
 
@@ -70,7 +71,7 @@ class FamilySerializer(serializers.ModelSerializer):
         pupils = getattr(family, "visible_pupils", None)
         if pupils is None:
             pupils = []
-        return FamilyPupilSerializer(pupils, many=True).data
+        return FamilyPupilSerializer(pupils, many=True, context=self.context).data
 
 
 class ConsentSerializer(serializers.Serializer):
@@ -78,13 +79,13 @@ class ConsentSerializer(serializers.Serializer):
     consent_date = serializers.DateField(required=False, allow_null=True)
 
 
-class PartnerServiceSerializer(serializers.ModelSerializer):
+class PartnerServiceSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = PartnerService
         fields = ["service", "description", "is_active"]
 
 
-class PartnerSerializer(serializers.ModelSerializer):
+class PartnerSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     services = PartnerServiceSerializer(many=True, read_only=True)
 
     class Meta:

@@ -17,6 +17,7 @@ from support.api.serializers import (
     PupilSerializer,
     SchoolSerializer,
 )
+from support.api.visibility import ScopedFilterSet
 from support.models import Family, Pupil
 
 
@@ -39,7 +40,7 @@ class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.partners_visible_to(self.request.user).prefetch_related("services")
 
 
-class FamilyFilter(django_filters.FilterSet):
+class FamilyFilter(ScopedFilterSet):
     school = django_filters.NumberFilter(method="filter_school", label="Families with a pupil at this school")
     postcode = django_filters.CharFilter(lookup_expr="iexact")
     consent_given = django_filters.BooleanFilter()
@@ -102,7 +103,7 @@ class FamilyViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
             given=body.validated_data["consent_given"],
             date=body.validated_data.get("consent_date"),
         )
-        return Response(FamilySerializer(self.get_queryset().get(pk=family.pk)).data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=family.pk)).data)
 
 
 class PupilViewSet(viewsets.ReadOnlyModelViewSet):
@@ -124,4 +125,4 @@ class PupilViewSet(viewsets.ReadOnlyModelViewSet):
         body = PupilInNeedSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.pupil_set_in_need(pupil=pupil, actor=request.user, **body.validated_data)
-        return Response(PupilSerializer(self.get_queryset().get(pk=pupil.pk)).data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=pupil.pk)).data)

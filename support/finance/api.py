@@ -38,6 +38,7 @@ from rest_framework.response import Response
 
 from support import approvals
 from support.api.idempotency import HEADER, idempotent
+from support.api.visibility import ScopedFilterSet
 from support.errors import SupportError
 from support.finance import api_serializers as s
 from support.finance.ledger import (
@@ -199,7 +200,7 @@ class FundViewSet(mixins.ListModelMixin, _FinanceViewSet):
 # --- The ledger -----------------------------------------------------------------------------------
 
 
-class LedgerEntryFilter(django_filters.FilterSet):
+class LedgerEntryFilter(ScopedFilterSet):
     fund = IntFilter(field_name="fund_id", label="Fund id")
     kind = django_filters.ChoiceFilter(choices=Kind.choices)
     school = django_filters.CharFilter(
@@ -293,7 +294,7 @@ class LedgerEntryViewSet(mixins.ListModelMixin, _FinanceViewSet):
 # --- Donations and pledges ------------------------------------------------------------------------
 
 
-class DonationFilter(django_filters.FilterSet):
+class DonationFilter(ScopedFilterSet):
     fund = IntFilter(field_name="fund_id", label="Fund id")
     pledge = IntFilter(field_name="pledge_id", label="Pledge id")
     received_from = django_filters.DateFilter(field_name="received_on", lookup_expr="gte")
@@ -357,7 +358,7 @@ class DonationViewSet(mixins.ListModelMixin, _FinanceViewSet):
         return Response(self.fresh(donation.pk), status=status.HTTP_201_CREATED)
 
 
-class PledgeFilter(django_filters.FilterSet):
+class PledgeFilter(ScopedFilterSet):
     fund = IntFilter(field_name="fund_id", label="Fund id")
 
     class Meta:
@@ -394,7 +395,7 @@ class PledgeViewSet(mixins.ListModelMixin, _FinanceViewSet):
 # --- Approvals ------------------------------------------------------------------------------------
 
 
-class SpendRequestFilter(django_filters.FilterSet):
+class SpendRequestFilter(ScopedFilterSet):
     fund = IntFilter(field_name="fund_id", label="Fund id")
     school = IntFilter(field_name="school_id", label="School id")
 

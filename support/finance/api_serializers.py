@@ -10,6 +10,7 @@ import datetime
 from django.utils import timezone
 from rest_framework import serializers
 
+from support.api.visibility import VisibleFieldsMixin
 from support.finance.ledger import kind_label
 from support.finance.reports import funds_visible_to
 from support.fund import REVERSIBLE, SPEND_CATEGORIES, category_label
@@ -40,7 +41,7 @@ class PositionSerializer(serializers.Serializer):
     available_pence = serializers.IntegerField()
 
 
-class FundSerializer(serializers.ModelSerializer):
+class FundSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     school_name = serializers.CharField(source="school.name", read_only=True, allow_null=True, default=None)
     position = PositionSerializer(read_only=True, help_text="Now, over the fund's whole ledger")
 
@@ -67,7 +68,7 @@ class SourceSerializer(serializers.Serializer):
     facts = SourceFactSerializer(many=True)
 
 
-class LedgerEntrySerializer(serializers.ModelSerializer):
+class LedgerEntrySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=LedgerEntry.Kind.choices, read_only=True)
     fund_name = serializers.CharField(source="fund.name", read_only=True)
     kind_label = serializers.SerializerMethodField()
@@ -134,7 +135,7 @@ class ReverseSerializer(serializers.Serializer):
 # --- Donations and pledges ------------------------------------------------------------------------
 
 
-class DonationSerializer(serializers.ModelSerializer):
+class DonationSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     fund_name = serializers.CharField(source="fund.name", read_only=True)
     restricted_purpose_label = serializers.SerializerMethodField()
     recorded_by = _user_field("recorded_by")
@@ -202,7 +203,7 @@ class DonationCreateSerializer(_ScopedFundMixin):
         self.fields["pledge"].queryset = pledges_visible_to(request.user if request is not None else None)
 
 
-class PledgeSerializer(serializers.ModelSerializer):
+class PledgeSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     fund_name = serializers.CharField(source="fund.name", read_only=True)
     last_received = serializers.DateField(
         read_only=True, allow_null=True, help_text="The latest donation recorded against it"
@@ -248,7 +249,7 @@ class PledgeCreateSerializer(_ScopedFundMixin):
 # --- Spend requests -------------------------------------------------------------------------------
 
 
-class SpendRequestSerializer(serializers.ModelSerializer):
+class SpendRequestSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     fund_name = serializers.CharField(source="fund.name", read_only=True)
     school_name = serializers.CharField(source="school.name", read_only=True, allow_null=True, default=None)
     category_label = serializers.SerializerMethodField()

@@ -28,6 +28,7 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.failures import FailureGroup
 
 ROLES = ("pastoral_a", "lead_a", "finance", "charity_1", "admin")
+MIN_OPERATIONS = {"pastoral_a": 25, "lead_a": 25, "finance": 25, "charity_1": 4, "admin": 40}
 # Per operation and mode: about 50 operations, ~300 requests a role, the module in about 20 s.
 MAX_EXAMPLES = 3
 MAX_RANDOM_IDS = 1  # operations with an id are also run on a real object (below), which finds more
@@ -146,7 +147,8 @@ def test_it_answers_generated_requests_without_500s_and_as_documented(
     )
     checks = _checks()
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) > 40, "the schema lost its operations"
+    # Each role is served the operations it may call (issue 13, item 8): a charity's is the counter.
+    assert len(operations) >= MIN_OPERATIONS[role], "the schema lost its operations"
 
     failures = []
     for operation in operations:

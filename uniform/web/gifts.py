@@ -25,6 +25,7 @@ from support.permissions import has_perm
 from support.pupil_csv import academic_year_start_for
 from support.scopes import scope_for
 from support.selectors import schools_visible_to
+from support.visibility import can_see
 from uniform import printing, selectors, services
 from uniform.models import Gift, ItemKind, UniformItem
 
@@ -174,7 +175,7 @@ def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> Http
             "can_size": can_size,
             "can_hand_over": has_perm(request.user, "uniform.hand_over"),
             "can_print": has_perm(request.user, "uniform.print"),
-            "shows_names": has_perm(request.user, "families.view"),  # not finance
+            "shows_names": can_see(request.user, Gift, "pupil_name"),  # not finance
             "error": error,
         },
         status=status,

@@ -23,6 +23,7 @@ from support.forms import GovukErrorsMixin
 from support.models import School
 from support.permissions import has_perm
 from support.scopes import scope_for
+from support.visibility import can_see, visible_names
 from uniform import request_services as services
 from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
@@ -281,7 +282,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "querystring": params.urlencode(),
             "filtered": form.is_bound and any(v for k, v in request.GET.items() if k != "page"),
-            "shows_case": has_perm(request.user, "pupils.view"),
+            "shows_case": can_see(request.user, SupportRequest, "pupil"),
             "can_decide": has_perm(request.user, "requests.decide"),
         },
     )
@@ -339,7 +340,8 @@ def _render_detail(
             "support_request": support_request,
             "steps": steps,
             "reason_form": form or ReasonForm(),
-            "shows_case": has_perm(request.user, "pupils.view"),
+            "shows_case": can_see(request.user, SupportRequest, "pupil"),
+            "sees": visible_names(request.user, SupportRequest),
             "finance_request": spend_request_for(support_request) if support_request.cost_pence else None,
         },
         status=status,

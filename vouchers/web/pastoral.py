@@ -27,6 +27,7 @@ from support.models import Family, School, Service
 from support.money import pounds
 from support.permissions import has_perm
 from support.scopes import scope_for
+from support.visibility import can_see, visible_names
 from vouchers import selectors
 from vouchers.forms import (
     VoucherCancelForm,
@@ -213,8 +214,8 @@ def voucher_list(request: HttpRequest) -> HttpResponse:
             "querystring": params.urlencode(),
             "can_print": can_print,
             "can_export": has_perm(request.user, "vouchers.export"),
-            # Finance sees vouchers for their money, not whose they are.
-            "shows_names": has_perm(request.user, "families.view"),
+            # Finance sees vouchers for their money, not whose they are (support.visibility's table).
+            "shows_names": can_see(request.user, Voucher, "lead_carer_name"),
             "print_url": url_or_path("voucher_print_batch", "/vouchers/print/"),
             "filtered": form.is_bound and any(v for k, v in request.GET.items() if k != "page"),
             "today": timezone.localdate(),
@@ -231,7 +232,7 @@ class _Echo:
 def voucher_export(request: HttpRequest) -> StreamingHttpResponse:
     """The list's vouchers under the same filters, as CSV. Carers' names only for those who see families."""
     _, vouchers = _filtered(request)
-    with_names = has_perm(request.user, "families.view")
+    with_names = can_see(request.user, Voucher, "lead_carer_name")
     writer = csv.writer(_Echo())
     header = ["Code", "Type", "Partner", "School", "State", "Issued", "Issued by", "Expires"]
     header += ["Face value (£)", "Household size", "Fulfilment", "Limit overridden"]
@@ -311,7 +312,8 @@ def _render_detail(request: HttpRequest, voucher: Voucher, *, status: int = 200,
         "can_print": can_print,
         "can_send": bool(channels),
         # Finance sees the voucher, not the family's case: no family link, no referral details.
-        "shows_case": has_perm(user, "families.view"),
+        "shows_case": can_see(user, Voucher, "family") and has_perm(user, "families.view"),
+        "sees": visible_names(user, Voucher),
         "pdf_url": pdf_url(voucher),
         "cancel_form": forms.get("cancel_form") or VoucherCancelForm(),
         "extend_form": forms.get("extend_form") or VoucherExtendForm(),

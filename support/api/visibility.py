@@ -1,0 +1,167 @@
+"""The API's doors read the field-visibility table (``support.visibility``).
+
+- ``VisibleFieldsMixin``: a serializer leaves out the fields the requesting user may not see.
+- ``VisibleSearchFilter``, ``VisibleOrderingFilter``, ``VisibleFilterBackend``: nobody searches,
+  sorts or filters by a field they may not see (the field is ignored, so the answer cannot depend
+  on it).
+- ``ScopedFilterSet``: a filter on a relation takes a plain id, never a list of every row to choose
+  from (the browsable API would render that list: every pupil of the trust, by name).
+"""
+
+from contextvars import ContextVar
+
+import django_filters
+from django import forms
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db import models
+from django_filters.filterset import FILTER_FOR_DBFIELD_DEFAULTS
+from django_filters.rest_framework import DjangoFilterBackend, FilterSet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.filters import OrderingFilter, SearchFilter
+
+from support.visibility import can_see, is_declared, lookup_path
+
+User = AbstractBaseUser | AnonymousUser | None
+
+# Whose schema is being generated, for serializers the generator makes without a request
+# (``support.api.schema``). ``ALL_FIELDS`` is the whole schema, made offline.
+ALL_FIELDS = object()
+schema_viewer: ContextVar[object] = ContextVar("schema_viewer", default=None)
+
+
+def _is_model_path(model: type[models.Model], path: str) -> bool:
+    name = path.split("__", 1)[0]
+    if is_declared(model, name):
+        return True
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
+
+
+def visible(user: User, model: type[models.Model], name: str, path: str | None = None) -> bool:
+    """May ``user`` see the field a door calls ``name``, which reads ``path`` of ``model``?
+
+    A declared name is judged by its own row; a path that reaches a model field is judged too, so a
+    harmless-looking name cannot read a hidden field. A name that is neither is hidden."""
+    checks = []
+    if is_declared(model, name):
+        checks.append(name)
+    if path and path != name and _is_model_path(model, path):
+        checks.append(path)
+    if not checks:
+        checks.append(name)  # undeclared, and not a model path: hidden from all but trust admins
+    return all(can_see(user, model, check) for check in checks)
+
+
+def serializer_field_path(name: str, field: serializers.Field) -> str | None:
+    source = getattr(field, "source", None) or name
+    return None if source == "*" else source.replace(".", "__")
+
+
+class VisibleFieldsMixin:
+    """For a serializer whose ``Meta.model`` is in the visibility table: the fields the requesting
+    user may not see are left out, in answers and in the schema that user is shown.
+
+    The user comes from ``context["request"]``; a serializer made without one (outside schema
+    generation) is a mistake that would show every field, so it is refused.
+    """
+
+    def get_fields(self):  # type: ignore[no-untyped-def]
+        fields = super().get_fields()  # type: ignore[misc]
+        model = self.Meta.model  # type: ignore[attr-defined]
+        viewer = self._viewer()
+        if viewer is ALL_FIELDS:
+            return fields
+        return {
+            name: field
+            for name, field in fields.items()
+            if visible(viewer, model, name, serializer_field_path(name, field))  # type: ignore[arg-type]
+        }
+
+    def _viewer(self) -> object:
+        viewer = schema_viewer.get()  # while a schema is made, its reader (the request is a mock)
+        if viewer is not None:
+            return viewer
+        request = self.context.get("request")  # type: ignore[attr-defined]
+        if request is not None:
+            return request.user
+        raise ImproperlyConfigured(
+            f"{type(self).__name__} needs context={{'request': request}}: which fields it shows "
+            "depends on who asks"
+        )
+
+
+# --- Filters -------------------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """An object's id. The queryset filtered is already scoped, so an id outside the caller's scope
+    simply matches nothing; there is no list of choices to render."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+_RELATIONS = (models.ForeignKey, models.OneToOneField, models.ManyToManyField, models.OneToOneRel,
+              models.ManyToOneRel, models.ManyToManyRel)  # fmt: skip
+
+
+class ScopedFilterSet(FilterSet):
+    """The API's filter sets: a relation in ``Meta.fields`` becomes an ``IdFilter``."""
+
+    FILTER_DEFAULTS = {
+        **FILTER_FOR_DBFIELD_DEFAULTS,
+        **{relation: {"filter_class": IdFilter} for relation in _RELATIONS},
+    }
+
+
+class VisibleFilterBackend(DjangoFilterBackend):
+    """``filterset_fields`` build a ``ScopedFilterSet``; filters on fields the caller may not see are
+    dropped (a value given for one is ignored)."""
+
+    filterset_base = ScopedFilterSet
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        model = filterset._meta.model
+        for name, flt in list(filterset.filters.items()):
+            if not visible(request.user, model, name, flt.field_name):
+                del filterset.filters[name]
+        return filterset
+
+
+class VisibleSearchFilter(SearchFilter):
+    """``?search=`` looks only in the fields the caller may see."""
+
+    def filter_queryset(self, request, queryset, view):
+        self.model = queryset.model
+        return super().filter_queryset(request, queryset, view)
+
+    def get_search_fields(self, view, request):
+        fields = super().get_search_fields(view, request) or []
+        model = getattr(self, "model", None)
+        if model is None:
+            return fields
+        return [f for f in fields if visible(request.user, model, lookup_path(f), lookup_path(f))]
+
+
+class VisibleOrderingFilter(OrderingFilter):
+    """``?ordering=`` accepts only fields the caller may see."""
+
+    def get_valid_fields(self, queryset, view, context=None):
+        fields = super().get_valid_fields(queryset, view, context or {})
+        request = (context or {}).get("request") or getattr(view, "request", None)
+        user = getattr(request, "user", None)
+        return [(f, label) for f, label in fields if visible(user, queryset.model, f, lookup_path(f))]

@@ -1,0 +1,212 @@
+"""The field-visibility table: which fields of each model each role may see.
+
+One table, read by every door that shows, searches, filters or sorts by a field: API serializers
+(``support.api.visibility.VisibleFieldsMixin``), the API's search, ordering and filter backends, and
+the pages and exports that hide case details from finance. A role cannot search, filter or sort by a
+field it cannot see, because those doors ask the same question (``can_see``).
+
+Rows are registered per model. The core registers its own models here; a feature app registers its
+models from its ``AppConfig.ready`` (the core never imports a feature app). A field may be a model
+field, a relation (followed with ``__``), or a name a serializer or filter adds (``Reads``): such a
+name is visible only to the roles that may see every field it reads.
+
+A field nobody registered is visible to trust admins only: a new field stays hidden until someone
+decides who may see it, and ``tests/security/test_visibility.py`` fails until they do.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+
+from support.models import Role
+from support.scopes import scope_for
+
+ALL_ROLES = frozenset(Role.values)
+SCHOOL_STAFF = frozenset({Role.PASTORAL, Role.LEAD})
+# Who sees money and the facts of support, but no names and no case details.
+MONEY = SCHOOL_STAFF | {Role.FINANCE}
+FINANCE = frozenset({Role.FINANCE})
+EVERYONE = frozenset({Role.PASTORAL, Role.LEAD, Role.FINANCE, Role.CHARITY})
+NOBODY: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Reads:
+    """A name that is not a model field (a serializer's computed field, a filter that searches):
+    visible to the roles that may see every path it reads (``"pupil__surname"``)."""
+
+    paths: tuple[str, ...]
+
+    def __init__(self, *paths: str) -> None:
+        object.__setattr__(self, "paths", paths)
+
+
+Rule = frozenset[str] | Reads
+_TABLE: dict[str, dict[str, Rule]] = {}
+
+
+def _label(model: type[models.Model] | str) -> str:
+    return model if isinstance(model, str) else model._meta.label
+
+
+def register_fields(model: type[models.Model], rules: Mapping[str, Iterable[str] | Reads]) -> None:
+    """Say who may see each named field of ``model`` (roles; trust admins see everything).
+
+    Called at start-up; registering a field again replaces its rule.
+    """
+    rows = _TABLE.setdefault(_label(model), {})
+    for name, rule in rules.items():
+        rows[name] = rule if isinstance(rule, Reads) else frozenset(rule)
+
+
+def table() -> dict[str, dict[str, Rule]]:
+    """A copy of the whole table (for the threat model's tests and the docs)."""
+    return {label: dict(rows) for label, rows in _TABLE.items()}
+
+
+def is_declared(model: type[models.Model], name: str) -> bool:
+    return name in _TABLE.get(_label(model), {})
+
+
+def roles_of(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[str] | None:
+    """The user's roles, or None for a trust admin (who sees every field)."""
+    scope = scope_for(user)
+    return None if scope.is_admin else scope.roles
+
+
+def roles_seeing(model: type[models.Model], path: str) -> frozenset[str]:
+    """The roles (trust admins aside) that may see ``path`` (``"name"``, ``"pupil__surname"``) of
+    ``model``. Every hop of a relation must be visible, and the field at its end."""
+    return _roles_seeing(model, path, depth=0)
+
+
+def _roles_seeing(model: type[models.Model], path: str, *, depth: int) -> frozenset[str]:
+    if depth > 8:  # a Reads that reads itself, through some loop
+        return NOBODY
+    name, _, rest = path.partition("__")
+    rows = _TABLE.get(_label(model), {})
+    if name not in rows:
+        try:  # a relation's column (``partner_id``) is the relation
+            name = model._meta.get_field(name).name
+        except FieldDoesNotExist:
+            return NOBODY
+    rule = rows.get(name)
+    if isinstance(rule, Reads):
+        allowed = ALL_ROLES
+        for read in rule.paths:
+            allowed &= _roles_seeing(model, read, depth=depth + 1)
+    else:
+        allowed = rule if rule is not None else NOBODY
+    if not rest or not allowed:
+        return allowed
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return NOBODY
+    target = field.related_model if field.is_relation else None
+    if target is None or target == "self":
+        # A lookup on a plain field (``issued_at__date``) reads the field itself.
+        return allowed
+    return allowed & _roles_seeing(target, rest, depth=depth + 1)
+
+
+def can_see(user: AbstractBaseUser | AnonymousUser | None, model: type[models.Model], path: str) -> bool:
+    """May ``user`` see ``path`` of ``model``? The one question every door asks."""
+    roles = roles_of(user)
+    if roles is None:
+        return True
+    return bool(roles & roles_seeing(model, path))
+
+
+def lookup_path(field_path: str) -> str:
+    """A search or ordering field as a model path: ``"^name"``, ``"-surname"``, ``"pupil.surname"``."""
+    return field_path.lstrip("^=@$-").replace(".", "__")
+
+
+# --- The core's models ---------------------------------------------------------------------------
+
+
+def register_core() -> None:
+    """The core's rows (``SupportConfig.ready``). Feature apps register theirs in their own ready()."""
+    from django.contrib.auth import get_user_model
+
+    from support.models import (
+        Donation,
+        Family,
+        Fund,
+        LedgerEntry,
+        PartnerCharity,
+        PartnerService,
+        Pledge,
+        Pupil,
+        School,
+        SpendRequest,
+    )
+
+    # Usernames show who did something (issued, redeemed, approved); names of families never.
+    register_fields(get_user_model(), {"id": EVERYONE, "username": EVERYONE})
+    # The trust's schools and partners are public knowledge.
+    school = ("id", "name", "urn", "phase", "phone", "email", "is_active")
+    register_fields(School, dict.fromkeys(school, EVERYONE))
+    partner = ("id", "name", "address", "postcode", "phone", "email", "opening_times", "is_active")
+    register_fields(PartnerCharity, {**dict.fromkeys(partner, EVERYONE), "services": EVERYONE})
+    service = ("service", "description", "is_active", "partner")
+    register_fields(PartnerService, dict.fromkeys(service, EVERYONE))
+    # A family and its pupils are school staff's business only: finance counts money, not people.
+    family = (
+        "id", "lead_carer_name", "phone", "email", "address", "postcode", "adults", "children",
+        "dietary_needs", "consent_given", "consent_date", "created_at", "updated_at",
+    )  # fmt: skip
+    register_fields(
+        Family,
+        {
+            **dict.fromkeys(family, SCHOOL_STAFF),
+            "household_size": Reads("adults", "children"),
+            "pupils": SCHOOL_STAFF,
+            "school": Reads("pupils__school"),
+            "q": Reads("lead_carer_name", "postcode", "email", "phone", "pupils__surname", "pupils__upn"),
+        },
+    )
+    pupil = (
+        "id", "upn", "legal_forename", "preferred_forename", "surname", "date_of_birth", "year_group",
+        "school", "family", "fsm", "pupil_premium", "in_need",
+    )  # fmt: skip
+    register_fields(Pupil, dict.fromkeys(pupil, SCHOOL_STAFF))
+    # The fund's books are finance's (trust admins see everything anyway).
+    register_fields(
+        Fund, dict.fromkeys(("id", "name", "school", "is_active", "created_at", "position"), FINANCE)
+    )
+    ledger = (
+        "id", "fund", "kind", "amount_pence", "category", "school", "note", "override_reason", "created_at",
+        "created_by", "reverses", "kind_label", "balance_effect_pence", "committed_effect_pence",
+        "category_label", "reverses_kind", "reversed_by", "reversible", "source",
+        "date_from", "date_to", "year",
+    )  # fmt: skip
+    register_fields(LedgerEntry, dict.fromkeys(ledger, FINANCE))
+    donation = (
+        "id", "fund", "donor", "amount_pence", "received_on", "gift_aid", "restricted_purpose",
+        "restricted_purpose_label", "pledge", "recorded_by", "created_at", "entry", "is_reversed",
+        "received_from", "received_to", "year",
+    )  # fmt: skip
+    register_fields(Donation, dict.fromkeys(donation, FINANCE))
+    pledge = (
+        "id", "fund", "donor", "amount_pence", "frequency", "next_due", "gift_aid", "restricted_purpose",
+        "is_active", "last_received", "status", "created_at",
+    )  # fmt: skip
+    register_fields(Pledge, dict.fromkeys(pledge, FINANCE))
+    spend = (
+        "id", "fund", "school", "category", "category_label", "amount_pence", "summary", "reason",
+        "status", "status_label", "requested_by", "requested_at", "approvals_needed", "first_approved_by",
+        "first_approved_at", "waiting_for_second_approval", "decided_by", "decided_at", "decision_note",
+        "override_reason", "commitment", "fund_available_pence", "available_after_pence", "source",
+    )  # fmt: skip
+    register_fields(SpendRequest, dict.fromkeys(spend, FINANCE))
+
+
+def visible_names(user: AbstractBaseUser | AnonymousUser | None, model: type[models.Model]) -> frozenset[str]:
+    """The table's names of ``model`` that ``user`` may see: a page or export shows a field when its
+    name is in here (``{% if "reason" in sees %}``)."""
+    return frozenset(name for name in _TABLE.get(_label(model), {}) if can_see(user, model, name))

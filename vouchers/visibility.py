@@ -1,0 +1,44 @@
+"""Who sees which field of a voucher (``support.visibility``'s table), registered at start-up.
+
+A voucher shows the counter what the family agreed it would: the lead carer's name, household size,
+dietary needs, the note for the charity, the issuing school and expiry. Finance sees the voucher as
+money (code, service, school, state, value, dates), never whose it is or why it was given.
+"""
+
+from support.models import Role
+from support.visibility import EVERYONE, MONEY, SCHOOL_STAFF, Reads, register_fields
+from vouchers.models import Redemption, Voucher, VoucherType
+
+COUNTER = frozenset({Role.CHARITY})
+
+
+def register() -> None:
+    register_fields(
+        VoucherType,
+        dict.fromkeys(("id", "name", "partner", "service", "face_value_pence", "is_active"), EVERYONE),
+    )
+    money = (
+        "id", "state", "voucher_type", "school", "face_value_pence", "issued_at", "expires_on",
+        "household_size", "fulfilment", "issued_from", "issued_to",
+    )  # fmt: skip
+    case = ("family", "referral_reason", "referral_other", "limit_override_reason", "cancel_reason")
+    register_fields(
+        Voucher,
+        {
+            **dict.fromkeys(money, MONEY | COUNTER),
+            **dict.fromkeys(case, SCHOOL_STAFF),
+            "code": MONEY | COUNTER,
+            "display_code": Reads("code"),
+            "partner": Reads("voucher_type__partner"),
+            # What the voucher shows at the counter, and to no one else but the school.
+            "lead_carer_name": SCHOOL_STAFF | COUNTER,
+            "dietary_needs": SCHOOL_STAFF | COUNTER,
+            "note_for_charity": SCHOOL_STAFF | COUNTER,
+            # The counter's check: whether it can be redeemed, and why not.
+            "valid": Reads("state", "expires_on"),
+            "reason": Reads("state", "expires_on"),
+            "service": Reads("voucher_type__service"),
+        },
+    )
+    redemption = ("id", "voucher", "partner", "redeemed_by", "redeemed_at", "items_given", "value_pence")
+    register_fields(Redemption, dict.fromkeys(redemption, EVERYONE))
