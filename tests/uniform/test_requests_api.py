@@ -1,9 +1,8 @@
 """The support-requests API: scoped list and detail with filters, create, and the moves."""
 
 import pytest
-from rest_framework.test import APIClient
-
 from django.contrib.contenttypes.models import ContentType
+from rest_framework.test import APIClient
 
 from support.models import AuditEvent, LedgerEntry
 from uniform.models import SupportRequest

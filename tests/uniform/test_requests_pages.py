@@ -1,7 +1,6 @@
 """Request pages: ask from the pupil's card, detail with next steps, the lead's queue, the list, the drive."""
 
 import pytest
-
 from django.contrib.contenttypes.models import ContentType
 
 from support.models import AuditEvent, LedgerEntry

@@ -7,8 +7,7 @@ from django.utils import timezone
 
 from support.errors import ConflictError, SupportError
 from support.fund import fund_position, standby_fund
-from support.models import AuditEvent, Fund, LedgerEntry, Policy
-from support.models import SpendRequest
+from support.models import AuditEvent, Fund, LedgerEntry, Policy, SpendRequest
 from tests.factories import PupilFactory
 from tests.uniform.conftest import make_outdoor_item
 from uniform.models import ItemKind, SupportRequest, UniformItem
