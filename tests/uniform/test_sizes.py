@@ -114,3 +114,25 @@ def test_it_lets_a_lead_add_a_coat_on_the_items_page(client_for, lead_a, school_
     page = client.get(reverse("uniform_items", args=[school_a.pk])).content.decode()
     assert "Winter coat" in page
     assert "Coat" in page
+
+
+def test_it_keeps_sizes_typed_in_the_admin_in_their_one_spelling(client_for, admin, school_a):
+    from django.urls import reverse
+
+    from uniform.models import UniformItem
+
+    response = client_for(admin).post(
+        reverse("admin:uniform_uniformitem_add"),
+        {
+            "school": school_a.pk,
+            "name": "Winter coat",
+            "kind": "coat",
+            "sizes": '["Age 9-10", "Adult M"]',
+            "unit_cost_pence": 2200,
+            "supplier": "",
+            "track_stock": "",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert UniformItem.objects.get(name="Winter coat").sizes == ["9-10", "M"]
