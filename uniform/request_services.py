@@ -51,7 +51,7 @@ from support.fund import (
     fund_spend_commit,
     fund_spend_commit_many,
 )
-from support.models import Policy, Pupil
+from support.models import Fund, Policy, Pupil
 from support.money import pounds
 from support.pupil_csv import academic_year_start_for
 from support.scopes import require_school, scope_for
@@ -760,7 +760,7 @@ def requests_winter_drive(
 
 def _route_drive(created: list[SupportRequest], *, actor: AbstractBaseUser) -> None:
     """Route a winter drive's new requests by their cost, as ``_route`` does one at a time, in bulk."""
-    funds: dict[int, Any] = {}
+    funds: dict[int, Fund] = {}
     by_fund: dict[int, list[SupportRequest]] = {}
     to_finance: list[tuple[SupportRequest, str]] = []
     policy = Policy.current()
