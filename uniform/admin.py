@@ -1,11 +1,13 @@
 """Uniform in the Django admin for trust admins: items and welcome packs are edited here; gifts and stock
 are read-only (they change only through the services: sizes, packing, hand-over, receipts, adjustments)."""
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
 from support.admin import TrustModelAdmin
 from support.audit import audit_record
+from support.errors import SupportError
 from support.money import pounds
 from support.scopes import scope_for
 from uniform import selectors
@@ -18,6 +20,7 @@ from uniform.models import (
     WelcomePack,
     WelcomePackItem,
 )
+from uniform.sizes import normalise_sizes
 
 
 class ReadOnlyUniformAdmin(TrustModelAdmin):
@@ -31,8 +34,31 @@ class ReadOnlyUniformAdmin(TrustModelAdmin):
         return {}
 
 
+class UniformItemForm(forms.ModelForm):
+    class Meta:
+        model = UniformItem
+        fields = [
+            "school",
+            "name",
+            "kind",
+            "sizes",
+            "unit_cost_pence",
+            "supplier",
+            "track_stock",
+            "is_active",
+        ]
+
+    def clean_sizes(self) -> list[str]:
+        """Sizes typed here are kept in the one spelling too (``uniform.sizes``)."""
+        try:
+            return normalise_sizes(self.cleaned_data["sizes"] or [])
+        except SupportError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
 @admin.register(UniformItem)
 class UniformItemAdmin(TrustModelAdmin):
+    form = UniformItemForm
     selector = staticmethod(selectors.uniform_items_visible_to)
     list_display = ["name", "school", "kind", "sizes", "unit_cost", "supplier", "track_stock", "is_active"]
     list_filter = ["kind", "is_active", "track_stock", "school"]

@@ -36,6 +36,7 @@ class SupportRequestSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
             "status",
             "beyond_policy",
             "cost_pence",
+            "no_cost_reason",
             "requested_by",
             "requested_at",
             "decided_by",
@@ -49,11 +50,20 @@ class SupportRequestSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
 class SupportRequestCreateSerializer(serializers.Serializer):
     pupil = serializers.PrimaryKeyRelatedField(queryset=pupils_visible_to(None))
-    kind = serializers.ChoiceField(choices=ItemKind.choices)
-    item = serializers.PrimaryKeyRelatedField(
-        queryset=uniform_items_visible_to(None), required=False, allow_null=True, default=None
+    kind = serializers.ChoiceField(
+        choices=ItemKind.choices, required=False, help_text="Defaults to the item's kind."
     )
-    size = serializers.CharField(max_length=30, allow_blank=True)
+    item = serializers.PrimaryKeyRelatedField(
+        queryset=uniform_items_visible_to(None),
+        help_text="One of the pupil's school's active items (a coat, shoes, uniform): the request costs its "
+        "unit cost × quantity.",
+    )
+    size = serializers.CharField(
+        max_length=30,
+        allow_blank=True,
+        default="",
+        help_text="One of the item's sizes ('' for a one-size item); 'Age 11-12' is read as '11-12'.",
+    )
     quantity = serializers.IntegerField(min_value=1, max_value=services.MAX_QUANTITY, default=1)
     reason = serializers.CharField(max_length=300)
     urgency = serializers.ChoiceField(
@@ -71,6 +81,16 @@ class SupportRequestCreateSerializer(serializers.Serializer):
 
 class DecisionSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class ApprovalSerializer(DecisionSerializer):
+    no_cost_reason = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required to approve a request that costs £0: why it costs nothing (donated, second-hand).",
+    )
 
 
 class SupportRequestFilter(ScopedFilterSet):
@@ -103,24 +123,26 @@ class SupportRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
     def create(self, request: Request, *args, **kwargs) -> Response:
         body = SupportRequestCreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
-        created = services.request_create(actor=request.user, **body.validated_data)
+        data = body.validated_data
+        data.setdefault("kind", data["item"].kind)
+        created = services.request_create(actor=request.user, **data)
         return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
 
-    def _decide(self, request: Request, service) -> Response:
-        body = DecisionSerializer(data=request.data)
+    def _decide(self, request: Request, service, serializer=DecisionSerializer) -> Response:
+        body = serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        moved = service(request=self.get_object(), actor=request.user, reason=body.validated_data["reason"])
+        moved = service(request=self.get_object(), actor=request.user, **body.validated_data)
         return Response(self.get_serializer(moved).data)
 
     def _fulfil(self, service) -> Response:
         moved = service(request=self.get_object(), actor=self.request.user)
         return Response(self.get_serializer(moved).data)
 
-    @extend_schema(request=DecisionSerializer, responses={200: SupportRequestSerializer})
+    @extend_schema(request=ApprovalSerializer, responses={200: SupportRequestSerializer})
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
-        """Approve a waiting request; a beyond-policy one needs a reason."""
-        return self._decide(request, services.request_approve)
+        """Approve a waiting request; a beyond-policy one needs a reason, one at £0 a no-cost reason."""
+        return self._decide(request, services.request_approve, ApprovalSerializer)
 
     @extend_schema(request=DecisionSerializer, responses={200: SupportRequestSerializer})
     @action(detail=True, methods=["post"])

@@ -11,6 +11,7 @@ from django.utils import timezone
 from support.models import Fund, Phase, Pupil, School
 from uniform.models import ItemKind, StockLevel, StockMovement, UniformItem, WelcomePack, WelcomePackItem
 
+# Sizes in their one spelling (uniform.sizes): children's by age, adults' by letter, shoes Child/Adult.
 CHILD = ["3-4", "5-6", "7-8", "9-10"]
 TEEN = ["11-12", "13-14", "S", "M", "L"]
 # (name, sizes, unit cost in pence, supplier, track stock, how many in the intake pack)
@@ -31,11 +32,16 @@ INTAKE = {Phase.PRIMARY: (0, PRIMARY), Phase.SECONDARY: (7, SECONDARY)}
 OUTDOOR = {
     Phase.PRIMARY: [
         (ItemKind.COAT, "Winter coat", CHILD, 22_00),
-        (ItemKind.SHOES, "School shoes", ["10", "11", "12", "13", "1", "2", "3"], 24_00),
+        (
+            ItemKind.SHOES,
+            "School shoes",
+            [f"Child {n}" for n in (10, 11, 12, 13)] + ["Adult 1", "Adult 2"],
+            24_00,
+        ),
     ],
     Phase.SECONDARY: [
         (ItemKind.COAT, "Winter coat", TEEN, 32_00),
-        (ItemKind.SHOES, "School shoes", ["3", "4", "5", "6", "7", "8", "9", "10"], 35_00),
+        (ItemKind.SHOES, "School shoes", [f"Adult {n}" for n in range(3, 11)], 35_00),
     ],
 }
 WELCOME_FUND = "Welcome uniform budget"

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from support.models import Pupil, School
+from uniform.sizes import size_label
 
 
 def validate_sizes(value: list) -> None:
@@ -146,7 +147,12 @@ class GiftLine(models.Model):
         constraints = [models.UniqueConstraint(fields=["gift", "item"], name="gift_line_item_once")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.item.name} {self.size or '(size not recorded)'}"
+        return f"{self.quantity} × {self.item.name} {self.size_label}"
+
+    @property
+    def size_label(self) -> str:
+        """The size to show or print: "Size needed" until one is recorded, "One size" for a one-size item."""
+        return size_label(self.item.sizes, self.size)
 
 
 class SupportRequest(models.Model):
@@ -169,8 +175,12 @@ class SupportRequest(models.Model):
     pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="support_requests")
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="support_requests")
     kind = models.CharField(max_length=10, choices=ItemKind.choices)
+    # Every request names one of the school's items, and is priced from it. Requests made before that
+    # rule may have none.
     item = models.ForeignKey(UniformItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    size = models.CharField(max_length=30)
+    size = models.CharField(
+        max_length=30, blank=True, help_text="One of the item's sizes; empty for one size."
+    )
     quantity = models.PositiveSmallIntegerField(default=1)
     reason = models.CharField(max_length=300)
     urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
@@ -190,6 +200,11 @@ class SupportRequest(models.Model):
     )
     handed_over_at = models.DateTimeField(null=True, blank=True)
     cost_pence = models.PositiveIntegerField(default=0)
+    no_cost_reason = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Why a request approved at £0 costs nothing (donated, second-hand): a lead records it.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -203,10 +218,19 @@ class SupportRequest(models.Model):
                 condition=~Q(status="rejected") | ~Q(decision_reason=""), name="request_rejection_has_reason"
             ),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="request_quantity"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "ordered", "from_stock", "handed_over"], cost_pence=0)
+                | ~Q(no_cost_reason=""),
+                name="request_approved_at_no_cost_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.pupil} ({self.get_status_display()})"
+
+    @property
+    def size_label(self) -> str:
+        return size_label(self.item.sizes if self.item else [], self.size)
 
 
 class StockMovement(models.Model):

@@ -2,6 +2,11 @@
 
 Each renderer takes gifts already scoped by the caller (from ``gifts_visible_to``) and returns bytes.
 A gift slip goes home with the child, so it shows the pupil's first name and class only.
+
+Nothing here prints a size that was not recorded (``uniform.sizes.size_label``): an item that comes in
+sizes and has none recorded prints "Size needed", and only a one-size item prints "One size". The
+packing list lists the packs still waiting for a size, with their count at the top, instead of leaving
+them out.
 """
 
 import csv
@@ -19,6 +24,7 @@ from support.csv_safe import safe_row
 from support.models import School
 from support.money import pounds
 from uniform.models import Gift, GiftLine, StockLevel
+from uniform.sizes import size_label
 
 STYLESHEET = "uniform/pdf/print.css"
 YEAR_LABELS = {0: "Reception", 7: "Year 7"}
@@ -41,19 +47,49 @@ def _with_lines(gifts: QuerySet[Gift]) -> list[Gift]:
     )
 
 
+@dataclass(frozen=True)
+class PrintLine:
+    item: str
+    size: str  # what to print: the recorded size, "One size", or "Size needed"
+    quantity: int
+    size_needed: bool
+
+
+def print_lines(gift: Gift) -> list[PrintLine]:
+    return [
+        PrintLine(
+            item=line.item.name,
+            size=size_label(line.item.sizes, line.size),
+            quantity=line.quantity,
+            size_needed=bool(line.item.sizes) and not line.size,
+        )
+        for line in gift.lines.all()
+    ]
+
+
 def render_packing_list_pdf(*, school: School, gifts: QuerySet[Gift], academic_year: int) -> bytes:
-    """What to pick for each pupil's pack, the totals to pick, and a 'received by' line per pack."""
-    listed = _with_lines(gifts)
+    """The packs to pick (sizes all recorded, not packed yet) with a 'received by' line each and the
+    totals to pick; then every pupil whose pack still needs a size, counted at the top, so nobody is
+    silently left out. ``gifts``: the packs not yet packed (waiting for sizes or sized)."""
+    ready, size_needed = [], []
     totals: dict[tuple[str, str], int] = defaultdict(int)
-    for gift in listed:
-        for line in gift.lines.all():
-            totals[(line.item.name, line.size)] += line.quantity
+    for gift in _with_lines(gifts.filter(status__in=[Gift.Status.AWAITING_SIZES, Gift.Status.SIZED])):
+        lines = print_lines(gift)
+        entry = {"gift": gift, "class": year_label(gift.year_group), "lines": lines}
+        if any(line.size_needed for line in lines):
+            entry["missing"] = [line.item for line in lines if line.size_needed]
+            size_needed.append(entry)
+            continue
+        ready.append(entry)
+        for line in lines:
+            totals[(line.item, line.size)] += line.quantity
     return _pdf(
         "uniform/pdf/packing_list.html",
         {
             "school": school,
             "academic_year": academic_year,
-            "gifts": [{"gift": g, "class": year_label(g.year_group), "lines": g.lines.all()} for g in listed],
+            "gifts": ready,
+            "size_needed": size_needed,
             "totals": sorted((name, size, qty) for (name, size), qty in totals.items()),
             "printed_at": timezone.localtime(),
         },
@@ -66,7 +102,7 @@ def render_gift_slips_pdf(*, gifts: QuerySet[Gift]) -> bytes:
         {
             "first_name": gift.pupil.known_as,
             "class": f"{year_label(gift.year_group)}, {gift.school.name}",
-            "lines": gift.lines.all(),
+            "lines": print_lines(gift),
         }
         for gift in _with_lines(gifts)
     ]
@@ -77,7 +113,7 @@ def render_gift_slips_pdf(*, gifts: QuerySet[Gift]) -> bytes:
 class OrderRow:
     supplier: str
     item: str
-    size: str
+    size: str  # what to print (``size_label``): a recorded size, "One size" or "Size needed"
     needed: int
     in_stock: int | None  # None: stock of the item is not tracked
     to_order: int
@@ -93,7 +129,13 @@ def order_summary(*, school: School, gifts: QuerySet[Gift]) -> list[OrderRow]:
     needed = (
         GiftLine.objects.filter(gift__in=gifts.exclude(status=Gift.Status.HANDED_OVER), item__school=school)
         .values(
-            "item_id", "item__supplier", "item__name", "item__unit_cost_pence", "item__track_stock", "size"
+            "item_id",
+            "item__supplier",
+            "item__name",
+            "item__sizes",
+            "item__unit_cost_pence",
+            "item__track_stock",
+            "size",
         )
         .annotate(total=Sum("quantity"))
         .order_by("item__supplier", "item__name", "size")
@@ -111,7 +153,7 @@ def order_summary(*, school: School, gifts: QuerySet[Gift]) -> list[OrderRow]:
             OrderRow(
                 supplier=row["item__supplier"] or "No supplier recorded",
                 item=row["item__name"],
-                size=row["size"],
+                size=size_label(row["item__sizes"], row["size"]),
                 needed=row["total"],
                 in_stock=in_stock,
                 to_order=max(0, row["total"] - (in_stock or 0)),
@@ -133,7 +175,7 @@ def order_summary_csv(rows: list[OrderRow]) -> str:
                 [
                     row.supplier,
                     row.item,
-                    row.size or "(not recorded)",
+                    row.size,
                     row.needed,
                     "not tracked" if row.in_stock is None else row.in_stock,
                     row.to_order,

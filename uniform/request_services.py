@@ -12,9 +12,13 @@ Decisions (see each docstring):
   for. Shoes and uniform count against the academic year (1 September to 31 August).
 - **Policy.** ``Policy.coats_per_season`` coats and ``Policy.shoes_per_year`` pairs of shoes per pupil
   per period; a rejected request does not count. Uniform for need has no per-period limit.
+- **Items and price.** Every request names one of the school's own active items of its kind (a coat,
+  shoes, an item of uniform) and one of that item's sizes (``uniform.sizes``), and costs the item's unit
+  cost × quantity. So a request always reaches the ledger: a commitment when approved.
 - **Approval.** Beyond policy, a request waits for a pastoral lead of the pupil's school (who gives a
-  reason). Then money: a request that costs nothing (no item named) is approved; one whose cost (item
-  unit cost × quantity) is at or below ``Policy.approval_threshold_pence`` commits that cost against the
+  reason). So does a request that costs nothing (an item priced at £0): a lead approves it only by
+  recording why it costs nothing (donated, second-hand), in ``no_cost_reason``, audited. Then money:
+  a request whose cost is at or below ``Policy.approval_threshold_pence`` commits that cost against the
   school's fund (``support.fund.fund_for_school``: its own hardship budget, else the standby fund) and
   is approved; above the threshold, or when the fund cannot afford it, it waits for finance
   (``support.approvals``), who approve (committing the money), reject, or send it back for changes.
@@ -39,16 +43,23 @@ from django.utils import timezone
 from support.approvals import approvals_needed, spend_request_open, spend_request_withdraw
 from support.audit import audit_event, audit_record, audit_record_many
 from support.errors import ConflictError, SupportError
-from support.fund import fund_commitment_release, fund_for_school, fund_spend_actual, fund_spend_commit
-from support.models import Policy, Pupil
+from support.fund import (
+    SpendItem,
+    fund_commitment_release,
+    fund_for_school,
+    fund_spend_actual,
+    fund_spend_commit,
+    fund_spend_commit_many,
+)
+from support.models import Fund, Policy, Pupil
 from support.money import pounds
 from support.pupil_csv import academic_year_start_for
 from support.scopes import require_school, scope_for
 from support.selectors import pupils_visible_to
 from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.selectors import support_requests_visible_to
-from uniform.services import ONE_SIZE, stock_take_for_request
-from uniform.sizes import COAT_SIZES, SHOE_SIZES
+from uniform.services import stock_take_for_request
+from uniform.sizes import check_size
 
 Status = SupportRequest.Status
 MAX_QUANTITY = 10
@@ -151,15 +162,16 @@ def pupil_history(
     )
 
 
-def sizes_for(kind: str, item: UniformItem | None = None) -> list[str]:
-    """The sizes staff may pick for a request of ``kind`` (for ``item`` when given)."""
-    if item is not None and item.sizes:
-        return list(item.sizes)
-    if kind == ItemKind.COAT:
-        return COAT_SIZES
-    if kind == ItemKind.SHOES:
-        return SHOE_SIZES
-    return [ONE_SIZE]
+def _check_item(*, item: UniformItem | None, kind: str, school_id: int, school_name: str) -> UniformItem:
+    """The item a request names: one of the school's own active items of its kind."""
+    label = {ItemKind.COAT: "coat", ItemKind.SHOES: "pair of shoes"}.get(kind, "item of uniform")
+    if item is None:
+        raise SupportError(f"Choose the {label} from {school_name}'s items.", field="item")
+    if item.school_id != school_id or not item.is_active:
+        raise SupportError(f"Choose a {label} {school_name} offers.", field="item")
+    if item.kind != kind:
+        raise SupportError(f"{item.name} is not a {ItemKind(kind).label.lower()} item.", field="item")
+    return item
 
 
 # --- Create ------------------------------------------------------------------------------------
@@ -187,6 +199,7 @@ def _snapshot(request: SupportRequest) -> dict[str, Any]:
         "status": request.status,
         "beyond_policy": request.beyond_policy,
         "cost_pence": request.cost_pence,
+        "no_cost_reason": request.no_cost_reason,
     }
 
 
@@ -204,13 +217,14 @@ def request_create(
 ) -> SupportRequest:
     """Ask for a coat, a pair of shoes or an item of uniform for ``pupil``, who must be flagged in need.
 
-    Refused for a pupil not in need or not at one of the actor's schools, a size not in the list (the
-    item's sizes, else ``COAT_SIZES`` / ``SHOE_SIZES``), or an item of another school or kind. Uniform
-    needs an item; coats and shoes may name one (its cost is then charged) and come one at a time.
+    Refused for a pupil not in need or not at one of the actor's schools, no item or an item of another
+    school or kind, or a size the item does not come in (read in any spelling ``uniform.sizes``
+    knows, kept in the item's). It costs the item's unit cost × ``quantity``; coats and shoes come one
+    at a time.
 
     ``beyond_policy`` is set when the pupil already has the policy's count of non-rejected requests of
-    this kind in the period. Within policy and at or below the approval threshold the request is
-    approved automatically (audited as such); otherwise it waits in the lead's queue.
+    this kind in the period. Within policy and priced, the request is routed by its cost (approved and
+    committed, or to finance); beyond policy or at £0 it waits in the lead's queue.
     """
     require_school(actor, pupil.school)
     if kind not in ItemKind.values:
@@ -218,20 +232,12 @@ def request_create(
     if urgency not in SupportRequest.Urgency.values:
         raise SupportError("Choose how urgent it is.", field="urgency")
     reason = _clean_text(reason, field="reason", required_message="Say why the pupil needs it.")
-    if item is not None:
-        if item.school_id != pupil.school_id or not item.is_active:
-            raise SupportError(f"Choose an item {pupil.school.name} offers.", field="item")
-        if item.kind != kind:
-            raise SupportError(f"{item.name} is not a {ItemKind(kind).label.lower()} item.", field="item")
-    elif kind == ItemKind.UNIFORM:
-        raise SupportError("Choose the item of uniform.", field="item")
+    item = _check_item(item=item, kind=kind, school_id=pupil.school_id, school_name=pupil.school.name)
     if kind != ItemKind.UNIFORM and quantity != 1:
         raise SupportError("Coats and shoes are requested one at a time.", field="quantity")
     if not 1 <= quantity <= MAX_QUANTITY:
         raise SupportError(f"Ask for between 1 and {MAX_QUANTITY}.", field="quantity")
-    size = (size or "").strip() or (ONE_SIZE if sizes_for(kind, item) == [ONE_SIZE] else "")
-    if size not in sizes_for(kind, item):
-        raise SupportError("Choose a size from the list.", field="size")
+    size = check_size(name=item.name, sizes=item.sizes, value=size)
 
     # Lock the pupil so two staff asking at once cannot both count as the first of the period.
     pupil = Pupil.objects.select_for_update().select_related("school").get(pk=pupil.pk)
@@ -245,7 +251,7 @@ def request_create(
     period = period_for(kind, timezone.localdate(), policy)
     limit = policy_limit(kind, policy)
     beyond = limit is not None and counted_requests(pupil=pupil, kind=kind, period=period).count() >= limit
-    cost = (item.unit_cost_pence if item is not None else 0) * quantity
+    cost = item.unit_cost_pence * quantity
     request = SupportRequest.objects.create(
         pupil=pupil,
         school=pupil.school,
@@ -262,7 +268,7 @@ def request_create(
         cost_pence=cost,
     )
     audit_record(actor=actor, action="support_request.created", subject=request, after=_snapshot(request))
-    if beyond:
+    if beyond or not cost:
         return request  # a lead decides first
     return _route(request=request, actor=actor, sources=[Status.REQUESTED], note=AUTO_APPROVED)
 
@@ -279,7 +285,7 @@ def request_summary(request: SupportRequest) -> str:
         if request.kind == ItemKind.UNIFORM and request.item
         else (request.get_kind_display())
     )
-    return f"{what}, size {request.size}, {request.school.name}"
+    return f"{what}, size {request.size_label}, {request.school.name}"
 
 
 def _route(
@@ -287,8 +293,15 @@ def _route(
 ) -> SupportRequest:
     """Move an agreed request on by its cost: approved (money committed, or none needed) or to finance.
 
-    The caller holds the request (just created, or locked). Returns the moved request.
+    The caller holds the request (just created, or locked). Returns the moved request. A request at £0
+    moves on only when a lead has recorded why it costs nothing (``request_approve``).
     """
+    if not request.cost_pence and not request.no_cost_reason:
+        raise SupportError(
+            "This request costs £0.00: record why it costs nothing (donated, second-hand) to approve it.",
+            field="no_cost_reason",
+            code="no_cost_reason_required",
+        )
     if request.cost_pence:
         fund = fund_for_school(request.school)
         why_finance = ""
@@ -396,8 +409,11 @@ def _move(
 
 
 @transaction.atomic
-def request_approve(*, request: SupportRequest, actor: AbstractBaseUser, reason: str = "") -> SupportRequest:
-    """A pastoral lead of the pupil's school approves a waiting request. Beyond policy needs a reason.
+def request_approve(
+    *, request: SupportRequest, actor: AbstractBaseUser, reason: str = "", no_cost_reason: str = ""
+) -> SupportRequest:
+    """A pastoral lead of the pupil's school approves a waiting request. Beyond policy needs a reason;
+    a request that costs £0 needs ``no_cost_reason`` (why: donated, second-hand), kept and audited.
 
     The money then decides where it goes (see the module's docstring): approved, or on to finance.
     """
@@ -411,10 +427,24 @@ def request_approve(*, request: SupportRequest, actor: AbstractBaseUser, reason:
         )
     if len(reason) > 300:
         raise SupportError("Keep this to 300 characters or fewer.", field="reason")
+    no_cost_reason = (no_cost_reason or "").strip()
+    if len(no_cost_reason) > 300:
+        raise SupportError("Keep this to 300 characters or fewer.", field="no_cost_reason")
     request = _locked(request)
     if request.status != Status.REQUESTED:
         raise _refusal(request, "approved")
-    return _route(request=request, actor=actor, sources=[Status.REQUESTED], note=reason)
+    if not request.cost_pence and no_cost_reason:
+        request.no_cost_reason = no_cost_reason
+        request.save(update_fields=["no_cost_reason", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="support_request.no_cost_recorded",
+            subject=request,
+            before={"cost_pence": 0, "no_cost_reason": ""},
+            after={"cost_pence": 0, "no_cost_reason": no_cost_reason},
+            note=no_cost_reason,
+        )
+    return _route(request=request, actor=actor, sources=[Status.REQUESTED], note=reason or no_cost_reason)
 
 
 def _locked(request: SupportRequest) -> SupportRequest:
@@ -520,22 +550,17 @@ def request_revise(
     if request.status != Status.CHANGES:
         raise _refusal(request, "changed")
     reason = _clean_text(reason, field="reason", required_message="Say why the pupil needs it.")
-    if item is not None and (
-        item.school_id != request.school_id or item.kind != request.kind or not item.is_active
-    ):
-        raise SupportError(f"Choose an item {request.school.name} offers.", field="item")
-    if request.kind == ItemKind.UNIFORM and item is None:
-        raise SupportError("Choose the item of uniform.", field="item")
+    item = _check_item(
+        item=item, kind=request.kind, school_id=request.school_id, school_name=request.school.name
+    )
     if request.kind != ItemKind.UNIFORM and quantity != 1:
         raise SupportError("Coats and shoes are requested one at a time.", field="quantity")
     if not 1 <= quantity <= MAX_QUANTITY:
         raise SupportError(f"Ask for between 1 and {MAX_QUANTITY}.", field="quantity")
-    size = (size or "").strip() or (ONE_SIZE if sizes_for(request.kind, item) == [ONE_SIZE] else "")
-    if size not in sizes_for(request.kind, item):
-        raise SupportError("Choose a size from the list.", field="size")
+    size = check_size(name=item.name, sizes=item.sizes, value=size)
     before = _snapshot(request)
     request.item, request.size, request.quantity, request.reason = item, size, quantity, reason
-    request.cost_pence = (item.unit_cost_pence if item is not None else 0) * quantity
+    request.cost_pence = item.unit_cost_pence * quantity
     request.save(update_fields=["item", "size", "quantity", "reason", "cost_pence", "updated_at"])
     audit_record(
         actor=actor,
@@ -544,6 +569,16 @@ def request_revise(
         before=before,
         after=_snapshot(request),
     )
+    if not request.cost_pence:
+        return _move(
+            request=request,
+            actor=actor,
+            sources=[Status.CHANGES],
+            target=Status.REQUESTED,
+            action="support_request.resubmitted",
+            doing="sent to a lead",
+            note="It now costs £0.00, so a lead records why before approving it.",
+        )
     return _route(request=request, actor=actor, sources=[Status.CHANGES], note="Changed as finance asked.")
 
 
@@ -619,35 +654,49 @@ def winter_drive_pupils(*, user: AbstractBaseUser, today: datetime.date | None =
     return pupils.exclude(Exists(had_coat)).select_related("school").order_by("school__name", "surname", "pk")
 
 
+@dataclass(frozen=True)
+class DriveCoat:
+    """The coat one pupil gets in a winter drive: one of their school's coats, in one of its sizes."""
+
+    item_id: int
+    size: str
+
+
 @transaction.atomic
 def requests_winter_drive(
-    *, pupil_sizes: dict[int, str], actor: AbstractBaseUser, reason: str
+    *,
+    pupil_coats: dict[int, DriveCoat],
+    actor: AbstractBaseUser,
+    reason: str,
+    today: datetime.date | None = None,
 ) -> list[SupportRequest]:
-    """A lead raises coat requests for many pupils in need at once: ``{pupil id: coat size}``.
+    """A lead raises coat requests for many pupils in need at once: ``{pupil id: DriveCoat}``.
 
     All or nothing: refused if any pupil is not in need, not at one of the actor's lead schools,
-    unknown, or any size is not a coat size. Pupils who already have a coat request this season are
-    skipped (someone raised one meanwhile), so running the drive twice adds nothing. The requests are
-    within policy at no cost, so they are approved automatically like any other. A fixed number of
-    queries whatever the number of pupils (bulk inserts, batched).
+    unknown, or any coat is not one of the pupil's school's active coats in one of its sizes. Pupils who
+    already have a coat request this season are skipped (someone raised one meanwhile), so running the
+    drive twice adds nothing. Each request is priced from its coat and routed like any other: within
+    the threshold, the coats of each fund are committed together and approved (or all go to finance
+    when that fund cannot afford them), above it they go to finance, and a coat at £0 waits for a lead
+    to record why it costs nothing. Bulk inserts whatever the number of pupils; only the requests sent
+    to finance cost a few queries each.
     """
     reason = _clean_text(reason, field="reason", required_message="Say why these pupils need a coat.")
-    if not pupil_sizes:
+    if not pupil_coats:
         raise SupportError("Choose at least one pupil.", field="pupils")
-    if len(pupil_sizes) > MAX_DRIVE:
+    if len(pupil_coats) > MAX_DRIVE:
         raise SupportError(f"Raise at most {MAX_DRIVE} requests at once.", field="pupils")
-    bad_sizes = [pk for pk, size in pupil_sizes.items() if size not in COAT_SIZES]
-    if bad_sizes:
-        raise SupportError("Choose a coat size for every pupil you selected.", field="size")
     scope = scope_for(actor)
     pupils = list(
         Pupil.objects.select_for_update()
-        .filter(pk__in=list(pupil_sizes))
+        .filter(pk__in=list(pupil_coats))
         .select_related("school")
         .order_by("pk")
     )
-    if len(pupils) != len(pupil_sizes):
+    if len(pupils) != len(pupil_coats):
         raise SupportError("Some of these pupils are not at your schools.", field="pupils", code="forbidden")
+    items = UniformItem.objects.in_bulk({coat.item_id for coat in pupil_coats.values()})
+    sizes: dict[int, str] = {}
     for pupil in pupils:
         if not (scope.is_admin or pupil.school_id in scope.lead_school_ids):
             raise SupportError(
@@ -655,8 +704,19 @@ def requests_winter_drive(
             )
         if not pupil.in_need:
             raise SupportError(f"{pupil.known_as} {pupil.surname} is not marked in need.", field="pupils")
+        coat = pupil_coats[pupil.pk]
+        item = _check_item(
+            item=items.get(coat.item_id),
+            kind=ItemKind.COAT,
+            school_id=pupil.school_id,
+            school_name=pupil.school.name,
+        )
+        try:
+            sizes[pupil.pk] = check_size(name=item.name, sizes=item.sizes, value=coat.size)
+        except SupportError as exc:
+            raise SupportError(f"{pupil.known_as} {pupil.surname}: {exc.message}", field="size") from None
     policy = Policy.current()
-    season = coat_season_for(timezone.localdate(), policy)
+    season = coat_season_for(today or timezone.localdate(), policy)
     counts: dict[int, int] = {}
     for pupil_id in (
         SupportRequest.objects.filter(pupil_id__in=[p.pk for p in pupils], kind=ItemKind.COAT, period=season)
@@ -664,22 +724,19 @@ def requests_winter_drive(
         .values_list("pupil_id", flat=True)
     ):
         counts[pupil_id] = counts.get(pupil_id, 0) + 1
-    now = timezone.now()
-    # A coat without an item costs nothing, so it is within the threshold: approved like any first coat.
     requests = [
         SupportRequest(
             pupil=pupil,
             school=pupil.school,
             kind=ItemKind.COAT,
-            size=pupil_sizes[pupil.pk],
+            item=items[pupil_coats[pupil.pk].item_id],
+            size=sizes[pupil.pk],
             reason=reason,
             urgency=SupportRequest.Urgency.ROUTINE,
             period=season,
-            status=Status.APPROVED,
+            status=Status.REQUESTED,
             requested_by=actor,
-            decided_at=now,
-            decision_reason=AUTO_APPROVED,
-            cost_pence=0,
+            cost_pence=items[pupil_coats[pupil.pk].item_id].unit_cost_pence,
         )
         for pupil in pupils
         if not counts.get(pupil.pk)
@@ -696,16 +753,90 @@ def requests_winter_drive(
             )
             for request in created
         ]
-        + [
+    )
+    _route_drive(created, actor=actor)
+    return created
+
+
+def _route_drive(created: list[SupportRequest], *, actor: AbstractBaseUser) -> None:
+    """Route a winter drive's new requests by their cost, as ``_route`` does one at a time, in bulk."""
+    funds: dict[int, Fund] = {}
+    by_fund: dict[int, list[SupportRequest]] = {}
+    to_finance: list[tuple[SupportRequest, str]] = []
+    policy = Policy.current()
+    threshold_note = f"It costs more than {pounds(policy.approval_threshold_pence)}, so finance decides."
+    for request in created:
+        if not request.cost_pence:
+            continue  # a lead records why it costs nothing, then approves it
+        if request.school_id not in funds:
+            funds[request.school_id] = fund_for_school(request.school)
+        fund = funds[request.school_id]
+        if approvals_needed(request.cost_pence, policy) == 0:
+            by_fund.setdefault(fund.pk, []).append(request)
+        else:
+            to_finance.append((request, threshold_note))
+    approved: list[SupportRequest] = []
+    fund_objects = {fund.pk: fund for fund in funds.values()}
+    for fund_pk, within in by_fund.items():
+        try:
+            with transaction.atomic():
+                fund_spend_commit_many(
+                    fund=fund_objects[fund_pk],
+                    items=[
+                        SpendItem(source=r, amount_pence=r.cost_pence, category=r.kind, school=r.school)
+                        for r in within
+                    ],
+                    actor=actor,
+                )
+        except SupportError as exc:
+            if exc.code != "insufficient_funds":
+                raise
+            to_finance += [(request, FUND_SHORT) for request in within]
+        else:
+            approved += within
+    now = timezone.now()
+    SupportRequest.objects.filter(pk__in=[r.pk for r in approved], status=Status.REQUESTED).update(
+        status=Status.APPROVED, decided_at=now, decision_reason=AUTO_APPROVED, updated_at=now
+    )
+    SupportRequest.objects.filter(pk__in=[r.pk for r, _ in to_finance], status=Status.REQUESTED).update(
+        status=Status.AWAITING_FINANCE, updated_at=now
+    )
+    for request in approved:
+        request.status, request.decided_at, request.decision_reason = Status.APPROVED, now, AUTO_APPROVED
+    for request, _ in to_finance:
+        request.status = Status.AWAITING_FINANCE
+    audit_record_many(
+        [
             audit_event(
                 actor=actor,
                 action="support_request.approved",
                 subject=request,
                 before={"status": Status.REQUESTED},
-                after={"status": Status.APPROVED, "automatic": True},
+                after={"status": Status.APPROVED, "cost_pence": request.cost_pence, "automatic": True},
                 note=AUTO_APPROVED,
             )
-            for request in created
+            for request in approved
+        ]
+        + [
+            audit_event(
+                actor=actor,
+                action="support_request.sent_to_finance",
+                subject=request,
+                before={"status": Status.REQUESTED},
+                after={"status": Status.AWAITING_FINANCE},
+                note=note,
+            )
+            for request, note in to_finance
         ]
     )
-    return created
+    for request, _ in to_finance:
+        spend_request_open(
+            fund=funds[request.school_id],
+            source=request,
+            amount_pence=request.cost_pence,
+            category=request.kind,
+            school=request.school,
+            summary=request_summary(request),
+            reason=request.reason,
+            actor=actor,
+        )

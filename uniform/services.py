@@ -31,36 +31,20 @@ from uniform.models import (
     WelcomePack,
     WelcomePackItem,
 )
+from uniform.sizes import check_size, normalise_sizes
 
 Status = Gift.Status
-ONE_SIZE = "One size"  # what a request records for an item that comes in one size
 INTAKE_YEARS = {0: "Reception", 7: "Year 7"}
 BATCH_SIZE = 1000
 
 
-def _check_sizes(sizes: Iterable[str]) -> list[str]:
-    cleaned = [size.strip() for size in sizes if size and size.strip()]
-    if len(set(cleaned)) != len(cleaned):
-        raise SupportError("Give each size once.", field="sizes")
-    if any(len(size) > 30 for size in cleaned):
-        raise SupportError("Keep each size to 30 characters or fewer.", field="sizes")
-    return cleaned
-
-
 def _check_size(item: UniformItem, size: str, *, required: bool = False) -> str:
-    size = size.strip()
-    if required and item.sizes and not size:
-        raise SupportError(f"Choose a size of {item.name}.", field="size")
-    if item.sizes and size and size not in item.sizes:
-        raise SupportError(f"{item.name} comes in {', '.join(item.sizes)}.", field="size")
-    if not item.sizes and size:
-        raise SupportError(f"{item.name} comes in one size.", field="size")
-    return size
+    return check_size(name=item.name, sizes=item.sizes, value=size, required=required)
 
 
 # --- Items and welcome packs -----------------------------------------------------------------
 
-ITEM_FIELDS = ["name", "sizes", "unit_cost_pence", "supplier", "track_stock", "is_active"]
+ITEM_FIELDS = ["name", "kind", "sizes", "unit_cost_pence", "supplier", "track_stock", "is_active"]
 
 
 @transaction.atomic
@@ -75,9 +59,14 @@ def uniform_item_save(
     track_stock: bool = True,
     is_active: bool = True,
     item: UniformItem | None = None,
+    kind: str = ItemKind.UNIFORM,
 ) -> UniformItem:
-    """Add a uniform item to ``school`` or change one (``item``). A pastoral lead at the school only."""
+    """Add an item (uniform, a coat, shoes) to ``school`` or change one (``item``). A pastoral lead at the
+    school only. Sizes are kept in their one spelling (``uniform.sizes``); requests are priced from
+    ``unit_cost_pence``."""
     require_school(actor, school, lead=True)
+    if kind not in ItemKind.values:
+        raise SupportError("Choose uniform, a coat or shoes.", field="kind")
     if item is not None and item.school_id != school.pk:
         raise SupportError("This item belongs to another school.")
     name = name.strip()
@@ -89,15 +78,18 @@ def uniform_item_save(
         raise SupportError("The unit cost cannot be negative.", field="unit_cost_pence")
     if len(supplier.strip()) > 120:
         raise SupportError("Keep the supplier to 120 characters or fewer.", field="supplier")
-    sizes = _check_sizes(sizes)
+    sizes = normalise_sizes(sizes)
     taken = UniformItem.objects.filter(school=school, name__iexact=name)
     if item is not None:
         taken = taken.exclude(pk=item.pk)
     if taken.exists():
         raise SupportError(f"{school.name} already has an item called {name}.", field="name")
+    if item is not None and kind != item.kind and WelcomePackItem.objects.filter(item=item).exists():
+        raise SupportError(f"{item.name} is in a welcome pack, so it stays uniform.", field="kind")
 
     values = {
         "name": name,
+        "kind": kind,
         "sizes": sizes,
         "unit_cost_pence": unit_cost_pence,
         "supplier": supplier.strip(),
@@ -105,7 +97,7 @@ def uniform_item_save(
         "is_active": is_active,
     }
     if item is None:
-        item = UniformItem.objects.create(school=school, kind=ItemKind.UNIFORM, **values)
+        item = UniformItem.objects.create(school=school, **values)
         audit_record(actor=actor, action="uniform_item.created", subject=item, after=values)
         return item
     before = {field: getattr(item, field) for field in ITEM_FIELDS}
@@ -558,7 +550,7 @@ def stock_take_for_request(*, request: SupportRequest, actor: AbstractBaseUser) 
     require_school(actor, item.school_id)
     return _move(
         item=item,
-        size="" if request.size == ONE_SIZE else request.size,
+        size=request.size,
         change=-request.quantity,
         kind=StockMovement.Kind.HANDOVER,
         note=f"For request {request.pk}",

@@ -48,7 +48,8 @@ def test_uniform_generates_packs_records_a_classes_sizes_prints_and_hands_over(
         assert f"{forename} Intake – Reception" in flat, flat
     assert "Jumper 5-6 4" in flat, flat
     assert "Jumper 7-8 2" in flat, flat
-    assert "Book bag One size / not recorded 3" in flat, flat
+    assert "Book bag One size 3" in flat, flat
+    assert "3 packs to pick · 0 pupils: size needed" in flat, flat
 
     # Pack one pupil's gift and hand it over: the stock goes down by the pack's two jumpers.
     page.get_by_role("button", name="Mark packed for Kid00").click()

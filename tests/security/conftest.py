@@ -151,9 +151,18 @@ def _side(*, name, school, partner, staff, lead, surname, item_name) -> Side:
     PupilFactory(school=school, year_group=0, legal_forename="Newby", surname=surname)
     gifts_generate(school=school, academic_year=academic_year_start_for(timezone.localdate()), actor=lead)
     gift = Gift.objects.get(school=school)
+    coat = UniformItem.objects.create(
+        school=school,
+        kind=ItemKind.COAT,
+        name="Winter coat",
+        sizes=["7-8", "9-10"],
+        unit_cost_pence=22_00,
+        track_stock=False,
+    )
     request = request_create(
         pupil=pupil,
         kind=ItemKind.COAT,
+        item=coat,
         size="Age 7-8",
         reason="Coat torn",
         urgency="routine",

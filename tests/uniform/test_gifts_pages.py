@@ -240,6 +240,40 @@ def test_it_prints_a_packing_list_with_a_received_by_line(client_for, pastoral_a
     assert text.count("Received by") == 3
 
 
+def test_it_never_prints_a_size_that_was_not_recorded_on_a_slip(client_for, pastoral_a, school_a, intake_a):
+    first = intake_a[0]
+    jumper = GiftLine.objects.get(gift__pupil=first, item__name="Jumper")
+    client_for(pastoral_a).post(_class_url(school_a), {f"size-{jumper.pk}": "Age 5-6"})
+    response = client_for(pastoral_a).get(
+        reverse("uniform_gift_slips", args=[school_a.pk]) + f"?year={this_year()}"
+    )
+    slips = [page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages]
+    text = "\n".join(slips)
+    # Jumpers come in sizes: one recorded (typed as "Age 5-6", kept as the item's "5-6"), two not.
+    assert text.count("Jumper 5-6 2") == 1
+    assert text.count("Jumper Size needed 2") == 2
+    # Only the book bag, which comes in one size, says so.
+    assert text.count("One size") == text.count("Book bag") == 3
+
+
+def test_it_lists_pupils_without_sizes_on_the_packing_list_with_a_count(
+    client_for, pastoral_a, school_a, intake_a
+):
+    sized, unsized = intake_a[:2], intake_a[2]
+    client_for(pastoral_a).post(_class_url(school_a), _sizes_post(Gift.objects.filter(pupil__in=sized)))
+    response = client_for(pastoral_a).get(
+        reverse("uniform_packing_list", args=[school_a.pk]) + f"?year={this_year()}"
+    )
+    text = " ".join(_pdf_text(response.content).split())
+    head = text.split("Totals to pick")[0]
+    assert "2 packs to pick · 1 pupil: size needed" in head
+    assert text.count("Received by") == 2  # only the packs that can be picked
+    needed = text.split("Size needed: 1 pupil, not to pack yet")[1]
+    assert f"{unsized.known_as} {unsized.surname} Reception Jumper" in needed
+    assert "Jumper 5-6 4" in text.split("Totals to pick")[1]  # the totals count sized packs only
+    assert "One size / not recorded" not in text
+
+
 def test_it_exports_the_supplier_order_as_csv_and_pdf(client_for, pastoral_a, school_a, jumper_a, intake_a):
     client = client_for(pastoral_a)
     client.post(_class_url(school_a), _sizes_post(Gift.objects.all()))
@@ -250,7 +284,7 @@ def test_it_exports_the_supplier_order_as_csv_and_pdf(client_for, pastoral_a, sc
     lines = csv_text.content.decode().splitlines()
     assert lines[0].startswith("Supplier,Item,Size,Needed,In stock,To order")
     assert "Smart Kids Ltd,Jumper,5-6,6,2,4,8.50,34.00" in lines
-    assert "Smart Kids Ltd,Book bag,(not recorded),3,not tracked,3,4.00,12.00" in lines
+    assert "Smart Kids Ltd,Book bag,One size,3,not tracked,3,4.00,12.00" in lines
     pdf = client.get(reverse("uniform_order_summary", args=[school_a.pk, "pdf"]) + f"?year={this_year()}")
     assert "Jumper" in _pdf_text(pdf.content)
     assert "£46.00" in _pdf_text(pdf.content)

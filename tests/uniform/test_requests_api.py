@@ -1,9 +1,10 @@
 """The support-requests API: scoped list and detail with filters, create, and the moves."""
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from rest_framework.test import APIClient
 
-from support.models import AuditEvent
+from support.models import AuditEvent, LedgerEntry
 from uniform.models import SupportRequest
 from uniform.request_services import request_create
 
@@ -41,11 +42,12 @@ def pupil_b(family_b):
 
 
 @pytest.fixture
-def waiting(pupil_a, pastoral_a):
+def waiting(pupil_a, pastoral_a, coat_a):
     def ask():
         return request_create(
             pupil=pupil_a,
             kind="coat",
+            item=coat_a,
             size="Age 7-8",
             reason="Needs one",
             urgency="routine",
@@ -57,9 +59,15 @@ def waiting(pupil_a, pastoral_a):
 
 
 @pytest.fixture
-def at_b(pupil_b, pastoral_b):
+def at_b(pupil_b, pastoral_b, shoes_b):
     return request_create(
-        pupil=pupil_b, kind="shoes", size="Adult 5", reason="Split", urgency="urgent", actor=pastoral_b
+        pupil=pupil_b,
+        kind="shoes",
+        item=shoes_b,
+        size="Adult 5",
+        reason="Split",
+        urgency="urgent",
+        actor=pastoral_b,
     )
 
 
@@ -104,13 +112,13 @@ def test_it_lists_only_requests_in_scope_with_filters(api_for, pastoral_a, lead_
     assert admin_api.get(BASE, {"period": waiting.period + 5}).json()["count"] == 0
 
 
-def test_it_creates_a_request(api_for, pastoral_a, pupil_a):
+def test_it_creates_a_request_priced_and_committed(api_for, pastoral_a, pupil_a, shoes_a):
     response = api_for(pastoral_a).post(
         BASE,
         {
             "pupil": pupil_a.pk,
-            "kind": "shoes",
-            "size": "Child 13½",
+            "item": shoes_a.pk,
+            "size": "child 13.5",
             "reason": "Too small",
             "urgency": "urgent",
         },
@@ -118,25 +126,63 @@ def test_it_creates_a_request(api_for, pastoral_a, pupil_a):
     )
     assert response.status_code == 201
     body = response.json()
-    assert (body["status"], body["size"], body["beyond_policy"]) == ("approved", "Child 13½", False)
+    assert (body["status"], body["kind"], body["size"], body["cost_pence"], body["beyond_policy"]) == (
+        "approved",
+        "shoes",
+        "Child 13½",
+        24_00,
+        False,
+    )
     created = SupportRequest.objects.get(pk=body["id"])
     assert created.requested_by == pastoral_a
+    commitment = LedgerEntry.objects.get(
+        source_type=ContentType.objects.get_for_model(SupportRequest), source_id=str(created.pk)
+    )
+    assert (commitment.kind, commitment.amount_pence) == ("commitment", 24_00)
     assert AuditEvent.objects.filter(action="support_request.created", subject_id=str(created.pk)).exists()
 
 
-def test_it_refuses_a_pupil_out_of_scope_or_a_bad_size(api_for, pastoral_a, pupil_a, pupil_b):
+def test_it_refuses_a_pupil_out_of_scope_a_bad_size_or_no_item(
+    api_for, pastoral_a, pupil_a, pupil_b, coat_a, coat_b
+):
     api = api_for(pastoral_a)
     other = api.post(
-        BASE, {"pupil": pupil_b.pk, "kind": "coat", "size": "Adult S", "reason": "x"}, format="json"
+        BASE, {"pupil": pupil_b.pk, "item": coat_b.pk, "size": "Adult S", "reason": "x"}, format="json"
     )
     assert other.status_code == 400
     assert "pupil" in other.json()
     bad = api.post(
-        BASE, {"pupil": pupil_a.pk, "kind": "coat", "size": "Adult 9", "reason": "x"}, format="json"
+        BASE, {"pupil": pupil_a.pk, "item": coat_a.pk, "size": "Adult 9", "reason": "x"}, format="json"
     )
     assert bad.status_code == 400
-    assert bad.json()["size"] == ["Choose a size from the list."]
+    assert bad.json()["size"][0].startswith("Winter coat comes in 2-3, 3-4")
+    # The request in the issue: a coat with no item, size "Age 11-12". It could not be priced: refused.
+    unpriced = api.post(
+        BASE, {"pupil": pupil_a.pk, "kind": "coat", "size": "Age 11-12", "reason": "x"}, format="json"
+    )
+    assert unpriced.status_code == 400
+    assert "item" in unpriced.json()
     assert not SupportRequest.objects.exists()
+
+
+def test_it_approves_a_request_at_no_cost_only_with_a_reason(api_for, pastoral_a, lead_a, pupil_a, school_a):
+    from tests.uniform.conftest import make_outdoor_item
+
+    donated = make_outdoor_item(school_a, "coat", cost=0, name="Donated coat")
+    made = api_for(pastoral_a).post(
+        BASE, {"pupil": pupil_a.pk, "item": donated.pk, "size": "9-10", "reason": "x"}, format="json"
+    )
+    assert (made.json()["status"], made.json()["cost_pence"]) == ("requested", 0)
+    lead = api_for(lead_a)
+    refused = lead.post(f"{BASE}{made.json()['id']}/approve/", {}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (400, "no_cost_reason_required")
+    approved = lead.post(
+        f"{BASE}{made.json()['id']}/approve/",
+        {"no_cost_reason": "Second-hand, from the coat bank"},
+        format="json",
+    )
+    assert approved.json()["status"] == "approved"
+    assert approved.json()["no_cost_reason"] == "Second-hand, from the coat bank"
 
 
 def test_it_approves_with_a_reason_and_moves_on(api_for, lead_a, pastoral_a, waiting):
@@ -165,8 +211,18 @@ def test_it_rejects_only_with_a_reason(api_for, lead_a, waiting):
     assert response.json()["decision_reason"] == "Duplicate"
 
 
-def test_it_keeps_list_queries_flat(api_for, admin, pupil_a, pastoral_a, django_assert_max_num_queries):
+def test_it_keeps_list_queries_flat(
+    api_for, admin, pupil_a, pastoral_a, coat_a, django_assert_max_num_queries
+):
     for size in ("Age 3-4", "Age 4-5", "Age 5-6", "Age 6-7"):
-        request_create(pupil=pupil_a, kind="coat", size=size, reason="x", urgency="routine", actor=pastoral_a)
+        request_create(
+            pupil=pupil_a,
+            kind="coat",
+            item=coat_a,
+            size=size,
+            reason="x",
+            urgency="routine",
+            actor=pastoral_a,
+        )
     with django_assert_max_num_queries(6):
         assert api_for(admin).get(BASE).json()["count"] == 4

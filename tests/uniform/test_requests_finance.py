@@ -17,6 +17,7 @@ from uniform import services
 from uniform.models import Gift, ItemKind, SupportRequest, UniformItem
 from uniform.request_services import (
     FUND_SHORT,
+    request_approve,
     request_create,
     request_hand_over,
     request_mark_ordered,
@@ -229,6 +230,27 @@ def test_revised_and_still_above_the_threshold_it_goes_back_to_finance(ask, fina
     assert revised.status == Status.AWAITING_FINANCE
     assert _spend_request(revised).amount_pence == 120_00
     assert SpendRequest.objects.filter(status="changes").count() == 1
+
+
+def test_revised_to_an_item_at_no_cost_it_waits_for_a_lead_to_say_why(
+    ask, finance, pastoral_a, lead_a, school_a
+):
+    request = ask(4)
+    spend_request_send_back(spend_request=_spend_request(request), actor=finance, note="Use the donated ones")
+    request.refresh_from_db()
+    donated = UniformItem.objects.create(
+        school=school_a, name="Donated blazer", sizes=["7-8"], unit_cost_pence=0
+    )
+    revised = request_revise(
+        request=request, actor=pastoral_a, size="7-8", item=donated, quantity=4, reason="x"
+    )
+    assert (revised.status, revised.cost_pence) == (Status.REQUESTED, 0)
+    with pytest.raises(SupportError, match="costs nothing"):
+        request_approve(request=revised, actor=lead_a)
+    request_approve(request=revised, actor=lead_a, no_cost_reason="Donated by the PTA's uniform swap")
+    revised.refresh_from_db()
+    assert revised.status == Status.APPROVED
+    assert not _entries(revised, Kind.COMMITMENT).exists()
 
 
 def test_only_a_request_sent_back_can_be_revised(ask, pastoral_a):

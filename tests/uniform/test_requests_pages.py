@@ -1,9 +1,11 @@
 """Request pages: ask from the pupil's card, detail with next steps, the lead's queue, the list, the drive."""
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 
-from support.models import AuditEvent
+from support.models import AuditEvent, LedgerEntry
 from tests.factories import PupilFactory, make_user
+from tests.uniform.conftest import make_outdoor_item
 from uniform.models import SupportRequest, UniformItem
 from uniform.request_services import request_create
 
@@ -19,12 +21,24 @@ def pupil_a(family_a):
     return pupil
 
 
+def _commitment(request) -> int:
+    """What the request committed in the ledger, in pence."""
+    return sum(
+        LedgerEntry.objects.filter(
+            source_type=ContentType.objects.get_for_model(SupportRequest),
+            source_id=str(request.pk),
+            kind="commitment",
+        ).values_list("amount_pence", flat=True)
+    )
+
+
 @pytest.fixture
-def ask(pastoral_a):
+def ask(pastoral_a, coat_a, shoes_a):
     def make(pupil, kind="coat", size="Age 7-8", **kwargs):
         return request_create(
             pupil=pupil,
             kind=kind,
+            item=UniformItem.objects.get(school=pupil.school, kind=kind),
             size=size,
             reason="Needs one",
             urgency="routine",
@@ -97,29 +111,76 @@ def test_it_links_to_the_request_form_from_the_card_of_a_pupil_in_need(
     assert f'href="/pupils/{pupil_a.pk}/requests/new/"' in page
 
 
-def test_it_shows_what_the_pupil_has_had_on_the_form(client_for, pastoral_a, pupil_a, ask):
+def test_it_shows_what_the_pupil_has_had_on_the_form(client_for, pastoral_a, pupil_a, ask, shoes_a):
     ask(pupil_a, kind="shoes", size="Child 11½")
     page = client_for(pastoral_a).get(f"/pupils/{pupil_a.pk}/requests/new/?kind=shoes").content.decode()
     assert "Child 11½" in page
     assert "Policy: 1 pair a year" in page
-    assert '<option value="Child 4½">' in page
+    assert f'<option value="{shoes_a.pk}:Child 4½">Child 4½</option>' in page
+    assert "School shoes, £24.00 each" in page
 
 
-def test_it_requests_a_coat_from_the_form(client_for, pastoral_a, pupil_a):
+def test_it_offers_only_the_schools_own_coats_and_their_sizes(
+    client_for, pastoral_a, pupil_a, coat_a, coat_b
+):
+    page = client_for(pastoral_a).get(f"/pupils/{pupil_a.pk}/requests/new/?kind=coat").content.decode()
+    assert f'<option value="{coat_a.pk}:11-12">11-12</option>' in page
+    assert f'value="{coat_b.pk}:' not in page
+    assert "Age 11-12" not in page
+
+
+def test_it_says_when_the_school_has_no_coats_to_ask_for(client_for, pastoral_a, pupil_a):
+    page = client_for(pastoral_a).get(f"/pupils/{pupil_a.pk}/requests/new/?kind=coat").content.decode()
+    assert "has no coats set up yet" in page
+    assert "<select" not in page.split("has no coats set up yet")[1]
+
+
+def test_it_requests_a_coat_from_the_form_priced_and_committed(client_for, pastoral_a, pupil_a, coat_a):
     response = client_for(pastoral_a).post(
         f"/pupils/{pupil_a.pk}/requests/new/",
-        {"kind": "coat", "size": "Adult S", "reason": "No coat at all", "urgency": "urgent"},
+        {"kind": "coat", "size": f"{coat_a.pk}:11-12", "reason": "No coat at all", "urgency": "urgent"},
     )
     created = SupportRequest.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/requests/{created.pk}/"
-    assert (created.kind, created.size, created.urgency, created.status) == (
+    assert (
+        created.kind,
+        created.item,
+        created.size,
+        created.urgency,
+        created.status,
+        created.cost_pence,
+    ) == (
         "coat",
-        "Adult S",
+        coat_a,
+        "11-12",
         "urgent",
         "approved",
+        22_00,
     )
+    assert _commitment(created) == 22_00
     assert AuditEvent.objects.filter(action="support_request.created", subject_id=str(created.pk)).exists()
+    assert "£22.00" in client_for(pastoral_a).get(f"/requests/{created.pk}/").content.decode()
+
+
+def test_it_asks_a_lead_why_a_request_costs_nothing_on_the_page(
+    client_for, pastoral_a, lead_a, pupil_a, school_a
+):
+    donated = make_outdoor_item(school_a, "coat", cost=0, name="Donated coat")
+    client_for(pastoral_a).post(
+        f"/pupils/{pupil_a.pk}/requests/new/",
+        {"kind": "coat", "size": f"{donated.pk}:9-10", "reason": "No coat", "urgency": "routine"},
+    )
+    created = SupportRequest.objects.get()
+    assert created.status == Status.REQUESTED
+    client = client_for(lead_a)
+    assert "Why it costs nothing" in client.get(f"/requests/{created.pk}/").content.decode()
+    refused = client.post(f"/requests/{created.pk}/approve/", {"reason": ""})
+    assert refused.status_code == 400
+    assert "record why it costs nothing" in refused.content.decode()
+    client.post(f"/requests/{created.pk}/approve/", {"no_cost_reason": "From the coat bank"})
+    created.refresh_from_db()
+    assert (created.status, created.no_cost_reason) == (Status.APPROVED, "From the coat bank")
 
 
 def test_it_requests_uniform_by_item_and_size(client_for, pastoral_a, pupil_a, school_a):
@@ -142,7 +203,7 @@ def test_it_requests_uniform_by_item_and_size(client_for, pastoral_a, pupil_a, s
     assert (created.item, created.size, created.quantity, created.cost_pence) == (polo, "7-8", 3, 18_00)
 
 
-def test_it_shows_form_errors_and_creates_nothing(client_for, pastoral_a, pupil_a):
+def test_it_shows_form_errors_and_creates_nothing(client_for, pastoral_a, pupil_a, coat_a):
     response = client_for(pastoral_a).post(
         f"/pupils/{pupil_a.pk}/requests/new/",
         {"kind": "coat", "size": "", "reason": "", "urgency": "routine"},
@@ -152,21 +213,25 @@ def test_it_shows_form_errors_and_creates_nothing(client_for, pastoral_a, pupil_
     assert not SupportRequest.objects.exists()
 
 
-def test_it_explains_a_pupil_not_in_need_cannot_be_asked_for(client_for, pastoral_a, family_a):
+def test_it_explains_a_pupil_not_in_need_cannot_be_asked_for(client_for, pastoral_a, family_a, coat_a):
     pupil = family_a.pupils.get()
     response = client_for(pastoral_a).post(
         f"/pupils/{pupil.pk}/requests/new/",
-        {"kind": "coat", "size": "Adult S", "reason": "x", "urgency": "routine"},
+        {"kind": "coat", "size": f"{coat_a.pk}:S", "reason": "x", "urgency": "routine"},
     )
     assert "is not marked in need" in response.content.decode()
     assert not SupportRequest.objects.exists()
 
 
-def test_it_shows_a_lead_the_queue_of_their_schools(client_for, lead_a, waiting, pupil_a, school_b, ask):
+def test_it_shows_a_lead_the_queue_of_their_schools(
+    client_for, lead_a, waiting, pupil_a, school_b, ask, coat_b
+):
     other = PupilFactory(school=school_b, in_need=True, surname="Elsewhere")
     pastoral = make_user("pastoral_other", "pastoral", schools=[school_b])
-    request_create(pupil=other, kind="coat", size="Adult M", reason="x", urgency="routine", actor=pastoral)
-    request_create(pupil=other, kind="coat", size="Adult M", reason="x", urgency="routine", actor=pastoral)
+    for _ in range(2):
+        request_create(
+            pupil=other, kind="coat", item=coat_b, size="M", reason="x", urgency="routine", actor=pastoral
+        )
     page = client_for(lead_a).get("/requests/queue/").content.decode()
     assert f"/requests/{waiting.pk}/" in page
     assert "Beyond policy" in page
@@ -232,7 +297,7 @@ def test_it_hides_pupils_and_reasons_from_finance(client_for, finance, waiting):
     assert "Needs one" not in page
 
 
-def test_it_runs_the_winter_drive_from_the_page(client_for, lead_a, school_a, school_b):
+def test_it_runs_the_winter_drive_from_the_page(client_for, lead_a, school_a, school_b, coat_a):
     chosen = PupilFactory(school=school_a, in_need=True, surname="Chosen")
     PupilFactory(school=school_a, in_need=True, surname="Skipped")
     PupilFactory(school=school_b, in_need=True, surname="Elsewhere")
@@ -241,24 +306,35 @@ def test_it_runs_the_winter_drive_from_the_page(client_for, lead_a, school_a, sc
     assert "Chosen" in page
     assert "Skipped" in page
     assert "Elsewhere" not in page
+    assert f'<option value="{coat_a.pk}:9-10">9-10</option>' in page
+    assert "Winter coat, £22.00 each" in page
     missing = client.post("/requests/winter-drive/", {"pupil": [chosen.pk], "reason": "Drive"})
     assert missing.status_code == 400
-    assert "Choose a coat size" in missing.content.decode()
+    assert "Choose a coat and size" in missing.content.decode()
     response = client.post(
-        "/requests/winter-drive/", {"pupil": [chosen.pk], f"size-{chosen.pk}": "Age 9-10", "reason": "Drive"}
+        "/requests/winter-drive/",
+        {"pupil": [chosen.pk], f"coat-{chosen.pk}": f"{coat_a.pk}:9-10", "reason": "Drive"},
     )
     assert response.status_code == 302
     created = SupportRequest.objects.get()
-    assert (created.pupil, created.size, created.status) == (chosen, "Age 9-10", "approved")
+    assert (created.pupil, created.item, created.size, created.status, created.cost_pence) == (
+        chosen,
+        coat_a,
+        "9-10",
+        "approved",
+        22_00,
+    )
+    assert _commitment(created) == 22_00
     page = client.get("/requests/winter-drive/").content.decode()
     assert "Chosen" not in page
     assert "Skipped" in page
 
 
-def test_it_refuses_a_drive_for_a_pupil_not_listed(client_for, lead_a, school_b):
+def test_it_refuses_a_drive_for_a_pupil_not_listed(client_for, lead_a, school_b, coat_b):
     other = PupilFactory(school=school_b, in_need=True)
     response = client_for(lead_a).post(
-        "/requests/winter-drive/", {"pupil": [other.pk], f"size-{other.pk}": "Adult S", "reason": "Drive"}
+        "/requests/winter-drive/",
+        {"pupil": [other.pk], f"coat-{other.pk}": f"{coat_b.pk}:S", "reason": "Drive"},
     )
     assert response.status_code == 400
     assert not SupportRequest.objects.exists()

@@ -6,11 +6,14 @@ import pytest
 from django.utils import timezone
 
 from support.errors import ConflictError, SupportError
-from support.models import AuditEvent, Policy
+from support.fund import fund_position, standby_fund
+from support.models import AuditEvent, Fund, LedgerEntry, Policy, SpendRequest
 from tests.factories import PupilFactory
+from tests.uniform.conftest import make_outdoor_item
 from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.request_services import (
     AUTO_APPROVED,
+    DriveCoat,
     coat_season_for,
     period_for,
     request_approve,
@@ -26,6 +29,7 @@ from uniform.request_services import (
 
 Status = SupportRequest.Status
 pytestmark = pytest.mark.django_db
+QUERIES_PER_DRIVE = 23  # whatever the number of pupils (20 here)
 
 
 @pytest.fixture
@@ -45,9 +49,9 @@ def pupil_b(family_b):
 
 
 @pytest.fixture
-def coat(pupil_a, pastoral_a):
+def coat(pupil_a, pastoral_a, coat_a):
     def make(**kwargs):
-        values = {"size": "Age 7-8", "reason": "Outgrown last year's", "urgency": "routine"}
+        values = {"item": coat_a, "size": "Age 7-8", "reason": "Outgrown last year's", "urgency": "routine"}
         return request_create(pupil=pupil_a, kind=ItemKind.COAT, actor=pastoral_a, **{**values, **kwargs})
 
     return make
@@ -57,6 +61,15 @@ def coat(pupil_a, pastoral_a):
 def blazer(school_a):
     return UniformItem.objects.create(
         school=school_a, name="Blazer", sizes=["7-8", "9-10"], unit_cost_pence=30_00
+    )
+
+
+def _ledger(*requests):
+    from django.contrib.contenttypes.models import ContentType
+
+    return LedgerEntry.objects.filter(
+        source_type=ContentType.objects.get_for_model(SupportRequest),
+        source_id__in=[str(r.pk) for r in requests],
     )
 
 
@@ -108,7 +121,9 @@ def test_it_approves_a_first_coat_automatically_and_audits_it(coat, pupil_a, pas
     assert request.school == pupil_a.school
     assert request.requested_by == pastoral_a
     assert request.decision_reason == AUTO_APPROVED
-    assert _events(request, "support_request.created").get().after["size"] == "Age 7-8"
+    # Asked for as "Age 7-8", kept in the coat's own spelling, priced from it.
+    assert (request.size, request.cost_pence) == ("7-8", 22_00)
+    assert _events(request, "support_request.created").get().after["size"] == "7-8"
     assert _events(request, "support_request.approved").get().after == {
         "status": "approved",
         "automatic": True,
@@ -140,19 +155,33 @@ def test_it_does_not_count_a_rejected_coat(coat, lead_a):
     assert coat().status == Status.APPROVED
 
 
-def test_it_sends_second_shoes_in_the_year_to_a_lead_but_not_a_first_coat(pupil_a, pastoral_a):
+def test_it_sends_second_shoes_in_the_year_to_a_lead_but_not_a_first_coat(
+    pupil_a, pastoral_a, coat_a, shoes_a
+):
     def shoes():
         return request_create(
-            pupil=pupil_a, kind="shoes", size="Child 12½", reason="Split", urgency="urgent", actor=pastoral_a
+            pupil=pupil_a,
+            kind="shoes",
+            item=shoes_a,
+            size="Child 12½",
+            reason="Split",
+            urgency="urgent",
+            actor=pastoral_a,
         )
 
     assert shoes().status == Status.APPROVED
     second = shoes()
     assert (second.status, second.beyond_policy) == (Status.REQUESTED, True)
     coat = request_create(
-        pupil=pupil_a, kind="coat", size="Adult S", reason="None", urgency="routine", actor=pastoral_a
+        pupil=pupil_a,
+        kind="coat",
+        item=coat_a,
+        size="Adult S",
+        reason="None",
+        urgency="routine",
+        actor=pastoral_a,
     )
-    assert coat.status == Status.APPROVED
+    assert (coat.status, coat.size) == (Status.APPROVED, "S")
 
 
 def test_it_follows_an_edited_policy_count(coat):
@@ -187,19 +216,62 @@ def test_it_sends_uniform_above_the_threshold_to_finance(pupil_a, pastoral_a, bl
     assert (dear.status, dear.cost_pence, dear.beyond_policy) == (Status.AWAITING_FINANCE, 60_00, False)
 
 
+def test_it_commits_a_priced_coat_to_the_ledger(coat):
+    request = coat()
+    entry = _ledger(request).get()
+    assert (entry.kind, entry.amount_pence, entry.category, entry.fund) == (
+        "commitment",
+        22_00,
+        "coat",
+        standby_fund(),
+    )
+
+
+def test_it_waits_for_a_lead_to_record_why_a_request_costs_nothing(pupil_a, pastoral_a, lead_a, school_a):
+    donated = make_outdoor_item(school_a, "coat", cost=0, name="Donated coat")
+    request = request_create(
+        pupil=pupil_a, kind="coat", item=donated, size="9-10", reason="x", urgency="routine", actor=pastoral_a
+    )
+    assert (request.status, request.cost_pence) == (Status.REQUESTED, 0)
+    with pytest.raises(SupportError) as caught:
+        request_approve(request=request, actor=lead_a)
+    assert (caught.value.field, caught.value.code) == ("no_cost_reason", "no_cost_reason_required")
+    assert SupportRequest.objects.get(pk=request.pk).status == Status.REQUESTED
+
+    request_approve(request=request, actor=lead_a, no_cost_reason="Given by the Rotary coat appeal")
+    request.refresh_from_db()
+    assert (request.status, request.no_cost_reason) == (Status.APPROVED, "Given by the Rotary coat appeal")
+    event = _events(request, "support_request.no_cost_recorded").get()
+    assert (event.actor, event.note) == (lead_a, "Given by the Rotary coat appeal")
+    assert not _ledger(request).exists()
+
+
+def test_it_never_stores_a_request_approved_at_no_cost_without_a_reason(coat):
+    from django.db import IntegrityError, transaction
+
+    request = coat()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SupportRequest.objects.filter(pk=request.pk).update(cost_pence=0)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"kind": "coat", "size": "Child 5"}, "size"),
-        ({"kind": "shoes", "size": "Age 7-8"}, "size"),
-        ({"kind": "shoes", "size": "Child 5", "quantity": 2}, "quantity"),
+        ({"kind": "coat", "item": "coat", "size": "Child 5"}, "size"),
+        ({"kind": "coat", "item": "coat", "size": ""}, "size"),
+        ({"kind": "shoes", "item": "shoes", "size": "Age 7-8"}, "size"),
+        ({"kind": "shoes", "item": "shoes", "size": "Child 5", "quantity": 2}, "quantity"),
         ({"kind": "uniform", "size": "7-8"}, "item"),
-        ({"kind": "coat", "size": "Age 7-8", "reason": "  "}, "reason"),
-        ({"kind": "coat", "size": "Age 7-8", "urgency": "now"}, "urgency"),
+        ({"kind": "coat", "size": "Age 11-12"}, "item"),  # no item: it could not be priced
+        ({"kind": "shoes", "item": "coat", "size": "Age 7-8"}, "item"),
+        ({"kind": "coat", "item": "coat", "size": "Age 7-8", "reason": "  "}, "reason"),
+        ({"kind": "coat", "item": "coat", "size": "Age 7-8", "urgency": "now"}, "urgency"),
     ],
 )
-def test_it_refuses_bad_requests(pupil_a, pastoral_a, kwargs, field):
+def test_it_refuses_bad_requests(pupil_a, pastoral_a, coat_a, shoes_a, kwargs, field):
     values = {"reason": "Needed", "urgency": "routine", **kwargs}
+    if "item" in values:
+        values["item"] = {"coat": coat_a, "shoes": shoes_a}[values["item"]]
     with pytest.raises(SupportError) as caught:
         request_create(pupil=pupil_a, actor=pastoral_a, **values)
     assert caught.value.field == field
@@ -219,23 +291,25 @@ def test_it_stores_one_size_for_an_item_without_sizes(pupil_a, pastoral_a, schoo
     request = request_create(
         pupil=pupil_a, kind="uniform", item=tie, size="", reason="x", urgency="routine", actor=pastoral_a
     )
-    assert request.size == "One size"
+    assert (request.size, request.size_label, request.cost_pence) == ("", "One size", 5_00)
 
 
-def test_it_refuses_a_pupil_not_in_need(family_a, pastoral_a):
+def test_it_refuses_a_pupil_not_in_need(family_a, pastoral_a, coat_a):
     pupil = family_a.pupils.get()
     with pytest.raises(SupportError, match="not marked in need"):
         request_create(
-            pupil=pupil, kind="coat", size="Age 7-8", reason="x", urgency="routine", actor=pastoral_a
+            pupil=pupil, kind="coat", item=coat_a, size="7-8", reason="x", urgency="routine", actor=pastoral_a
         )
     assert not AuditEvent.objects.filter(action="support_request.created").exists()
 
 
 @pytest.mark.parametrize("persona", ["pastoral_b", "lead_b", "finance", "charity_staff"])
-def test_it_refuses_a_pupil_outside_the_actors_schools(pupil_a, persona, request):
+def test_it_refuses_a_pupil_outside_the_actors_schools(pupil_a, persona, request, coat_a):
     actor = request.getfixturevalue(persona)
     with pytest.raises(SupportError) as caught:
-        request_create(pupil=pupil_a, kind="coat", size="Age 7-8", reason="x", urgency="routine", actor=actor)
+        request_create(
+            pupil=pupil_a, kind="coat", item=coat_a, size="7-8", reason="x", urgency="routine", actor=actor
+        )
     assert caught.value.code == "forbidden"
     assert not SupportRequest.objects.exists()
 
@@ -393,50 +467,88 @@ def test_it_lists_nobody_for_pastoral_staff(pastoral_a, needy_a):
     assert not winter_drive_pupils(user=pastoral_a).exists()
 
 
-def test_it_raises_drive_requests_in_bulk_with_audit(lead_a, needy_a):
-    sizes = {pupil.pk: "Age 9-10" for pupil in needy_a}
-    created = requests_winter_drive(pupil_sizes=sizes, actor=lead_a, reason="Winter drive 2026")
+def test_it_raises_drive_requests_in_bulk_priced_and_committed_with_audit(lead_a, needy_a, coat_a):
+    coats = {pupil.pk: DriveCoat(item_id=coat_a.pk, size="Age 9-10") for pupil in needy_a}
+    available = fund_position(fund=standby_fund()).available_pence
+    created = requests_winter_drive(pupil_coats=coats, actor=lead_a, reason="Winter drive 2026")
     assert len(created) == 3
     rows = SupportRequest.objects.filter(pupil__in=needy_a)
-    assert set(rows.values_list("status", "kind", "size", "requested_by")) == {
-        ("approved", "coat", "Age 9-10", lead_a.pk)
+    assert set(rows.values_list("status", "kind", "item", "size", "cost_pence", "requested_by")) == {
+        ("approved", "coat", coat_a.pk, "9-10", 22_00, lead_a.pk)
     }
+    # Each coat reached the ledger: a commitment of its cost against the fund.
+    commitments = _ledger(*rows).filter(kind="commitment")
+    assert sorted(commitments.values_list("amount_pence", flat=True)) == [22_00] * 3
+    assert fund_position(fund=standby_fund()).available_pence == available - 66_00
     assert AuditEvent.objects.filter(action="support_request.created", note="Winter drive 2026").count() == 3
     assert AuditEvent.objects.filter(action="support_request.approved").count() == 3
     assert not winter_drive_pupils(user=lead_a).exists()
     # Running it again adds nothing: they have had their coat this season.
-    assert requests_winter_drive(pupil_sizes=sizes, actor=lead_a, reason="Again") == []
+    assert requests_winter_drive(pupil_coats=coats, actor=lead_a, reason="Again") == []
     assert rows.count() == 3
 
 
-def test_it_raises_the_drive_in_a_fixed_number_of_queries(lead_a, school_a, django_assert_max_num_queries):
+def test_it_sends_a_drive_the_fund_cannot_afford_to_finance(lead_a, needy_a, coat_a, school_a):
+    Fund.objects.create(name="Alpha hardship", school=school_a)  # the school's own fund, empty
+    coats = {pupil.pk: DriveCoat(item_id=coat_a.pk, size="9-10") for pupil in needy_a}
+    created = requests_winter_drive(pupil_coats=coats, actor=lead_a, reason="Drive")
+    assert {r.status for r in created} == {Status.AWAITING_FINANCE}
+    assert SpendRequest.objects.filter(status="pending").count() == 3
+    assert set(SpendRequest.objects.values_list("amount_pence", flat=True)) == {22_00}
+    assert not LedgerEntry.objects.filter(kind="commitment").exists()
+
+
+def test_it_leaves_a_drive_coat_at_no_cost_for_a_lead(lead_a, needy_a, school_a):
+    donated = make_outdoor_item(school_a, "coat", cost=0, name="Donated coat")
+    created = requests_winter_drive(
+        pupil_coats={needy_a[0].pk: DriveCoat(item_id=donated.pk, size="9-10")}, actor=lead_a, reason="Drive"
+    )
+    assert [r.status for r in created] == [Status.REQUESTED]
+    assert SupportRequest.objects.get().status == Status.REQUESTED
+
+
+def test_it_raises_the_drive_in_a_fixed_number_of_queries(
+    lead_a, school_a, coat_a, django_assert_max_num_queries
+):
     few = [PupilFactory(school=school_a, in_need=True) for _ in range(2)]
     many = [PupilFactory(school=school_a, in_need=True) for _ in range(20)]
-    requests_winter_drive(pupil_sizes={p.pk: "Adult M" for p in few}, actor=lead_a, reason="Drive")
-    with django_assert_max_num_queries(9):
+    requests_winter_drive(
+        pupil_coats={p.pk: DriveCoat(item_id=coat_a.pk, size="M") for p in few}, actor=lead_a, reason="Drive"
+    )
+    with django_assert_max_num_queries(QUERIES_PER_DRIVE):
         created = requests_winter_drive(
-            pupil_sizes={p.pk: "Adult M" for p in many}, actor=lead_a, reason="Drive"
+            pupil_coats={p.pk: DriveCoat(item_id=coat_a.pk, size="Adult M") for p in many},
+            actor=lead_a,
+            reason="Drive",
         )
     assert len(created) == 20
+    assert {r.status for r in created} == {Status.APPROVED}
 
 
 @pytest.mark.parametrize(
-    ("who", "sizes", "message"),
+    ("who", "coats", "message"),
     [
         ("pastoral_a", "ok", "pastoral lead"),
         ("lead_b", "ok", "pastoral lead"),
-        ("lead_a", "bad", "coat size"),
+        ("lead_a", "bad_size", "Winter coat comes in"),
+        ("lead_a", "other_school", "coat Alpha Primary Academy offers"),
         ("lead_a", "not_in_need", "not marked in need"),
     ],
 )
-def test_it_refuses_the_whole_drive_when_one_row_is_wrong(request, needy_a, school_a, who, sizes, message):
+def test_it_refuses_the_whole_drive_when_one_row_is_wrong(
+    request, needy_a, school_a, coat_a, coat_b, who, coats, message
+):
     actor = request.getfixturevalue(who)
-    pupil_sizes = {p.pk: "Age 5-6" for p in needy_a}
-    if sizes == "bad":
-        pupil_sizes[needy_a[0].pk] = "Child 9"
-    if sizes == "not_in_need":
-        pupil_sizes[PupilFactory(school=school_a, in_need=False).pk] = "Age 5-6"
+    pupil_coats = {p.pk: DriveCoat(item_id=coat_a.pk, size="Age 5-6") for p in needy_a}
+    if coats == "bad_size":
+        pupil_coats[needy_a[0].pk] = DriveCoat(item_id=coat_a.pk, size="Child 9")
+    if coats == "other_school":
+        pupil_coats[needy_a[0].pk] = DriveCoat(item_id=coat_b.pk, size="5-6")
+    if coats == "not_in_need":
+        pupil_coats[PupilFactory(school=school_a, in_need=False).pk] = DriveCoat(
+            item_id=coat_a.pk, size="5-6"
+        )
     with pytest.raises(SupportError, match=message):
-        requests_winter_drive(pupil_sizes=pupil_sizes, actor=actor, reason="Drive")
+        requests_winter_drive(pupil_coats=pupil_coats, actor=actor, reason="Drive")
     assert not SupportRequest.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="support_request").exists()

@@ -212,10 +212,20 @@ class ItemForm(GovukErrorsMixin, forms.Form):
     name = forms.CharField(
         max_length=80, widget=forms.TextInput(attrs={"class": "govuk-input govuk-!-width-one-half"})
     )
+    kind = forms.ChoiceField(
+        label="What it is",
+        choices=ItemKind.choices,
+        initial=ItemKind.UNIFORM,
+        required=False,
+        help_text="Coats and shoes are what staff request for pupils in need; uniform can also go in a "
+        "welcome pack.",
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
     sizes = forms.CharField(
         required=False,
         max_length=500,
-        help_text="In order, separated by commas, for example: 3-4, 5-6, 7-8. Leave empty for one size.",
+        help_text="In order, separated by commas, for example: 3-4, 5-6, 7-8, S, M, L for clothes (by age, "
+        "then adult sizes), or Child 12, Child 13, Adult 1 for shoes. Leave empty for one size.",
         widget=forms.TextInput(attrs={"class": "govuk-input"}),
     )
     unit_cost = forms.CharField(
@@ -241,6 +251,9 @@ class ItemForm(GovukErrorsMixin, forms.Form):
         widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
     )
 
+    def clean_kind(self) -> str:
+        return self.cleaned_data["kind"] or ItemKind.UNIFORM
+
     def clean_unit_cost(self) -> int:
         try:
             pence = to_pence(self.cleaned_data["unit_cost"])
@@ -258,7 +271,7 @@ class ItemForm(GovukErrorsMixin, forms.Form):
 def uniform_items(request: HttpRequest, school_pk: int) -> HttpResponse:
     school = _school(request, school_pk)
     items = list(
-        selectors.uniform_items_visible_to(request.user).filter(school=school, kind=ItemKind.UNIFORM)
+        selectors.uniform_items_visible_to(request.user).filter(school=school).order_by("kind", "name")
     )
     packs = (
         selectors.welcome_packs_visible_to(request.user).filter(school=school).prefetch_related("items__item")
@@ -290,6 +303,7 @@ def uniform_item_edit(request: HttpRequest, school_pk: int, pk: int | None = Non
     initial = (
         {
             "name": item.name,
+            "kind": item.kind,
             "sizes": ", ".join(item.sizes),
             "unit_cost": pounds(item.unit_cost_pence, symbol=False),
             "supplier": item.supplier,
@@ -308,6 +322,7 @@ def uniform_item_edit(request: HttpRequest, school_pk: int, pk: int | None = Non
                 actor=request.user,
                 item=item,
                 name=data["name"],
+                kind=data["kind"],
                 sizes=form.size_list(),
                 unit_cost_pence=data["unit_cost"],
                 supplier=data["supplier"],
@@ -485,10 +500,11 @@ def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
 
 @requires("uniform.print")
 def uniform_packing_list(request: HttpRequest, school_pk: int) -> HttpResponse:
-    """The sized packs still to pick (not packed yet), with a 'received by' line each."""
+    """The sized packs still to pick (not packed yet), with a 'received by' line each, and the pupils
+    whose sizes are still needed."""
     school = _school(request, school_pk)
     year = _year(request)
-    gifts = _print_gifts(request, school, year).filter(status=Status.SIZED)
+    gifts = _print_gifts(request, school, year).filter(status__in=[Status.AWAITING_SIZES, Status.SIZED])
     audit_record(
         actor=request.user, action="gifts.packing_list_printed", subject=school, after={"year": year}
     )

@@ -21,13 +21,14 @@ from support.approvals import spend_request_for
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin
 from support.models import School
+from support.money import pounds
 from support.permissions import has_perm
 from support.scopes import scope_for
 from support.visibility import can_see, visible_names
 from uniform import request_services as services
 from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
-from uniform.sizes import COAT_SIZES
+from uniform.sizes import size_choices
 
 PAGE_SIZE = 25
 Status = SupportRequest.Status
@@ -41,8 +42,19 @@ def _form_error(form: forms.Form, exc: SupportError) -> None:
 # --- Forms -------------------------------------------------------------------------------------
 
 
+def item_size_choices(items: list[UniformItem]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """One select for an item and its size, grouped by item, each with its price: ``"<item id>:<size>"``."""
+    return [
+        (
+            f"{item.name}, {pounds(item.unit_cost_pence)} each",
+            [(f"{item.pk}:{value}", label) for value, label in size_choices(item.sizes)],
+        )
+        for item in items
+    ]
+
+
 class RequestForm(GovukErrorsMixin, forms.Form):
-    """One form per kind: coats and shoes pick a size; uniform picks an item and size in one select."""
+    """One form per kind: the school's items of that kind and their sizes in one select, each priced."""
 
     size = forms.ChoiceField(
         label="Size",
@@ -74,23 +86,13 @@ class RequestForm(GovukErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.items = {str(item.pk): item for item in items}
-        if kind == ItemKind.UNIFORM:
-            self.fields["size"].label = "Item and size"
-            self.fields["size"].choices = [("", "Choose an item")] + [
-                (item.name, [(f"{item.pk}:{size}", size) for size in services.sizes_for(kind, item)])
-                for item in items
-            ]
-        else:
-            self.fields["size"].choices = [("", "Choose a size")] + [
-                (size, size) for size in services.sizes_for(kind)
-            ]
+        self.fields["size"].label = "Item and size"
+        self.fields["size"].choices = [("", "Choose an item and size"), *item_size_choices(items)]
+        if kind != ItemKind.UNIFORM:
             del self.fields["quantity"]
 
-    def item_and_size(self) -> tuple[UniformItem | None, str]:
-        value = self.cleaned_data["size"]
-        if self.kind != ItemKind.UNIFORM:
-            return None, value
-        item_pk, _, size = value.partition(":")
+    def item_and_size(self) -> tuple[UniformItem, str]:
+        item_pk, _, size = self.cleaned_data["size"].partition(":")
         return self.items[item_pk], size
 
 
@@ -127,6 +129,14 @@ class ReasonForm(GovukErrorsMixin, forms.Form):
         max_length=300,
         widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 2}),
     )
+    no_cost_reason = forms.CharField(
+        label="Why it costs nothing",
+        help_text="This request costs £0.00. Say how it is met at no cost, for example: a coat donated by a "
+        "local charity; second-hand stock.",
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"class": "govuk-input"}),
+    )
 
 
 class DriveForm(GovukErrorsMixin, forms.Form):
@@ -152,10 +162,8 @@ def request_create_page(request: HttpRequest, pupil_pk: int) -> HttpResponse:
         raise Http404
     items = list(
         uniform_items_visible_to(request.user)
-        .filter(school=pupil.school, kind=ItemKind.UNIFORM, is_active=True)
+        .filter(school=pupil.school, kind=kind, is_active=True)
         .order_by("name")
-        if kind == ItemKind.UNIFORM
-        else []
     )
     form = RequestForm(request.POST or None, kind=kind, items=items)
     if request.method == "POST" and pupil.in_need and form.is_valid():
@@ -201,6 +209,8 @@ def _outcome(moved: SupportRequest) -> str:
         return (
             "sent to finance: they approve spend of this size (or the fund is short). You will get an e-mail."
         )
+    if not moved.cost_pence:
+        return "requested: it costs £0.00, so it waits for a lead to record why it costs nothing."
     return "requested: it waits for a lead."
 
 
@@ -213,15 +223,11 @@ def request_revise_page(request: HttpRequest, pk: int) -> HttpResponse:
     kind = support_request.kind
     items = list(
         uniform_items_visible_to(request.user)
-        .filter(school=support_request.school, kind=ItemKind.UNIFORM, is_active=True)
+        .filter(school=support_request.school, kind=kind, is_active=True)
         .order_by("name")
-        if kind == ItemKind.UNIFORM
-        else []
     )
     initial = {
-        "size": f"{support_request.item_id}:{support_request.size}"
-        if kind == ItemKind.UNIFORM
-        else support_request.size,
+        "size": f"{support_request.item_id}:{support_request.size}",
         "quantity": support_request.quantity,
         "reason": support_request.reason,
         "urgency": support_request.urgency,
@@ -367,6 +373,8 @@ def request_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     form = ReasonForm(request.POST)
     form.is_valid()
     kwargs = {"reason": form.cleaned_data.get("reason", "")} if step in services.LEAD_STEPS else {}
+    if step == "approve":
+        kwargs["no_cost_reason"] = form.cleaned_data.get("no_cost_reason", "")
     try:
         service(request=support_request, actor=request.user, **kwargs)
     except SupportError as exc:
@@ -383,12 +391,25 @@ def request_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
 
 @requires("requests.decide")
 def winter_drive(request: HttpRequest) -> HttpResponse:
-    """Pupils in need with no coat this season, each with a size select; raise the chosen in one step."""
+    """Pupils in need with no coat this season, each with their school's coats and sizes; raise the chosen
+    in one step, each priced from its coat."""
     pupils = list(services.winter_drive_pupils(user=request.user)[: services.MAX_DRIVE])
+    coats: dict[int, list[UniformItem]] = {}
+    for item in (
+        uniform_items_visible_to(request.user)
+        .filter(school_id__in={p.school_id for p in pupils}, kind=ItemKind.COAT, is_active=True)
+        .order_by("name", "pk")
+    ):
+        coats.setdefault(item.school_id, []).append(item)
     form = DriveForm(request.POST or None)
     selected: set[str] = set(request.POST.getlist("pupil")) if request.method == "POST" else set()
     rows = [
-        {"pupil": p, "selected": str(p.pk) in selected, "size": request.POST.get(f"size-{p.pk}", "")}
+        {
+            "pupil": p,
+            "selected": str(p.pk) in selected,
+            "coat": request.POST.get(f"coat-{p.pk}", ""),
+            "choices": item_size_choices(coats.get(p.school_id, [])),
+        }
         for p in pupils
     ]
     if request.method == "POST" and form.is_valid():
@@ -400,23 +421,34 @@ def winter_drive(request: HttpRequest) -> HttpResponse:
                 raise SupportError(
                     "Some of these pupils have had a coat this season or are not in your schools."
                 )
-            pupil_sizes = {int(pk): request.POST.get(f"size-{pk}", "") for pk in selected}
-            if not all(pupil_sizes.values()):
-                raise SupportError("Choose a coat size for every pupil you selected.")
+            pupil_coats = {}
+            for pk in selected:
+                item_pk, _, size = request.POST.get(f"coat-{pk}", "").partition(":")
+                if not item_pk.isdigit():
+                    raise SupportError("Choose a coat and size for every pupil you selected.")
+                pupil_coats[int(pk)] = services.DriveCoat(item_id=int(item_pk), size=size)
             created = services.requests_winter_drive(
-                pupil_sizes=pupil_sizes, actor=request.user, reason=form.cleaned_data["reason"]
+                pupil_coats=pupil_coats, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except SupportError as exc:
             _form_error(form, exc)
         else:
+            approved = sum(1 for r in created if r.status == Status.APPROVED)
             messages.success(
-                request, f"{len(created)} coat request{'s' if len(created) != 1 else ''} raised and approved."
+                request,
+                f"{len(created)} coat request{'s' if len(created) != 1 else ''} raised, costing "
+                f"{pounds(sum(r.cost_pence for r in created))}: {approved} approved"
+                + (
+                    f", {len(created) - approved} waiting for finance or a lead."
+                    if approved != len(created)
+                    else "."
+                ),
             )
             return redirect("support_request_winter_drive")
     return render(
         request,
         "uniform/requests_winter_drive.html",
-        {"rows": rows, "form": form, "sizes": COAT_SIZES, "max": services.MAX_DRIVE},
+        {"rows": rows, "form": form, "max": services.MAX_DRIVE},
         status=400 if request.method == "POST" else 200,
     )
 
