@@ -30,7 +30,7 @@ def register() -> None:
     money = (
         "id", "school", "kind", "item", "size", "quantity", "urgency", "period", "status", "beyond_policy",
         "cost_pence", "requested_by", "requested_at", "decided_by", "decided_at", "handed_over_by",
-        "handed_over_at",
+        "handed_over_at", "no_cost_reason",
     )  # fmt: skip
     register_fields(
         SupportRequest,
