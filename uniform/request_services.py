@@ -340,7 +340,8 @@ def _route(
                 category=moved.kind,
                 school=moved.school,
                 summary=request_summary(moved),
-                reason=moved.reason,
+                # Finance reads why the money needs a decision, never the school's case for the pupil.
+                reason=why_finance,
                 actor=actor,
             )
             return moved
@@ -829,7 +830,7 @@ def _route_drive(created: list[SupportRequest], *, actor: AbstractBaseUser) -> N
             for request, note in to_finance
         ]
     )
-    for request, _ in to_finance:
+    for request, why_finance in to_finance:
         spend_request_open(
             fund=funds[request.school_id],
             source=request,
@@ -837,6 +838,6 @@ def _route_drive(created: list[SupportRequest], *, actor: AbstractBaseUser) -> N
             category=request.kind,
             school=request.school,
             summary=request_summary(request),
-            reason=request.reason,
+            reason=why_finance,
             actor=actor,
         )

@@ -125,8 +125,11 @@ def test_above_the_threshold_it_waits_for_one_finance_approver_who_is_emailed(
     spend = _spend_request(request)
     assert (spend.amount_pence, spend.approvals_needed, spend.school) == (120_00, 1, school_a)
     assert spend.summary == f"4 × Blazer, size 7-8, {school_a.name}"
-    assert "Blazer torn" in spend.reason
+    # Finance reads why the money needs a decision, not the school's case for the pupil.
+    assert "costs more than £100.00" in spend.reason
+    assert "Blazer torn" not in spend.reason
     assert len(mailoutbox) == 1
+    assert "Blazer torn" not in mailoutbox[0].body
     assert finance.email in mailoutbox[0].to
     assert "/finance/approvals/" in mailoutbox[0].body
 
@@ -345,7 +348,11 @@ def test_finance_sees_the_queue_with_the_school_what_why_and_the_position_after(
     assert response.status_code == 200
     assert school_a.name in page
     assert "4 × Blazer" in page
-    assert "Blazer torn beyond repair" in page
+    assert "costs more than £100.00, so finance decides" in page
+    assert "Blazer torn beyond repair" not in page  # the school's case stays with the school
+    api = client.get(reverse("spend-request-list")).content.decode()
+    assert "4 × Blazer" in api
+    assert "Blazer torn" not in api
     # £1,000 in the fund, nothing committed yet: available after approving £120 is £880.
     assert "£880.00" in page
 
