@@ -3,7 +3,13 @@
 import django_filters
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -13,12 +19,13 @@ from rest_framework.views import APIView
 
 from support.api.idempotency import HEADER, idempotent
 from support.errors import SupportError
-from support.http import client_ip
+from support.http import client_ip, site_url
+from support.permissions import has_perm
 from support.scopes import scope_for
 from support.selectors import families_visible_to, schools_visible_to
 from vouchers import selectors, services
 from vouchers.lookup_guard import lookup_guard_check, lookup_guard_miss
-from vouchers.models import Fulfilment, ReferralReason, Voucher, VoucherType
+from vouchers.models import Delivery, Fulfilment, ReferralReason, Voucher, VoucherSend, VoucherType
 from vouchers.pdf import render_voucher_pdf
 
 
@@ -49,10 +56,38 @@ class VoucherSerializer(serializers.ModelSerializer):
             "household_size",
             "dietary_needs",
             "fulfilment",
+            "delivery",
             "note_for_charity",
             "limit_override_reason",
         ]
         read_only_fields = fields
+
+
+class VoucherSendSerializer(serializers.ModelSerializer):
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+
+    class Meta:
+        model = VoucherSend
+        fields = ["kind", "channel", "address", "requested_by", "requested_at", "status", "sent_at", "note"]
+        read_only_fields = fields
+
+
+class VoucherDetailSerializer(VoucherSerializer):
+    sends = serializers.SerializerMethodField(
+        help_text="What was sent to the family (when, how, to which address, by whom): null for roles that "
+        "do not see families (finance, charities)."
+    )
+
+    class Meta(VoucherSerializer.Meta):
+        fields = [*VoucherSerializer.Meta.fields, "sends"]
+        read_only_fields = fields
+
+    @extend_schema_field(VoucherSendSerializer(many=True, allow_null=True))
+    def get_sends(self, voucher: Voucher) -> list[dict] | None:
+        request = self.context.get("request")
+        if request is None or not has_perm(request.user, "families.view"):
+            return None
+        return VoucherSendSerializer(voucher.sends.select_related("requested_by"), many=True).data
 
 
 class VoucherIssueSerializer(serializers.Serializer):
@@ -64,6 +99,12 @@ class VoucherIssueSerializer(serializers.Serializer):
     household_size = serializers.IntegerField(required=False, min_value=1, max_value=30)
     dietary_needs = serializers.CharField(required=False, allow_blank=True, max_length=200)
     fulfilment = serializers.ChoiceField(choices=Fulfilment.choices, default=Fulfilment.COLLECTION)
+    delivery = serializers.ChoiceField(
+        choices=Delivery.choices,
+        default=Delivery.PRINT,
+        help_text="How the family gets it: printed (nothing is sent), or e-mailed or texted to the family's "
+        "address on record once issued.",
+    )
     note_for_charity = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
     override_reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
 
@@ -105,12 +146,15 @@ class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.vouchers_visible_to(self.request.user).select_related("voucher_type", "school")
 
+    def get_serializer_class(self):
+        return VoucherDetailSerializer if self.action == "retrieve" else VoucherSerializer
+
     @extend_schema(request=VoucherIssueSerializer, responses={201: VoucherSerializer})
     def create(self, request: Request, *args, **kwargs) -> Response:
         body = VoucherIssueSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        voucher = services.voucher_issue(issued_by=request.user, **data)
+        voucher = services.voucher_issue(issued_by=request.user, site_url=site_url(request), **data)
         return Response(VoucherSerializer(voucher).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReasonSerializer, responses={200: VoucherSerializer})
@@ -129,7 +173,8 @@ class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
         voucher = self.get_object()
         services.voucher_record_print(vouchers=[voucher], actor=request.user)
-        response = HttpResponse(render_voucher_pdf(voucher), content_type="application/pdf")
+        pdf = render_voucher_pdf(voucher, site_url=site_url(request))
+        response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="voucher-{voucher.code}.pdf"'
         return response
 
