@@ -121,6 +121,10 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
+class VoucherResendSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=VoucherSend.CHANNELS)
+
+
 class VoucherFilter(django_filters.FilterSet):
     issued_from = django_filters.DateFilter(field_name="issued_at", lookup_expr="date__gte")
     issued_to = django_filters.DateFilter(field_name="issued_at", lookup_expr="date__lte")
@@ -137,6 +141,7 @@ class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         "create": "vouchers.issue",
         "cancel": "vouchers.cancel",
         "pdf": "vouchers.print",
+        "send": "vouchers.print",
     }
     serializer_class = VoucherSerializer
     filterset_class = VoucherFilter
@@ -167,6 +172,34 @@ class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             voucher=voucher, actor=request.user, reason=body.validated_data["reason"]
         )
         return Response(VoucherSerializer(voucher).data)
+
+    @extend_schema(
+        request=VoucherResendSerializer,
+        responses={201: VoucherSendSerializer},
+        parameters=[
+            OpenApiParameter(
+                HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Retries with the same key within 24 hours get the first answer, and send once",
+            )
+        ],
+        description="Send the voucher to the family again, to its e-mail address or phone on record now.",
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def send(self, request: Request, pk: str | None = None) -> Response:
+        voucher = self.get_object()
+        body = VoucherResendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        send = services.voucher_send_request(
+            voucher=voucher,
+            actor=request.user,
+            channel=body.validated_data["channel"],
+            site_url=site_url(request),
+        )
+        return Response(VoucherSendSerializer(send).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])

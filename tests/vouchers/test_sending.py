@@ -354,6 +354,15 @@ def test_it_issues_with_a_delivery_choice_and_shows_sends_to_staff_in_the_api(
     assert api_for(finance).get(url).json()["sends"] is None
     assert api_for(charity_staff).get(url).status_code in (403, 404)
 
+    client, headers = api_for(pastoral_a), {"HTTP_IDEMPOTENCY_KEY": "resend-1"}
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(2):  # a retry with the same key sends once
+            again = client.post(f"{url}send/", {"channel": "email"}, format="json", **headers)
+            assert again.status_code == 201, again.json()
+    assert again.json()["kind"] == "voucher"
+    assert len(mail.outbox) == 2
+    assert api_for(finance).post(f"{url}send/", {"channel": "email"}, format="json").status_code == 403
+
 
 def test_it_issues_without_sending_through_the_api_unless_asked(
     api_for, consent, reachable, food_type, school_a, pastoral_a
