@@ -18,11 +18,13 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 	@bin/system-deps
 
+# Links in e-mails, text messages and QR codes point at the address this serves on, unless SITE_URL is set.
+run: SITE_URL ?= http://$(HOST):$(PORT)
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "\nTrustSupport is at http://$(HOST):$(PORT)/ (Ctrl+C stops it)\n"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	SITE_URL='$(SITE_URL)' $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: setup
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)

@@ -31,7 +31,11 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 TRUST_NAME = env_str("TRUST_NAME", "Riverside Academies Trust")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address links in e-mails, text messages and QR codes start with. Unset, a link made while
+# serving a request follows the address that request came in on (so `runserver 0:8101` links to 8101,
+# support.http.site_url), and work started without one (nightly tasks) uses this default.
+SITE_URL_SET = bool(env_str("SITE_URL").strip())
+SITE_URL = (env_str("SITE_URL").strip() or "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "support.admin_apps.TrustAdminConfig",

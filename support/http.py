@@ -13,3 +13,11 @@ def client_ip(request: HttpRequest) -> str:
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "")
+
+
+def site_url(request: HttpRequest | None) -> str:
+    """Where links to this site start (no trailing slash): ``SITE_URL`` when it is set, else the scheme
+    and host this request came in on (already checked against ALLOWED_HOSTS), else the default."""
+    if settings.SITE_URL_SET or request is None:
+        return settings.SITE_URL
+    return request.build_absolute_uri("/").rstrip("/")

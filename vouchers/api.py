@@ -3,7 +3,13 @@
 import django_filters
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -14,12 +20,21 @@ from rest_framework.views import APIView
 from support.api.idempotency import HEADER, idempotent
 from support.api.visibility import ScopedFilterSet, VisibleFieldsMixin
 from support.errors import SupportError
-from support.http import client_ip
+from support.http import client_ip, site_url
+from support.permissions import has_perm
 from support.scopes import scope_for
 from support.selectors import families_visible_to, schools_visible_to
 from vouchers import selectors, services
 from vouchers.lookup_guard import lookup_guard_check, lookup_guard_miss
-from vouchers.models import Fulfilment, Redemption, ReferralReason, Voucher, VoucherType
+from vouchers.models import (
+    Delivery,
+    Fulfilment,
+    Redemption,
+    ReferralReason,
+    Voucher,
+    VoucherSend,
+    VoucherType,
+)
 from vouchers.pdf import render_voucher_pdf
 
 
@@ -50,10 +65,39 @@ class VoucherSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
             "household_size",
             "dietary_needs",
             "fulfilment",
+            "delivery",
             "note_for_charity",
             "limit_override_reason",
         ]
         read_only_fields = fields
+
+
+class VoucherSendSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+
+    class Meta:
+        model = VoucherSend
+        fields = ["kind", "channel", "address", "requested_by", "requested_at", "status", "sent_at", "note"]
+        read_only_fields = fields
+
+
+class VoucherDetailSerializer(VoucherSerializer):
+    sends = serializers.SerializerMethodField(
+        help_text="What was sent to the family (when, how, to which address, by whom): null for roles that "
+        "do not see families (finance, charities)."
+    )
+
+    class Meta(VoucherSerializer.Meta):
+        fields = [*VoucherSerializer.Meta.fields, "sends"]
+        read_only_fields = fields
+
+    @extend_schema_field(VoucherSendSerializer(many=True, allow_null=True))
+    def get_sends(self, voucher: Voucher) -> list[dict] | None:
+        request = self.context.get("request")
+        if request is None or not has_perm(request.user, "families.view"):
+            return None
+        sends = voucher.sends.select_related("requested_by")
+        return VoucherSendSerializer(sends, many=True, context=self.context).data
 
 
 class VoucherIssueSerializer(serializers.Serializer):
@@ -65,6 +109,12 @@ class VoucherIssueSerializer(serializers.Serializer):
     household_size = serializers.IntegerField(required=False, min_value=1, max_value=30)
     dietary_needs = serializers.CharField(required=False, allow_blank=True, max_length=200)
     fulfilment = serializers.ChoiceField(choices=Fulfilment.choices, default=Fulfilment.COLLECTION)
+    delivery = serializers.ChoiceField(
+        choices=Delivery.choices,
+        default=Delivery.PRINT,
+        help_text="How the family gets it: printed (nothing is sent), or e-mailed or texted to the family's "
+        "address on record once issued.",
+    )
     note_for_charity = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
     override_reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
 
@@ -79,6 +129,10 @@ class VoucherIssueSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
+
+
+class VoucherResendSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=VoucherSend.CHANNELS)
 
 
 class VoucherFilter(ScopedFilterSet):
@@ -97,6 +151,7 @@ class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         "create": "vouchers.issue",
         "cancel": "vouchers.cancel",
         "pdf": "vouchers.print",
+        "send": "vouchers.print",
     }
     serializer_class = VoucherSerializer
     filterset_class = VoucherFilter
@@ -106,12 +161,15 @@ class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.vouchers_visible_to(self.request.user).select_related("voucher_type", "school")
 
+    def get_serializer_class(self):
+        return VoucherDetailSerializer if self.action == "retrieve" else VoucherSerializer
+
     @extend_schema(request=VoucherIssueSerializer, responses={201: VoucherSerializer})
     def create(self, request: Request, *args, **kwargs) -> Response:
         body = VoucherIssueSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        voucher = services.voucher_issue(issued_by=request.user, **data)
+        voucher = services.voucher_issue(issued_by=request.user, site_url=site_url(request), **data)
         return Response(self.get_serializer(voucher).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReasonSerializer, responses={200: VoucherSerializer})
@@ -125,12 +183,43 @@ class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         )
         return Response(self.get_serializer(voucher).data)
 
+    @extend_schema(
+        request=VoucherResendSerializer,
+        responses={201: VoucherSendSerializer},
+        parameters=[
+            OpenApiParameter(
+                HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Retries with the same key within 24 hours get the first answer, and send once",
+            )
+        ],
+        description="Send the voucher to the family again, to its e-mail address or phone on record now.",
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def send(self, request: Request, pk: str | None = None) -> Response:
+        voucher = self.get_object()
+        body = VoucherResendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        send = services.voucher_send_request(
+            voucher=voucher,
+            actor=request.user,
+            channel=body.validated_data["channel"],
+            site_url=site_url(request),
+        )
+        return Response(
+            VoucherSendSerializer(send, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
+
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
         voucher = self.get_object()
         services.voucher_record_print(vouchers=[voucher], actor=request.user)
-        response = HttpResponse(render_voucher_pdf(voucher), content_type="application/pdf")
+        pdf = render_voucher_pdf(voucher, site_url=site_url(request))
+        response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="voucher-{voucher.code}.pdf"'
         return response
 

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from support.data_rights import ANONYMISED, iso, register_subject_access_section, username
 from support.models import Family
-from vouchers.models import Redemption, Voucher
+from vouchers.models import Redemption, Voucher, VoucherSend
 
 
 def collect_vouchers(family: Family) -> list[dict[str, Any]]:
@@ -26,6 +26,7 @@ def collect_vouchers(family: Family) -> list[dict[str, Any]]:
             "redemption__partner",
             "redemption__redeemed_by",
         )
+        .prefetch_related("sends__requested_by")
         .order_by("issued_at", "pk")
     )
     rows = []
@@ -54,6 +55,19 @@ def collect_vouchers(family: Family) -> list[dict[str, Any]]:
                 "cancelled_at": iso(voucher.cancelled_at),
                 "cancelled_by": username(voucher.cancelled_by),
                 "cancel_reason": voucher.cancel_reason,
+                "delivery": voucher.get_delivery_display(),
+                "sent": [
+                    {
+                        "what": send.get_kind_display(),
+                        "how": send.get_channel_display(),
+                        "to": send.address,
+                        "asked_at": iso(send.requested_at),
+                        "asked_by": username(send.requested_by),
+                        "status": send.get_status_display(),
+                        "sent_at": iso(send.sent_at),
+                    }
+                    for send in voucher.sends.all()
+                ],
                 "redemption": None
                 if redemption is None
                 else {
@@ -87,6 +101,7 @@ def anonymise_vouchers(family: Family) -> int:
     for field in ("limit_override_reason", "cancel_reason"):
         vouchers.exclude(**{field: ""}).update(**{field: ANONYMISED})
     Redemption.objects.filter(voucher__family=family).exclude(items_given="").update(items_given=ANONYMISED)
+    VoucherSend.objects.filter(voucher__family=family).update(address=ANONYMISED)
     return changed
 
 

@@ -51,7 +51,7 @@ def voucher_demo_seed() -> list[str]:
             voucher_type=types[Service.FOOD_PARCEL],
             school=school,
             issued_by=lead,
-            notify=False,  # demo families' addresses are made up
+            delivery="print",  # nothing is sent: demo families' addresses are made up
             referral_reason=rng.choice(
                 [ReferralReason.INCOME_DROP, ReferralReason.BENEFITS, ReferralReason.DEBT]
             ),

@@ -1,3 +1,4 @@
+import uuid
 from decimal import Decimal
 
 from django import forms
@@ -5,7 +6,7 @@ from django import forms
 from support.forms import GovukErrorsMixin
 from support.models import School
 from support.money import to_pence
-from vouchers.models import Fulfilment, ReferralReason, Voucher, VoucherType
+from vouchers.models import Delivery, Fulfilment, ReferralReason, Voucher, VoucherType
 
 
 class CodeForm(GovukErrorsMixin, forms.Form):
@@ -130,6 +131,10 @@ class VoucherIssueForm(GovukErrorsMixin, forms.Form):
         widget=GovukRadioSelect(),
         error_messages={"required": "Choose collection or delivery"},
     )
+    # Not required: a post without it (an old page, a script) sends nothing, as printing does.
+    delivery = forms.ChoiceField(
+        label="How does the family get the voucher?", required=False, widget=GovukRadioSelect()
+    )
     note_for_charity = forms.CharField(
         label="Note for the charity (optional)",
         required=False,
@@ -145,8 +150,11 @@ class VoucherIssueForm(GovukErrorsMixin, forms.Form):
         widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 2}),
     )
 
-    def __init__(self, *args, voucher_types, schools, can_override: bool, **kwargs) -> None:
+    def __init__(
+        self, *args, voucher_types, schools, can_override: bool, deliveries: list[tuple[str, str]], **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["delivery"].choices = deliveries
         self.voucher_types = {str(t.pk): t for t in voucher_types}
         self.fields["voucher_type"].choices = [(key, t.name) for key, t in self.voucher_types.items()]
         self.schools = {str(s.pk): s for s in schools}
@@ -158,6 +166,9 @@ class VoucherIssueForm(GovukErrorsMixin, forms.Form):
             self.fields["school"].choices = [(key, s.name) for key, s in self.schools.items()]
         if not can_override:
             del self.fields["override_reason"]
+
+    def clean_delivery(self):
+        return self.cleaned_data["delivery"] or Delivery.PRINT
 
     def clean_voucher_type(self):
         return self.voucher_types[self.cleaned_data["voucher_type"]]
@@ -248,6 +259,8 @@ class VoucherSendForm(GovukErrorsMixin, forms.Form):
         widget=GovukRadioSelect(),
         error_messages={"required": "Choose e-mail or text message"},
     )
+    # One key per form shown: submitting the same form twice sends once.
+    key = forms.UUIDField(required=False, widget=forms.HiddenInput, initial=uuid.uuid4)
 
     def __init__(self, *args, channels: list[tuple[str, str]], **kwargs) -> None:
         kwargs.setdefault("prefix", "send")

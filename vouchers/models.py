@@ -1,6 +1,7 @@
 """Voucher types, vouchers and their redemption."""
 
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -62,6 +63,14 @@ class Fulfilment(models.TextChoices):
     DELIVERY = "delivery", "Delivery to the family"
 
 
+class Delivery(models.TextChoices):
+    """How the family gets its voucher, chosen by staff at issue."""
+
+    PRINT = "print", "Printed, for staff to hand over"
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "Text message"
+
+
 def new_public_token() -> str:
     return secrets.token_urlsafe(24)
 
@@ -97,6 +106,12 @@ class Voucher(models.Model):
     household_size = models.PositiveSmallIntegerField()
     dietary_needs = models.CharField(max_length=200, blank=True)
     fulfilment = models.CharField(max_length=12, choices=Fulfilment.choices, default=Fulfilment.COLLECTION)
+    delivery = models.CharField(
+        max_length=5,
+        choices=Delivery.choices,
+        default=Delivery.PRINT,
+        help_text="How staff chose that the family gets it. Only e-mail and text send anything.",
+    )
     note_for_charity = models.CharField(max_length=300, blank=True)
     limit_override_reason = models.CharField(max_length=300, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -129,6 +144,46 @@ class Voucher(models.Model):
         from django.utils import timezone
 
         return self.state == self.State.ISSUED and self.expires_on >= timezone.localdate()
+
+
+class VoucherSend(models.Model):
+    """One message to a family about a voucher: the voucher itself, or word that it was cancelled.
+
+    Made in the transaction that asks for it (queued). The task that sends it first claims it by its key
+    with a conditional update (queued → sending), so a redelivered task never sends the same message
+    twice; one that died mid-send stays "sending" and is never retried by itself.
+    """
+
+    class Kind(models.TextChoices):
+        VOUCHER = "voucher", "The voucher"
+        CANCELLED = "cancelled", "Cancelled: it can no longer be used"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to send"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not sent"
+
+    CHANNELS = [(Delivery.EMAIL.value, "E-mail"), (Delivery.SMS.value, "Text message")]
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="sends")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.VOUCHER)
+    channel = models.CharField(max_length=5, choices=CHANNELS)
+    address = models.CharField(max_length=254, help_text="The e-mail address or phone number, as sent to.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True, help_text="Why it was not sent, when it was not.")
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+
+    def __str__(self) -> str:
+        how = self.get_channel_display().lower()
+        return f"{self.get_kind_display()} by {how} ({self.get_status_display()})"
 
 
 class Redemption(models.Model):

@@ -1,50 +1,171 @@
-"""Sending a family their voucher: an e-mail (link, and the PDF attached) or a text message (link)."""
+"""Sending a family word of its voucher: the voucher (an e-mail with the link and the PDF attached, or a
+text message with the link), and, when a voucher that was sent is cancelled, that it can no longer be used.
+
+Each message is a ``VoucherSend`` row made where it was asked for (``voucher_send_queue``, inside the
+use case's transaction) and sent after commit by a task (``voucher_send_deliver``) that first claims the
+row by its key with a conditional update. A redelivered or retried task finds it claimed and sends nothing.
+"""
+
+import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 
 from support.audit import audit_record
-from vouchers.models import Voucher
+from support.jobs import enqueue_on_commit
+from support.models import Family
+from vouchers.models import Delivery, Voucher, VoucherSend
 from vouchers.pdf import render_voucher_pdf
 from vouchers.sms import get_sms_backend
 
-
-def evoucher_url(voucher: Voucher) -> str:
-    return settings.SITE_URL + reverse("evoucher", args=[voucher.public_token])
+Kind, Status = VoucherSend.Kind, VoucherSend.Status
 
 
-def _message(voucher: Voucher) -> str:
+def evoucher_url(voucher: Voucher, *, site_url: str | None = None) -> str:
+    return (site_url or settings.SITE_URL) + reverse("evoucher", args=[voucher.public_token])
+
+
+def _voucher_text(voucher: Voucher, site_url: str) -> str:
     partner = voucher.voucher_type.partner
     return (
         f"Your {voucher.voucher_type.name.lower()} voucher from {voucher.school.name} for {partner.name}. "
         f"Code {voucher.display_code}, valid until {date_format(voucher.expires_on, 'j F Y')}. "
-        f"Show it on your phone: {evoucher_url(voucher)}"
+        f"Show it on your phone: {evoucher_url(voucher, site_url=site_url)}"
     )
 
 
-def voucher_send(*, voucher_id: int, channel: str) -> str:
-    """Send now. Does nothing for a voucher that is no longer valid or a family with no address."""
-    voucher = Voucher.objects.select_related("voucher_type__partner", "school", "family").get(pk=voucher_id)
-    if not voucher.is_valid:
-        return "not-valid"
-    family = voucher.family
-    if channel == "email":
-        if not family.email:
-            return "no-address"
-        email = EmailMessage(
-            subject=f"Your voucher for {voucher.voucher_type.partner.name}",
-            body=_message(voucher) + "\n\nThe voucher is attached: print it or show it at the counter.",
-            to=[family.email],
-        )
-        email.attach(f"voucher-{voucher.code}.pdf", render_voucher_pdf(voucher), "application/pdf")
-        email.send()
-    elif channel == "sms":
-        if not family.phone:
-            return "no-address"
-        get_sms_backend().send(to=family.phone, body=_message(voucher))
-    else:
-        raise ValueError(f"Unknown channel {channel!r}")
-    audit_record(actor=None, action="voucher.sent", subject=voucher, after={"channel": channel})
+def _cancelled_text(voucher: Voucher) -> str:
+    school = voucher.school
+    contact = f" on {school.phone}" if school.phone else ""
+    return (
+        f"Your {voucher.voucher_type.name.lower()} voucher {voucher.display_code} from {school.name} for "
+        f"{voucher.voucher_type.partner.name} has been cancelled and can no longer be used. "
+        f"If you need help, contact {school.name}{contact}."
+    )
+
+
+def family_address(family: Family, channel: str) -> str:
+    """The family's address for ``channel`` as recorded now ("" when there is none)."""
+    return {Delivery.EMAIL: family.email, Delivery.SMS: family.phone}.get(channel, "")
+
+
+def voucher_send_queue(
+    *,
+    voucher: Voucher,
+    channel: str,
+    address: str,
+    kind: str,
+    requested_by: AbstractBaseUser,
+    now: datetime.datetime,
+    site_url: str | None = None,
+    key: str | None = None,
+) -> VoucherSend:
+    """Record one message to send and send its task after commit (call inside the use case's transaction).
+
+    ``site_url`` starts the message's link (where the request that asked came in); ``key`` names the send
+    (a form's key, so that submitting it twice sends once), a new one when not given.
+    """
+    send = VoucherSend(
+        voucher=voucher,
+        kind=kind,
+        channel=channel,
+        address=address,
+        requested_by=requested_by,
+        requested_at=now,
+    )
+    if key:
+        send.key = key
+    try:
+        with transaction.atomic():
+            send.save()
+    except IntegrityError:  # the same key asked twice at once: the first one sends
+        return VoucherSend.objects.get(key=key)
+    audit_record(
+        actor=requested_by,
+        action="voucher.send_requested",
+        subject=voucher,
+        after={"channel": channel, "kind": kind, "send": str(send.key)},
+    )
+    enqueue_on_commit("vouchers.send_to_family", str(send.key), site_url or "")
+    return send
+
+
+def _finish(send: VoucherSend, status: str, *, note: str = "", now: datetime.datetime) -> None:
+    VoucherSend.objects.filter(pk=send.pk).update(
+        status=status, note=note[:200], sent_at=now if status == Status.SENT else None
+    )
+    send.status, send.note = status, note[:200]
+    audit_record(
+        actor=None,
+        action="voucher.sent" if status == Status.SENT else f"voucher.send_{status}",
+        subject=send.voucher,
+        after={"channel": send.channel, "kind": send.kind, "send": str(send.key), "status": status},
+        note=note[:200],
+    )
+
+
+def _skip_reason(send: VoucherSend) -> str:
+    voucher = send.voucher
+    if send.kind == Kind.VOUCHER:
+        if not voucher.is_valid:
+            from vouchers.services import voucher_refusal
+
+            return voucher_refusal(voucher).message
+        return ""
+    # A cancellation notice follows only a voucher that went (or may have gone) to that address.
+    reached = voucher.sends.filter(
+        kind=Kind.VOUCHER,
+        channel=send.channel,
+        address=send.address,
+        status__in=[Status.SENT, Status.SENDING],
+    )
+    return "" if reached.exists() else "The voucher itself was never sent to this address."
+
+
+def voucher_send_deliver(*, key: str, site_url: str = "", now: datetime.datetime | None = None) -> str:
+    """Send the message ``key`` names, once: a send already claimed (sent, being sent) is left alone.
+
+    Not in a transaction: the claim commits before anything goes out. A failure marks the send failed
+    (a retry of the task may claim it again) and is raised for the task to retry.
+    """
+    claimed = VoucherSend.objects.filter(key=key, status__in=[Status.QUEUED, Status.FAILED]).update(
+        status=Status.SENDING
+    )
+    if not claimed:
+        return "already-claimed"
+    send = VoucherSend.objects.select_related(
+        "voucher__voucher_type__partner", "voucher__school", "voucher__family"
+    ).get(key=key)
+    voucher = send.voucher
+    now = now or timezone.now()
+    reason = _skip_reason(send)
+    if reason:
+        _finish(send, Status.SKIPPED, note=reason, now=now)
+        return "skipped"
+    site_url = site_url or settings.SITE_URL
+    body = _voucher_text(voucher, site_url) if send.kind == Kind.VOUCHER else _cancelled_text(voucher)
+    try:
+        if send.channel == Delivery.EMAIL:
+            partner = voucher.voucher_type.partner.name
+            if send.kind == Kind.VOUCHER:
+                subject = f"Your voucher for {partner}"
+                body += "\n\nThe voucher is attached: print it or show it at the counter."
+            else:
+                subject = f"Your voucher for {partner} has been cancelled"
+            email = EmailMessage(subject=subject, body=body, to=[send.address])
+            if send.kind == Kind.VOUCHER:
+                pdf = render_voucher_pdf(voucher, site_url=site_url)
+                email.attach(f"voucher-{voucher.code}.pdf", pdf, "application/pdf")
+            email.send()
+        else:
+            get_sms_backend().send(to=send.address, body=body)
+    except Exception as exc:
+        _finish(send, Status.FAILED, note=f"{type(exc).__name__}: {exc}", now=now)
+        raise
+    _finish(send, Status.SENT, now=now)
     return "sent"

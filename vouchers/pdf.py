@@ -147,9 +147,9 @@ def _runs_long(voucher: Voucher) -> bool:
     return beside_qr > 6 or max(place, _lines(partner.opening_times, 30)) > 5
 
 
-def voucher_context(voucher: Voucher) -> dict:
+def voucher_context(voucher: Voucher, *, site_url: str | None = None) -> dict:
     """What one voucher's page shows. Of the family: the lead carer's name, household size, dietary needs."""
-    url = redemption_url(voucher.code)
+    url = redemption_url(voucher.code, site_url=site_url)
     return {
         "voucher": voucher,
         "partner": voucher.voucher_type.partner,
@@ -162,23 +162,30 @@ def voucher_context(voucher: Voucher) -> dict:
     }
 
 
-def vouchers_html(vouchers: Sequence[Voucher], *, inline_css: str = "") -> str:
-    """The HTML for ``vouchers``, one a page. ``inline_css`` only for a one-shot render (benchmarks)."""
+def vouchers_html(
+    vouchers: Sequence[Voucher], *, inline_css: str = "", site_url: str | None = None
+) -> str:
+    """The HTML for ``vouchers``, one a page. ``inline_css`` only for a one-shot render (benchmarks).
+
+    ``site_url`` starts the QR codes' links (see ``vouchers.qr.redemption_url``).
+    """
     context = {
-        "vouchers": [voucher_context(v) for v in vouchers],
+        "vouchers": [voucher_context(v, site_url=site_url) for v in vouchers],
         "trust_name": settings.TRUST_NAME,
         "inline_css": inline_css,
     }
     return render_to_string(TEMPLATE, context)
 
 
-def render_vouchers_pdf(vouchers: Sequence[Voucher], *, paper: str = "A5") -> bytes:
+def render_vouchers_pdf(
+    vouchers: Sequence[Voucher], *, paper: str = "A5", site_url: str | None = None
+) -> bytes:
     """One PDF with a page for each voucher, in the order given. Never cached."""
     paper = _check_paper(paper)
     if not vouchers:
         raise ValueError("No vouchers to render")
     refuse_unprintable(vouchers)
-    return _renderer().write_pdf(vouchers_html(vouchers), paper)
+    return _renderer().write_pdf(vouchers_html(vouchers, site_url=site_url), paper)
 
 
 def _cache_key(voucher: Voucher, paper: str, html: str) -> str:
@@ -188,11 +195,11 @@ def _cache_key(voucher: Voucher, paper: str, html: str) -> str:
     return f"voucher-pdf:{voucher.pk}:{paper}:{digest}"
 
 
-def render_voucher_pdf(voucher: Voucher, *, paper: str = "A5") -> bytes:
+def render_voucher_pdf(voucher: Voucher, *, paper: str = "A5", site_url: str | None = None) -> bytes:
     """One voucher's PDF; a reprint of an unchanged voucher comes from the cache."""
     paper = _check_paper(paper)
     refuse_unprintable([voucher])
-    html = vouchers_html([voucher])
+    html = vouchers_html([voucher], site_url=site_url)
     key = _cache_key(voucher, paper, html)
     pdf = cache.get(key)
     if pdf is None:

@@ -107,9 +107,12 @@ def vouchers_in_scope(*, voucher_ids: Iterable[int], actor: AbstractBaseUser) ->
     return [found[pk] for pk in ids]
 
 
-def print_job_start(*, voucher_ids: Iterable[int], actor: AbstractBaseUser, paper: str = "A5") -> PrintResult:
+def print_job_start(
+    *, voucher_ids: Iterable[int], actor: AbstractBaseUser, paper: str = "A5", site_url: str | None = None
+) -> PrintResult:
     """Print these vouchers, one a page: at once when there are few, else as a background job.
 
+    ``site_url`` starts the QR codes' links (the address the request came in on; kept with a job).
     Refused (PrintNotFound) if any voucher is not the actor's, and (ConflictError) if any is not valid;
     otherwise each print is audited. Jobs are sent after the transaction commits.
     """
@@ -128,12 +131,14 @@ def print_job_start(*, voucher_ids: Iterable[int], actor: AbstractBaseUser, pape
     if len(vouchers) == 1:
         voucher = vouchers[0]
         return PrintResult(
-            pdf=render_voucher_pdf(voucher, paper=paper), filename=f"voucher-{voucher.code}.pdf"
+            pdf=render_voucher_pdf(voucher, paper=paper, site_url=site_url),
+            filename=f"voucher-{voucher.code}.pdf",
         )
     if len(vouchers) <= SYNC_LIMIT:
         today = timezone.localdate()
         return PrintResult(
-            pdf=render_vouchers_pdf(vouchers, paper=paper), filename=f"vouchers-{len(vouchers)}-{today}.pdf"
+            pdf=render_vouchers_pdf(vouchers, paper=paper, site_url=site_url),
+            filename=f"vouchers-{len(vouchers)}-{today}.pdf",
         )
 
     chunks = [[v.pk for v in vouchers[i : i + CHUNK_SIZE]] for i in range(0, len(vouchers), CHUNK_SIZE)]
@@ -153,6 +158,7 @@ def print_job_start(*, voucher_ids: Iterable[int], actor: AbstractBaseUser, pape
                 "chunk_count": job.chunk_count,
                 "paper": job.paper,
                 "chord": use_chord,
+                "site_url": site_url,
             },
             _key(job.id, "done"): 0,
         },
@@ -177,10 +183,13 @@ def _send(job_id: str, chunks: list[list[int]], *, use_chord: bool) -> None:
         group(header).apply_async()
 
 
-def print_chunk_pdf(*, voucher_ids: list[int], owner_id: int, paper: str) -> bytes:
+def print_chunk_pdf(
+    *, voucher_ids: list[int], owner_id: int, paper: str, site_url: str | None = None
+) -> bytes:
     """One chunk's PDF: the vouchers read again in the owner's scope (it may have changed) and rendered."""
     owner = get_user_model().objects.get(pk=owner_id)
-    return render_vouchers_pdf(vouchers_in_scope(voucher_ids=voucher_ids, actor=owner), paper=paper)
+    vouchers = vouchers_in_scope(voucher_ids=voucher_ids, actor=owner)
+    return render_vouchers_pdf(vouchers, paper=paper, site_url=site_url)
 
 
 def _fail(job_id: str, message: str) -> None:
@@ -195,7 +204,12 @@ def print_chunk_render(*, job_id: str, index: int, voucher_ids: list[int]) -> in
     part_key = _key(job_id, f"part:{index}")
     if not cache.has_key(part_key):
         try:
-            pdf = print_chunk_pdf(voucher_ids=voucher_ids, owner_id=meta["owner_id"], paper=meta["paper"])
+            pdf = print_chunk_pdf(
+                voucher_ids=voucher_ids,
+                owner_id=meta["owner_id"],
+                paper=meta["paper"],
+                site_url=meta.get("site_url"),
+            )
         except PrintNotFound:
             _fail(job_id, "Some of these vouchers are no longer yours to print. Print the others again.")
             return 0

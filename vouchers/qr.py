@@ -7,9 +7,12 @@ from django.conf import settings
 from django.urls import reverse
 
 
-def redemption_url(code: str) -> str:
-    """What the QR code holds: the charity's redemption page for this code."""
-    return settings.SITE_URL + reverse("redeem_code", args=[code])
+def redemption_url(code: str, *, site_url: str | None = None) -> str:
+    """What the QR code holds: the charity's redemption page for this code.
+
+    ``site_url`` is where the work started (``support.http.site_url``); without one, ``SITE_URL``.
+    """
+    return (site_url or settings.SITE_URL) + reverse("redeem_code", args=[code])
 
 
 @lru_cache(maxsize=2048)

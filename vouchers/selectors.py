@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from support.models import Family, Policy
 from support.scopes import scope_for
-from vouchers.models import Redemption, Voucher, VoucherType
+from vouchers.models import Delivery, Redemption, Voucher, VoucherType
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -30,6 +30,20 @@ def redemptions_visible_to(user: User) -> QuerySet[Redemption]:
     if scope.is_admin or scope.is_finance:
         return Redemption.objects.all()
     return Redemption.objects.filter(partner_id__in=scope.partner_ids)
+
+
+def voucher_delivery_preference(*, user: User, family: Family) -> str:
+    """How the family prefers to get a voucher, as recorded: the way chosen for its last voucher from the
+    user's schools, while the family still has an address for it. Printed when nothing is recorded."""
+    last = (
+        vouchers_visible_to(user)
+        .filter(family=family)
+        .order_by("-issued_at", "-pk")
+        .values_list("delivery", flat=True)
+        .first()
+    )
+    address = {Delivery.EMAIL: family.email, Delivery.SMS: family.phone, Delivery.PRINT: "print"}
+    return last if last and address.get(last) else Delivery.PRINT
 
 
 def voucher_types_available() -> QuerySet[VoucherType]:

@@ -16,11 +16,19 @@ from support.fund import (
     fund_spend_actual,
     fund_spend_commit,
 )
-from support.jobs import enqueue_on_commit
 from support.models import Family, PartnerCharity, Pupil, School
 from support.scopes import require_school
 from vouchers import codes
-from vouchers.models import Fulfilment, Redemption, ReferralReason, Voucher, VoucherType
+from vouchers.models import (
+    Delivery,
+    Fulfilment,
+    Redemption,
+    ReferralReason,
+    Voucher,
+    VoucherSend,
+    VoucherType,
+)
+from vouchers.notify import family_address, voucher_send_queue
 from vouchers.selectors import voucher_limit_status
 
 State = Voucher.State
@@ -44,12 +52,15 @@ def voucher_issue(
     fulfilment: str = Fulfilment.COLLECTION,
     note_for_charity: str = "",
     override_reason: str = "",
-    notify: bool = True,
+    delivery: str = Delivery.PRINT,
+    site_url: str | None = None,
 ) -> Voucher:
     """Give ``family`` a voucher for ``voucher_type``, issued by ``school``.
 
     Refused without the family's data-sharing consent, or past the limit for the type in its rolling
-    window unless a pastoral lead at the school gives a reason to override (audited).
+    window unless a pastoral lead at the school gives a reason to override (audited). ``delivery`` is
+    how the family gets it: printed (nothing is sent), or e-mailed or texted to the family's address
+    on record once the issue commits; ``site_url`` starts the message's link.
     """
     require_school(issued_by, school)
     if not Pupil.objects.filter(family=family, school=school).exists():
@@ -62,6 +73,8 @@ def voucher_issue(
         raise SupportError("Say what the reason for the referral is.", field="referral_other")
     if fulfilment not in Fulfilment.values:
         raise SupportError("Choose collection or delivery.", field="fulfilment")
+    if delivery not in Delivery.values:
+        raise SupportError("Choose how the family gets the voucher.", field="delivery")
     for name, value, limit in (
         ("referral_other", referral_other, 200),
         ("dietary_needs", dietary_needs or "", 200),
@@ -81,6 +94,8 @@ def voucher_issue(
             "Record the family's consent to share their details with the charity before issuing a voucher.",
             field="consent",
         )
+    if delivery != Delivery.PRINT and not family_address(family, delivery):
+        raise SupportError(_no_address(delivery), field="delivery")
     household_size = family.household_size if household_size is None else household_size
     if household_size < 1:
         raise SupportError("A household has at least one person.", field="household_size")
@@ -114,6 +129,7 @@ def voucher_issue(
         household_size=household_size,
         dietary_needs=(family.dietary_needs if dietary_needs is None else dietary_needs).strip(),
         fulfilment=fulfilment,
+        delivery=delivery,
         note_for_charity=note_for_charity.strip(),
         limit_override_reason=override_reason,
     )
@@ -159,9 +175,22 @@ def voucher_issue(
             before={"count": status.count, "limit": status.limit},
             note=override_reason,
         )
-    if notify and family.email:
-        enqueue_on_commit("vouchers.send_voucher", voucher.pk, "email")
+    if delivery != Delivery.PRINT:
+        voucher_send_queue(
+            voucher=voucher,
+            channel=delivery,
+            address=family_address(family, delivery),
+            kind=VoucherSend.Kind.VOUCHER,
+            requested_by=issued_by,
+            now=voucher.issued_at,
+            site_url=site_url,
+        )
     return voucher
+
+
+def _no_address(channel: str) -> str:
+    how = "an e-mail address" if channel == Delivery.EMAIL else "a phone number"
+    return f"The family has no {how} on record: add it to the family's details, or choose another way."
 
 
 def voucher_refusal(voucher: Voucher) -> ConflictError:
@@ -201,7 +230,34 @@ def voucher_cancel(*, voucher: Voucher, actor: AbstractBaseUser, reason: str) ->
         note=reason.strip(),
     )
     fund_commitment_release(source=voucher, actor=actor, note="Voucher cancelled")
+    _tell_family_cancelled(voucher=voucher, actor=actor, now=now)
     return voucher
+
+
+def _tell_family_cancelled(*, voucher: Voucher, actor: AbstractBaseUser, now: datetime.datetime) -> None:
+    """A message not yet sent is not sent; where the voucher went (or may have gone), word that it was
+    cancelled follows by the same channel to the same address, once for each."""
+    Send = VoucherSend
+    Send.objects.filter(voucher=voucher, kind=Send.Kind.VOUCHER, status=Send.Status.QUEUED).update(
+        status=Send.Status.SKIPPED, note="The voucher was cancelled before it was sent."
+    )
+    reached = (
+        Send.objects.filter(
+            voucher=voucher, kind=Send.Kind.VOUCHER, status__in=[Send.Status.SENT, Send.Status.SENDING]
+        )
+        .order_by("channel", "address")
+        .values_list("channel", "address")
+        .distinct()
+    )
+    for channel, address in reached:
+        voucher_send_queue(
+            voucher=voucher,
+            channel=channel,
+            address=address,
+            kind=Send.Kind.CANCELLED,
+            requested_by=actor,
+            now=now,
+        )
 
 
 @transaction.atomic
@@ -346,19 +402,44 @@ def voucher_expire_due(*, today: datetime.date | None = None) -> int:
 
 
 @transaction.atomic
-def voucher_send_request(*, voucher: Voucher, actor: AbstractBaseUser, channel: str) -> None:
-    """Queue the voucher to the family by e-mail or text message (sent after commit, audited)."""
+def voucher_send_request(
+    *,
+    voucher: Voucher,
+    actor: AbstractBaseUser,
+    channel: str,
+    key: str | None = None,
+    site_url: str | None = None,
+    now: datetime.datetime | None = None,
+) -> VoucherSend:
+    """Send the voucher to the family again, by e-mail or text message, to the address on record now.
+
+    A deliberate act of staff, sent after commit and audited. ``key`` (the form's) makes asking twice
+    with the same key one send: the first is returned.
+    """
     require_school(actor, voucher.school)
+    if key:
+        earlier = VoucherSend.objects.filter(key=key).first()
+        if earlier is not None:
+            if earlier.voucher_id != voucher.pk:
+                raise SupportError("This form was for another voucher. Try again.", field="channel")
+            return earlier
     if not voucher.is_valid:
         raise voucher_refusal(voucher)
-    address = {"email": voucher.family.email, "sms": voucher.family.phone}.get(channel)
-    if address is None:
+    if channel not in (Delivery.EMAIL, Delivery.SMS):
         raise SupportError("Choose e-mail or text message.", field="channel")
+    address = family_address(voucher.family, channel)
     if not address:
-        how = "an e-mail address" if channel == "email" else "a phone number"
-        raise SupportError(f"The family has no {how} on record.", field="channel")
-    audit_record(actor=actor, action="voucher.send_requested", subject=voucher, after={"channel": channel})
-    enqueue_on_commit("vouchers.send_voucher", voucher.pk, channel)
+        raise SupportError(_no_address(channel), field="channel")
+    return voucher_send_queue(
+        voucher=voucher,
+        channel=channel,
+        address=address,
+        kind=VoucherSend.Kind.VOUCHER,
+        requested_by=actor,
+        now=now or timezone.now(),
+        site_url=site_url,
+        key=key,
+    )
 
 
 def voucher_record_print(*, vouchers: list[Voucher], actor: AbstractBaseUser | None) -> None:

@@ -31,12 +31,12 @@ def send_statement(statement_id: int) -> str:
     return statement_send(statement_id=statement_id)
 
 
-@shared_task(name="vouchers.send_voucher", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
-def send_voucher(voucher_id: int, channel: str) -> str:
-    """E-mail or text a family their voucher (the e-voucher link; the PDF attached to e-mails)."""
-    from vouchers.notify import voucher_send
+@shared_task(name="vouchers.send_to_family", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
+def send_to_family(send_key: str, site_url: str = "") -> str:
+    """Send one recorded message to a family (its voucher, or that it was cancelled), at most once."""
+    from vouchers.notify import voucher_send_deliver
 
-    return voucher_send(voucher_id=voucher_id, channel=channel)
+    return voucher_send_deliver(key=send_key, site_url=site_url)
 
 
 # Batch printing (vouchers.printing): a chord of chunk renders whose callback merges them. Both are

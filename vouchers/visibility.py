@@ -7,7 +7,7 @@ money (code, service, school, state, value, dates), never whose it is or why it 
 
 from support.models import Role
 from support.visibility import EVERYONE, MONEY, SCHOOL_STAFF, Reads, register_fields
-from vouchers.models import Redemption, Voucher, VoucherType
+from vouchers.models import Redemption, Voucher, VoucherSend, VoucherType
 
 COUNTER = frozenset({Role.CHARITY})
 
@@ -21,7 +21,11 @@ def register() -> None:
         "id", "state", "voucher_type", "school", "face_value_pence", "issued_at", "expires_on",
         "household_size", "fulfilment", "issued_from", "issued_to",
     )  # fmt: skip
-    case = ("family", "referral_reason", "referral_other", "limit_override_reason", "cancel_reason")
+    case = (
+        "family", "referral_reason", "referral_other", "limit_override_reason", "cancel_reason",
+        # How the family gets it and what was sent where: addresses are the school's, not the counter's.
+        "delivery", "sends",
+    )  # fmt: skip
     register_fields(
         Voucher,
         {
@@ -40,5 +44,7 @@ def register() -> None:
             "service": Reads("voucher_type__service"),
         },
     )
+    sends = ("kind", "channel", "address", "requested_by", "requested_at", "status", "sent_at", "note")
+    register_fields(VoucherSend, dict.fromkeys(sends, SCHOOL_STAFF))
     redemption = ("id", "voucher", "partner", "redeemed_by", "redeemed_at", "items_given", "value_pence")
     register_fields(Redemption, dict.fromkeys(redemption, EVERYONE))

@@ -277,7 +277,6 @@ def issued_voucher(consented_family, food, pastoral_a, school_a):
         issued_by=pastoral_a,
         referral_reason="income_drop",
         dietary_needs="Vegetarian",
-        notify=False,
     )
 
 

@@ -33,7 +33,6 @@ def world(
         school=school_a,
         issued_by=pastoral_a,
         referral_reason="debt",
-        notify=False,
     )
     voucher_redeem(voucher=redeemed, partner=partner_1, redeemed_by=charity_staff, items_given="Parcel")
     gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)

@@ -122,7 +122,6 @@ def _side(*, name, school, partner, staff, lead, surname, item_name) -> Side:
             school=school,
             issued_by=staff,
             referral_reason="income_drop",
-            notify=False,
         )
 
     voucher = issue()

@@ -192,6 +192,7 @@ voucher-list                    POST  -        401     400     400     400     4
 voucher-detail                  GET   voucher  401     200|404 200|404 404|200 200     403     403     200
 voucher-cancel                  POST  voucher  401     400|404 400|404 404|400 403     403     403     400
 voucher-pdf                     GET   voucher  401     200|404 200|404 404|200 403     403     403     200
+voucher-send                    POST  voucher  401     400|404 400|404 404|400 403     403     403     400
 api_redeem_check                GET   code     401     403     403     403     403     200|404 404|200 404
 api_redeem                      POST  code     401     403     403     403     403     201|404 404|201 404
 

@@ -68,9 +68,14 @@ def test_it_sends_the_voucher_only_once_the_issue_commits(sent, django_capture_o
     family, food, school, pastoral = _family_with_voucher_type()
     with django_capture_on_commit_callbacks(execute=True):
         voucher = voucher_issue(
-            family=family, voucher_type=food, school=school, issued_by=pastoral, referral_reason="debt"
+            family=family,
+            voucher_type=food,
+            school=school,
+            issued_by=pastoral,
+            referral_reason="debt",
+            delivery="email",
         )
-    assert sent == [("vouchers.send_voucher", (voucher.pk, "email"))]
+    assert sent == [("vouchers.send_to_family", (str(voucher.sends.get().key), ""))]
 
 
 def _issue_and_send_then_fail(family, food, school, pastoral) -> None:
@@ -240,7 +245,6 @@ def test_it_finishes_the_monthly_statements_whole_after_the_worker_is_killed_mid
             school=school,
             issued_by=pastoral,
             referral_reason="debt",
-            notify=False,
         )
         voucher_redeem(voucher=voucher, partner=partner, redeemed_by=charity)
     Redemption.objects.update(

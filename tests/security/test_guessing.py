@@ -111,6 +111,5 @@ def voucher_code(db, school_a, partner_1, pastoral_a, family_a):
         school=school_a,
         issued_by=pastoral_a,
         referral_reason="income_drop",
-        notify=False,
     )
     return voucher.code

@@ -236,7 +236,6 @@ class VoucherMachine(RuleBasedStateMachine):
             school=c["school"],
             issued_by=c["pastoral"],
             referral_reason="income_drop",
-            notify=False,
         )
         self.history = [State.ISSUED]
 

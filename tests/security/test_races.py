@@ -122,7 +122,6 @@ def _voucher_world(*, fund=None, face_value_pence: int = 25_00) -> VoucherWorld:
         school=school,
         issued_by=pastoral,
         referral_reason="debt",
-        notify=False,
     )
     return VoucherWorld(voucher=voucher, partner=partner, pastoral=pastoral, lead=lead, charity=charity)
 
@@ -268,7 +267,6 @@ def test_it_keeps_each_voucher_redeemed_or_cancelled_never_both_under_a_mixed_st
                 issued_by=w.lead,
                 referral_reason="debt",
                 override_reason="Storm test",
-                notify=False,
             )
         )
 

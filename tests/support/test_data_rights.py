@@ -74,7 +74,6 @@ def household(family_a, family_b, school_a, pastoral_a, partner_1, charity_staff
             referral_reason="other",
             referral_other="Anna's hours were cut",
             dietary_needs="Halal",
-            notify=False,
         )
         for _ in range(2)
     ]
@@ -234,7 +233,6 @@ def test_its_queries_do_not_grow_with_the_records(household, school_a, pastoral_
             school=school_a,
             issued_by=pastoral_a,
             referral_reason="income_drop",
-            notify=False,
         )
     PupilFactory(family=household, school=school_a)
     with CaptureQueriesContext(connection) as after:

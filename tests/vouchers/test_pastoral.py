@@ -81,6 +81,7 @@ def form_data(voucher_type, **changes):
         "household_size": 2,
         "dietary_needs": "",
         "fulfilment": "collection",
+        "delivery": "print",
         "note_for_charity": "",
     }
     data.update(changes)
@@ -372,7 +373,7 @@ def test_it_queues_the_voucher_to_the_family_and_audits_it(
     family_a.email = "anna@example.org"
     family_a.save()
     sent = []
-    monkeypatch.setattr("vouchers.services.enqueue_on_commit", lambda *args: sent.append(args))
+    monkeypatch.setattr("vouchers.notify.enqueue_on_commit", lambda *args: sent.append(args))
     client = client_for(pastoral_a)
     assert "E-mail to anna@example.org" in body(client.get(f"/vouchers/{voucher.pk}/"))
 
@@ -381,9 +382,14 @@ def test_it_queues_the_voucher_to_the_family_and_audits_it(
     response = client.post(f"/vouchers/{voucher.pk}/send/", {"send-channel": "email"})
     assert response.status_code == 302
 
+    sms, email = voucher.sends.order_by("pk")
+    assert [(s.channel, s.address, s.requested_by) for s in (sms, email)] == [
+        ("sms", family_a.phone, pastoral_a),
+        ("email", "anna@example.org", pastoral_a),
+    ]
     assert sent == [
-        ("vouchers.send_voucher", voucher.pk, "sms"),
-        ("vouchers.send_voucher", voucher.pk, "email"),
+        ("vouchers.send_to_family", str(sms.key), "http://testserver"),
+        ("vouchers.send_to_family", str(email.key), "http://testserver"),
     ]
     events = AuditEvent.objects.filter(action="voucher.send_requested", subject_id=str(voucher.pk))
     assert sorted(e.after["channel"] for e in events) == ["email", "sms"]
@@ -394,7 +400,7 @@ def test_it_refuses_to_send_a_cancelled_voucher_or_by_a_channel_the_family_lacks
     client_for, monkeypatch, voucher, family_a, pastoral_a
 ):
     sent = []
-    monkeypatch.setattr("vouchers.services.enqueue_on_commit", lambda *args: sent.append(args))
+    monkeypatch.setattr("vouchers.notify.enqueue_on_commit", lambda *args: sent.append(args))
     client = client_for(pastoral_a)
     # family_a has a phone and no e-mail address.
     assert client.post(f"/vouchers/{voucher.pk}/send/", {"send-channel": "email"}).status_code == 400
@@ -403,6 +409,7 @@ def test_it_refuses_to_send_a_cancelled_voucher_or_by_a_channel_the_family_lacks
     assert response.status_code == 409
     assert "cancelled" in body(response)
     assert sent == []
+    assert not voucher.sends.exists()
     assert not AuditEvent.objects.filter(action="voucher.send_requested").exists()
 
 

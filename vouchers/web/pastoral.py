@@ -23,6 +23,7 @@ from support.access import requires
 from support.audit import audit_record
 from support.csv_safe import safe_row
 from support.errors import SupportError
+from support.http import site_url
 from support.models import Family, School, Service
 from support.money import pounds
 from support.permissions import has_perm
@@ -36,7 +37,7 @@ from vouchers.forms import (
     VoucherIssueForm,
     VoucherSendForm,
 )
-from vouchers.models import Voucher
+from vouchers.models import Delivery, Voucher, VoucherSend
 from vouchers.services import (
     voucher_cancel,
     voucher_extend,
@@ -95,6 +96,16 @@ def _can_override(request: HttpRequest, schools: list[School]) -> bool:
     return scope.is_admin or any(s.pk in scope.lead_school_ids for s in schools)
 
 
+def _deliveries(family: Family) -> list[tuple[str, str]]:
+    """The ways this family can get a voucher: always printed, and sent where it has an address."""
+    ways = [(Delivery.PRINT.value, "Print it to hand to the family (nothing is sent)")]
+    if family.email:
+        ways.append((Delivery.EMAIL.value, f"E-mail it to {family.email}"))
+    if family.phone:
+        ways.append((Delivery.SMS.value, f"Text it to {family.phone}"))
+    return ways
+
+
 @requires("vouchers.issue")
 def voucher_issue_page(request: HttpRequest, family_pk: int) -> HttpResponse:
     family = get_object_or_404(support_selectors.families_visible_to(request.user), pk=family_pk)
@@ -106,7 +117,9 @@ def voucher_issue_page(request: HttpRequest, family_pk: int) -> HttpResponse:
         voucher_types=types,
         schools=schools,
         can_override=can_override,
+        deliveries=_deliveries(family),
         initial={
+            "delivery": selectors.voucher_delivery_preference(user=request.user, family=family),
             "household_size": family.household_size,
             "dietary_needs": family.dietary_needs,
             "voucher_type": next((str(t.pk) for t in types if t.service == Service.FOOD_PARCEL), None),
@@ -132,12 +145,18 @@ def voucher_issue_page(request: HttpRequest, family_pk: int) -> HttpResponse:
                 fulfilment=data["fulfilment"],
                 note_for_charity=data["note_for_charity"],
                 override_reason=data.get("override_reason", ""),
+                delivery=data["delivery"],
+                site_url=site_url(request),
             )
         except SupportError as exc:
             _form_error(form, exc)
         else:
-            sent = f" It is being e-mailed to {family.email}." if family.email else ""
-            messages.success(request, f"Voucher {voucher.display_code} issued.{sent}")
+            how = {
+                Delivery.PRINT: "Print it for the family: nothing has been sent to them.",
+                Delivery.EMAIL: f"It is being e-mailed to {family.email}.",
+                Delivery.SMS: f"It is being sent by text message to {family.phone}.",
+            }[voucher.delivery]
+            messages.success(request, f"Voucher {voucher.display_code} issued. {how}")
             return redirect("voucher_detail", pk=voucher.pk)
 
     limits = {t.pk: selectors.voucher_limit_status(family=family, voucher_type=t) for t in types}
@@ -282,9 +301,9 @@ def _channels(voucher: Voucher) -> list[tuple[str, str]]:
     family = voucher.family
     channels = []
     if family.email:
-        channels.append(("email", f"E-mail to {family.email}"))
+        channels.append((Delivery.EMAIL.value, f"E-mail to {family.email}"))
     if family.phone:
-        channels.append(("sms", "Text message to the family's phone"))
+        channels.append((Delivery.SMS.value, f"Text message to {family.phone}"))
     return channels
 
 
@@ -300,6 +319,9 @@ def _render_detail(request: HttpRequest, voucher: Voucher, *, status: int = 200,
     )
     can_print = voucher.is_valid and has_perm(user, "vouchers.print")
     channels = _channels(voucher) if can_print else []
+    shows_case = can_see(user, Voucher, "family") and has_perm(user, "families.view")
+    # What went to the family: school staff and admins only (finance and charities see no addresses).
+    sends = list(voucher.sends.select_related("requested_by")) if shows_case else []
     # The voucher is in the user's scope, so when and where it was redeemed is too.
     redemption = getattr(voucher, "redemption", None) if voucher.state == Voucher.State.REDEEMED else None
     context = {
@@ -311,8 +333,10 @@ def _render_detail(request: HttpRequest, voucher: Voucher, *, status: int = 200,
         "can_extend": can_extend,
         "can_print": can_print,
         "can_send": bool(channels),
+        "sends": sends,
+        "sent_before": any(s.kind == VoucherSend.Kind.VOUCHER for s in sends),
         # Finance sees the voucher, not the family's case: no family link, no referral details.
-        "shows_case": can_see(user, Voucher, "family") and has_perm(user, "families.view"),
+        "shows_case": shows_case,
         "sees": visible_names(user, Voucher),
         "pdf_url": pdf_url(voucher),
         "cancel_form": forms.get("cancel_form") or VoucherCancelForm(),
@@ -338,7 +362,10 @@ def voucher_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
         except SupportError as exc:
             _form_error(form, exc)
             return _render_detail(request, voucher, status=exc.status_code, cancel_form=form)
-        messages.success(request, f"Voucher {voucher.display_code} cancelled. It can no longer be used.")
+        told = voucher.sends.filter(kind=VoucherSend.Kind.CANCELLED).exists()
+        said = " The family is being told, the way it was sent to them." if told else ""
+        done = f"Voucher {voucher.display_code} cancelled. It can no longer be used."
+        messages.success(request, done + said)
         return redirect("voucher_detail", pk=voucher.pk)
     return _render_detail(request, voucher, status=400, cancel_form=form)
 
@@ -370,7 +397,7 @@ def voucher_extend_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @requires("vouchers.print")
 def voucher_send_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """Queue the voucher to the family by e-mail or text."""
+    """Send the voucher to the family (again) by e-mail or text: a deliberate act, listed on the page."""
     voucher = _visible_voucher(request, pk)
     form = VoucherSendForm(request.POST, channels=_channels(voucher))
     if not form.is_valid():
@@ -378,14 +405,19 @@ def voucher_send_page(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, voucher_refusal(voucher).message)
             return _render_detail(request, voucher, status=409, send_form=form)
         return _render_detail(request, voucher, status=400, send_form=form)
-    channel = form.cleaned_data["channel"]
     try:
-        voucher_send_request(voucher=voucher, actor=request.user, channel=channel)
+        send = voucher_send_request(
+            voucher=voucher,
+            actor=request.user,
+            channel=form.cleaned_data["channel"],
+            key=form.cleaned_data["key"],
+            site_url=site_url(request),
+        )
     except SupportError as exc:
         _form_error(form, exc)
         return _render_detail(request, voucher, status=exc.status_code, send_form=form)
-    how = f"e-mailed to {voucher.family.email}" if channel == "email" else "sent by text message"
-    messages.success(request, f"Voucher {voucher.display_code} is being {how}.")
+    how = "e-mailed" if send.channel == Delivery.EMAIL else "sent by text message"
+    messages.success(request, f"Voucher {voucher.display_code} is being {how} to {send.address}.")
     return redirect("voucher_detail", pk=voucher.pk)
 
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from support.access import requires
 from support.errors import ConflictError, SupportError
+from support.http import site_url
 from vouchers.printing import (
     JOB_SECONDS,
     PrintJob,
@@ -44,7 +45,9 @@ def _start(
     request: HttpRequest, voucher_ids: list, paper: str, back: tuple[str, str]
 ) -> PrintResult | HttpResponse:
     try:
-        return print_job_start(voucher_ids=voucher_ids, actor=request.user, paper=paper or "A5")
+        return print_job_start(
+            voucher_ids=voucher_ids, actor=request.user, paper=paper or "A5", site_url=site_url(request)
+        )
     except PrintNotFound:
         raise Http404 from None
     except SupportError as exc:

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.views.decorators.cache import never_cache
 
+from support.http import site_url
 from vouchers.models import Voucher
 from vouchers.qr import qr_svg, redemption_url
 
@@ -16,7 +17,7 @@ def evoucher(request: HttpRequest, token: str) -> HttpResponse:
     )
     context = {"voucher": voucher, "partner": voucher.voucher_type.partner, "valid": voucher.is_valid}
     if voucher.is_valid:
-        context["qr"] = qr_svg(redemption_url(voucher.code), scale=6)
+        context["qr"] = qr_svg(redemption_url(voucher.code, site_url=site_url(request)), scale=6)
     response = render(request, "vouchers/evoucher.html", context)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
