@@ -83,8 +83,8 @@ class VoucherSendSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
 class VoucherDetailSerializer(VoucherSerializer):
     sends = serializers.SerializerMethodField(
-        help_text="What was sent to the family (when, how, to which address, by whom): null for roles that "
-        "do not see families (finance, charities)."
+        help_text="What was sent to the family (when, how, to which address, by whom): school staff and "
+        "admins only (the field is left out for finance and charities)."
     )
 
     class Meta(VoucherSerializer.Meta):

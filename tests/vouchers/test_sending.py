@@ -351,7 +351,7 @@ def test_it_issues_with_a_delivery_choice_and_shows_sends_to_staff_in_the_api(
         "pastoral_a",
         "sent",
     )
-    assert api_for(finance).get(url).json()["sends"] is None
+    assert "sends" not in api_for(finance).get(url).json()  # the table leaves it out for finance
     assert api_for(charity_staff).get(url).status_code in (403, 404)
 
     client, headers = api_for(pastoral_a), {"HTTP_IDEMPOTENCY_KEY": "resend-1"}
