@@ -329,7 +329,9 @@ def test_the_donation_list_keeps_to_the_fund_and_financial_year(fund, finance):
     other = Fund.objects.create(name="Riverside hardship budget")
     _donate(fund, finance, 1_00, received_on=datetime.date(2026, 8, 31))
     first = _donate(fund, finance, 2_00, received_on=datetime.date(2026, 9, 1))
-    last = _donate(fund, finance, 4_00, received_on=datetime.date(2027, 8, 31))
+    last = _donate(
+        fund, finance, 4_00, received_on=datetime.date(2027, 8, 31), today=datetime.date(2027, 9, 1)
+    )
     _donate(other, finance, 8_00, received_on=datetime.date(2026, 10, 1))
     assert list(donation_list(user=finance, fund=fund, year=2026)) == [last, first]
     assert donation_years(user=finance, fund=fund, today=TODAY) == [2026, 2025]
