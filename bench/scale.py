@@ -321,6 +321,7 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
                             kind=LedgerEntry.Kind.COMMITMENT,
                             created_by=lead,
                             created_at=v.issued_at,
+                            occurred_on=timezone.localdate(v.issued_at),
                             **common,
                         )
                     )
@@ -353,12 +354,17 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
                                 note="made actual",
                                 created_by=charity,
                                 created_at=at,
+                                occurred_on=timezone.localdate(at),
                                 **common,
                             )
                         )
                         entries.append(
                             LedgerEntry(
-                                kind=LedgerEntry.Kind.SPEND, created_by=charity, created_at=at, **common
+                                kind=LedgerEntry.Kind.SPEND,
+                                created_by=charity,
+                                created_at=at,
+                                occurred_on=timezone.localdate(at),
+                                **common,
                             )
                         )
                     elif v.state != State.ISSUED:
@@ -370,6 +376,7 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
                                 kind=LedgerEntry.Kind.COMMITMENT_RELEASE,
                                 note="Voucher cancelled" if v.cancelled_at else "Voucher expired",
                                 created_at=at,
+                                occurred_on=timezone.localdate(at),
                                 **common,
                             )
                         )

@@ -47,12 +47,15 @@ def backfill(apps, schema_editor):
     LedgerEntry.objects.update(occurred_on=TruncDate("created_at"))
     donation_type = ContentType.objects.filter(app_label="support", model="donation").first()
     if donation_type is not None:
-        received = Donation.objects.filter(
-            pk=Cast(OuterRef("source_id"), BigIntegerField())
-        ).values("received_on")[:1]
+        received = Donation.objects.filter(pk=Cast(OuterRef("source_id"), BigIntegerField())).values(
+            "received_on"
+        )[:1]
         LedgerEntry.objects.filter(source_type=donation_type, kind="income").update(
             occurred_on=Subquery(received)
         )
+    if schema_editor.connection.vendor == "postgresql":
+        # Fire the deferred foreign-key checks the updates queued, so the column can then be altered.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE", params=None)
 
 
 class Migration(migrations.Migration):
