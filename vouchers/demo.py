@@ -93,6 +93,9 @@ FOOD_PER_DAY = [1.2, 1.5, 1.8, 2.0, 1.9, 1.6, 1.4, 1.2, 1.1, 1.1, 0.9, 0.5]
 OTHER_PER_DAY = {Service.WHITE_GOODS: 0.32, Service.FURNITURE: 0.2}
 # Money the history leaves in the fund: the vouchers issued today and the coat requests still fit.
 RESERVE_PENCE = 600_00
+# Schools keep part of the fund back through the autumn and winter for coats and shoes (the uniform demo's
+# history): this much on 1 September, none by 1 March.
+WINTER_PENCE = 6_000_00
 REASONS = [
     ReferralReason.INCOME_DROP,
     ReferralReason.BENEFITS,
@@ -142,7 +145,7 @@ def _history(*, types: dict[str, VoucherType], partner: PartnerCharity, charity,
                 wanted += [service] * _count(rng, rate)
             for service in wanted:
                 vtype = types[service]
-                if available - vtype.face_value_pence < RESERVE_PENCE:
+                if available - vtype.face_value_pence < RESERVE_PENCE + _kept_for_winter(day):
                     continue  # refused: the fund is short
                 family_id = family_ids[rng.randrange(len(family_ids))]
                 window = day - datetime.timedelta(days=policy.voucher_window_days)
@@ -198,6 +201,11 @@ def _history(*, types: dict[str, VoucherType], partner: PartnerCharity, charity,
         for start in range(0, len(vouchers), BATCH):
             _write(vouchers[start : start + BATCH], fund=fund, partner=partner, charity=charity)
     return len(vouchers)
+
+
+def _kept_for_winter(day: datetime.date) -> int:
+    into_year = (day - financial_year_bounds(financial_year_for(day))[0]).days
+    return max(0, WINTER_PENCE * (181 - into_year) // 181)
 
 
 def _count(rng: random.Random, rate: float) -> int:
