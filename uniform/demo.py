@@ -57,7 +57,7 @@ OUTDOOR = {
     ],
 }
 WELCOME_FUND = "Welcome uniform budget"
-WELCOME_BUDGET_PENCE = 30_000_00
+WELCOME_BUDGET_PENCE = 70_000_00  # about 1,250 packs at £47 (primary) or £64 (secondary)
 
 
 @transaction.atomic
