@@ -325,9 +325,7 @@ def voucher_expire_due(*, today: datetime.date | None = None) -> int:
             )
             Voucher.objects.filter(pk__in=now_expired).update(state=State.EXPIRED, updated_at=timezone.now())
             vouchers = list(Voucher.objects.filter(pk__in=now_expired))
-            fund_commitment_release_many(
-                sources=vouchers, actor=None, note="Voucher expired", today=today
-            )
+            fund_commitment_release_many(sources=vouchers, actor=None, note="Voucher expired", today=today)
             audit_record_many(
                 [
                     audit_event(
