@@ -147,7 +147,7 @@ OUTDOOR_PER_DAY = {
     ItemKind.COAT: [0.0, 3.0, 4.0, 2.5, 1.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     ItemKind.SHOES: [3.0, 1.0, 0.6, 0.4, 0.6, 0.4, 0.4, 0.3, 0.4, 0.3, 0.2, 0.5],
 }
-RESERVE_PENCE = 400_00  # what the history leaves in the standby fund for today's vouchers and requests
+RESERVE_PENCE = 700_00  # left in the standby fund for today's requests and the walk-through's vouchers
 FUND_SHORT_REASON = "The standby fund has too little available, so finance decides."
 
 
