@@ -126,16 +126,18 @@ FROM bench_gen WHERE kind = 'income' AND id <= %(entries)s
 """
 INSERT_ENTRIES = """
 INSERT INTO support_ledgerentry (id, fund_id, kind, amount_pence, source_type_id, source_id, school_id,
-                                 category, reverses_id, note, override_reason, created_by_id, created_at)
+                                 category, reverses_id, note, override_reason, created_by_id, created_at,
+                                 occurred_on)
 SELECT id, %(fund)s, kind, amount, type_id, source_id, school_id, category, NULL, note, '', %(user)s,
-       created_at
+       created_at, (created_at AT TIME ZONE %(tz)s)::date
 FROM bench_gen WHERE kind <> 'reversal' AND id <= %(entries)s ORDER BY id
 """
 INSERT_REVERSALS = """
 INSERT INTO support_ledgerentry (id, fund_id, kind, amount_pence, source_type_id, source_id, school_id,
-                                 category, reverses_id, note, override_reason, created_by_id, created_at)
+                                 category, reverses_id, note, override_reason, created_by_id, created_at,
+                                 occurred_on)
 SELECT g.id, %(fund)s, 'reversal', g.amount, g.type_id, g.source_id, g.school_id, g.category, e.id, g.note,
-       '', %(user)s, g.created_at
+       '', %(user)s, g.created_at, (g.created_at AT TIME ZONE %(tz)s)::date
 FROM bench_gen g
 JOIN support_ledgerentry e
   ON e.source_type_id = g.type_id AND e.source_id = g.source_id AND e.kind = g.rev_kind

@@ -20,14 +20,12 @@ every code is valid and the build is deterministic.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import os
 import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -112,22 +110,6 @@ def _django_env(url: str) -> dict[str, str]:
     return env
 
 
-@contextlib.contextmanager
-def explicit_timestamps(*models) -> Iterator[None]:
-    """Let bulk_create keep the historic dates given, instead of auto_now / auto_now_add's 'now'."""
-    saved = []
-    for model in models:
-        for field in model._meta.concrete_fields:
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-                saved.append((field, field.auto_now, field.auto_now_add))
-                field.auto_now = field.auto_now_add = False
-    try:
-        yield
-    finally:
-        for field, auto_now, auto_now_add in saved:
-            field.auto_now, field.auto_now_add = auto_now, auto_now_add
-
-
 def build(families_wanted: int, vouchers_wanted: int) -> None:
     import django
 
@@ -141,7 +123,14 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
     from django.utils import timezone
     from stdnum.gb import upn as upn_module
 
-    from support.demo import CARER_FORENAMES, DIETS, FORENAMES, STREETS, SURNAMES
+    from support.demo import (
+        CARER_FORENAMES,
+        DIETS,
+        FORENAMES,
+        STREETS,
+        SURNAMES,
+        explicit_timestamps,  # the demo's history uses the same one
+    )
     from support.fund import fund_donation_record, standby_fund
     from support.models import AuditEvent, Family, LedgerEntry, Pupil, School
     from support.pupil_csv import academic_year_start_for, normalise_name_key
@@ -321,6 +310,7 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
                             kind=LedgerEntry.Kind.COMMITMENT,
                             created_by=lead,
                             created_at=v.issued_at,
+                            occurred_on=timezone.localdate(v.issued_at),
                             **common,
                         )
                     )
@@ -353,12 +343,17 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
                                 note="made actual",
                                 created_by=charity,
                                 created_at=at,
+                                occurred_on=timezone.localdate(at),
                                 **common,
                             )
                         )
                         entries.append(
                             LedgerEntry(
-                                kind=LedgerEntry.Kind.SPEND, created_by=charity, created_at=at, **common
+                                kind=LedgerEntry.Kind.SPEND,
+                                created_by=charity,
+                                created_at=at,
+                                occurred_on=timezone.localdate(at),
+                                **common,
                             )
                         )
                     elif v.state != State.ISSUED:
@@ -370,6 +365,7 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
                                 kind=LedgerEntry.Kind.COMMITMENT_RELEASE,
                                 note="Voucher cancelled" if v.cancelled_at else "Voucher expired",
                                 created_at=at,
+                                occurred_on=timezone.localdate(at),
                                 **common,
                             )
                         )

@@ -1,11 +1,16 @@
-"""A realistic, deterministic demo trust: 12 academies, about 3,000 pupils in families, one partner.
+"""A realistic, deterministic demo trust the size of a real one: twelve academies (seven primary, four
+secondary, one alternative provision), about 6,500 pupils in about 4,000 families, roughly 30% eligible
+for free school meals, one partner charity, and a year of the standby fund's history.
 
 Everything is generated from a fixed seed, so two machines get the same trust. ``demo_seed`` does
-nothing when the demo trust is already there.
+nothing when the demo trust is already there. Rows are bulk-created in batches; the history's rows
+carry the dates they happened (``explicit_timestamps``), not the moment the demo ran.
 """
 
+import contextlib
 import datetime
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -41,13 +46,18 @@ SCHOOLS = [
     ("St Aidan's Primary Academy", "140105", Phase.PRIMARY),
     ("Oakwood Primary Academy", "140106", Phase.PRIMARY),
     ("Kingsmead Primary Academy", "140107", Phase.PRIMARY),
-    ("Willow Lane Primary Academy", "140108", Phase.PRIMARY),
     ("Riverside Secondary Academy", "140201", Phase.SECONDARY),
     ("Northgate Academy", "140202", Phase.SECONDARY),
     ("Castle View Academy", "140203", Phase.SECONDARY),
+    ("Willow Lane Academy", "140204", Phase.SECONDARY),
     ("The Bridge Alternative Provision Academy", "140301", Phase.ALTERNATIVE),
 ]
-TARGET_PUPILS = 3000
+TARGET_PUPILS = 6500
+FSM_SHARE = 0.30  # eligible for free school meals, as in this part of the West Midlands
+# Rising rolls: Reception and Year 7 intakes a little larger than the years above them, so about 1,300
+# pupils are entitled to a welcome pack.
+YEAR_GROUP_WEIGHTS = [1.3 if year in (0, 7) else 1.0 for year in range(14)]
+BATCH = 500
 
 FORENAMES = (
     "Olivia Amelia Isla Ava Mia Ivy Lily Isabella Sophia Grace Freya Willow Florence Emily Ella Poppy Evie "
@@ -95,13 +105,34 @@ class DemoUser:
 
 USERS = [
     DemoUser("pastoral_a", "Priya", "Shah", Role.PASTORAL, schools=(0,)),
-    DemoUser("lead_a", "Laura", "Bennett", Role.LEAD, schools=(0, 8)),
+    DemoUser("lead_a", "Laura", "Bennett", Role.LEAD, schools=(0, 7)),
     DemoUser("pastoral_b", "Ben", "Adeyemi", Role.PASTORAL, schools=(1,)),
-    DemoUser("lead_b", "Sam", "Okafor", Role.LEAD, schools=(1, 9)),
+    DemoUser("lead_b", "Sam", "Okafor", Role.LEAD, schools=(1, 8)),
     DemoUser("finance", "Fiona", "Marsh", Role.FINANCE),
     DemoUser("charity", "Chris", "Doyle", Role.CHARITY, partner=True),
     DemoUser("admin", "Ada", "Moreton", Role.ADMIN, superuser=True),
 ]
+
+
+@contextlib.contextmanager
+def explicit_timestamps(*models) -> Iterator[None]:
+    """Let bulk_create keep the historic dates given, instead of auto_now / auto_now_add's 'now'."""
+    saved = []
+    for model in models:
+        for field in model._meta.concrete_fields:
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                saved.append((field, field.auto_now, field.auto_now_add))
+                field.auto_now = field.auto_now_add = False
+    try:
+        yield
+    finally:
+        for field, auto_now, auto_now_add in saved:
+            field.auto_now, field.auto_now_add = auto_now, auto_now_add
+
+
+def at_local(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+    """``day`` at ``hour``:``minute`` in the trust's time zone."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
 
 
 def demo_exists() -> bool:
@@ -192,10 +223,10 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
         )
         families.append(family)
         home_primary, home_secondary = rng.choice(primaries), rng.choice(secondaries)
-        kids = rng.choices([1, 2, 3, 4], weights=[45, 35, 15, 5])[0]
-        fsm = rng.random() < 0.27
+        kids = rng.choices([1, 2, 3, 4], weights=[52, 32, 12, 4])[0]
+        fsm = rng.random() < FSM_SHARE
         for _ in range(kids):
-            year_group = rng.randint(0, 13 if home_secondary else 6)
+            year_group = rng.choices(range(14), weights=YEAR_GROUP_WEIGHTS)[0]
             school = place(year_group, home_primary, home_secondary)
             if year_group >= 12 and rng.random() < 0.6:
                 continue  # many leave at 16; keep the sixth forms smaller
@@ -222,10 +253,10 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
             family.children += 1
         if family.children == 0:
             families.pop()
-    Family.objects.bulk_create(families, batch_size=500)
+    Family.objects.bulk_create(families, batch_size=BATCH)
     for pupil in pupils:
         pupil.family_id = pupil.family.pk
-    Pupil.objects.bulk_create(pupils, batch_size=500)
+    Pupil.objects.bulk_create(pupils, batch_size=BATCH)
 
     # A few households recorded twice, as imports from two schools leave them, for a lead to decide.
     duplicates = []
@@ -281,6 +312,7 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
     events += [
         audit_event(actor=None, action="pupil.created", subject=p, after={"source": "demo"}) for p in pupils
     ]
+    _school_staff(schools)
     audit_record_many(events)
     counts = {
         "schools": len(schools),
@@ -293,6 +325,24 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
     return counts
 
 
+def _school_staff(schools: list[School]) -> None:
+    """A pastoral member of staff at each academy (no password: they cannot sign in), in whose name the
+    history's vouchers were issued."""
+    User = get_user_model()
+    for school in schools:
+        user = User(username=f"staff_{school.urn}", first_name="Pastoral", last_name=school.name)
+        user.set_unusable_password()
+        user.save()
+        Membership.objects.create(user=user, role=Role.PASTORAL).schools.set([school])
+
+
+def school_staff(school_id: int):
+    """The user the demo's history issues a school's vouchers as: its pastoral staff member, else lead_a."""
+    User = get_user_model()
+    urn = School.objects.filter(pk=school_id).values_list("urn", flat=True).first()
+    return User.objects.filter(username=f"staff_{urn}").first() or User.objects.get(username="lead_a")
+
+
 # --- The standby fund: two trustees' pledges and a few donations, so the ledger starts with money ---
 TRUSTEE_PLEDGES = ("Trustee: Mrs H. Pemberton", "Trustee: Mr R. Okonjo")
 TRUSTEE_PLEDGE_PENCE = 10_000_00
@@ -302,6 +352,22 @@ ONE_OFF_DONATIONS = [
     ("Mrs J. Carter (sponsored walk)", 180_00, 45, True),
     # Recorded twice by mistake: the demo's wrong entry, for finance to reverse with a reason.
     ("Mrs J. Carter (sponsored walk)", 180_00, 46, True),
+]
+# A year and more of money in, bulk-created with the dates it happened: (financial year, 0 this one and -1
+# the last; donor; pence; days after 1 September received; Gift Aid; days later finance typed it in).
+HISTORY_DONATIONS = [
+    (-1, TRUSTEE_PLEDGES[0], TRUSTEE_PLEDGE_PENCE, 2, True, 1),
+    (-1, TRUSTEE_PLEDGES[1], TRUSTEE_PLEDGE_PENCE, 9, True, 0),
+    (-1, "St Mark's Church harvest appeal", 420_00, 40, False, 2),
+    (-1, "Riverton Round Table (Christmas collection)", 1_250_00, 110, False, 3),
+    (-1, "Riverton Building Society community fund", 2_000_00, 150, False, 6),
+    (-1, "Staff sponsored swim", 365_00, 230, True, 1),
+    (-1, "Riverton Rotary", 1_500_00, 270, False, 4),
+    (0, "St Mark's Church harvest appeal", 460_00, 38, False, 2),
+    (0, "Riverton Round Table (Christmas collection)", 1_300_00, 110, False, 3),
+    (0, "Riverton Building Society community fund", 2_000_00, 150, False, 6),
+    (0, "Staff sponsored swim", 390_00, 230, True, 1),
+    (0, "Riverton Rotary", 1_500_00, 270, False, 4),
 ]
 
 
@@ -349,5 +415,65 @@ def fund_demo_seed(*, today: datetime.date | None = None) -> int:
             gift_aid=gift_aid,
             pledge=pledge,
             actor=finance,
+            today=today,
         )
-    return len(donations)
+    return len(donations) + _history_donations(fund=fund, finance=finance, start=start, today=today)
+
+
+def _history_donations(*, fund, finance, start: datetime.date, today: datetime.date) -> int:
+    """Last year's and this year's other donations, each recorded a few days after it was received (never
+    after now): bulk-created, as the history of a real trust's ledger would be."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from support.models import Donation, LedgerEntry
+
+    now = timezone.now()
+    rows = []
+    for year, donor, pence, days, gift_aid, lag in HISTORY_DONATIONS:
+        received = start.replace(year=start.year + year) + datetime.timedelta(days=days)
+        if received <= today:
+            recorded = min(at_local(received + datetime.timedelta(days=lag), 10, 15), now)
+            rows.append(
+                Donation(
+                    fund=fund,
+                    donor=donor,
+                    amount_pence=pence,
+                    received_on=received,
+                    gift_aid=gift_aid,
+                    recorded_by=finance,
+                    created_at=recorded,
+                )
+            )
+    Donation.objects.bulk_create(rows)
+    source_type = ContentType.objects.get_for_model(Donation)
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            fund=fund,
+            kind=LedgerEntry.Kind.INCOME,
+            amount_pence=d.amount_pence,
+            source_type=source_type,
+            source_id=str(d.pk),
+            category="donation",
+            occurred_on=d.received_on,
+            created_at=d.created_at,
+            created_by=finance,
+        )
+        for d in rows
+    )
+    events = []
+    for d in rows:
+        event = audit_event(
+            actor=finance,
+            action="donation.recorded",
+            subject=d,
+            after={
+                "fund": fund.pk,
+                "donor": d.donor,
+                "amount_pence": d.amount_pence,
+                "received_on": d.received_on,
+            },
+        )
+        event.at = d.created_at
+        events.append(event)
+    audit_record_many(events)
+    return len(rows)

@@ -87,6 +87,26 @@ def local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _trust_today() -> date:
+    return timezone.localdate()
+
+
+def occurred_day(occurred_on: date | None, *, today: date | None = None) -> date:
+    """The day a ledger entry happened: ``occurred_on`` as given (today when None), never in the future.
+
+    ``today`` is the trust's today; the clock is read only when the caller passes neither.
+    """
+    today = today or _trust_today()
+    day = occurred_on or today
+    if day > today:
+        raise SupportError(
+            f"Money cannot be recorded for a day that has not come yet ({day:%-d %B %Y}).",
+            field="occurred_on",
+            code="future_date",
+        )
+    return day
+
+
 def financial_year_label(year: int) -> str:
     return f"{year}–{str(year + 1)[-2:]}"
 
@@ -212,6 +232,7 @@ def _entry_after(entry: LedgerEntry) -> dict:
         "source_id": entry.source_id,
         "category": entry.category,
         "school": entry.school_id,
+        "occurred_on": entry.occurred_on,
     }
 
 
@@ -292,11 +313,13 @@ def fund_donation_record(
     restricted_purpose: str = "",
     pledge: Pledge | None = None,
     actor: AbstractBaseUser,
+    today: date | None = None,
 ) -> Donation:
     """Finance (or a trust admin) records a donation; it becomes an income entry in the fund.
 
     ``restricted_purpose`` is empty or one of ``SPEND_CATEGORIES`` (the donor asked for it to pay only
     for that). A donation against a ``pledge`` moves the pledge's next due date on by its frequency.
+    Its income entry is dated ``received_on``, which cannot be after ``today``.
     """
     if not scope_for(actor).has_role("finance"):
         raise SupportError("Only finance can record donations.", code="forbidden")
@@ -304,6 +327,12 @@ def fund_donation_record(
         raise SupportError("A donation must be a positive amount.", field="amount_pence", code="invalid")
     if not donor.strip():
         raise SupportError("Say who the donation is from.", field="donor", code="required")
+    try:
+        received_on = occurred_day(received_on, today=today)
+    except SupportError:
+        raise SupportError(
+            "The date received must be today or in the past.", field="received_on", code="future_date"
+        ) from None
     restricted_purpose = restricted_purpose.strip()
     if restricted_purpose and restricted_purpose not in SPEND_CATEGORIES:
         raise SupportError("Choose what the donation may pay for.", field="restricted_purpose")
@@ -344,6 +373,7 @@ def fund_donation_record(
         source_type=source_type,
         source_id=source_id,
         category="donation",
+        occurred_on=received_on,
         created_by=actor,
     )
     audit_record(
@@ -373,8 +403,11 @@ def fund_spend_commit(
     school: School | None = None,
     actor: AbstractBaseUser,
     override_reason: str = "",
+    occurred_on: date | None = None,
+    today: date | None = None,
 ) -> LedgerEntry:
-    """Commit ``amount_pence`` of ``fund`` to ``source`` (a voucher issued, a request approved).
+    """Commit ``amount_pence`` of ``fund`` to ``source`` (a voucher issued, a request approved) on
+    ``occurred_on`` (default: today; never after ``today``).
 
     Refused ("insufficient_funds") when it would take available below zero, unless a finance user
     gives ``override_reason``. A source with an open commitment or actual spend cannot commit again.
@@ -382,6 +415,7 @@ def fund_spend_commit(
     """
     if isinstance(amount_pence, bool) or not isinstance(amount_pence, int) or amount_pence <= 0:
         raise SupportError("Spend must be a positive amount.", field="amount_pence", code="invalid")
+    occurred_on = occurred_day(occurred_on, today=today)
     override_reason = override_reason.strip()
     if override_reason and not scope_for(actor).is_finance:
         raise SupportError("Only finance can override the fund's balance.", code="forbidden")
@@ -411,6 +445,7 @@ def fund_spend_commit(
         school=school,
         category=category,
         override_reason=override_reason if overridden else "",
+        occurred_on=occurred_on,
         created_by=actor,
     )
     audit_record(actor=actor, action="fund.spend_committed", subject=entry, after=_entry_after(entry))
@@ -451,12 +486,20 @@ def _open_commitments(source: models.Model) -> list[tuple[int, LedgerEntry, int]
 
 
 @transaction.atomic
-def fund_spend_actual(*, source: models.Model, actor: AbstractBaseUser | None) -> list[LedgerEntry]:
-    """The goods were handed over or the voucher redeemed: the open commitment becomes actual spend.
+def fund_spend_actual(
+    *,
+    source: models.Model,
+    actor: AbstractBaseUser | None,
+    occurred_on: date | None = None,
+    today: date | None = None,
+) -> list[LedgerEntry]:
+    """The goods were handed over or the voucher redeemed (on ``occurred_on``, default today): the open
+    commitment becomes actual spend.
 
     Writes a commitment release and a spend of the same amount. Idempotent: with no open commitment
     (already actual, released, or never committed) it does nothing and returns [].
     """
+    occurred_on = occurred_day(occurred_on, today=today)
     spends = []
     for fund_id, commitment, open_pence in _open_commitments(source):
         common = {
@@ -466,6 +509,7 @@ def fund_spend_actual(*, source: models.Model, actor: AbstractBaseUser | None) -
             "source_id": commitment.source_id,
             "school": commitment.school,
             "category": commitment.category,
+            "occurred_on": occurred_on,
             "created_by": actor,
         }
         LedgerEntry.objects.create(kind=Kind.COMMITMENT_RELEASE, note="made actual", **common)
@@ -477,12 +521,19 @@ def fund_spend_actual(*, source: models.Model, actor: AbstractBaseUser | None) -
 
 @transaction.atomic
 def fund_commitment_release(
-    *, source: models.Model, actor: AbstractBaseUser | None, note: str = ""
+    *,
+    source: models.Model,
+    actor: AbstractBaseUser | None,
+    note: str = "",
+    occurred_on: date | None = None,
+    today: date | None = None,
 ) -> list[LedgerEntry]:
-    """A voucher cancelled or expired, a request withdrawn: give the open commitment back.
+    """A voucher cancelled or expired, a request withdrawn (on ``occurred_on``, default today): give the
+    open commitment back.
 
     Idempotent: with nothing open it does nothing and returns [].
     """
+    occurred_on = occurred_day(occurred_on, today=today)
     releases = []
     for fund_id, commitment, open_pence in _open_commitments(source):
         release = LedgerEntry.objects.create(
@@ -494,6 +545,7 @@ def fund_commitment_release(
             school=commitment.school,
             category=commitment.category,
             note=note,
+            occurred_on=occurred_on,
             created_by=actor,
         )
         audit_record(
@@ -513,7 +565,12 @@ class SpendItem:
 
 @transaction.atomic
 def fund_spend_commit_many(
-    *, fund: Fund, items: Sequence[SpendItem], actor: AbstractBaseUser
+    *,
+    fund: Fund,
+    items: Sequence[SpendItem],
+    actor: AbstractBaseUser,
+    occurred_on: date | None = None,
+    today: date | None = None,
 ) -> list[LedgerEntry]:
     """Commit money for many new sources at once (welcome packs made for a whole intake): all or nothing.
 
@@ -524,6 +581,7 @@ def fund_spend_commit_many(
     items = [item for item in items if item.amount_pence]
     if not items:
         return []
+    occurred_on = occurred_day(occurred_on, today=today)
     if any(not isinstance(item.amount_pence, int) or item.amount_pence < 0 for item in items):
         raise SupportError("Spend must be a positive amount.", field="amount_pence", code="invalid")
     fund = _lock_fund(fund)
@@ -557,6 +615,7 @@ def fund_spend_commit_many(
                 source_id=source_id,
                 school=item.school,
                 category=item.category,
+                occurred_on=occurred_on,
                 created_by=actor,
             )
             for item, (source_type, source_id) in zip(items, refs, strict=True)
@@ -574,7 +633,12 @@ def fund_spend_commit_many(
 
 @transaction.atomic
 def fund_commitment_release_many(
-    *, sources: Sequence[models.Model], actor: AbstractBaseUser | None, note: str = ""
+    *,
+    sources: Sequence[models.Model],
+    actor: AbstractBaseUser | None,
+    note: str = "",
+    occurred_on: date | None = None,
+    today: date | None = None,
 ) -> list[LedgerEntry]:
     """Release the open commitments of many sources of one model at once (vouchers expiring overnight).
 
@@ -582,6 +646,7 @@ def fund_commitment_release_many(
     """
     if not sources:
         return []
+    occurred_on = occurred_day(occurred_on, today=today)
     model = type(sources[0])
     ids = sorted(source.pk for source in sources)
     list(model._base_manager.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
@@ -613,6 +678,7 @@ def fund_commitment_release_many(
                 school_id=latest[(fund_id, source_id)].school_id,
                 category=latest[(fund_id, source_id)].category,
                 note=note,
+                occurred_on=occurred_on,
                 created_by=actor,
             )
             for (fund_id, source_id), amount in sorted(open_amounts.items())
@@ -639,8 +705,16 @@ REVERSIBLE = (Kind.INCOME, Kind.SPEND)
 
 
 @transaction.atomic
-def fund_entry_reverse(*, entry: LedgerEntry, actor: AbstractBaseUser, reason: str) -> LedgerEntry:
-    """Finance corrects a mistaken income or spend entry with a reversing entry (never an edit).
+def fund_entry_reverse(
+    *,
+    entry: LedgerEntry,
+    actor: AbstractBaseUser,
+    reason: str,
+    occurred_on: date | None = None,
+    today: date | None = None,
+) -> LedgerEntry:
+    """Finance corrects a mistaken income or spend entry with a reversing entry (never an edit), dated
+    ``occurred_on`` (default today: the day the correction is made, so a closed month stays as reported).
 
     A reversal cannot itself be reversed, and an entry is reversed at most once (the database's
     one-to-one ``reverses`` holds that too). A reversal may leave ``available`` below zero: it
@@ -651,6 +725,7 @@ def fund_entry_reverse(*, entry: LedgerEntry, actor: AbstractBaseUser, reason: s
     reason = reason.strip()
     if not reason:
         raise SupportError("Give a reason for the reversal.", field="reason", code="required")
+    occurred_on = occurred_day(occurred_on, today=today)
     _lock_fund(entry.fund_id)
     entry = LedgerEntry.objects.get(pk=entry.pk)
     if entry.kind == Kind.REVERSAL:
@@ -671,6 +746,7 @@ def fund_entry_reverse(*, entry: LedgerEntry, actor: AbstractBaseUser, reason: s
         category=entry.category,
         reverses=entry,
         note=reason,
+        occurred_on=occurred_on,
         created_by=actor,
     )
     audit_record(

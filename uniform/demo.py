@@ -1,15 +1,33 @@
-"""Uniform items, welcome packs and some stock for every demo school; coat and shoe requests at the first
-demo lead's schools, paid from the standby fund. Idempotent like the rest of the demo.
+"""Uniform items, welcome packs and some stock for every demo school; a year and more of coats and shoes
+for pupils in need across the trust, and today's requests at the first demo lead's schools, paid from the
+standby fund. Idempotent like the rest of the demo.
+
+The history's coats and shoes are handed over and paid for with the dates it happened, mostly in the
+winter: with the vouchers they take the standby fund down to its last few hundred pounds in the autumn
+term, so today's requests wait for finance and finance turns one down.
 
 No gifts: a pastoral lead generates the intake's packs from the Uniform page, as they would for real;
 their cost is committed against the trust's welcome uniform budget (a fund of its own).
 """
 
+import datetime
+import random
+from bisect import bisect_left
+
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
 from support.models import Fund, Phase, Pupil, School
-from uniform.models import ItemKind, StockLevel, StockMovement, UniformItem, WelcomePack, WelcomePackItem
+from uniform.models import (
+    ItemKind,
+    StockLevel,
+    StockMovement,
+    SupportRequest,
+    UniformItem,
+    WelcomePack,
+    WelcomePackItem,
+)
 
 # Sizes in their one spelling (uniform.sizes): children's by age, adults' by letter, shoes Child/Adult.
 CHILD = ["3-4", "5-6", "7-8", "9-10"]
@@ -45,7 +63,7 @@ OUTDOOR = {
     ],
 }
 WELCOME_FUND = "Welcome uniform budget"
-WELCOME_BUDGET_PENCE = 30_000_00
+WELCOME_BUDGET_PENCE = 70_000_00  # about 1,250 packs at £47 (primary) or £64 (secondary)
 
 
 @transaction.atomic
@@ -98,10 +116,15 @@ def uniform_demo_seed() -> list[str]:
         seeded += 1
     if not seeded:
         return []
+    history = _requests_history(today=timezone.localdate())
     requests = _requests_demo_seed()
+    refused = _finance_refuses_one()
     return [
         f"Welcome uniform: items, a welcome pack and opening stock at {seeded} schools (no gifts yet).",
-        f"Coats, shoes and uniform: {requests} requests at the first lead's schools, one for finance.",
+        f"Coats and shoes: {history} handed over since 1 September last year.",
+        f"Coats, shoes and uniform: {requests} requests at the first lead's schools today; "
+        f"{SupportRequest.objects.filter(status=SupportRequest.Status.AWAITING_FINANCE).count()} wait for "
+        f"finance, {refused} turned down by finance.",
     ]
 
 
@@ -123,6 +146,226 @@ def _welcome_fund() -> Fund:
             actor=finance,
         )
     return fund
+
+
+# Coats and shoes handed over a school day across the trust, by month (September first).
+OUTDOOR_PER_DAY = {
+    ItemKind.COAT: [0.0, 3.0, 4.0, 2.5, 1.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    ItemKind.SHOES: [3.0, 1.0, 0.6, 0.4, 0.6, 0.4, 0.4, 0.3, 0.4, 0.3, 0.2, 0.5],
+}
+RESERVE_PENCE = 700_00  # left in the standby fund for today's requests and the walk-through's vouchers
+FUND_SHORT_REASON = "The standby fund has too little available, so finance decides."
+
+
+def _requests_history(*, today: datetime.date) -> int:
+    """Coats and shoes for pupils in need from 1 September last year to yesterday: asked for, approved
+    (committed) the same day and handed over (spent) a week or two later, bulk-created in batches with
+    those dates. One coat a season and one pair of shoes a year per pupil. A request the standby fund
+    could not pay for without going below ``RESERVE_PENCE`` on any later day is left out (it would have
+    gone to finance). The first demo lead's own in-need pupils are left for today's requests."""
+    from django.contrib.auth import get_user_model
+
+    from support.demo import BATCH, at_local, explicit_timestamps, school_staff
+    from support.fund import financial_year_bounds, financial_year_for, standby_fund
+    from support.models import LedgerEntry, Policy, SpendRequest
+    from support.scopes import scope_for
+    from uniform.request_services import period_for
+
+    lead = get_user_model().objects.filter(username="lead_a").first()
+    finance = get_user_model().objects.filter(username="finance").first()
+    kept = set(scope_for(lead).school_ids) if lead else set()
+    fund = standby_fund()
+    policy = Policy.current()
+    rng = random.Random(20261001)
+    first = financial_year_bounds(financial_year_for(today) - 1)[0]
+    items = {
+        (item.school_id, item.kind): item
+        for item in UniformItem.objects.filter(kind__in=[ItemKind.COAT, ItemKind.SHOES])
+    }
+    pupils = [
+        (pk, school_id)
+        for pk, school_id in Pupil.objects.filter(in_need=True).order_by("pk").values_list("pk", "school_id")
+        if school_id not in kept and (school_id, ItemKind.COAT) in items
+    ]
+    days = [first + datetime.timedelta(days=n) for n in range((today - first).days + 1)]
+    available = _available_by_day(fund, days)
+    staff = {school_id: school_staff(school_id) for school_id in {school_id for _, school_id in pupils}}
+    given: set[tuple[int, str, int]] = set()
+    now = timezone.now()
+    requests: list[SupportRequest] = []
+    for index, day in enumerate(days[:-1]):
+        if day.weekday() >= 5:
+            continue
+        month = (day.month - 9) % 12
+        for kind, rates in OUTDOOR_PER_DAY.items():
+            rate = rates[month]
+            for _ in range(int(rate) + (rng.random() < rate - int(rate))):
+                pupil_id, school_id = pupils[rng.randrange(len(pupils))]
+                period = period_for(kind, day, policy)
+                item = items[(school_id, kind)]
+                if (pupil_id, kind, period) in given:
+                    continue
+                asked = at_local(day, rng.randint(9, 15), rng.randrange(60))
+                decided, finance_says = asked, None
+                lowest = min(available[index:])
+                if lowest - item.unit_cost_pence < RESERVE_PENCE:
+                    # The fund is short: most schools do not ask; the rest go to finance.
+                    if finance is None or day + datetime.timedelta(days=2) >= today or rng.random() < 0.8:
+                        continue
+                    decided = asked + datetime.timedelta(days=rng.randint(1, 2))
+                    affordable = lowest - item.unit_cost_pence >= RESERVE_PENCE // 2
+                    if kind == ItemKind.COAT and affordable and rng.random() < 0.5:
+                        finance_says = (
+                            "approved",
+                            "Urgent: no coat in this cold; the trustee's payment is due",
+                        )
+                    else:
+                        finance_says = (
+                            "rejected",
+                            "The standby fund is short: ask the school's hardship budget",
+                        )
+                rejected = finance_says is not None and finance_says[0] == "rejected"
+                if not rejected:
+                    given.add((pupil_id, kind, period))
+                    for later in range(index, len(days)):
+                        available[later] -= item.unit_cost_pence
+                handed = min(decided + datetime.timedelta(days=rng.randint(5, 15)), now)
+                request = SupportRequest(
+                    pupil_id=pupil_id,
+                    school_id=school_id,
+                    kind=kind,
+                    item=item,
+                    size=item.sizes[rng.randrange(len(item.sizes))],
+                    reason="Outgrown, and the family cannot replace it"
+                    if kind == ItemKind.COAT
+                    else "Worn through",
+                    period=period,
+                    status=SupportRequest.Status.REJECTED if rejected else SupportRequest.Status.HANDED_OVER,
+                    requested_by=staff[school_id],
+                    requested_at=asked,
+                    decided_by=finance if finance_says else staff[school_id],
+                    decided_at=decided,
+                    decision_reason=finance_says[1] if rejected else "",
+                    handed_over_by=None if rejected else staff[school_id],
+                    handed_over_at=None if rejected else handed,
+                    cost_pence=item.unit_cost_pence,
+                    updated_at=decided if rejected else handed,
+                )
+                request.finance_says = finance_says
+                requests.append(request)
+    source_type = ContentType.objects.get_for_model(SupportRequest)
+    with explicit_timestamps(SupportRequest):
+        for start in range(0, len(requests), BATCH):
+            batch = SupportRequest.objects.bulk_create(requests[start : start + BATCH])
+            entries, commitments = [], {}
+            for request in batch:
+                if request.status == SupportRequest.Status.REJECTED:
+                    continue
+                common = {
+                    "fund": fund,
+                    "amount_pence": request.cost_pence,
+                    "source_type": source_type,
+                    "source_id": str(request.pk),
+                    "school_id": request.school_id,
+                    "category": request.kind,
+                }
+                override = request.finance_says[1] if request.finance_says else ""
+                for kind, at, note in [
+                    (LedgerEntry.Kind.COMMITMENT, request.decided_at, ""),
+                    (LedgerEntry.Kind.COMMITMENT_RELEASE, request.handed_over_at, "made actual"),
+                    (LedgerEntry.Kind.SPEND, request.handed_over_at, ""),
+                ]:
+                    entries.append(
+                        LedgerEntry(
+                            kind=kind,
+                            note=note,
+                            override_reason=override if kind == LedgerEntry.Kind.COMMITMENT else "",
+                            occurred_on=timezone.localdate(at),
+                            created_at=at,
+                            created_by=request.decided_by
+                            if kind == LedgerEntry.Kind.COMMITMENT
+                            else request.handed_over_by,
+                            **common,
+                        )
+                    )
+                    if kind == LedgerEntry.Kind.COMMITMENT:
+                        commitments[request.pk] = entries[-1]
+            LedgerEntry.objects.bulk_create(entries, batch_size=BATCH)
+            SpendRequest.objects.bulk_create(
+                [
+                    SpendRequest(
+                        fund=fund,
+                        source_type=source_type,
+                        source_id=str(request.pk),
+                        school_id=request.school_id,
+                        category=request.kind,
+                        amount_pence=request.cost_pence,
+                        summary=f"{request.item.name}, size {request.size}",
+                        reason=f"{request.reason}. {FUND_SHORT_REASON}",
+                        requested_by=request.requested_by,
+                        requested_at=request.requested_at,
+                        status=request.finance_says[0],
+                        decided_by=finance,
+                        decided_at=request.decided_at,
+                        decision_note=request.finance_says[1],
+                        override_reason=request.finance_says[1]
+                        if request.finance_says[0] == "approved"
+                        else "",
+                        commitment=commitments.get(request.pk),
+                    )
+                    for request in batch
+                    if request.finance_says
+                ]
+            )
+    return len(requests)
+
+
+def _available_by_day(fund, days: list[datetime.date]) -> list[int]:
+    """The fund's available money at the end of each of ``days``, from its ledger (one grouped query)."""
+    from django.db.models import Sum
+
+    from support.finance.ledger import balance_effect, committed_effect
+    from support.models import LedgerEntry
+
+    rows = (
+        LedgerEntry.objects.filter(fund=fund)
+        .values("occurred_on")
+        .annotate(balance=Sum(balance_effect()), committed=Sum(committed_effect()))
+        .order_by("occurred_on")
+    )
+    change = [0] * len(days)
+    opening = 0
+    for row in rows:
+        effect = row["balance"] - row["committed"]
+        index = bisect_left(days, row["occurred_on"])
+        if index == 0 and row["occurred_on"] < days[0]:
+            opening += effect
+        elif index < len(days):
+            change[index] += effect
+    available, running = [], opening
+    for amount in change:
+        running += amount
+        available.append(running)
+    return available
+
+
+def _finance_refuses_one() -> int:
+    """Finance turns down the costliest request waiting for it: the fund is short. Returns 1, or 0."""
+    from django.contrib.auth import get_user_model
+
+    from support.approvals import spend_request_reject
+    from support.models import SpendRequest
+
+    finance = get_user_model().objects.filter(username="finance").first()
+    waiting = SpendRequest.objects.filter(status=SpendRequest.Status.PENDING).order_by("-amount_pence", "pk")
+    if finance is None or waiting.count() < 2:
+        return 0
+    spend_request_reject(
+        spend_request=waiting.first(),
+        actor=finance,
+        note="The standby fund is short until the second trustee's payment arrives: ask again then.",
+    )
+    return 1
 
 
 def _requests_demo_seed() -> int:

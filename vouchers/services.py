@@ -363,7 +363,7 @@ def voucher_redeem(
         after={"state": State.REDEEMED, "partner": partner.pk, "value_pence": value_pence},
         note=items_given.strip(),
     )
-    fund_spend_actual(source=voucher, actor=redeemed_by)
+    fund_spend_actual(source=voucher, actor=redeemed_by, today=today)
     return redemption
 
 
@@ -384,7 +384,7 @@ def voucher_expire_due(*, today: datetime.date | None = None) -> int:
             )
             Voucher.objects.filter(pk__in=now_expired).update(state=State.EXPIRED, updated_at=timezone.now())
             vouchers = list(Voucher.objects.filter(pk__in=now_expired))
-            fund_commitment_release_many(sources=vouchers, actor=None, note="Voucher expired")
+            fund_commitment_release_many(sources=vouchers, actor=None, note="Voucher expired", today=today)
             audit_record_many(
                 [
                     audit_event(

@@ -6,7 +6,6 @@ A service's "only finance can ..." refusal (a trust admin may read everything, b
 reversals are finance's) is a 403 here, not the 400 other business rules get.
 """
 
-import datetime
 from collections.abc import Iterable, Sequence
 
 import django_filters
@@ -54,7 +53,6 @@ from support.fund import (
     financial_year_bounds,
     fund_donation_record,
     fund_entry_reverse,
-    local_midnight,
 )
 from support.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
 from support.pledges import donations_visible_to, pledge_create, pledge_list
@@ -212,8 +210,8 @@ class LedgerEntryFilter(ScopedFilterSet):
         method="filter_category",
         label='A category ("voucher:food_parcel") or a group ("voucher": every service)',
     )
-    date_from = django_filters.DateFilter(method="filter_date_from", label="Made on or after (trust time)")
-    date_to = django_filters.DateFilter(method="filter_date_to", label="Made on or before (trust time)")
+    date_from = django_filters.DateFilter(method="filter_date_from", label="Happened on or after")
+    date_to = django_filters.DateFilter(method="filter_date_to", label="Happened on or before")
     year = IntFilter(
         method="filter_year", label="Financial year by its start year", min_value=2000, max_value=2100
     )
@@ -233,17 +231,14 @@ class LedgerEntryFilter(ScopedFilterSet):
         return queryset.filter(Q(category=value) | Q(category__startswith=f"{value}:"))
 
     def filter_date_from(self, queryset, name, value):
-        return queryset.filter(created_at__gte=local_midnight(value))
+        return queryset.filter(occurred_on__gte=value)
 
     def filter_date_to(self, queryset, name, value):
-        return queryset.filter(created_at__lt=local_midnight(value + datetime.timedelta(days=1)))
+        return queryset.filter(occurred_on__lte=value)
 
     def filter_year(self, queryset, name, value):
         first, last = financial_year_bounds(value)
-        return queryset.filter(
-            created_at__gte=local_midnight(first),
-            created_at__lt=local_midnight(last + datetime.timedelta(days=1)),
-        )
+        return queryset.filter(occurred_on__gte=first, occurred_on__lte=last)
 
 
 class LedgerEntryViewSet(mixins.ListModelMixin, _FinanceViewSet):
@@ -253,8 +248,8 @@ class LedgerEntryViewSet(mixins.ListModelMixin, _FinanceViewSet):
     permissions = {"reverse": "fund.reverse"}
     serializer_class = s.LedgerEntrySerializer
     filterset_class = LedgerEntryFilter
-    ordering_fields = ["created_at", "id", "amount_pence"]
-    ordering = ["-created_at", "-id"]
+    ordering_fields = ["occurred_on", "created_at", "id", "amount_pence"]
+    ordering = ["-occurred_on", "-id"]
 
     def get_queryset(self) -> QuerySet[LedgerEntry]:
         return (
@@ -266,7 +261,7 @@ class LedgerEntryViewSet(mixins.ListModelMixin, _FinanceViewSet):
                 reverses_kind=F("reverses__kind"),
                 reversal_id=F("reversed_by__id"),
             )
-            .order_by("-created_at", "-pk")
+            .order_by("-occurred_on", "-pk")
         )
 
     def decorate(self, objects: list[LedgerEntry]) -> None:

@@ -89,6 +89,9 @@ class LedgerEntrySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     )
     reversible = serializers.SerializerMethodField()
     source = SourceSerializer(source="source_info", read_only=True, allow_null=True)
+    back_dated = serializers.BooleanField(
+        source="is_back_dated", read_only=True, help_text="Recorded in a later month than it happened"
+    )
 
     class Meta:
         model = LedgerEntry
@@ -107,6 +110,8 @@ class LedgerEntrySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
             "school_name",
             "note",
             "override_reason",
+            "occurred_on",
+            "back_dated",
             "created_at",
             "created_by",
             "reverses",

@@ -7,7 +7,11 @@ reads a ledger:
   reverses (a reversed spend is +, a reversed donation −). Commitments and releases: 0.
 - ``committed``: what the entry does to the money committed. Commitment +, release −; others 0.
 
-The running figure is a window function (``SUM(amount) OVER (ORDER BY created_at, id)``) over the
+Entries are dated by the day the money moved (``occurred_on``), not the moment they were typed in
+(``created_at``): date filters, the order and the running figure go by it, and an entry recorded in a
+later month than it happened is shown as back-dated.
+
+The running figure is a window function (``SUM(amount) OVER (ORDER BY occurred_on, id)``) over the
 filtered rows, so it costs one sort in the database whatever the page. Filtered by fund and dates only,
 it is the fund's *balance* after each entry (the balance before the first day shown is added as an
 opening balance). When a school, category or kind narrows the rows, the sum of the shown rows is not a
@@ -28,8 +32,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from support.finance.reports import funds_visible_to
-from support.fund import SourceFacts, category_label, describe_sources, financial_year_bounds, local_midnight
+from support.fund import SourceFacts, category_label, describe_sources, financial_year_bounds
 from support.models import Fund, LedgerEntry, School
+from support.models.fund import is_back_dated
 from support.scopes import scope_for
 
 Kind = LedgerEntry.Kind
@@ -163,11 +168,10 @@ class LedgerFilters:
 def _filtered(user: User, filters: LedgerFilters) -> QuerySet[LedgerEntry]:
     entries = ledger_entries_visible_to(user).filter(fund=filters.fund)
     first, last = filters.days()
-    # Bounds as instants (not created_at__date), so an index on created_at can serve them.
     if first is not None:
-        entries = entries.filter(created_at__gte=local_midnight(first))
+        entries = entries.filter(occurred_on__gte=first)
     if last is not None:
-        entries = entries.filter(created_at__lt=local_midnight(last + datetime.timedelta(days=1)))
+        entries = entries.filter(occurred_on__lte=last)
     if filters.school == "none":
         entries = entries.filter(school__isnull=True)
     elif filters.school is not None:
@@ -197,7 +201,7 @@ def ledger_opening_balance(*, user: User, filters: LedgerFilters) -> int | None:
     first, _ = filters.days()
     if first is None:
         return 0
-    before = ledger_entries_visible_to(user).filter(fund=filters.fund, created_at__lt=local_midnight(first))
+    before = ledger_entries_visible_to(user).filter(fund=filters.fund, occurred_on__lt=first)
     # Income and spend summed without the join to reversed entries (which costs a lookup per row over
     # the whole history); the few reversals are summed apart, through the (fund, kind) index.
     flows = before.filter(kind__in=[Kind.INCOME, Kind.SPEND]).aggregate(
@@ -212,11 +216,11 @@ def ledger_entries(
 ) -> QuerySet[LedgerEntry]:
     """The filtered entries, annotated with ``amount`` and ``committed`` (signed pence) and ``running``:
     ``opening`` (the balance before the period, or 0 for a running total) plus the window sum of
-    ``amount`` in (created_at, id) order. Order the result as you like: the window keeps its own order.
+    ``amount`` in (occurred_on, id) order. Order the result as you like: the window keeps its own order.
     """
     running = Window(
         Sum(balance_effect()),
-        order_by=[F("created_at").asc(), F("pk").asc()],
+        order_by=[F("occurred_on").asc(), F("pk").asc()],
         frame=RowRange(start=None, end=0),
     )
     return _filtered(user, filters).annotate(
@@ -233,12 +237,12 @@ def ledger_page_entries(
     """The filtered entries newest first, annotated as ``ledger_entries``, for a page of the list.
 
     ``running`` is the closing figure (``totals``) less the entries after each row: a window read
-    backwards along the (fund, created_at, id) index, so the database stops at the page's last row
+    backwards along the (fund, occurred_on, id) index, so the database stops at the page's last row
     instead of summing and sorting the whole ledger first (page one of a million entries: ms, not s).
     """
     after = Window(
         Sum(balance_effect()),
-        order_by=[F("created_at").desc(), F("pk").desc()],
+        order_by=[F("occurred_on").desc(), F("pk").desc()],
         frame=RowRange(start=None, end=-1),
     )
     closing_pence = totals.amount_pence if totals.closing_pence is None else totals.closing_pence
@@ -251,7 +255,7 @@ def ledger_page_entries(
             reverses_kind=F("reverses__kind"),
             running=closing - Coalesce(after, Value(0), output_field=BigIntegerField()),
         )
-        .order_by("-created_at", "-pk")
+        .order_by("-occurred_on", "-pk")
     )
 
 
@@ -328,7 +332,7 @@ def entry_chain(*, user: User, entry: LedgerEntry) -> QuerySet[LedgerEntry]:
         .filter(source_type_id=entry.source_type_id, source_id=entry.source_id)
         .select_related("fund")
         .annotate(amount=balance_effect(), committed=committed_effect(), reverses_kind=F("reverses__kind"))
-        .order_by("created_at", "pk")
+        .order_by("occurred_on", "pk")
     )
 
 
@@ -344,6 +348,7 @@ def kind_label(kind: str, reverses_kind: str | None) -> str:
 
 EXPORT_FIELDS = (
     "pk",
+    "occurred_on",
     "created_at",
     "kind",
     "reverses_kind",
@@ -363,7 +368,9 @@ EXPORT_FIELDS = (
 
 class ExportRow(NamedTuple):
     entry_id: int
-    created_at: datetime.datetime  # local time, naive (spreadsheets have no time zones)
+    occurred_on: datetime.date  # the day the money moved
+    created_at: datetime.datetime  # when it was recorded: local time, naive (spreadsheets have no time zones)
+    back_dated: bool  # recorded in a later month than it happened
     kind: str
     category: str
     category_label: str
@@ -387,15 +394,16 @@ def ledger_export_rows(
     constant however many rows. What is behind each entry is described one chunk at a time."""
     rows = (
         ledger_entries(user=user, filters=filters, opening=opening)
-        .order_by("created_at", "pk")
+        .order_by("occurred_on", "pk")
         .values_list(*EXPORT_FIELDS)
         .iterator(chunk_size=chunk_size)
     )
     type_names: dict[int, str] = {}
     while chunk := list(islice(rows, chunk_size)):
-        facts = describe_sources(_SourceRef(row[6], row[7]) for row in chunk)
+        facts = describe_sources(_SourceRef(row[7], row[8]) for row in chunk)
         for (
             pk,
+            occurred_on,
             created_at,
             kind,
             reverses_kind,
@@ -416,7 +424,9 @@ def ledger_export_rows(
                 type_names[source_type_id] = f"{content_type.app_label}.{content_type.model}"
             yield ExportRow(
                 entry_id=pk,
+                occurred_on=occurred_on,
                 created_at=timezone.localtime(created_at).replace(tzinfo=None),
+                back_dated=is_back_dated(occurred_on, created_at),
                 kind=kind_label(kind, reverses_kind),
                 category=category,
                 category_label=category_label(category) if category else "",

@@ -159,7 +159,8 @@ def _header(filters: LedgerFilters) -> list[str]:
     return [
         "Entry",
         "Date",
-        "Time",
+        "Recorded",
+        "Back-dated",
         "Kind",
         "Category",
         "Category key",
@@ -200,8 +201,9 @@ def ledger_csv(request: HttpRequest) -> HttpResponse:
                 safe_row(
                     [
                         row.entry_id,
-                        row.created_at.strftime("%d/%m/%Y"),
-                        row.created_at.strftime("%H:%M"),
+                        row.occurred_on.strftime("%d/%m/%Y"),
+                        row.created_at.strftime("%d/%m/%Y %H:%M"),
+                        "Yes" if row.back_dated else "",
                         row.kind,
                         row.category_label,
                         row.category,
@@ -251,7 +253,9 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
     sheet = workbook.create_sheet("Ledger")
     sheet.freeze_panes = "A2"
     for letter, width in zip(
-        "ABCDEFGHIJKLMNOPQ", (8, 11, 7, 20, 26, 22, 28, 30, 18, 10, 12, 12, 14, 9, 30, 30, 14), strict=True
+        "ABCDEFGHIJKLMNOPQR",
+        (8, 11, 16, 10, 20, 26, 22, 28, 30, 18, 10, 12, 12, 14, 9, 30, 30, 14),
+        strict=True,
     ):
         sheet.column_dimensions[letter].width = width
     bold = Font(bold=True)
@@ -269,8 +273,9 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
         sheet.append(
             [
                 row.entry_id,
-                cell(row.created_at.date(), "dd/mm/yyyy"),
-                cell(row.created_at.time().replace(microsecond=0), "hh:mm"),
+                cell(row.occurred_on, "dd/mm/yyyy"),
+                cell(row.created_at.replace(microsecond=0), "dd/mm/yyyy hh:mm"),
+                cell("Yes" if row.back_dated else ""),
                 cell(row.kind),
                 cell(row.category_label),
                 cell(row.category),

@@ -6,9 +6,10 @@ Every figure is summed in SQL with the ledger's signed-sum rules (see ``support.
 GROUP BY queries per summary, however many entries the fund holds. Python only folds the grouped rows
 (a few per month, per school and category), never the entries themselves.
 
-A figure for a period counts the entries *created* in it (``created_at``, in the trust's time zone);
-a reversal counts in the period it was made and reduces the figure of the kind of entry it reverses
-(a spend reversed in March reduces March's spend, and that school's and category's spend).
+A figure for a period counts the entries that *happened* in it (``occurred_on``: a donation on the day
+it was received, however late it was typed in); a reversal counts in the period it is dated and
+reduces the figure of the kind of entry it reverses (a spend reversed in March reduces March's spend,
+and that school's and category's spend).
 """
 
 import datetime
@@ -37,7 +38,6 @@ from support.fund import (
     financial_year_bounds,
     financial_year_for,
     financial_year_label,
-    local_midnight,
     standby_fund,
 )
 from support.models import Donation, Fund, FundAllocation, LedgerEntry, Pledge, School
@@ -255,9 +255,9 @@ class FundYearSummary:
         return sorted(rows, key=lambda row: (-row.total_pence, row.label))
 
 
-def _year_boundaries(year: int) -> list[datetime.datetime]:
-    """Local midnight on the first of each month from September ``year`` to September ``year + 1``."""
-    return [local_midnight(_month_start(year, index)) for index in range(13)]
+def _year_boundaries(year: int) -> list[datetime.date]:
+    """The first of each month from September ``year`` to September ``year + 1``."""
+    return [_month_start(year, index) for index in range(13)]
 
 
 def _month_start(year: int, index: int) -> datetime.date:
@@ -282,16 +282,16 @@ class _Sums:
     total: int
 
 
-def _ledger_sums(fund: Fund, boundaries: list[datetime.datetime]) -> list[_Sums]:
+def _ledger_sums(fund: Fund, boundaries: list[datetime.date]) -> list[_Sums]:
     """The fund's entries summed per kind, school and category, cumulatively at each month boundary.
 
     One pass over the fund's entries (reversals aside) gives the opening position, every month's flows,
     the year-end position, the all-time position and the spend by school and category. Cumulative sums
-    (``created_at < boundary``) cost one comparison each a row, half what per-month ranges would. The
+    (``occurred_on < boundary``) cost one comparison each a row, half what per-month ranges would. The
     reversals (few; the (fund, kind) index finds them) are summed apart, joined to what they reverse.
     """
     cumulative = {
-        f"before_{index}": _sum("amount_pence", filter=Q(created_at__lt=boundary))
+        f"before_{index}": _sum("amount_pence", filter=Q(occurred_on__lt=boundary))
         for index, boundary in enumerate(boundaries)
     }
     entries = (
@@ -471,7 +471,8 @@ def fund_year_summary(*, fund: Fund, year: int, today: datetime.date | None = No
     and overdue pledges. The all-time position comes out of the same pass rather than a second scan by
     ``fund_position`` (the tests hold the two equal). The pass reads every entry of the fund: an opening
     balance needs all of history. Beyond a few million entries, keep closed months' totals in a rollup
-    table (closed months never change: the ledger is append-only and stamped on insert).
+    table, rebuilt for a month when an entry is back-dated into it (the ledger is append-only, but an
+    entry may be dated into a month already closed).
     """
     today = today or timezone.localdate()
     start, end = financial_year_bounds(year)

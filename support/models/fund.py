@@ -6,6 +6,8 @@ committed and a commitment release takes it back off; a reversal undoes exactly 
 ``reverses`` (same amount, opposite effect). See ``support.fund`` for the position formulas.
 """
 
+from datetime import date, datetime
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -124,6 +126,10 @@ class LedgerEntry(AppendOnlyModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # When the money moved (a donation received, a voucher issued or redeemed, goods handed over, an
+    # approval), in the trust's calendar; reports, filters and the running balance go by it.
+    # ``created_at`` is when the entry was recorded.
+    occurred_on = models.DateField(help_text="The day it happened (the trust's time zone).")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -132,9 +138,9 @@ class LedgerEntry(AppendOnlyModel):
         indexes = [
             models.Index(fields=["source_type", "source_id"], name="ledger_source"),
             models.Index(fields=["fund", "kind"], name="ledger_fund_kind"),
-            # The ledger in time order: date and month filters, and the running balance's window
-            # (ORDER BY created_at, id) read from the index instead of sorting the fund's entries.
-            models.Index(fields=["fund", "created_at", "id"], name="ledger_fund_created"),
+            # The ledger in the order money moved: date and month filters, and the running balance's
+            # window (ORDER BY occurred_on, id) read from the index instead of sorting the fund's entries.
+            models.Index(fields=["fund", "occurred_on", "id"], name="ledger_fund_occurred"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_pence__gt=0), name="ledger_amount_positive"),
@@ -149,6 +155,17 @@ class LedgerEntry(AppendOnlyModel):
         from support.money import pounds
 
         return f"#{self.pk} {self.get_kind_display()} {pounds(self.amount_pence)} ({self.fund_id})"
+
+    @property
+    def is_back_dated(self) -> bool:
+        """Recorded in a later month than it happened (a donation typed in weeks after it arrived)."""
+        return is_back_dated(self.occurred_on, self.created_at)
+
+
+def is_back_dated(occurred_on: date, created_at: datetime) -> bool:
+    """True when ``occurred_on`` falls in an earlier month than the local day ``created_at`` was recorded."""
+    recorded = timezone.localdate(created_at)
+    return (occurred_on.year, occurred_on.month) < (recorded.year, recorded.month)
 
 
 class FundCheckpoint(AppendOnlyModel):

@@ -39,12 +39,13 @@ INJECTION = '=HYPERLINK("http://evil.example","click")'
 
 @pytest.fixture
 def clock(monkeypatch):
-    """``clock(day)``: ledger entries made from now on are stamped midday on ``day``."""
+    """``clock(day)``: ledger entries made from now on happen on ``day`` and are recorded at midday."""
     created_at = LedgerEntry._meta.get_field("created_at")
 
     def set_to(day: datetime.date, hour: int = 12) -> None:
         moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
         monkeypatch.setattr(created_at, "_get_default", lambda: moment)
+        monkeypatch.setattr("support.fund._trust_today", lambda: day)
 
     return set_to
 
@@ -323,7 +324,7 @@ def test_it_shows_another_fund(client_for, finance, ledger, school_a):
         fund=other,
         donor="PTA",
         amount_pence=9_999,
-        received_on=timezone.localdate(),
+        received_on=datetime.date(2026, 2, 1),
         gift_aid=False,
         actor=finance,
     )

@@ -50,12 +50,13 @@ INJECTION = '=HYPERLINK("http://evil.example","click")'
 
 @pytest.fixture
 def clock(monkeypatch):
-    """``clock(day)``: ledger entries made from now on are stamped midday on ``day``."""
+    """``clock(day)``: ledger entries made from now on happen on ``day`` and are recorded at midday."""
     created_at = LedgerEntry._meta.get_field("created_at")
 
     def set_to(day: datetime.date, hour: int = 12) -> None:
         moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
         monkeypatch.setattr(created_at, "_get_default", lambda: moment)
+        monkeypatch.setattr("support.fund._trust_today", lambda: day)
 
     return set_to
 
@@ -488,29 +489,30 @@ def test_the_csv_is_the_filtered_ledger_oldest_first_with_the_balance(client_for
     response = client_for(finance).get(CSV_URL, {"year": 2025})
     assert response["Content-Disposition"] == 'attachment; filename="standby-fund-ledger-2025-26.csv"'
     header, *rows = _csv(response)
-    assert header[10:13] == ["Amount (£)", "Committed (£)", "Balance (£)"]
+    assert header[:4] == ["Entry", "Date", "Recorded", "Back-dated"]
+    assert header[11:14] == ["Amount (£)", "Committed (£)", "Balance (£)"]
     assert len(rows) == 10
-    assert [row[12] for row in rows] == [
+    assert [row[13] for row in rows] == [
         "1500.00", "1500.00", "1500.00", "1470.00", "1470.00", "1470.00", "1470.00", "1470.00", "1450.00",
         "1480.00",
     ]  # fmt: skip
     spend = next(row for row in rows if row[0] == str(book.voucher_spend.pk))
-    assert spend[1:4] == ["20/10/2025", "12:00", "Spend"]
-    assert spend[4:7] == ["Vouchers: food parcel", "voucher:food_parcel", "Alpha Primary Academy"]
-    assert spend[8:11] == ["support.family", str(book.voucher_source.pk), "-30.00"]
+    assert spend[1:5] == ["20/10/2025", "20/10/2025 12:00", "", "Spend"]
+    assert spend[5:8] == ["Vouchers: food parcel", "voucher:food_parcel", "Alpha Primary Academy"]
+    assert spend[9:12] == ["support.family", str(book.voucher_source.pk), "-30.00"]
     reversal = rows[-1]
-    assert reversal[3] == "Reversal of spend"
-    assert reversal[13] == str(book.voucher_spend.pk)
+    assert reversal[4] == "Reversal of spend"
+    assert reversal[14] == str(book.voucher_spend.pk)
     # Text that would run as a formula is neutralised: the describer's title and the reason.
-    assert spend[7] == f"'{INJECTION} voucher {book.voucher_source.pk}"
-    assert reversal[14] == f"'{INJECTION} charged twice"
+    assert spend[8] == f"'{INJECTION} voucher {book.voucher_source.pk}"
+    assert reversal[15] == f"'{INJECTION} charged twice"
     assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)
 
 
 def test_the_csv_under_narrowing_filters_has_a_running_total(client_for, finance, book, school_a):
     header, *rows = _csv(client_for(finance).get(CSV_URL, {"school": school_a.pk}))
-    assert header[12] == "Running total (£)"
-    assert [row[12] for row in rows] == ["0.00", "0.00", "-30.00", "0.00"]
+    assert header[13] == "Running total (£)"
+    assert [row[13] for row in rows] == ["0.00", "0.00", "-30.00", "0.00"]
 
 
 def test_the_xlsx_has_numeric_money_and_no_formulas(client_for, finance, book, described):
@@ -520,17 +522,18 @@ def test_the_xlsx_has_numeric_money_and_no_formulas(client_for, finance, book, d
     workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     sheet = workbook["Ledger"]
     header, *rows = list(sheet.iter_rows())
-    assert [cell.value for cell in header][10:13] == ["Amount (£)", "Committed (£)", "Balance (£)"]
+    assert [cell.value for cell in header][11:14] == ["Amount (£)", "Committed (£)", "Balance (£)"]
     assert len(rows) == 10
-    balances = [row[12] for row in rows]
+    balances = [row[13] for row in rows]
     assert [float(cell.value) for cell in balances][-1] == 1480.0
     assert all(cell.data_type == "n" and "£" in cell.number_format for cell in balances)
     spend = next(row for row in rows if row[0].value == book.voucher_spend.pk)
-    assert float(spend[10].value) == -30.0
+    assert float(spend[11].value) == -30.0
     assert spend[1].value.date() == datetime.date(2025, 10, 20)
-    assert spend[7].value == f"'{INJECTION} voucher {book.voucher_source.pk}"
-    assert spend[7].data_type == "s"
-    assert rows[-1][14].value == f"'{INJECTION} charged twice"
+    assert spend[2].value == datetime.datetime(2025, 10, 20, 12, 0)
+    assert spend[8].value == f"'{INJECTION} voucher {book.voucher_source.pk}"
+    assert spend[8].data_type == "s"
+    assert rows[-1][15].value == f"'{INJECTION} charged twice"
     assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
     about = {row[0].value: row[1].value for row in workbook["About"].iter_rows()}
     assert about["Fund"] == "Standby fund"

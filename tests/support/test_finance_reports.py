@@ -9,6 +9,7 @@ import datetime
 from dataclasses import dataclass
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -38,12 +39,13 @@ TODAY = datetime.date(2026, 3, 15)
 
 @pytest.fixture
 def clock(monkeypatch):
-    """``clock(day)``: ledger entries made from now on are stamped midday on ``day``."""
+    """``clock(day)``: ledger entries made from now on happen on ``day`` and are recorded at midday."""
     created_at = LedgerEntry._meta.get_field("created_at")
 
     def set_to(day: datetime.date, hour: int = 12) -> None:
         moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
         monkeypatch.setattr(created_at, "_get_default", lambda: moment)
+        monkeypatch.setattr("support.fund._trust_today", lambda: day)
 
     return set_to
 
@@ -265,7 +267,13 @@ def test_it_shows_a_year_not_yet_started_as_the_opening_position(ledger):
 def test_it_keeps_other_funds_out(ledger, finance, school_a):
     other = Fund.objects.create(name="Alpha hardship budget", school=school_a)
     fund_donation_record(
-        fund=other, donor="PTA", amount_pence=9_999, received_on=TODAY, gift_aid=False, actor=finance
+        fund=other,
+        donor="PTA",
+        amount_pence=9_999,
+        received_on=TODAY,
+        today=TODAY,
+        gift_aid=False,
+        actor=finance,
     )
 
     assert fund_year_summary(fund=ledger.fund, year=2025, today=TODAY).income_pence == 50_000
@@ -281,16 +289,25 @@ def test_it_lists_the_years_donations_marking_reversed_ones(ledger, finance):
     ]
 
 
-def test_it_counts_a_month_in_the_trusts_time_zone(finance, clock):
+def test_it_counts_a_month_in_the_trusts_time_zone(finance):
     fund = standby_fund()
-    # Midnight starting 1 September in London is 23:00 UTC on 31 August: this year, in September.
-    clock(datetime.date(2025, 9, 1), hour=0)
     fund_donation_record(
-        fund=fund, donor="Early", amount_pence=100, received_on=TODAY, gift_aid=False, actor=finance
+        fund=fund,
+        donor="Start",
+        amount_pence=10_000,
+        received_on=TODAY,
+        today=TODAY,
+        gift_aid=False,
+        actor=finance,
     )
+    # 23:30 UTC on 31 August is 00:30 on 1 September in London (summer time): this year, in September.
+    with time_machine.travel(datetime.datetime(2025, 8, 31, 23, 30, tzinfo=datetime.UTC), tick=False):
+        entry = fund_spend_commit(
+            fund=fund, source=FamilyFactory(), amount_pence=100, category="coat", actor=finance
+        )
+    assert entry.occurred_on == datetime.date(2025, 9, 1)
     summary = fund_year_summary(fund=fund, year=2025, today=TODAY)
-    assert (summary.opening.income_pence, summary.income_pence) == (0, 100)
-    assert summary.months[0].flows.income_pence == 100
+    assert (summary.opening.committed_pence, summary.months[0].flows.committed_pence) == (0, 100)
 
 
 def test_it_runs_the_same_number_of_queries_however_many_entries(ledger, finance, school_a, clock):
@@ -317,7 +334,7 @@ def test_it_runs_the_same_number_of_queries_however_many_entries(ledger, finance
         fund=ledger.fund,
         donor="More",
         amount_pence=500,
-        received_on=TODAY,
+        received_on=datetime.date(2025, 12, 24),
         gift_aid=False,
         restricted_purpose="shoes",
         actor=finance,

@@ -1,23 +1,29 @@
+import datetime
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from stdnum.gb import upn as upn_module
 
 from support.demo import DEMO_PASSWORD
+from support.finance.reports import fund_year_summary
+from support.fund import financial_year_for, fund_position, standby_fund
 from support.models import (
     AuditEvent,
     Family,
     FamilyDuplicate,
+    LedgerEntry,
     Membership,
     PartnerCharity,
     Pupil,
     Role,
     School,
+    SpendRequest,
 )
 from support.pupil_csv import academic_year_start_for, expected_year_group
+from vouchers.models import Voucher
 
 
 @pytest.fixture
@@ -27,11 +33,19 @@ def seeded(db):
     return out.getvalue()
 
 
-def test_it_builds_a_realistic_trust(seeded):
+def test_it_builds_a_trust_the_size_of_a_real_one(seeded):
     assert School.objects.count() == 12
     phases = dict(School.objects.values_list("phase").annotate(n=Count("pk")))
-    assert phases == {"primary": 8, "secondary": 3, "ap": 1}
-    assert 2800 <= Pupil.objects.count() <= 3200
+    assert phases == {"primary": 7, "secondary": 4, "ap": 1}
+    pupils = Pupil.objects.count()
+    assert 6200 <= pupils <= 6800
+    assert 3800 <= Family.objects.count() <= 4300
+    assert 0.27 <= Pupil.objects.filter(fsm=True).count() / pupils <= 0.33
+    # Entitled to a welcome pack: Reception at the primaries, Year 7 at the secondaries.
+    entitled = Pupil.objects.filter(
+        Q(school__phase="primary", year_group=0) | Q(school__phase="secondary", year_group=7)
+    ).count()
+    assert 1100 <= entitled <= 1400
     partner = PartnerCharity.objects.get()
     assert set(partner.services.values_list("service", flat=True)) == {
         "food_parcel",
@@ -54,15 +68,46 @@ def test_it_makes_valid_upns_and_consistent_year_groups(seeded):
         assert expected_year_group(dob, academic_year_start=start) == year_group
 
 
+def test_it_spreads_a_year_of_the_standby_funds_history_over_the_months(seeded):
+    today = timezone.localdate()
+    entries = LedgerEntry.objects.filter(fund=standby_fund())
+    assert entries.filter(occurred_on__gt=today).count() == 0
+    months = {(day.year, day.month) for day in entries.values_list("occurred_on", flat=True)}
+    assert len(months) >= 13  # every month since 1 September last year
+    year_ago = today - datetime.timedelta(days=365)
+    food = Voucher.objects.filter(voucher_type__service="food_parcel", issued_at__date__gt=year_ago)
+    assert 250 <= food.count() <= 600  # a few hundred food vouchers a year
+    last_year = fund_year_summary(fund=standby_fund(), year=financial_year_for(today) - 1, today=today)
+    assert sum(1 for month in last_year.months if month.flows.spent_pence) == 12
+    assert 15_000_00 <= last_year.spent_pence <= 30_000_00
+
+
+def test_its_standby_fund_runs_short_so_finance_approves_and_refuses(seeded):
+    today = timezone.localdate()
+    assert fund_position(fund=standby_fund()).available_pence >= 0
+    last_year = fund_year_summary(fund=standby_fund(), year=financial_year_for(today) - 1, today=today)
+    assert min(month.closing.available_pence for month in last_year.months) < 1_000_00
+    statuses = set(SpendRequest.objects.values_list("status", flat=True))
+    assert {"pending", "approved", "rejected"} <= statuses
+    assert LedgerEntry.objects.exclude(override_reason="").exists()
+
+
 def test_it_changes_nothing_when_run_twice(seeded):
-    before = [
-        model.objects.count() for model in (School, Family, Pupil, Membership, AuditEvent, FamilyDuplicate)
-    ]
+    models = (
+        School,
+        Family,
+        Pupil,
+        Membership,
+        AuditEvent,
+        FamilyDuplicate,
+        LedgerEntry,
+        Voucher,
+        SpendRequest,
+    )
+    before = [model.objects.count() for model in models]
     out = StringIO()
     call_command("seed_demo", stdout=out)
-    after = [
-        model.objects.count() for model in (School, Family, Pupil, Membership, AuditEvent, FamilyDuplicate)
-    ]
+    after = [model.objects.count() for model in models]
     assert after == before
     assert "nothing changed" in out.getvalue()
 

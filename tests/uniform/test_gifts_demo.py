@@ -34,7 +34,7 @@ def test_it_seeds_items_packs_and_stock_for_every_demo_school_once():
     # Welcome packs are paid from the trust's welcome budget; coats and shoes from the standby fund,
     # some committed, some handed over (actual), and one uniform request waiting for finance.
     assert set(WelcomePack.objects.values_list("fund__name", flat=True)) == {"Welcome uniform budget"}
-    assert fund_position(fund=Fund.objects.get(name="Welcome uniform budget")).available_pence == 30_000_00
+    assert fund_position(fund=Fund.objects.get(name="Welcome uniform budget")).available_pence == 70_000_00
     standby = fund_position(fund=standby_fund())
     assert standby.committed_pence > 0
     assert standby.spent_pence > 0

@@ -116,3 +116,27 @@ def test_a_type_paid_by_no_fund_writes_no_ledger_entries(
     voucher = issue(family_a, food_type)
     voucher_redeem(voucher=voucher, partner=partner_1, redeemed_by=charity_staff)
     assert not LedgerEntry.objects.exists()
+
+
+def test_a_redemption_is_dated_the_day_it_happened_in_the_trusts_calendar_as_its_statement_counts_it(
+    issue, family_a, paid_type, partner_1, charity_staff
+):
+    import time_machine
+
+    from vouchers.statements import statement_summary
+
+    with time_machine.travel(datetime.datetime(2026, 9, 30, 9, 0, tzinfo=datetime.UTC), tick=False):
+        voucher = issue(family_a, paid_type)
+    # 23:30 UTC on 30 September is 00:30 on 1 October in London.
+    with time_machine.travel(datetime.datetime(2026, 9, 30, 23, 30, tzinfo=datetime.UTC), tick=False):
+        voucher_redeem(voucher=voucher, partner=partner_1, redeemed_by=charity_staff)
+
+    dated = dict(
+        LedgerEntry.objects.filter(source_id=str(voucher.pk))
+        .values_list("kind", "occurred_on")
+        .order_by("pk")
+    )
+    assert dated[Kind.COMMITMENT] == datetime.date(2026, 9, 30)
+    assert dated[Kind.SPEND] == dated[Kind.COMMITMENT_RELEASE] == datetime.date(2026, 10, 1)
+    assert statement_summary(partner=partner_1, month=datetime.date(2026, 10, 1)).count == 1
+    assert statement_summary(partner=partner_1, month=datetime.date(2026, 9, 1)).count == 0
