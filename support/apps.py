@@ -7,3 +7,17 @@ class SupportConfig(AppConfig):
 
     def ready(self) -> None:
         from support import checks  # noqa: F401  (registers system checks)
+
+        self._bound_model_serializer_dates()
+
+    @staticmethod
+    def _bound_model_serializer_dates() -> None:
+        """Every ModelSerializer's date fields get support.bounds' window (explicitly declared ones use
+        support.api.fields; tests/security/test_bad_input.py checks every serializer)."""
+        from django.db import models
+        from rest_framework import serializers
+
+        from support.api.fields import BoundedDateField, BoundedDateTimeField
+
+        serializers.ModelSerializer.serializer_field_mapping[models.DateField] = BoundedDateField
+        serializers.ModelSerializer.serializer_field_mapping[models.DateTimeField] = BoundedDateTimeField

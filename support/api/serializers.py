@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from support.api.fields import BoundedDateField
 from support.models import Family, PartnerCharity, PartnerService, Pupil, School
 
 
@@ -75,7 +76,7 @@ class FamilySerializer(serializers.ModelSerializer):
 
 class ConsentSerializer(serializers.Serializer):
     consent_given = serializers.BooleanField()
-    consent_date = serializers.DateField(required=False, allow_null=True)
+    consent_date = BoundedDateField(required=False, allow_null=True)
 
 
 class PartnerServiceSerializer(serializers.ModelSerializer):

@@ -78,7 +78,7 @@ class Donation(AppendOnlyModel):
     amount_pence = models.BigIntegerField()
     received_on = models.DateField()
     gift_aid = models.BooleanField(default=False)
-    restricted_purpose = models.TextField(blank=True)
+    restricted_purpose = models.TextField(blank=True, max_length=1000)
     pledge = models.ForeignKey(
         "Pledge", null=True, blank=True, on_delete=models.PROTECT, related_name="donations"
     )
@@ -119,8 +119,8 @@ class LedgerEntry(AppendOnlyModel):
     reverses = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )
-    note = models.TextField(blank=True)
-    override_reason = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=2000)
+    override_reason = models.TextField(blank=True, max_length=2000)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -250,7 +250,7 @@ class SpendRequest(models.Model):
     category = models.CharField(max_length=60)
     amount_pence = models.BigIntegerField()
     summary = models.CharField(max_length=200, help_text="What is asked for.")
-    reason = models.TextField(help_text="Why it is needed.")
+    reason = models.TextField(max_length=2000, help_text="Why it is needed.")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
     approvals_needed = models.PositiveSmallIntegerField(default=1)
@@ -263,8 +263,8 @@ class SpendRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
-    override_reason = models.TextField(blank=True)
+    decision_note = models.TextField(blank=True, max_length=2000)
+    override_reason = models.TextField(blank=True, max_length=2000)
     commitment = models.ForeignKey(
         LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
