@@ -1,14 +1,39 @@
+import logging
+
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from support.errors import SupportError
+from support.http import SERVER_ERROR_DETAIL, api_error_body
+
+logger = logging.getLogger("django.request")
 
 
 def exception_handler(exc, context):
-    """Business-rule refusals become 400 (or 409 for a conflict) with the message under its field."""
+    """Every API error answers JSON with a ``detail`` a person understands.
+
+    A business-rule refusal is a 400 (or 409 for a conflict): ``detail`` is its message, ``code`` the
+    rule's machine code, and the message is also listed under its field, as DRF's validation errors
+    are (a field named ``code`` or ``detail`` keeps only ``detail``, so neither overwrites the other).
+    DRF's own errors keep their shape. Anything else is a 500 in the same shape, logged with its
+    traceback and the request id that the answer quotes.
+    """
     if isinstance(exc, SupportError):
-        key = exc.field or "detail"
-        body = {key: [exc.message] if exc.field else exc.message, "code": exc.code}
+        body = {"detail": exc.message, "code": exc.code}
+        if exc.field and exc.field not in body:
+            body[exc.field] = [exc.message]
         return Response(body, status=exc.status_code or status.HTTP_400_BAD_REQUEST)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        return response
+    request = context.get("request")
+    django_request = getattr(request, "_request", request)
+    logger.error(
+        "Internal Server Error: %s",
+        getattr(django_request, "path", "?"),
+        exc_info=exc,
+        extra={"status_code": 500, "request": django_request},
+    )
+    body = api_error_body(detail=SERVER_ERROR_DETAIL, code="server_error", request=django_request)
+    return Response(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)

@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
 from support.bounds import ID_MAX, JSON_MAX_DEPTH
@@ -34,6 +34,11 @@ def _no_constant(name: str) -> None:
     raise ParseError(f"{name} is not a number this API accepts.")
 
 
+class BodyTooLarge(APIException):
+    status_code = 413
+    default_code = "too_large"
+
+
 class BoundedJSONParser(JSONParser):
     """JSON with at most JSON_MAX_DEPTH levels of nesting, whole numbers within ±ID_MAX, and no
     NaN or Infinity. Python's own decoder recurses, so very deep nesting is caught as RecursionError."""
@@ -42,9 +47,12 @@ class BoundedJSONParser(JSONParser):
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
-            data = json.loads(
-                stream.read().decode(encoding), parse_int=_bounded_int, parse_constant=_no_constant
-            )
+            # DRF reads the body from the stream, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check.
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            raw = stream.read(limit + 1)
+            if len(raw) > limit:
+                raise BodyTooLarge(f"The body is too large: at most {limit // 1024} KB.")
+            data = json.loads(raw.decode(encoding), parse_int=_bounded_int, parse_constant=_no_constant)
         except RecursionError:
             raise ParseError(f"The body nests more than {JSON_MAX_DEPTH} levels deep.") from None
         except (ValueError, UnicodeDecodeError) as exc:
