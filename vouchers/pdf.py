@@ -30,6 +30,7 @@ from weasyprint.text.fonts import FontConfiguration
 from support.errors import ConflictError
 from vouchers.models import Fulfilment, Voucher
 from vouchers.qr import qr_data_uri, redemption_url
+from vouchers.services import SERVICE_STOPPED_RULE
 
 TEMPLATE = "vouchers/pdf/voucher.html"
 STYLESHEET = "vouchers/pdf/voucher.css"
@@ -167,6 +168,7 @@ def vouchers_html(vouchers: Sequence[Voucher], *, inline_css: str = "") -> str:
     context = {
         "vouchers": [voucher_context(v) for v in vouchers],
         "trust_name": settings.TRUST_NAME,
+        "service_stopped_rule": SERVICE_STOPPED_RULE,
         "inline_css": inline_css,
     }
     return render_to_string(TEMPLATE, context)

@@ -19,8 +19,7 @@ class PartnerCharity(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
     opening_times = models.TextField(
-        blank=True,
-        max_length=500, help_text="As printed on vouchers, e.g. 'Mon–Fri 10:00–15:00'."
+        blank=True, max_length=500, help_text="As printed on vouchers, e.g. 'Mon–Fri 10:00–15:00'."
     )
     is_active = models.BooleanField(default=True)
 
