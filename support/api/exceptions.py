@@ -1,5 +1,7 @@
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -29,6 +31,17 @@ def exception_handler(exc, context):
         return response
     request = context.get("request")
     django_request = getattr(request, "_request", request)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+        body = api_error_body(
+            detail=f"The body is too large: at most {limit} KB.", code="too_large", request=django_request
+        )
+        return Response(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, SuspiciousOperation):
+        body = api_error_body(
+            detail="The request could not be read.", code="bad_request", request=django_request
+        )
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
     logger.error(
         "Internal Server Error: %s",
         getattr(django_request, "path", "?"),
