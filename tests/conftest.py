@@ -195,4 +195,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     clock = os.environ.get("TEST_CLOCK")
-    return f"clock moved to {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC (TEST_CLOCK={clock})" if clock else None
+    return (
+        f"clock moved to {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC (TEST_CLOCK={clock})"
+        if clock
+        else None
+    )

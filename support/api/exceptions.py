@@ -3,6 +3,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from rest_framework import status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -13,6 +14,15 @@ logger = logging.getLogger("django.request")
 
 
 def exception_handler(exc, context):
+    response = _handle(exc, context)
+    request = context.get("request")
+    if response is not None and request is not None:
+        # An error is JSON even where the browsable API would answer a page.
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+    return response
+
+
+def _handle(exc, context):
     """Every API error answers JSON with a ``detail`` a person understands.
 
     A business-rule refusal is a 400 (or 409 for a conflict): ``detail`` is its message, ``code`` the

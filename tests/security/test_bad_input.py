@@ -210,9 +210,13 @@ def test_it_answers_no_5xx_to_huge_numbers_and_far_dates_in_any_web_page_filter(
     assert not failures, failures
 
 
-def test_it_filters_the_voucher_list_by_a_huge_family_without_a_500(world, admin):
+def test_it_refuses_a_huge_family_or_a_far_date_in_the_voucher_list_with_a_message(world, admin):
     response = _client(admin).get(f"/vouchers/?family={HUGE}")
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert "There is a problem" in response.content.decode()
+    far = _client(admin).get("/vouchers/?issued_to=9999-12-31")
+    assert far.status_code == 400
+    assert "Enter a date between 1900 and 2199" in far.content.decode()
 
 
 def test_every_form_of_the_site_bounds_its_ids_numbers_and_dates():
