@@ -78,7 +78,7 @@ class Donation(AppendOnlyModel):
     amount_pence = models.BigIntegerField()
     received_on = models.DateField()
     gift_aid = models.BooleanField(default=False)
-    restricted_purpose = models.TextField(blank=True, max_length=1000)
+    restricted_purpose = models.TextField(blank=True)
     pledge = models.ForeignKey(
         "Pledge", null=True, blank=True, on_delete=models.PROTECT, related_name="donations"
     )
@@ -119,8 +119,8 @@ class LedgerEntry(AppendOnlyModel):
     reverses = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )
-    note = models.TextField(blank=True, max_length=2000)
-    override_reason = models.TextField(blank=True, max_length=2000)
+    note = models.TextField(blank=True)
+    override_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
