@@ -47,7 +47,11 @@ proxy_allow_ips = forwarded_allow_ips
 
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
+# The app's own log (Django's tracebacks of 500s, each with its request id) goes to standard error:
+# when gunicorn writes its log to a file, daemonised or not, send the app's output into that file too,
+# or every traceback is lost.
+capture_output = errorlog != "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms id=%({x-request-id}o)s'
 pidfile = os.environ.get("GUNICORN_PID") or None
 proc_name = "trustsupport-web"

@@ -58,6 +58,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line and error page of the request carries its id.
+    "support.middleware.RequestIdMiddleware",
+    "support.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "support.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -221,8 +224,12 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "support@trust.example")
 
 # --- Uploads --------------------------------------------------------------------------------
-DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+# A form or JSON body (everything but an uploaded file) is at most 1 MB; a whole request at most
+# MAX_REQUEST_BYTES, which leaves room for a pupil CSV (support.pupil_csv.MAX_BYTES, 10 MB) so that the
+# import form, not a bare 413, explains a file that is too large.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+MAX_REQUEST_BYTES = 12 * 1024 * 1024
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -244,6 +251,12 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    ],
+    # JSON with bounded nesting and numbers (support.api.parsers); forms and uploads as DRF's defaults.
+    "DEFAULT_PARSER_CLASSES": [
+        "support.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "support.api.exceptions.exception_handler",
@@ -275,10 +288,18 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging --------------------------------------------------------------------------------
+# Every line carries the id of the request it was written in (support.middleware): the 500 page shows
+# the id, so a user's report finds the traceback. bin/prod captures this output into .prod/NAME/log/web.log.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "support.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # WeasyPrint logs every step of every render at INFO.
     "loggers": {

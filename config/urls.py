@@ -42,3 +42,10 @@ urlpatterns = [
     path("", include("uniform.urls")),
     path("", include("support.urls")),
 ]
+
+# Under /api/ an error answers JSON in the API's error shape; elsewhere the site's pages (500 with
+# the request id to quote).
+handler400 = "support.http.bad_request"
+handler403 = "support.http.permission_denied"
+handler404 = "support.http.page_not_found"
+handler500 = "support.http.server_error"

@@ -3,10 +3,11 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from support.bounds import BoundedFormMixin
 from support.scopes import scope_for
 
 
-class TrustAdminAuthenticationForm(AdminAuthenticationForm):
+class TrustAdminAuthenticationForm(BoundedFormMixin, AdminAuthenticationForm):
     def confirm_login_allowed(self, user) -> None:
         if not user.is_active or not scope_for(user).is_admin:
             raise ValidationError(

@@ -12,3 +12,17 @@ class SupportConfig(AppConfig):
 
         register_core_handlers()
         register_core()
+
+        self._bound_model_serializer_dates()
+
+    @staticmethod
+    def _bound_model_serializer_dates() -> None:
+        """Every ModelSerializer's date fields get support.bounds' window (explicitly declared ones use
+        support.api.fields; tests/security/test_bad_input.py checks every serializer)."""
+        from django.db import models
+        from rest_framework import serializers
+
+        from support.api.fields import BoundedDateField, BoundedDateTimeField
+
+        serializers.ModelSerializer.serializer_field_mapping[models.DateField] = BoundedDateField
+        serializers.ModelSerializer.serializer_field_mapping[models.DateTimeField] = BoundedDateTimeField

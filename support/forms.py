@@ -1,8 +1,9 @@
 from django import forms
 from django.utils import timezone
 
+from support.bounds import BoundedFormMixin
 from support.models import Family, School
-from support.pupil_csv import MAX_BYTES
+from support.pupil_csv import MAX_BYTES, normalise_phone
 
 ERROR_CLASSES = {
     "govuk-input": "govuk-input--error",
@@ -12,8 +13,9 @@ ERROR_CLASSES = {
 }
 
 
-class GovukErrorsMixin:
-    """Adds GOV.UK's error styling to the inputs of fields that have errors."""
+class GovukErrorsMixin(BoundedFormMixin):
+    """Adds GOV.UK's error styling to the inputs of fields that have errors (and, as every form of
+    the site, bounds its ids, numbers and dates: support.bounds)."""
 
     def full_clean(self) -> None:
         super().full_clean()  # type: ignore[misc]
@@ -28,7 +30,7 @@ class GovukErrorsMixin:
             widget.attrs["class"] = " ".join(classes + extra)
 
 
-class FamilySearchForm(forms.Form):
+class FamilySearchForm(BoundedFormMixin, forms.Form):
     q = forms.CharField(
         label="Name, postcode, phone, e-mail or UPN",
         required=False,
@@ -89,18 +91,13 @@ class FamilyForm(GovukErrorsMixin, forms.ModelForm):
         }
 
     def clean_phone(self) -> str:
-        import phonenumbers
-
         raw = self.cleaned_data["phone"].strip()
         if not raw:
             return ""
-        try:
-            number = phonenumbers.parse(raw, "GB")
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
+        phone = normalise_phone(raw)  # the same check as services.family_update's
+        if phone is None:
             raise forms.ValidationError("Enter a UK phone number, like 07700 900123")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return phone
 
 
 class ConsentForm(GovukErrorsMixin, forms.Form):
@@ -127,7 +124,7 @@ class ConsentForm(GovukErrorsMixin, forms.Form):
         return data
 
 
-class NeedForm(forms.Form):
+class NeedForm(BoundedFormMixin, forms.Form):
     in_need = forms.BooleanField(required=False)
     reason = forms.CharField(
         label="Why is the pupil in need?",

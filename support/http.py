@@ -1,5 +1,7 @@
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+from django.views import defaults
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -21,3 +23,48 @@ def site_url(request: HttpRequest | None) -> str:
     if settings.SITE_URL_SET or request is None:
         return settings.SITE_URL
     return request.build_absolute_uri("/").rstrip("/")
+
+
+# --- Error pages: JSON in the API's error shape under /api/, the site's pages elsewhere -----------
+
+API_PREFIX = "/api/"
+SERVER_ERROR_DETAIL = (
+    "Sorry, there is a problem with the service. Nothing was half-saved: try again in a few minutes, "
+    "and if it happens again, quote the request id."
+)
+
+
+def api_error_body(*, detail: str, code: str, request: HttpRequest | None) -> dict:
+    """The API's error shape: a sentence a person understands, a code a program can test, and the
+    request id (quoted in a report, it finds the log lines)."""
+    return {"detail": detail, "code": code, "request_id": getattr(request, "id", "")}
+
+
+def _error(request: HttpRequest, status: int, template: str, detail: str, code: str) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(api_error_body(detail=detail, code=code, request=request), status=status)
+    # No RequestContext, as Django's own error views: a 500 may come from a context processor.
+    body = loader.get_template(template).render({"request_id": getattr(request, "id", "")})
+    return HttpResponse(body, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return _error(request, 400, "", "The request could not be read.", "bad_request")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return _error(request, 403, "", "You do not have permission to do this.", "permission_denied")
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return _error(request, 404, "", "Not found.", "not_found")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _error(request, 500, "500.html", SERVER_ERROR_DETAIL, "server_error")

@@ -1,7 +1,71 @@
+import contextvars
+import logging
+import re
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+# The id of the request being served, for log lines written anywhere while it runs.
+_current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# An id a trusted proxy sent (X-Request-ID) is kept when it looks like one; anything else is replaced.
+_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+class RequestIdMiddleware:
+    """Gives each request an id: ``request.id``, the X-Request-ID response header, every log line
+    written while it runs (``RequestIdLogFilter``) and the error page, so a user's report of an
+    error ("reference 3f9c…") finds its traceback in the log. First in MIDDLEWARE."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "") if settings.NUM_PROXIES else ""
+        request.id = incoming if _INCOMING_ID.fullmatch(incoming) else uuid.uuid4().hex[:16]
+        token = _current_request_id.set(request.id)
+        try:
+            response = self.get_response(request)
+        finally:
+            _current_request_id.reset(token)
+        response.headers.setdefault(REQUEST_ID_HEADER, request.id)
+        return response
+
+
+def current_request_id() -> str:
+    """The id of the request this thread is serving, or "-" outside a request."""
+    return _current_request_id.get()
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Adds ``request_id`` to every log record (settings.LOGGING's formatter prints it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        record.request_id = getattr(request, "id", None) or current_request_id()
+        return True
+
+
+class RequestSizeLimitMiddleware:
+    """Refuses a body over MAX_REQUEST_BYTES (the largest pupil CSV upload and its form) before any of
+    it is read: 413. Django's DATA_UPLOAD_MAX_MEMORY_SIZE caps the non-file part of each request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.MAX_REQUEST_BYTES:
+            message = f"The request is too large: at most {settings.MAX_REQUEST_BYTES // (1024 * 1024)} MB."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message, "code": "too_large"}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
 
 
 class ContentSecurityPolicyMiddleware:

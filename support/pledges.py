@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from support.audit import audit_record
+from support.bounds import DATE_MAX, DATE_MIN
 from support.errors import ConflictError, SupportError
 from support.fund import (
     SPEND_CATEGORIES,
@@ -84,6 +85,10 @@ def pledge_create(
         raise SupportError("Choose how often the money comes.", field="frequency")
     if not isinstance(next_due, datetime.date):
         raise SupportError("Enter when the next payment is due.", field="next_due", code="required")
+    if not DATE_MIN <= next_due <= DATE_MAX:  # a donation moves it on a period: year 10000 overflows
+        raise SupportError(
+            f"Enter a due date between {DATE_MIN.year} and {DATE_MAX.year}.", field="next_due", code="invalid"
+        )
     restricted_purpose = restricted_purpose.strip()
     if restricted_purpose and restricted_purpose not in SPEND_CATEGORIES:
         raise SupportError("Choose what the pledge may pay for.", field="restricted_purpose")

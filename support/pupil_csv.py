@@ -504,6 +504,12 @@ def _parse_phone(value: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def normalise_phone(value: str) -> str | None:
+    """A phone number in E.164 form ("+447700900123"), or None if it is not a valid number (UK unless
+    it starts with a +code). The one check for a family's phone: imports, web forms and the API."""
+    return _parse_phone(value.strip()) if len(value) <= 40 else None
+
+
 def _check_email(value: str) -> bool:
     """True if the address looks deliverable: Django's validator, and a dot in the domain."""
     try:

@@ -11,7 +11,8 @@ from support.audit import audit_record, changed, snapshot
 from support.errors import ConflictError, SupportError
 from support.merges import merge_handlers_run
 from support.models import Family, FamilyDuplicate, Pupil
-from support.pupil_csv import normalise_name_key, normalise_postcode
+from support.models.families import HOUSEHOLD_MAX_ADULTS, HOUSEHOLD_MAX_CHILDREN
+from support.pupil_csv import normalise_name_key, normalise_phone, normalise_postcode
 
 FAMILY_EDITABLE = (
     "lead_carer_name",
@@ -36,8 +37,20 @@ def _clean_family_fields(fields: dict) -> dict:
         if postcode is None:
             raise SupportError("Enter a UK postcode, like SW1A 1AA.", field="postcode")
         cleaned["postcode"] = postcode
+    if cleaned.get("phone"):
+        phone = normalise_phone(str(cleaned["phone"]))
+        if phone is None:
+            raise SupportError("Enter a UK phone number, like 07700 900123", field="phone")
+        cleaned["phone"] = phone
+    for name in ("address", "dietary_needs", "email"):
+        limit = Family._meta.get_field(name).max_length
+        if limit and len(cleaned.get(name) or "") > limit:
+            raise SupportError(f"Shorten this to at most {limit} characters.", field=name)
     if "adults" in cleaned and int(cleaned["adults"]) < 1:
         raise SupportError("A household has at least one adult.", field="adults")
+    for name, most in (("adults", HOUSEHOLD_MAX_ADULTS), ("children", HOUSEHOLD_MAX_CHILDREN)):
+        if name in cleaned and not 0 <= int(cleaned[name]) <= most:
+            raise SupportError(f"Enter a number from {int(name == 'adults')} to {most}.", field=name)
     return cleaned
 
 

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from support.api.visibility import ScopedFilterSet, VisibleFieldsMixin
+from support.bounds import ID_MAX
 from support.errors import SupportError
 from uniform import selectors, services
 from uniform.models import Gift, GiftLine, UniformItem, WelcomePack, WelcomePackItem
@@ -88,7 +89,9 @@ class GiftSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
 
 class SizeSerializer(serializers.Serializer):
-    item = serializers.IntegerField(help_text="The uniform item's id (one of the gift's lines)")
+    item = serializers.IntegerField(
+        min_value=1, max_value=ID_MAX, help_text="The uniform item's id (one of the gift's lines)"
+    )
     size = serializers.CharField(
         allow_blank=True, max_length=30, help_text="One of the item's sizes; '' clears it"
     )

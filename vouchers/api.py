@@ -238,6 +238,10 @@ class VoucherCheckSerializer(VisibleFieldsMixin, serializers.Serializer):
     state = serializers.CharField()
     valid = serializers.BooleanField()
     reason = serializers.CharField(allow_null=True, help_text="Why it cannot be redeemed, when it cannot")
+    notice = serializers.CharField(
+        allow_null=True,
+        help_text="What the counter should know, e.g. the service has stopped but this is honoured",
+    )
     voucher_type = serializers.CharField()
     service = serializers.CharField()
     expires_on = serializers.DateField()
@@ -256,6 +260,7 @@ def check_payload(voucher: Voucher) -> dict:
         "state": voucher.state,
         "valid": voucher.is_valid,
         "reason": None if voucher.is_valid else services.voucher_refusal(voucher).message,
+        "notice": services.voucher_service_notice(voucher),
         "voucher_type": voucher.voucher_type.name,
         "service": voucher.voucher_type.service,
         "expires_on": voucher.expires_on,
@@ -290,7 +295,9 @@ CODE_PARAMETER = OpenApiParameter(
 )
 REFUSALS = {
     400: OpenApiResponse(description="The code is mistyped (its check character does not match)"),
-    404: OpenApiResponse(description="No voucher with this code for your charity"),
+    404: OpenApiResponse(
+        description="No voucher with this code for your charity (nor says whether another has one)"
+    ),
     429: OpenApiResponse(description="Too many codes that matched nothing: lookups are paused"),
 }
 
@@ -309,7 +316,7 @@ class _RedeemBase(APIView):
             )
         except SupportError as exc:
             lookup_guard_miss(user=request.user, ip=ip, code=code)
-            if exc.code in ("unknown", "other_partner"):
+            if exc.code == "unknown":
                 exc.status_code = status.HTTP_404_NOT_FOUND
             raise
 

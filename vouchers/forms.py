@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django import forms
 
+from support.bounds import BoundedFormMixin
 from support.forms import GovukErrorsMixin
 from support.models import School
 from support.money import to_pence
@@ -50,7 +51,7 @@ class RedeemForm(GovukErrorsMixin, forms.Form):
         return None if value is None else to_pence(value)
 
 
-class MonthForm(forms.Form):
+class MonthForm(BoundedFormMixin, forms.Form):
     month = forms.DateField(
         label="Month",
         required=False,
@@ -180,7 +181,7 @@ class VoucherIssueForm(GovukErrorsMixin, forms.Form):
         return self.fixed_school or self.cleaned_data.get("school")
 
 
-class VoucherFilterForm(forms.Form):
+class VoucherFilterForm(BoundedFormMixin, forms.Form):
     STATE_CHOICES = [("", "Any state"), *Voucher.State.choices]
 
     state = forms.ChoiceField(

@@ -58,6 +58,12 @@ class ReferralReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# Decided with the partners (issue 13): a voucher the trust has given a family is honoured for what it
+# says until its use-by date, even if the charity stops offering the service meanwhile; only new vouchers
+# stop. Printed on every voucher (templates/vouchers/pdf/voucher.html) and told at the counter.
+SERVICE_STOPPED_RULE = "It is honoured until that date even if the charity stops offering this service."
+
+
 class Fulfilment(models.TextChoices):
     COLLECTION = "collection", "Collection from the charity"
     DELIVERY = "delivery", "Delivery to the family"

@@ -28,7 +28,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from support.errors import ConflictError
-from vouchers.models import Fulfilment, Voucher
+from vouchers.models import SERVICE_STOPPED_RULE, Fulfilment, Voucher
 from vouchers.qr import qr_data_uri, redemption_url
 
 TEMPLATE = "vouchers/pdf/voucher.html"
@@ -172,6 +172,7 @@ def vouchers_html(
     context = {
         "vouchers": [voucher_context(v, site_url=site_url) for v in vouchers],
         "trust_name": settings.TRUST_NAME,
+        "service_stopped_rule": SERVICE_STOPPED_RULE,
         "inline_css": inline_css,
     }
     return render_to_string(TEMPLATE, context)

@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from support.bounds import id_in_range
 from support.errors import ConflictError, SupportError
 from support.jobs import task_named
 from vouchers.models import Voucher
@@ -117,10 +118,9 @@ def print_job_start(
     otherwise each print is audited. Jobs are sent after the transaction commits.
     """
     paper = _check_paper(paper)
-    try:
-        ids = [int(pk) for pk in voucher_ids]
-    except (TypeError, ValueError):
-        raise PrintNotFound() from None
+    ids = [id_in_range(pk) for pk in voucher_ids]
+    if None in ids:  # not a number, or no voucher could have it: the same answer as another's voucher
+        raise PrintNotFound()
     if not ids:
         raise SupportError("Choose at least one voucher to print.", field="voucher")
     if len(set(ids)) > MAX_VOUCHERS:

@@ -3,10 +3,10 @@
 import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from support.models import Family, Policy
+from support.models import Family, PartnerService, Policy
 from support.scopes import scope_for
 from vouchers.models import Delivery, Redemption, Voucher, VoucherType
 
@@ -46,8 +46,27 @@ def voucher_delivery_preference(*, user: User, family: Family) -> str:
     return last if last and address.get(last) else Delivery.PRINT
 
 
+def _service_stopped() -> Exists:
+    """The type's partner has marked its service as no longer offered (PartnerService.is_active off)."""
+    return Exists(
+        PartnerService.objects.filter(
+            partner=OuterRef("partner"), service=OuterRef("service"), is_active=False
+        )
+    )
+
+
 def voucher_types_available() -> QuerySet[VoucherType]:
-    return VoucherType.objects.filter(is_active=True, partner__is_active=True).select_related("partner")
+    """The types a school may issue now: the type, its partner and the partner's service all active."""
+    return (
+        VoucherType.objects.filter(is_active=True, partner__is_active=True)
+        .exclude(_service_stopped())
+        .select_related("partner")
+    )
+
+
+def voucher_type_offered(voucher_type: VoucherType) -> bool:
+    """Whether new vouchers of this type may be issued (see ``voucher_types_available``)."""
+    return voucher_types_available().filter(pk=voucher_type.pk).exists()
 
 
 class LimitStatus:

@@ -17,6 +17,7 @@ from support.fund import (
     fund_spend_commit,
 )
 from support.models import Family, PartnerCharity, Pupil, School
+from support.money import pounds
 from support.scopes import require_school
 from vouchers import codes
 from vouchers.models import (
@@ -29,7 +30,7 @@ from vouchers.models import (
     VoucherType,
 )
 from vouchers.notify import family_address, voucher_send_queue
-from vouchers.selectors import voucher_limit_status
+from vouchers.selectors import voucher_limit_status, voucher_type_offered
 
 State = Voucher.State
 
@@ -65,8 +66,12 @@ def voucher_issue(
     require_school(issued_by, school)
     if not Pupil.objects.filter(family=family, school=school).exists():
         raise SupportError("This family has no pupil at the school issuing the voucher.", field="school")
-    if not voucher_type.is_active or not voucher_type.partner.is_active:
-        raise SupportError("This voucher type is no longer offered.", field="voucher_type")
+    if not voucher_type_offered(voucher_type):
+        raise SupportError(
+            "This voucher type is no longer offered: the charity has stopped this service.",
+            field="voucher_type",
+            code="service_stopped",
+        )
     if referral_reason not in ReferralReason.values:
         raise SupportError("Choose a reason for the referral.", field="referral_reason")
     if referral_reason == ReferralReason.OTHER and not referral_other.strip():
@@ -298,30 +303,44 @@ class CodeLookup:
     error: SupportError | None
 
 
+# One answer for a code that matches no voucher and for another charity's voucher, so the counter
+# cannot learn which codes exist elsewhere; said so that a volunteer knows what to do next.
+UNKNOWN_CODE_MESSAGE = (
+    "No voucher for your charity has this code. Check the code with the family (or scan the QR code); "
+    "if it is right, the voucher may be for another charity: the name at the top of the voucher says which."
+)
+
+
 def voucher_find_for_partner(*, code: str, partner_ids: frozenset[int]) -> Voucher:
     """The voucher for a typed or scanned code, if it is one of these partners'. Raises SupportError.
 
-    A mistyped code is refused by its check character before any lookup. Another charity's voucher
-    is refused without saying anything about it.
+    A mistyped code is refused by its check character before any lookup (code ``mistyped``). A code
+    that matches nothing and another charity's voucher get the same answer (code ``unknown``).
     """
     try:
         normalised = codes.validate(code)
     except codes.CodeError as exc:
         raise SupportError(exc.args[0], field="code", code="mistyped") from None
     voucher = (
-        Voucher.objects.select_related("voucher_type__partner", "school").filter(code=normalised).first()
+        Voucher.objects.select_related("voucher_type__partner", "school")
+        .filter(code=normalised, voucher_type__partner_id__in=partner_ids)
+        .first()
     )
     if voucher is None:
-        raise SupportError(
-            "No voucher has this code. Check it with the family.", field="code", code="unknown"
-        )
-    if voucher.voucher_type.partner_id not in partner_ids:
-        raise SupportError(
-            "This voucher is for another charity, so it cannot be used here.",
-            field="code",
-            code="other_partner",
-        )
+        raise SupportError(UNKNOWN_CODE_MESSAGE, field="code", code="unknown")
     return voucher
+
+
+
+
+def voucher_service_notice(voucher: Voucher) -> str | None:
+    """What the counter is told about a valid voucher whose service is no longer offered, else None."""
+    if not voucher.is_valid or voucher_type_offered(voucher.voucher_type):
+        return None
+    return (
+        "The charity no longer offers this service for new vouchers, but this one was given before it "
+        f"stopped: honour it (it is valid until {_uk(voucher.expires_on)})."
+    )
 
 
 @transaction.atomic
@@ -340,6 +359,12 @@ def voucher_redeem(
         )
     if value_pence is not None and value_pence < 0:
         raise SupportError("The value given cannot be negative.", field="value_pence")
+    if value_pence is not None and value_pence > voucher.face_value_pence:
+        raise SupportError(
+            f"The value given can be at most the voucher's face value, {pounds(voucher.face_value_pence)}.",
+            field="value_pence",
+            code="over_face_value",
+        )
     today, now = timezone.localdate(), timezone.now()
     claimed = Voucher.objects.filter(pk=voucher.pk, state=State.ISSUED, expires_on__gte=today).update(
         state=State.REDEEMED, updated_at=now

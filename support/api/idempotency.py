@@ -20,7 +20,8 @@ from support.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 LIFETIME = datetime.timedelta(hours=24)
-MAX_KEY_LENGTH = 100
+MAX_KEY_LENGTH = IdempotencyRecord._meta.get_field("key").max_length
+MAX_PATH_LENGTH = IdempotencyRecord._meta.get_field("path").max_length
 
 
 def _refuse(message: str, code: int, error_code: str) -> Response:
@@ -38,6 +39,12 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
         if len(key) > MAX_KEY_LENGTH:
             return _refuse(
                 f"{HEADER} is at most {MAX_KEY_LENGTH} characters.", 400, "idempotency_key_invalid"
+            )
+        if len(request.path) > MAX_PATH_LENGTH:
+            return _refuse(
+                f"{HEADER} cannot be used on a path longer than {MAX_PATH_LENGTH} characters.",
+                400,
+                "idempotency_key_invalid",
             )
         body_hash = hashlib.sha256(request.body).hexdigest()
         fields = {"method": request.method, "path": request.path, "body_hash": body_hash}

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from support.api.fields import BoundedDateField
 from support.api.visibility import VisibleFieldsMixin
 from support.models import Family, PartnerCharity, PartnerService, Pupil, School
 
@@ -76,7 +77,7 @@ class FamilySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
 class ConsentSerializer(serializers.Serializer):
     consent_given = serializers.BooleanField()
-    consent_date = serializers.DateField(required=False, allow_null=True)
+    consent_date = BoundedDateField(required=False, allow_null=True)
 
 
 class PartnerServiceSerializer(VisibleFieldsMixin, serializers.ModelSerializer):

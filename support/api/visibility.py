@@ -16,12 +16,13 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django_filters.filterset import FILTER_FOR_DBFIELD_DEFAULTS
-from django_filters.rest_framework import DjangoFilterBackend, FilterSet
+from django_filters.rest_framework import FilterSet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.filters import OrderingFilter, SearchFilter
 
+from support.api.filters import BoundedFilterBackend
 from support.visibility import can_see, is_declared, lookup_path
 
 User = AbstractBaseUser | AnonymousUser | None
@@ -125,21 +126,17 @@ class ScopedFilterSet(FilterSet):
     }
 
 
-class VisibleFilterBackend(DjangoFilterBackend):
+class VisibleFilterBackend(BoundedFilterBackend):
     """``filterset_fields`` build a ``ScopedFilterSet``; filters on fields the caller may not see are
-    dropped (a value given for one is ignored)."""
+    dropped (a value given for one is ignored); the rest are bounded (``BoundedFilterBackend``)."""
 
     filterset_base = ScopedFilterSet
 
-    def get_filterset(self, request, queryset, view):
-        filterset = super().get_filterset(request, queryset, view)
-        if filterset is None:
-            return None
+    def narrow(self, filterset, request) -> None:
         model = filterset._meta.model
         for name, flt in list(filterset.filters.items()):
             if not visible(request.user, model, name, flt.field_name):
                 del filterset.filters[name]
-        return filterset
 
 
 class VisibleSearchFilter(SearchFilter):

@@ -38,6 +38,7 @@ from rest_framework.response import Response
 from support import approvals
 from support.api.idempotency import HEADER, idempotent
 from support.api.visibility import ScopedFilterSet
+from support.bounds import id_in_range
 from support.errors import SupportError
 from support.finance import api_serializers as s
 from support.finance.ledger import (
@@ -221,9 +222,10 @@ class LedgerEntryFilter(ScopedFilterSet):
         fields = ["fund", "kind"]
 
     def filter_school(self, queryset, name, value):
-        return (
-            queryset.filter(school__isnull=True) if value == "none" else queryset.filter(school_id=int(value))
-        )
+        if value == "none":
+            return queryset.filter(school__isnull=True)
+        school_id = id_in_range(value)  # an id no school can have matches nothing
+        return queryset.filter(school_id=school_id) if school_id else queryset.none()
 
     def filter_category(self, queryset, name, value):
         if ":" in value:

@@ -10,6 +10,7 @@ import datetime
 from django.utils import timezone
 from rest_framework import serializers
 
+from support.api.fields import BoundedDateField
 from support.api.visibility import VisibleFieldsMixin
 from support.finance.ledger import kind_label
 from support.finance.reports import funds_visible_to
@@ -186,7 +187,7 @@ class DonationCreateSerializer(_ScopedFundMixin):
     fund = serializers.PrimaryKeyRelatedField(queryset=Fund.objects.none())
     donor = serializers.CharField(max_length=200, allow_blank=True)
     amount_pence = serializers.IntegerField(max_value=MAX_PENCE, help_text="Positive, in pence")
-    received_on = serializers.DateField()
+    received_on = BoundedDateField()
     gift_aid = serializers.BooleanField(default=False)
     restricted_purpose = serializers.ChoiceField(
         choices=PURPOSES,
@@ -246,7 +247,7 @@ class PledgeCreateSerializer(_ScopedFundMixin):
     donor = serializers.CharField(max_length=200, allow_blank=True)
     amount_pence = serializers.IntegerField(max_value=MAX_PENCE, help_text="Each payment, in pence")
     frequency = serializers.ChoiceField(choices=Pledge.Frequency.choices)
-    next_due = serializers.DateField(help_text="When the first (or next) payment is expected")
+    next_due = BoundedDateField(help_text="When the first (or next) payment is expected")
     gift_aid = serializers.BooleanField(default=False)
     restricted_purpose = serializers.ChoiceField(choices=PURPOSES, allow_blank=True, default="")
 

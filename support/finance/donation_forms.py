@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from support.bounds import BoundedFormMixin
 from support.forms import GovukErrorsMixin
 from support.fund import SPEND_CATEGORIES, category_label
 from support.models import Fund, Pledge
@@ -205,7 +206,7 @@ class PledgeStopForm(GovukErrorsMixin, forms.Form):
     )
 
 
-class DonationFilterForm(forms.Form):
+class DonationFilterForm(BoundedFormMixin, forms.Form):
     fund = forms.TypedChoiceField(label="Fund", coerce=int, widget=_select())
     year = forms.TypedChoiceField(label="Financial year", coerce=int, widget=_select())
 

@@ -1,11 +1,17 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.gb import upn as upn_module
 
 from support.models.schools import School
+
+# A household bigger than this is a typing mistake (or a probe): a voucher copies the household size
+# into a small integer, and a partner plans a parcel by it.
+HOUSEHOLD_MAX_ADULTS = 12
+HOUSEHOLD_MAX_CHILDREN = 18
 
 
 def validate_upn(value: str) -> None:
@@ -40,10 +46,14 @@ class Family(models.Model):
     carer_name_key = models.CharField(max_length=120, db_index=True, editable=False)
     phone = models.CharField(max_length=20, blank=True, db_index=True, help_text="E.164, e.g. +447700900123")
     email = models.EmailField(blank=True, db_index=True)
-    address = models.TextField(blank=True)
+    address = models.TextField(blank=True, max_length=500)
     postcode = models.CharField(max_length=8, blank=True, db_index=True)
-    adults = models.PositiveSmallIntegerField(default=1)
-    children = models.PositiveSmallIntegerField(default=1)
+    adults = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(HOUSEHOLD_MAX_ADULTS)]
+    )
+    children = models.PositiveSmallIntegerField(
+        default=1, validators=[MaxValueValidator(HOUSEHOLD_MAX_CHILDREN)]
+    )
     dietary_needs = models.CharField(max_length=200, blank=True)
     consent_given = models.BooleanField("data-sharing consent", default=False)
     consent_date = models.DateField(null=True, blank=True)

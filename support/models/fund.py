@@ -267,7 +267,7 @@ class SpendRequest(models.Model):
     category = models.CharField(max_length=60)
     amount_pence = models.BigIntegerField()
     summary = models.CharField(max_length=200, help_text="What is asked for.")
-    reason = models.TextField(help_text="Why it is needed.")
+    reason = models.TextField(max_length=2000, help_text="Why it is needed.")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
     approvals_needed = models.PositiveSmallIntegerField(default=1)
@@ -280,8 +280,8 @@ class SpendRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
-    override_reason = models.TextField(blank=True)
+    decision_note = models.TextField(blank=True, max_length=2000)
+    override_reason = models.TextField(blank=True, max_length=2000)
     commitment = models.ForeignKey(
         LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

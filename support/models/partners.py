@@ -14,12 +14,12 @@ class PartnerCharity(models.Model):
     """A charity that redeems the trust's vouchers at its counter."""
 
     name = models.CharField(max_length=120, unique=True)
-    address = models.TextField()
+    address = models.TextField(max_length=500)
     postcode = models.CharField(max_length=10, blank=True)
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
     opening_times = models.TextField(
-        blank=True, help_text="As printed on vouchers, e.g. 'Mon–Fri 10:00–15:00'."
+        blank=True, max_length=500, help_text="As printed on vouchers, e.g. 'Mon–Fri 10:00–15:00'."
     )
     is_active = models.BooleanField(default=True)
 

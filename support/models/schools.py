@@ -20,7 +20,7 @@ class School(models.Model):
         help_text="The school's unique reference number (six digits).",
     )
     phase = models.CharField(max_length=12, choices=Phase.choices)
-    address = models.TextField(blank=True)
+    address = models.TextField(blank=True, max_length=500)
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
     is_active = models.BooleanField(default=True)

@@ -2,6 +2,7 @@
 written, and a Celery worker killed mid-task finishes the job whole when the task is redelivered."""
 
 import datetime
+import json
 import os
 import signal
 import subprocess
@@ -312,3 +313,158 @@ def test_it_finishes_the_monthly_statements_whole_after_the_worker_is_killed_mid
         assert statement.voucher_count == 1
         assert statement.pdf.startswith(b"%PDF")
     assert AuditEvent.objects.filter(action="statement.generated").count() == len(partners)
+
+
+# --- a 500 leaves a trace: the request id on the page, the traceback in the log (issue 13) ------------
+
+
+def _break_family_list(monkeypatch):
+    from support.api import views as api_views
+
+    def broken(self):
+        raise RuntimeError("the family list fell over")
+
+    monkeypatch.setattr(api_views.FamilyViewSet, "get_queryset", broken)
+
+
+@pytest.mark.django_db
+def test_it_answers_an_api_500_as_json_with_the_request_id_and_logs_the_traceback(
+    monkeypatch, caplog, settings
+):
+    settings.DEBUG = False
+    _break_family_list(monkeypatch)
+    client = Client(raise_request_exception=False)
+    client.force_login(make_user("admin_faults", "admin", superuser=True))
+    with caplog.at_level("ERROR", logger="django.request"):
+        response = client.get("/api/v1/families/", headers={"Accept": "text/html"})
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["code"] == "server_error"
+    assert "quote the request id" in body["detail"]
+    assert body["request_id"] == response["X-Request-ID"]
+    assert "fell over" not in response.content.decode()
+    [record] = [r for r in caplog.records if r.exc_info]
+    assert record.request_id == body["request_id"]
+    assert "RuntimeError: the family list fell over" in caplog.text
+
+
+@pytest.mark.django_db
+def test_it_shows_the_request_id_on_the_500_page_and_logs_it_with_the_traceback(
+    monkeypatch, caplog, settings
+):
+    from support import views as support_views
+
+    settings.DEBUG = False
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the family search fell over")
+
+    monkeypatch.setattr(support_views, "render", broken)
+    client = Client(raise_request_exception=False)
+    client.force_login(make_user("admin_faults", "admin", superuser=True))
+    with caplog.at_level("ERROR", logger="django.request"):
+        response = client.get("/families/")
+    assert response.status_code == 500
+    page = response.content.decode()
+    request_id = response["X-Request-ID"]
+    assert f'id="request-id">{request_id}<' in page
+    assert "fell over" not in page
+    assert any(r.exc_info and r.request_id == request_id for r in caplog.records)
+
+
+@pytest.mark.django_db
+def test_it_answers_an_unknown_api_path_as_json(client_for, admin):
+    response = client_for(admin).get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_the_production_like_run_captures_the_apps_log_into_its_log_file():
+    import runpy
+
+    env = {"GUNICORN_ERROR_LOG": "/tmp/web.log"}
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        conf = runpy.run_path(str(BASE_DIR / "config" / "gunicorn.conf.py"))
+    assert conf["capture_output"] is True
+    assert "--capture-output" in (BASE_DIR / "bin" / "prod").read_text()
+
+
+def test_a_500_under_gunicorn_is_in_the_log_file_with_the_id_its_page_shows(tmp_path):
+    """The production-like run for real: gunicorn daemonised as bin/prod starts it, DEBUG off, a database
+    it cannot open (every page that reads it fails), and the error log in a file."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log, pid = tmp_path / "web.log", tmp_path / "web.pid"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "CELERY"))},
+        "DEBUG": "false",
+        "SECRET_KEY": "test-only-" + uuid.uuid4().hex,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "SQLITE_PATH": str(tmp_path / "no-such-dir" / "db.sqlite3"),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+    }
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    subprocess.run(
+        [
+            str(gunicorn),
+            "-c",
+            "config/gunicorn.conf.py",
+            "--daemon",
+            "--pid",
+            str(pid),
+            "--capture-output",
+            "--error-logfile",
+            str(log),
+            "--access-logfile",
+            str(tmp_path / "access.log"),
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/families/", timeout=10)
+            except urllib.error.HTTPError as error:
+                answer = error
+                if error.code != 502:
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        # Token authentication reads the database: the database cannot be opened, so a 500.
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/families/", headers={"Authorization": "Token abc"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            urllib.request.urlopen(request, timeout=10)
+        answer = failed.value
+        assert answer.code == 500
+        body = json.loads(answer.read())
+        request_id = body["request_id"]
+        assert answer.headers["X-Request-ID"] == request_id
+        deadline = time.monotonic() + 10
+        while f"[{request_id}]" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        text = log.read_text()
+        assert f"[{request_id}] django.request: Internal Server Error: /api/v1/families/" in text
+        assert "Traceback (most recent call last)" in text
+        assert "OperationalError" in text
+    finally:
+        if pid.exists():
+            os.kill(int(pid.read_text().strip()), signal.SIGTERM)
+            time.sleep(1)

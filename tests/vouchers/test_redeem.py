@@ -103,7 +103,7 @@ def test_it_catches_a_mistyped_code_before_looking_it_up(client_for, voucher, ch
 
 @pytest.mark.parametrize(
     ("make_code", "message"),
-    [(lambda v: unknown_code(), "No voucher has this code")],
+    [(lambda v: unknown_code(), "No voucher for your charity has this code")],
 )
 def test_it_says_when_no_voucher_has_the_code(client_for, voucher, charity_staff, make_code, message):
     response = client_for(charity_staff).get(f"/redeem/{make_code(voucher)}/")
@@ -118,7 +118,8 @@ def test_it_refuses_another_charitys_voucher_and_shows_nothing_of_it(
     response = client.get(f"/redeem/{voucher.code}/")
     body = response.content.decode()
     assert response.status_code == 404
-    assert "another charity" in body
+    # The same answer as a code that matches nothing (issue 13): nothing says the code exists.
+    assert "No voucher for your charity has this code" in body
     assert "Anna Able" not in body
     assert voucher.voucher_type.name + "</h1>" not in body
     client.post(f"/redeem/{voucher.code}/", {})
@@ -402,3 +403,95 @@ def test_it_throttles_code_lookups_by_rate_too(api_for, voucher, charity_staff, 
     )
     statuses = [api_for(charity_staff).get(f"/api/v1/redeem/{voucher.code}/").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
+
+
+# --- Issue 13: the value given, stopped services, and one answer for any code not ours ------------
+
+
+def test_it_refuses_a_value_given_above_the_face_value_and_redeems_nothing(api_for, voucher, charity_staff):
+    response = api_for(charity_staff).post(
+        f"/api/v1/redeem/{voucher.code}/redeem/", {"value_pence": 100_000_00}, format="json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "over_face_value"
+    assert "at most the voucher's face value, £25.00" in body["detail"]
+    assert body["value_pence"] == [body["detail"]]
+    voucher.refresh_from_db()
+    assert voucher.state == Voucher.State.ISSUED
+    assert not Redemption.objects.exists()
+
+
+def test_it_accepts_a_value_given_equal_to_the_face_value(api_for, voucher, charity_staff):
+    response = api_for(charity_staff).post(
+        f"/api/v1/redeem/{voucher.code}/redeem/", {"value_pence": 25_00}, format="json"
+    )
+    assert response.status_code == 201
+    assert Redemption.objects.get().value_pence == 25_00
+
+
+def test_it_refuses_a_value_above_the_face_value_at_the_counter_page(client_for, voucher, charity_staff):
+    response = client_for(charity_staff).post(
+        f"/redeem/{voucher.code}/", {"items_given": "Parcel", "value": "100000"}, follow=True
+    )
+    assert "at most the voucher&#x27;s face value, £25.00" in response.content.decode()
+    assert not Redemption.objects.exists()
+
+
+def test_it_answers_an_unknown_code_and_another_charitys_code_alike(api_for, voucher, other_charity_staff):
+    client = api_for(other_charity_staff)
+    theirs = client.get(f"/api/v1/redeem/{voucher.code}/")
+    nobodys = client.get(f"/api/v1/redeem/{unknown_code()}/")
+    assert theirs.status_code == nobodys.status_code == 404
+    assert theirs.json()["code"] == nobodys.json()["code"] == "unknown"
+    assert theirs.json()["detail"] == nobodys.json()["detail"]
+    assert "Check the code with the family" in theirs.json()["detail"]
+
+
+def test_it_keeps_the_machine_code_and_a_sentence_for_a_mistyped_code(api_for, voucher, charity_staff):
+    response = api_for(charity_staff).get(f"/api/v1/redeem/{mistyped(voucher.code)}/")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "mistyped"  # the machine code is not overwritten by the message ...
+    assert "typing mistake" in body["detail"]  # ... nor the message by the code
+
+
+def test_it_does_not_issue_a_service_the_charity_has_stopped(issue, family_a, food_type, partner_1):
+    from support.errors import SupportError
+    from support.models import PartnerService
+    from vouchers.selectors import voucher_types_available
+
+    PartnerService.objects.update_or_create(
+        partner=partner_1, service="food_parcel", defaults={"is_active": False}
+    )
+    assert food_type not in voucher_types_available()
+    with pytest.raises(SupportError) as refused:
+        issue(family_a, food_type)
+    assert refused.value.code == "service_stopped"
+    assert not Voucher.objects.exists()
+
+
+def test_it_honours_a_voucher_issued_before_its_service_stopped_and_says_so(
+    client_for, api_for, voucher, charity_staff, partner_1
+):
+    from support.models import PartnerService
+
+    PartnerService.objects.update_or_create(
+        partner=partner_1, service="food_parcel", defaults={"is_active": False}
+    )
+    check = api_for(charity_staff).get(f"/api/v1/redeem/{voucher.code}/").json()
+    assert check["valid"] is True
+    assert "no longer offers this service for new vouchers" in check["notice"]
+    page = client_for(charity_staff).get(f"/redeem/{voucher.code}/").content.decode()
+    assert "honour it" in page
+    response = client_for(charity_staff).post(f"/redeem/{voucher.code}/", {"items_given": "Parcel"})
+    assert response.status_code == 302
+    assert Redemption.objects.get().voucher == voucher
+
+
+def test_it_prints_the_stopped_service_rule_on_the_voucher(voucher):
+    from vouchers.pdf import vouchers_html
+    from vouchers.services import SERVICE_STOPPED_RULE
+
+    assert SERVICE_STOPPED_RULE in vouchers_html([voucher])
+    assert "even if the charity stops offering this service" in SERVICE_STOPPED_RULE

@@ -112,7 +112,7 @@ def test_it_totals_per_service_and_overall_with_the_value_given_where_recorded(
     issue, family_a, food_type, goods_type, partner_1, redeem
 ):
     august = last_august()
-    redeem(issue(family_a, food_type), uk(august.year, 8, 3, 10), value_pence=30_00)
+    redeem(issue(family_a, food_type), uk(august.year, 8, 3, 10), value_pence=24_00)
     redeem(issue(family_a, food_type), uk(august.year, 8, 4, 10))
     redeem(issue(family_a, goods_type), uk(august.year, 8, 5, 10), value_pence=140_00)
 
@@ -121,11 +121,11 @@ def test_it_totals_per_service_and_overall_with_the_value_given_where_recorded(
     by_service = {s.service: s for s in summary.services}
     assert by_service["food_parcel"].count == 2
     assert by_service["food_parcel"].face_value_pence == 50_00
-    assert by_service["food_parcel"].value_given_pence == 30_00
+    assert by_service["food_parcel"].value_given_pence == 24_00
     assert by_service["food_parcel"].values_recorded == 1
     assert by_service["white_goods"].label == "White goods"
     assert by_service["white_goods"].face_value_pence == 150_00
-    assert (summary.count, summary.face_value_pence, summary.value_given_pence) == (3, 200_00, 170_00)
+    assert (summary.count, summary.face_value_pence, summary.value_given_pence) == (3, 200_00, 164_00)
 
 
 def test_it_includes_only_that_partners_vouchers(
@@ -233,7 +233,7 @@ def test_it_prints_the_statement_as_an_a4_pdf_for_accounts(
     partner_1.postcode = "RV1 2QP"
     partner_1.save()
     august = last_august()
-    food = redeem(issue(family_a, food_type), uk(august.year, 8, 3, 10), value_pence=30_00)
+    food = redeem(issue(family_a, food_type), uk(august.year, 8, 3, 10), value_pence=24_00)
     redeem(issue(family_a, goods_type), uk(august.year, 8, 31, 23, 30))
 
     statement = statements.statement_generate(partner=partner_1, month=august)
@@ -255,7 +255,7 @@ def test_it_prints_the_statement_as_an_a4_pdf_for_accounts(
         "Washing machine",
         "White goods",
         "£175.00",  # face value, overall
-        "£30.00",
+        "£24.00",
         "not recorded",
         date_format(statements.trust_today(), "j F Y"),  # made today
     ):
@@ -400,7 +400,7 @@ def test_it_writes_the_csv_row_by_row_with_totals_and_no_family(
     client_for, charity_staff, issue, family_a, food_type, goods_type, partner_1, redeem
 ):
     august = last_august()
-    first = redeem(issue(family_a, food_type), uk(august.year, 8, 31, 23, 30), value_pence=30_00)
+    first = redeem(issue(family_a, food_type), uk(august.year, 8, 31, 23, 30), value_pence=24_00)
     goods = redeem(issue(family_a, goods_type), uk(august.year, 8, 2, 9, 15))
 
     response = client_for(charity_staff).get(statement_url("csv", partner_1, august))
@@ -427,10 +427,10 @@ def test_it_writes_the_csv_row_by_row_with_totals_and_no_family(
         "Food parcel",
         "Alpha Primary Academy",
         "25.00",
-        "30.00",
+        "24.00",
     ]
-    assert ["Total: Food parcel", "1 voucher", "", "", "", "25.00", "30.00"] in rows
-    assert ["Total", "2 vouchers", "", "", "", "175.00", "30.00"] in rows
+    assert ["Total: Food parcel", "1 voucher", "", "", "", "25.00", "24.00"] in rows
+    assert ["Total", "2 vouchers", "", "", "", "175.00", "24.00"] in rows
     assert ["Expired unredeemed", "0 vouchers"] in rows
     assert "Anna Able" not in text
     assert AuditEvent.objects.get(action="statement.downloaded").after["format"] == "csv"

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from support import selectors as support_selectors
 from support.access import requires
 from support.approvals import spend_request_for
+from support.bounds import BoundedFormMixin
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin
 from support.models import School
@@ -96,7 +97,7 @@ class RequestForm(GovukErrorsMixin, forms.Form):
         return self.items[item_pk], size
 
 
-class RequestFilterForm(forms.Form):
+class RequestFilterForm(BoundedFormMixin, forms.Form):
     status = forms.ChoiceField(
         label="Status",
         required=False,

@@ -21,7 +21,12 @@ from vouchers import selectors
 from vouchers.forms import CodeForm, MonthForm, RedeemForm
 from vouchers.lookup_guard import LookupLocked, lookup_guard_check, lookup_guard_miss
 from vouchers.models import Redemption, Voucher
-from vouchers.services import voucher_find_for_partner, voucher_redeem, voucher_refusal
+from vouchers.services import (
+    voucher_find_for_partner,
+    voucher_redeem,
+    voucher_refusal,
+    voucher_service_notice,
+)
 
 
 def _partner(request: HttpRequest) -> PartnerCharity:
@@ -81,7 +86,13 @@ def redeem_code(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "vouchers/redeem_voucher.html",
-        {"voucher": voucher, "form": form, "refusal": refusal, "just_redeemed": just_redeemed},
+        {
+            "voucher": voucher,
+            "form": form,
+            "refusal": refusal,
+            "just_redeemed": just_redeemed,
+            "notice": voucher_service_notice(voucher),
+        },
     )
 
 

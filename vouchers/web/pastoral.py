@@ -239,6 +239,8 @@ def voucher_list(request: HttpRequest) -> HttpResponse:
             "filtered": form.is_bound and any(v for k, v in request.GET.items() if k != "page"),
             "today": timezone.localdate(),
         },
+        # A filter it cannot use (a family id no family could have, a date in year 9999): said, and a 400.
+        status=400 if form.is_bound and not form.is_valid() else 200,
     )
 
 

@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.cache import patch_cache_control
 
 from support.access import requires
+from support.bounds import BoundedFormMixin
 from support.csv_safe import safe_row
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin
@@ -41,7 +42,7 @@ from vouchers.statements import (
 PAGE_SIZE = 24
 
 
-class StatementFilterForm(forms.Form):
+class StatementFilterForm(BoundedFormMixin, forms.Form):
     partner = forms.ModelChoiceField(
         label="Partner charity",
         required=False,
