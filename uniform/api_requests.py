@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from support import safeguarding
 from support.selectors import pupils_visible_to
 from uniform import request_services as services
 from uniform.models import ItemKind, SupportRequest
@@ -55,7 +56,10 @@ class SupportRequestCreateSerializer(serializers.Serializer):
     )
     size = serializers.CharField(max_length=30, allow_blank=True)
     quantity = serializers.IntegerField(min_value=1, max_value=services.MAX_QUANTITY, default=1)
-    reason = serializers.CharField(max_length=300)
+    reason = serializers.CharField(
+        max_length=safeguarding.NOTE_MAX_LENGTH,
+        help_text=safeguarding.guidance(seen_by=safeguarding.SEEN_BY_SCHOOL_AND_FINANCE),
+    )
     urgency = serializers.ChoiceField(
         choices=SupportRequest.Urgency.choices, default=SupportRequest.Urgency.ROUTINE
     )
@@ -70,7 +74,13 @@ class SupportRequestCreateSerializer(serializers.Serializer):
 
 
 class DecisionSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        max_length=safeguarding.NOTE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=safeguarding.guidance(seen_by=safeguarding.SEEN_BY_SCHOOL_AND_FINANCE),
+    )
 
 
 class SupportRequestFilter(django_filters.FilterSet):

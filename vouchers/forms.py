@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import forms
 
-from support.forms import GovukErrorsMixin
+from support.forms import GovukErrorsMixin, SafeguardingHintsMixin
 from support.models import School
 from support.money import to_pence
 from vouchers.models import Fulfilment, ReferralReason, Voucher, VoucherType
@@ -82,8 +82,14 @@ class GovukRadioSelect(forms.RadioSelect):
         return option
 
 
-class VoucherIssueForm(GovukErrorsMixin, forms.Form):
+class VoucherIssueForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
     """The one-page issue form. Rules (consent, limits, overrides, schools) are the service's to decide."""
+
+    safeguarding_notes = {
+        "referral_other": "school",
+        "note_for_charity": "charity",
+        "override_reason": "school",
+    }
 
     voucher_type = forms.ChoiceField(
         label="What is the voucher for?",
@@ -146,7 +152,8 @@ class VoucherIssueForm(GovukErrorsMixin, forms.Form):
     )
 
     def __init__(self, *args, voucher_types, schools, can_override: bool, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        schools = list(schools)
+        super().__init__(*args, safeguarding_schools=schools, **kwargs)
         self.voucher_types = {str(t.pk): t for t in voucher_types}
         self.fields["voucher_type"].choices = [(key, t.name) for key, t in self.voucher_types.items()]
         self.schools = {str(s.pk): s for s in schools}
@@ -210,7 +217,9 @@ class VoucherFilterForm(forms.Form):
         self.fields["voucher_type"].queryset = voucher_types
 
 
-class VoucherCancelForm(GovukErrorsMixin, forms.Form):
+class VoucherCancelForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
+    safeguarding_notes = {"reason": "school"}
+
     reason = forms.CharField(
         label="Why are you cancelling this voucher?",
         max_length=300,
@@ -223,7 +232,9 @@ class VoucherCancelForm(GovukErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class VoucherExtendForm(GovukErrorsMixin, forms.Form):
+class VoucherExtendForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
+    safeguarding_notes = {"reason": "school"}
+
     expires_on = forms.DateField(
         label="New expiry date",
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],

@@ -19,7 +19,7 @@ from support import selectors as support_selectors
 from support.access import requires
 from support.approvals import spend_request_for
 from support.errors import SupportError
-from support.forms import GovukErrorsMixin
+from support.forms import GovukErrorsMixin, SafeguardingHintsMixin
 from support.models import School
 from support.permissions import has_perm
 from support.scopes import scope_for
@@ -40,7 +40,9 @@ def _form_error(form: forms.Form, exc: SupportError) -> None:
 # --- Forms -------------------------------------------------------------------------------------
 
 
-class RequestForm(GovukErrorsMixin, forms.Form):
+class RequestForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
+    safeguarding_notes = {"reason": "school_and_finance"}
+
     """One form per kind: coats and shoes pick a size; uniform picks an item and size in one select."""
 
     size = forms.ChoiceField(
@@ -119,7 +121,9 @@ class RequestFilterForm(forms.Form):
         self.fields["school"].queryset = schools
 
 
-class ReasonForm(GovukErrorsMixin, forms.Form):
+class ReasonForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
+    safeguarding_notes = {"reason": "school_and_finance"}
+
     reason = forms.CharField(
         label="Reason",
         required=False,
@@ -128,7 +132,9 @@ class ReasonForm(GovukErrorsMixin, forms.Form):
     )
 
 
-class DriveForm(GovukErrorsMixin, forms.Form):
+class DriveForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
+    safeguarding_notes = {"reason": "school_and_finance"}
+
     reason = forms.CharField(
         label="Reason for these requests",
         max_length=300,
@@ -156,7 +162,7 @@ def request_create_page(request: HttpRequest, pupil_pk: int) -> HttpResponse:
         if kind == ItemKind.UNIFORM
         else []
     )
-    form = RequestForm(request.POST or None, kind=kind, items=items)
+    form = RequestForm(request.POST or None, kind=kind, items=items, safeguarding_schools=[pupil.school])
     if request.method == "POST" and pupil.in_need and form.is_valid():
         item, size = form.item_and_size()
         try:
@@ -225,7 +231,13 @@ def request_revise_page(request: HttpRequest, pk: int) -> HttpResponse:
         "reason": support_request.reason,
         "urgency": support_request.urgency,
     }
-    form = RequestForm(request.POST or None, kind=kind, items=items, initial=initial)
+    form = RequestForm(
+        request.POST or None,
+        kind=kind,
+        items=items,
+        initial=initial,
+        safeguarding_schools=[support_request.school],
+    )
     del form.fields["urgency"]
     if request.method == "POST" and form.is_valid():
         item, size = form.item_and_size()
@@ -338,7 +350,7 @@ def _render_detail(
         {
             "support_request": support_request,
             "steps": steps,
-            "reason_form": form or ReasonForm(),
+            "reason_form": form or ReasonForm(safeguarding_schools=[support_request.school]),
             "shows_case": has_perm(request.user, "pupils.view"),
             "finance_request": spend_request_for(support_request) if support_request.cost_pence else None,
         },

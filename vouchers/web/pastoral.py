@@ -313,8 +313,8 @@ def _render_detail(request: HttpRequest, voucher: Voucher, *, status: int = 200,
         # Finance sees the voucher, not the family's case: no family link, no referral details.
         "shows_case": has_perm(user, "families.view"),
         "pdf_url": pdf_url(voucher),
-        "cancel_form": forms.get("cancel_form") or VoucherCancelForm(),
-        "extend_form": forms.get("extend_form") or VoucherExtendForm(),
+        "cancel_form": forms.get("cancel_form") or VoucherCancelForm(safeguarding_schools=[voucher.school]),
+        "extend_form": forms.get("extend_form") or VoucherExtendForm(safeguarding_schools=[voucher.school]),
         "send_form": forms.get("send_form") or VoucherSendForm(channels=channels),
     }
     return render(request, "vouchers/voucher_detail.html", context, status=status)
@@ -329,7 +329,7 @@ def voucher_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @requires("vouchers.cancel")
 def voucher_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
     voucher = _visible_voucher(request, pk)
-    form = VoucherCancelForm(request.POST)
+    form = VoucherCancelForm(request.POST, safeguarding_schools=[voucher.school])
     if form.is_valid():
         try:
             voucher_cancel(voucher=voucher, actor=request.user, reason=form.cleaned_data["reason"])
@@ -345,7 +345,7 @@ def voucher_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
 @requires("vouchers.extend")
 def voucher_extend_page(request: HttpRequest, pk: int) -> HttpResponse:
     voucher = _visible_voucher(request, pk)
-    form = VoucherExtendForm(request.POST)
+    form = VoucherExtendForm(request.POST, safeguarding_schools=[voucher.school])
     if form.is_valid():
         try:
             voucher_extend(
