@@ -263,3 +263,13 @@ def test_it_lets_a_trust_admin_edit_the_leads_in_the_admin(client_for, admin, sc
     page = client_for(admin).get(reverse("admin:support_school_change", args=[school_a.pk])).content.decode()
     assert 'name="safeguarding_lead"' in page
     assert 'name="safeguarding_deputy"' in page
+
+
+def test_it_leaves_referrals_out_of_a_subject_access_export(admin, pastoral_a, family_a, leads_a):
+    from support import data_rights
+
+    pupil = family_a.pupils.get()
+    safeguarding.safeguarding_referral_record(pupil=pupil, actor=pastoral_a)
+    data = data_rights.subject_access_data(family=family_a, actor=admin)
+    assert "safeguarding" not in data_rights.subject_access_json(data).decode()
+    assert AuditEvent.objects.filter(action="pupil.safeguarding_referred").exists()
