@@ -26,7 +26,7 @@ NOTE_MAX_LENGTH = 300
 SEEN_BY_AUDIT = "trust admins, in the audit log"
 SEEN_BY_SCHOOL = "staff at this school and trust admins"
 SEEN_BY_SCHOOL_AND_FINANCE = "staff at this school, finance (when the fund must approve it) and trust admins"
-SEEN_BY_CHARITY = "the partner charity, on the voucher, as well as staff at this school"
+SEEN_BY_CHARITY = "the partner charity when it checks the voucher, and staff at this school"
 SEEN_BY_LEADS = "pastoral leads at both families' schools and trust admins"
 SEEN_BY = {
     "audit": SEEN_BY_AUDIT,
@@ -70,7 +70,9 @@ def guidance(*, seen_by: str, schools: School | Iterable[School] | None = None) 
     )
     return (
         f"Record concerns about a child's safety in your safeguarding system and tell {lead}. "
-        f"This note is seen by {seen_by}. At most {NOTE_MAX_LENGTH} characters."
+        # Every note is in the family's subject access export, so the family can read it too.
+        f"This note is seen by {seen_by}, and by the family if they ask for a copy of their data. "
+        f"At most {NOTE_MAX_LENGTH} characters."
     )
 
 

@@ -140,7 +140,7 @@ class VoucherIssueForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
         label="Note for the charity (optional)",
         required=False,
         max_length=300,
-        help_text="Printed on the voucher: no case notes and no children's names.",
+        help_text="Shown to the charity when it checks the voucher: no case notes and no children's names.",
         widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 2}),
     )
     override_reason = forms.CharField(

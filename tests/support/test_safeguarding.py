@@ -43,7 +43,7 @@ def test_it_shows_the_schools_safeguarding_leads_beside_the_in_need_reason(
     page = client_for(pastoral_a).get(reverse("family_detail", args=[family_a.pk])).content.decode()
     assert GUIDANCE in page
     assert "tell your designated safeguarding lead (Dana Lead, deputy Dev Deputy)" in page
-    assert "This note is seen by trust admins, in the audit log." in page
+    assert "This note is seen by trust admins, in the audit log, and by the family if they ask" in page
 
 
 def test_it_says_when_a_school_has_not_recorded_its_safeguarding_lead(client_for, pastoral_a, family_a):
@@ -69,7 +69,7 @@ def test_it_puts_the_guidance_in_the_api_schema(api_for, pastoral_a):
     for component in ("PupilInNeed", "VoucherIssue", "SupportRequestCreate"):
         assert component in schema
     assert schema.count("tell your school's designated safeguarding lead") >= 5
-    assert "This note is seen by the partner charity" in schema
+    assert "This note is seen by the partner charity when it checks the voucher" in schema
 
 
 # --- A short maximum, with a clear error ---------------------------------------------------------

@@ -24,8 +24,8 @@ def test_it_shows_the_leads_beside_the_notes_on_the_issue_page(
     family_record_consent(family=family_a, actor=pastoral_a, given=True)
     page = client_for(pastoral_a).get(reverse("voucher_issue", args=[family_a.pk])).content.decode()
     assert page.count(LEADS) == 2  # the "other" referral reason and the note for the charity
-    assert "This note is seen by the partner charity, on the voucher" in page
-    assert "Printed on the voucher: no case notes and no children&#x27;s names." in page
+    assert "This note is seen by the partner charity when it checks the voucher" in page
+    assert "Shown to the charity when it checks the voucher: no case notes" in page
 
 
 def test_it_shows_the_leads_beside_a_cancel_reason(
