@@ -108,7 +108,7 @@ class TrustModelAdmin(admin.ModelAdmin):
 @admin.register(School)
 class SchoolAdmin(TrustModelAdmin):
     selector = staticmethod(selectors.schools_visible_to)
-    list_display = ["name", "urn", "phase", "is_active"]
+    list_display = ["name", "urn", "phase", "safeguarding_lead", "is_active"]
     list_filter = ["phase", "is_active"]
     search_fields = ["name", "urn"]
 

@@ -130,6 +130,8 @@ def audit_events_about(family: Family) -> QuerySet[AuditEvent]:
 
 # --- Subject access ----------------------------------------------------------------------------
 
+SAFEGUARDING_ACTIONS = frozenset({"pupil.safeguarding_referred"})
+
 CORE_SECTIONS = (
     "family",
     "consent",
@@ -248,7 +250,9 @@ def _audit_data(events: list[AuditEvent]) -> list[dict[str, Any]]:
 def subject_access_data(*, family: Family, actor: AbstractBaseUser | None = None) -> dict[str, Any]:
     """Everything held about ``family``, JSON-able, keys stable. No audit, no permission check: see below."""
     family = Family.objects.select_related("consent_recorded_by").get(pk=family.pk)
-    events = list(audit_events_about(family))
+    # That a concern went to the safeguarding lead is left out: telling a parent could put a child at risk,
+    # so the designated safeguarding lead and the data protection officer decide it case by case.
+    events = [e for e in audit_events_about(family) if e.action not in SAFEGUARDING_ACTIONS]
     data: dict[str, Any] = {
         "format": FORMAT,
         "generated_at": iso(timezone.now()),

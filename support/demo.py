@@ -75,6 +75,8 @@ CARER_FORENAMES = (
     "Sarah Emma Laura Rebecca Gemma Kirsty Nadia Samira Agnieszka Joanne Michelle Claire Stacey Leanne "
     "Amina Shabana Parveen Lisa Donna Natalie James Mark Paul Daniel Michael David Imran Tariq Piotr Wayne"
 ).split()
+# Each school's designated safeguarding lead (and, at every other school, a deputy).
+SAFEGUARDING_LEADS = ("Helen Marsh", "Tom Achebe", "Ruth Kowalski", "Imran Qureshi", "Grace Lindqvist")
 DIETS = ["", "", "", "", "Halal", "Vegetarian", "Nut allergy", "Gluten free", "Diabetic", "Dairy free"]
 STREETS = [
     "Mill Lane",
@@ -169,6 +171,9 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
             address=f"{rng.choice(STREETS)}, Riverton",
             phone=f"0113 496 0{100 + i:03d}",  # schools: as printed, not E.164
             email=f"office@{urn}.school.example",
+            # Fixed names, not drawn from rng, so the rest of the seeded demo stays as documented.
+            safeguarding_lead=SAFEGUARDING_LEADS[i % len(SAFEGUARDING_LEADS)],
+            safeguarding_deputy=SAFEGUARDING_LEADS[(i + 3) % len(SAFEGUARDING_LEADS)] if i % 2 == 0 else "",
         )
         for i, (name, urn, phase) in enumerate(SCHOOLS)
     ]

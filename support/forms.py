@@ -1,8 +1,9 @@
 from django import forms
 from django.utils import timezone
 
+from support import safeguarding
 from support.bounds import BoundedFormMixin
-from support.models import Family, School
+from support.models import Family, SafeguardingReferral, School
 from support.pupil_csv import MAX_BYTES, normalise_phone
 
 ERROR_CLASSES = {
@@ -28,6 +29,26 @@ class GovukErrorsMixin(BoundedFormMixin):
                 ERROR_CLASSES[c] for c in classes if c in ERROR_CLASSES and ERROR_CLASSES[c] not in classes
             ]
             widget.attrs["class"] = " ".join(classes + extra)
+
+
+class SafeguardingHintsMixin:
+    """Adds the safeguarding guidance to the hint of each free-text note about a family or pupil.
+
+    A form names its notes and who sees them (``safeguarding_notes = {"reason": "school"}``, keys of
+    ``support.safeguarding.SEEN_BY``); the view passes ``safeguarding_schools`` so the hint names
+    those schools' designated safeguarding leads.
+    """
+
+    safeguarding_notes: dict[str, str] = {}
+
+    def __init__(self, *args, safeguarding_schools=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        for name, seen_by in self.safeguarding_notes.items():
+            field = self.fields.get(name)  # type: ignore[attr-defined]
+            if field is None:
+                continue
+            hint = safeguarding.guidance(seen_by=safeguarding.SEEN_BY[seen_by], schools=safeguarding_schools)
+            field.help_text = f"{field.help_text} {hint}".strip()
 
 
 class FamilySearchForm(BoundedFormMixin, forms.Form):
@@ -126,11 +147,45 @@ class ConsentForm(GovukErrorsMixin, forms.Form):
 
 class NeedForm(BoundedFormMixin, forms.Form):
     in_need = forms.BooleanField(required=False)
+    # No max_length here: pupil_set_in_need refuses a long reason with the safeguarding wording.
     reason = forms.CharField(
         label="Why is the pupil in need?",
         required=False,
-        max_length=300,
         widget=forms.TextInput(attrs={"class": "govuk-input"}),
+    )
+
+
+class SafeguardingReferralForm(GovukErrorsMixin, forms.Form):
+    """Which lead the concern went to. Deliberately no text field: the concern is not recorded here."""
+
+    lead_kind = forms.ChoiceField(
+        label="Which safeguarding lead did you tell?",
+        error_messages={"required": "Choose which safeguarding lead you told"},
+        widget=forms.RadioSelect(attrs={"class": "govuk-radios__input"}),
+    )
+
+    def __init__(self, *args, school: School, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        labels = dict(SafeguardingReferral.LeadKind.choices)
+        self.fields["lead_kind"].choices = [
+            (key, f"{name} ({labels[key]})") for key, name in school.safeguarding_leads
+        ]
+        if len(school.safeguarding_leads) == 1:
+            self.fields["lead_kind"].initial = school.safeguarding_leads[0][0]
+
+
+class SafeguardingLeadsForm(GovukErrorsMixin, forms.Form):
+    lead = forms.CharField(
+        label="Designated safeguarding lead",
+        max_length=120,
+        error_messages={"required": "Enter the designated safeguarding lead's name"},
+        widget=forms.TextInput(attrs={"class": "govuk-input", "autocomplete": "off"}),
+    )
+    deputy = forms.CharField(
+        label="Deputy designated safeguarding lead (optional)",
+        required=False,
+        max_length=120,
+        widget=forms.TextInput(attrs={"class": "govuk-input", "autocomplete": "off"}),
     )
 
 

@@ -19,6 +19,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "pupils.view": SCHOOL_STAFF,
     "pupils.flag_need": SCHOOL_STAFF,
     "pupils.import": LEADS,
+    # Only staff of the pupil's own school, whatever the role grants: see safeguarding.safeguarding_pupils_of.
+    "pupils.safeguarding": SCHOOL_STAFF,
+    "schools.safeguarding_leads": LEADS,
     "schools.view": SCHOOL_STAFF | {Role.FINANCE},
     "partners.view": SCHOOL_STAFF | {Role.FINANCE, Role.CHARITY},
     "vouchers.view": SCHOOL_STAFF | {Role.FINANCE},

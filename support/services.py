@@ -13,6 +13,7 @@ from support.merges import merge_handlers_run
 from support.models import Family, FamilyDuplicate, Pupil
 from support.models.families import HOUSEHOLD_MAX_ADULTS, HOUSEHOLD_MAX_CHILDREN
 from support.pupil_csv import normalise_name_key, normalise_phone, normalise_postcode
+from support.safeguarding import note_clean
 
 FAMILY_EDITABLE = (
     "lead_carer_name",
@@ -113,7 +114,10 @@ def family_record_consent(
 
 @transaction.atomic
 def pupil_set_in_need(*, pupil: Pupil, actor: AbstractBaseUser, in_need: bool, reason: str = "") -> Pupil:
-    if in_need and not reason.strip():
+    """Flag (or clear) a pupil as in need. The short reason goes to the audit log only; concerns about the
+    child's safety go to the school's safeguarding lead, never here."""
+    reason = note_clean(reason, field="reason")
+    if in_need and not reason:
         raise SupportError("Say briefly why the pupil is in need.", field="reason")
     updated = (
         Pupil.objects.filter(pk=pupil.pk)
@@ -128,7 +132,7 @@ def pupil_set_in_need(*, pupil: Pupil, actor: AbstractBaseUser, in_need: bool, r
             subject=pupil,
             before={"in_need": not in_need},
             after={"in_need": in_need},
-            note=reason.strip(),
+            note=reason,
         )
     return pupil
 
@@ -151,10 +155,7 @@ def _claim_duplicate(
 
 
 def _clean_note(note: str) -> str:
-    note = " ".join(note.split())
-    if len(note) > 300:
-        raise SupportError("Keep the note to 300 characters or fewer.", field="note")
-    return note
+    return note_clean(note, field="note")
 
 
 def _require_speaks_for_one(duplicate: FamilyDuplicate, actor: AbstractBaseUser) -> set[int]:

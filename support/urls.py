@@ -11,6 +11,12 @@ urlpatterns = [
     path("families/<int:pk>/subject-access/", views.family_subject_access, name="family_subject_access"),
     path("families/<int:pk>/consent/", views.family_consent, name="family_consent"),
     path("pupils/<int:pk>/need/", views.pupil_need, name="pupil_need"),
+    path("pupils/<int:pk>/safeguarding/", views.pupil_safeguarding, name="pupil_safeguarding"),
+    path(
+        "schools/<int:pk>/safeguarding-leads/",
+        views.school_safeguarding_leads,
+        name="school_safeguarding_leads",
+    ),
     path("duplicates/", views.duplicate_list, name="duplicate_list"),
     path("duplicates/<int:pk>/decide/", views.duplicate_decide, name="duplicate_decide"),
     path("imports/", views.import_list, name="import_list"),

@@ -11,12 +11,20 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from support import data_rights, selectors, services
+from support import data_rights, safeguarding, selectors, services
 from support.access import requires
 from support.approvals import spend_requests_visible_to
 from support.csv_safe import safe_row
 from support.errors import SupportError
-from support.forms import ConsentForm, FamilyForm, FamilySearchForm, ImportUploadForm, NeedForm
+from support.forms import (
+    ConsentForm,
+    FamilyForm,
+    FamilySearchForm,
+    ImportUploadForm,
+    NeedForm,
+    SafeguardingLeadsForm,
+    SafeguardingReferralForm,
+)
 from support.fund import fund_position, standby_fund
 from support.models import FamilyDuplicate, Pupil, PupilImport, SpendRequest
 from support.pupil_csv import column_label
@@ -54,6 +62,8 @@ def home(request: HttpRequest) -> HttpResponse:
             .count()
         )
         context["recent_imports"] = selectors.imports_visible_to(user).select_related("school")[:5]
+        if scope.lead_school_ids:
+            context["safeguarding_schools"] = selectors.lead_schools_of(user)
     if scope.is_finance:
         context["standby_position"] = fund_position(fund=standby_fund())
         context["approvals_waiting"] = (
@@ -164,6 +174,22 @@ def family_export(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
+def _with_safeguarding(request: HttpRequest, pupils) -> list[Pupil]:
+    """The pupils, each with ``safeguarding_referrals`` (None when the user is not staff of its school)."""
+    pupils = list(pupils)
+    own = set(
+        safeguarding.safeguarding_pupils_of(request.user)
+        .filter(pk__in=[p.pk for p in pupils])
+        .values_list("pk", flat=True)
+    )
+    referrals: dict[int, list] = {}
+    for referral in safeguarding.safeguarding_referrals_visible_to(request.user).filter(pupil_id__in=own):
+        referrals.setdefault(referral.pupil_id, []).append(referral)
+    for pupil in pupils:
+        pupil.safeguarding_shown = referrals.get(pupil.pk, []) if pupil.pk in own else None
+    return pupils
+
+
 def _visible_family(request: HttpRequest, pk: int):
     return get_object_or_404(selectors.families_visible_to(request.user), pk=pk)
 
@@ -174,6 +200,7 @@ def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
     data_rights.family_view_record(family=family, actor=request.user)
     pupils = selectors.pupils_visible_to(request.user).filter(family=family).select_related("school")
     elsewhere = Pupil.objects.filter(family=family).exclude(pk__in=pupils.values("pk")).count()
+    pupils = _with_safeguarding(request, pupils)
     consent_form = ConsentForm(
         initial={"consent_given": family.consent_given, "consent_date": family.consent_date}
     )
@@ -248,7 +275,12 @@ def family_consent(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "support/family_detail.html",
-        {"family": family, "pupils": pupils, "elsewhere": 0, "consent_form": form},
+        {
+            "family": family,
+            "pupils": _with_safeguarding(request, pupils),
+            "elsewhere": 0,
+            "consent_form": form,
+        },
         status=400,
     )
 
@@ -273,6 +305,68 @@ def pupil_need(request: HttpRequest, pk: int) -> HttpResponse:
             request, f"{pupil.known_as} {'is now' if pupil.in_need else 'is no longer'} marked in need."
         )
     return redirect("family_detail", pk=pupil.family_id)
+
+
+@requires("pupils.safeguarding")
+def pupil_safeguarding(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "This may be a safeguarding concern": records only that it was passed to the school's lead."""
+    pupil = get_object_or_404(
+        safeguarding.safeguarding_pupils_of(request.user).select_related("school"), pk=pk
+    )
+    posted = request.method == "POST"
+    form = SafeguardingReferralForm(request.POST if posted else None, school=pupil.school)
+    status = 200
+    if posted:
+        # With no lead recorded the service says so, rather than the form asking to choose from none.
+        if form.is_valid() or not pupil.school.safeguarding_leads:
+            try:
+                safeguarding.safeguarding_referral_record(
+                    pupil=pupil, actor=request.user, lead_kind=form.cleaned_data.get("lead_kind", "")
+                )
+            except SupportError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    f"Recorded that you passed a concern about {pupil.known_as} to the safeguarding lead.",
+                )
+                return redirect("family_detail", pk=pupil.family_id)
+        status = 400
+    referrals = safeguarding.safeguarding_referrals_visible_to(request.user).filter(pupil=pupil)
+    return render(
+        request,
+        "support/pupil_safeguarding.html",
+        {"pupil": pupil, "form": form, "referrals": referrals},
+        status=status,
+    )
+
+
+@requires("schools.safeguarding_leads")
+def school_safeguarding_leads(request: HttpRequest, pk: int) -> HttpResponse:
+    """A school's pastoral leads (and trust admins) record who its designated safeguarding leads are."""
+    school = get_object_or_404(selectors.lead_schools_of(request.user), pk=pk)
+    form = SafeguardingLeadsForm(
+        request.POST if request.method == "POST" else None,
+        initial={"lead": school.safeguarding_lead, "deputy": school.safeguarding_deputy},
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                safeguarding.school_safeguarding_leads_set(
+                    school=school,
+                    actor=request.user,
+                    lead=form.cleaned_data["lead"],
+                    deputy=form.cleaned_data["deputy"],
+                )
+            except SupportError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, f"Safeguarding leads saved for {school.name}.")
+                return redirect("home")
+        return render(
+            request, "support/school_safeguarding_leads.html", {"school": school, "form": form}, status=400
+        )
+    return render(request, "support/school_safeguarding_leads.html", {"school": school, "form": form})
 
 
 # --- Possible duplicate families -------------------------------------------------------------
@@ -317,7 +411,11 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
             and duplicate.agreement_from_id in speaks
             and duplicate.requested_by_id != user.pk
         )
-    return render(request, "support/duplicate_list.html", {"page": page})
+    note_hint = safeguarding.guidance(
+        seen_by=safeguarding.SEEN_BY_LEADS,
+        schools=selectors.schools_visible_to(user).filter(pk__in=scope_for(user).lead_school_ids),
+    )
+    return render(request, "support/duplicate_list.html", {"page": page, "note_hint": note_hint})
 
 
 @require_POST

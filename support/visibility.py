@@ -143,6 +143,7 @@ def register_core() -> None:
         Pledge,
         Pupil,
         School,
+        SafeguardingReferral,
         SpendRequest,
     )
 
@@ -175,6 +176,9 @@ def register_core() -> None:
         "school", "family", "fsm", "pupil_premium", "in_need",
     )  # fmt: skip
     register_fields(Pupil, dict.fromkeys(pupil, SCHOOL_STAFF))
+    # That a concern was passed on (never the concern): the pupil's school only (the selector scopes it).
+    referral = ("id", "pupil", "school", "passed_by_name", "lead_kind", "lead_name", "passed_at")
+    register_fields(SafeguardingReferral, dict.fromkeys(referral, SCHOOL_STAFF))
     # The fund's books are finance's (trust admins see everything anyway).
     register_fields(
         Fund, dict.fromkeys(("id", "name", "school", "is_active", "created_at", "position"), FINANCE)

@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from support import safeguarding
 from support.api.visibility import ScopedFilterSet, VisibleFieldsMixin
 from support.selectors import pupils_visible_to
 from uniform import request_services as services
@@ -65,7 +66,10 @@ class SupportRequestCreateSerializer(serializers.Serializer):
         help_text="One of the item's sizes ('' for a one-size item); 'Age 11-12' is read as '11-12'.",
     )
     quantity = serializers.IntegerField(min_value=1, max_value=services.MAX_QUANTITY, default=1)
-    reason = serializers.CharField(max_length=300)
+    reason = serializers.CharField(
+        max_length=safeguarding.NOTE_MAX_LENGTH,
+        help_text=safeguarding.guidance(seen_by=safeguarding.SEEN_BY_SCHOOL),
+    )
     urgency = serializers.ChoiceField(
         choices=SupportRequest.Urgency.choices, default=SupportRequest.Urgency.ROUTINE
     )
@@ -80,7 +84,13 @@ class SupportRequestCreateSerializer(serializers.Serializer):
 
 
 class DecisionSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        max_length=safeguarding.NOTE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=safeguarding.guidance(seen_by=safeguarding.SEEN_BY_SCHOOL),
+    )
 
 
 class ApprovalSerializer(DecisionSerializer):

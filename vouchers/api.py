@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from support import safeguarding
 from support.api.idempotency import HEADER, idempotent
 from support.api.visibility import ScopedFilterSet, VisibleFieldsMixin
 from support.errors import SupportError
@@ -105,7 +106,13 @@ class VoucherIssueSerializer(serializers.Serializer):
     voucher_type = serializers.PrimaryKeyRelatedField(queryset=VoucherType.objects.filter(is_active=True))
     school = serializers.PrimaryKeyRelatedField(queryset=schools_visible_to(None))
     referral_reason = serializers.ChoiceField(choices=ReferralReason.choices)
-    referral_other = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    referral_other = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        default="",
+        help_text=safeguarding.guidance(seen_by=safeguarding.SEEN_BY_SCHOOL),
+    )
     household_size = serializers.IntegerField(required=False, min_value=1, max_value=30)
     dietary_needs = serializers.CharField(required=False, allow_blank=True, max_length=200)
     fulfilment = serializers.ChoiceField(choices=Fulfilment.choices, default=Fulfilment.COLLECTION)
@@ -115,8 +122,20 @@ class VoucherIssueSerializer(serializers.Serializer):
         help_text="How the family gets it: printed (nothing is sent), or e-mailed or texted to the family's "
         "address on record once issued.",
     )
-    note_for_charity = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
-    override_reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+    note_for_charity = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=safeguarding.NOTE_MAX_LENGTH,
+        default="",
+        help_text=safeguarding.guidance(seen_by=safeguarding.SEEN_BY_CHARITY),
+    )
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=safeguarding.NOTE_MAX_LENGTH,
+        default="",
+        help_text=safeguarding.guidance(seen_by=safeguarding.SEEN_BY_SCHOOL),
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -128,7 +147,10 @@ class VoucherIssueSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300)
+    reason = serializers.CharField(
+        max_length=safeguarding.NOTE_MAX_LENGTH,
+        help_text=safeguarding.guidance(seen_by=safeguarding.SEEN_BY_SCHOOL),
+    )
 
 
 class VoucherResendSerializer(serializers.Serializer):

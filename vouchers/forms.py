@@ -4,7 +4,7 @@ from decimal import Decimal
 from django import forms
 
 from support.bounds import BoundedFormMixin
-from support.forms import GovukErrorsMixin
+from support.forms import GovukErrorsMixin, SafeguardingHintsMixin
 from support.models import School
 from support.money import to_pence
 from vouchers.models import Delivery, Fulfilment, ReferralReason, Voucher, VoucherType
@@ -84,8 +84,14 @@ class GovukRadioSelect(forms.RadioSelect):
         return option
 
 
-class VoucherIssueForm(GovukErrorsMixin, forms.Form):
+class VoucherIssueForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
     """The one-page issue form. Rules (consent, limits, overrides, schools) are the service's to decide."""
+
+    safeguarding_notes = {
+        "referral_other": "school",
+        "note_for_charity": "charity",
+        "override_reason": "school",
+    }
 
     voucher_type = forms.ChoiceField(
         label="What is the voucher for?",
@@ -140,7 +146,7 @@ class VoucherIssueForm(GovukErrorsMixin, forms.Form):
         label="Note for the charity (optional)",
         required=False,
         max_length=300,
-        help_text="Printed on the voucher: no case notes and no children's names.",
+        help_text="Shown to the charity when it checks the voucher: no case notes and no children's names.",
         widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 2}),
     )
     override_reason = forms.CharField(
@@ -154,7 +160,8 @@ class VoucherIssueForm(GovukErrorsMixin, forms.Form):
     def __init__(
         self, *args, voucher_types, schools, can_override: bool, deliveries: list[tuple[str, str]], **kwargs
     ) -> None:
-        super().__init__(*args, **kwargs)
+        schools = list(schools)
+        super().__init__(*args, safeguarding_schools=schools, **kwargs)
         self.fields["delivery"].choices = deliveries
         self.voucher_types = {str(t.pk): t for t in voucher_types}
         self.fields["voucher_type"].choices = [(key, t.name) for key, t in self.voucher_types.items()]
@@ -222,7 +229,9 @@ class VoucherFilterForm(BoundedFormMixin, forms.Form):
         self.fields["voucher_type"].queryset = voucher_types
 
 
-class VoucherCancelForm(GovukErrorsMixin, forms.Form):
+class VoucherCancelForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
+    safeguarding_notes = {"reason": "school"}
+
     reason = forms.CharField(
         label="Why are you cancelling this voucher?",
         max_length=300,
@@ -235,7 +244,9 @@ class VoucherCancelForm(GovukErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class VoucherExtendForm(GovukErrorsMixin, forms.Form):
+class VoucherExtendForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
+    safeguarding_notes = {"reason": "school"}
+
     expires_on = forms.DateField(
         label="New expiry date",
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],

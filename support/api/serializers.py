@@ -1,8 +1,9 @@
 from rest_framework import serializers
 
+from support import safeguarding
 from support.api.fields import BoundedDateField
 from support.api.visibility import VisibleFieldsMixin
-from support.models import Family, PartnerCharity, PartnerService, Pupil, School
+from support.models import Family, PartnerCharity, PartnerService, Pupil, SafeguardingReferral, School
 
 
 class SchoolSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
@@ -36,7 +37,31 @@ class PupilSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
 class PupilInNeedSerializer(serializers.Serializer):
     in_need = serializers.BooleanField()
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+    # The length is the service's rule (pupil_set_in_need), so the page and the API give one error.
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=safeguarding.guidance(seen_by=safeguarding.SEEN_BY_AUDIT),
+    )
+
+
+class SafeguardingReferralSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    """That a concern was passed to the school's safeguarding lead: who, to which lead, when; never what."""
+
+    class Meta:
+        model = SafeguardingReferral
+        fields = ["id", "pupil", "school", "passed_by_name", "lead_kind", "lead_name", "passed_at"]
+        read_only_fields = fields
+
+
+class SafeguardingReferralCreateSerializer(serializers.Serializer):
+    lead_kind = serializers.ChoiceField(
+        choices=SafeguardingReferral.LeadKind.choices,
+        default=SafeguardingReferral.LeadKind.LEAD,
+        help_text="Which of the school's safeguarding leads you told. There is no field for the concern: "
+        "record it in your school's safeguarding system.",
+    )
 
 
 class FamilyPupilSerializer(VisibleFieldsMixin, serializers.ModelSerializer):

@@ -5,16 +5,19 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from support import selectors, services
+from support import safeguarding, selectors, services
 from support.api.serializers import (
     ConsentSerializer,
     FamilySerializer,
     PartnerSerializer,
     PupilInNeedSerializer,
     PupilSerializer,
+    SafeguardingReferralCreateSerializer,
+    SafeguardingReferralSerializer,
     SchoolSerializer,
 )
 from support.api.visibility import ScopedFilterSet
@@ -107,7 +110,12 @@ class FamilyViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class PupilViewSet(viewsets.ReadOnlyModelViewSet):
-    permissions = {"list": "pupils.view", "retrieve": "pupils.view", "in_need": "pupils.flag_need"}
+    permissions = {
+        "list": "pupils.view",
+        "retrieve": "pupils.view",
+        "in_need": "pupils.flag_need",
+        "safeguarding_referral": "pupils.safeguarding",
+    }
     serializer_class = PupilSerializer
     filterset_fields = ["school", "year_group", "fsm", "pupil_premium", "in_need", "family"]
     search_fields = ["upn", "legal_forename", "preferred_forename", "surname"]
@@ -126,3 +134,21 @@ class PupilViewSet(viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         services.pupil_set_in_need(pupil=pupil, actor=request.user, **body.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=pupil.pk)).data)
+
+    @extend_schema(
+        request=SafeguardingReferralCreateSerializer, responses={201: SafeguardingReferralSerializer}
+    )
+    @action(detail=True, methods=["post"], url_path="safeguarding-referral")
+    def safeguarding_referral(self, request: Request, pk: str | None = None, **kwargs) -> Response:
+        """Record that you passed a possible concern about this pupil to the school's safeguarding lead.
+
+        Only staff of the pupil's own school; the concern itself is never sent or stored here."""
+        pupil = get_object_or_404(safeguarding.safeguarding_pupils_of(request.user), pk=pk)
+        body = SafeguardingReferralCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        referral = safeguarding.safeguarding_referral_record(
+            pupil=pupil, actor=request.user, lead_kind=body.validated_data["lead_kind"]
+        )
+        return Response(
+            SafeguardingReferralSerializer(referral, context={"request": request}).data, status=201
+        )

@@ -13,6 +13,7 @@ from support.models.fund import (
 from support.models.imports import PupilImport
 from support.models.partners import PartnerCharity, PartnerService, Service
 from support.models.policy import Policy
+from support.models.safeguarding import SafeguardingReferral
 from support.models.schools import Phase, School
 from support.models.staff import Membership, Role
 
@@ -35,6 +36,7 @@ __all__ = [
     "Pupil",
     "PupilImport",
     "Role",
+    "SafeguardingReferral",
     "School",
     "Service",
     "SpendRequest",

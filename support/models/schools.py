@@ -24,9 +24,29 @@ class School(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
     is_active = models.BooleanField(default=True)
+    # Who concerns about a child's safety go to. Names only: the concerns live in the school's own
+    # safeguarding system, never here.
+    safeguarding_lead = models.CharField(
+        "designated safeguarding lead",
+        max_length=120,
+        blank=True,
+        help_text="Full name of the school's designated safeguarding lead (DSL).",
+    )
+    safeguarding_deputy = models.CharField(
+        "deputy safeguarding lead",
+        max_length=120,
+        blank=True,
+        help_text="Full name of the deputy designated safeguarding lead, if the school has one.",
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def safeguarding_leads(self) -> list[tuple[str, str]]:
+        """(key, name) of each recorded safeguarding lead, the lead first."""
+        leads = [("lead", self.safeguarding_lead), ("deputy", self.safeguarding_deputy)]
+        return [(key, name) for key, name in leads if name]

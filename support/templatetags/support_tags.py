@@ -22,3 +22,12 @@ def pounds_filter(pence: int | None) -> str:
     from support.money import pounds
 
     return pounds(pence)
+
+
+@register.simple_tag
+def safeguarding_hint(schools, seen_by: str) -> str:
+    """{% safeguarding_hint pupil.school "school" %}: the guidance beside a free-text note, naming the
+    school's designated safeguarding leads. ``seen_by`` is a key of ``SEEN_BY`` in support.safeguarding."""
+    from support import safeguarding
+
+    return safeguarding.guidance(seen_by=safeguarding.SEEN_BY[seen_by], schools=schools)

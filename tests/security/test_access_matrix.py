@@ -54,6 +54,12 @@ family_consent                  GET   family   405     405     405     405     4
 family_consent                  POST  family   L       302|404 302|404 404|302 403     403     403     302
 pupil_need                      GET   pupil    405     405     405     405     405     405     405     405
 pupil_need                      POST  pupil    L       302|404 302|404 404|302 403     403     403     302
+# Safeguarding: only staff of the pupil's own school (a trust admin is not, so 404); the world's
+# schools have no safeguarding lead recorded, so an empty POST is refused with that message.
+pupil_safeguarding              GET   pupil    L       200|404 200|404 404|200 403     403     403     404
+pupil_safeguarding              POST  pupil    L       400|404 400|404 404|400 403     403     403     404
+school_safeguarding_leads       GET   school   L       403     200|404 403     403     403     403     200
+school_safeguarding_leads       POST  school   L       403     400|404 403     403     403     403     400
 duplicate_list                  GET   -        L       403     200     403     403     403     403     200
 duplicate_decide                GET   dup      405     405     405     405     405     405     405     405
 duplicate_decide                POST  dup      L       403     302|404 403     403     403     403     302
@@ -185,6 +191,8 @@ pupil-detail                    GET   pupil    401     200|404 200|404 404|200 4
 pupil-detail.json               GET   pupil    401     200|404 200|404 404|200 403     403     403     200
 pupil-in-need                   POST  pupil    401     200|404 200|404 404|200 403     403     403     200
 pupil-in-need.json              POST  pupil    401     200|404 200|404 404|200 403     403     403     200
+pupil-safeguarding-referral     POST  pupil    401     400|404 400|404 404|400 403     403     403     404
+pupil-safeguarding-referral.json POST pupil    401     400|404 400|404 404|400 403     403     403     404
 
 # --- API: vouchers and redemption ----------------------------------------------------------------
 voucher-list                    GET   -        401     200     200     200     200     403     403     200

@@ -20,7 +20,7 @@ from support.access import requires
 from support.approvals import spend_request_for
 from support.bounds import BoundedFormMixin
 from support.errors import SupportError
-from support.forms import GovukErrorsMixin
+from support.forms import GovukErrorsMixin, SafeguardingHintsMixin
 from support.models import School
 from support.money import pounds
 from support.permissions import has_perm
@@ -54,8 +54,10 @@ def item_size_choices(items: list[UniformItem]) -> list[tuple[str, list[tuple[st
     ]
 
 
-class RequestForm(GovukErrorsMixin, forms.Form):
+class RequestForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
     """One form per kind: the school's items of that kind and their sizes in one select, each priced."""
+
+    safeguarding_notes = {"reason": "school"}
 
     size = forms.ChoiceField(
         label="Size",
@@ -123,7 +125,9 @@ class RequestFilterForm(BoundedFormMixin, forms.Form):
         self.fields["school"].queryset = schools
 
 
-class ReasonForm(GovukErrorsMixin, forms.Form):
+class ReasonForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
+    safeguarding_notes = {"reason": "school"}
+
     reason = forms.CharField(
         label="Reason",
         required=False,
@@ -140,7 +144,9 @@ class ReasonForm(GovukErrorsMixin, forms.Form):
     )
 
 
-class DriveForm(GovukErrorsMixin, forms.Form):
+class DriveForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
+    safeguarding_notes = {"reason": "school"}
+
     reason = forms.CharField(
         label="Reason for these requests",
         max_length=300,
@@ -166,7 +172,7 @@ def request_create_page(request: HttpRequest, pupil_pk: int) -> HttpResponse:
         .filter(school=pupil.school, kind=kind, is_active=True)
         .order_by("name")
     )
-    form = RequestForm(request.POST or None, kind=kind, items=items)
+    form = RequestForm(request.POST or None, kind=kind, items=items, safeguarding_schools=[pupil.school])
     if request.method == "POST" and pupil.in_need and form.is_valid():
         item, size = form.item_and_size()
         try:
@@ -233,7 +239,13 @@ def request_revise_page(request: HttpRequest, pk: int) -> HttpResponse:
         "reason": support_request.reason,
         "urgency": support_request.urgency,
     }
-    form = RequestForm(request.POST or None, kind=kind, items=items, initial=initial)
+    form = RequestForm(
+        request.POST or None,
+        kind=kind,
+        items=items,
+        initial=initial,
+        safeguarding_schools=[support_request.school],
+    )
     del form.fields["urgency"]
     if request.method == "POST" and form.is_valid():
         item, size = form.item_and_size()
@@ -346,7 +358,7 @@ def _render_detail(
         {
             "support_request": support_request,
             "steps": steps,
-            "reason_form": form or ReasonForm(),
+            "reason_form": form or ReasonForm(safeguarding_schools=[support_request.school]),
             "shows_case": can_see(request.user, SupportRequest, "pupil"),
             "sees": visible_names(request.user, SupportRequest),
             "finance_request": spend_request_for(support_request) if support_request.cost_pence else None,

@@ -341,8 +341,8 @@ def _render_detail(request: HttpRequest, voucher: Voucher, *, status: int = 200,
         "shows_case": shows_case,
         "sees": visible_names(user, Voucher),
         "pdf_url": pdf_url(voucher),
-        "cancel_form": forms.get("cancel_form") or VoucherCancelForm(),
-        "extend_form": forms.get("extend_form") or VoucherExtendForm(),
+        "cancel_form": forms.get("cancel_form") or VoucherCancelForm(safeguarding_schools=[voucher.school]),
+        "extend_form": forms.get("extend_form") or VoucherExtendForm(safeguarding_schools=[voucher.school]),
         "send_form": forms.get("send_form") or VoucherSendForm(channels=channels),
     }
     return render(request, "vouchers/voucher_detail.html", context, status=status)
@@ -357,7 +357,7 @@ def voucher_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @requires("vouchers.cancel")
 def voucher_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
     voucher = _visible_voucher(request, pk)
-    form = VoucherCancelForm(request.POST)
+    form = VoucherCancelForm(request.POST, safeguarding_schools=[voucher.school])
     if form.is_valid():
         try:
             voucher_cancel(voucher=voucher, actor=request.user, reason=form.cleaned_data["reason"])
@@ -376,7 +376,7 @@ def voucher_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
 @requires("vouchers.extend")
 def voucher_extend_page(request: HttpRequest, pk: int) -> HttpResponse:
     voucher = _visible_voucher(request, pk)
-    form = VoucherExtendForm(request.POST)
+    form = VoucherExtendForm(request.POST, safeguarding_schools=[voucher.school])
     if form.is_valid():
         try:
             voucher_extend(
