@@ -142,8 +142,8 @@ def register_core() -> None:
         PartnerService,
         Pledge,
         Pupil,
-        School,
         SafeguardingReferral,
+        School,
         SpendRequest,
     )
 
