@@ -58,11 +58,13 @@ def home(request: HttpRequest) -> HttpResponse:
             spend_requests_visible_to(user).filter(status=SpendRequest.Status.PENDING).count()
         )
     if scope.is_finance or scope.is_admin:
+        # Pupils on each school's current roll: a dual-registered pupil counts at both schools.
+        on_roll = Q(enrolments__left_on__isnull=True)
         context["school_overview"] = selectors.schools_visible_to(user).annotate(
-            pupils_total=Count("pupils"),
-            fsm_total=Count("pupils", filter=Q(pupils__fsm=True)),
-            pp_total=Count("pupils", filter=Q(pupils__pupil_premium=True)),
-            in_need_total=Count("pupils", filter=Q(pupils__in_need=True)),
+            pupils_total=Count("enrolments", filter=on_roll),
+            fsm_total=Count("enrolments", filter=on_roll & Q(enrolments__pupil__fsm=True)),
+            pp_total=Count("enrolments", filter=on_roll & Q(enrolments__pupil__pupil_premium=True)),
+            in_need_total=Count("enrolments", filter=on_roll & Q(enrolments__pupil__in_need=True)),
         )
     if scope.is_charity:
         context["partners"] = selectors.partners_visible_to(user).prefetch_related("services")

@@ -17,7 +17,7 @@ from support.fund import (
     fund_spend_commit,
 )
 from support.jobs import enqueue_on_commit
-from support.models import Family, PartnerCharity, Pupil, School
+from support.models import Enrolment, Family, PartnerCharity, School
 from support.scopes import require_school
 from vouchers import codes
 from vouchers.models import Fulfilment, Redemption, ReferralReason, Voucher, VoucherType
@@ -52,7 +52,7 @@ def voucher_issue(
     window unless a pastoral lead at the school gives a reason to override (audited).
     """
     require_school(issued_by, school)
-    if not Pupil.objects.filter(family=family, school=school).exists():
+    if not Enrolment.objects.current().filter(pupil__family=family, school=school).exists():
         raise SupportError("This family has no pupil at the school issuing the voucher.", field="school")
     if not voucher_type.is_active or not voucher_type.partner.is_active:
         raise SupportError("This voucher type is no longer offered.", field="voucher_type")

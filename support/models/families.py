@@ -107,6 +107,24 @@ class Pupil(models.Model):
     def __str__(self) -> str:
         return f"{self.known_as} {self.surname}"
 
+    def save(self, *args, **kwargs) -> None:
+        # ``school`` is the main roll; a pupil saved one by one keeps its main roll row in step.
+        follow = self._state.adding or getattr(self, "_loaded_school_id", self.school_id) != self.school_id
+        super().save(*args, **kwargs)
+        if follow:
+            from django.utils import timezone
+
+            from support.models.rolls import main_roll_follow
+
+            main_roll_follow(self, today=timezone.localdate())
+            self._loaded_school_id = self.school_id
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_school_id = instance.__dict__.get("school_id")
+        return instance
+
     @property
     def known_as(self) -> str:
         return self.preferred_forename or self.legal_forename
