@@ -11,16 +11,30 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Greatest
+from django.urls import reverse
 from django.utils import timezone
 
 from support.audit import audit_event, audit_record, audit_record_many
 from support.errors import SupportError
 from support.jobs import enqueue_on_commit
-from support.models import AuditEvent, Family, FamilyDuplicate, Pupil, PupilImport, School
+from support.models import (
+    AuditEvent,
+    Enrolment,
+    Family,
+    FamilyDuplicate,
+    Pupil,
+    PupilImport,
+    Registration,
+    Role,
+    School,
+)
+from support.models.rolls import main_rolls_create
 from support.pupil_csv import (
     ParseResult,
     PupilRow,
@@ -29,6 +43,7 @@ from support.pupil_csv import (
     normalise_name_key,
     parse_pupil_csv,
 )
+from support.selectors import on_roll_at
 
 PUPIL_FIELDS = (
     "legal_forename",
@@ -69,6 +84,10 @@ class FamilyGroup:
 
 @dataclass
 class ImportPlan:
+    """What a file would change. Everything a preview shows comes from the file itself or from
+    pupils already on this school's roll: a row whose UPN belongs to a pupil elsewhere in the trust
+    looks exactly like a new pupil unless its UPN, legal surname and date of birth all match."""
+
     school: School
     academic_year_start: int
     new_rows: list[PupilRow] = field(default_factory=list)
@@ -77,18 +96,24 @@ class ImportPlan:
     new_groups: list[FamilyGroup] = field(default_factory=list)
     updates: list[tuple[Pupil, PupilRow, dict[str, tuple[Any, Any]]]] = field(default_factory=list)
     unchanged: int = 0
-    moved_in: list[tuple[Pupil, PupilRow]] = field(default_factory=list)
+    # Pupils on another trust school's roll whose UPN, surname and date of birth all match: they
+    # join this school's roll too (dual registration); the other school's roll and record stay.
+    attached: list[tuple[Pupil, PupilRow]] = field(default_factory=list)
     not_in_file: int = 0
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    # Never shown in a preview: rows planned as new pupils whose UPN another trust school's pupil
+    # holds with a different surname or date of birth. Applying holds them back (see the module note).
+    clashes: dict[str, Pupil] = field(default_factory=dict)
+    has_main_roll: set[int] = field(default_factory=set)  # pupil ids with a current main roll
 
     @property
     def summary(self) -> dict[str, int]:
         return {
-            "rows": len(self.new_rows) + len(self.updates) + self.unchanged,
+            "rows": len(self.new_rows) + len(self.updates) + self.unchanged + len(self.attached),
             "created": len(self.new_rows),
             "updated": len(self.updates),
             "unchanged": self.unchanged,
-            "moved_in": len(self.moved_in),
+            "joined_roll": len(self.attached),
             "new_families": len(self.new_groups),
             "joined_families": len(self.joins),
             "not_in_file": self.not_in_file,
@@ -134,6 +159,15 @@ def pupil_import_parse(data: bytes, *, today: datetime.date | None = None) -> Pa
     return parsed
 
 
+def same_pupil(pupil: Pupil, row: PupilRow) -> bool:
+    """A row names an existing pupil only when UPN, legal surname and date of birth all match."""
+    return (
+        pupil.upn == row.upn
+        and normalise_name_key(pupil.surname) == normalise_name_key(row.surname)
+        and pupil.date_of_birth == row.date_of_birth
+    )
+
+
 def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_start: int) -> ImportPlan:
     """What importing ``rows`` for ``school`` would change. Reads only; a bounded number of queries."""
     plan = ImportPlan(school=school, academic_year_start=academic_year_start)
@@ -142,26 +176,55 @@ def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_sta
     for chunk in _chunks(upns):
         for pupil in Pupil.objects.filter(upn__in=chunk):
             existing[pupil.upn] = pupil
+    # This school's current roll among them: pupil id -> registration here.
+    on_roll: dict[int, str] = {}
+    has_main_roll: set[int] = set()
+    ids = sorted(pupil.pk for pupil in existing.values())
+    for chunk in _chunks(ids):
+        for pupil_id, school_id, registration in Enrolment.objects.current().filter(
+            pupil_id__in=chunk
+        ).values_list("pupil_id", "school_id", "registration"):
+            if school_id == school.pk:
+                on_roll[pupil_id] = registration
+            if registration == Registration.MAIN:
+                has_main_roll.add(pupil_id)
 
-    # A Family ID names the family of a known pupil who has it in this file (they are at, or moving
-    # to, this school); failing that, the family of a pupil at this school who has it stored.
+    # Which existing pupils this file may speak about: those on this school's roll, and those
+    # elsewhere whose UPN, surname and date of birth all match. Any other UPN is treated as new.
+    known: dict[str, Pupil] = {}
+    for row in rows:
+        pupil = existing.get(row.upn)
+        if pupil is None:
+            continue
+        if pupil.pk in on_roll or same_pupil(pupil, row):
+            known[row.upn] = pupil
+        else:
+            plan.clashes[row.upn] = pupil
+    plan.has_main_roll = has_main_roll
+
+    # A Family ID names the family of a known pupil who has it in this file (on this roll, or
+    # joining it); failing that, the family of a pupil whose main roll is here who has it stored.
     family_by_ref: dict[str, int] = {}
     for row in rows:
-        known_pupil = existing.get(row.upn)
+        known_pupil = known.get(row.upn)
         if known_pupil is not None and row.family_ref:
             family_by_ref.setdefault(row.family_ref, known_pupil.family_id)
     refs = sorted(
-        {row.family_ref for row in rows if row.family_ref and row.upn not in existing} - family_by_ref.keys()
+        {row.family_ref for row in rows if row.family_ref and row.upn not in known} - family_by_ref.keys()
     )
     for chunk in _chunks(refs):
-        known = Pupil.objects.filter(school=school, sis_family_ref__in=chunk).order_by("pk")
-        for ref, family_id in known.values_list("sis_family_ref", "family_id"):
+        here = (
+            Pupil.objects.filter(school=school, sis_family_ref__in=chunk)
+            .filter(on_roll_at(school.pk))
+            .order_by("pk")
+        )
+        for ref, family_id in here.values_list("sis_family_ref", "family_id"):
             family_by_ref.setdefault(ref, family_id)
 
     groups: dict[str, FamilyGroup] = {}
     for row in rows:
         plan.warnings.extend((row.line, warning) for warning in row.warnings)
-        pupil = existing.get(row.upn)
+        pupil = known.get(row.upn)
         if pupil is None:
             plan.new_rows.append(row)
             if row.family_ref and row.family_ref in family_by_ref:
@@ -171,14 +234,20 @@ def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_sta
             else:
                 plan.new_groups.append(FamilyGroup(rows=[row]))
             continue
+        registration = on_roll.get(pupil.pk)
+        if registration is None:
+            plan.attached.append((pupil, row))
+            continue
+        if registration != Registration.MAIN:
+            # A subsidiary roll confirms the pupil is still here; the pupil's record is the main
+            # school's to keep.
+            plan.unchanged += 1
+            continue
         diff = {
             name: (getattr(pupil, name), value)
             for name, value in _row_values(row).items()
             if getattr(pupil, name) != value
         }
-        if pupil.school_id != school.pk:
-            diff["school"] = (pupil.school_id, school.pk)
-            plan.moved_in.append((pupil, row))
         if diff:
             plan.updates.append((pupil, row, diff))
         else:
@@ -190,8 +259,7 @@ def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_sta
                 (group.lead.line, "No contact name: the new family is named after the pupil's surname")
             )
     plan.warnings.sort(key=lambda warning: warning[0])
-    already_here = sum(1 for pupil in existing.values() if pupil.school_id == school.pk)
-    plan.not_in_file = Pupil.objects.filter(school=school).count() - already_here
+    plan.not_in_file = Pupil.objects.filter(on_roll_at(school.pk)).count() - len(on_roll)
     return plan
 
 
@@ -292,18 +360,26 @@ def _apply(
     filename: str,
     today: datetime.date | None,
 ) -> dict[str, int]:
+    today = today or timezone.localdate()
     plan = pupil_import_plan(
-        school=school,
-        rows=parsed.rows,
-        academic_year_start=academic_year_start_for(today or timezone.localdate()),
+        school=school, rows=parsed.rows, academic_year_start=academic_year_start_for(today)
     )
     now = timezone.now()
     events: list[AuditEvent] = []
 
-    families = [_new_family(group) for group in plan.new_groups]
+    # A row planned as new whose UPN another school's pupil holds (surname or date of birth differ)
+    # is held back: it cannot be created, must not touch that pupil, and is reported to the pupil's
+    # school and the trust's admins.
+    held_back = set(plan.clashes)
+    groups = [
+        FamilyGroup(rows=kept)
+        for group in plan.new_groups
+        if (kept := [row for row in group.rows if row.upn not in held_back])
+    ]
+    families = [_new_family(group) for group in groups]
     Family.objects.bulk_create(families, batch_size=500)
     family_for_upn: dict[str, int] = dict(plan.joins)
-    for group, family in zip(plan.new_groups, families, strict=True):
+    for group, family in zip(groups, families, strict=True):
         for row in group.rows:
             family_for_upn[row.upn] = family.pk
         events.append(
@@ -322,8 +398,10 @@ def _apply(
     new_pupils = [
         Pupil(upn=row.upn, school=school, family_id=family_for_upn[row.upn], **_row_values(row))
         for row in plan.new_rows
+        if row.upn not in held_back
     ]
     Pupil.objects.bulk_create(new_pupils, batch_size=500)
+    main_rolls_create(new_pupils, joined=today)
     for pupil in new_pupils:
         events.append(
             audit_event(
@@ -345,7 +423,6 @@ def _apply(
     for pupil, row, diff in plan.updates:
         for name, value in _row_values(row).items():
             setattr(pupil, name, value)
-        pupil.school = school
         pupil.updated_at = now
         changed_pupils.append(pupil)
         events.append(
@@ -358,17 +435,147 @@ def _apply(
                 note="import",
             )
         )
-    Pupil.objects.bulk_update(changed_pupils, [*PUPIL_FIELDS, "school", "updated_at"], batch_size=500)
+    Pupil.objects.bulk_update(changed_pupils, [*PUPIL_FIELDS, "updated_at"], batch_size=500)
+
+    attached = _join_roll(plan=plan, today=today, actor=actor, events=events)
 
     duplicates = _find_duplicates(families)
     FamilyDuplicate.objects.bulk_create(duplicates, batch_size=500, ignore_conflicts=True)
 
-    summary = {**plan.summary, "duplicates_flagged": len(duplicates)}
+    for upn, pupil in plan.clashes.items():
+        events.append(
+            audit_event(
+                actor=actor,
+                action="pupil.import_clash",
+                subject=pupil,
+                after={"school": school.pk, "upn": upn, "held_back": True},
+                note=filename,
+            )
+        )
+    summary = {
+        **plan.summary,
+        "created": len(new_pupils),
+        "new_families": len(families),
+        "duplicates_flagged": len(duplicates),
+        "held_back": len(held_back),
+    }
     events.append(
         audit_event(actor=actor, action="pupils.imported", subject=school, after=summary, note=filename)
     )
     audit_record_many(events)
+    _tell_other_schools(school=school, attached=attached, clashes=plan.clashes, actor=actor, today=today)
     return summary
+
+
+def _join_roll(
+    *, plan: ImportPlan, today: datetime.date, actor: AbstractBaseUser | None, events: list[AuditEvent]
+) -> list[Pupil]:
+    """Put matched pupils on this school's roll too: subsidiary, or main if they have no main roll."""
+    school = plan.school
+    if not plan.attached:
+        return []
+    pupils = [pupil for pupil, _ in plan.attached]
+    # A roll this school had before (the pupil left and comes back) is reopened, not duplicated.
+    previous = {
+        roll.pupil_id: roll
+        for roll in Enrolment.objects.filter(school=school, pupil_id__in=[pupil.pk for pupil in pupils])
+    }
+    reopened, created, now_main = [], [], []
+    for pupil in pupils:
+        registration = Registration.SUBSIDIARY if pupil.pk in plan.has_main_roll else Registration.MAIN
+        roll = previous.get(pupil.pk)
+        if roll is None:
+            roll = Enrolment(pupil=pupil, school=school, joined=today)
+            created.append(roll)
+        else:
+            roll.joined = today
+            reopened.append(roll)
+        roll.registration, roll.left_on = registration, None
+        if registration == Registration.MAIN:
+            pupil.school = school
+            now_main.append(pupil)
+        events.append(
+            audit_event(
+                actor=actor,
+                action="pupil.roll_joined",
+                subject=pupil,
+                after={"school": school.pk, "registration": registration, "joined": today.isoformat()},
+                note="import",
+            )
+        )
+    Enrolment.objects.bulk_create(created, batch_size=500)
+    Enrolment.objects.bulk_update(reopened, ["joined", "registration", "left_on"], batch_size=500)
+    Pupil.objects.bulk_update(now_main, ["school"], batch_size=500)
+    return pupils
+
+
+def _lead_emails(school_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The e-mail addresses of each school's active pastoral leads."""
+    found: dict[int, list[str]] = defaultdict(list)
+    rows = (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            memberships__is_active=True,
+            memberships__role=Role.LEAD,
+            memberships__schools__in=list(school_ids),
+        )
+        .exclude(email="")
+        .values_list("memberships__schools", "email")
+        .distinct()
+    )
+    for school_id, email in rows:
+        found[school_id].append(email)
+    return found
+
+
+def _tell_other_schools(
+    *,
+    school: School,
+    attached: list[Pupil],
+    clashes: dict[str, Pupil],
+    actor: AbstractBaseUser | None,
+    today: datetime.date,
+) -> None:
+    """E-mail (after commit) the leads of each other school whose pupil joined this school's roll,
+    or whose pupil's UPN came in this file with a different surname or date of birth."""
+    pupil_ids = [pupil.pk for pupil in attached] + [pupil.pk for pupil in clashes.values()]
+    if not pupil_ids:
+        return
+    rolls: dict[int, list[int]] = defaultdict(list)
+    for pupil_id, school_id in (
+        Enrolment.objects.current()
+        .filter(pupil_id__in=pupil_ids)
+        .exclude(school=school)
+        .values_list("pupil_id", "school_id")
+    ):
+        rolls[school_id].append(pupil_id)
+    if not rolls:
+        return
+    emails = _lead_emails(rolls)
+    by_id = {pupil.pk: pupil for pupil in [*attached, *clashes.values()]}
+    who = (actor.get_full_name() or actor.get_username()) if actor is not None else "the school's system"
+    link = settings.SITE_URL + reverse("family_list")
+    for school_id, ids in rolls.items():
+        if not emails.get(school_id):
+            continue
+        joined = [by_id[pk] for pk in ids if by_id[pk] in attached]
+        clashed = [by_id[pk] for pk in ids if by_id[pk] not in attached]
+        lines = [f"An import of {school.name}'s pupils on {today:%d/%m/%Y} (by {who}):", ""]
+        if joined:
+            lines.append(f"These pupils of yours are now also on {school.name}'s roll (dual registration):")
+            lines += [f"  - {p.known_as} {p.surname} (UPN {p.upn})" for p in joined]
+            lines += ["", "They stay on your roll: only your own import or your leads can change that."]
+        if clashed:
+            lines.append(
+                "These UPNs of your pupils came with a different surname or date of birth, so nothing "
+                "was changed and they were not added:"
+            )
+            lines += [f"  - {p.known_as} {p.surname} (UPN {p.upn})" for p in clashed]
+            lines += ["", "If you did not expect this, tell the trust's admins."]
+        lines += ["", f"Your families: {link}"]
+        subject = f"{school.name}'s import named {len(ids)} of your pupil{'s' if len(ids) != 1 else ''}"
+        enqueue_on_commit("support.send_email", emails[school_id], subject, "\n".join(lines))
 
 
 def describe_changes(diff: dict[str, tuple[Any, Any]]) -> Iterable[str]:
