@@ -11,6 +11,7 @@ urlpatterns = [
     path("families/<int:pk>/subject-access/", views.family_subject_access, name="family_subject_access"),
     path("families/<int:pk>/consent/", views.family_consent, name="family_consent"),
     path("pupils/<int:pk>/need/", views.pupil_need, name="pupil_need"),
+    path("pupils/<int:pk>/leave/", views.pupil_leave, name="pupil_leave"),
     path("duplicates/", views.duplicate_list, name="duplicate_list"),
     path("duplicates/<int:pk>/decide/", views.duplicate_decide, name="duplicate_decide"),
     path("imports/", views.import_list, name="import_list"),

@@ -16,9 +16,16 @@ from support.access import requires
 from support.approvals import spend_requests_visible_to
 from support.csv_safe import safe_row
 from support.errors import SupportError
-from support.forms import ConsentForm, FamilyForm, FamilySearchForm, ImportUploadForm, NeedForm
+from support.forms import (
+    ConsentForm,
+    FamilyForm,
+    FamilySearchForm,
+    ImportUploadForm,
+    NeedForm,
+    RollLeaveForm,
+)
 from support.fund import fund_position, standby_fund
-from support.models import FamilyDuplicate, Pupil, PupilImport, SpendRequest
+from support.models import Enrolment, FamilyDuplicate, Pupil, PupilImport, SpendRequest
 from support.pupil_csv import column_label
 from support.pupil_import import (
     plan_year,
@@ -27,6 +34,7 @@ from support.pupil_import import (
     pupil_import_plan,
     pupil_import_upload,
 )
+from support.rolls import pupil_roll_leave
 from support.scopes import scope_for
 
 PAGE_SIZE = 25
@@ -172,7 +180,7 @@ def _visible_family(request: HttpRequest, pk: int):
 def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
     family = _visible_family(request, pk)
     data_rights.family_view_record(family=family, actor=request.user)
-    pupils = selectors.pupils_visible_to(request.user).filter(family=family).select_related("school")
+    pupils = _family_pupils(request, family)
     elsewhere = Pupil.objects.filter(family=family).exclude(pk__in=pupils.values("pk")).count()
     consent_form = ConsentForm(
         initial={"consent_given": family.consent_given, "consent_date": family.consent_date}
@@ -180,8 +188,29 @@ def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "support/family_detail.html",
-        {"family": family, "pupils": pupils, "elsewhere": elsewhere, "consent_form": consent_form},
+        {
+            "family": family,
+            "pupils": pupils,
+            "elsewhere": elsewhere,
+            "consent_form": consent_form,
+            "lead_school_ids": _lead_school_ids(request),
+        },
     )
+
+
+def _family_pupils(request: HttpRequest, family):
+    """The family's pupils the user may see, each with the school rolls it is on now."""
+    rolls = Enrolment.objects.current().select_related("school").order_by("registration", "joined", "pk")
+    return (
+        selectors.pupils_visible_to(request.user)
+        .filter(family=family)
+        .select_related("school")
+        .prefetch_related(Prefetch("enrolments", queryset=rolls, to_attr="current_rolls"))
+    )
+
+
+def _lead_school_ids(request: HttpRequest) -> set[int]:
+    return set(selectors.lead_schools_of(request.user).values_list("pk", flat=True))
 
 
 @login_required
@@ -244,11 +273,17 @@ def family_consent(request: HttpRequest, pk: int) -> HttpResponse:
                 request, "Consent recorded." if form.cleaned_data["consent_given"] else "Consent withdrawn."
             )
             return redirect("family_detail", pk=family.pk)
-    pupils = selectors.pupils_visible_to(request.user).filter(family=family).select_related("school")
+    pupils = _family_pupils(request, family)
     return render(
         request,
         "support/family_detail.html",
-        {"family": family, "pupils": pupils, "elsewhere": 0, "consent_form": form},
+        {
+            "family": family,
+            "pupils": pupils,
+            "elsewhere": 0,
+            "consent_form": form,
+            "lead_school_ids": _lead_school_ids(request),
+        },
         status=400,
     )
 
@@ -273,6 +308,27 @@ def pupil_need(request: HttpRequest, pk: int) -> HttpResponse:
             request, f"{pupil.known_as} {'is now' if pupil.in_need else 'is no longer'} marked in need."
         )
     return redirect("family_detail", pk=pupil.family_id)
+
+
+@require_POST
+@requires("pupils.import")
+def pupil_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    """A lead records that a pupil left one of their schools' rolls (the pupil's other rolls stay)."""
+    pupil = get_object_or_404(selectors.pupils_visible_to(request.user), pk=pk)
+    form = RollLeaveForm(request.POST, schools=selectors.lead_schools_of(request.user))
+    if not form.is_valid():
+        messages.error(request, next(iter(form.errors.values()))[0])
+        return redirect("family_detail", pk=pupil.family_id)
+    school = form.cleaned_data["school"]
+    try:
+        pupil_roll_leave(pupil=pupil, school=school, actor=request.user, left_on=form.cleaned_data["left_on"])
+    except SupportError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{pupil.known_as} {pupil.surname} is no longer on {school.name}'s roll.")
+    if selectors.pupils_visible_to(request.user).filter(pk=pupil.pk).exists():
+        return redirect("family_detail", pk=pupil.family_id)
+    return redirect("family_list")
 
 
 # --- Possible duplicate families -------------------------------------------------------------

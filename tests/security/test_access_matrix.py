@@ -54,6 +54,8 @@ family_consent                  GET   family   405     405     405     405     4
 family_consent                  POST  family   L       302|404 302|404 404|302 403     403     403     302
 pupil_need                      GET   pupil    405     405     405     405     405     405     405     405
 pupil_need                      POST  pupil    L       302|404 302|404 404|302 403     403     403     302
+pupil_leave                     GET   pupil    405     405     405     405     405     405     405     405
+pupil_leave                     POST  pupil    L       403     302|404 403     403     403     403     302
 duplicate_list                  GET   -        L       403     200     403     403     403     403     200
 duplicate_decide                GET   dup      405     405     405     405     405     405     405     405
 duplicate_decide                POST  dup      L       403     302|404 403     403     403     403     302
