@@ -28,6 +28,7 @@ from support.models import (
     Enrolment,
     Family,
     FamilyDuplicate,
+    Phase,
     Pupil,
     PupilImport,
     Registration,
@@ -40,8 +41,11 @@ from support.pupil_csv import (
     PupilRow,
     RowError,
     academic_year_start_for,
+    column_label,
+    named_in_file,
     normalise_name_key,
     parse_pupil_csv,
+    year_label,
 )
 from support.selectors import on_roll_at
 
@@ -136,8 +140,8 @@ def _row_values(row: PupilRow) -> dict[str, Any]:
 
 # Values the parser accepts but a column could not hold (PostgreSQL would refuse the whole import).
 _STORED_LENGTHS = (
-    ("family_ref", "Family ID", Pupil._meta.get_field("sis_family_ref").max_length),
-    ("contact_email", "Contact email", Family._meta.get_field("email").max_length),
+    ("family_ref", Pupil._meta.get_field("sis_family_ref").max_length),
+    ("contact_email", Family._meta.get_field("email").max_length),
 )
 
 
@@ -145,13 +149,15 @@ def pupil_import_parse(data: bytes, *, today: datetime.date | None = None) -> Pa
     parsed = parse_pupil_csv(data, academic_year_start=academic_year_start_for(today or timezone.localdate()))
     too_long: list[RowError] = []
     for row in parsed.rows:
-        for column, label, limit in _STORED_LENGTHS:
+        for column, limit in _STORED_LENGTHS:
             value = getattr(row, column)
             if len(value) > limit:
                 shown = value if len(value) <= 60 else value[:59] + "\u2026"
-                too_long.append(
-                    RowError(row.line, column, f"{label} is longer than {limit} characters", shown)
+                header = parsed.columns.get(column, "")
+                reason = named_in_file(
+                    f"{column_label(column)} is longer than {limit} characters", column, header
                 )
+                too_long.append(RowError(row.line, column, reason, shown, header))
     if too_long:
         bad_lines = {error.line for error in too_long}
         parsed.rows = [row for row in parsed.rows if row.line not in bad_lines]
@@ -168,9 +174,24 @@ def same_pupil(pupil: Pupil, row: PupilRow) -> bool:
     )
 
 
-def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_start: int) -> ImportPlan:
-    """What importing ``rows`` for ``school`` would change. Reads only; a bounded number of queries."""
+# The year groups each phase teaches; alternative provision takes any age.
+PHASE_YEARS: dict[str, range] = {Phase.PRIMARY: range(0, 7), Phase.SECONDARY: range(7, 14)}
+
+
+def pupil_import_plan(
+    *,
+    school: School,
+    rows: list[PupilRow],
+    academic_year_start: int,
+    headers: dict[str, str] | None = None,
+) -> ImportPlan:
+    """What importing ``rows`` for ``school`` would change. Reads only; a bounded number of queries.
+
+    ``headers`` are the file's own names for our columns (``ParseResult.columns``), so that a warning
+    names a column as the file does."""
     plan = ImportPlan(school=school, academic_year_start=academic_year_start)
+    year_header = (headers or {}).get("year_group") or column_label("year_group")
+    phase_years = PHASE_YEARS.get(school.phase)
     existing: dict[str, Pupil] = {}
     upns = [row.upn for row in rows]
     for chunk in _chunks(upns):
@@ -181,9 +202,11 @@ def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_sta
     has_main_roll: set[int] = set()
     ids = sorted(pupil.pk for pupil in existing.values())
     for chunk in _chunks(ids):
-        for pupil_id, school_id, registration in Enrolment.objects.current().filter(
-            pupil_id__in=chunk
-        ).values_list("pupil_id", "school_id", "registration"):
+        for pupil_id, school_id, registration in (
+            Enrolment.objects.current()
+            .filter(pupil_id__in=chunk)
+            .values_list("pupil_id", "school_id", "registration")
+        ):
             if school_id == school.pk:
                 on_roll[pupil_id] = registration
             if registration == Registration.MAIN:
@@ -224,6 +247,15 @@ def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_sta
     groups: dict[str, FamilyGroup] = {}
     for row in rows:
         plan.warnings.extend((row.line, warning) for warning in row.warnings)
+        if phase_years is not None and row.year_group not in phase_years:
+            plan.warnings.append(
+                (
+                    row.line,
+                    f"{year_header}: {year_label(row.year_group)} is outside {school.name}'s years "
+                    f"({school.get_phase_display().lower()}: {year_label(phase_years[0])} to "
+                    f"{year_label(phase_years[-1])})",
+                )
+            )
         pupil = known.get(row.upn)
         if pupil is None:
             plan.new_rows.append(row)
@@ -594,14 +626,14 @@ def pupil_import_upload(
     parsed = pupil_import_parse(data)
     with transaction.atomic():
         if parsed.ok:
-            plan = pupil_import_plan(school=school, rows=parsed.rows, academic_year_start=plan_year())
+            plan = pupil_import_plan(
+                school=school, rows=parsed.rows, academic_year_start=plan_year(), headers=parsed.columns
+            )
             status, errors, summary = PupilImport.Status.PREVIEWED, [], plan.summary
         else:
             errors = parsed.errors or [RowError(line=1, column="", reason="The file has no pupil rows")]
             status, summary = PupilImport.Status.REJECTED, {}
-            errors = [
-                {"line": e.line, "column": e.column, "reason": e.reason, "value": e.value} for e in errors
-            ]
+            errors = [_error_dict(e) for e in errors]
         upload = PupilImport.objects.create(
             school=school,
             uploaded_by=actor,
@@ -619,6 +651,16 @@ def pupil_import_upload(
             note=filename,
         )
     return upload
+
+
+def _error_dict(error: RowError) -> dict[str, Any]:
+    return {
+        "line": error.line,
+        "column": error.column,
+        "header": error.column_name if error.column else "",
+        "reason": error.reason,
+        "value": error.value,
+    }
 
 
 def plan_year() -> int:
@@ -653,9 +695,7 @@ def pupil_import_execute(*, upload_id: int) -> str:
                 )
         except ImportRejected as exc:
             upload.status = PupilImport.Status.FAILED
-            upload.errors = [
-                {"line": e.line, "column": e.column, "reason": e.reason, "value": e.value} for e in exc.errors
-            ]
+            upload.errors = [_error_dict(e) for e in exc.errors]
         except SupportError as exc:
             upload.status = PupilImport.Status.FAILED
             upload.errors = [{"line": 0, "column": "", "reason": exc.message, "value": ""}]

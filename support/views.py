@@ -401,14 +401,23 @@ def import_list(request: HttpRequest) -> HttpResponse:
 @requires("pupils.import")
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     upload = get_object_or_404(selectors.imports_visible_to(request.user).select_related("school"), pk=pk)
-    plan = None
-    if upload.status == PupilImport.Status.PREVIEWED:
+    plan, unread = None, []
+    if upload.status in (PupilImport.Status.PREVIEWED, PupilImport.Status.REJECTED) and upload.content:
         parsed = pupil_import_parse(bytes(upload.content))
-        if parsed.ok:
-            plan = pupil_import_plan(school=upload.school, rows=parsed.rows, academic_year_start=plan_year())
-    # Errors name the column as the lead knows it ("Legal forename"), not by its internal key.
-    errors = [{**error, "label": column_label(error.get("column", ""))} for error in upload.errors or []]
-    context = {"upload": upload, "plan": plan, "shown": 100, "errors": errors}
+        unread = parsed.unread
+        if parsed.ok and upload.status == PupilImport.Status.PREVIEWED:
+            plan = pupil_import_plan(
+                school=upload.school,
+                rows=parsed.rows,
+                academic_year_start=plan_year(),
+                headers=parsed.columns,
+            )
+    # Errors name the column as the file's own header does ("DOB"); older uploads by our label.
+    errors = [
+        {**error, "label": error.get("header") or column_label(error.get("column", ""))}
+        for error in upload.errors or []
+    ]
+    context = {"upload": upload, "plan": plan, "shown": 100, "errors": errors, "unread": unread}
     return render(request, "support/import_detail.html", context)
 
 
