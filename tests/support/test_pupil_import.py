@@ -1176,3 +1176,89 @@ def test_it_marks_the_upload_failed_when_the_file_has_become_invalid(
     assert upload.finished_at is not None
     assert not Pupil.objects.exists()
     assert events("pupils.imported") == []
+
+
+# --- What the import does not recognise (issue 14) ------------------------------------------------
+
+SIMS_HEADER = [
+    "Contact Telephone" if name == "Contact Phone" else "Tutor Group" if name == "Family ID" else name
+    for name in HEADER
+]
+
+
+def sims(values: dict[str, str]) -> dict[str, str]:
+    """A row as SIMS_HEADER names it: the phone under Contact Telephone, and a tutor group."""
+    return {**values, "Contact Telephone": values["Contact Phone"], "Tutor Group": "3RB"}
+
+
+def test_it_imports_a_contact_telephone_column_and_keeps_a_number_it_cannot_check(school_a, lead_a):
+    rows = [
+        row(forename="Ann", contact="Pat Shaw", phone="07500 123456"),
+        row(forename="Ben", contact="Sam Cole", phone="07700 900123"),  # a range the library cannot place
+    ]
+    data = csv_bytes([sims(values) for values in rows], header=SIMS_HEADER)
+
+    summary = pupil_import_apply(school=school_a, data=data, actor=lead_a)
+
+    assert summary["created"] == 2
+    phones = set(Family.objects.values_list("phone", flat=True))
+    assert phones == {"+447500123456", "07700 900123"}
+
+
+def test_it_previews_unread_columns_and_warnings_in_the_files_own_words(client_for, lead_a, school_a):
+    data = csv_bytes(
+        [sims(row(forename="Ben", contact="Sam Cole", phone="07700 900123"))],
+        header=[*SIMS_HEADER, "Famly ID"],
+    )
+
+    response = client_for(lead_a).post(
+        "/imports/", {"school": school_a.pk, "file": upload_file(data)}, follow=True
+    )
+
+    page = html.unescape(response.content.decode())
+    assert "Column M 'Tutor Group' was not read" in page
+    assert "Column N 'Famly ID' was not read: did you mean 'Family ID' (Family ID)?" in page
+    assert "Contact Telephone '07700 900123' is not a number we can check; it is kept as given" in page
+    assert PupilImport.objects.get().status == "previewed"
+
+
+def test_it_lists_unread_columns_and_warnings_from_the_command(tmp_path, school_a):
+    path = tmp_path / "sims.csv"
+    path.write_bytes(csv_bytes([sims(row(phone="07700 900123"))], header=SIMS_HEADER))
+
+    out, err = run_command(str(path), "--school", school_a.urn)
+
+    assert "Column M 'Tutor Group' was not read" in err
+    assert "Contact Telephone '07700 900123' is not a number we can check" in out
+
+
+@pytest.mark.parametrize(
+    ("phase", "year", "warned"),
+    [("primary", 8, True), ("primary", 6, False), ("secondary", 4, True), ("ap", 8, False)],
+)
+def test_it_warns_about_a_year_group_outside_the_schools_phase(lead_a, phase, year, warned):
+    school = SchoolFactory(phase=phase, name="Phase Academy")
+    parsed = pupil_import_parse(csv_bytes([row(year=year)]))
+
+    plan = pupil_import_plan(school=school, rows=parsed.rows, academic_year_start=AYS, headers=parsed.columns)
+
+    phase_warnings = [warning for _, warning in plan.warnings if "outside" in warning]
+    assert bool(phase_warnings) == warned
+    if warned and phase == "primary":
+        assert phase_warnings == [
+            f"Year: Year {year} is outside Phase Academy's years (primary: Reception to Year 6)"
+        ]
+
+
+def test_it_shows_a_bad_rows_column_as_the_file_names_it_on_the_upload_page(client_for, lead_a, school_a):
+    data = csv_bytes([{**row(), "DOB": "31/02/2019"}])
+
+    page = (
+        client_for(lead_a)
+        .post("/imports/", {"school": school_a.pk, "file": upload_file(data)}, follow=True)
+        .content.decode()
+    )
+
+    assert ["2", "DOB", "DOB is not a real date (dates must be day/month/year)", "31/02/2019"] in table_rows(
+        page
+    )
