@@ -109,7 +109,9 @@ class Pupil(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         # ``school`` is the main roll; a pupil saved one by one keeps its main roll row in step.
-        follow = self._state.adding or getattr(self, "_loaded_school_id", self.school_id) != self.school_id
+        # (Loaded with ``school`` deferred, the old school is unknown and the roll is left alone.)
+        loaded = self.__dict__.get("_loaded_school_id", self.__dict__.get("school_id"))
+        follow = self._state.adding or loaded != self.__dict__.get("school_id", loaded)
         super().save(*args, **kwargs)
         if follow:
             from django.utils import timezone
@@ -122,7 +124,8 @@ class Pupil(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        instance._loaded_school_id = instance.__dict__.get("school_id")
+        if "school_id" in instance.__dict__:
+            instance._loaded_school_id = instance.__dict__["school_id"]
         return instance
 
     @property
