@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Greatest
@@ -625,10 +626,15 @@ def pupil_import_upload(
     """Keep the uploaded file and its preview (or its errors) for a lead to look at."""
     parsed = pupil_import_parse(data)
     with transaction.atomic():
+        plan = None
         if parsed.ok:
             plan = pupil_import_plan(
                 school=school, rows=parsed.rows, academic_year_start=plan_year(), headers=parsed.columns
             )
+        if _cross_school_paused(actor=actor, rows=len(plan.attached) + len(plan.clashes) if plan else 0):
+            status, summary = PupilImport.Status.REJECTED, {}
+            errors = [{"line": 0, "column": "", "header": "", "reason": PAUSED, "value": ""}]
+        elif plan is not None:
             status, errors, summary = PupilImport.Status.PREVIEWED, [], plan.summary
         else:
             errors = parsed.errors or [RowError(line=1, column="", reason="The file has no pupil rows")]
@@ -651,6 +657,37 @@ def pupil_import_upload(
             note=filename,
         )
     return upload
+
+
+# How many rows naming pupils already on other trust schools' rolls (matching or not) one user's
+# previews may hold in a day: enough for an alternative provision's whole roll, far too few to
+# search for a pupil's date of birth one preview at a time. Past it, every upload is refused.
+CROSS_SCHOOL_ROWS_PER_DAY = 300
+_PAUSE_SECONDS = 24 * 60 * 60
+PAUSED = (
+    "Uploads from your account are paused until tomorrow: today's files named more pupils already on "
+    "other trust schools' rolls than an import needs. A trust admin can help."
+)
+
+
+def _cross_school_paused(*, actor: AbstractBaseUser, rows: int) -> bool:
+    """Count rows whose UPN another school's pupil holds; True once the user's day's limit is passed."""
+    key = f"pupil-import:cross-school:{actor.pk}"
+    if cache.get(f"{key}:paused"):
+        return True
+    if not rows:
+        return False
+    cache.add(key, 0, timeout=_PAUSE_SECONDS)
+    try:
+        total = cache.incr(key, rows)
+    except ValueError:  # expired between add and incr
+        cache.set(key, rows, timeout=_PAUSE_SECONDS)
+        total = rows
+    if total <= CROSS_SCHOOL_ROWS_PER_DAY:
+        return False
+    if cache.add(f"{key}:paused", True, timeout=_PAUSE_SECONDS):
+        audit_record(actor=actor, action="pupils.import_paused", after={"cross_school_rows": total})
+    return True
 
 
 def _error_dict(error: RowError) -> dict[str, Any]:

@@ -1262,3 +1262,27 @@ def test_it_shows_a_bad_rows_column_as_the_file_names_it_on_the_upload_page(clie
     assert ["2", "DOB", "DOB is not a real date (dates must be day/month/year)", "31/02/2019"] in table_rows(
         page
     )
+
+
+def test_it_pauses_uploads_that_name_too_many_pupils_of_other_schools(
+    monkeypatch, client_for, lead_a, school_a, school_b
+):
+    # Searching for a pupil's date of birth one preview at a time would take hundreds of rows
+    # naming that pupil's UPN: past the day's limit every upload is refused, matching or not.
+    import support.pupil_import as pupil_import
+
+    monkeypatch.setattr(pupil_import, "CROSS_SCHOOL_ROWS_PER_DAY", 2)
+    theirs = [PupilFactory(school=school_b) for _ in range(3)]
+    client = client_for(lead_a)
+
+    def upload(rows) -> PupilImport:
+        client.post("/imports/", {"school": school_a.pk, "file": upload_file(csv_bytes(rows))})
+        return PupilImport.objects.order_by("-pk").first()
+
+    assert upload([guessed_row(theirs[0].upn), guessed_row(theirs[1].upn)]).status == "previewed"
+    assert upload([row()]).status == "previewed"  # rows new to the trust do not count
+    refused = upload([guessed_row(theirs[2].upn)])
+    assert refused.status == "rejected"
+    assert refused.errors[0]["reason"] == pupil_import.PAUSED
+    assert upload([row()]).status == "rejected"
+    assert len(events("pupils.import_paused")) == 1
