@@ -3,6 +3,17 @@
 ``pupil_import_plan`` reads the database and says what a file would change (the preview);
 ``pupil_import_apply`` makes exactly those changes in one transaction. A file with any bad row
 changes nothing: the parser's errors come back, every one with its line, column and reason.
+
+Other schools' pupils. Each school's information system is the truth about its own roll only. A row
+speaks about an existing pupil when that pupil is on this school's current roll, or when its UPN,
+legal surname and date of birth all match them; such a pupil then joins this school's roll too
+(dual registration) and keeps their record and their other rolls. Any other row is, in the preview,
+exactly a new pupil, so a guessed UPN learns nothing there. A row whose UPN another school's pupil
+holds with a different surname or date of birth cannot be created (UPNs are unique), so applying
+holds it back: the importing lead learns then, and only then, that the UPN is in use (nothing else
+about the pupil); the pupil's school's leads are e-mailed and the clash is audited. Previews that
+name many pupils of other schools pause the user's uploads for the day (a date of birth cannot be
+searched for one preview at a time).
 """
 
 import datetime
