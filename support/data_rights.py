@@ -183,6 +183,15 @@ def _pupils_data(family: Family) -> list[dict[str, Any]]:
             "date_of_birth": iso(pupil.date_of_birth),
             "year_group": pupil.get_year_group_display(),
             "school": pupil.school.name,
+            "rolls": [
+                {
+                    "school": roll.school.name,
+                    "registration": roll.registration,
+                    "joined": iso(roll.joined),
+                    "left_on": iso(roll.left_on) if roll.left_on else None,
+                }
+                for roll in pupil.enrolments.all()
+            ],
             "free_school_meals": pupil.fsm,
             "pupil_premium": pupil.pupil_premium,
             "in_need": pupil.in_need,
@@ -190,7 +199,10 @@ def _pupils_data(family: Family) -> list[dict[str, Any]]:
             "created_at": iso(pupil.created_at),
             "updated_at": iso(pupil.updated_at),
         }
-        for pupil in Pupil.objects.filter(family=family).select_related("school").order_by("pk")
+        for pupil in Pupil.objects.filter(family=family)
+        .select_related("school")
+        .prefetch_related("enrolments__school")
+        .order_by("pk")
     ]
 
 

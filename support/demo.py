@@ -32,6 +32,7 @@ from support.models import (
     School,
     Service,
 )
+from support.models.rolls import main_rolls_create
 from support.pupil_csv import academic_year_start_for, normalise_name_key
 
 DEMO_PASSWORD = "trust-demo-2026"
@@ -262,6 +263,7 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
     for pupil in pupils:
         pupil.family_id = pupil.family.pk
     Pupil.objects.bulk_create(pupils, batch_size=BATCH)
+    main_rolls_create(pupils, joined=datetime.date(start, 9, 1))
 
     # A few households recorded twice, as imports from two schools leave them, for a lead to decide.
     duplicates = []

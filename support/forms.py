@@ -189,6 +189,22 @@ class SafeguardingLeadsForm(GovukErrorsMixin, forms.Form):
     )
 
 
+class RollLeaveForm(BoundedFormMixin, forms.Form):
+    """A lead records that a pupil left one of their schools' rolls."""
+
+    school = forms.ModelChoiceField(
+        queryset=School.objects.none(), error_messages={"required": "Choose the school"}
+    )
+    left_on = forms.DateField(
+        label="Leaving date",
+        error_messages={"required": "Enter the leaving date", "invalid": "Enter a real date"},
+    )
+
+    def __init__(self, *args, schools, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+
+
 class ImportUploadForm(GovukErrorsMixin, forms.Form):
     school = forms.ModelChoiceField(
         queryset=School.objects.none(),

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import csv
 import datetime
+import difflib
 import io
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -28,16 +29,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
+    "HEADERS",
     "MAX_BYTES",
     "REQUIRED",
     "ParseResult",
     "PupilRow",
     "RowError",
+    "UnreadColumn",
     "academic_year_start_for",
     "expected_year_group",
+    "named_in_file",
     "normalise_name_key",
     "normalise_postcode",
     "parse_pupil_csv",
+    "year_label",
 ]
 
 
@@ -55,6 +60,30 @@ class RowError:
     column: str
     reason: str
     value: str = ""
+    # The column's name as the file's own header row names it ("" when the file has no such column).
+    header: str = ""
+
+    @property
+    def column_name(self) -> str:
+        """The column as the person who made the file knows it: its header, else our label."""
+        return self.header or column_label(self.column)
+
+
+@dataclass(frozen=True)
+class UnreadColumn:
+    """A column of the file the import does not read, and the accepted header it most resembles."""
+
+    header: str
+    letter: str
+    suggestion: str = ""  # an accepted header name, when one is close
+    field: str = ""  # the field that header would fill
+
+    @property
+    def message(self) -> str:
+        text = f"Column {self.letter} '{self.header}' was not read"
+        if self.suggestion:
+            text += f": did you mean '{self.suggestion}' ({column_label(self.field)})?"
+        return text
 
 
 @dataclass(frozen=True)
@@ -85,6 +114,11 @@ class ParseResult:
     rows: list[PupilRow]
     errors: list[RowError]
     columns: dict[str, str]
+    unread: list[UnreadColumn] = field(default_factory=list)
+
+    def header_for(self, column: str) -> str:
+        """The file's own header for one of our fields, or our label when the file lacks it."""
+        return self.columns.get(column) or column_label(column)
 
     @property
     def ok(self) -> bool:
@@ -92,20 +126,108 @@ class ParseResult:
         return not self.errors and bool(self.rows)
 
 
+# The one table of accepted header names: for each field, the names the common UK school
+# information systems' exports give it. Case, spaces and punctuation are ignored when matching, so
+# "DateOfBirth", "date_of_birth" and "Date of Birth" are one name. A header in no row is listed back
+# to the user as a column that was not read, with the closest accepted name.
+HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "upn": {
+        "Any": ("UPN", "Unique Pupil Number"),
+        "Wonde, Groupcall Xporter": ("Pupil UPN", "Student UPN"),
+    },
+    "legal_forename": {
+        "SIMS": ("Legal Forename", "Forename"),
+        "Arbor": ("Legal First Name", "First Name"),
+        "Bromcom": ("Legal Forename",),
+        "ScholarPack": ("Forename", "First Name"),
+        "Wonde, Groupcall Xporter": (
+            "Legal Forename",
+            "Student Legal Forename",
+            "Pupil Forename",
+            "Given Name",
+        ),
+    },
+    "preferred_forename": {
+        "SIMS": ("Preferred Forename", "Chosen Forename"),
+        "Arbor": ("Preferred First Name", "Preferred Name"),
+        "Bromcom": ("Preferred Forename", "Known As"),
+        "ScholarPack": ("Preferred Name", "Known As"),
+        "Wonde, Groupcall Xporter": ("Forename Preferred", "Student Preferred Forename"),
+    },
+    "surname": {
+        "SIMS": ("Surname", "Legal Surname"),
+        "Arbor": ("Legal Last Name", "Last Name"),
+        "Bromcom": ("Legal Surname", "Surname"),
+        "ScholarPack": ("Surname", "Last Name"),
+        "Wonde, Groupcall Xporter": ("Student Legal Surname", "Pupil Surname", "Family Name"),
+    },
+    "date_of_birth": {
+        "SIMS": ("Date of Birth", "DOB"),
+        "Arbor": ("Date of Birth",),
+        "Bromcom": ("DOB", "Birth Date"),
+        "ScholarPack": ("Date of Birth", "D.O.B."),
+        "Wonde, Groupcall Xporter": ("DateOfBirth", "Student Date of Birth", "Pupil DOB"),
+    },
+    "year_group": {
+        "SIMS": ("Year", "Year Group", "NC Year Actual", "Year Taught In"),
+        "Arbor": ("Year Group", "Curriculum Year"),
+        "Bromcom": ("NC Year", "Year Group"),
+        "ScholarPack": ("Year Group", "Year"),
+        "Wonde, Groupcall Xporter": ("NCYearActual", "National Curriculum Year", "Student Year Group"),
+    },
+    "fsm": {
+        "SIMS": ("FSM", "FSM Eligible", "Eligible for FSM"),
+        "Arbor": ("Is Eligible for FSM", "Free School Meals"),
+        "Bromcom": ("FSM", "FSM Eligibility"),
+        "ScholarPack": ("Free School Meals", "FSM"),
+        "Wonde, Groupcall Xporter": ("FSMEligible", "FSM Status"),
+    },
+    "pupil_premium": {
+        "SIMS": ("Pupil Premium Indicator", "Pupil Premium"),
+        "Arbor": ("Pupil Premium", "Is Pupil Premium", "PP"),
+        "Bromcom": ("Pupil Premium", "PP Eligible"),
+        "ScholarPack": ("Pupil Premium", "PP"),
+        "Wonde, Groupcall Xporter": ("PupilPremium", "PP Status"),
+    },
+    "contact_name": {
+        "SIMS": ("Primary Contact", "Priority 1 Contact", "Contact Name", "Contact 1 Name"),
+        "Arbor": ("Primary Guardian Name", "Primary Guardian"),
+        "Bromcom": ("Contact 1 Name", "Contact 1 Full Name"),
+        "ScholarPack": ("Parent Name", "Parent/Carer Name", "Main Contact Name"),
+        "Wonde, Groupcall Xporter": ("Contact Full Name", "Priority 1 Contact Name", "Parent Name"),
+    },
+    "contact_phone": {
+        "SIMS": ("Contact Telephone", "Telephone", "Primary Telephone", "Priority 1 Contact Telephone"),
+        "Arbor": ("Primary Guardian Mobile", "Primary Guardian Phone", "Mobile"),
+        "Bromcom": ("Contact 1 Mobile", "Contact 1 Phone", "Contact 1 Telephone"),
+        "ScholarPack": ("Parent Telephone", "Parent Mobile", "Main Contact Telephone"),
+        "Wonde, Groupcall Xporter": ("ContactTelephone", "Contact Phone", "Contact Mobile", "Phone"),
+    },
+    "contact_email": {
+        "SIMS": ("Contact Email", "Primary Email", "Priority 1 Contact Email"),
+        "Arbor": ("Primary Guardian Email",),
+        "Bromcom": ("Contact 1 Email",),
+        "ScholarPack": ("Parent Email", "Main Contact Email"),
+        "Wonde, Groupcall Xporter": ("ContactEmail", "Contact Email Address", "Email"),
+    },
+    "postcode": {
+        "SIMS": ("Postcode", "Address Postcode"),
+        "Arbor": ("Postcode", "Home Postcode"),
+        "Bromcom": ("Post Code",),
+        "ScholarPack": ("Postcode",),
+        "Wonde, Groupcall Xporter": ("PostCode", "Address Post Code", "Student Postcode"),
+    },
+    "family_ref": {
+        "SIMS": ("Family ID", "Sibling ID", "Sibling Link"),
+        "Arbor": ("Family Ref", "Household ID"),
+        "Bromcom": ("Family ID", "Family Code"),
+        "ScholarPack": ("Family ID", "Sibling Group"),
+        "Wonde, Groupcall Xporter": ("FamilyID", "Family Reference"),
+    },
+}
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "upn": ("UPN", "Unique Pupil Number"),
-    "legal_forename": ("Legal Forename", "Forename", "First Name", "Legal First Name"),
-    "preferred_forename": ("Preferred Forename", "Preferred Name", "Known As", "Preferred First Name"),
-    "surname": ("Surname", "Legal Surname", "Last Name"),
-    "date_of_birth": ("Date of Birth", "DOB"),
-    "year_group": ("Year Group", "Year", "NC Year Actual", "Curriculum Year"),
-    "fsm": ("FSM", "FSM Eligible", "Free School Meals"),
-    "pupil_premium": ("Pupil Premium", "PP", "PP Eligible"),
-    "contact_name": ("Contact Name", "Primary Contact", "Contact 1 Name", "Parent/Carer Name"),
-    "contact_phone": ("Contact Phone", "Phone", "Telephone", "Contact 1 Phone", "Mobile"),
-    "contact_email": ("Contact Email", "Email", "Contact 1 Email"),
-    "postcode": ("Postcode", "Post Code", "Address Postcode"),
-    "family_ref": ("Family ID", "Family Ref", "Sibling Link", "Sibling ID"),
+    column: tuple(dict.fromkeys(name for names in systems.values() for name in names))
+    for column, systems in HEADERS.items()
 }
 REQUIRED: tuple[str, ...] = ("upn", "legal_forename", "surname", "date_of_birth", "year_group")
 MAX_BYTES = 10 * 1024 * 1024
@@ -133,6 +255,7 @@ def column_label(column: str) -> str:
 
 
 _MAX_NAME = 100
+_MAX_PHONE = 20  # Family.phone
 _MAX_REF = 100
 _MAX_VALUE_SHOWN = 60
 _MIN_AGE = 2
@@ -144,9 +267,14 @@ def _header_key(header: str) -> str:
     return "".join(ch for ch in header.casefold() if ch.isalnum())
 
 
-_ALIAS_TO_COLUMN: dict[str, str] = {
-    _header_key(alias): column for column, aliases in COLUMNS.items() for alias in aliases
-}
+_ALIAS_TO_COLUMN: dict[str, str] = {}
+_ALIAS_SHOWN: dict[str, str] = {}  # header key -> the accepted name as the table spells it
+for _column, _aliases in COLUMNS.items():
+    for _alias in _aliases:
+        _key = _header_key(_alias)
+        if _ALIAS_TO_COLUMN.setdefault(_key, _column) != _column:
+            raise AssertionError(f"Header {_alias!r} is accepted for two fields")
+        _ALIAS_SHOWN.setdefault(_key, _alias)
 
 # Local authority codes created after stdnum's 2011 list, so UPNs issued by their schools are not refused:
 # 838 Dorset and 839 Bournemouth, Christchurch and Poole (2019), 940 North and 941 West Northamptonshire
@@ -285,11 +413,12 @@ def parse_pupil_csv(data: bytes, *, academic_year_start: int) -> ParseResult:
 
     indexes, header_errors = _map_header(header, header_line)
     result.columns = {column: header[index].strip() for column, index in indexes.items()}
+    result.unread = _unread_columns(header, indexes)
     if header_errors:
         result.errors.extend(header_errors)
         return result
 
-    parser = _RowParser(indexes, len(header), academic_year_start)
+    parser = _RowParser(indexes, len(header), academic_year_start, result.columns)
     last_line = reader.line_num
     while True:
         line = last_line + 1
@@ -397,6 +526,23 @@ def _map_header(header: list[str], line: int) -> tuple[dict[str, int], list[RowE
     return indexes, errors
 
 
+def _unread_columns(header: list[str], indexes: dict[str, int]) -> list[UnreadColumn]:
+    """Each named column the import does not read, with the closest accepted header for a field the
+    file does not already fill ("did you mean")."""
+    read = set(indexes.values())
+    open_keys = [key for key, column in _ALIAS_TO_COLUMN.items() if column not in indexes]
+    unread = []
+    for index, name in enumerate(header):
+        shown = name.strip()
+        if index in read or not shown:
+            continue
+        matches = difflib.get_close_matches(_header_key(shown), open_keys, n=1, cutoff=0.7)
+        suggestion = _ALIAS_SHOWN[matches[0]] if matches else ""
+        field_name = _ALIAS_TO_COLUMN[matches[0]] if matches else ""
+        unread.append(UnreadColumn(shown, _column_letter(index), suggestion, field_name))
+    return unread
+
+
 def _column_letter(index: int) -> str:
     """Spreadsheet-style column name for a 0-based index: 0 -> A, 25 -> Z, 26 -> AA."""
     letters = ""
@@ -428,7 +574,17 @@ def _clip(value: str) -> str:
     return value[: _MAX_VALUE_SHOWN - 1] + "\u2026"
 
 
-def _year_label(year_group: int) -> str:
+def named_in_file(reason: str, column: str, header: str) -> str:
+    """Name the column in ``reason`` as the file's header does ("DOB is missing", not "Date of
+    birth is missing")."""
+    label = _LABELS.get(column, "")
+    # A header that differs only in case or spacing ("Date of Birth") already reads as our label.
+    if header and label and reason.startswith(label) and _header_key(header) != _header_key(label):
+        return header + reason[len(label) :]
+    return reason
+
+
+def year_label(year_group: int) -> str:
     """Name a year group the way schools do: "Reception", "Year 4"."""
     if year_group == 0:
         return "Reception"
@@ -522,8 +678,11 @@ def _check_email(value: str) -> bool:
 class _RowParser:
     """Checks data rows one by one, remembering UPNs seen so far to catch duplicates."""
 
-    def __init__(self, indexes: dict[str, int], width: int, academic_year_start: int) -> None:
+    def __init__(
+        self, indexes: dict[str, int], width: int, academic_year_start: int, headers: dict[str, str]
+    ) -> None:
         self.indexes = indexes
+        self.headers = headers
         self.width = width
         self.academic_year_start = academic_year_start
         self.start = datetime.date(academic_year_start, 9, 1)
@@ -560,7 +719,8 @@ class _RowParser:
         warnings: list[str] = []
 
         def error(column: str, reason: str, value: str) -> None:
-            errors.append(RowError(line, column, reason, _clip(value)))
+            header = self.headers.get(column, "")
+            errors.append(RowError(line, column, named_in_file(reason, column, header), _clip(value), header))
 
         # UPN
         raw_upn = get("upn")
@@ -618,7 +778,7 @@ class _RowParser:
             expected = expected_year_group(date_of_birth, academic_year_start=self.academic_year_start)
             difference = abs(year_group - expected)
             if difference:
-                message = f"{_year_label(year_group)} but date of birth suggests {_year_label(expected)}"
+                message = f"{year_label(year_group)} but date of birth suggests {year_label(expected)}"
                 if difference == 1:
                     warnings.append(message)
                 else:
@@ -642,14 +802,23 @@ class _RowParser:
                 parsed_phone = self.phone_cache[raw_phone]
             else:
                 parsed_phone = self.phone_cache[raw_phone] = _parse_phone(raw_phone)
-            if parsed_phone is None:
-                error(
-                    "contact_phone",
-                    "Contact phone is not a valid phone number (UK numbers have 11 digits: 07911 123456)",
-                    raw_phone,
-                )
-            else:
+            if parsed_phone is not None:
                 phone = parsed_phone
+            else:
+                # A contact number is not a key: one the library cannot place (new ranges, 076
+                # pagers, a typo) is kept as given, and the preview says so.
+                header = self.headers.get("contact_phone", "Contact phone")
+                kept = " ".join(raw_phone.split())
+                if len(kept) <= _MAX_PHONE:
+                    phone = kept
+                    warnings.append(
+                        f"{header} '{_clip(kept)}' is not a number we can check; it is kept as given"
+                    )
+                else:
+                    warnings.append(
+                        f"{header} '{_clip(kept)}' is not a phone number and is longer than "
+                        f"{_MAX_PHONE} characters; it was not kept"
+                    )
 
         raw_email = get("contact_email")
         email = raw_email.lower()

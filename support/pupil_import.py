@@ -3,6 +3,17 @@
 ``pupil_import_plan`` reads the database and says what a file would change (the preview);
 ``pupil_import_apply`` makes exactly those changes in one transaction. A file with any bad row
 changes nothing: the parser's errors come back, every one with its line, column and reason.
+
+Other schools' pupils. Each school's information system is the truth about its own roll only. A row
+speaks about an existing pupil when that pupil is on this school's current roll, or when its UPN,
+legal surname and date of birth all match them; such a pupil then joins this school's roll too
+(dual registration) and keeps their record and their other rolls. Any other row is, in the preview,
+exactly a new pupil, so a guessed UPN learns nothing there. A row whose UPN another school's pupil
+holds with a different surname or date of birth cannot be created (UPNs are unique), so applying
+holds it back: the importing lead learns then, and only then, that the UPN is in use (nothing else
+about the pupil); the pupil's school's leads are e-mailed and the clash is audited. Previews that
+name many pupils of other schools pause the user's uploads for the day (a date of birth cannot be
+searched for one preview at a time).
 """
 
 import datetime
@@ -11,24 +22,44 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Greatest
+from django.urls import reverse
 from django.utils import timezone
 
 from support.audit import audit_event, audit_record, audit_record_many
 from support.errors import SupportError
 from support.jobs import enqueue_on_commit
-from support.models import AuditEvent, Family, FamilyDuplicate, Pupil, PupilImport, School
+from support.models import (
+    AuditEvent,
+    Enrolment,
+    Family,
+    FamilyDuplicate,
+    Phase,
+    Pupil,
+    PupilImport,
+    Registration,
+    Role,
+    School,
+)
+from support.models.rolls import main_rolls_create
 from support.pupil_csv import (
     ParseResult,
     PupilRow,
     RowError,
     academic_year_start_for,
+    column_label,
+    named_in_file,
     normalise_name_key,
     parse_pupil_csv,
+    year_label,
 )
+from support.selectors import on_roll_at
 
 PUPIL_FIELDS = (
     "legal_forename",
@@ -69,6 +100,10 @@ class FamilyGroup:
 
 @dataclass
 class ImportPlan:
+    """What a file would change. Everything a preview shows comes from the file itself or from
+    pupils already on this school's roll: a row whose UPN belongs to a pupil elsewhere in the trust
+    looks exactly like a new pupil unless its UPN, legal surname and date of birth all match."""
+
     school: School
     academic_year_start: int
     new_rows: list[PupilRow] = field(default_factory=list)
@@ -77,18 +112,24 @@ class ImportPlan:
     new_groups: list[FamilyGroup] = field(default_factory=list)
     updates: list[tuple[Pupil, PupilRow, dict[str, tuple[Any, Any]]]] = field(default_factory=list)
     unchanged: int = 0
-    moved_in: list[tuple[Pupil, PupilRow]] = field(default_factory=list)
+    # Pupils on another trust school's roll whose UPN, surname and date of birth all match: they
+    # join this school's roll too (dual registration); the other school's roll and record stay.
+    attached: list[tuple[Pupil, PupilRow]] = field(default_factory=list)
     not_in_file: int = 0
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    # Never shown in a preview: rows planned as new pupils whose UPN another trust school's pupil
+    # holds with a different surname or date of birth. Applying holds them back (see the module note).
+    clashes: dict[str, Pupil] = field(default_factory=dict)
+    has_main_roll: set[int] = field(default_factory=set)  # pupil ids with a current main roll
 
     @property
     def summary(self) -> dict[str, int]:
         return {
-            "rows": len(self.new_rows) + len(self.updates) + self.unchanged,
+            "rows": len(self.new_rows) + len(self.updates) + self.unchanged + len(self.attached),
             "created": len(self.new_rows),
             "updated": len(self.updates),
             "unchanged": self.unchanged,
-            "moved_in": len(self.moved_in),
+            "joined_roll": len(self.attached),
             "new_families": len(self.new_groups),
             "joined_families": len(self.joins),
             "not_in_file": self.not_in_file,
@@ -111,8 +152,8 @@ def _row_values(row: PupilRow) -> dict[str, Any]:
 
 # Values the parser accepts but a column could not hold (PostgreSQL would refuse the whole import).
 _STORED_LENGTHS = (
-    ("family_ref", "Family ID", Pupil._meta.get_field("sis_family_ref").max_length),
-    ("contact_email", "Contact email", Family._meta.get_field("email").max_length),
+    ("family_ref", Pupil._meta.get_field("sis_family_ref").max_length),
+    ("contact_email", Family._meta.get_field("email").max_length),
 )
 
 
@@ -120,13 +161,15 @@ def pupil_import_parse(data: bytes, *, today: datetime.date | None = None) -> Pa
     parsed = parse_pupil_csv(data, academic_year_start=academic_year_start_for(today or timezone.localdate()))
     too_long: list[RowError] = []
     for row in parsed.rows:
-        for column, label, limit in _STORED_LENGTHS:
+        for column, limit in _STORED_LENGTHS:
             value = getattr(row, column)
             if len(value) > limit:
                 shown = value if len(value) <= 60 else value[:59] + "\u2026"
-                too_long.append(
-                    RowError(row.line, column, f"{label} is longer than {limit} characters", shown)
+                header = parsed.columns.get(column, "")
+                reason = named_in_file(
+                    f"{column_label(column)} is longer than {limit} characters", column, header
                 )
+                too_long.append(RowError(row.line, column, reason, shown, header))
     if too_long:
         bad_lines = {error.line for error in too_long}
         parsed.rows = [row for row in parsed.rows if row.line not in bad_lines]
@@ -134,34 +177,98 @@ def pupil_import_parse(data: bytes, *, today: datetime.date | None = None) -> Pa
     return parsed
 
 
-def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_start: int) -> ImportPlan:
-    """What importing ``rows`` for ``school`` would change. Reads only; a bounded number of queries."""
+def same_pupil(pupil: Pupil, row: PupilRow) -> bool:
+    """A row names an existing pupil only when UPN, legal surname and date of birth all match."""
+    return (
+        pupil.upn == row.upn
+        and normalise_name_key(pupil.surname) == normalise_name_key(row.surname)
+        and pupil.date_of_birth == row.date_of_birth
+    )
+
+
+# The year groups each phase teaches; alternative provision takes any age.
+PHASE_YEARS: dict[str, range] = {Phase.PRIMARY: range(0, 7), Phase.SECONDARY: range(7, 14)}
+
+
+def pupil_import_plan(
+    *,
+    school: School,
+    rows: list[PupilRow],
+    academic_year_start: int,
+    headers: dict[str, str] | None = None,
+) -> ImportPlan:
+    """What importing ``rows`` for ``school`` would change. Reads only; a bounded number of queries.
+
+    ``headers`` are the file's own names for our columns (``ParseResult.columns``), so that a warning
+    names a column as the file does."""
     plan = ImportPlan(school=school, academic_year_start=academic_year_start)
+    year_header = (headers or {}).get("year_group") or column_label("year_group")
+    phase_years = PHASE_YEARS.get(school.phase)
     existing: dict[str, Pupil] = {}
     upns = [row.upn for row in rows]
     for chunk in _chunks(upns):
         for pupil in Pupil.objects.filter(upn__in=chunk):
             existing[pupil.upn] = pupil
+    # This school's current roll among them: pupil id -> registration here.
+    on_roll: dict[int, str] = {}
+    has_main_roll: set[int] = set()
+    ids = sorted(pupil.pk for pupil in existing.values())
+    for chunk in _chunks(ids):
+        for pupil_id, school_id, registration in (
+            Enrolment.objects.current()
+            .filter(pupil_id__in=chunk)
+            .values_list("pupil_id", "school_id", "registration")
+        ):
+            if school_id == school.pk:
+                on_roll[pupil_id] = registration
+            if registration == Registration.MAIN:
+                has_main_roll.add(pupil_id)
 
-    # A Family ID names the family of a known pupil who has it in this file (they are at, or moving
-    # to, this school); failing that, the family of a pupil at this school who has it stored.
+    # Which existing pupils this file may speak about: those on this school's roll, and those
+    # elsewhere whose UPN, surname and date of birth all match. Any other UPN is treated as new.
+    known: dict[str, Pupil] = {}
+    for row in rows:
+        pupil = existing.get(row.upn)
+        if pupil is None:
+            continue
+        if pupil.pk in on_roll or same_pupil(pupil, row):
+            known[row.upn] = pupil
+        else:
+            plan.clashes[row.upn] = pupil
+    plan.has_main_roll = has_main_roll
+
+    # A Family ID names the family of a known pupil who has it in this file (on this roll, or
+    # joining it); failing that, the family of a pupil whose main roll is here who has it stored.
     family_by_ref: dict[str, int] = {}
     for row in rows:
-        known_pupil = existing.get(row.upn)
+        known_pupil = known.get(row.upn)
         if known_pupil is not None and row.family_ref:
             family_by_ref.setdefault(row.family_ref, known_pupil.family_id)
     refs = sorted(
-        {row.family_ref for row in rows if row.family_ref and row.upn not in existing} - family_by_ref.keys()
+        {row.family_ref for row in rows if row.family_ref and row.upn not in known} - family_by_ref.keys()
     )
     for chunk in _chunks(refs):
-        known = Pupil.objects.filter(school=school, sis_family_ref__in=chunk).order_by("pk")
-        for ref, family_id in known.values_list("sis_family_ref", "family_id"):
+        here = (
+            Pupil.objects.filter(school=school, sis_family_ref__in=chunk)
+            .filter(on_roll_at(school.pk))
+            .order_by("pk")
+        )
+        for ref, family_id in here.values_list("sis_family_ref", "family_id"):
             family_by_ref.setdefault(ref, family_id)
 
     groups: dict[str, FamilyGroup] = {}
     for row in rows:
         plan.warnings.extend((row.line, warning) for warning in row.warnings)
-        pupil = existing.get(row.upn)
+        if phase_years is not None and row.year_group not in phase_years:
+            plan.warnings.append(
+                (
+                    row.line,
+                    f"{year_header}: {year_label(row.year_group)} is outside {school.name}'s years "
+                    f"({school.get_phase_display().lower()}: {year_label(phase_years[0])} to "
+                    f"{year_label(phase_years[-1])})",
+                )
+            )
+        pupil = known.get(row.upn)
         if pupil is None:
             plan.new_rows.append(row)
             if row.family_ref and row.family_ref in family_by_ref:
@@ -171,14 +278,20 @@ def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_sta
             else:
                 plan.new_groups.append(FamilyGroup(rows=[row]))
             continue
+        registration = on_roll.get(pupil.pk)
+        if registration is None:
+            plan.attached.append((pupil, row))
+            continue
+        if registration != Registration.MAIN:
+            # A subsidiary roll confirms the pupil is still here; the pupil's record is the main
+            # school's to keep.
+            plan.unchanged += 1
+            continue
         diff = {
             name: (getattr(pupil, name), value)
             for name, value in _row_values(row).items()
             if getattr(pupil, name) != value
         }
-        if pupil.school_id != school.pk:
-            diff["school"] = (pupil.school_id, school.pk)
-            plan.moved_in.append((pupil, row))
         if diff:
             plan.updates.append((pupil, row, diff))
         else:
@@ -190,8 +303,7 @@ def pupil_import_plan(*, school: School, rows: list[PupilRow], academic_year_sta
                 (group.lead.line, "No contact name: the new family is named after the pupil's surname")
             )
     plan.warnings.sort(key=lambda warning: warning[0])
-    already_here = sum(1 for pupil in existing.values() if pupil.school_id == school.pk)
-    plan.not_in_file = Pupil.objects.filter(school=school).count() - already_here
+    plan.not_in_file = Pupil.objects.filter(on_roll_at(school.pk)).count() - len(on_roll)
     return plan
 
 
@@ -292,18 +404,26 @@ def _apply(
     filename: str,
     today: datetime.date | None,
 ) -> dict[str, int]:
+    today = today or timezone.localdate()
     plan = pupil_import_plan(
-        school=school,
-        rows=parsed.rows,
-        academic_year_start=academic_year_start_for(today or timezone.localdate()),
+        school=school, rows=parsed.rows, academic_year_start=academic_year_start_for(today)
     )
     now = timezone.now()
     events: list[AuditEvent] = []
 
-    families = [_new_family(group) for group in plan.new_groups]
+    # A row planned as new whose UPN another school's pupil holds (surname or date of birth differ)
+    # is held back: it cannot be created, must not touch that pupil, and is reported to the pupil's
+    # school and the trust's admins.
+    held_back = set(plan.clashes)
+    groups = [
+        FamilyGroup(rows=kept)
+        for group in plan.new_groups
+        if (kept := [row for row in group.rows if row.upn not in held_back])
+    ]
+    families = [_new_family(group) for group in groups]
     Family.objects.bulk_create(families, batch_size=500)
     family_for_upn: dict[str, int] = dict(plan.joins)
-    for group, family in zip(plan.new_groups, families, strict=True):
+    for group, family in zip(groups, families, strict=True):
         for row in group.rows:
             family_for_upn[row.upn] = family.pk
         events.append(
@@ -322,8 +442,10 @@ def _apply(
     new_pupils = [
         Pupil(upn=row.upn, school=school, family_id=family_for_upn[row.upn], **_row_values(row))
         for row in plan.new_rows
+        if row.upn not in held_back
     ]
     Pupil.objects.bulk_create(new_pupils, batch_size=500)
+    main_rolls_create(new_pupils, joined=today)
     for pupil in new_pupils:
         events.append(
             audit_event(
@@ -345,7 +467,6 @@ def _apply(
     for pupil, row, diff in plan.updates:
         for name, value in _row_values(row).items():
             setattr(pupil, name, value)
-        pupil.school = school
         pupil.updated_at = now
         changed_pupils.append(pupil)
         events.append(
@@ -358,17 +479,147 @@ def _apply(
                 note="import",
             )
         )
-    Pupil.objects.bulk_update(changed_pupils, [*PUPIL_FIELDS, "school", "updated_at"], batch_size=500)
+    Pupil.objects.bulk_update(changed_pupils, [*PUPIL_FIELDS, "updated_at"], batch_size=500)
+
+    attached = _join_roll(plan=plan, today=today, actor=actor, events=events)
 
     duplicates = _find_duplicates(families)
     FamilyDuplicate.objects.bulk_create(duplicates, batch_size=500, ignore_conflicts=True)
 
-    summary = {**plan.summary, "duplicates_flagged": len(duplicates)}
+    for upn, pupil in plan.clashes.items():
+        events.append(
+            audit_event(
+                actor=actor,
+                action="pupil.import_clash",
+                subject=pupil,
+                after={"school": school.pk, "upn": upn, "held_back": True},
+                note=filename,
+            )
+        )
+    summary = {
+        **plan.summary,
+        "created": len(new_pupils),
+        "new_families": len(families),
+        "duplicates_flagged": len(duplicates),
+        "held_back": len(held_back),
+    }
     events.append(
         audit_event(actor=actor, action="pupils.imported", subject=school, after=summary, note=filename)
     )
     audit_record_many(events)
+    _tell_other_schools(school=school, attached=attached, clashes=plan.clashes, actor=actor, today=today)
     return summary
+
+
+def _join_roll(
+    *, plan: ImportPlan, today: datetime.date, actor: AbstractBaseUser | None, events: list[AuditEvent]
+) -> list[Pupil]:
+    """Put matched pupils on this school's roll too: subsidiary, or main if they have no main roll."""
+    school = plan.school
+    if not plan.attached:
+        return []
+    pupils = [pupil for pupil, _ in plan.attached]
+    # A roll this school had before (the pupil left and comes back) is reopened, not duplicated.
+    previous = {
+        roll.pupil_id: roll
+        for roll in Enrolment.objects.filter(school=school, pupil_id__in=[pupil.pk for pupil in pupils])
+    }
+    reopened, created, now_main = [], [], []
+    for pupil in pupils:
+        registration = Registration.SUBSIDIARY if pupil.pk in plan.has_main_roll else Registration.MAIN
+        roll = previous.get(pupil.pk)
+        if roll is None:
+            roll = Enrolment(pupil=pupil, school=school, joined=today)
+            created.append(roll)
+        else:
+            roll.joined = today
+            reopened.append(roll)
+        roll.registration, roll.left_on = registration, None
+        if registration == Registration.MAIN:
+            pupil.school = school
+            now_main.append(pupil)
+        events.append(
+            audit_event(
+                actor=actor,
+                action="pupil.roll_joined",
+                subject=pupil,
+                after={"school": school.pk, "registration": registration, "joined": today.isoformat()},
+                note="import",
+            )
+        )
+    Enrolment.objects.bulk_create(created, batch_size=500)
+    Enrolment.objects.bulk_update(reopened, ["joined", "registration", "left_on"], batch_size=500)
+    Pupil.objects.bulk_update(now_main, ["school"], batch_size=500)
+    return pupils
+
+
+def _lead_emails(school_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The e-mail addresses of each school's active pastoral leads."""
+    found: dict[int, list[str]] = defaultdict(list)
+    rows = (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            memberships__is_active=True,
+            memberships__role=Role.LEAD,
+            memberships__schools__in=list(school_ids),
+        )
+        .exclude(email="")
+        .values_list("memberships__schools", "email")
+        .distinct()
+    )
+    for school_id, email in rows:
+        found[school_id].append(email)
+    return found
+
+
+def _tell_other_schools(
+    *,
+    school: School,
+    attached: list[Pupil],
+    clashes: dict[str, Pupil],
+    actor: AbstractBaseUser | None,
+    today: datetime.date,
+) -> None:
+    """E-mail (after commit) the leads of each other school whose pupil joined this school's roll,
+    or whose pupil's UPN came in this file with a different surname or date of birth."""
+    pupil_ids = [pupil.pk for pupil in attached] + [pupil.pk for pupil in clashes.values()]
+    if not pupil_ids:
+        return
+    rolls: dict[int, list[int]] = defaultdict(list)
+    for pupil_id, school_id in (
+        Enrolment.objects.current()
+        .filter(pupil_id__in=pupil_ids)
+        .exclude(school=school)
+        .values_list("pupil_id", "school_id")
+    ):
+        rolls[school_id].append(pupil_id)
+    if not rolls:
+        return
+    emails = _lead_emails(rolls)
+    by_id = {pupil.pk: pupil for pupil in [*attached, *clashes.values()]}
+    who = (actor.get_full_name() or actor.get_username()) if actor is not None else "the school's system"
+    link = settings.SITE_URL + reverse("family_list")
+    for school_id, ids in rolls.items():
+        if not emails.get(school_id):
+            continue
+        joined = [by_id[pk] for pk in ids if by_id[pk] in attached]
+        clashed = [by_id[pk] for pk in ids if by_id[pk] not in attached]
+        lines = [f"An import of {school.name}'s pupils on {today:%d/%m/%Y} (by {who}):", ""]
+        if joined:
+            lines.append(f"These pupils of yours are now also on {school.name}'s roll (dual registration):")
+            lines += [f"  - {p.known_as} {p.surname} (UPN {p.upn})" for p in joined]
+            lines += ["", "They stay on your roll: only your own import or your leads can change that."]
+        if clashed:
+            lines.append(
+                "These UPNs of your pupils came with a different surname or date of birth, so nothing "
+                "was changed and they were not added:"
+            )
+            lines += [f"  - {p.known_as} {p.surname} (UPN {p.upn})" for p in clashed]
+            lines += ["", "If you did not expect this, tell the trust's admins."]
+        lines += ["", f"Your families: {link}"]
+        subject = f"{school.name}'s import named {len(ids)} of your pupil{'s' if len(ids) != 1 else ''}"
+        enqueue_on_commit("support.send_email", emails[school_id], subject, "\n".join(lines))
 
 
 def describe_changes(diff: dict[str, tuple[Any, Any]]) -> Iterable[str]:
@@ -386,15 +637,20 @@ def pupil_import_upload(
     """Keep the uploaded file and its preview (or its errors) for a lead to look at."""
     parsed = pupil_import_parse(data)
     with transaction.atomic():
+        plan = None
         if parsed.ok:
-            plan = pupil_import_plan(school=school, rows=parsed.rows, academic_year_start=plan_year())
+            plan = pupil_import_plan(
+                school=school, rows=parsed.rows, academic_year_start=plan_year(), headers=parsed.columns
+            )
+        if _cross_school_paused(actor=actor, rows=len(plan.attached) + len(plan.clashes) if plan else 0):
+            status, summary = PupilImport.Status.REJECTED, {}
+            errors = [{"line": 0, "column": "", "header": "", "reason": PAUSED, "value": ""}]
+        elif plan is not None:
             status, errors, summary = PupilImport.Status.PREVIEWED, [], plan.summary
         else:
             errors = parsed.errors or [RowError(line=1, column="", reason="The file has no pupil rows")]
             status, summary = PupilImport.Status.REJECTED, {}
-            errors = [
-                {"line": e.line, "column": e.column, "reason": e.reason, "value": e.value} for e in errors
-            ]
+            errors = [_error_dict(e) for e in errors]
         # A rejected file is not kept: the lead fixes it and uploads it again (issue 13.5).
         rejected = status == PupilImport.Status.REJECTED
         upload = PupilImport.objects.create(
@@ -415,6 +671,47 @@ def pupil_import_upload(
             note=filename,
         )
     return upload
+
+
+# How many rows naming pupils already on other trust schools' rolls (matching or not) one user's
+# previews may hold in a day: enough for an alternative provision's whole roll, far too few to
+# search for a pupil's date of birth one preview at a time. Past it, every upload is refused.
+CROSS_SCHOOL_ROWS_PER_DAY = 300
+_PAUSE_SECONDS = 24 * 60 * 60
+PAUSED = (
+    "Uploads from your account are paused until tomorrow: today's files named more pupils already on "
+    "other trust schools' rolls than an import needs. A trust admin can help."
+)
+
+
+def _cross_school_paused(*, actor: AbstractBaseUser, rows: int) -> bool:
+    """Count rows whose UPN another school's pupil holds; True once the user's day's limit is passed."""
+    key = f"pupil-import:cross-school:{actor.pk}"
+    if cache.get(f"{key}:paused"):
+        return True
+    if not rows:
+        return False
+    cache.add(key, 0, timeout=_PAUSE_SECONDS)
+    try:
+        total = cache.incr(key, rows)
+    except ValueError:  # expired between add and incr
+        cache.set(key, rows, timeout=_PAUSE_SECONDS)
+        total = rows
+    if total <= CROSS_SCHOOL_ROWS_PER_DAY:
+        return False
+    if cache.add(f"{key}:paused", True, timeout=_PAUSE_SECONDS):
+        audit_record(actor=actor, action="pupils.import_paused", after={"cross_school_rows": total})
+    return True
+
+
+def _error_dict(error: RowError) -> dict[str, Any]:
+    return {
+        "line": error.line,
+        "column": error.column,
+        "header": error.column_name if error.column else "",
+        "reason": error.reason,
+        "value": error.value,
+    }
 
 
 def plan_year() -> int:
@@ -449,9 +746,7 @@ def pupil_import_execute(*, upload_id: int) -> str:
                 )
         except ImportRejected as exc:
             upload.status = PupilImport.Status.FAILED
-            upload.errors = [
-                {"line": e.line, "column": e.column, "reason": e.reason, "value": e.value} for e in exc.errors
-            ]
+            upload.errors = [_error_dict(e) for e in exc.errors]
         except SupportError as exc:
             upload.status = PupilImport.Status.FAILED
             upload.errors = [{"line": 0, "column": "", "reason": exc.message, "value": ""}]

@@ -1,10 +1,13 @@
 """Reads, always scoped to the user asking. A door that queries ``Model.objects`` directly is a bug."""
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from support.models import (
     AuditEvent,
+    Enrolment,
     Family,
     FamilyDuplicate,
     PartnerCharity,
@@ -32,24 +35,49 @@ def lead_schools_of(user: User) -> QuerySet[School]:
     return School.objects.filter(pk__in=scope.lead_school_ids)
 
 
+def on_roll_at(school_ids: Iterable[int] | int) -> Exists:
+    """A filter for pupils on the current roll (main or subsidiary) of any of ``school_ids``."""
+    ids = list(school_ids) if isinstance(school_ids, list | tuple | set | frozenset) else [school_ids]
+    return Exists(Enrolment.objects.current().filter(pupil=OuterRef("pk"), school_id__in=ids))
+
+
+def family_on_roll_at(school_ids: Iterable[int] | int) -> Exists:
+    """A filter for families with a pupil on the current roll of any of ``school_ids``."""
+    ids = list(school_ids) if isinstance(school_ids, list | tuple | set | frozenset) else [school_ids]
+    return Exists(Enrolment.objects.current().filter(pupil__family=OuterRef("pk"), school_id__in=ids))
+
+
 def pupils_visible_to(user: User) -> QuerySet[Pupil]:
-    """Pupils at the user's schools. A sibling at another school stays that school's data."""
+    """Pupils on the current roll of one of the user's schools (dual registration counts at both).
+    A sibling at another school stays that school's data; a roll the pupil left no longer counts."""
     scope = scope_for(user)
     if scope.is_admin:
         return Pupil.objects.all()
-    return Pupil.objects.filter(school_id__in=scope.school_ids)
+    if not scope.school_ids:
+        return Pupil.objects.none()
+    return Pupil.objects.filter(on_roll_at(scope.school_ids))
 
 
 def families_visible_to(user: User) -> QuerySet[Family]:
-    """Families with at least one pupil at one of the user's schools (all families for admins)."""
+    """Families with at least one pupil on the roll of one of the user's schools (all for admins)."""
     scope = scope_for(user)
     if scope.is_admin:
         return Family.objects.all()
     if not scope.school_ids:
         return Family.objects.none()
-    return Family.objects.filter(
-        Exists(Pupil.objects.filter(family=OuterRef("pk"), school_id__in=scope.school_ids))
+    return Family.objects.filter(family_on_roll_at(scope.school_ids))
+
+
+def family_schools_visible_to(user: User, family: Family) -> QuerySet[School]:
+    """The user's schools that have one of ``family``'s pupils on their current roll."""
+    return schools_visible_to(user).filter(
+        Exists(Enrolment.objects.current().filter(school=OuterRef("pk"), pupil__family=family))
     )
+
+
+def pupil_rolls_visible_to(user: User) -> QuerySet[Enrolment]:
+    """Roll rows of the pupils the user may see (each pupil's other school is named on its page)."""
+    return Enrolment.objects.filter(pupil__in=pupils_visible_to(user).values("pk"))
 
 
 def family_search(*, user: User, query: str = "", school_id: int | None = None) -> QuerySet[Family]:
@@ -57,7 +85,7 @@ def family_search(*, user: User, query: str = "", school_id: int | None = None) 
     families = families_visible_to(user)
     pupils = pupils_visible_to(user)
     if school_id is not None:
-        pupils = pupils.filter(school_id=school_id)
+        pupils = pupils.filter(on_roll_at(school_id))
         families = families.filter(Exists(pupils.filter(family=OuterRef("pk"))))
     for term in query.split():
         # Pupil matches count only through pupils the user may see, so a search never reveals
@@ -93,7 +121,7 @@ def family_duplicates_visible_to(user: User) -> QuerySet[FamilyDuplicate]:
         return FamilyDuplicate.objects.all()
     if not scope.lead_school_ids:
         return FamilyDuplicate.objects.none()
-    at_lead_school = Pupil.objects.filter(school_id__in=scope.lead_school_ids)
+    at_lead_school = Pupil.objects.filter(on_roll_at(scope.lead_school_ids))
     return FamilyDuplicate.objects.filter(
         Exists(at_lead_school.filter(family=OuterRef("family_a")))
         | Exists(at_lead_school.filter(family=OuterRef("family_b")))
@@ -107,7 +135,7 @@ def families_spoken_for(user: User, family_ids: list[int]) -> set[int]:
     if scope.is_admin:
         return set(Family.objects.filter(pk__in=family_ids).values_list("pk", flat=True))
     return set(
-        Pupil.objects.filter(family_id__in=family_ids, school_id__in=scope.lead_school_ids)
+        Pupil.objects.filter(on_roll_at(scope.lead_school_ids), family_id__in=family_ids)
         .values_list("family_id", flat=True)
         .distinct()
     )

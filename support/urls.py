@@ -17,6 +17,7 @@ urlpatterns = [
         views.school_safeguarding_leads,
         name="school_safeguarding_leads",
     ),
+    path("pupils/<int:pk>/leave/", views.pupil_leave, name="pupil_leave"),
     path("duplicates/", views.duplicate_list, name="duplicate_list"),
     path("duplicates/<int:pk>/decide/", views.duplicate_decide, name="duplicate_decide"),
     path("imports/", views.import_list, name="import_list"),

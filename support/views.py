@@ -22,11 +22,12 @@ from support.forms import (
     FamilySearchForm,
     ImportUploadForm,
     NeedForm,
+    RollLeaveForm,
     SafeguardingLeadsForm,
     SafeguardingReferralForm,
 )
 from support.fund import fund_position, standby_fund
-from support.models import FamilyDuplicate, Pupil, PupilImport, SpendRequest
+from support.models import Enrolment, FamilyDuplicate, Pupil, PupilImport, SpendRequest
 from support.pupil_csv import column_label
 from support.pupil_import import (
     plan_year,
@@ -35,6 +36,7 @@ from support.pupil_import import (
     pupil_import_plan,
     pupil_import_upload,
 )
+from support.rolls import pupil_roll_leave
 from support.scopes import scope_for
 
 PAGE_SIZE = 25
@@ -70,11 +72,13 @@ def home(request: HttpRequest) -> HttpResponse:
             spend_requests_visible_to(user).filter(status=SpendRequest.Status.PENDING).count()
         )
     if scope.is_finance or scope.is_admin:
+        # Pupils on each school's current roll: a dual-registered pupil counts at both schools.
+        on_roll = Q(enrolments__left_on__isnull=True)
         context["school_overview"] = selectors.schools_visible_to(user).annotate(
-            pupils_total=Count("pupils"),
-            fsm_total=Count("pupils", filter=Q(pupils__fsm=True)),
-            pp_total=Count("pupils", filter=Q(pupils__pupil_premium=True)),
-            in_need_total=Count("pupils", filter=Q(pupils__in_need=True)),
+            pupils_total=Count("enrolments", filter=on_roll),
+            fsm_total=Count("enrolments", filter=on_roll & Q(enrolments__pupil__fsm=True)),
+            pp_total=Count("enrolments", filter=on_roll & Q(enrolments__pupil__pupil_premium=True)),
+            in_need_total=Count("enrolments", filter=on_roll & Q(enrolments__pupil__in_need=True)),
         )
     if scope.is_charity:
         context["partners"] = selectors.partners_visible_to(user).prefetch_related("services")
@@ -198,7 +202,7 @@ def _visible_family(request: HttpRequest, pk: int):
 def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
     family = _visible_family(request, pk)
     data_rights.family_view_record(family=family, actor=request.user)
-    pupils = selectors.pupils_visible_to(request.user).filter(family=family).select_related("school")
+    pupils = _family_pupils(request, family)
     elsewhere = Pupil.objects.filter(family=family).exclude(pk__in=pupils.values("pk")).count()
     pupils = _with_safeguarding(request, pupils)
     consent_form = ConsentForm(
@@ -207,8 +211,29 @@ def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "support/family_detail.html",
-        {"family": family, "pupils": pupils, "elsewhere": elsewhere, "consent_form": consent_form},
+        {
+            "family": family,
+            "pupils": pupils,
+            "elsewhere": elsewhere,
+            "consent_form": consent_form,
+            "lead_school_ids": _lead_school_ids(request),
+        },
     )
+
+
+def _family_pupils(request: HttpRequest, family):
+    """The family's pupils the user may see, each with the school rolls it is on now."""
+    rolls = Enrolment.objects.current().select_related("school").order_by("registration", "joined", "pk")
+    return (
+        selectors.pupils_visible_to(request.user)
+        .filter(family=family)
+        .select_related("school")
+        .prefetch_related(Prefetch("enrolments", queryset=rolls, to_attr="current_rolls"))
+    )
+
+
+def _lead_school_ids(request: HttpRequest) -> set[int]:
+    return set(selectors.lead_schools_of(request.user).values_list("pk", flat=True))
 
 
 @login_required
@@ -271,7 +296,7 @@ def family_consent(request: HttpRequest, pk: int) -> HttpResponse:
                 request, "Consent recorded." if form.cleaned_data["consent_given"] else "Consent withdrawn."
             )
             return redirect("family_detail", pk=family.pk)
-    pupils = selectors.pupils_visible_to(request.user).filter(family=family).select_related("school")
+    pupils = _family_pupils(request, family)
     return render(
         request,
         "support/family_detail.html",
@@ -280,6 +305,7 @@ def family_consent(request: HttpRequest, pk: int) -> HttpResponse:
             "pupils": _with_safeguarding(request, pupils),
             "elsewhere": 0,
             "consent_form": form,
+            "lead_school_ids": _lead_school_ids(request),
         },
         status=400,
     )
@@ -367,6 +393,27 @@ def school_safeguarding_leads(request: HttpRequest, pk: int) -> HttpResponse:
             request, "support/school_safeguarding_leads.html", {"school": school, "form": form}, status=400
         )
     return render(request, "support/school_safeguarding_leads.html", {"school": school, "form": form})
+
+
+@require_POST
+@requires("pupils.import")
+def pupil_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    """A lead records that a pupil left one of their schools' rolls (the pupil's other rolls stay)."""
+    pupil = get_object_or_404(selectors.pupils_visible_to(request.user), pk=pk)
+    form = RollLeaveForm(request.POST, schools=selectors.lead_schools_of(request.user))
+    if not form.is_valid():
+        messages.error(request, next(iter(form.errors.values()))[0])
+        return redirect("family_detail", pk=pupil.family_id)
+    school = form.cleaned_data["school"]
+    try:
+        pupil_roll_leave(pupil=pupil, school=school, actor=request.user, left_on=form.cleaned_data["left_on"])
+    except SupportError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{pupil.known_as} {pupil.surname} is no longer on {school.name}'s roll.")
+    if selectors.pupils_visible_to(request.user).filter(pk=pupil.pk).exists():
+        return redirect("family_detail", pk=pupil.family_id)
+    return redirect("family_list")
 
 
 # --- Possible duplicate families -------------------------------------------------------------
@@ -476,14 +523,23 @@ def import_list(request: HttpRequest) -> HttpResponse:
 @requires("pupils.import")
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     upload = get_object_or_404(selectors.imports_visible_to(request.user).select_related("school"), pk=pk)
-    plan = None
-    if upload.status == PupilImport.Status.PREVIEWED:
+    plan, unread = None, []
+    if upload.status in (PupilImport.Status.PREVIEWED, PupilImport.Status.REJECTED) and upload.content:
         parsed = pupil_import_parse(bytes(upload.content))
-        if parsed.ok:
-            plan = pupil_import_plan(school=upload.school, rows=parsed.rows, academic_year_start=plan_year())
-    # Errors name the column as the lead knows it ("Legal forename"), not by its internal key.
-    errors = [{**error, "label": column_label(error.get("column", ""))} for error in upload.errors or []]
-    context = {"upload": upload, "plan": plan, "shown": 100, "errors": errors}
+        unread = parsed.unread
+        if parsed.ok and upload.status == PupilImport.Status.PREVIEWED:
+            plan = pupil_import_plan(
+                school=upload.school,
+                rows=parsed.rows,
+                academic_year_start=plan_year(),
+                headers=parsed.columns,
+            )
+    # Errors name the column as the file's own header does ("DOB"); older uploads by our label.
+    errors = [
+        {**error, "label": error.get("header") or column_label(error.get("column", ""))}
+        for error in upload.errors or []
+    ]
+    context = {"upload": upload, "plan": plan, "shown": 100, "errors": errors, "unread": unread}
     return render(request, "support/import_detail.html", context)
 
 

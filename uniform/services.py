@@ -20,6 +20,7 @@ from support.fund import SpendItem, fund_spend_actual, fund_spend_commit_many
 from support.models import Pupil, School
 from support.pupil_csv import academic_year_start_for
 from support.scopes import require_school
+from support.selectors import on_roll_at
 from uniform.models import (
     Gift,
     GiftLine,
@@ -195,7 +196,8 @@ def gifts_generate(*, school: School, academic_year: int, actor: AbstractBaseUse
             f"{school.name} has no welcome pack with items yet: set up the pack first.", code="no_pack"
         )
     pupils = list(
-        Pupil.objects.filter(school=school, year_group__in=packs)
+        # Pupils whose main school this is and who are still on its roll.
+        Pupil.objects.filter(on_roll_at(school.pk), school=school, year_group__in=packs)
         .exclude(gifts__academic_year=academic_year)
         .only("pk", "legal_forename", "preferred_forename", "surname", "year_group")
         .order_by("pk")

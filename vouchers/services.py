@@ -16,7 +16,7 @@ from support.fund import (
     fund_spend_actual,
     fund_spend_commit,
 )
-from support.models import Family, PartnerCharity, Pupil, School
+from support.models import Enrolment, Family, PartnerCharity, School
 from support.money import pounds
 from support.scopes import require_school
 from vouchers import codes
@@ -64,7 +64,7 @@ def voucher_issue(
     on record once the issue commits; ``site_url`` starts the message's link.
     """
     require_school(issued_by, school)
-    if not Pupil.objects.filter(family=family, school=school).exists():
+    if not Enrolment.objects.current().filter(pupil__family=family, school=school).exists():
         raise SupportError("This family has no pupil at the school issuing the voucher.", field="school")
     if not voucher_type_offered(voucher_type):
         raise SupportError(

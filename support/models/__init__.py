@@ -13,6 +13,7 @@ from support.models.fund import (
 from support.models.imports import PupilImport
 from support.models.partners import PartnerCharity, PartnerService, Service
 from support.models.policy import Policy
+from support.models.rolls import Enrolment, Registration
 from support.models.safeguarding import SafeguardingReferral
 from support.models.schools import Phase, School
 from support.models.staff import Membership, Role
@@ -20,6 +21,7 @@ from support.models.staff import Membership, Role
 __all__ = [
     "AuditEvent",
     "Donation",
+    "Enrolment",
     "Family",
     "FamilyDuplicate",
     "Fund",
@@ -35,6 +37,7 @@ __all__ = [
     "Policy",
     "Pupil",
     "PupilImport",
+    "Registration",
     "Role",
     "SafeguardingReferral",
     "School",

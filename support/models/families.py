@@ -117,6 +117,27 @@ class Pupil(models.Model):
     def __str__(self) -> str:
         return f"{self.known_as} {self.surname}"
 
+    def save(self, *args, **kwargs) -> None:
+        # ``school`` is the main roll; a pupil saved one by one keeps its main roll row in step.
+        # (Loaded with ``school`` deferred, the old school is unknown and the roll is left alone.)
+        loaded = self.__dict__.get("_loaded_school_id", self.__dict__.get("school_id"))
+        follow = self._state.adding or loaded != self.__dict__.get("school_id", loaded)
+        super().save(*args, **kwargs)
+        if follow:
+            from django.utils import timezone
+
+            from support.models.rolls import main_roll_follow
+
+            main_roll_follow(self, today=timezone.localdate())
+            self._loaded_school_id = self.school_id
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        if "school_id" in instance.__dict__:
+            instance._loaded_school_id = instance.__dict__["school_id"]
+        return instance
+
     @property
     def known_as(self) -> str:
         return self.preferred_forename or self.legal_forename

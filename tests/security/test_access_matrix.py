@@ -60,6 +60,8 @@ pupil_safeguarding              GET   pupil    L       200|404 200|404 404|200 4
 pupil_safeguarding              POST  pupil    L       400|404 400|404 404|400 403     403     403     404
 school_safeguarding_leads       GET   school   L       403     200|404 403     403     403     403     200
 school_safeguarding_leads       POST  school   L       403     400|404 403     403     403     403     400
+pupil_leave                     GET   pupil    405     405     405     405     405     405     405     405
+pupil_leave                     POST  pupil    L       403     302|404 403     403     403     403     302
 duplicate_list                  GET   -        L       403     200     403     403     403     403     200
 duplicate_decide                GET   dup      405     405     405     405     405     405     405     405
 duplicate_decide                POST  dup      L       403     302|404 403     403     403     403     302

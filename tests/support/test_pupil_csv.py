@@ -23,6 +23,7 @@ from support.pupil_csv import (
     normalise_postcode,
     parse_pupil_csv,
 )
+from support.pupil_csv import HEADERS as HEADER_TABLE
 
 AYS = 2026  # academic year 2026/27: Reception = born 1 Sep 2021 .. 31 Aug 2022, Year 3 = 2018/19 births
 
@@ -78,11 +79,16 @@ def pupil(n: int = 1, **changes: str) -> dict[str, str]:
     return values
 
 
-def make_csv(*rows: dict[str, str], columns: tuple[str, ...] = tuple(HEADERS), delimiter: str = ",") -> bytes:
+def make_csv(
+    *rows: dict[str, str],
+    columns: tuple[str, ...] = tuple(HEADERS),
+    delimiter: str = ",",
+    headers: dict[str, str] | None = None,
+) -> bytes:
     """A CSV file with a header row and the given rows (keyed by canonical column)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    writer.writerow([HEADERS[column] for column in columns])
+    writer.writerow([(headers or HEADERS)[column] for column in columns])
     for row in rows:
         writer.writerow([row.get(column, "") for column in columns])
     return out.getvalue().encode()
@@ -486,7 +492,6 @@ def test_it_reports_every_error_in_a_row() -> None:
         "year_group",
         "fsm",
         "pupil_premium",
-        "contact_phone",
         "contact_email",
         "postcode",
     ]
@@ -816,12 +821,32 @@ def test_it_normalises_phone_numbers_to_e164(value: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["123", "07500 12345", "07700 900123", "not a number", "07500 123456 / 07911"]
+    "value", ["123", "07500 12345", "07700 900123", "0761 234 5678", "not a number", "07500 123456 / 07911"]
 )
-def test_it_reports_an_invalid_phone_number(value: str) -> None:
-    error = row_error({"contact_phone": value})
-    assert (error.line, error.column, error.value) == (2, "contact_phone", value)
-    assert "Contact phone is not a valid phone number" in error.reason
+def test_it_keeps_a_phone_number_it_cannot_place_as_given_with_a_warning(value: str) -> None:
+    # A contact number is not a key: the file is never refused for one.
+    result = parse(make_csv(pupil(contact_phone=value)))
+
+    assert result.errors == []
+    (row,) = result.rows
+    assert row.contact_phone == value
+    assert row.warnings == (f"Contact Phone '{value}' is not a number we can check; it is kept as given",)
+
+
+def test_it_names_the_phone_column_as_the_file_does_in_its_warning() -> None:
+    data = f"UPN,Forename,Surname,DOB,Year,Contact Telephone\n{UPN_A},Amy,Smith,14/03/2019,3,07700 900123\n"
+
+    (row,) = parse(data.encode()).rows
+
+    assert row.contact_phone == "07700 900123"
+    assert row.warnings[0].startswith("Contact Telephone '07700 900123'")
+
+
+def test_it_does_not_keep_a_long_text_in_the_phone_column_but_still_reads_the_row() -> None:
+    (row,) = parse(make_csv(pupil(contact_phone="ring the office and ask for Mrs Smith"))).rows
+
+    assert row.contact_phone == ""
+    assert "was not kept" in row.warnings[0]
 
 
 @pytest.mark.parametrize(
@@ -1033,3 +1058,63 @@ def test_it_parses_a_20000_row_file_whole() -> None:
 
     assert result.errors == []
     assert len(result.rows) == 20_000
+
+
+# --- Header names from the common information systems (issue 14) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "header"),
+    [
+        (column, header)
+        for column, systems in HEADER_TABLE.items()
+        for names in systems.values()
+        for header in names
+    ],
+)
+def test_it_reads_every_header_name_in_the_table(column: str, header: str) -> None:
+    headers = {**HEADERS, column: header}
+    data = make_csv(pupil(), columns=tuple(headers), headers=headers)
+
+    result = parse(data)
+
+    assert result.ok, result.errors
+    assert result.columns[column] == header
+    assert result.unread == []
+
+
+def test_it_reads_a_contact_telephone_column() -> None:
+    data = f"UPN,Forename,Surname,DOB,Year,Contact Telephone\n{UPN_A},Amy,Smith,14/03/2019,3,07500 123456\n"
+
+    (row,) = parse(data.encode()).rows
+
+    assert row.contact_phone == "+447500123456"
+
+
+def test_it_lists_each_column_it_did_not_read_with_a_did_you_mean() -> None:
+    data = (
+        "UPN,Forename,Surname,DOB,Year,Contact Telephne,Tutor Group,Post Cod\n"
+        f"{UPN_A},Amy,Smith,14/03/2019,3,07500 123456,3RB,RV1 2AB\n"
+    )
+
+    result = parse(data.encode())
+
+    assert result.ok
+    assert [(u.header, u.letter, u.suggestion, u.field) for u in result.unread] == [
+        ("Contact Telephne", "F", "Contact Telephone", "contact_phone"),
+        ("Tutor Group", "G", "", ""),
+        ("Post Cod", "H", "Postcode", "postcode"),
+    ]
+    assert result.unread[0].message == (
+        "Column F 'Contact Telephne' was not read: did you mean 'Contact Telephone' (Contact phone)?"
+    )
+    assert result.unread[1].message == "Column G 'Tutor Group' was not read"
+
+
+def test_it_names_the_column_in_a_message_as_the_files_header_does() -> None:
+    data = f"UPN,Forename,Family Name,DOB,Year\n{UPN_A},Amy,,14/03/2019,3\n"
+
+    error = only_error(parse(data.encode()))
+
+    assert (error.column, error.header, error.column_name) == ("surname", "Family Name", "Family Name")
+    assert error.reason == "Family Name is missing"

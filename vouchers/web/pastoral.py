@@ -80,13 +80,8 @@ def _form_error(form, exc: SupportError) -> None:
 
 
 def _issuing_schools(request: HttpRequest, family: Family) -> list[School]:
-    """The schools of the family's pupils that the user works at."""
-    pupils = support_selectors.pupils_visible_to(request.user).filter(family=family)
-    return list(
-        support_selectors.schools_visible_to(request.user)
-        .filter(pk__in=pupils.values("school_id"))
-        .distinct()
-    )
+    """The schools the user works at that have one of the family's pupils on their roll."""
+    return list(support_selectors.family_schools_visible_to(request.user, family))
 
 
 def _can_override(request: HttpRequest, schools: list[School]) -> bool:

@@ -35,26 +35,37 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc.strerror}") from None
 
+        parsed = pupil_import_parse(data)
+        for unread in parsed.unread:
+            self.stderr.write(unread.message)
         if dry_run:
-            parsed = pupil_import_parse(data)
             if not parsed.ok:
                 self._report(ImportRejected(parsed.errors))
-            plan = pupil_import_plan(school=target, rows=parsed.rows, academic_year_start=plan_year())
+            plan = pupil_import_plan(
+                school=target, rows=parsed.rows, academic_year_start=plan_year(), headers=parsed.columns
+            )
             self._summary("Would change", plan.summary)
             for line, warning in plan.warnings:
                 self.stdout.write(f"  line {line}: {warning}")
             return
+        # The warnings as the preview would show them, read before the file changes anything.
+        warnings = pupil_import_plan(
+            school=target, rows=parsed.rows, academic_year_start=plan_year(), headers=parsed.columns
+        ).warnings
         try:
             summary = pupil_import_apply(school=target, data=data, actor=None, filename=file.name)
         except ImportRejected as exc:
             self._report(exc)
         self._summary(f"Imported {file.name} for {target.name}", summary)
+        for line, warning in warnings:
+            self.stdout.write(f"  line {line}: {warning}")
 
     def _report(self, exc: ImportRejected) -> None:
         for error in exc.errors:
             # Line 0 is the parser's mark for a problem with the file as a whole.
             where = f"line {error.line}" if error.line else "file"
-            column = f", column {error.column}" if error.column else ""
+            # The column as the file's own header names it.
+            column = f", column {error.column_name}" if error.column else ""
             value = f" (value: {error.value!r})" if error.value else ""
             self.stderr.write(f"{where}{column}: {error.reason}{value}")
         raise CommandError(f"{len(exc.errors)} problem(s) in the file; nothing was changed.")
