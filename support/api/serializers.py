@@ -37,8 +37,10 @@ class PupilSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
 class PupilInNeedSerializer(serializers.Serializer):
     in_need = serializers.BooleanField()
-    # The length is the service's rule (pupil_set_in_need), so the page and the API give one error.
+    # The 300-character rule is the service's (pupil_set_in_need), so the page and the API give one
+    # error; this bound only stops an oversized body before it gets there.
     reason = serializers.CharField(
+        max_length=2000,
         required=False,
         allow_blank=True,
         default="",
