@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from support.admin import TrustModelAdmin
 from support.audit import audit_record
+from support.bounds import BoundedFormMixin
 from support.errors import SupportError
 from support.money import pounds
 from support.scopes import scope_for
@@ -34,7 +35,7 @@ class ReadOnlyUniformAdmin(TrustModelAdmin):
         return {}
 
 
-class UniformItemForm(forms.ModelForm):
+class UniformItemForm(BoundedFormMixin, forms.ModelForm):
     class Meta:
         model = UniformItem
         fields = [

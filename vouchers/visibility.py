@@ -42,6 +42,8 @@ def register() -> None:
             "valid": Reads("state", "expires_on"),
             "reason": Reads("state", "expires_on"),
             "service": Reads("voucher_type__service"),
+            # Whether the charity still offers the service (a stopped one is honoured until expiry).
+            "notice": Reads("voucher_type"),
         },
     )
     sends = ("kind", "channel", "address", "requested_by", "requested_at", "status", "sent_at", "note")

@@ -37,6 +37,9 @@ def test_it_shows_the_leads_beside_a_cancel_reason(
 
 
 def test_it_shows_the_leads_beside_a_coat_requests_reason(client_for, pastoral_a, family_a, leads_a):
+    from tests.uniform.conftest import make_outdoor_item
+
+    make_outdoor_item(leads_a, "coat")  # the form asks for a reason once the school has coats to give
     pupil = family_a.pupils.get()
     pupil.in_need = True
     pupil.save()
