@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import forms
 
-from support.forms import GovukErrorsMixin
+from support.forms import GovukErrorsMixin, VisibleFilterForm
 from support.models import School
 from support.money import to_pence
 from vouchers.models import Fulfilment, ReferralReason, Voucher, VoucherType
@@ -169,7 +169,9 @@ class VoucherIssueForm(GovukErrorsMixin, forms.Form):
         return self.fixed_school or self.cleaned_data.get("school")
 
 
-class VoucherFilterForm(forms.Form):
+class VoucherFilterForm(VisibleFilterForm):
+    visibility_model = Voucher
+    visibility_paths = {"issued_from": "issued_at", "issued_to": "issued_at"}
     STATE_CHOICES = [("", "Any state"), *Voucher.State.choices]
 
     state = forms.ChoiceField(

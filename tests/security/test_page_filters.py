@@ -1,0 +1,127 @@
+"""The pages' own filter forms read the visibility table too (the second attack on issue 13).
+
+The API's filters were closed, but ``/vouchers/?family=<id>`` as finance still narrowed the list (and
+its CSV export) to one household's vouchers: finance could group vouchers by family, a field the table
+hides from them. Every page filter form is found from the code; each either reads the table
+(``support.forms.VisibleFilterForm``) or is on a page only one kind of role reaches, said below.
+Then every page finance and a charity can open is asked with each hidden field as a query parameter,
+a real value against a made-up one, and must answer the same.
+"""
+
+import re
+from urllib.parse import quote, quote_plus
+
+import pytest
+from django import forms
+from django.urls import get_resolver
+
+from support.forms import VisibleFilterForm
+from support.models import Role
+from tests.security.test_access_matrix import body_text, client_as
+from tests.security.test_visibility import _Someone, _subclasses, _walk, api_views
+from vouchers.forms import VoucherFilterForm
+
+pytestmark = pytest.mark.django_db
+
+# Filter forms on pages that only roles seeing every field they filter by can open (reviewed).
+ONE_ROLE_FILTER_FORMS = {
+    "DonationFilterForm": "finance's donations page: fund and year, the fund's own fields",
+    "LedgerFilterForm": "finance's ledger page: fields of ledger entries, finance's own",
+    "StatementFilterForm": "statements: a partner charity, public knowledge",
+}
+
+
+def project_filter_forms() -> list[type[forms.Form]]:
+    api_views()  # importing the URL conf imports every page module
+    return sorted(
+        (
+            c
+            for c in _subclasses(forms.Form) - {VisibleFilterForm}
+            if c.__module__.split(".")[0] in {"support", "vouchers", "uniform"}
+            and c.__name__.endswith("FilterForm")
+        ),
+        key=lambda c: c.__name__,
+    )
+
+
+def test_it_finds_the_filter_forms():
+    names = {c.__name__ for c in project_filter_forms()}
+    assert {"VoucherFilterForm", "RequestFilterForm", "LedgerFilterForm"} <= names
+
+
+@pytest.mark.parametrize("form_class", project_filter_forms(), ids=lambda c: c.__name__)
+def test_every_page_filter_form_reads_the_table(form_class):
+    if form_class.__name__ in ONE_ROLE_FILTER_FORMS:
+        return
+    assert issubclass(form_class, VisibleFilterForm), (
+        f"{form_class.__name__} filters a page without the visibility table: make it a VisibleFilterForm "
+        "(or, if only roles that see every field reach its page, add it to ONE_ROLE_FILTER_FORMS)"
+    )
+    assert form_class.visibility_model is not None, form_class.__name__
+
+
+def test_finance_filters_vouchers_by_nothing_it_cannot_see():
+    assert "family" not in VoucherFilterForm.visible_field_names(_Someone(Role.FINANCE))
+    assert "family" in VoucherFilterForm.visible_field_names(_Someone(Role.PASTORAL))
+
+
+# --- Every page, with each hidden field in the query string ---------------------------------------
+
+_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+_CLOCK = re.compile(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?")  # "produced at 10:45:03" in an export
+
+
+def _pages() -> list[str]:
+    """Every page that takes no argument in its path (lists, exports, dashboards), not the API."""
+    found = []
+    for route, pattern in _walk(get_resolver()):
+        if "<" in route or "(?P" in route or route.startswith(("api/", "admin/", "accounts/")):
+            continue
+        if getattr(pattern.callback, "cls", None) is not None:
+            continue
+        found.append("/" + route.replace("^", "").replace("$", ""))
+    return sorted(set(found))
+
+
+def _hidden_params(world) -> list[tuple[str, str, str]]:
+    """(parameter, a real value from school B's objects, a made-up value): names and case details
+    neither finance nor a charity may filter by, as a page might call them."""
+    side = world.b
+    real = {
+        "family": str(side.family.pk),
+        "pupil": str(side.pupil.pk),
+        "lead_carer_name": side.family.lead_carer_name,
+        "surname": side.pupil.surname,
+        "q": side.pupil.surname,
+        "search": side.pupil.surname,
+        "postcode": side.family.postcode,
+        "referral_reason": side.voucher.referral_reason,
+        "reason": side.request.reason,
+    }
+    return [(name, value, "987654321" if value.isdigit() else "Zzyzxquorble") for name, value in real.items()]
+
+
+@pytest.mark.parametrize("role", ["finance", "charity_1"])
+def test_no_page_answers_differently_to_a_field_the_role_cannot_see(world, client, role):
+    client = client_as(world, client, role)
+    problems, tried = [], 0
+    for page in _pages():
+        if client.get(page).status_code != 200:
+            continue
+        for name, real, made_up in _hidden_params(world):
+            texts = []
+            for value in (real, made_up, made_up):
+                response = client.get(page, {name: value})
+                text = _CLOCK.sub("", _TOKEN.sub("", body_text(response)))
+                for echoed in {value, quote_plus(value), quote(value)}:
+                    # A page may echo its query string in links and its form's inputs.
+                    text = text.replace(f"{name}={echoed}", f"{name}=VALUE")
+                    text = text.replace(f'value="{echoed}"', 'value="VALUE"')
+                texts.append((response.status_code, text))
+            if texts[1] != texts[2]:
+                continue  # the page differs each time (a PDF's timestamp): nothing to compare
+            tried += 1
+            if texts[0] != texts[1]:
+                problems.append(f"{role}: {page}?{name}=<real> answers differently from a made-up {name}")
+    assert tried, "no page was tried"
+    assert not problems, "\n".join(problems)
