@@ -22,7 +22,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.filters import OrderingFilter, SearchFilter
 
-from support.visibility import can_see, is_declared, lookup_path
+from support.visibility import can_see, is_declared, lookup_path, order_visible
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -158,7 +158,11 @@ class VisibleSearchFilter(SearchFilter):
 
 
 class VisibleOrderingFilter(OrderingFilter):
-    """``?ordering=`` accepts only fields the caller may see."""
+    """``?ordering=`` accepts only fields the caller may see, and a list's default order reads none the
+    caller may not (``support.visibility.order_visible``)."""
+
+    def filter_queryset(self, request, queryset, view):
+        return order_visible(super().filter_queryset(request, queryset, view), request.user)
 
     def get_valid_fields(self, queryset, view, context=None):
         fields = super().get_valid_fields(queryset, view, context or {})

@@ -1,11 +1,12 @@
-"""The pages' own filter forms read the visibility table too (the second attack on issue 13).
+"""Hidden fields beside the doors, found by the second attack on issue 13.
 
 The API's filters were closed, but ``/vouchers/?family=<id>`` as finance still narrowed the list (and
 its CSV export) to one household's vouchers: finance could group vouchers by family, a field the table
 hides from them. Every page filter form is found from the code; each either reads the table
 (``support.forms.VisibleFilterForm``) or is on a page only one kind of role reaches, said below.
 Then every page finance and a charity can open is asked with each hidden field as a query parameter,
-a real value against a made-up one, and must answer the same.
+a real value against a made-up one, and must answer the same. And no list, in the API or on the
+class page, is sorted by default by a field the caller cannot see (gifts were in pupils' surname order).
 """
 
 import re
@@ -17,8 +18,10 @@ from django.urls import get_resolver
 
 from support.forms import VisibleFilterForm
 from support.models import Role
+from support.visibility import can_see, lookup_path, order_visible
 from tests.security.test_access_matrix import body_text, client_as
-from tests.security.test_visibility import _Someone, _subclasses, _walk, api_views
+from tests.security.test_visibility import _Someone, _subclasses, _view, _walk, api_views, list_views
+from uniform.models import Gift
 from vouchers.forms import VoucherFilterForm
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +128,41 @@ def test_no_page_answers_differently_to_a_field_the_role_cannot_see(world, clien
                 problems.append(f"{role}: {page}?{name}=<real> answers differently from a made-up {name}")
     assert tried, "no page was tried"
     assert not problems, "\n".join(problems)
+
+
+# --- The order of a list --------------------------------------------------------------------------
+
+
+def _ordering_terms(queryset) -> list[str]:
+    query = queryset.query
+    terms = list(query.order_by) or (list(queryset.model._meta.ordering) if query.default_ordering else [])
+    return [term for term in terms if isinstance(term, str)]
+
+
+@pytest.mark.parametrize("role", ["finance", "charity_1", "pastoral_a"])
+def test_no_list_is_sorted_by_a_field_the_caller_cannot_see(world, role):
+    """A list's default order (the view's, the queryset's or the model's) is an ordering too: gifts in
+    pupils' surname order told finance each pupil's place in the alphabet."""
+    user = world.users[role]
+    problems = []
+    for cls in list_views():
+        view = _view(cls, user)
+        queryset = view.filter_queryset(view.get_queryset())
+        for term in _ordering_terms(queryset):
+            path = lookup_path(term)
+            if path not in ("pk", "?") and not can_see(user, queryset.model, path):
+                problems.append(f"{cls.__name__} sorts {role}'s list by {term}")
+    assert not problems, "\n".join(problems)
+
+
+def test_finance_sees_a_class_of_welcome_packs_in_no_pupil_order(world, client):
+    """The class page lists packs as "Pupil 1", "Pupil 2" for finance: in the order they were made."""
+    from uniform.web.gifts import _class_gifts
+
+    gift = world.b.gift
+    request = type("R", (), {"user": world.users["finance"]})()
+    gifts = _class_gifts(request, gift.school, gift.year_group, gift.academic_year)
+    assert [g.pk for g in gifts] == sorted(g.pk for g in gifts)
+    assert "pupil__surname" not in str(
+        order_visible(Gift.objects.order_by("pupil__surname"), world.users["finance"]).query
+    )
