@@ -20,7 +20,15 @@ from support.forms import VisibleFilterForm
 from support.models import Role
 from support.visibility import can_see, lookup_path, order_visible
 from tests.security.test_access_matrix import body_text, client_as
-from tests.security.test_visibility import _Someone, _subclasses, _view, _walk, api_views, list_views
+from tests.security.test_visibility import (
+    _list_url,
+    _Someone,
+    _subclasses,
+    _view,
+    _walk,
+    api_views,
+    list_views,
+)
 from uniform.models import Gift
 from vouchers.forms import VoucherFilterForm
 
@@ -166,3 +174,35 @@ def test_finance_sees_a_class_of_welcome_packs_in_no_pupil_order(world, client):
     assert "pupil__surname" not in str(
         order_visible(Gift.objects.order_by("pupil__surname"), world.users["finance"]).query
     )
+
+
+# --- The schema's filter parameters ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["finance", "pastoral_a", "charity_1"])
+def test_a_roles_schema_offers_only_filters_the_role_may_use(world, client, role):
+    """Every filter parameter in a role's schema is one its filter backend keeps for that role."""
+    import json
+
+    from support.api.visibility import VisibleFilterBackend, visible
+
+    client = client_as(world, client, role)
+    user = world.users[role]
+    schema = json.loads(client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
+    problems, checked = [], 0
+    for cls in list_views():
+        view = _view(cls, user)
+        queryset = view.get_queryset()
+        filterset_class = VisibleFilterBackend().get_filterset_class(view, queryset)
+        if filterset_class is None:
+            continue
+        path = _list_url(cls)
+        operations = schema["paths"].get(path, {})
+        names = {p["name"] for op in operations.values() for p in op.get("parameters", [])}
+        for name, flt in filterset_class.base_filters.items():
+            if name in names:
+                checked += 1
+                if not visible(user, queryset.model, name, flt.field_name):
+                    problems.append(f"{role}'s schema offers {path}?{name}=")
+    assert checked or role == "charity_1", "no filter parameter was found"
+    assert not problems, "\n".join(problems)
