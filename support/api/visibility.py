@@ -17,6 +17,7 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django_filters.filterset import FILTER_FOR_DBFIELD_DEFAULTS
 from django_filters.rest_framework import DjangoFilterBackend, FilterSet
+from drf_spectacular.plumbing import get_view_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -155,6 +156,19 @@ class VisibleSearchFilter(SearchFilter):
         if model is None:
             return fields
         return [f for f in fields if visible(request.user, model, lookup_path(f), lookup_path(f))]
+
+    def get_schema_operation_parameters(self, view):
+        """A role's schema offers ``?search=`` only where it searches a field that role may see."""
+        viewer = schema_viewer.get()
+        if viewer not in (None, ALL_FIELDS):
+            model = get_view_model(view)
+            fields = getattr(view, "search_fields", None) or []
+            if model is None or not any(
+                visible(viewer, model, lookup_path(f), lookup_path(f))  # type: ignore[arg-type]
+                for f in fields
+            ):
+                return []
+        return super().get_schema_operation_parameters(view)
 
 
 class VisibleOrderingFilter(OrderingFilter):

@@ -206,3 +206,17 @@ def test_a_roles_schema_offers_only_filters_the_role_may_use(world, client, role
                     problems.append(f"{role}'s schema offers {path}?{name}=")
     assert checked or role == "charity_1", "no filter parameter was found"
     assert not problems, "\n".join(problems)
+
+
+def test_finance_is_not_offered_a_search_it_cannot_use(world, client):
+    """Gifts are searched by pupils' names only: finance's schema has no ``?search=`` there."""
+    import json
+
+    client = client_as(world, client, "finance")
+    schema = json.loads(client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
+
+    def params(path):
+        return {p["name"] for p in schema["paths"][path]["get"].get("parameters", [])}
+
+    assert "search" not in params("/api/v1/gifts/")
+    assert "search" in params("/api/v1/vouchers/")  # by code, which finance sees
