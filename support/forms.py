@@ -5,6 +5,7 @@ from support import safeguarding
 from support.bounds import BoundedFormMixin
 from support.models import Family, SafeguardingReferral, School
 from support.pupil_csv import MAX_BYTES, normalise_phone
+from support.visibility import can_see
 
 ERROR_CLASSES = {
     "govuk-input": "govuk-input--error",
@@ -49,6 +50,33 @@ class SafeguardingHintsMixin:
                 continue
             hint = safeguarding.guidance(seen_by=safeguarding.SEEN_BY[seen_by], schools=safeguarding_schools)
             field.help_text = f"{field.help_text} {hint}".strip()
+
+
+
+
+class VisibleFilterForm(BoundedFormMixin, forms.Form):
+    """A page's filter form that reads the field-visibility table: a field the user may not see of
+    ``visibility_model`` is removed, so its value in the query string is ignored and the answer cannot
+    depend on it (finance cannot group vouchers by ``?family=``). ``visibility_paths`` names the model
+    path a field filters by when it is not the field's own name."""
+
+    visibility_model: type | None = None
+    visibility_paths: dict[str, str] = {}
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        kept = self.visible_field_names(user)
+        for name in list(self.fields):
+            if name not in kept:
+                del self.fields[name]
+
+    @classmethod
+    def visible_field_names(cls, user) -> set[str]:
+        return {
+            name
+            for name in cls.base_fields
+            if can_see(user, cls.visibility_model, cls.visibility_paths.get(name, name))  # type: ignore[arg-type]
+        }
 
 
 class FamilySearchForm(BoundedFormMixin, forms.Form):

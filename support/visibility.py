@@ -214,3 +214,22 @@ def visible_names(user: AbstractBaseUser | AnonymousUser | None, model: type[mod
     """The table's names of ``model`` that ``user`` may see: a page or export shows a field when its
     name is in here (``{% if "reason" in sees %}``)."""
     return frozenset(name for name in _TABLE.get(_label(model), {}) if can_see(user, model, name))
+
+
+def order_visible(
+    queryset: models.QuerySet, user: AbstractBaseUser | AnonymousUser | None
+) -> models.QuerySet:
+    """``queryset`` sorted only by fields ``user`` may see: a term of its ordering (given, or the model's
+    default) that reads a hidden field is dropped, then ``pk`` breaks ties. A list in pupils' surname
+    order would otherwise tell finance each pupil's place in the alphabet."""
+    query = queryset.query
+    terms = list(query.order_by) or (list(queryset.model._meta.ordering) if query.default_ordering else [])
+    kept = [term for term in terms if not isinstance(term, str) or _orderable(user, queryset.model, term)]
+    if kept == terms:
+        return queryset
+    return queryset.order_by(*kept, "pk")
+
+
+def _orderable(user: AbstractBaseUser | AnonymousUser | None, model: type[models.Model], term: str) -> bool:
+    path = lookup_path(term)
+    return path in ("pk", "?") or can_see(user, model, path)

@@ -4,7 +4,7 @@ from decimal import Decimal
 from django import forms
 
 from support.bounds import BoundedFormMixin
-from support.forms import GovukErrorsMixin, SafeguardingHintsMixin
+from support.forms import GovukErrorsMixin, SafeguardingHintsMixin, VisibleFilterForm
 from support.models import School
 from support.money import to_pence
 from vouchers.models import Delivery, Fulfilment, ReferralReason, Voucher, VoucherType
@@ -188,7 +188,9 @@ class VoucherIssueForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
         return self.fixed_school or self.cleaned_data.get("school")
 
 
-class VoucherFilterForm(BoundedFormMixin, forms.Form):
+class VoucherFilterForm(VisibleFilterForm):
+    visibility_model = Voucher
+    visibility_paths = {"issued_from": "issued_at", "issued_to": "issued_at"}
     STATE_CHOICES = [("", "Any state"), *Voucher.State.choices]
 
     state = forms.ChoiceField(

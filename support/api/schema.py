@@ -7,10 +7,11 @@ through, and the fields of each answer that the visibility table lets them see. 
 with no role gets none. Made without a request (``manage.py spectacular``), the schema is whole.
 """
 
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.permissions import BasePermission
 
-from support.api.visibility import ALL_FIELDS, schema_viewer
+from support.api.visibility import ALL_FIELDS, schema_viewer, visible
 from support.scopes import scope_for
 
 
@@ -35,3 +36,23 @@ class UsesTheApi(BasePermission):
             return False
         scope = scope_for(user)
         return scope.is_admin or bool(scope.roles)
+
+
+class VisibleFilterExtension(DjangoFilterExtension):
+    """A role's schema lists only the filters ``VisibleFilterBackend`` lets that role use: finance's
+    does not offer ``?family=`` on vouchers or ``?pupil=`` on requests (which it would ignore)."""
+
+    target_class = "support.api.visibility.VisibleFilterBackend"
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        viewer = schema_viewer.get()
+        hidden = viewer not in (None, ALL_FIELDS) and not visible(
+            viewer,
+            model,
+            field_name,
+            filter_field.field_name,  # type: ignore[arg-type]
+        )
+        if hidden:
+            return []
+        return super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)

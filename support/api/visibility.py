@@ -17,13 +17,14 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django_filters.filterset import FILTER_FOR_DBFIELD_DEFAULTS
 from django_filters.rest_framework import FilterSet
+from drf_spectacular.plumbing import get_view_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.filters import OrderingFilter, SearchFilter
 
 from support.api.filters import BoundedFilterBackend
-from support.visibility import can_see, is_declared, lookup_path
+from support.visibility import can_see, is_declared, lookup_path, order_visible
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -153,9 +154,26 @@ class VisibleSearchFilter(SearchFilter):
             return fields
         return [f for f in fields if visible(request.user, model, lookup_path(f), lookup_path(f))]
 
+    def get_schema_operation_parameters(self, view):
+        """A role's schema offers ``?search=`` only where it searches a field that role may see."""
+        viewer = schema_viewer.get()
+        if viewer not in (None, ALL_FIELDS):
+            model = get_view_model(view)
+            fields = getattr(view, "search_fields", None) or []
+            if model is None or not any(
+                visible(viewer, model, lookup_path(f), lookup_path(f))  # type: ignore[arg-type]
+                for f in fields
+            ):
+                return []
+        return super().get_schema_operation_parameters(view)
+
 
 class VisibleOrderingFilter(OrderingFilter):
-    """``?ordering=`` accepts only fields the caller may see."""
+    """``?ordering=`` accepts only fields the caller may see, and a list's default order reads none the
+    caller may not (``support.visibility.order_visible``)."""
+
+    def filter_queryset(self, request, queryset, view):
+        return order_visible(super().filter_queryset(request, queryset, view), request.user)
 
     def get_valid_fields(self, queryset, view, context=None):
         fields = super().get_valid_fields(queryset, view, context or {})

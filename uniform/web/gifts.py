@@ -25,7 +25,7 @@ from support.permissions import has_perm
 from support.pupil_csv import academic_year_start_for
 from support.scopes import scope_for
 from support.selectors import schools_visible_to
-from support.visibility import can_see
+from support.visibility import can_see, order_visible
 from uniform import printing, selectors, services
 from uniform.models import Gift, ItemKind, UniformItem
 
@@ -124,13 +124,14 @@ def uniform_generate(request: HttpRequest, school_pk: int) -> HttpResponse:
 
 
 def _class_gifts(request: HttpRequest, school: School, year_group: int, year: int) -> list[Gift]:
-    return list(
+    gifts = (
         selectors.gifts_visible_to(request.user)
         .filter(school=school, year_group=year_group, academic_year=year)
         .select_related("pupil", "packed_by", "handed_over_by")
         .prefetch_related("lines__item")
         .order_by("pupil__surname", "pupil__legal_forename", "pk")
     )
+    return list(order_visible(gifts, request.user))
 
 
 @requires("uniform.view")

@@ -18,9 +18,8 @@ from django.views.decorators.http import require_POST
 from support import selectors as support_selectors
 from support.access import requires
 from support.approvals import spend_request_for
-from support.bounds import BoundedFormMixin
 from support.errors import SupportError
-from support.forms import GovukErrorsMixin, SafeguardingHintsMixin
+from support.forms import GovukErrorsMixin, SafeguardingHintsMixin, VisibleFilterForm
 from support.models import School
 from support.money import pounds
 from support.permissions import has_perm
@@ -99,7 +98,8 @@ class RequestForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
         return self.items[item_pk], size
 
 
-class RequestFilterForm(BoundedFormMixin, forms.Form):
+class RequestFilterForm(VisibleFilterForm):
+    visibility_model = SupportRequest
     status = forms.ChoiceField(
         label="Status",
         required=False,
@@ -280,15 +280,17 @@ def _with_related(requests: QuerySet[SupportRequest]) -> QuerySet[SupportRequest
 
 @requires("requests.view")
 def request_list(request: HttpRequest) -> HttpResponse:
-    form = RequestFilterForm(request.GET or None, schools=support_selectors.schools_visible_to(request.user))
+    form = RequestFilterForm(
+        request.GET or None, user=request.user, schools=support_selectors.schools_visible_to(request.user)
+    )
     requests = _with_related(support_requests_visible_to(request.user))
     if form.is_valid():
         data = form.cleaned_data
-        if data["status"]:
+        if data.get("status"):
             requests = requests.filter(status=data["status"])
-        if data["school"]:
+        if data.get("school"):
             requests = requests.filter(school=data["school"])
-        if data["kind"]:
+        if data.get("kind"):
             requests = requests.filter(kind=data["kind"])
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()

@@ -189,6 +189,7 @@ def voucher_issue_page(request: HttpRequest, family_pk: int) -> HttpResponse:
 def _filtered(request: HttpRequest) -> tuple[VoucherFilterForm, QuerySet[Voucher]]:
     form = VoucherFilterForm(
         request.GET or None,
+        user=request.user,
         schools=support_selectors.schools_visible_to(request.user),
         voucher_types=selectors.voucher_types_available(),
     )
@@ -207,7 +208,7 @@ def _filtered(request: HttpRequest) -> tuple[VoucherFilterForm, QuerySet[Voucher
             vouchers = vouchers.filter(issued_at__date__gte=data["issued_from"])
         if data["issued_to"]:
             vouchers = vouchers.filter(issued_at__date__lte=data["issued_to"])
-        if data["family"]:
+        if data.get("family"):  # only for those who may see whose a voucher is
             vouchers = vouchers.filter(family_id=data["family"])
     return form, vouchers
 
