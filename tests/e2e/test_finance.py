@@ -56,7 +56,7 @@ def test_finance_approves_a_request_and_opens_the_ledger_spreadsheet(
     assert workbook.sheetnames[:2] == ["Ledger", "About"]
     rows = list(workbook["Ledger"].iter_rows(values_only=True))
     header, entries = rows[0], [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
-    assert header[:4] == ("Entry", "Date", "Time", "Kind")
+    assert header[:5] == ("Entry", "Date", "Recorded", "Back-dated", "Kind")
     by_kind = {entry["Kind"]: entry for entry in entries}
     assert by_kind["Income"]["Amount (£)"] == 1000
     commitment = next(e for e in entries if e["Committed (£)"])
