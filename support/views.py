@@ -202,8 +202,14 @@ def _visible_family(request: HttpRequest, pk: int):
 def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
     family = _visible_family(request, pk)
     data_rights.family_view_record(family=family, actor=request.user)
-    pupils = _family_pupils(request, family)
-    elsewhere = Pupil.objects.filter(family=family).exclude(pk__in=pupils.values("pk")).count()
+    former = list(selectors.former_pupils_visible_to(request.user).filter(family=family).order_by("pk"))
+    pupils = _family_pupils(request, family).exclude(pk__in=[p.pk for p in former])
+    elsewhere = (
+        Pupil.objects.filter(family=family)
+        .exclude(pk__in=pupils.values("pk"))
+        .exclude(pk__in=[p.pk for p in former])
+        .count()
+    )
     pupils = _with_safeguarding(request, pupils)
     consent_form = ConsentForm(
         initial={"consent_given": family.consent_given, "consent_date": family.consent_date}
@@ -214,6 +220,7 @@ def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "family": family,
             "pupils": pupils,
+            "former": former,
             "elsewhere": elsewhere,
             "consent_form": consent_form,
             "lead_school_ids": _lead_school_ids(request),
