@@ -197,7 +197,12 @@ def _pupils_data(family: Family) -> list[dict[str, Any]]:
                 for roll in pupil.enrolments.all()
             ],
             "free_school_meals": pupil.fsm,
+            "free_school_meals_from": iso(pupil.fsm_start) if pupil.fsm_start else None,
+            "free_school_meals_to": iso(pupil.fsm_end) if pupil.fsm_end else None,
+            "universal_infant_free_school_meals": pupil.uifsm,
             "pupil_premium": pupil.pupil_premium,
+            "service_child": pupil.service_child,
+            "looked_after": pupil.looked_after,
             "in_need": pupil.in_need,
             "school_family_reference": pupil.sis_family_ref,
             "created_at": iso(pupil.created_at),

@@ -85,3 +85,21 @@ def test_the_schools_table_counts_fsm_registered_today_and_says_so(school_a, fam
     )
     cells = re.findall(r"numeric\">(\d+)</td>", page[page.index(school_a.name) :])
     assert cells[:2] == ["1", "0"]  # one pupil on roll, no FSM registered today (it ended yesterday)
+
+
+def test_subject_access_lists_each_measure_apart(family_a):
+    from support.data_rights import subject_access_data
+
+    Pupil.objects.filter(family=family_a).update(
+        fsm=True, fsm_start=datetime.date(2024, 9, 1), looked_after=True
+    )
+    (pupil,) = subject_access_data(family=family_a)["pupils"]
+    assert (
+        pupil["free_school_meals_from"],
+        pupil["looked_after"],
+        pupil["universal_infant_free_school_meals"],
+    ) == (
+        "2024-09-01",
+        True,
+        False,
+    )
