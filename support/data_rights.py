@@ -5,12 +5,16 @@
   and whatever the feature apps hold (vouchers, uniform), which they register here from their
   ``ready()`` with ``register_subject_access_section``: the core never imports a feature app.
   Only a trust admin may run it, and each export is audited.
-- **Retention.** Pupils carry no leaving date, so a family's *last activity* stands in for "the last
-  pupil left": the latest of the family's and its pupils' ``updated_at`` and each section's own dates
-  (vouchers issued, redeemed, cancelled; gifts and requests). A family whose last activity is more
-  than ``RETENTION_YEARS_AFTER_LEAVING`` years ago (default 6) is anonymised: names, contact details,
-  dates of birth, UPNs and free text become "Anonymised" or blank; ids, money, states, dates of
-  events and counts stay, so the fund's figures and every report's counts are unchanged.
+- **Retention** counts from the leaving date, as records-management guidance for schools does. A
+  family with a pupil on any school's current roll is never anonymised. Once none is, its retention
+  starts from the latest leaving date of its pupils (each roll's ``left_on``, from the school's
+  import or a lead), or from support given after that (each section's own dates: vouchers issued,
+  redeemed, cancelled; gifts and requests), whichever is later. A family with no leaving date at all
+  (no pupils, or pupils on no roll) falls back to its last activity (the family's and its pupils'
+  ``updated_at``). Past ``RETENTION_YEARS_AFTER_LEAVING`` years (default 6) the family is
+  anonymised: names, contact details, dates of birth, UPNs and free text become "Anonymised" or
+  blank; ids, money, states, dates of events and counts stay, so the fund's figures and every
+  report's counts are unchanged.
 - **The audit trail is append-only in the database** (migration 0002's triggers refuse UPDATE and
   DELETE). Its rows about an anonymised family are *redacted* through the one narrow exception
   migration 0008 installs: the row's who, when, action and subject stay; only
@@ -28,13 +32,13 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from support.audit import _json_value, audit_event, audit_record, audit_record_many
 from support.errors import SupportError
-from support.models import AuditEvent, Family, FamilyDuplicate, Pupil
+from support.models import AuditEvent, Enrolment, Family, FamilyDuplicate, Pupil
 from support.scopes import scope_for
 from support.upload_retention import uploads_about_family, uploads_forget_family
 
@@ -193,7 +197,12 @@ def _pupils_data(family: Family) -> list[dict[str, Any]]:
                 for roll in pupil.enrolments.all()
             ],
             "free_school_meals": pupil.fsm,
+            "free_school_meals_from": iso(pupil.fsm_start) if pupil.fsm_start else None,
+            "free_school_meals_to": iso(pupil.fsm_end) if pupil.fsm_end else None,
+            "universal_infant_free_school_meals": pupil.uifsm,
             "pupil_premium": pupil.pupil_premium,
+            "service_child": pupil.service_child,
+            "looked_after": pupil.looked_after,
             "in_need": pupil.in_need,
             "school_family_reference": pupil.sis_family_ref,
             "created_at": iso(pupil.created_at),
@@ -426,20 +435,44 @@ def _chunks(items: list[int], size: int = 500) -> Iterator[list[int]]:
         yield items[start : start + size]
 
 
+def _on_a_current_roll() -> Exists:
+    return Exists(Enrolment.objects.current().filter(pupil__family=OuterRef("pk")))
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _day_of(moment: datetime.datetime) -> datetime.date:
+    return timezone.localdate(moment) if timezone.is_aware(moment) else moment.date()
+
+
 def expired_families(*, cutoff: datetime.datetime) -> list[tuple[int, datetime.datetime]]:
-    """(family id, last activity) for families not yet anonymised whose last activity is before ``cutoff``.
+    """(family id, when retention started) for families not yet anonymised, with no pupil on a current
+    roll, whose retention started before ``cutoff`` (see the module note: the latest leaving date, or
+    support given later; last activity only for a family with no leaving date at all).
 
     Bounded queries: one for the core's dates, then one per registered section per 500 candidates.
     """
     candidates = (
         Family.objects.exclude(_is_anonymised())
-        .filter(updated_at__lt=cutoff)
-        .annotate(pupils_updated=Max("pupils__updated_at"))
-        .filter(Q(pupils_updated__isnull=True) | Q(pupils_updated__lt=cutoff))
+        .exclude(_on_a_current_roll())
+        .annotate(last_left=Max("pupils__enrolments__left_on"), pupils_updated=Max("pupils__updated_at"))
+        .filter(
+            Q(last_left__isnull=False, last_left__lt=_day_of(cutoff))
+            | Q(
+                Q(pupils_updated__isnull=True) | Q(pupils_updated__lt=cutoff),
+                last_left__isnull=True,
+                updated_at__lt=cutoff,
+            )
+        )
         .order_by("pk")
-        .values_list("pk", "updated_at", "pupils_updated")
+        .values_list("pk", "updated_at", "pupils_updated", "last_left")
     )
-    latest = {pk: max(d for d in (updated, pupils) if d is not None) for pk, updated, pupils in candidates}
+    latest = {
+        pk: _start_of(left) if left is not None else max(d for d in (updated, pupils) if d is not None)
+        for pk, updated, pupils, left in candidates
+    }
     sections = [s for s in registered_sections() if s.last_activity is not None]
     for chunk in _chunks(list(latest)):
         for section in sections:
@@ -546,10 +579,19 @@ class AnonymiseResult:
 def family_anonymise(*, family_id: int, cutoff: datetime.datetime, result: AnonymiseResult) -> bool:
     """Strip one family's personal data, if it is still expired once locked. Returns whether it did."""
     family = Family.objects.select_for_update().filter(pk=family_id).exclude(_is_anonymised()).first()
-    if family is None or family.updated_at >= cutoff:
+    if family is None:
         return False
     pupils = list(Pupil.objects.select_for_update().filter(family=family).order_by("pk"))
-    if any(pupil.updated_at >= cutoff for pupil in pupils):
+    # Checked again once locked: a family with a pupil on a current roll is never anonymised, and
+    # retention counts from the latest leaving date (last activity only where no pupil has one).
+    rolls = Enrolment.objects.filter(pupil__family=family)
+    if rolls.current().exists():
+        return False
+    last_left = rolls.aggregate(last=Max("left_on"))["last"]
+    if last_left is not None:
+        if last_left >= _day_of(cutoff):
+            return False
+    elif family.updated_at >= cutoff or any(pupil.updated_at >= cutoff for pupil in pupils):
         return False
     # Collect the audit events before the objects' descriptions change.
     events = list(audit_events_about(family))

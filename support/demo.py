@@ -20,6 +20,7 @@ from stdnum.gb import upn as upn_module
 
 from support.audit import audit_event, audit_record, audit_record_many
 from support.models import (
+    Enrolment,
     Family,
     FamilyDuplicate,
     Membership,
@@ -153,6 +154,28 @@ def _date_of_birth(rng: random.Random, year_group: int, academic_year_start: int
     return first + datetime.timedelta(days=rng.randrange(365))
 
 
+def _former_pupils(pupils: list[Pupil], *, start: int) -> None:
+    """Some households moved away last summer (all their pupils left: former pupils, kept until the
+    retention period after leaving has passed), and some older siblings left after Year 11 while a
+    younger one stays (the family page shows them as "Left"). Families with free school meals or in
+    need are left alone, so the year's vouchers go to households still on roll."""
+    rng = random.Random(SEED + 20)  # its own sequence: the rest of the demo is unchanged
+    by_family: dict[int, list[Pupil]] = {}
+    for pupil in pupils:
+        by_family.setdefault(pupil.family_id, []).append(pupil)
+    quiet = [kids for kids in by_family.values() if not any(p.fsm or p.in_need for p in kids)]
+    moved = rng.sample(quiet, 40)
+    left_on = datetime.date(start, 7, 18)
+    leavers = [pupil.pk for kids in moved for pupil in kids]
+    leavers += [
+        max(kids, key=lambda p: p.year_group).pk
+        for kids in rng.sample([k for k in quiet if len(k) > 1 and k not in moved], 40)
+    ]
+    Enrolment.objects.filter(pupil_id__in=leavers).update(
+        joined=datetime.date(start - 3, 9, 1), left_on=left_on
+    )
+
+
 @transaction.atomic
 def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
     """Build the demo trust. Returns counts; all zeros when it already existed (nothing changes)."""
@@ -251,6 +274,10 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
                     school=school,
                     family=family,
                     fsm=fsm,
+                    # Deterministic (no draw from rng), so the rest of the seeded demo stays as documented.
+                    fsm_start=datetime.date(start - year_group % 4, 9, 1) if fsm else None,
+                    uifsm=year_group <= 2,
+                    service_child=serials[key] % 61 == 0,
                     pupil_premium=fsm or rng.random() < 0.05,
                     in_need=rng.random() < (0.2 if fsm else 0.03),
                     sis_family_ref=f"F{number:05d}",
@@ -264,6 +291,7 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
         pupil.family_id = pupil.family.pk
     Pupil.objects.bulk_create(pupils, batch_size=BATCH)
     main_rolls_create(pupils, joined=datetime.date(start, 9, 1))
+    _former_pupils(pupils, start=start)
 
     # A few households recorded twice, as imports from two schools leave them, for a lead to decide.
     duplicates = []

@@ -19,6 +19,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "pupils.view": SCHOOL_STAFF,
     "pupils.flag_need": SCHOOL_STAFF,
     "pupils.import": LEADS,
+    # The free-school-meals check and its letters (issue 20.5): a lead's list.
+    "pupils.fsm_check": LEADS,
     # Only staff of the pupil's own school, whatever the role grants: see safeguarding.safeguarding_pupils_of.
     "pupils.safeguarding": SCHOOL_STAFF,
     "schools.safeguarding_leads": LEADS,

@@ -105,6 +105,14 @@ class PupilRow:
     postcode: str
     family_ref: str
     warnings: tuple[str, ...] = ()
+    # Leaving, registration and free-meal columns (all optional in a file).
+    leaving_date: datetime.date | None = None
+    registration: str = ""  # "", "current", "main", "subsidiary" or "leaver"
+    fsm_start: datetime.date | None = None
+    fsm_end: datetime.date | None = None
+    uifsm: bool = False
+    service_child: bool = False
+    looked_after: bool = False
 
 
 @dataclass
@@ -224,6 +232,44 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "ScholarPack": ("Family ID", "Sibling Group"),
         "Wonde, Groupcall Xporter": ("FamilyID", "Family Reference"),
     },
+    # Leaving dates, registration type and the measures of disadvantage (issue 20, items 4 and 5).
+    "leaving_date": {
+        "SIMS": ("Leaving Date", "Date of Leaving"),
+        "Arbor": ("Leaving Date", "Date Of Leaving School"),
+        "Bromcom": ("Leave Date", "Date Left"),
+        "Wonde, Groupcall Xporter": ("LeavingDate", "Student Leaving Date"),
+    },
+    "registration": {
+        "SIMS": ("Enrolment Status", "Enrol Status"),
+        "Arbor": ("Registration Type", "Enrolment Type"),
+        "Bromcom": ("Enrolment Status", "Registration Status"),
+        "Wonde, Groupcall Xporter": ("EnrolStatus", "Enrolment Status Code"),
+    },
+    "fsm_start": {
+        "SIMS": ("FSM Start Date", "FSM Start"),
+        "Arbor": ("FSM Eligibility Start Date",),
+        "Wonde, Groupcall Xporter": ("FSMStartDate",),
+    },
+    "fsm_end": {
+        "SIMS": ("FSM End Date", "FSM End"),
+        "Arbor": ("FSM Eligibility End Date",),
+        "Wonde, Groupcall Xporter": ("FSMEndDate",),
+    },
+    "uifsm": {
+        "SIMS": ("UIFSM", "Universal Infant FSM"),
+        "Arbor": ("Universal Infant Free School Meals",),
+        "Wonde, Groupcall Xporter": ("UIFSMEligible", "UIFSM Eligible"),
+    },
+    "service_child": {
+        "SIMS": ("Service Child", "Service Child Indicator"),
+        "Arbor": ("Is Service Child", "Service Children"),
+        "Wonde, Groupcall Xporter": ("ServiceChild",),
+    },
+    "looked_after": {
+        "SIMS": ("In Care", "Looked After", "CLA"),
+        "Arbor": ("Is Looked After", "Looked After Child"),
+        "Wonde, Groupcall Xporter": ("LookedAfter", "Child Looked After"),
+    },
 }
 COLUMNS: dict[str, tuple[str, ...]] = {
     column: tuple(dict.fromkeys(name for names in systems.values() for name in names))
@@ -246,6 +292,36 @@ _LABELS: dict[str, str] = {
     "contact_email": "Contact email",
     "postcode": "Postcode",
     "family_ref": "Family ID",
+    "leaving_date": "Leaving date",
+    "registration": "Registration type",
+    "fsm_start": "FSM start date",
+    "fsm_end": "FSM end date",
+    "uifsm": "UIFSM",
+    "service_child": "Service child",
+    "looked_after": "Looked after",
+}
+
+# Enrolment status codes as the information systems write them: C single registration (current),
+# M main dual registration, S subsidiary dual registration, L leaver (G guest is read as subsidiary).
+_REGISTRATIONS: dict[str, str] = {
+    "": "",
+    "c": "current",
+    "current": "current",
+    "single": "current",
+    "singleregistration": "current",
+    "m": "main",
+    "main": "main",
+    "maindual": "main",
+    "dualmain": "main",
+    "s": "subsidiary",
+    "subsidiary": "subsidiary",
+    "subsidiarydual": "subsidiary",
+    "dualsubsidiary": "subsidiary",
+    "g": "subsidiary",
+    "guest": "subsidiary",
+    "l": "leaver",
+    "leaver": "leaver",
+    "left": "leaver",
 }
 
 
@@ -836,6 +912,47 @@ class _RowParser:
         if len(family_ref) > _MAX_REF:
             error("family_ref", f"Family ID is longer than {_MAX_REF} characters", family_ref)
 
+        # Leaving date and registration type
+        dates: dict[str, datetime.date | None] = {}
+        for column in ("leaving_date", "fsm_start", "fsm_end"):
+            raw = get(column)
+            dates[column] = None
+            if raw:
+                dates[column], reason = _parse_date(raw)
+                if reason:
+                    error(column, reason.replace("Date of birth", _LABELS[column], 1), raw)
+        raw_registration = get("registration")
+        registration = _REGISTRATIONS.get(_header_key(raw_registration))
+        if registration is None:
+            error(
+                "registration",
+                "Registration type must be C (current), M (main dual), S (subsidiary dual) or L (leaver)",
+                raw_registration,
+            )
+            registration = ""
+        leaving_date = dates["leaving_date"]
+        if leaving_date is not None and leaving_date > self.today:
+            # A planned leaving date: the pupil is on roll until then, and a later export says so.
+            warnings.append(f"Leaving date {leaving_date:%d/%m/%Y} is still to come: the pupil stays on roll")
+            leaving_date = None
+        elif registration == "leaver" and leaving_date is None and not get("leaving_date"):
+            error("leaving_date", "Leaving date is missing for a leaver (registration type L)", "")
+        if dates["fsm_start"] and dates["fsm_end"] and dates["fsm_end"] < dates["fsm_start"]:
+            error("fsm_end", "FSM end date is before the FSM start date", get("fsm_end"))
+        for column in ("uifsm", "service_child", "looked_after"):
+            raw = get(column)
+            flag = _FLAGS.get(raw.casefold())
+            if flag is None:
+                error(column, f"{_LABELS[column]} must be Yes or No (or Y/N, True/False, 1/0)", raw)
+                flag = False
+            flags[column] = flag
+        fsm = flags["fsm"]
+        if "fsm" not in self.indexes and dates["fsm_start"] is not None:
+            # No FSM column, only the eligibility period: eligible while today is inside it.
+            fsm = dates["fsm_start"] <= self.today and (
+                dates["fsm_end"] is None or dates["fsm_end"] >= self.today
+            )
+
         if errors or date_of_birth is None or year_group is None:
             result.errors.extend(errors)
             return
@@ -848,7 +965,7 @@ class _RowParser:
                 surname=names["surname"],
                 date_of_birth=date_of_birth,
                 year_group=year_group,
-                fsm=flags["fsm"],
+                fsm=fsm,
                 pupil_premium=flags["pupil_premium"],
                 contact_name=names["contact_name"],
                 contact_phone=phone,
@@ -856,6 +973,13 @@ class _RowParser:
                 postcode=postcode,
                 family_ref=family_ref,
                 warnings=tuple(warnings),
+                leaving_date=leaving_date,
+                registration=registration,
+                fsm_start=dates["fsm_start"],
+                fsm_end=dates["fsm_end"],
+                uifsm=flags["uifsm"],
+                service_child=flags["service_child"],
+                looked_after=flags["looked_after"],
             )
         )
 

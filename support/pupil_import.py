@@ -68,7 +68,12 @@ PUPIL_FIELDS = (
     "date_of_birth",
     "year_group",
     "fsm",
+    "fsm_start",
+    "fsm_end",
+    "uifsm",
     "pupil_premium",
+    "service_child",
+    "looked_after",
     "sis_family_ref",
 )
 CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
@@ -121,11 +126,23 @@ class ImportPlan:
     # holds with a different surname or date of birth. Applying holds them back (see the module note).
     clashes: dict[str, Pupil] = field(default_factory=dict)
     has_main_roll: set[int] = field(default_factory=set)  # pupil ids with a current main roll
+    # Pupils on this school's roll whose row has a leaving date: they leave this roll on that date
+    # and stay on record as former pupils (retention counts from the date).
+    leavers: list[tuple[Pupil, PupilRow]] = field(default_factory=list)
+    # Rows with a leaving date for pupils not on this roll: nothing to record, nothing created.
+    leavers_not_on_roll: int = 0
+    # Pupils on this roll whose registration type the file changes (main <-> subsidiary).
+    registration_changes: list[tuple[Pupil, str]] = field(default_factory=list)
 
     @property
     def summary(self) -> dict[str, int]:
         return {
-            "rows": len(self.new_rows) + len(self.updates) + self.unchanged + len(self.attached),
+            "rows": len(self.new_rows)
+            + len(self.updates)
+            + self.unchanged
+            + len(self.attached)
+            + len(self.leavers)
+            + self.leavers_not_on_roll,
             "created": len(self.new_rows),
             "updated": len(self.updates),
             "unchanged": self.unchanged,
@@ -134,6 +151,16 @@ class ImportPlan:
             "joined_families": len(self.joins),
             "not_in_file": self.not_in_file,
             "warnings": len(self.warnings),
+            # Named only when the file had any, so older summaries read the same.
+            **{
+                name: count
+                for name, count in (
+                    ("left_roll", len(self.leavers)),
+                    ("leavers_not_on_roll", self.leavers_not_on_roll),
+                    ("registration_changed", len(self.registration_changes)),
+                )
+                if count
+            },
         }
 
 
@@ -145,7 +172,12 @@ def _row_values(row: PupilRow) -> dict[str, Any]:
         "date_of_birth": row.date_of_birth,
         "year_group": row.year_group,
         "fsm": row.fsm,
+        "fsm_start": row.fsm_start,
+        "fsm_end": row.fsm_end,
+        "uifsm": row.uifsm,
         "pupil_premium": row.pupil_premium,
+        "service_child": row.service_child,
+        "looked_after": row.looked_after,
         "sis_family_ref": row.family_ref,
     }
 
@@ -229,7 +261,7 @@ def pupil_import_plan(
     known: dict[str, Pupil] = {}
     for row in rows:
         pupil = existing.get(row.upn)
-        if pupil is None:
+        if pupil is None or (row.leaving_date is not None and pupil.pk not in on_roll):
             continue
         if pupil.pk in on_roll or same_pupil(pupil, row):
             known[row.upn] = pupil
@@ -269,6 +301,16 @@ def pupil_import_plan(
                 )
             )
         pupil = known.get(row.upn)
+        if row.leaving_date is not None:
+            if pupil is not None and pupil.pk in on_roll:
+                plan.leavers.append((pupil, row))
+            else:
+                # A leaver the school never had on this roll here: keeping them would only hold data.
+                plan.leavers_not_on_roll += 1
+                plan.warnings.append(
+                    (row.line, f"Left on {row.leaving_date:%d/%m/%Y} and not on the roll here: not imported")
+                )
+            continue
         if pupil is None:
             plan.new_rows.append(row)
             if row.family_ref and row.family_ref in family_by_ref:
@@ -282,6 +324,19 @@ def pupil_import_plan(
         if registration is None:
             plan.attached.append((pupil, row))
             continue
+        wanted = _wanted_registration(row)
+        if wanted and wanted != registration:
+            if wanted == Registration.MAIN and pupil.pk in has_main_roll:
+                plan.warnings.append(
+                    (
+                        row.line,
+                        "Main registration here, but the pupil's main roll is at another school: "
+                        "kept as subsidiary",
+                    )
+                )
+            else:
+                plan.registration_changes.append((pupil, wanted))
+                registration = wanted
         if registration != Registration.MAIN:
             # A subsidiary roll confirms the pupil is still here; the pupil's record is the main
             # school's to keep.
@@ -305,6 +360,15 @@ def pupil_import_plan(
     plan.warnings.sort(key=lambda warning: warning[0])
     plan.not_in_file = Pupil.objects.filter(on_roll_at(school.pk)).count() - len(on_roll)
     return plan
+
+
+def _wanted_registration(row: PupilRow) -> str:
+    """The registration the file asks for on this roll ("" when it does not say)."""
+    if row.registration == "subsidiary":
+        return Registration.SUBSIDIARY
+    if row.registration in ("main", "current"):
+        return Registration.MAIN
+    return ""
 
 
 def _new_family(group: FamilyGroup) -> Family:
@@ -446,6 +510,14 @@ def _apply(
     ]
     Pupil.objects.bulk_create(new_pupils, batch_size=500)
     main_rolls_create(new_pupils, joined=today)
+    subsidiary_upns = {
+        row.upn for row in plan.new_rows if _wanted_registration(row) == Registration.SUBSIDIARY
+    }
+    if subsidiary_upns:
+        # Registered here as subsidiary: the main school is outside the trust.
+        Enrolment.objects.filter(
+            pupil__in=[p for p in new_pupils if p.upn in subsidiary_upns], school=school
+        ).update(registration=Registration.SUBSIDIARY)
     for pupil in new_pupils:
         events.append(
             audit_event(
@@ -482,6 +554,8 @@ def _apply(
     Pupil.objects.bulk_update(changed_pupils, [*PUPIL_FIELDS, "updated_at"], batch_size=500)
 
     attached = _join_roll(plan=plan, today=today, actor=actor, events=events)
+    _change_registrations(plan=plan, actor=actor, events=events)
+    _leave_roll(plan=plan, actor=actor, events=events)
 
     duplicates = _find_duplicates(families)
     FamilyDuplicate.objects.bulk_create(duplicates, batch_size=500, ignore_conflicts=True)
@@ -525,8 +599,10 @@ def _join_roll(
         for roll in Enrolment.objects.filter(school=school, pupil_id__in=[pupil.pk for pupil in pupils])
     }
     reopened, created, now_main = [], [], []
+    wanted = {pupil.pk: _wanted_registration(row) for pupil, row in plan.attached}
     for pupil in pupils:
-        registration = Registration.SUBSIDIARY if pupil.pk in plan.has_main_roll else Registration.MAIN
+        subsidiary = pupil.pk in plan.has_main_roll or wanted[pupil.pk] == Registration.SUBSIDIARY
+        registration = Registration.SUBSIDIARY if subsidiary else Registration.MAIN
         roll = previous.get(pupil.pk)
         if roll is None:
             roll = Enrolment(pupil=pupil, school=school, joined=today)
@@ -551,6 +627,55 @@ def _join_roll(
     Enrolment.objects.bulk_update(reopened, ["joined", "registration", "left_on"], batch_size=500)
     Pupil.objects.bulk_update(now_main, ["school"], batch_size=500)
     return pupils
+
+
+def _change_registrations(
+    *, plan: ImportPlan, actor: AbstractBaseUser | None, events: list[AuditEvent]
+) -> None:
+    """Main or subsidiary on this school's roll, as the file says (never a second main roll)."""
+    school = plan.school
+    for pupil, registration in plan.registration_changes:
+        Enrolment.objects.current().filter(pupil=pupil, school=school).update(registration=registration)
+        if registration == Registration.MAIN and pupil.school_id != school.pk:
+            Pupil.objects.filter(pk=pupil.pk).update(school=school)
+        events.append(
+            audit_event(
+                actor=actor,
+                action="pupil.registration_changed",
+                subject=pupil,
+                after={"school": school.pk, "registration": registration},
+                note="import",
+            )
+        )
+
+
+def _leave_roll(*, plan: ImportPlan, actor: AbstractBaseUser | None, events: list[AuditEvent]) -> None:
+    """Pupils the file says have left: this roll gets their leaving date; the record stays (a former
+    pupil) and the other schools' rolls are theirs to keep."""
+    school = plan.school
+    leaving = {pupil.pk: row.leaving_date for pupil, row in plan.leavers}
+    rolls = list(
+        Enrolment.objects.select_for_update()
+        .current()
+        .filter(school=school, pupil_id__in=sorted(leaving))
+        .select_related("pupil")
+        .order_by("pk")
+    )
+    for roll in rolls:
+        left_on: datetime.date = leaving[roll.pupil_id]  # type: ignore[assignment]
+        # The roll's joining date is the day it was first imported; a leaving date before it is the truth.
+        roll.joined, roll.left_on = min(roll.joined, left_on), left_on
+        events.append(
+            audit_event(
+                actor=actor,
+                action="pupil.roll_left",
+                subject=roll.pupil,
+                before={"school": school.pk, "registration": roll.registration},
+                after={"school": school.pk, "left_on": left_on.isoformat()},
+                note="import",
+            )
+        )
+    Enrolment.objects.bulk_update(rolls, ["joined", "left_on"], batch_size=500)
 
 
 def _lead_emails(school_ids: Iterable[int]) -> dict[int, list[str]]:

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from support.models import (
     AuditEvent,
@@ -56,6 +56,27 @@ def pupils_visible_to(user: User) -> QuerySet[Pupil]:
     if not scope.school_ids:
         return Pupil.objects.none()
     return Pupil.objects.filter(on_roll_at(scope.school_ids))
+
+
+def former_pupils_visible_to(user: User) -> QuerySet[Pupil]:
+    """Pupils who left the roll of one of the user's schools and are on none of them now, each with
+    ``left_here`` (the latest leaving date there). Only shown inside a family the user can see."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        ids = None
+    elif not scope.school_ids:
+        return Pupil.objects.none()
+    else:
+        ids = list(scope.school_ids)
+    rolls = Enrolment.objects.filter(pupil=OuterRef("pk"), left_on__isnull=False)
+    current = Enrolment.objects.current().filter(pupil=OuterRef("pk"))
+    if ids is not None:
+        rolls, current = rolls.filter(school_id__in=ids), current.filter(school_id__in=ids)
+    return (
+        Pupil.objects.filter(Exists(rolls))
+        .exclude(Exists(current))
+        .annotate(left_here=Subquery(rolls.order_by("-left_on").values("left_on")[:1]))
+    )
 
 
 def families_visible_to(user: User) -> QuerySet[Family]:

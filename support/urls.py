@@ -18,6 +18,8 @@ urlpatterns = [
         name="school_safeguarding_leads",
     ),
     path("pupils/<int:pk>/leave/", views.pupil_leave, name="pupil_leave"),
+    path("free-school-meals/", views.fsm_check, name="fsm_check"),
+    path("families/<int:pk>/free-school-meals-letter.pdf", views.fsm_letter, name="fsm_letter"),
     path("duplicates/", views.duplicate_list, name="duplicate_list"),
     path("duplicates/<int:pk>/decide/", views.duplicate_decide, name="duplicate_decide"),
     path("imports/", views.import_list, name="import_list"),

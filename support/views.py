@@ -9,9 +9,10 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from support import data_rights, safeguarding, selectors, services
+from support import data_rights, free_meals, safeguarding, selectors, services
 from support.access import requires
 from support.approvals import spend_requests_visible_to
 from support.csv_safe import safe_row
@@ -76,7 +77,12 @@ def home(request: HttpRequest) -> HttpResponse:
         on_roll = Q(enrolments__left_on__isnull=True)
         context["school_overview"] = selectors.schools_visible_to(user).annotate(
             pupils_total=Count("enrolments", filter=on_roll),
-            fsm_total=Count("enrolments", filter=on_roll & Q(enrolments__pupil__fsm=True)),
+            # Benefits-related FSM registered today: the measure the table's caption names.
+            fsm_total=Count(
+                "enrolments",
+                filter=on_roll
+                & free_meals.registered_fsm_q(today=timezone.localdate(), prefix="enrolments__pupil__"),
+            ),
             pp_total=Count("enrolments", filter=on_roll & Q(enrolments__pupil__pupil_premium=True)),
             in_need_total=Count("enrolments", filter=on_roll & Q(enrolments__pupil__in_need=True)),
         )
@@ -198,12 +204,52 @@ def _visible_family(request: HttpRequest, pk: int):
     return get_object_or_404(selectors.families_visible_to(request.user), pk=pk)
 
 
+@requires("pupils.fsm_check")
+def fsm_check(request: HttpRequest) -> HttpResponse:
+    """A lead's list: families the school supports whose children are not registered for FSM."""
+    rows = free_meals.fsm_check_families(user=request.user)
+    return render(
+        request,
+        "support/fsm_check.html",
+        {
+            "rows": rows,
+            "measure": free_meals.MEASURE,
+            "premium_pounds": free_meals.PUPIL_PREMIUM_PRIMARY_POUNDS,
+            "apply_url": free_meals.APPLY_URL,
+        },
+    )
+
+
+@requires("pupils.fsm_check")
+def fsm_letter(request: HttpRequest, pk: int) -> HttpResponse:
+    """The printable letter explaining how to apply, for one family the lead's schools can see."""
+    family = get_object_or_404(
+        selectors.families_visible_to(request.user).filter(
+            selectors.family_on_roll_at(
+                list(selectors.lead_schools_of(request.user).values_list("pk", flat=True))
+            )
+        ),
+        pk=pk,
+    )
+    pupils = free_meals.fsm_letter_pupils(user=request.user, family=family)
+    pdf = free_meals.render_fsm_letter_pdf(family=family, pupils=pupils, actor=request.user)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="free-school-meals-family-{family.pk}.pdf"'
+    return response
+
+
 @requires("families.view")
 def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
     family = _visible_family(request, pk)
     data_rights.family_view_record(family=family, actor=request.user)
-    pupils = _family_pupils(request, family)
-    elsewhere = Pupil.objects.filter(family=family).exclude(pk__in=pupils.values("pk")).count()
+    former = list(selectors.former_pupils_visible_to(request.user).filter(family=family).order_by("pk"))
+    pupils = _family_pupils(request, family).exclude(pk__in=[p.pk for p in former])
+    elsewhere = (
+        Pupil.objects.filter(family=family)
+        .exclude(pk__in=pupils.values("pk"))
+        .exclude(pk__in=[p.pk for p in former])
+        .count()
+    )
     pupils = _with_safeguarding(request, pupils)
     consent_form = ConsentForm(
         initial={"consent_given": family.consent_given, "consent_date": family.consent_date}
@@ -214,6 +260,7 @@ def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "family": family,
             "pupils": pupils,
+            "former": former,
             "elsewhere": elsewhere,
             "consent_form": consent_form,
             "lead_school_ids": _lead_school_ids(request),

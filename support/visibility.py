@@ -174,6 +174,8 @@ def register_core() -> None:
     pupil = (
         "id", "upn", "legal_forename", "preferred_forename", "surname", "date_of_birth", "year_group",
         "school", "family", "fsm", "pupil_premium", "in_need",
+        # The measures of disadvantage, kept apart (issue 20.5).
+        "fsm_start", "fsm_end", "uifsm", "service_child", "looked_after",
     )  # fmt: skip
     register_fields(Pupil, dict.fromkeys(pupil, SCHOOL_STAFF))
     # That a concern was passed on (never the concern): the pupil's school only (the selector scopes it).

@@ -7,11 +7,12 @@ class UniformConfig(AppConfig):
     name = "uniform"
 
     def ready(self) -> None:
-        from uniform import data_rights, fund_sources, visibility
+        from uniform import data_rights, free_meals, fund_sources, visibility
 
         fund_sources.register()
         data_rights.register()
         visibility.register()
+        free_meals.register()
 
     def demo_seed(self) -> list[str]:
         from uniform.demo import uniform_demo_seed

@@ -29,7 +29,12 @@ class PupilSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
             "school_name",
             "family",
             "fsm",
+            "fsm_start",
+            "fsm_end",
+            "uifsm",
             "pupil_premium",
+            "service_child",
+            "looked_after",
             "in_need",
         ]
         read_only_fields = fields

@@ -93,8 +93,17 @@ class Pupil(models.Model):
     year_group = models.PositiveSmallIntegerField(choices=YearGroup.choices)
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="pupils")
     family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="pupils")
-    fsm = models.BooleanField("free school meals", default=False)
+    # Benefits-related free school meals (the poverty measure), as the school's system records it,
+    # with the eligibility period when the export gives one. Universal infant free school meals
+    # (every child in Reception to Year 2) is not a poverty measure and is kept apart.
+    fsm = models.BooleanField("benefits-related free school meals", default=False)
+    fsm_start = models.DateField("FSM start date", null=True, blank=True)
+    fsm_end = models.DateField("FSM end date", null=True, blank=True)
+    uifsm = models.BooleanField("universal infant free school meals", default=False)
+    # Pupil premium also covers service children and looked-after children, not only FSM.
     pupil_premium = models.BooleanField(default=False)
+    service_child = models.BooleanField(default=False)
+    looked_after = models.BooleanField("looked after (CLA)", default=False)
     in_need = models.BooleanField(default=False, help_text="Flagged by pastoral staff as in need of support.")
     # The school information system's own family / sibling link, kept to group siblings on re-import.
     sis_family_ref = models.CharField(max_length=40, blank=True)

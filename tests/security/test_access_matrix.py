@@ -62,6 +62,9 @@ school_safeguarding_leads       GET   school   L       403     200|404 403     4
 school_safeguarding_leads       POST  school   L       403     400|404 403     403     403     403     400
 pupil_leave                     GET   pupil    405     405     405     405     405     405     405     405
 pupil_leave                     POST  pupil    L       403     302|404 403     403     403     403     302
+# The free-school-meals check and its letter (issue 20.5): a lead's, for the lead's schools' families.
+fsm_check                       GET   -        L       403     200     403     403     403     403     200
+fsm_letter                      GET   family   L       403     200|404 403     403     403     403     200
 duplicate_list                  GET   -        L       403     200     403     403     403     403     200
 duplicate_decide                GET   dup      405     405     405     405     405     405     405     405
 duplicate_decide                POST  dup      L       403     302|404 403     403     403     403     302

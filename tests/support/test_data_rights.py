@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from support import data_rights
 from support.fund import fund_donation_record, fund_position, standby_fund
-from support.models import AuditEvent, Family, FamilyDuplicate, LedgerEntry, Pupil, SpendRequest
+from support.models import AuditEvent, Enrolment, Family, FamilyDuplicate, LedgerEntry, Pupil, SpendRequest
 from support.services import family_record_consent, family_update, pupil_set_in_need
 from support.tasks import anonymise_expired as anonymise_task
 from tests.factories import FamilyFactory, PupilFactory
@@ -108,8 +108,12 @@ def household(family_a, family_b, school_a, pastoral_a, partner_1, charity_staff
 
 
 def _age(family: Family, years: int = 7) -> None:
-    """Move every date of the family's activity ``years`` back, as if nothing had happened since."""
+    """Move every date of the family's activity ``years`` back, as if nothing had happened since: its
+    pupils left their schools' rolls then (retention counts from the leaving date)."""
     then = timezone.now() - datetime.timedelta(days=365 * years + 2)
+    Enrolment.objects.filter(pupil__family=family).update(
+        joined=then.date() - datetime.timedelta(days=365), left_on=then.date()
+    )
     Family.objects.filter(pk=family.pk).update(updated_at=then)
     Pupil.objects.filter(family=family).update(updated_at=then)
     Voucher.objects.filter(family=family).update(issued_at=then, updated_at=then)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from support import services
 from support.data_rights import AnonymiseResult, family_anonymise
 from support.errors import SupportError
-from support.models import AuditEvent, FamilyDuplicate, Pupil
+from support.models import AuditEvent, Enrolment, FamilyDuplicate, Pupil
 from support.pupil_import import pupil_import_apply
 from tests.factories import SchoolFactory, make_user
 from tests.support.test_pupil_import import csv_bytes, row
@@ -112,6 +112,7 @@ def test_it_forgets_a_requests_note_when_either_family_is_anonymised(planted, le
         duplicate=planted, actor=lead_a, keep=planted.family_a, note="Mum says Bobby is hers"
     )
     cutoff = timezone.now() + datetime.timedelta(days=1)
+    Enrolment.objects.filter(pupil__family=family_b).update(left_on=timezone.localdate())  # a former pupil
     assert family_anonymise(family_id=family_b.pk, cutoff=cutoff, result=AnonymiseResult())
     planted.refresh_from_db()
     assert (planted.reason, planted.request_note) == ("Anonymised", "")

@@ -119,3 +119,25 @@ def test_it_prints_logins_that_work(seeded, client):
         response = client.post("/accounts/login/", {"username": username, "password": DEMO_PASSWORD})
         assert response.status_code == 302, username
         client.post("/accounts/logout/")
+
+
+def test_it_has_former_pupils_and_supported_families_not_registered_for_fsm(seeded):
+    from django.contrib.auth import get_user_model
+
+    from support import data_rights
+    from support.free_meals import fsm_check_families
+    from support.models import Enrolment
+
+    left = Enrolment.objects.filter(left_on__isnull=False)
+    assert left.count() >= 80
+    # Whole households that moved away, and older siblings who left while a younger one stays.
+    gone = Family.objects.exclude(pupils__enrolments__left_on__isnull=True).filter(pupils__isnull=False)
+    assert gone.count() >= 40
+    assert Family.objects.filter(pupils__enrolments__left_on__isnull=False).exclude(pk__in=gone).count() >= 40
+    # Not due yet: retention counts from last summer's leaving date.
+    assert data_rights.anonymise_expired(dry_run=True)[0] == []
+    lead = get_user_model().objects.get(username="lead_a")
+    rows = fsm_check_families(user=lead)
+    assert len(rows) >= 3
+    assert Pupil.objects.filter(uifsm=True, year_group__gt=2).count() == 0
+    assert Pupil.objects.filter(fsm=True, fsm_start__isnull=True).count() == 0

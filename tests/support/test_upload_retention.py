@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from support.data_rights import AnonymiseResult, family_anonymise, subject_access_data
-from support.models import AuditEvent, Policy, PupilImport
+from support.models import AuditEvent, Enrolment, Policy, PupilImport
 from support.pupil_import import pupil_import_upload
 from support.tasks import apply_pupil_import, purge_pupil_uploads
 from support.upload_retention import pupil_uploads_purge
@@ -130,6 +130,7 @@ def test_it_lists_a_held_file_and_its_rows_in_the_familys_subject_access(held, f
 
 def test_it_deletes_held_files_naming_a_family_when_it_is_anonymised(held, family_a):
     result = AnonymiseResult()
+    Enrolment.objects.filter(pupil__family=family_a).update(left_on=timezone.localdate())  # a former pupil
     assert family_anonymise(
         family_id=family_a.pk, cutoff=timezone.now() + datetime.timedelta(days=1), result=result
     )

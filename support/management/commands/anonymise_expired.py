@@ -29,7 +29,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"family {family_id}: last activity {last_activity:%Y-%m-%d}")
             self.stdout.write(
                 f"Dry run: {len(expired)} famil{'y' if len(expired) == 1 else 'ies'} would be anonymised "
-                f"(no activity for {years} years). Nothing changed."
+                f"({years} years after the last pupil left, with no support since). Nothing changed."
             )
             return
         counts = result.counts()
