@@ -13,6 +13,7 @@ from support.models import (
     AuditEvent,
     Donation,
     Family,
+    FamilyConsent,
     FamilyDuplicate,
     Fund,
     LedgerEntry,
@@ -145,20 +146,33 @@ class MembershipAdmin(TrustModelAdmin):
         return self._is_admin(request)
 
 
+class FamilyConsentInline(admin.TabularInline):
+    """Named consents, read only: staff record and withdraw them on the family's page (audited)."""
+
+    model = FamilyConsent
+    extra = 0
+    can_delete = False
+    fields = [
+        "partner", "given_on", "method", "recorded_by", "migrated", "confirmed_by", "confirmed_at",
+        "withdrawn_on", "withdrawn_by",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Family)
 class FamilyAdmin(TrustModelAdmin):
     selector = staticmethod(selectors.families_visible_to)
-    list_display = ["lead_carer_name", "postcode", "phone", "consent_given", "merged_into"]
-    list_filter = ["consent_given"]
+    list_display = ["lead_carer_name", "postcode", "phone", "merged_into"]
     search_fields = ["lead_carer_name", "postcode", "email", "phone", "pupils__upn"]
-    readonly_fields = [
-        "carer_name_key",
-        "consent_given",
-        "consent_date",
-        "consent_recorded_by",
-        "merged_into",
-    ]
+    readonly_fields = ["carer_name_key", "merged_into"]
     fields = [*services.FAMILY_EDITABLE, *readonly_fields]
+    inlines = [FamilyConsentInline]
     actions = ["subject_access"]
 
     @admin.action(description="Export everything held about the family (subject access)")

@@ -17,9 +17,9 @@ from pypdf import PdfReader
 from support import data_rights
 from support.fund import fund_donation_record, fund_position, standby_fund
 from support.models import AuditEvent, Family, FamilyDuplicate, LedgerEntry, Pupil, SpendRequest
-from support.services import family_record_consent, family_update, pupil_set_in_need
+from support.services import family_update, pupil_set_in_need
 from support.tasks import anonymise_expired as anonymise_task
-from tests.factories import FamilyFactory, PupilFactory
+from tests.factories import FamilyFactory, PupilFactory, consent_to
 from uniform.models import Gift, GiftLine, SupportRequest, UniformItem
 from uniform.request_services import request_create
 from vouchers.models import Redemption, Voucher, VoucherType
@@ -58,7 +58,7 @@ def household(family_a, family_b, school_a, pastoral_a, partner_1, charity_staff
     """family_a with everything: consent, an in-need pupil, two paid vouchers (one redeemed), a coat
     request paid by the fund, a welcome pack, an edit and a duplicate decision."""
     family_update(family=family_a, actor=pastoral_a, email="anna@example.org", address="1 Mill Lane")
-    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    consent_to(family_a, pastoral_a)
     pupil = family_a.pupils.get()
     pupil_set_in_need(pupil=pupil, actor=pastoral_a, in_need=True, reason="Mum lost her job at the mill")
     paid = VoucherType.objects.create(
@@ -329,11 +329,9 @@ def test_it_strips_a_family_past_retention_and_keeps_money_and_counts(household,
     family = Family.objects.get(pk=household.pk)
     assert family.lead_carer_name == "Anonymised"
     assert (family.phone, family.email, family.address, family.postcode, family.dietary_needs) == ("",) * 5
-    assert (family.adults, family.children, family.consent_given) == (
-        household.adults,
-        household.children,
-        True,
-    )
+    assert (family.adults, family.children) == (household.adults, household.children)
+    # That the household agreed to share with a partner is not personal once the household is anonymous.
+    assert family.consents.filter(withdrawn_on__isnull=True).exists()
     pupil = family.pupils.get()
     assert (pupil.legal_forename, pupil.surname, pupil.preferred_forename) == ("Anonymised", "Anonymised", "")
     assert pupil.date_of_birth == data_rights.ANONYMISED_BIRTH_DATE

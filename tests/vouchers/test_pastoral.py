@@ -11,8 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from support.models import AuditEvent, Role
-from support.services import family_record_consent
-from tests.factories import FamilyFactory, PupilFactory, make_user
+from tests.factories import FamilyFactory, PupilFactory, consent_to, make_user
 from vouchers import codes
 from vouchers.models import Voucher, VoucherType
 from vouchers.services import voucher_cancel, voucher_issue, voucher_redeem
@@ -37,7 +36,7 @@ def white_goods_type(partner_1):
 def consent(pastoral_a):
     def give(*families):
         for family in families:
-            family_record_consent(family=family, actor=pastoral_a, given=True)
+            consent_to(family, pastoral_a)
             family.refresh_from_db()
 
     return give
