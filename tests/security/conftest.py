@@ -108,7 +108,7 @@ def put_print_jobs(world: World) -> None:
 def _side(*, name, school, partner, staff, lead, surname, item_name) -> Side:
     family = FamilyFactory(lead_carer_name=f"Jo {surname}", postcode=f"RV{9 if name == 'b' else 8} 1ZZ")
     pupil = PupilFactory(family=family, school=school, legal_forename="Sam", surname=surname, year_group=4)
-    consent_to(family, staff)
+    consent_to(family, staff, partner)
     family.refresh_from_db()
     pupil_set_in_need(pupil=pupil, actor=staff, in_need=True, reason="Winter")
     voucher_type = VoucherType.objects.create(
