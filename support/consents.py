@@ -22,12 +22,12 @@ from support.models.consents import RECORDABLE_METHODS
 # What staff read to the lead carer before recording consent (docs/privacy.md quotes it).
 CONSENT_WORDING = (
     "We would like to give you a voucher that you take to {partner}. To do that, we share with "
-    "{partner} your name, how many people live in your household, any dietary needs, which school "
-    "gave the voucher and, if {partner} delivers, your address; {partner} tells us when the voucher "
-    "is used. We do not share your children's names or anything "
-    "else about them. Do you agree that we share these details with {partner}? You do not have to "
-    "agree: we will still help you in other ways. You can change your mind at any time by telling "
-    "the school, and we will not share anything new with {partner} after that."
+    "{partner} your name, how many people live in your household, any dietary needs and which "
+    "school gave the voucher, and {partner} tells us when the voucher is used. We do not share "
+    "your children's names or anything else about them. Do you agree that we share these "
+    "details with {partner}? You do not have to agree: we will still help you in other ways. "
+    "You can change your mind at any time by telling the school, and we will not share anything"
+    " new with {partner} after that."
 )
 
 
