@@ -9,11 +9,11 @@ from django.shortcuts import redirect
 from support import fund as fund_services
 from support import selectors, services
 from support.audit import audit_record, changed, snapshot
+from support.consents import family_consents
 from support.models import (
     AuditEvent,
     Donation,
     Family,
-    FamilyConsent,
     FamilyDuplicate,
     Fund,
     LedgerEntry,
@@ -146,33 +146,24 @@ class MembershipAdmin(TrustModelAdmin):
         return self._is_admin(request)
 
 
-class FamilyConsentInline(admin.TabularInline):
-    """Named consents, read only: staff record and withdraw them on the family's page (audited)."""
-
-    model = FamilyConsent
-    extra = 0
-    can_delete = False
-    fields = [
-        "partner", "given_on", "method", "recorded_by", "migrated", "confirmed_by", "confirmed_at",
-        "withdrawn_on", "withdrawn_by",
-    ]  # fmt: skip
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(Family)
 class FamilyAdmin(TrustModelAdmin):
     selector = staticmethod(selectors.families_visible_to)
     list_display = ["lead_carer_name", "postcode", "phone", "merged_into"]
     search_fields = ["lead_carer_name", "postcode", "email", "phone", "pupils__upn"]
-    readonly_fields = ["carer_name_key", "merged_into"]
+    readonly_fields = ["carer_name_key", "merged_into", "consents"]
     fields = [*services.FAMILY_EDITABLE, *readonly_fields]
-    inlines = [FamilyConsentInline]
+
+    @admin.display(description="Consent to share")
+    def consents(self, obj: Family) -> str:
+        # Read only: staff record and withdraw consent on the family's page (audited).
+        rows = [
+            f"{c.partner.name}: given {c.given_on:%d/%m/%Y} ({c.get_method_display()})"
+            + (f", withdrawn {c.withdrawn_on:%d/%m/%Y}" if c.withdrawn_on else "")
+            + (", migrated, to be confirmed" if c.awaits_confirmation else "")
+            for c in family_consents(obj)
+        ]
+        return "; ".join(rows) or "None recorded"
     actions = ["subject_access"]
 
     @admin.action(description="Export everything held about the family (subject access)")

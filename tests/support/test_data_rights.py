@@ -145,11 +145,13 @@ def test_it_exports_every_section_of_a_familys_data(household, admin, family_b):
     assert set(data) >= SECTIONS
     assert data["family"]["lead_carer_name"] == "Anna Able"
     assert data["family"]["email"] == "anna@example.org"
-    assert data["consent"] == {
-        "given": True,
-        "date": timezone.localdate().isoformat(),
-        "recorded_by": "pastoral_a",
-    }
+    [consent] = data["consent"]
+    assert (consent["partner"], consent["given_on"], consent["recorded_by"]) == (
+        "First Food Bank",
+        timezone.localdate().isoformat(),
+        "pastoral_a",
+    )
+    assert (consent["method"], consent["withdrawn_on"]) == ("In person", None)
     assert [p["legal_forename"] for p in data["pupils"]] == ["Alfie"]
     assert data["pupils"][0]["date_of_birth"] == household.pupils.get().date_of_birth.isoformat()
     assert data["in_need_history"][0]["reason"] == "Mum lost her job at the mill"

@@ -136,7 +136,7 @@ def test_it_says_when_consent_is_missing_and_offers_no_submit(client_for, pastor
     client = client_for(pastoral_a)
     url = f"/families/{family_a.pk}/vouchers/new/"
     page = body(client.get(url))
-    assert "consent to share their details with partner charities is not on record" in page
+    assert "consent to share their details with a partner charity is not on record" in page
     assert f'href="/families/{family_a.pk}/#consent"' in page
     assert "Issue voucher</button>" not in page
 
