@@ -12,7 +12,7 @@ from support.errors import SupportError
 from tests.factories import consent_to
 from tests.vouchers.test_pastoral import body, form_data
 from vouchers.models import Voucher
-from vouchers.services import voucher_issue
+from vouchers.services import voucher_issue, voucher_send_request
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +128,18 @@ def test_the_api_refuses_a_partner_without_consent_and_names_it(
     again = api_for(pastoral_a).post("/api/v1/vouchers/", payload, format="json")
     assert again.status_code == 400
     assert Voucher.objects.count() == 1
+
+
+def test_sending_the_family_its_own_voucher_needs_no_consent(
+    family_a, food_type, school_a, pastoral_a, partner_1, mailoutbox, django_capture_on_commit_callbacks
+):
+    family_a.email = "anna@example.org"
+    family_a.save()
+    consent_to(family_a, pastoral_a, partner_1)
+    voucher = _issue(family_a, food_type, school_a, pastoral_a)
+    family_consent_withdraw(family=family_a, partner=partner_1, actor=pastoral_a)
+    # Sending the family its own voucher rests on the school's public task, not on consent to share.
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = voucher_send_request(voucher=voucher, actor=pastoral_a, channel="email")
+    assert sent.address == "anna@example.org"
+    assert [m.to for m in mailoutbox] == [["anna@example.org"]]
