@@ -83,9 +83,9 @@ class FamilyPupilSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
 class FamilyConsentSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     partner_name = serializers.CharField(source="partner.name", read_only=True)
-    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    confirmed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    withdrawn_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    confirmed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    withdrawn_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     is_current = serializers.BooleanField(read_only=True)
     awaits_confirmation = serializers.BooleanField(
         read_only=True, help_text="Migrated from the single consent box; a lead confirms it with the family."
