@@ -194,7 +194,10 @@ def make_plan(url: str, *, redeems: int, issues: int, seed: int) -> Plan:
     lead_schools = sorted(scope_for(lead).school_ids)
     candidates = (
         Family.objects.filter(
-            consent_given=True, merged_into__isnull=True, pupils__school_id__in=lead_schools
+            consents__partner=food.partner,
+            consents__withdrawn_on__isnull=True,
+            merged_into__isnull=True,
+            pupils__school_id__in=lead_schools,
         )
         .annotate(
             recent=Count(

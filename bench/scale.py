@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
-SCALE_VERSION = 1  # bump when the shape of the built data changes: older databases are rebuilt
+SCALE_VERSION = 2  # bump when the shape of the built data changes: older databases are rebuilt
 BATCH = 5000
 MARKER_TABLE = "bench_scale_marker"
 BIG_DONATION_PENCE = 500_000_000_00  # £500m: the load test never runs the fund dry
@@ -132,7 +132,7 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
         explicit_timestamps,  # the demo's history uses the same one
     )
     from support.fund import fund_donation_record, standby_fund
-    from support.models import AuditEvent, Family, LedgerEntry, Pupil, School
+    from support.models import AuditEvent, ConsentMethod, Family, FamilyConsent, LedgerEntry, Pupil, School
     from support.pupil_csv import academic_year_start_for, normalise_name_key
     from vouchers import codes
     from vouchers.models import Redemption, ReferralReason, Voucher, VoucherType
@@ -178,7 +178,7 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
     step = time.perf_counter()
     with explicit_timestamps(Family, Pupil):
         for start in range(0, to_make, BATCH):
-            batch, kids_of = [], []
+            batch, kids_of, consents_of = [], [], []
             for n in range(start, min(start + BATCH, to_make)):
                 surname = rng.choice(SURNAMES)
                 carer = f"{rng.choice(CARER_FORENAMES)} {surname}"
@@ -201,16 +201,29 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
                         adults=adults,
                         children=kids,
                         dietary_needs=rng.choice(DIETS),
-                        consent_given=consent,
-                        consent_date=(created.date() if consent else None),
-                        consent_recorded_by=lead if consent else None,
                         created_at=created,
                         updated_at=created,
                     )
                 )
                 kids_of.append(kids)
+                consents_of.append(consent)
             with transaction.atomic():
                 Family.objects.bulk_create(batch, batch_size=BATCH)
+                FamilyConsent.objects.bulk_create(
+                    [
+                        FamilyConsent(
+                            family=family,
+                            partner=partner,
+                            given_on=family.created_at.date(),
+                            method=ConsentMethod.IN_PERSON,
+                            recorded_by=lead,
+                            recorded_at=family.created_at,
+                        )
+                        for family, consent in zip(batch, consents_of, strict=True)
+                        if consent
+                    ],
+                    batch_size=BATCH,
+                )
                 pupils = []
                 for family, kids in zip(batch, kids_of, strict=True):
                     primary, secondary = rng.choice(primaries), rng.choice(secondaries)

@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from support import fund as fund_services
 from support import selectors, services
 from support.audit import audit_record, changed, snapshot
+from support.consents import family_consents
 from support.models import (
     AuditEvent,
     Donation,
@@ -148,17 +149,21 @@ class MembershipAdmin(TrustModelAdmin):
 @admin.register(Family)
 class FamilyAdmin(TrustModelAdmin):
     selector = staticmethod(selectors.families_visible_to)
-    list_display = ["lead_carer_name", "postcode", "phone", "consent_given", "merged_into"]
-    list_filter = ["consent_given"]
+    list_display = ["lead_carer_name", "postcode", "phone", "merged_into"]
     search_fields = ["lead_carer_name", "postcode", "email", "phone", "pupils__upn"]
-    readonly_fields = [
-        "carer_name_key",
-        "consent_given",
-        "consent_date",
-        "consent_recorded_by",
-        "merged_into",
-    ]
+    readonly_fields = ["carer_name_key", "merged_into", "consents"]
     fields = [*services.FAMILY_EDITABLE, *readonly_fields]
+
+    @admin.display(description="Consent to share")
+    def consents(self, obj: Family) -> str:
+        # Read only: staff record and withdraw consent on the family's page (audited).
+        rows = [
+            f"{c.partner.name}: given {c.given_on:%d/%m/%Y} ({c.get_method_display()})"
+            + (f", withdrawn {c.withdrawn_on:%d/%m/%Y}" if c.withdrawn_on else "")
+            + (", migrated, to be confirmed" if c.awaits_confirmation else "")
+            for c in family_consents(obj)
+        ]
+        return "; ".join(rows) or "None recorded"
     actions = ["subject_access"]
 
     @admin.action(description="Export everything held about the family (subject access)")

@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from support.audit import _json_value, audit_event, audit_record, audit_record_many
 from support.errors import SupportError
-from support.models import AuditEvent, Enrolment, Family, FamilyDuplicate, Pupil
+from support.models import AuditEvent, Enrolment, Family, FamilyConsent, FamilyDuplicate, Pupil
 from support.scopes import scope_for
 from support.upload_retention import uploads_about_family, uploads_forget_family
 
@@ -168,12 +168,26 @@ def _family_data(family: Family) -> dict[str, Any]:
     }
 
 
-def _consent_data(family: Family) -> dict[str, Any]:
-    return {
-        "given": family.consent_given,
-        "date": iso(family.consent_date),
-        "recorded_by": username(family.consent_recorded_by),
-    }
+def _consent_data(family: Family) -> list[dict[str, Any]]:
+    """Each consent to share with a named partner: given, how, by whom recorded, withdrawn, migrated."""
+    return [
+        {
+            "id": consent.pk,
+            "partner": consent.partner.name,
+            "given_on": iso(consent.given_on),
+            "method": consent.get_method_display(),
+            "recorded_by": username(consent.recorded_by),
+            "recorded_at": iso(consent.recorded_at),
+            "migrated_from_single_box": consent.migrated,
+            "confirmed_by": username(consent.confirmed_by),
+            "confirmed_at": iso(consent.confirmed_at),
+            "withdrawn_on": iso(consent.withdrawn_on),
+            "withdrawn_by": username(consent.withdrawn_by),
+        }
+        for consent in FamilyConsent.objects.filter(family=family)
+        .select_related("partner", "recorded_by", "confirmed_by", "withdrawn_by")
+        .order_by("given_on", "pk")
+    ]
 
 
 def _pupils_data(family: Family) -> list[dict[str, Any]]:
@@ -270,7 +284,7 @@ def _audit_data(events: list[AuditEvent]) -> list[dict[str, Any]]:
 
 def subject_access_data(*, family: Family, actor: AbstractBaseUser | None = None) -> dict[str, Any]:
     """Everything held about ``family``, JSON-able, keys stable. No audit, no permission check: see below."""
-    family = Family.objects.select_related("consent_recorded_by").get(pk=family.pk)
+    family = Family.objects.get(pk=family.pk)
     # That a concern went to the safeguarding lead is left out: telling a parent could put a child at risk,
     # so the designated safeguarding lead and the data protection officer decide it case by case.
     events = [e for e in audit_events_about(family) if e.action not in SAFEGUARDING_ACTIONS]
@@ -507,7 +521,10 @@ AUDIT_KEEP_KEYS = frozenset(
         "expires_on",
         "academic_year",
         "year_group",
-        "consent_date",
+        "given_on",
+        "withdrawn_on",
+        "method",
+        "partner",
         "export",
     }
 )

@@ -20,8 +20,10 @@ from stdnum.gb import upn as upn_module
 
 from support.audit import audit_event, audit_record, audit_record_many
 from support.models import (
+    ConsentMethod,
     Enrolment,
     Family,
+    FamilyConsent,
     FamilyDuplicate,
     Membership,
     PartnerCharity,
@@ -143,6 +145,31 @@ def demo_exists() -> bool:
     return School.objects.filter(urn__in=[urn for _, urn, _ in SCHOOLS]).count() == len(SCHOOLS)
 
 
+def _consents_create(rng: random.Random, partner: PartnerCharity, given: list[tuple[Family, datetime.date]]):
+    """Consent to share with the demo's partner, recorded by a pastoral member of staff; about one in
+    twelve migrated from the old single consent box, waiting for a lead to confirm it with the family."""
+    staff = get_user_model().objects.get(username="pastoral_a")
+    methods = (
+        [ConsentMethod.IN_PERSON] * 5 + [ConsentMethod.PHONE] * 3 + [ConsentMethod.PAPER, ConsentMethod.EMAIL]
+    )
+    now = timezone.now()
+    rows = []
+    for family, given_on in given:
+        migrated = rng.random() < 1 / 12
+        rows.append(
+            FamilyConsent(
+                family=family,
+                partner=partner,
+                given_on=given_on,
+                method=ConsentMethod.MIGRATED if migrated else rng.choice(methods),
+                recorded_by=None if migrated else staff,
+                recorded_at=now,
+                migrated=migrated,
+            )
+        )
+    FamilyConsent.objects.bulk_create(rows, batch_size=BATCH)
+
+
 def _upn(school_index: int, admitted: int, serial: int) -> str:
     body = f"{LA_CODE}{2000 + school_index:04d}{admitted % 100:02d}{serial:03d}"
     return upn_module.calc_check_digit(body) + body
@@ -221,6 +248,7 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
         PartnerService.objects.create(partner=partner, service=service, description=description)
 
     families: list[Family] = []
+    consented: dict[int, datetime.date] = {}  # id(family) -> the day the carer agreed to share
     pupils: list[Pupil] = []
     serials: dict[tuple[int, int], int] = {}
     school_index = {school.pk: i for i, school in enumerate(schools)}
@@ -247,10 +275,10 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
             adults=rng.choice([1, 1, 2, 2, 2, 3]),
             children=0,
             dietary_needs=rng.choice(DIETS),
-            consent_given=consent,
-            consent_date=today - datetime.timedelta(days=rng.randrange(30, 700)) if consent else None,
         )
         families.append(family)
+        if consent:
+            consented[id(family)] = today - datetime.timedelta(days=rng.randrange(30, 700))
         home_primary, home_secondary = rng.choice(primaries), rng.choice(secondaries)
         kids = rng.choices([1, 2, 3, 4], weights=[52, 32, 12, 4])[0]
         fsm = rng.random() < FSM_SHARE
@@ -339,6 +367,8 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
             user=user, role=spec.role, partner=partner if spec.partner else None
         )
         membership.schools.set([schools[i] for i in spec.schools])
+
+    _consents_create(rng, partner, [(f, consented[id(f)]) for f in families if id(f) in consented])
 
     events = [
         audit_event(actor=None, action="family.created", subject=f, after={"source": "demo"})

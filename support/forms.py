@@ -3,7 +3,8 @@ from django.utils import timezone
 
 from support import safeguarding
 from support.bounds import BoundedFormMixin
-from support.models import Family, SafeguardingReferral, School
+from support.models import Family, PartnerCharity, SafeguardingReferral, School
+from support.models.consents import RECORDABLE_METHODS
 from support.pupil_csv import MAX_BYTES, normalise_phone
 from support.visibility import can_see
 
@@ -150,26 +151,42 @@ class FamilyForm(GovukErrorsMixin, forms.ModelForm):
 
 
 class ConsentForm(GovukErrorsMixin, forms.Form):
-    consent_given = forms.BooleanField(
-        label=(
-            "The lead carer agrees that we share their name, household size and dietary needs "
-            "with partner charities"
-        ),
-        required=False,
-        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    """Record (``given`` yes) or withdraw (no) the family's consent to share with one named partner."""
+
+    partner = forms.ModelChoiceField(
+        label="Partner charity",
+        queryset=PartnerCharity.objects.none(),
+        empty_label=None,
+        widget=forms.Select(attrs={"class": "govuk-select"}),
     )
-    consent_date = forms.DateField(
-        label="Date consent was given",
+    given = forms.TypedChoiceField(
+        choices=[("yes", "Record consent"), ("no", "Withdraw consent")],
+        coerce=lambda value: value == "yes",
+        initial="yes",
+        widget=forms.HiddenInput,
+    )
+    method = forms.ChoiceField(
+        label="How the carer gave consent",
+        choices=RECORDABLE_METHODS,
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "govuk-radios__input"}),
+    )
+    date = forms.DateField(
+        label="Date",
         required=False,
         initial=timezone.localdate,
         input_formats=["%d/%m/%Y", "%Y-%m-%d"],
         widget=forms.DateInput(attrs={"class": "govuk-input govuk-input--width-10", "type": "date"}),
     )
 
+    def __init__(self, *args, partners=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].queryset = partners if partners is not None else PartnerCharity.objects.all()
+
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("consent_given") and not data.get("consent_date"):
-            self.add_error("consent_date", "Enter the date the carer gave consent")
+        if data.get("given") and not data.get("method"):
+            self.add_error("method", "Choose how the carer gave consent")
         return data
 
 

@@ -15,7 +15,7 @@ from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from support.models import Family, FamilyDuplicate, Pupil
+from support.models import Family, FamilyConsent, FamilyDuplicate, Pupil
 
 # (source, target, actor) -> a JSON-able summary of what moved, kept in the merge's audit event.
 MergeMove = Callable[..., dict[str, Any]]
@@ -92,7 +92,16 @@ def _repoint_earlier_merges(
     return {"earlier_merges": earlier}
 
 
+def _move_consents(*, source: Family, target: Family, actor: AbstractBaseUser | None) -> dict[str, Any]:
+    # Consents move with their history (given, withdrawn, migrated): both records were one household,
+    # and a consent the merged-away record held stays the household's consent to that partner.
+    moved = list(FamilyConsent.objects.filter(family=source).order_by("pk").values_list("pk", flat=True))
+    FamilyConsent.objects.filter(pk__in=moved).update(family=target)
+    return {"consents_moved": moved}
+
+
 def register_core_handlers() -> None:
+    register_merge_handler("consents", covers=("support.FamilyConsent.family",), move=_move_consents)
     register_merge_handler("pupils", covers=("support.Pupil.family",), move=_move_pupils)
     register_merge_handler(
         "duplicates",

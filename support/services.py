@@ -1,7 +1,5 @@
 """Use cases of the support core. Views, the API, the admin and commands call these; none hold a rule."""
 
-import datetime
-
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -84,31 +82,6 @@ def family_update(*, family: Family, actor: AbstractBaseUser, **fields) -> Famil
     if new:
         family.save()
         audit_record(actor=actor, action="family.updated", subject=family, before=old, after=new)
-    return family
-
-
-@transaction.atomic
-def family_record_consent(
-    *, family: Family, actor: AbstractBaseUser, given: bool, date: datetime.date | None = None
-) -> Family:
-    """Record (or withdraw) the family's consent to share data with partner charities."""
-    date = date or timezone.localdate()
-    if date > timezone.localdate():
-        raise SupportError("The consent date cannot be in the future.", field="consent_date")
-    family = Family.objects.select_for_update().get(pk=family.pk)
-    before = snapshot(family, ("consent_given", "consent_date", "consent_recorded_by"))
-    family.consent_given = given
-    family.consent_date = date if given else None
-    family.consent_recorded_by = actor
-    family.save(update_fields=["consent_given", "consent_date", "consent_recorded_by", "updated_at"])
-    after = snapshot(family, ("consent_given", "consent_date", "consent_recorded_by"))
-    audit_record(
-        actor=actor,
-        action="family.consent_recorded" if given else "family.consent_withdrawn",
-        subject=family,
-        before=before,
-        after=after,
-    )
     return family
 
 

@@ -10,6 +10,11 @@ urlpatterns = [
     path("families/<int:pk>/edit/", views.family_edit, name="family_edit"),
     path("families/<int:pk>/subject-access/", views.family_subject_access, name="family_subject_access"),
     path("families/<int:pk>/consent/", views.family_consent, name="family_consent"),
+    path(
+        "families/<int:pk>/consents/<int:consent_pk>/confirm/",
+        views.family_consent_confirm,
+        name="family_consent_confirm",
+    ),
     path("pupils/<int:pk>/need/", views.pupil_need, name="pupil_need"),
     path("pupils/<int:pk>/safeguarding/", views.pupil_safeguarding, name="pupil_safeguarding"),
     path(

@@ -9,10 +9,11 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from support import data_rights, free_meals, safeguarding, selectors, services
+from support import consents, data_rights, free_meals, safeguarding, selectors, services
 from support.access import requires
 from support.approvals import spend_requests_visible_to
 from support.csv_safe import safe_row
@@ -28,7 +29,7 @@ from support.forms import (
     SafeguardingReferralForm,
 )
 from support.fund import fund_position, standby_fund
-from support.models import Enrolment, FamilyDuplicate, Pupil, PupilImport, SpendRequest
+from support.models import Enrolment, FamilyConsent, FamilyDuplicate, Pupil, PupilImport, SpendRequest
 from support.pupil_csv import column_label
 from support.pupil_import import (
     plan_year,
@@ -144,10 +145,17 @@ def family_export(request: HttpRequest) -> StreamingHttpResponse:
         "Adults",
         "Children",
         "Dietary needs",
-        "Consent",
-        "Consent date",
+        "Consent to share with",
         "Pupils (at your schools)",
     ]
+
+    consented: dict[int, list[str]] = {}
+    for family_id, partner in (
+        FamilyConsent.objects.filter(family__in=families.values("pk"), withdrawn_on__isnull=True)
+        .order_by("partner__name")
+        .values_list("family_id", "partner__name")
+    ):
+        consented.setdefault(family_id, []).append(partner)
 
     def rows():
         yield writer.writerow(header)
@@ -167,8 +175,7 @@ def family_export(request: HttpRequest) -> StreamingHttpResponse:
                         family.adults,
                         family.children,
                         family.dietary_needs,
-                        "yes" if family.consent_given else "no",
-                        family.consent_date.strftime("%d/%m/%Y") if family.consent_date else "",
+                        "; ".join(consented.get(family.pk, [])),
                         pupils,
                     ]
                 )
@@ -251,9 +258,6 @@ def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .count()
     )
     pupils = _with_safeguarding(request, pupils)
-    consent_form = ConsentForm(
-        initial={"consent_given": family.consent_given, "consent_date": family.consent_date}
-    )
     return render(
         request,
         "support/family_detail.html",
@@ -262,10 +266,24 @@ def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "pupils": pupils,
             "former": former,
             "elsewhere": elsewhere,
-            "consent_form": consent_form,
             "lead_school_ids": _lead_school_ids(request),
+            **_consent_context(request, family),
         },
     )
+
+
+def _consent_context(request: HttpRequest, family, form: ConsentForm | None = None) -> dict:
+    """The family page's consent section: each named consent, and the form for partners without one."""
+    listed = list(consents.family_consents(family))
+    current = {c.partner_id for c in listed if c.is_current}
+    unconsented = selectors.partners_visible_to(request.user).filter(is_active=True).exclude(pk__in=current)
+    return {
+        "consents": listed,
+        "consent_form": form or ConsentForm(partners=unconsented),
+        "consent_partners_left": unconsented.exists(),
+        "can_confirm_consent": consents.family_consent_can_confirm(family=family, actor=request.user),
+        "consent_wordings": [(p, consents.consent_wording(p.name)) for p in unconsented],
+    }
 
 
 def _family_pupils(request: HttpRequest, family):
@@ -326,23 +344,36 @@ def family_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @requires("families.edit")
 def family_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record or withdraw the family's consent to share with one named partner."""
     family = _visible_family(request, pk)
-    form = ConsentForm(request.POST)
+    form = ConsentForm(request.POST, partners=selectors.partners_visible_to(request.user))
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            services.family_record_consent(
-                family=family,
-                actor=request.user,
-                given=form.cleaned_data["consent_given"],
-                date=form.cleaned_data["consent_date"],
-            )
+            if data["given"]:
+                consents.family_consent_record(
+                    family=family,
+                    partner=data["partner"],
+                    actor=request.user,
+                    method=data["method"],
+                    given_on=data["date"],
+                )
+            else:
+                consents.family_consent_withdraw(
+                    family=family, partner=data["partner"], actor=request.user, withdrawn_on=data["date"]
+                )
         except SupportError as exc:
-            form.add_error(exc.field, exc.message)
+            field = {"given_on": "date", "withdrawn_on": "date"}.get(exc.field or "", exc.field)
+            form.add_error(field if field in form.fields else None, exc.message)
         else:
+            name = data["partner"].name
             messages.success(
-                request, "Consent recorded." if form.cleaned_data["consent_given"] else "Consent withdrawn."
+                request,
+                f"Consent to share with {name} recorded."
+                if data["given"]
+                else f"Consent to share with {name} withdrawn: no new voucher for {name} can be issued.",
             )
-            return redirect("family_detail", pk=family.pk)
+            return redirect(f"{reverse('family_detail', args=[family.pk])}#consent")
     pupils = _family_pupils(request, family)
     return render(
         request,
@@ -351,11 +382,28 @@ def family_consent(request: HttpRequest, pk: int) -> HttpResponse:
             "family": family,
             "pupils": _with_safeguarding(request, pupils),
             "elsewhere": 0,
-            "consent_form": form,
             "lead_school_ids": _lead_school_ids(request),
+            **_consent_context(request, family, form),
         },
         status=400,
     )
+
+
+@require_POST
+@requires("families.edit")
+def family_consent_confirm(request: HttpRequest, pk: int, consent_pk: int) -> HttpResponse:
+    """A lead confirms, having asked the family, a consent migrated from the single consent box."""
+    family = _visible_family(request, pk)
+    consent = get_object_or_404(consents.family_consents(family), pk=consent_pk)
+    try:
+        consents.family_consent_confirm(consent=consent, actor=request.user)
+    except SupportError as exc:
+        if exc.code == "forbidden":
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Consent to share with {consent.partner.name} confirmed.")
+    return redirect(f"{reverse('family_detail', args=[family.pk])}#consent")
 
 
 @require_POST

@@ -136,6 +136,7 @@ def register_core() -> None:
     from support.models import (
         Donation,
         Family,
+        FamilyConsent,
         Fund,
         LedgerEntry,
         PartnerCharity,
@@ -159,7 +160,7 @@ def register_core() -> None:
     # A family and its pupils are school staff's business only: finance counts money, not people.
     family = (
         "id", "lead_carer_name", "phone", "email", "address", "postcode", "adults", "children",
-        "dietary_needs", "consent_given", "consent_date", "created_at", "updated_at",
+        "dietary_needs", "created_at", "updated_at",
     )  # fmt: skip
     register_fields(
         Family,
@@ -167,10 +168,18 @@ def register_core() -> None:
             **dict.fromkeys(family, SCHOOL_STAFF),
             "household_size": Reads("adults", "children"),
             "pupils": SCHOOL_STAFF,
+            "consents": SCHOOL_STAFF,
             "school": Reads("pupils__school"),
             "q": Reads("lead_carer_name", "postcode", "email", "phone", "pupils__surname", "pupils__upn"),
         },
     )
+    # Whom the family agreed to share with, and when: the family's schools' staff, like the family itself.
+    consent = (
+        "id", "partner", "partner_name", "given_on", "method", "recorded_by", "recorded_at", "migrated",
+        "confirmed_by", "confirmed_at", "withdrawn_on", "withdrawn_by", "withdrawn_at", "is_current",
+        "awaits_confirmation",
+    )  # fmt: skip
+    register_fields(FamilyConsent, dict.fromkeys(consent, SCHOOL_STAFF))
     pupil = (
         "id", "upn", "legal_forename", "preferred_forename", "surname", "date_of_birth", "year_group",
         "school", "family", "fsm", "pupil_premium", "in_need",

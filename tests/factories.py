@@ -90,12 +90,26 @@ def make_user(username: str, role: str | None, *, schools=(), partner=None, supe
     return user
 
 
+def consent_to(family, actor, *partners, given_on: datetime.date | None = None) -> None:
+    """Record the family's consent to share with ``partners`` (every partner when none is named),
+    through the service, skipping partners it already consents to."""
+    from support.consents import consented_partner_ids, family_consent_record
+
+    already = consented_partner_ids(family)
+    for partner in partners or PartnerCharity.objects.order_by("pk"):
+        if partner.pk not in already and partner.is_active:
+            family_consent_record(
+                family=family, partner=partner, actor=actor, method="in_person", given_on=given_on
+            )
+
+
 __all__ = [
     "FamilyFactory",
     "PartnerFactory",
     "PupilFactory",
     "Role",
     "SchoolFactory",
+    "consent_to",
     "make_upn",
     "make_user",
 ]

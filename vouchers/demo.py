@@ -60,7 +60,11 @@ def voucher_demo_seed() -> list[str]:
     school_id = sorted(scope_for(lead).school_ids)[0]
     rng = random.Random(7)
     families = list(
-        Family.objects.filter(consent_given=True, pupils__school_id=school_id).distinct().order_by("pk")[:40]
+        Family.objects.filter(
+            consents__partner=partner, consents__withdrawn_on__isnull=True, pupils__school_id=school_id
+        )
+        .distinct()
+        .order_by("pk")[:40]
     )
     issued = []
     for family in rng.sample(families, min(12, len(families))):
@@ -112,7 +116,7 @@ def _history(*, types: dict[str, VoucherType], partner: PartnerCharity, charity,
     first = financial_year_bounds(financial_year_for(today) - 1)[0]
     # Families that gave consent, weighted to those with free school meals; each at one of its schools.
     families = list(
-        Family.objects.filter(consent_given=True)
+        Family.objects.filter(consents__partner=partner, consents__withdrawn_on__isnull=True)
         .filter(Q(pupils__fsm=True) | Q(pupils__in_need=True))
         .values_list("pk", "pupils__school_id", "lead_carer_name", "adults", "children", "dietary_needs")
         .distinct()

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from support.audit import audit_event, audit_record, audit_record_many
+from support.consents import family_consent_require
 from support.errors import ConflictError, SupportError
 from support.fund import (
     fund_commitment_release,
@@ -58,8 +59,9 @@ def voucher_issue(
 ) -> Voucher:
     """Give ``family`` a voucher for ``voucher_type``, issued by ``school``.
 
-    Refused without the family's data-sharing consent, or past the limit for the type in its rolling
-    window unless a pastoral lead at the school gives a reason to override (audited). ``delivery`` is
+    Refused without the family's consent to share with the type's partner, or past the limit for the
+    type in its rolling window unless a pastoral lead at the school gives a reason to override
+    (audited). Sending the family its own voucher needs no consent (public task). ``delivery`` is
     how the family gets it: printed (nothing is sent), or e-mailed or texted to the family's address
     on record once the issue commits; ``site_url`` starts the message's link.
     """
@@ -94,11 +96,8 @@ def voucher_issue(
     if family.merged_into_id:
         # A merge committed while we waited for the lock: the household's vouchers are on the kept record.
         raise ConflictError("This family was merged into another record: issue the voucher from that one.")
-    if not family.consent_given:
-        raise SupportError(
-            "Record the family's consent to share their details with the charity before issuing a voucher.",
-            field="consent",
-        )
+    # Issuing shares the family's details with the partner: that needs consent naming the partner.
+    family_consent_require(family=family, partner=voucher_type.partner)
     if delivery != Delivery.PRINT and not family_address(family, delivery):
         raise SupportError(_no_address(delivery), field="delivery")
     household_size = family.household_size if household_size is None else household_size

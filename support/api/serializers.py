@@ -3,7 +3,16 @@ from rest_framework import serializers
 from support import safeguarding
 from support.api.fields import BoundedDateField
 from support.api.visibility import VisibleFieldsMixin
-from support.models import Family, PartnerCharity, PartnerService, Pupil, SafeguardingReferral, School
+from support.models import (
+    Family,
+    FamilyConsent,
+    PartnerCharity,
+    PartnerService,
+    Pupil,
+    SafeguardingReferral,
+    School,
+)
+from support.models.consents import RECORDABLE_METHODS
 
 
 class SchoolSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
@@ -77,8 +86,29 @@ class FamilyPupilSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
         fields = ["id", "preferred_forename", "legal_forename", "surname", "year_group", "school"]
 
 
+class FamilyConsentSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    partner_name = serializers.CharField(source="partner.name", read_only=True)
+    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    confirmed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    withdrawn_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    is_current = serializers.BooleanField(read_only=True)
+    awaits_confirmation = serializers.BooleanField(
+        read_only=True, help_text="Migrated from the single consent box; a lead confirms it with the family."
+    )
+
+    class Meta:
+        model = FamilyConsent
+        fields = [
+            "id", "partner", "partner_name", "given_on", "method", "recorded_by", "recorded_at", "migrated",
+            "confirmed_by", "confirmed_at", "withdrawn_on", "withdrawn_by", "withdrawn_at", "is_current",
+            "awaits_confirmation",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
 class FamilySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     pupils = serializers.SerializerMethodField(help_text="Pupils at the caller's schools only.")
+    consents = FamilyConsentSerializer(many=True, read_only=True, help_text="Consent to share, per partner.")
     household_size = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -94,11 +124,10 @@ class FamilySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
             "children",
             "household_size",
             "dietary_needs",
-            "consent_given",
-            "consent_date",
+            "consents",
             "pupils",
         ]
-        read_only_fields = ["id", "consent_given", "consent_date", "household_size", "pupils"]
+        read_only_fields = ["id", "consents", "household_size", "pupils"]
 
     def get_pupils(self, family: Family) -> list[dict]:
         pupils = getattr(family, "visible_pupils", None)
@@ -108,8 +137,16 @@ class FamilySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
 
 class ConsentSerializer(serializers.Serializer):
-    consent_given = serializers.BooleanField()
-    consent_date = BoundedDateField(required=False, allow_null=True)
+    """Record (``given`` true) or withdraw (false) the family's consent to share with one partner."""
+
+    partner = serializers.PrimaryKeyRelatedField(queryset=PartnerCharity.objects.all())
+    given = serializers.BooleanField()
+    method = serializers.ChoiceField(
+        choices=RECORDABLE_METHODS, required=False, help_text="How the carer gave consent (when given)."
+    )
+    date = BoundedDateField(
+        required=False, allow_null=True, help_text="Given or withdrawn on; today if left out."
+    )
 
 
 class PartnerServiceSerializer(VisibleFieldsMixin, serializers.ModelSerializer):

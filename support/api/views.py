@@ -9,7 +9,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from support import safeguarding, selectors, services
+from support import consents, safeguarding, selectors, services
 from support.api.serializers import (
     ConsentSerializer,
     FamilySerializer,
@@ -46,14 +46,13 @@ class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
 class FamilyFilter(ScopedFilterSet):
     school = django_filters.NumberFilter(method="filter_school", label="Families with a pupil at this school")
     postcode = django_filters.CharFilter(lookup_expr="iexact")
-    consent_given = django_filters.BooleanFilter()
     q = django_filters.CharFilter(
         method="filter_q", label="Carer or pupil name, postcode, phone, e-mail or UPN"
     )
 
     class Meta:
         model = Family
-        fields = ["postcode", "consent_given"]
+        fields = ["postcode"]
 
     def filter_school(self, queryset, name, value):
         return queryset.filter(
@@ -84,7 +83,10 @@ class FamilyViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
         return (
             selectors.families_visible_to(self.request.user)
             .filter(merged_into__isnull=True)
-            .prefetch_related(Prefetch("pupils", queryset=pupils, to_attr="visible_pupils"))
+            .prefetch_related(
+                Prefetch("pupils", queryset=pupils, to_attr="visible_pupils"),
+                Prefetch("consents", queryset=consents.consents_listed()),
+            )
             .order_by("lead_carer_name", "pk")
         )
 
@@ -100,12 +102,19 @@ class FamilyViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
         family = self.get_object()
         body = ConsentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.family_record_consent(
-            family=family,
-            actor=request.user,
-            given=body.validated_data["consent_given"],
-            date=body.validated_data.get("consent_date"),
-        )
+        data = body.validated_data
+        if data["given"]:
+            consents.family_consent_record(
+                family=family,
+                partner=data["partner"],
+                actor=request.user,
+                method=data.get("method", ""),
+                given_on=data.get("date"),
+            )
+        else:
+            consents.family_consent_withdraw(
+                family=family, partner=data["partner"], actor=request.user, withdrawn_on=data.get("date")
+            )
         return Response(self.get_serializer(self.get_queryset().get(pk=family.pk)).data)
 
 

@@ -1,5 +1,6 @@
 from support.models.api import IdempotencyRecord
 from support.models.audit import AuditEvent
+from support.models.consents import ConsentMethod, FamilyConsent
 from support.models.families import Family, FamilyDuplicate, Pupil, YearGroup
 from support.models.fund import (
     Donation,
@@ -20,9 +21,11 @@ from support.models.staff import Membership, Role
 
 __all__ = [
     "AuditEvent",
+    "ConsentMethod",
     "Donation",
     "Enrolment",
     "Family",
+    "FamilyConsent",
     "FamilyDuplicate",
     "Fund",
     "FundAllocation",

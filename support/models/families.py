@@ -55,11 +55,7 @@ class Family(models.Model):
         default=1, validators=[MaxValueValidator(HOUSEHOLD_MAX_CHILDREN)]
     )
     dietary_needs = models.CharField(max_length=200, blank=True)
-    consent_given = models.BooleanField("data-sharing consent", default=False)
-    consent_date = models.DateField(null=True, blank=True)
-    consent_recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    # Consent to share is named, one partner at a time: ``FamilyConsent`` (support/models/consents.py).
     # Set when a lead merged this family into another; its pupils moved there.
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -71,9 +67,6 @@ class Family(models.Model):
         indexes = [models.Index(fields=["carer_name_key", "postcode"], name="family_dupe_key")]
         constraints = [
             models.CheckConstraint(condition=Q(adults__gte=1), name="family_has_an_adult"),
-            models.CheckConstraint(
-                condition=Q(consent_given=False) | Q(consent_date__isnull=False), name="family_consent_dated"
-            ),
         ]
 
     def __str__(self) -> str:

@@ -254,12 +254,11 @@ def food(partner_1):
 
 
 @pytest.fixture
-def consented_family(family_a, pastoral_a, school_a):
+def consented_family(family_a, pastoral_a, school_a, partner_1):
     """Anna Able (RV1 1AA), consent to share recorded; and Arthur Able elsewhere, so searches must pick."""
-    from support.services import family_record_consent
-    from tests.factories import FamilyFactory, PupilFactory
+    from tests.factories import FamilyFactory, PupilFactory, consent_to
 
-    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    consent_to(family_a, pastoral_a, partner_1)
     other = FamilyFactory(lead_carer_name="Arthur Able", postcode="RV9 9ZZ")
     PupilFactory(family=other, school=school_a, legal_forename="Ada", surname="Able")
     return family_a

@@ -23,8 +23,8 @@ from support.fund import fund_donation_record, standby_fund
 from support.models import FamilyDuplicate, LedgerEntry, Pledge, PupilImport, Role, SpendRequest
 from support.pledges import pledge_create
 from support.pupil_csv import academic_year_start_for
-from support.services import family_record_consent, pupil_set_in_need
-from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, make_user
+from support.services import pupil_set_in_need
+from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, consent_to, make_user
 from uniform.models import Gift, ItemKind, UniformItem
 from uniform.request_services import request_create
 from uniform.services import gifts_generate, stock_receive, welcome_pack_set
@@ -108,7 +108,7 @@ def put_print_jobs(world: World) -> None:
 def _side(*, name, school, partner, staff, lead, surname, item_name) -> Side:
     family = FamilyFactory(lead_carer_name=f"Jo {surname}", postcode=f"RV{9 if name == 'b' else 8} 1ZZ")
     pupil = PupilFactory(family=family, school=school, legal_forename="Sam", surname=surname, year_group=4)
-    family_record_consent(family=family, actor=staff, given=True)
+    consent_to(family, staff, partner)
     family.refresh_from_db()
     pupil_set_in_need(pupil=pupil, actor=staff, in_need=True, reason="Winter")
     voucher_type = VoucherType.objects.create(

@@ -51,7 +51,10 @@ family_subject_access           GET   family   L       403     403     403     4
 family_edit                     GET   family   L       200|404 200|404 404|200 403     403     403     200
 family_edit                     POST  family   L       200|404 200|404 404|200 403     403     403     200
 family_consent                  GET   family   405     405     405     405     405     405     405     405
-family_consent                  POST  family   L       302|404 302|404 404|302 403     403     403     302
+family_consent                  POST  family   L       400|404 400|404 404|400 403     403     403     400
+# Confirming a migrated consent is a lead's (the world's consents are not migrated: a lead is told so).
+family_consent_confirm          GET   family   405     405     405     405     405     405     405     405
+family_consent_confirm          POST  family   L       403|404 302|404 404|403 403     403     403     302
 pupil_need                      GET   pupil    405     405     405     405     405     405     405     405
 pupil_need                      POST  pupil    L       302|404 302|404 404|302 403     403     403     302
 # Safeguarding: only staff of the pupil's own school (a trust admin is not, so 404); the world's
@@ -188,8 +191,8 @@ family-list                     POST  -        401     403     403     403     4
 family-detail                   GET   family   401     200|404 200|404 404|200 403     403     403     200
 family-detail.json              GET   family   401     200|404 200|404 404|200 403     403     403     200
 family-detail                   PATCH family   401     200|404 200|404 404|200 403     403     403     200
-family-consent                  POST  family   401     200|404 200|404 404|200 403     403     403     200
-family-consent.json             POST  family   401     200|404 200|404 404|200 403     403     403     200
+family-consent                  POST  family   401     400|404 400|404 404|400 403     403     403     400
+family-consent.json             POST  family   401     400|404 400|404 404|400 403     403     403     400
 pupil-list                      GET   -        401     200     200     200     403     403     403     200
 pupil-list.json                 GET   -        401     200     200     200     403     403     403     200
 pupil-detail                    GET   pupil    401     200|404 200|404 404|200 403     403     403     200
@@ -403,7 +406,7 @@ def _kwargs(world, obj: str, side: str) -> dict:
     last = statements.previous_month()
     return {
         "-": {},
-        "family": {"pk": s.family.pk, "family_pk": s.family.pk},
+        "family": {"pk": s.family.pk, "family_pk": s.family.pk, "consent_pk": s.family.consents.first().pk},
         "pupil": {"pk": s.pupil.pk, "pupil_pk": s.pupil.pk},
         "dup": {"pk": s.duplicate.pk},
         "import": {"pk": s.pupil_import.pk},

@@ -22,7 +22,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 
 from support.api.filters import BoundedFilterBackend
 from support.bounds import DATE_MAX, ID_MAX, BoundedFormMixin, date_in_window
-from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory
+from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, consent_to
 
 HUGE = "99999999999999999999999"
 BAD_VALUES = (HUGE, f"-{HUGE}", "9999-12-31", "0001-01-01", "10000-01-01", "1e400", "NaN")
@@ -74,8 +74,9 @@ def _huge_urls() -> list[str]:
 
 @pytest.fixture
 def world(db, admin, finance, school_a, partner_1):
-    family = FamilyFactory(consent_given=True, consent_date=datetime.date(2024, 1, 1))
+    family = FamilyFactory()
     PupilFactory(family=family, school=school_a)
+    consent_to(family, admin, given_on=datetime.date(2024, 1, 1))
     PartnerFactory()
     SchoolFactory()
     return family

@@ -19,8 +19,7 @@ from django.utils import timezone
 from support import jobs
 from support.fund import fund_donation_record, fund_position, standby_fund
 from support.models import AuditEvent, LedgerEntry
-from support.services import family_record_consent
-from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, make_user
+from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, consent_to, make_user
 from vouchers import services as voucher_services
 from vouchers.models import PartnerStatement, Redemption, Voucher, VoucherType
 from vouchers.services import voucher_issue, voucher_redeem, voucher_send_request
@@ -52,7 +51,7 @@ def _family_with_voucher_type(*, email: str = "carer@example.org"):
     family = FamilyFactory(email=email)
     PupilFactory(family=family, school=school)
     pastoral = make_user("pastoral_faults", "pastoral", schools=[school])
-    family_record_consent(family=family, actor=pastoral, given=True)
+    consent_to(family, pastoral)
     family.refresh_from_db()
     food = VoucherType.objects.create(
         partner=partner, service="food_parcel", name="Food", face_value_pence=25_00
@@ -236,7 +235,7 @@ def test_it_finishes_the_monthly_statements_whole_after_the_worker_is_killed_mid
     for partner in partners:
         family = FamilyFactory()
         PupilFactory(family=family, school=school)
-        family_record_consent(family=family, actor=pastoral, given=True)
+        consent_to(family, pastoral)
         food = VoucherType.objects.create(
             partner=partner, service="food_parcel", name="Food", face_value_pence=25_00
         )

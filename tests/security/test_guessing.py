@@ -96,11 +96,11 @@ def test_it_locks_the_counter_page_too(client_for, charity_staff, wrong_codes):
 
 @pytest.fixture
 def voucher_code(db, school_a, partner_1, pastoral_a, family_a):
-    from support.services import family_record_consent
+    from tests.factories import consent_to
     from vouchers.models import VoucherType
     from vouchers.services import voucher_issue
 
-    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    consent_to(family_a, pastoral_a)
     family_a.refresh_from_db()
     voucher_type = VoucherType.objects.create(
         partner=partner_1, service="food_parcel", name="Food parcel", face_value_pence=25_00, validity_days=28

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support.services import family_record_consent
+from tests.factories import consent_to
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,7 @@ def _directives(header: str) -> dict[str, list[str]]:
 
 @pytest.fixture
 def pages(client_for, pastoral_a, finance, family_a):
-    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    consent_to(family_a, pastoral_a)
     return [
         (client_for(None), "/accounts/login/"),
         (client_for(pastoral_a), "/"),
@@ -171,10 +171,9 @@ def test_the_api_refuses_a_session_post_without_the_csrf_token(db, pastoral_a, f
     client.force_login(pastoral_a)
     response = client.post(
         f"/api/v1/families/{family_a.pk}/consent/",
-        {"consent_given": True, "consent_date": "2026-10-01"},
+        {"partner": 1, "given": True, "method": "phone"},
         content_type="application/json",
     )
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
-    family_a.refresh_from_db()
-    assert not family_a.consent_given
+    assert not family_a.consents.exists()

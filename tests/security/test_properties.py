@@ -31,8 +31,8 @@ from support.fund import fund_donation_record, fund_for_school, fund_position
 from support.models import LedgerEntry, Role
 from support.money import pounds, to_pence
 from support.pupil_csv import ParseResult, expected_year_group, parse_pupil_csv
-from support.services import family_record_consent, pupil_set_in_need
-from tests.factories import make_user
+from support.services import pupil_set_in_need
+from tests.factories import consent_to, make_user
 from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.request_services import (
     request_approve,
@@ -296,7 +296,7 @@ class VoucherMachine(RuleBasedStateMachine):
 def test_it_never_redeems_twice_or_after_cancel_or_expiry_in_any_order(
     db, school_a, partner_1, pastoral_a, lead_a, charity_staff, family_a
 ):
-    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    consent_to(family_a, pastoral_a)
     family_a.refresh_from_db()
     voucher_type = VoucherType.objects.create(
         partner=partner_1, service="food_parcel", name="Food parcel", face_value_pence=25_00, validity_days=28

@@ -29,9 +29,8 @@ from support.fund import (
     standby_fund,
 )
 from support.models import AuditEvent, LedgerEntry, SpendRequest
-from support.services import family_record_consent
 from tests.concurrency import storm
-from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, make_user
+from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, consent_to, make_user
 from vouchers import services as voucher_services
 from vouchers.models import Redemption, Voucher, VoucherType
 from vouchers.services import (
@@ -112,7 +111,7 @@ def _voucher_world(*, fund=None, face_value_pence: int = 25_00) -> VoucherWorld:
     pastoral = make_user("pastoral_inject", "pastoral", schools=[school])
     lead = make_user("lead_inject", "lead", schools=[school])
     charity = make_user("counter_inject", "charity", partner=partner)
-    family_record_consent(family=family, actor=pastoral, given=True)
+    consent_to(family, pastoral)
     food = VoucherType.objects.create(
         partner=partner, service="food_parcel", name="Food", face_value_pence=face_value_pence, fund=fund
     )

@@ -58,20 +58,24 @@ def test_it_answers_400_for_a_malformed_value(api_for, pastoral_a, family_a):
     assert "adults" in response.json()
 
 
-def test_it_does_not_let_consent_be_set_by_patch(api_for, pastoral_a, family_a):
-    api_for(pastoral_a).patch(f"/api/v1/families/{family_a.pk}/", {"consent_given": True}, format="json")
-    family_a.refresh_from_db()
-    assert not family_a.consent_given
+def test_it_does_not_let_consent_be_set_by_patch(api_for, pastoral_a, family_a, partner_1):
+    api_for(pastoral_a).patch(
+        f"/api/v1/families/{family_a.pk}/", {"consents": [{"partner": partner_1.pk}]}, format="json"
+    )
+    assert not family_a.consents.exists()
 
 
-def test_it_records_consent_through_the_api(api_for, pastoral_a, family_a):
+def test_it_records_consent_through_the_api(api_for, pastoral_a, family_a, partner_1):
     response = api_for(pastoral_a).post(
         f"/api/v1/families/{family_a.pk}/consent/",
-        {"consent_given": True, "consent_date": "2026-10-01"},
+        {"partner": partner_1.pk, "given": True, "method": "phone", "date": "2026-10-01"},
         format="json",
     )
     assert response.status_code == 200
-    assert response.json()["consent_given"] is True
+    [consent] = response.json()["consents"]
+    assert (consent["partner"], consent["method"]) == (partner_1.pk, "phone")
+    assert consent["given_on"] == "2026-10-01"
+    assert consent["is_current"] is True
 
 
 def test_it_flags_a_pupil_in_need_through_the_api(api_for, pastoral_a, family_a):

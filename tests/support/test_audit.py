@@ -5,6 +5,7 @@ from support import services
 from support.audit import audit_record
 from support.models import AuditEvent
 from support.models.audit import AuditImmutableError
+from tests.factories import consent_to
 
 
 @pytest.fixture
@@ -104,8 +105,8 @@ def test_it_audits_admin_changes_to_families_through_the_service(client_for, adm
     assert event.after["adults"] == 2
 
 
-def test_it_writes_audit_events_from_services(family_a, pastoral_a):
-    services.family_record_consent(family=family_a, actor=pastoral_a, given=True)
+def test_it_writes_audit_events_from_services(family_a, pastoral_a, partner_1):
+    consent_to(family_a, pastoral_a, partner_1)
     pupil = family_a.pupils.get()
     services.pupil_set_in_need(pupil=pupil, actor=pastoral_a, in_need=True, reason="Lost job")
     actions = list(AuditEvent.objects.order_by("pk").values_list("action", flat=True))

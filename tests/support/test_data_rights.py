@@ -17,9 +17,9 @@ from pypdf import PdfReader
 from support import data_rights
 from support.fund import fund_donation_record, fund_position, standby_fund
 from support.models import AuditEvent, Enrolment, Family, FamilyDuplicate, LedgerEntry, Pupil, SpendRequest
-from support.services import family_record_consent, family_update, pupil_set_in_need
+from support.services import family_update, pupil_set_in_need
 from support.tasks import anonymise_expired as anonymise_task
-from tests.factories import FamilyFactory, PupilFactory
+from tests.factories import FamilyFactory, PupilFactory, consent_to
 from uniform.models import Gift, GiftLine, SupportRequest, UniformItem
 from uniform.request_services import request_create
 from vouchers.models import Redemption, Voucher, VoucherType
@@ -58,7 +58,7 @@ def household(family_a, family_b, school_a, pastoral_a, partner_1, charity_staff
     """family_a with everything: consent, an in-need pupil, two paid vouchers (one redeemed), a coat
     request paid by the fund, a welcome pack, an edit and a duplicate decision."""
     family_update(family=family_a, actor=pastoral_a, email="anna@example.org", address="1 Mill Lane")
-    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    consent_to(family_a, pastoral_a)
     pupil = family_a.pupils.get()
     pupil_set_in_need(pupil=pupil, actor=pastoral_a, in_need=True, reason="Mum lost her job at the mill")
     paid = VoucherType.objects.create(
@@ -149,11 +149,13 @@ def test_it_exports_every_section_of_a_familys_data(household, admin, family_b):
     assert set(data) >= SECTIONS
     assert data["family"]["lead_carer_name"] == "Anna Able"
     assert data["family"]["email"] == "anna@example.org"
-    assert data["consent"] == {
-        "given": True,
-        "date": timezone.localdate().isoformat(),
-        "recorded_by": "pastoral_a",
-    }
+    [consent] = data["consent"]
+    assert (consent["partner"], consent["given_on"], consent["recorded_by"]) == (
+        "First Food Bank",
+        timezone.localdate().isoformat(),
+        "pastoral_a",
+    )
+    assert (consent["method"], consent["withdrawn_on"]) == ("In person", None)
     assert [p["legal_forename"] for p in data["pupils"]] == ["Alfie"]
     assert data["pupils"][0]["date_of_birth"] == household.pupils.get().date_of_birth.isoformat()
     assert data["in_need_history"][0]["reason"] == "Mum lost her job at the mill"
@@ -333,11 +335,9 @@ def test_it_strips_a_family_past_retention_and_keeps_money_and_counts(household,
     family = Family.objects.get(pk=household.pk)
     assert family.lead_carer_name == "Anonymised"
     assert (family.phone, family.email, family.address, family.postcode, family.dietary_needs) == ("",) * 5
-    assert (family.adults, family.children, family.consent_given) == (
-        household.adults,
-        household.children,
-        True,
-    )
+    assert (family.adults, family.children) == (household.adults, household.children)
+    # That the household agreed to share with a partner is not personal once the household is anonymous.
+    assert family.consents.filter(withdrawn_on__isnull=True).exists()
     pupil = family.pupils.get()
     assert (pupil.legal_forename, pupil.surname, pupil.preferred_forename) == ("Anonymised", "Anonymised", "")
     assert pupil.date_of_birth == data_rights.ANONYMISED_BIRTH_DATE

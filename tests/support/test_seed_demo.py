@@ -13,6 +13,7 @@ from support.fund import financial_year_for, fund_position, standby_fund
 from support.models import (
     AuditEvent,
     Family,
+    FamilyConsent,
     FamilyDuplicate,
     LedgerEntry,
     Membership,
@@ -54,6 +55,21 @@ def test_it_builds_a_trust_the_size_of_a_real_one(seeded):
     }
     assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
     assert FamilyDuplicate.objects.filter(status="open").exists()
+
+
+def test_it_records_named_consent_to_the_partner_and_leaves_a_few_migrated_for_a_lead(seeded):
+    partner = PartnerCharity.objects.get()
+    consents = FamilyConsent.objects.filter(partner=partner, withdrawn_on__isnull=True)
+    assert 0.6 <= consents.count() / Family.objects.count() <= 0.8
+    waiting = consents.filter(migrated=True, confirmed_at__isnull=True)
+    assert 0 < waiting.count() < consents.count() / 5
+    lead_schools = Membership.objects.get(user__username="lead_a").schools.all()
+    assert waiting.filter(family__pupils__school__in=lead_schools).exists()  # for the walk-through
+    assert set(consents.filter(migrated=False).values_list("method", flat=True)) == {
+        "in_person", "phone", "paper", "email",
+    }  # fmt: skip
+    # Every demo voucher was issued for a partner the family consents to.
+    assert not Voucher.objects.exclude(family__consents__partner=partner).exists()
 
 
 def test_it_puts_some_siblings_in_two_academies_as_one_family(seeded):

@@ -1,7 +1,5 @@
-import datetime
 
 import pytest
-from django.utils import timezone
 
 from support import services
 from support.errors import ConflictError, SupportError
@@ -41,57 +39,12 @@ def test_it_refuses_bad_family_details_and_saves_nothing(family_a, pastoral_a, f
     assert family_a.adults == 1
 
 
-def test_it_records_and_withdraws_consent(family_a, pastoral_a):
-    services.family_record_consent(
-        family=family_a, actor=pastoral_a, given=True, date=datetime.date(2026, 9, 3)
-    )
-    family_a.refresh_from_db()
-    assert family_a.consent_given
-    assert family_a.consent_date == datetime.date(2026, 9, 3)
-    assert family_a.consent_recorded_by == pastoral_a
-    services.family_record_consent(family=family_a, actor=pastoral_a, given=False)
-    family_a.refresh_from_db()
-    assert not family_a.consent_given
-    assert family_a.consent_date is None
-    assert AuditEvent.objects.filter(action="family.consent_withdrawn").count() == 1
-
-
-def test_it_refuses_consent_dated_in_the_future(family_a, pastoral_a):
-    with pytest.raises(SupportError, match="future"):
-        services.family_record_consent(
-            family=family_a,
-            actor=pastoral_a,
-            given=True,
-            date=timezone.localdate() + datetime.timedelta(days=1),
-        )
-
-
 def test_it_needs_a_reason_to_flag_a_pupil_in_need(family_a, pastoral_a):
     pupil = family_a.pupils.get()
     with pytest.raises(SupportError, match="why"):
         services.pupil_set_in_need(pupil=pupil, actor=pastoral_a, in_need=True, reason=" ")
     pupil.refresh_from_db()
     assert not pupil.in_need
-
-
-def test_it_records_consent_from_the_family_page(client_for, pastoral_a, family_a):
-    client = client_for(pastoral_a)
-    response = client.post(
-        f"/families/{family_a.pk}/consent/",
-        {"consent_given": "on", "consent_date": "2026-10-01"},
-        follow=True,
-    )
-    assert "Consent recorded." in response.content.decode()
-    family_a.refresh_from_db()
-    assert family_a.consent_given
-
-
-def test_it_shows_a_field_error_for_consent_without_a_date(client_for, pastoral_a, family_a):
-    response = client_for(pastoral_a).post(f"/families/{family_a.pk}/consent/", {"consent_given": "on"})
-    assert response.status_code == 400
-    assert "Enter the date the carer gave consent" in response.content.decode()
-    family_a.refresh_from_db()
-    assert not family_a.consent_given
 
 
 def test_it_shows_form_errors_on_the_edit_page(client_for, pastoral_a, family_a):

@@ -1,6 +1,6 @@
 import pytest
 
-from support.services import family_record_consent
+from tests.factories import consent_to
 from vouchers.models import VoucherType
 from vouchers.services import voucher_issue
 
@@ -24,9 +24,7 @@ def issue(pastoral_a, school_a):
     """``issue(family, voucher_type)``: a voucher issued by pastoral_a at school A, consent recorded first."""
 
     def make(family, voucher_type, **kwargs):
-        if not family.consent_given:
-            family_record_consent(family=family, actor=pastoral_a, given=True)
-            family.refresh_from_db()
+        consent_to(family, pastoral_a, voucher_type.partner)
         return voucher_issue(
             family=family,
             voucher_type=voucher_type,

@@ -4,9 +4,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from support.models import AuditEvent
-from support.services import family_record_consent
 from tests.concurrency import storm
-from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, make_user
+from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, consent_to, make_user
 from vouchers.models import Redemption, Voucher, VoucherType
 from vouchers.services import voucher_issue
 
@@ -18,7 +17,7 @@ def _voucher():
     family = FamilyFactory()
     PupilFactory(family=family, school=school)
     pastoral = make_user("pastoral_race", "pastoral", schools=[school])
-    family_record_consent(family=family, actor=pastoral, given=True)
+    consent_to(family, pastoral)
     food = VoucherType.objects.create(
         partner=partner, service="food_parcel", name="Food", face_value_pence=2500
     )

@@ -5,14 +5,14 @@ from django.utils import timezone
 
 from support.errors import SupportError
 from support.models import Enrolment, Registration
-from support.services import family_record_consent
+from tests.factories import consent_to
 from vouchers.services import voucher_issue
 
 
 def test_it_lets_a_subsidiary_roll_school_issue_and_not_a_left_one(
     family_b, food_type, school_a, school_b, lead_a, lead_b
 ):
-    family_record_consent(family=family_b, actor=lead_b, given=True)
+    consent_to(family_b, lead_b)
     family_b.refresh_from_db()
     bobby = family_b.pupils.get()
     Enrolment.objects.create(

@@ -11,8 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from support.models import AuditEvent, Role
-from support.services import family_record_consent
-from tests.factories import FamilyFactory, PupilFactory, make_user
+from tests.factories import FamilyFactory, PupilFactory, consent_to, make_user
 from vouchers import codes
 from vouchers.models import Voucher, VoucherType
 from vouchers.services import voucher_cancel, voucher_issue, voucher_redeem
@@ -37,7 +36,7 @@ def white_goods_type(partner_1):
 def consent(pastoral_a):
     def give(*families):
         for family in families:
-            family_record_consent(family=family, actor=pastoral_a, given=True)
+            consent_to(family, pastoral_a)
             family.refresh_from_db()
 
     return give
@@ -137,7 +136,7 @@ def test_it_says_when_consent_is_missing_and_offers_no_submit(client_for, pastor
     client = client_for(pastoral_a)
     url = f"/families/{family_a.pk}/vouchers/new/"
     page = body(client.get(url))
-    assert "consent to share their details with partner charities is not on record" in page
+    assert "consent to share their details with a partner charity is not on record" in page
     assert f'href="/families/{family_a.pk}/#consent"' in page
     assert "Issue voucher</button>" not in page
 

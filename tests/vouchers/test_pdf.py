@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from support.errors import ConflictError
 from support.models import Service
-from support.services import family_record_consent
+from tests.factories import consent_to
 from vouchers import pdf
 from vouchers.models import Fulfilment, ReferralReason, Voucher, VoucherType
 from vouchers.qr import redemption_url
@@ -41,7 +41,7 @@ def food(partner_1):
 def voucher(food, family_a, school_a, pastoral_a):
     school_a.phone = "0113 496 0100"
     school_a.save()
-    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    consent_to(family_a, pastoral_a)
     return voucher_issue(
         family=family_a,
         voucher_type=food,

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from support.errors import ConflictError
 from support.models import AuditEvent, Service
-from support.services import family_record_consent
+from tests.factories import consent_to
 from vouchers import printing
 from vouchers.codes import generate_code
 from vouchers.models import ReferralReason, Voucher, VoucherType
@@ -30,7 +30,7 @@ def food(partner_1):
 
 @pytest.fixture
 def voucher(food, family_a, school_a, pastoral_a):
-    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    consent_to(family_a, pastoral_a)
     return voucher_issue(
         family=family_a,
         voucher_type=food,

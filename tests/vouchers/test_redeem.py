@@ -305,9 +305,9 @@ def test_it_locks_api_lookups_too(api_for, charity_staff, settings):
 
 
 def test_it_issues_cancels_and_prints_through_the_api(api_for, pastoral_a, family_a, food_type, school_a):
-    from support.services import family_record_consent
+    from tests.factories import consent_to
 
-    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    consent_to(family_a, pastoral_a)
     client = api_for(pastoral_a)
     created = client.post(
         "/api/v1/vouchers/",

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from support.services import family_record_consent
+from tests.factories import consent_to
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def leads_a(school_a):
 def test_it_shows_the_leads_beside_the_notes_on_the_issue_page(
     client_for, pastoral_a, family_a, food_type, leads_a
 ):
-    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    consent_to(family_a, pastoral_a)
     page = client_for(pastoral_a).get(reverse("voucher_issue", args=[family_a.pk])).content.decode()
     assert page.count(LEADS) == 2  # the "other" referral reason and the note for the charity
     assert "This note is seen by the partner charity when it checks the voucher" in page

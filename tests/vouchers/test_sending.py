@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from support.errors import SupportError
 from support.models import AuditEvent
-from support.services import family_record_consent
+from tests.factories import consent_to
 from vouchers import notify
 from vouchers.models import Voucher, VoucherSend
 from vouchers.services import voucher_cancel, voucher_send_request
@@ -45,7 +45,7 @@ def api_for():
 @pytest.fixture
 def consent(pastoral_a):
     def give(family):
-        family_record_consent(family=family, actor=pastoral_a, given=True)
+        consent_to(family, pastoral_a)
         family.refresh_from_db()
 
     return give

@@ -7,8 +7,7 @@ from django.utils import timezone
 
 from support.errors import ConflictError, SupportError
 from support.models import AuditEvent, Policy, Role
-from support.services import family_record_consent
-from tests.factories import make_user
+from tests.factories import consent_to, make_user
 from vouchers import codes
 from vouchers.models import Voucher, VoucherType
 from vouchers.selectors import voucher_limit_status
@@ -41,7 +40,7 @@ def consented(pastoral_a):
     """``consented(family)``: the family with its data-sharing consent on record."""
 
     def give(family):
-        family_record_consent(family=family, actor=pastoral_a, given=True)
+        consent_to(family, pastoral_a)
         family.refresh_from_db()
         return family
 

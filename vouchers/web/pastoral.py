@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from support import selectors as support_selectors
 from support.access import requires
 from support.audit import audit_record
+from support.consents import consented_partner_ids
 from support.csv_safe import safe_row
 from support.errors import SupportError
 from support.http import site_url
@@ -73,7 +74,9 @@ def window_label(days: int) -> str:
 
 
 def _form_error(form, exc: SupportError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    # Consent is per partner, so a refusal belongs beside the voucher type (whose partner it names).
+    field = "voucher_type" if exc.field == "consent" else exc.field
+    form.add_error(field if field in form.fields else None, exc.message)
 
 
 # --- Issue -----------------------------------------------------------------------------------
@@ -125,7 +128,8 @@ def voucher_issue_page(request: HttpRequest, family_pk: int) -> HttpResponse:
         f"From the family's record: {family.adults} adult{pluralize(family.adults)}, "
         f"{family.children} child{pluralize(family.children, 'ren')}. Change it if it is different now."
     )
-    if request.method == "POST" and family.consent_given and form.is_valid():
+    consented = consented_partner_ids(family)
+    if request.method == "POST" and consented and form.is_valid():
         data = form.cleaned_data
         try:
             voucher = voucher_issue(
@@ -162,6 +166,7 @@ def voucher_issue_page(request: HttpRequest, family_pk: int) -> HttpResponse:
                 "type": t,
                 "status": limits[t.pk],
                 "window": window_label(limits[t.pk].window_days),
+                "consented": t.partner_id in consented,
             }
             for radio, t in zip(form["voucher_type"], types, strict=True)
         ]
@@ -175,6 +180,7 @@ def voucher_issue_page(request: HttpRequest, family_pk: int) -> HttpResponse:
             "family": family,
             "form": form,
             "type_options": type_options,
+            "consented": consented,
             "any_limit_reached": any(s.reached for s in limits.values()),
             "can_override": can_override,
             "schools": schools,
