@@ -1,5 +1,6 @@
 from support.models.api import IdempotencyRecord
 from support.models.audit import AuditEvent
+from support.models.contacts import Contact
 from support.models.families import Family, FamilyDuplicate, Pupil, YearGroup
 from support.models.fund import (
     Donation,
@@ -20,6 +21,7 @@ from support.models.staff import Membership, Role
 
 __all__ = [
     "AuditEvent",
+    "Contact",
     "Donation",
     "Enrolment",
     "Family",
