@@ -89,12 +89,18 @@ def _audit_change(*, contact: Contact, actor: AbstractBaseUser | None, before: d
     rest_new = {k: v for k, v in new.items() if k in RESTRICTION_FIELDS}
     if rest_new:
         audit_record(
-            actor=actor, action="contact.restriction_changed", subject=contact, before=rest_old, after=rest_new
+            actor=actor,
+            action="contact.restriction_changed",
+            subject=contact,
+            before=rest_old,
+            after=rest_new,
         )
     others_old = {k: v for k, v in old.items() if k not in RESTRICTION_FIELDS}
     others_new = {k: v for k, v in new.items() if k not in RESTRICTION_FIELDS}
     if others_new:
-        audit_record(actor=actor, action="contact.updated", subject=contact, before=others_old, after=others_new)
+        audit_record(
+            actor=actor, action="contact.updated", subject=contact, before=others_old, after=others_new
+        )
 
 
 @transaction.atomic

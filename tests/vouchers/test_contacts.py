@@ -55,7 +55,9 @@ def sent_to() -> list[str]:
     ]
 
 
-def test_it_names_and_prints_the_allowed_contact_never_the_restricted_one(issue, family_a, food_type, court_order):
+def test_it_names_and_prints_the_allowed_contact_never_the_restricted_one(
+    issue, family_a, food_type, court_order
+):
     voucher = issue(family_a, food_type)
     assert voucher.lead_carer_name == "Anna Able"
     text = pdf_text(render_voucher_pdf(voucher))
@@ -75,7 +77,7 @@ def test_it_sends_the_voucher_to_the_allowed_contact_only(
 
 
 def test_it_refuses_a_voucher_when_no_contact_may_be_told(issue, family_a, food_type, court_order, lead_a):
-    dan, anna = court_order
+    _dan, anna = court_order
     contact_update(contact=anna, actor=lead_a, parental_responsibility=False)
     for delivery in ("print", "email", "sms"):
         with pytest.raises(SupportError) as refused:
@@ -85,8 +87,10 @@ def test_it_refuses_a_voucher_when_no_contact_may_be_told(issue, family_a, food_
     assert sent_to() == []
 
 
-def test_it_never_uses_an_address_a_restricted_contact_shares(issue, family_a, food_type, court_order, lead_a):
-    dan, anna = court_order
+def test_it_never_uses_an_address_a_restricted_contact_shares(
+    issue, family_a, food_type, court_order, lead_a
+):
+    _dan, anna = court_order
     contact_update(contact=anna, actor=lead_a, email=DAN_EMAIL)  # one inbox for both: it reaches him too
     with pytest.raises(SupportError) as refused:
         issue(family_a, food_type, delivery="email")
@@ -97,7 +101,7 @@ def test_it_never_uses_an_address_a_restricted_contact_shares(issue, family_a, f
 def test_it_stops_a_queued_send_when_a_restriction_is_recorded_before_it_goes(
     issue, family_a, food_type, court_order, lead_a, django_capture_on_commit_callbacks
 ):
-    dan, anna = court_order
+    _dan, anna = court_order
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         voucher = issue(family_a, food_type, delivery="email")
     contact_update(contact=anna, actor=lead_a, restriction="no_contact")
@@ -110,7 +114,7 @@ def test_it_stops_a_queued_send_when_a_restriction_is_recorded_before_it_goes(
 def test_it_sends_no_cancellation_notice_to_a_contact_restricted_since(
     issue, family_a, food_type, court_order, lead_a, django_capture_on_commit_callbacks
 ):
-    dan, anna = court_order
+    _dan, anna = court_order
     with django_capture_on_commit_callbacks(execute=True):
         voucher = issue(family_a, food_type, delivery="sms")
     assert sent_to() == [ANNA_PHONE]
@@ -124,7 +128,7 @@ def test_it_sends_no_cancellation_notice_to_a_contact_restricted_since(
 def test_it_refuses_to_print_a_voucher_naming_a_contact_restricted_since(
     issue, family_a, food_type, court_order, lead_a
 ):
-    dan, anna = court_order
+    _dan, anna = court_order
     voucher = issue(family_a, food_type)
     contact_update(contact=anna, actor=lead_a, restriction="no_contact")
     with pytest.raises(ConflictError):
