@@ -10,6 +10,8 @@ urlpatterns = [
     path("families/<int:pk>/edit/", views.family_edit, name="family_edit"),
     path("families/<int:pk>/subject-access/", views.family_subject_access, name="family_subject_access"),
     path("families/<int:pk>/consent/", views.family_consent, name="family_consent"),
+    path("families/<int:pk>/contacts/add/", views.contact_add, name="contact_add"),
+    path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),
     path("pupils/<int:pk>/need/", views.pupil_need, name="pupil_need"),
     path("pupils/<int:pk>/safeguarding/", views.pupil_safeguarding, name="pupil_safeguarding"),
     path(

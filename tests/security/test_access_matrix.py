@@ -52,6 +52,10 @@ family_edit                     GET   family   L       200|404 200|404 404|200 4
 family_edit                     POST  family   L       200|404 200|404 404|200 403     403     403     200
 family_consent                  GET   family   405     405     405     405     405     405     405     405
 family_consent                  POST  family   L       302|404 302|404 404|302 403     403     403     302
+contact_add                     GET   family   L       200|404 200|404 404|200 403     403     403     200
+contact_add                     POST  family   L       200|404 200|404 404|200 403     403     403     200
+contact_edit                    GET   contact  L       200|404 200|404 404|200 403     403     403     200
+contact_edit                    POST  contact  L       200|404 200|404 404|200 403     403     403     200
 pupil_need                      GET   pupil    405     405     405     405     405     405     405     405
 pupil_need                      POST  pupil    L       302|404 302|404 404|302 403     403     403     302
 # Safeguarding: only staff of the pupil's own school (a trust admin is not, so 404); the world's
@@ -402,6 +406,7 @@ def _kwargs(world, obj: str, side: str) -> dict:
         "-": {},
         "family": {"pk": s.family.pk, "family_pk": s.family.pk},
         "pupil": {"pk": s.pupil.pk, "pupil_pk": s.pupil.pk},
+        "contact": {"pk": s.contact.pk},
         "dup": {"pk": s.duplicate.pk},
         "import": {"pk": s.pupil_import.pk},
         "voucher": {"pk": s.voucher.pk},
