@@ -12,16 +12,18 @@ contact shares it: a shared inbox reaches the barred parent too. Every change is
 and after; a change of restriction is its own audited action.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from support.audit import audit_record, changed, snapshot
+from support.audit import audit_event, audit_record, audit_record_many, changed, snapshot
 from support.errors import SupportError
-from support.models import Contact, Family
+from support.models import AuditEvent, Contact, Family
 from support.pupil_csv import normalise_phone
 
 CONTACT_EDITABLE = (
@@ -83,24 +85,29 @@ def _check_restriction_note(contact: Contact) -> None:
         contact.restriction_note = ""
 
 
-def _audit_change(*, contact: Contact, actor: AbstractBaseUser | None, before: dict, after: dict) -> None:
+def _audit_change_events(
+    *, contact: Contact, actor: AbstractBaseUser | None, before: dict, after: dict, events: list[AuditEvent]
+) -> None:
     old, new = changed(before, after)
-    rest_old = {k: v for k, v in old.items() if k in RESTRICTION_FIELDS}
-    rest_new = {k: v for k, v in new.items() if k in RESTRICTION_FIELDS}
-    if rest_new:
-        audit_record(
-            actor=actor,
-            action="contact.restriction_changed",
-            subject=contact,
-            before=rest_old,
-            after=rest_new,
-        )
-    others_old = {k: v for k, v in old.items() if k not in RESTRICTION_FIELDS}
-    others_new = {k: v for k, v in new.items() if k not in RESTRICTION_FIELDS}
-    if others_new:
-        audit_record(
-            actor=actor, action="contact.updated", subject=contact, before=others_old, after=others_new
-        )
+    restriction = {k for k in new if k in RESTRICTION_FIELDS}
+    others = set(new) - restriction
+    for action, keys in (("contact.restriction_changed", restriction), ("contact.updated", others)):
+        if keys:
+            events.append(
+                audit_event(
+                    actor=actor,
+                    action=action,
+                    subject=contact,
+                    before={k: old[k] for k in keys},
+                    after={k: new[k] for k in keys},
+                )
+            )
+
+
+def _audit_change(*, contact: Contact, actor: AbstractBaseUser | None, before: dict, after: dict) -> None:
+    events: list[AuditEvent] = []
+    _audit_change_events(contact=contact, actor=actor, before=before, after=after, events=events)
+    audit_record_many(events)
 
 
 @transaction.atomic
@@ -221,6 +228,95 @@ def barred_names(family_ids: list[int]) -> set[tuple[int, str]]:
 def name_is_barred(family_id: int, name: str, barred: set[tuple[int, str]]) -> bool:
     """Is ``name`` (as printed on a voucher) a barred contact's, in ``barred_names``' answer?"""
     return (family_id, _name_key(name)) in barred
+
+
+# --- The pupil import ----------------------------------------------------------------------------
+
+IMPORTED = ("relationship", "priority", "parental_responsibility", "lives_with_pupil", "phone", "email")
+IMPORT_NOTE = "From the school's information system"
+
+
+def contacts_import(
+    *, rows: dict[int, Any], actor: AbstractBaseUser | None, events: list[AuditEvent]
+) -> None:
+    """Keep each family's contacts in step with the export (``rows``: family id -> a ``PupilRow`` whose
+    ``contacts`` the file lists); bounded queries, audit events appended to ``events`` (the import
+    writes them with its own).
+
+    A contact is matched by name; the file's relationship, priority, parental responsibility and
+    living arrangement replace ours, its telephone and e-mail when given. A restriction in the file is
+    added; one the file does not show is never lifted here: only staff lift a restriction (audited).
+    Contacts the file does not list are left alone."""
+    if not rows:
+        return
+    user = actor if actor is not None and actor.is_authenticated else None
+    ids = sorted(rows)
+    existing: dict[int, dict[str, Contact]] = defaultdict(dict)
+    for start in range(0, len(ids), 900):
+        for contact in Contact.objects.filter(family_id__in=ids[start : start + 900]).order_by("pk"):
+            existing[contact.family_id].setdefault(_name_key(contact.name), contact)
+    created: list[Contact] = []
+    updated: list[Contact] = []
+    now = timezone.now()
+    for family_id in ids:
+        for item in rows[family_id].contacts:
+            key = _name_key(item.name)
+            values = {name: getattr(item, name) for name in IMPORTED}
+            contact = existing[family_id].get(key)
+            if contact is None:
+                contact = Contact(
+                    family_id=family_id,
+                    name=item.name,
+                    restriction=item.restriction,
+                    restriction_note=IMPORT_NOTE if item.restriction != Contact.Restriction.NONE else "",
+                    created_by=user,
+                    updated_by=user,
+                    **values,
+                )
+                existing[family_id][key] = contact
+                created.append(contact)
+                continue
+            if contact.pk is None:
+                continue  # the same contact listed again (a sibling's row)
+            before = snapshot(contact, CONTACT_EDITABLE)
+            for name, value in values.items():
+                if name in ("phone", "email") and not value:
+                    continue  # a blank in the file does not erase what staff recorded
+                setattr(contact, name, value)
+            if item.restriction != Contact.Restriction.NONE and not contact.is_restricted:
+                contact.restriction, contact.restriction_note = item.restriction, IMPORT_NOTE
+            after = snapshot(contact, CONTACT_EDITABLE)
+            if before != after:
+                contact.updated_by, contact.updated_at = user, now
+                updated.append(contact)
+                _audit_change_events(contact=contact, actor=actor, before=before, after=after, events=events)
+    Contact.objects.bulk_create(created, batch_size=500)
+    Contact.objects.bulk_update(updated, [*CONTACT_EDITABLE, "updated_by", "updated_at"], batch_size=500)
+    for contact in created:
+        after = snapshot(contact, CONTACT_EDITABLE)
+        events.append(
+            audit_event(
+                actor=actor,
+                action="contact.created",
+                subject=contact,
+                after={
+                    "family": contact.family_id,
+                    "source": "import",
+                    **{k: v for k, v in after.items() if k not in RESTRICTION_FIELDS},
+                },
+            )
+        )
+        if contact.is_restricted:
+            events.append(
+                audit_event(
+                    actor=actor,
+                    action="contact.restriction_changed",
+                    subject=contact,
+                    before={"restriction": Contact.Restriction.NONE, "restriction_note": ""},
+                    after=snapshot(contact, RESTRICTION_FIELDS),
+                    note="import",
+                )
+            )
 
 
 # --- Merges and data rights (registered from SupportConfig.ready) -------------------------------
