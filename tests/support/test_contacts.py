@@ -3,8 +3,10 @@ after, shown to staff as restricted (never hidden), school staff's business only
 subject access and gone at anonymisation."""
 
 import datetime
+import io
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from support import data_rights, services
@@ -153,3 +155,12 @@ def test_subject_access_lists_the_contacts_and_anonymisation_removes_them(family
     assert not Contact.objects.exists()
     event = AuditEvent.objects.get(action="contact.restriction_changed")
     assert "Prohibited" not in str(event.after)
+
+
+def test_the_demo_has_restricted_contacts_and_contacts_without_parental_responsibility(db):
+    call_command("seed_demo", stdout=io.StringIO())
+    assert Contact.objects.filter(restriction="court_order").count() >= 2
+    assert Contact.objects.filter(parental_responsibility=False).count() >= 2
+    # Every family with contacts still has one a voucher may name and go to.
+    for family in Family.objects.filter(contacts__isnull=False).distinct():
+        assert family_recipient(family) is not None
