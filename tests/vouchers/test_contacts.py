@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from support.contacts import contact_create, contact_update
 from support.errors import ConflictError, SupportError
 from support.models import AuditEvent
+from support.services import family_record_consent
 from vouchers.models import Voucher, VoucherSend
 from vouchers.pdf import render_voucher_pdf
 from vouchers.services import voucher_cancel, voucher_record_print, voucher_send_request
@@ -143,3 +144,14 @@ def test_it_still_reaches_a_family_recorded_by_hand_with_no_contacts_at_its_lead
         voucher = issue(family_a, food_type, delivery="sms")
     assert voucher.lead_carer_name == family_a.lead_carer_name
     assert sent_to() == [family_a.phone]
+
+
+def test_the_issue_page_offers_only_the_allowed_contacts_addresses(
+    family_a, court_order, pastoral_a, client_for, food_type
+):
+    family_record_consent(family=family_a, actor=pastoral_a, given=True)
+    page = client_for(pastoral_a).get(f"/families/{family_a.pk}/vouchers/new/").content.decode()
+    assert f"E-mail it to Anna Able at {ANNA_EMAIL}" in page
+    assert f"Text it to Anna Able at {ANNA_PHONE}" in page
+    assert DAN_EMAIL not in page
+    assert DAN_PHONE not in page
