@@ -127,3 +127,22 @@ def test_a_file_without_contact_columns_makes_no_contacts(school_a, lead_a):
     pupil_import_apply(school=school_a, data=data, actor=lead_a)
     assert Family.objects.get().lead_carer_name == "Grace Okafor"
     assert not Contact.objects.exists()
+
+
+def test_it_reads_contact_n_headers_as_bromcom_and_others_name_them(upns):
+    header = (
+        "UPN,Legal Forename,Legal Surname,DOB,NC Year,Contact 1 Name,Contact 1 Relationship,"
+        "Contact 1 Parental Responsibility,Contact 1 No Contact,Contact 2 Name,Contact 2 Relationship,"
+        "Contact 2 Priority,Contact 2 Parental Responsibility,Contact 2 Court Order,Contact 2 Mobile,"
+        "Contact 2 Email"
+    )
+    line = (
+        f"{upns[0]},Ada,Okafor,{dob_for(4):%d/%m/%Y},4,Grace Okafor,Mother,Y,N,"
+        "Daniel Okafor,Father,3,Y,Y,07400 123456,dan@example.org"
+    )
+    parsed = parse_pupil_csv(f"{header}\r\n{line}\r\n".encode(), academic_year_start=AYS)
+    assert parsed.ok, parsed.errors
+    assert parsed.unread == []
+    mother, father = parsed.rows[0].contacts
+    assert (mother.name, mother.restriction, mother.priority) == ("Grace Okafor", "none", 1)
+    assert (father.priority, father.restriction, father.phone) == (3, "court_order", "+447400123456")
