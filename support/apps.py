@@ -7,11 +7,13 @@ class SupportConfig(AppConfig):
 
     def ready(self) -> None:
         from support import checks  # noqa: F401  (registers system checks)
+        from support.contacts import register_contacts
         from support.merges import register_core_handlers
         from support.visibility import register_core
 
         register_core_handlers()
         register_core()
+        register_contacts()
 
         self._bound_model_serializer_dates()
 

@@ -21,6 +21,7 @@ from stdnum.gb import upn as upn_module
 from support.audit import audit_event, audit_record, audit_record_many
 from support.models import (
     ConsentMethod,
+    Contact,
     Enrolment,
     Family,
     FamilyConsent,
@@ -378,6 +379,7 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
         audit_event(actor=None, action="pupil.created", subject=p, after={"source": "demo"}) for p in pupils
     ]
     _school_staff(schools)
+    events += _demo_contacts(families, school=schools[0])
     audit_record_many(events)
     counts = {
         "schools": len(schools),
@@ -388,6 +390,58 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
     audit_record(actor=None, action="demo.seeded", after=counts)
     fund_demo_seed(today=today)
     return counts
+
+
+def _demo_contacts(families: list[Family], *, school: School) -> list:
+    """A few households at the first school with contacts: a father under a court order, a grandparent
+    without parental responsibility; the lead carer first, so vouchers still go to them. A generator of
+    its own, so the rest of the seeded demo stays as documented."""
+    rng = random.Random(SEED + 20)
+    here = sorted({p.family_id for p in Pupil.objects.filter(school=school)})
+    chosen = [f for f in families if f.pk in set(rng.sample(here, min(6, len(here))))]
+    contacts = []
+    for index, family in enumerate(chosen):
+        surname = family.lead_carer_name.split()[-1]
+        contacts.append(
+            Contact(
+                family=family, name=family.lead_carer_name, relationship="Mother", priority=1,
+                parental_responsibility=True, lives_with_pupil=True, phone=family.phone, email=family.email,
+            )
+        )  # fmt: skip
+        if index % 2 == 0:
+            contacts.append(
+                Contact(
+                    family=family, name=f"{rng.choice(FORENAMES)} {surname}", relationship="Father",
+                    priority=2, parental_responsibility=True, phone=f"+44740012{index:04d}",
+                    email=f"father{index}@mail.example", restriction=Contact.Restriction.COURT_ORDER,
+                    restriction_note="Prohibited steps order: no information to the father",
+                )
+            )  # fmt: skip
+        else:
+            contacts.append(
+                Contact(
+                    family=family, name=f"{rng.choice(CARER_FORENAMES)} {surname}",
+                    relationship="Grandparent", priority=2, parental_responsibility=False,
+                    lives_with_pupil=index % 3 == 0,
+                )
+            )  # fmt: skip
+    Contact.objects.bulk_create(contacts)
+    events = [
+        audit_event(actor=None, action="contact.created", subject=c, after={"source": "demo"})
+        for c in contacts
+    ]
+    events += [
+        audit_event(
+            actor=None,
+            action="contact.restriction_changed",
+            subject=c,
+            before={"restriction": "none"},
+            after={"restriction": c.restriction, "restriction_note": c.restriction_note},
+        )
+        for c in contacts
+        if c.is_restricted
+    ]
+    return events
 
 
 def _school_staff(schools: list[School]) -> None:

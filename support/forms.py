@@ -272,3 +272,56 @@ class ImportUploadForm(GovukErrorsMixin, forms.Form):
         if upload.size > MAX_BYTES:
             raise forms.ValidationError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB")
         return upload
+
+
+class ContactForm(GovukErrorsMixin, forms.ModelForm):
+    """One of a family's contacts; the service (support.contacts) holds the rules."""
+
+    class Meta:
+        from support.models import Contact
+
+        model = Contact
+        fields = [
+            "name",
+            "relationship",
+            "priority",
+            "parental_responsibility",
+            "lives_with_pupil",
+            "phone",
+            "email",
+            "restriction",
+            "restriction_note",
+        ]
+        labels = {
+            "name": "Full name",
+            "relationship": "Relationship to the pupil",
+            "priority": "Priority (1 is contacted first)",
+            "parental_responsibility": "Has parental responsibility",
+            "lives_with_pupil": "Lives with the pupil",
+            "phone": "Phone number",
+            "email": "E-mail address",
+            "restriction": "Restriction",
+            "restriction_note": "What the restriction is, briefly",
+        }
+        help_texts = {
+            "relationship": "For example mother, father, grandparent, foster carer",
+            "restriction": (
+                "Nothing is sent to, printed for or shown to a contact under a restriction or without "
+                "parental responsibility."
+            ),
+            "restriction_note": (
+                "At most 200 characters. Keep the order itself in your safeguarding system and tell your "
+                "safeguarding lead."
+            ),
+        }
+        widgets = {
+            "name": forms.TextInput(attrs={"class": "govuk-input"}),
+            "relationship": forms.TextInput(attrs={"class": "govuk-input govuk-input--width-20"}),
+            "priority": forms.NumberInput(attrs={"class": "govuk-input govuk-input--width-2"}),
+            "parental_responsibility": forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+            "lives_with_pupil": forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+            "phone": forms.TextInput(attrs={"class": "govuk-input govuk-input--width-20", "type": "tel"}),
+            "email": forms.EmailInput(attrs={"class": "govuk-input"}),
+            "restriction": forms.Select(attrs={"class": "govuk-select"}),
+            "restriction_note": forms.TextInput(attrs={"class": "govuk-input", "maxlength": 200}),
+        }

@@ -16,6 +16,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -32,6 +33,7 @@ __all__ = [
     "HEADERS",
     "MAX_BYTES",
     "REQUIRED",
+    "ContactRow",
     "ParseResult",
     "PupilRow",
     "RowError",
@@ -87,6 +89,21 @@ class UnreadColumn:
 
 
 @dataclass(frozen=True)
+class ContactRow:
+    """One of a pupil's contacts as the export lists them (issue 20). ``restriction`` is "none",
+    "court_order" or "no_contact" (support.models.Contact.Restriction's values)."""
+
+    name: str
+    relationship: str
+    priority: int
+    parental_responsibility: bool
+    lives_with_pupil: bool
+    restriction: str
+    phone: str
+    email: str
+
+
+@dataclass(frozen=True)
 class PupilRow:
     """One valid pupil, with every value normalised."""
 
@@ -113,6 +130,7 @@ class PupilRow:
     uifsm: bool = False
     service_child: bool = False
     looked_after: bool = False
+    contacts: tuple[ContactRow, ...] = ()  # in the file's order; empty when the file has no contact columns
 
 
 @dataclass
@@ -271,6 +289,77 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "Wonde, Groupcall Xporter": ("LookedAfter", "Child Looked After"),
     },
 }
+# --- Contacts (issue 20) --------------------------------------------------------------------------
+# Each contact's relationship, priority, parental responsibility, whether they live with the pupil, and
+# court order / no contact flags, for contacts 1 to MAX_CONTACTS, as SIMS ("Priority 2 Contact
+# Relationship") and the others ("Contact 2 Relationship") name them. Contact 1's name, telephone and
+# e-mail are the contact_name, contact_phone and contact_email rows above; contact N's are contactN_name,
+# contactN_phone and contactN_email. Keys are "contact<N>_<field>".
+MAX_CONTACTS = 4
+_CONTACT_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": (
+        "Contact {n} Name",
+        "Priority {n} Contact",
+        "Priority {n} Contact Name",
+        "Contact {n} Full Name",
+    ),
+    "relationship": (
+        "Contact {n} Relationship",
+        "Priority {n} Contact Relationship",
+        "Contact {n} Relationship To Pupil",
+    ),
+    "priority": ("Contact {n} Priority", "Priority {n} Contact Priority"),
+    "parental_responsibility": (
+        "Contact {n} Parental Responsibility",
+        "Priority {n} Contact Parental Responsibility",
+        "Contact {n} Has Parental Responsibility",
+    ),
+    "lives_with_pupil": (
+        "Contact {n} Lives With Pupil",
+        "Priority {n} Contact Lives With Pupil",
+        "Contact {n} Lives With Student",
+    ),
+    "court_order": ("Contact {n} Court Order", "Priority {n} Contact Court Order"),
+    "no_contact": ("Contact {n} No Contact", "Priority {n} Contact No Contact"),
+    "phone": (
+        "Contact {n} Telephone",
+        "Contact {n} Mobile",
+        "Contact {n} Phone",
+        "Priority {n} Contact Telephone",
+    ),
+    "email": ("Contact {n} Email", "Priority {n} Contact Email"),
+}
+_CONTACT_LABELS = {
+    "name": "name",
+    "relationship": "relationship",
+    "priority": "priority",
+    "parental_responsibility": "parental responsibility",
+    "lives_with_pupil": "lives with pupil",
+    "court_order": "court order",
+    "no_contact": "no contact",
+    "phone": "telephone",
+    "email": "email",
+}
+_CONTACT_ONE = {"name": "contact_name", "phone": "contact_phone", "email": "contact_email"}
+
+
+def contact_column(n: int, part: str) -> str:
+    """The key of contact ``n``'s ``part`` ("name", "court_order" ...): contact 1's name, phone and
+    e-mail are the older contact_name, contact_phone and contact_email columns."""
+    return _CONTACT_ONE[part] if n == 1 and part in _CONTACT_ONE else f"contact{n}_{part}"
+
+
+for _n in range(1, MAX_CONTACTS + 1):
+    for _part, _names in _CONTACT_HEADERS.items():
+        if _n == 1 and _part in _CONTACT_ONE:
+            continue
+        _names = tuple(name.format(n=_n) for name in _names)
+        _SIMS = tuple(name for name in _names if name.startswith("Priority"))
+        HEADERS[contact_column(_n, _part)] = {
+            "SIMS": _SIMS,
+            "Arbor, Bromcom, Wonde, Groupcall Xporter": tuple(n for n in _names if n not in _SIMS),
+        }
+# --- end of contacts -------------------------------------------------------------------------------
 COLUMNS: dict[str, tuple[str, ...]] = {
     column: tuple(dict.fromkeys(name for names in systems.values() for name in names))
     for column, systems in HEADERS.items()
@@ -325,6 +414,16 @@ _REGISTRATIONS: dict[str, str] = {
 }
 
 
+_LABELS.update(
+    {
+        contact_column(_n, _part): f"Contact {_n} {_label}"
+        for _n in range(1, MAX_CONTACTS + 1)
+        for _part, _label in _CONTACT_LABELS.items()
+        if not (_n == 1 and _part in _CONTACT_ONE)
+    }
+)
+
+
 def column_label(column: str) -> str:
     """The column's name as a lead reads it; the key itself when it is not one of ours."""
     return _LABELS.get(column, column)
@@ -333,6 +432,7 @@ def column_label(column: str) -> str:
 _MAX_NAME = 100
 _MAX_PHONE = 20  # Family.phone
 _MAX_REF = 100
+_MAX_RELATIONSHIP = 40  # Contact.relationship
 _MAX_VALUE_SHOWN = 60
 _MIN_AGE = 2
 _MAX_AGE = 20
@@ -766,6 +866,9 @@ class _RowParser:
         self.seen_upns: dict[str, int] = {}
         self.phone_cache: dict[str, str | None] = {}
         self.saw_record = False
+        # Contacts are read only from an export that has contact columns beyond contact 1's name,
+        # telephone and e-mail (older files keep making a family from those alone).
+        self.has_contacts = any(column.startswith("contact") and column[7:8].isdigit() for column in indexes)
 
     def parse(self, fields: list[str], line: int, result: ParseResult) -> None:
         """Check one record; append a PupilRow to ``result.rows`` or its errors to ``result.errors``."""
@@ -952,6 +1055,7 @@ class _RowParser:
             fsm = dates["fsm_start"] <= self.today and (
                 dates["fsm_end"] is None or dates["fsm_end"] >= self.today
             )
+        contacts = self._contacts(get, error, warnings, names["contact_name"], phone, email)
 
         if errors or date_of_birth is None or year_group is None:
             result.errors.extend(errors)
@@ -980,8 +1084,94 @@ class _RowParser:
                 uifsm=flags["uifsm"],
                 service_child=flags["service_child"],
                 looked_after=flags["looked_after"],
+                contacts=contacts,
             )
         )
+
+    def _contacts(self, get, error, warnings: list[str], name_1: str, phone_1: str, email_1: str):
+        """The row's contacts, when the file has any contact detail column (relationship, parental
+        responsibility, flags) or a second contact; a contact without a name is left out with a warning.
+
+        Parental responsibility not stated counts as none: nothing goes to a contact until it is known."""
+        if not self.has_contacts:
+            return ()
+        contacts = []
+        for n in range(1, MAX_CONTACTS + 1):
+            column = partial(contact_column, n)
+            raw_name = get(column("name"))
+            name = " ".join(raw_name.split())
+            flags = {}
+            for part in ("parental_responsibility", "lives_with_pupil", "court_order", "no_contact"):
+                raw = get(column(part))
+                flags[part] = _FLAGS.get(raw.casefold())
+                if flags[part] is None:
+                    error(column(part), f"{column_label(column(part))} must be Yes or No", raw)
+                    flags[part] = False
+            raw_priority = get(column("priority"))
+            priority = n
+            if raw_priority:
+                if raw_priority.isdigit() and 1 <= int(raw_priority) <= 99:
+                    priority = int(raw_priority)
+                else:
+                    error(
+                        column("priority"),
+                        f"{column_label(column('priority'))} must be 1 to 99",
+                        raw_priority,
+                    )
+            relationship = " ".join(get(column("relationship")).split())
+            if n == 1:
+                phone, email = phone_1, email_1
+            else:
+                phone = self._contact_phone(get(column("phone")))
+                email = get(column("email")).lower()
+                if email and not _check_email(email):
+                    error(
+                        column("email"),
+                        f"{column_label(column('email'))} is not a valid email address",
+                        email,
+                    )
+                if len(name) > _MAX_NAME:
+                    error(
+                        column("name"),
+                        f"{column_label(column('name'))} is longer than {_MAX_NAME} characters",
+                        raw_name,
+                    )
+            if len(relationship) > _MAX_RELATIONSHIP:
+                error(
+                    column("relationship"),
+                    f"{column_label(column('relationship'))} is too long",
+                    relationship,
+                )
+            if not name:
+                if relationship or any(flags.values()) or (n > 1 and (phone or email)):
+                    warnings.append(f"Contact {n} has details but no name: it was not read")
+                continue
+            restriction = (
+                "court_order" if flags["court_order"] else "no_contact" if flags["no_contact"] else "none"
+            )
+            contacts.append(
+                ContactRow(
+                    name=name,
+                    relationship=relationship,
+                    priority=priority,
+                    parental_responsibility=flags["parental_responsibility"],
+                    lives_with_pupil=flags["lives_with_pupil"],
+                    restriction=restriction,
+                    phone=phone,
+                    email=email,
+                )
+            )
+        return tuple(contacts)
+
+    def _contact_phone(self, raw: str) -> str:
+        # As for contact 1: a number the library cannot place is kept as given when it fits.
+        if not raw:
+            return ""
+        parsed = _parse_phone(raw)
+        if parsed is not None:
+            return parsed
+        kept = " ".join(raw.split())
+        return kept if len(kept) <= _MAX_PHONE else ""
 
     def _age_problem(self, date_of_birth: datetime.date) -> str:
         """Reason the date of birth is impossible for a pupil this academic year, or ""."""

@@ -33,6 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from support.audit import audit_event, audit_record, audit_record_many
+from support.contacts import contacts_import
 from support.errors import SupportError
 from support.jobs import enqueue_on_commit
 from support.models import (
@@ -133,6 +134,9 @@ class ImportPlan:
     leavers_not_on_roll: int = 0
     # Pupils on this roll whose registration type the file changes (main <-> subsidiary).
     registration_changes: list[tuple[Pupil, str]] = field(default_factory=list)
+    # Families whose contacts this file speaks for (pupils whose main roll is here): family id -> the
+    # first of its rows listing contacts. A new family takes its contacts from its group's rows.
+    contact_rows: dict[int, PupilRow] = field(default_factory=dict)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -337,6 +341,8 @@ def pupil_import_plan(
             else:
                 plan.registration_changes.append((pupil, wanted))
                 registration = wanted
+        if registration == Registration.MAIN and row.contacts:
+            plan.contact_rows.setdefault(pupil.family_id, row)
         if registration != Registration.MAIN:
             # A subsidiary roll confirms the pupil is still here; the pupil's record is the main
             # school's to keep.
@@ -374,11 +380,23 @@ def _wanted_registration(row: PupilRow) -> str:
 def _new_family(group: FamilyGroup) -> Family:
     lead = group.lead
     name = lead.contact_name or f"{lead.surname} household"
+    phone = next((r.contact_phone for r in group.rows if r.contact_phone), "")
+    email = next((r.contact_email for r in group.rows if r.contact_email), "")
+    listed = next((r.contacts for r in group.rows if r.contacts), ())
+    if listed:
+        # The household is named for, and reached at, a contact who may be told: never a restricted one.
+        allowed = sorted(
+            (c for c in listed if c.parental_responsibility and c.restriction == "none"),
+            key=lambda c: c.priority,
+        )
+        first = allowed[0] if allowed else None
+        name = first.name if first else f"{lead.surname} household"
+        phone, email = (first.phone, first.email) if first else ("", "")
     return Family(
         lead_carer_name=name,
         carer_name_key=normalise_name_key(name),
-        phone=next((r.contact_phone for r in group.rows if r.contact_phone), ""),
-        email=next((r.contact_email for r in group.rows if r.contact_email), ""),
+        phone=phone,
+        email=email,
         postcode=next((r.postcode for r in group.rows if r.postcode), ""),
         adults=1,
         children=len(group.rows),
@@ -502,6 +520,14 @@ def _apply(
                 },
             )
         )
+
+    # Contacts: a new family's from its rows; a known family's (main roll here) kept in step with the file.
+    contact_rows = dict(plan.contact_rows)
+    for group, family in zip(groups, families, strict=True):
+        with_contacts = next((row for row in group.rows if row.contacts), None)
+        if with_contacts is not None:
+            contact_rows[family.pk] = with_contacts
+    contacts_import(rows=contact_rows, actor=actor, events=events)
 
     new_pupils = [
         Pupil(upn=row.upn, school=school, family_id=family_for_upn[row.upn], **_row_values(row))

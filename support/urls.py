@@ -15,6 +15,8 @@ urlpatterns = [
         views.family_consent_confirm,
         name="family_consent_confirm",
     ),
+    path("families/<int:pk>/contacts/add/", views.contact_add, name="contact_add"),
+    path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),
     path("pupils/<int:pk>/need/", views.pupil_need, name="pupil_need"),
     path("pupils/<int:pk>/safeguarding/", views.pupil_safeguarding, name="pupil_safeguarding"),
     path(

@@ -13,13 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from support import consents, data_rights, free_meals, safeguarding, selectors, services
+from support import consents, contacts, data_rights, free_meals, safeguarding, selectors, services
 from support.access import requires
 from support.approvals import spend_requests_visible_to
 from support.csv_safe import safe_row
 from support.errors import SupportError
 from support.forms import (
     ConsentForm,
+    ContactForm,
     FamilyForm,
     FamilySearchForm,
     ImportUploadForm,
@@ -268,6 +269,7 @@ def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "elsewhere": elsewhere,
             "lead_school_ids": _lead_school_ids(request),
             **_consent_context(request, family),
+            "contacts": contacts.contacts_of(family),
         },
     )
 
@@ -384,9 +386,38 @@ def family_consent(request: HttpRequest, pk: int) -> HttpResponse:
             "elsewhere": 0,
             "lead_school_ids": _lead_school_ids(request),
             **_consent_context(request, family, form),
+            "contacts": contacts.contacts_of(family),
         },
         status=400,
     )
+
+
+def _contact_form_page(request: HttpRequest, *, family, contact=None) -> HttpResponse:
+    form = ContactForm(request.POST or None, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in contacts.CONTACT_EDITABLE}
+        try:
+            if contact is None:
+                contacts.contact_create(family=family, actor=request.user, **fields)
+            else:
+                contacts.contact_update(contact=contact, actor=request.user, **fields)
+        except SupportError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Contact saved.")
+            return redirect(f"{reverse('family_detail', args=[family.pk])}#contacts")
+    return render(request, "support/contact_edit.html", {"family": family, "contact": contact, "form": form})
+
+
+@requires("families.edit")
+def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
+    return _contact_form_page(request, family=_visible_family(request, pk))
+
+
+@requires("families.edit")
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(contacts.contacts_visible_to(request.user).select_related("family"), pk=pk)
+    return _contact_form_page(request, family=contact.family, contact=contact)
 
 
 @require_POST

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from support.audit import audit_record
+from support.contacts import address_is_barred, family_recipient_address
 from support.jobs import enqueue_on_commit
 from support.models import Family
 from vouchers.models import Delivery, Voucher, VoucherSend
@@ -50,8 +51,9 @@ def _cancelled_text(voucher: Voucher) -> str:
 
 
 def family_address(family: Family, channel: str) -> str:
-    """The family's address for ``channel`` as recorded now ("" when there is none)."""
-    return {Delivery.EMAIL: family.email, Delivery.SMS: family.phone}.get(channel, "")
+    """Where a message to ``family`` goes by ``channel`` now: an allowed contact's address, never one a
+    contact without parental responsibility or under a restriction holds ("" when there is none)."""
+    return family_recipient_address(family, channel)
 
 
 def voucher_send_queue(
@@ -111,6 +113,9 @@ def _finish(send: VoucherSend, status: str, *, note: str = "", now: datetime.dat
 
 def _skip_reason(send: VoucherSend) -> str:
     voucher = send.voucher
+    # Checked again as it goes: a restriction recorded since the send was asked for stops it.
+    if address_is_barred(voucher.family, send.channel, send.address):
+        return "This address belongs to a contact who must not be contacted."
     if send.kind == Kind.VOUCHER:
         if not voucher.is_valid:
             from vouchers.services import voucher_refusal

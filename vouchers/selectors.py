@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from support.contacts import family_recipient_address
 from support.models import Family, PartnerService, Policy
 from support.scopes import scope_for
 from vouchers.models import Delivery, Redemption, Voucher, VoucherType
@@ -42,8 +43,10 @@ def voucher_delivery_preference(*, user: User, family: Family) -> str:
         .values_list("delivery", flat=True)
         .first()
     )
-    address = {Delivery.EMAIL: family.email, Delivery.SMS: family.phone, Delivery.PRINT: "print"}
-    return last if last and address.get(last) else Delivery.PRINT
+    # Only an allowed contact's address counts (support.contacts): never a restricted contact's.
+    if last in (Delivery.EMAIL, Delivery.SMS) and family_recipient_address(family, last):
+        return last
+    return Delivery.PRINT
 
 
 def _service_stopped() -> Exists:

@@ -10,6 +10,7 @@ from django.utils.formats import date_format
 
 from support.audit import audit_event, audit_record, audit_record_many
 from support.consents import family_consent_require
+from support.contacts import barred_names, family_recipient, name_is_barred
 from support.errors import ConflictError, SupportError
 from support.fund import (
     fund_commitment_release,
@@ -98,7 +99,18 @@ def voucher_issue(
         raise ConflictError("This family was merged into another record: issue the voucher from that one.")
     # Issuing shares the family's details with the partner: that needs consent naming the partner.
     family_consent_require(family=family, partner=voucher_type.partner)
-    if delivery != Delivery.PRINT and not family_address(family, delivery):
+    # The voucher names, and goes to, a contact with parental responsibility and no restriction.
+    recipient = family_recipient(family, channel=None if delivery == Delivery.PRINT else delivery)
+    if recipient is None:
+        if delivery != Delivery.PRINT and family_recipient(family) is not None:
+            raise SupportError(_no_address(delivery), field="delivery")
+        raise SupportError(
+            "No contact of this family has parental responsibility without a restriction: record one "
+            "before issuing a voucher.",
+            field="contact",
+            code="no_allowed_contact",
+        )
+    if delivery != Delivery.PRINT and not recipient.address(delivery):
         raise SupportError(_no_address(delivery), field="delivery")
     household_size = family.household_size if household_size is None else household_size
     if household_size < 1:
@@ -129,7 +141,7 @@ def voucher_issue(
         expires_on=timezone.localdate() + datetime.timedelta(days=voucher_type.validity_days),
         referral_reason=referral_reason,
         referral_other=referral_other.strip() if referral_reason == ReferralReason.OTHER else "",
-        lead_carer_name=family.lead_carer_name,
+        lead_carer_name=recipient.name,
         household_size=household_size,
         dietary_needs=(family.dietary_needs if dietary_needs is None else dietary_needs).strip(),
         fulfilment=fulfilment,
@@ -183,7 +195,7 @@ def voucher_issue(
         voucher_send_queue(
             voucher=voucher,
             channel=delivery,
-            address=family_address(family, delivery),
+            address=recipient.address(delivery),
             kind=VoucherSend.Kind.VOUCHER,
             requested_by=issued_by,
             now=voucher.issued_at,
@@ -194,7 +206,10 @@ def voucher_issue(
 
 def _no_address(channel: str) -> str:
     how = "an e-mail address" if channel == Delivery.EMAIL else "a phone number"
-    return f"The family has no {how} on record: add it to the family's details, or choose another way."
+    return (
+        f"The family has no {how} on record for a contact who may be told: add it to the family's "
+        "details, or choose another way."
+    )
 
 
 def voucher_refusal(voucher: Voucher) -> ConflictError:
@@ -468,6 +483,15 @@ def voucher_send_request(
 
 def voucher_record_print(*, vouchers: list[Voucher], actor: AbstractBaseUser | None) -> None:
     """Refuse to print a voucher that is not valid; audit each print."""
+    # A voucher that names a contact restricted since it was issued is not printed for them.
+    names = barred_names(sorted({v.family_id for v in vouchers}))
+    barred = [v for v in vouchers if name_is_barred(v.family_id, v.lead_carer_name, names)]
+    if barred:
+        raise ConflictError(
+            f"Voucher {barred[0].display_code} names a contact who must not be contacted: cancel it and "
+            "issue a new one.",
+            code="not_printable",
+        )
     invalid = [v for v in vouchers if not v.is_valid]
     if invalid:
         first = invalid[0]

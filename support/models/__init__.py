@@ -1,6 +1,7 @@
 from support.models.api import IdempotencyRecord
 from support.models.audit import AuditEvent
 from support.models.consents import ConsentMethod, FamilyConsent
+from support.models.contacts import Contact
 from support.models.families import Family, FamilyDuplicate, Pupil, YearGroup
 from support.models.fund import (
     Donation,
@@ -22,6 +23,7 @@ from support.models.staff import Membership, Role
 __all__ = [
     "AuditEvent",
     "ConsentMethod",
+    "Contact",
     "Donation",
     "Enrolment",
     "Family",

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from support.contacts import contact_create
 from support.fund import fund_donation_record, standby_fund
 from support.models import FamilyDuplicate, LedgerEntry, Pledge, PupilImport, Role, SpendRequest
 from support.pledges import pledge_create
@@ -63,6 +64,7 @@ class Side:
     pupil_import: object
     duplicate: object
     print_job: str  # a background job started by the side's pastoral staff (see put_print_jobs)
+    contact: object = None  # a contact under a court order (the family's allowed contact comes first)
 
 
 @dataclass
@@ -197,6 +199,14 @@ def _side(*, name, school, partner, staff, lead, surname, item_name) -> Side:
         pupil_import=pupil_import,
         duplicate=duplicate,
         print_job=_print_job_id(staff),
+        contact=_contacts(family, staff, surname),
+    )
+
+
+def _contacts(family, staff, surname):
+    contact_create(family=family, actor=staff, name=f"Jo {surname}", parental_responsibility=True)
+    return contact_create(
+        family=family, actor=staff, name=f"Lee {surname}", relationship="Father", restriction="court_order"
     )
 
 

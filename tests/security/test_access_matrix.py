@@ -55,6 +55,10 @@ family_consent                  POST  family   L       400|404 400|404 404|400 4
 # Confirming a migrated consent is a lead's (the world's consents are not migrated: a lead is told so).
 family_consent_confirm          GET   family   405     405     405     405     405     405     405     405
 family_consent_confirm          POST  family   L       403|404 302|404 404|403 403     403     403     302
+contact_add                     GET   family   L       200|404 200|404 404|200 403     403     403     200
+contact_add                     POST  family   L       200|404 200|404 404|200 403     403     403     200
+contact_edit                    GET   contact  L       200|404 200|404 404|200 403     403     403     200
+contact_edit                    POST  contact  L       200|404 200|404 404|200 403     403     403     200
 pupil_need                      GET   pupil    405     405     405     405     405     405     405     405
 pupil_need                      POST  pupil    L       302|404 302|404 404|302 403     403     403     302
 # Safeguarding: only staff of the pupil's own school (a trust admin is not, so 404); the world's
@@ -408,6 +412,7 @@ def _kwargs(world, obj: str, side: str) -> dict:
         "-": {},
         "family": {"pk": s.family.pk, "family_pk": s.family.pk, "consent_pk": s.family.consents.first().pk},
         "pupil": {"pk": s.pupil.pk, "pupil_pk": s.pupil.pk},
+        "contact": {"pk": s.contact.pk},
         "dup": {"pk": s.duplicate.pk},
         "import": {"pk": s.pupil_import.pk},
         "voucher": {"pk": s.voucher.pk},

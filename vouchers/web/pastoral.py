@@ -22,6 +22,7 @@ from support import selectors as support_selectors
 from support.access import requires
 from support.audit import audit_record
 from support.consents import consented_partner_ids
+from support.contacts import family_recipient
 from support.csv_safe import safe_row
 from support.errors import SupportError
 from support.http import site_url
@@ -97,10 +98,13 @@ def _can_override(request: HttpRequest, schools: list[School]) -> bool:
 def _deliveries(family: Family) -> list[tuple[str, str]]:
     """The ways this family can get a voucher: always printed, and sent where it has an address."""
     ways = [(Delivery.PRINT.value, "Print it to hand to the family (nothing is sent)")]
-    if family.email:
-        ways.append((Delivery.EMAIL.value, f"E-mail it to {family.email}"))
-    if family.phone:
-        ways.append((Delivery.SMS.value, f"Text it to {family.phone}"))
+    # Only to a contact with parental responsibility and no restriction (support.contacts).
+    for channel, verb in ((Delivery.EMAIL, "E-mail"), (Delivery.SMS, "Text")):
+        recipient = family_recipient(family, channel=channel)
+        if recipient is None:
+            continue
+        to = f"{recipient.name} at " if recipient.contact is not None else ""
+        ways.append((channel.value, f"{verb} it to {to}{recipient.address(channel)}"))
     return ways
 
 
