@@ -41,6 +41,8 @@ def register() -> None:
             # The counter's check: whether it can be redeemed, and why not.
             "valid": Reads("state", "expires_on"),
             "reason": Reads("state", "expires_on"),
+            # A valid voucher whose service has stopped: honour it (item 7).
+            "notice": Reads("state", "expires_on", "voucher_type__service"),
             "service": Reads("voucher_type__service"),
         },
     )

@@ -490,8 +490,8 @@ def test_it_honours_a_voucher_issued_before_its_service_stopped_and_says_so(
 
 
 def test_it_prints_the_stopped_service_rule_on_the_voucher(voucher):
+    from vouchers.models import SERVICE_STOPPED_RULE
     from vouchers.pdf import vouchers_html
-    from vouchers.services import SERVICE_STOPPED_RULE
 
     assert SERVICE_STOPPED_RULE in vouchers_html([voucher])
     assert "even if the charity stops offering this service" in SERVICE_STOPPED_RULE
