@@ -2,8 +2,8 @@
 
 PostgreSQL refuses a null character in any text comparison, so a filter that hands one to the database
 answers 500 there; on SQLite it is silently accepted, so only a rule that refuses it before any view
-runs is tested the same on both. Generated from the admin site's registry (every text field of every
-model as a changelist lookup) and from the API's routes.
+runs is tested the same on both. The admin's lookups are generated from its registry (text fields of
+every model, as changelist filters); the API and the pages by example.
 """
 
 import pytest
