@@ -37,6 +37,13 @@ def test_it_shows_the_leads_beside_a_cancel_reason(
 
 
 def test_it_shows_the_leads_beside_a_coat_requests_reason(client_for, pastoral_a, family_a, leads_a):
+    from uniform.models import ItemKind, UniformItem
+    from uniform.sizes import CLOTHES_SIZES
+
+    # A coat is requested from the school's own items (the request form needs one set up).
+    UniformItem.objects.create(
+        school=leads_a, kind=ItemKind.COAT, name="Winter coat", sizes=CLOTHES_SIZES, unit_cost_pence=22_00
+    )
     pupil = family_a.pupils.get()
     pupil.in_need = True
     pupil.save()
