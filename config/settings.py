@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "support.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "support.middleware.ContentSecurityPolicyMiddleware",
+    # A null character in the query string is a 400 here, before any filter passes it to the database.
+    "support.middleware.NullCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

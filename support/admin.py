@@ -1,14 +1,19 @@
 """Django admin for trust admins. Lists come from selectors; every save and delete is audited."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.http import HttpRequest
 from django.shortcuts import redirect
 
 from support import fund as fund_services
 from support import selectors, services
 from support.audit import audit_record, changed, snapshot
+from support.bounds import date_in_window
 from support.consents import family_consents
 from support.models import (
     AuditEvent,
@@ -28,7 +33,31 @@ from support.models import (
 from support.scopes import scope_for
 
 
-class TrustModelAdmin(admin.ModelAdmin):
+class BoundedAdminMixin:
+    """The admin's forms take a number only within its column's range on PostgreSQL, on SQLite too
+    (which stores any 64-bit number: a voucher type's window of 99,999,999 days was saved there and
+    its issue page then answered 500), and a date only within support.bounds' window."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is None or db_field.is_relation:
+            return formfield
+        if isinstance(db_field, models.IntegerField) and isinstance(formfield, forms.IntegerField):
+            low, high = BaseDatabaseOperations.integer_field_ranges[db_field.get_internal_type()]
+            if formfield.max_value is None or formfield.max_value > high:
+                formfield.max_value = high
+                formfield.validators.append(MaxValueValidator(high))
+                formfield.widget.attrs["max"] = high
+            if formfield.min_value is None or formfield.min_value < low:
+                formfield.min_value = low
+                formfield.validators.append(MinValueValidator(low))
+                formfield.widget.attrs["min"] = low
+        elif isinstance(formfield, forms.DateField | forms.DateTimeField | forms.SplitDateTimeField):
+            formfield.validators.append(date_in_window)
+        return formfield
+
+
+class TrustModelAdmin(BoundedAdminMixin, admin.ModelAdmin):
     """Admin-role users may manage these; saves and deletes leave an audit event."""
 
     selector = None  # a function (user) -> queryset; None means the model's default manager
@@ -114,7 +143,7 @@ class SchoolAdmin(TrustModelAdmin):
     search_fields = ["name", "urn"]
 
 
-class PartnerServiceInline(admin.TabularInline):
+class PartnerServiceInline(BoundedAdminMixin, admin.TabularInline):
     model = PartnerService
     extra = 0
 
@@ -313,7 +342,7 @@ class LedgerEntryAdmin(TrustModelAdmin):
         return {}
 
 
-class TrustUserAdmin(UserAdmin):
+class TrustUserAdmin(BoundedAdminMixin, UserAdmin):
     """Users for trust admins (not only superusers). Audited without password hashes."""
 
     AUDITED = ("username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser")

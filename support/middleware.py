@@ -68,6 +68,23 @@ class RequestSizeLimitMiddleware:
         return self.get_response(request)
 
 
+class NullCharacterMiddleware:
+    """Refuses a query string holding a null character (``%00``): 400. No field can hold one, and
+    PostgreSQL refuses it in any text comparison, so a filter that passes it on (the admin's lookups
+    from the query string, say) would answer 500. One check here covers every door."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in "".join(f"{key}{value}" for key, values in request.GET.lists() for value in values):
+            message = "The address holds a null character (%00), which no field can hold: remove it."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message, "code": "invalid"}, status=400)
+            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
 class ContentSecurityPolicyMiddleware:
     """Adds the Content-Security-Policy header (no inline scripts, nothing from other origins)."""
 

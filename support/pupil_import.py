@@ -769,7 +769,7 @@ def _tell_other_schools(
             lines += [f"  - {p.known_as} {p.surname} (UPN {p.upn})" for p in clashed]
             lines += ["", "If you did not expect this, tell the trust's admins."]
         lines += ["", f"Your families: {link}"]
-        subject = f"{school.name}'s import named {len(ids)} of your pupil{'s' if len(ids) != 1 else ''}"
+        subject = f"{school.name}'s import named {len(ids)} of your pupils"
         enqueue_on_commit("support.send_email", emails[school_id], subject, "\n".join(lines))
 
 

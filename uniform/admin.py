@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from support.admin import TrustModelAdmin
+from support.admin import BoundedAdminMixin, TrustModelAdmin
 from support.audit import audit_record
 from support.bounds import BoundedFormMixin
 from support.errors import SupportError
@@ -71,7 +71,7 @@ class UniformItemAdmin(TrustModelAdmin):
         return pounds(obj.unit_cost_pence)
 
 
-class WelcomePackItemInline(admin.TabularInline):
+class WelcomePackItemInline(BoundedAdminMixin, admin.TabularInline):
     model = WelcomePackItem
     extra = 0
     autocomplete_fields = ["item"]
@@ -101,7 +101,7 @@ class WelcomePackAdmin(TrustModelAdmin):
             )
 
 
-class GiftLineInline(admin.TabularInline):
+class GiftLineInline(BoundedAdminMixin, admin.TabularInline):
     model = GiftLine
     extra = 0
     fields = readonly_fields = ["item", "quantity", "size"]

@@ -41,9 +41,9 @@ def register() -> None:
             # The counter's check: whether it can be redeemed, and why not.
             "valid": Reads("state", "expires_on"),
             "reason": Reads("state", "expires_on"),
+            # A valid voucher whose service has stopped: honour it (item 7).
+            "notice": Reads("state", "expires_on", "voucher_type__service"),
             "service": Reads("voucher_type__service"),
-            # Whether the charity still offers the service (a stopped one is honoured until expiry).
-            "notice": Reads("voucher_type"),
         },
     )
     sends = ("kind", "channel", "address", "requested_by", "requested_at", "status", "sent_at", "note")

@@ -338,6 +338,7 @@ def test_it_puts_a_matching_pupil_on_both_rolls_and_leaves_their_record_alone(
     # School B's leads are told, after commit.
     [mail] = mailoutbox
     assert mail.to == [lead_b.email]
+    assert mail.subject == f"{school_a.name}'s import named 1 of your pupils"
     for told in ("Bobby Brook", school_a.name, bobby.upn):
         assert told in mail.body
 
