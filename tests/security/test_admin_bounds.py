@@ -2,7 +2,6 @@
 hand): on SQLite a voucher type's window of 99,999,999 days was saved, and its issue page answered 500.
 Generated from the admin site's registry, so a model or field added later is covered."""
 
-import datetime
 
 import pytest
 from django import forms
@@ -12,7 +11,7 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import Client, RequestFactory
 
 from support.bounds import date_in_window
-from tests.factories import FamilyFactory, PupilFactory
+from tests.factories import FamilyFactory, PupilFactory, consent_to
 from vouchers.models import VoucherType
 
 PROJECT_APPS = ("support", "vouchers", "uniform")
@@ -81,7 +80,8 @@ def test_it_refuses_a_voucher_type_window_of_millions_of_days_and_the_issue_page
     voucher_type = VoucherType.objects.create(
         partner=partner_1, service="food_parcel", name="Food parcel", face_value_pence=25_00, validity_days=28
     )
-    family = FamilyFactory(consent_given=True, consent_date=datetime.date(2024, 1, 1))
+    family = FamilyFactory()
+    consent_to(family, admin, partner_1)
     PupilFactory(family=family, school=school_a)
     client = Client(raise_request_exception=False)
     client.force_login(admin)
