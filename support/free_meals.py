@@ -26,6 +26,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from support.audit import audit_record
+from support.contacts import family_recipient
+from support.errors import SupportError
 from support.models import Family, Pupil, School
 from support.pupil_csv import academic_year_start_for
 from support.selectors import User, lead_schools_of, on_roll_at
@@ -117,9 +119,19 @@ def fsm_letter_pupils(*, user: User, family: Family, today: datetime.date | None
 def render_fsm_letter_pdf(
     *, family: Family, pupils: list[Pupil], actor: AbstractBaseUser, today: datetime.date | None = None
 ) -> bytes:
-    """A letter to the family explaining free school meals and how to apply (A4 PDF); audited."""
+    """A letter to the family explaining free school meals and how to apply (A4 PDF); audited.
+
+    It is addressed to a contact who may be told about the pupils (parental responsibility, no
+    restriction), as a voucher is; refused when no one may be."""
     from weasyprint import HTML
 
+    recipient = family_recipient(family)
+    if recipient is None:
+        raise SupportError(
+            "No contact of this family has parental responsibility without a restriction: record one "
+            "before printing a letter.",
+            code="no_allowed_contact",
+        )
     today = today or timezone.localdate()
     schools: list[School] = list({pupil.school_id: pupil.school for pupil in pupils}.values())
     html = render_to_string(
@@ -127,6 +139,7 @@ def render_fsm_letter_pdf(
         {
             "trust_name": settings.TRUST_NAME,
             "family": family,
+            "recipient": recipient,
             "pupils": pupils,
             "schools": schools,
             "infants": [pupil for pupil in pupils if pupil.uifsm or pupil.year_group <= 2],

@@ -240,7 +240,11 @@ def fsm_letter(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     pupils = free_meals.fsm_letter_pupils(user=request.user, family=family)
-    pdf = free_meals.render_fsm_letter_pdf(family=family, pupils=pupils, actor=request.user)
+    try:
+        pdf = free_meals.render_fsm_letter_pdf(family=family, pupils=pupils, actor=request.user)
+    except SupportError as exc:
+        messages.error(request, exc.message)
+        return redirect("family_detail", pk=family.pk)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="free-school-meals-family-{family.pk}.pdf"'
     return response

@@ -93,3 +93,27 @@ def test_the_letter_names_only_the_leads_schools_pupils(family_ab, lead_a, clien
 def test_the_leads_home_page_links_to_the_check(lead_a, pastoral_a, client_for):
     assert 'href="/free-school-meals/"' in client_for(lead_a).get("/").content.decode()
     assert 'href="/free-school-meals/"' not in client_for(pastoral_a).get("/").content.decode()
+
+
+def test_the_letter_goes_to_a_contact_who_may_be_told_never_one_under_a_restriction(
+    issue, family_a, food_type, lead_a, client_for
+):
+    from support.contacts import contact_create
+
+    issue(family_a, food_type)
+    contact_create(
+        family=family_a, actor=lead_a, name="Dan Able", relationship="Father", priority=1,
+        parental_responsibility=True, restriction="court_order", restriction_note="Prohibited steps order",
+    )  # fmt: skip
+    client = client_for(lead_a)
+    refused = client.get(f"/families/{family_a.pk}/free-school-meals-letter.pdf")
+    assert refused.status_code == 302  # back to the family page: nobody may be told
+    assert not AuditEvent.objects.filter(action="family.fsm_letter_printed").exists()
+    contact_create(
+        family=family_a, actor=lead_a, name="Anna Able", relationship="Mother", priority=2,
+        parental_responsibility=True,
+    )  # fmt: skip
+    response = client.get(f"/families/{family_a.pk}/free-school-meals-letter.pdf")
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Dear Anna Able" in text
+    assert "Dan" not in text
