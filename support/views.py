@@ -233,9 +233,7 @@ def fsm_letter(request: HttpRequest, pk: int) -> HttpResponse:
     """The printable letter explaining how to apply, for one family the lead's schools can see."""
     family = get_object_or_404(
         selectors.families_visible_to(request.user).filter(
-            selectors.family_on_roll_at(
-                list(selectors.lead_schools_of(request.user).values_list("pk", flat=True))
-            )
+            selectors.family_on_roll_at(_lead_school_ids(request))
         ),
         pk=pk,
     )
