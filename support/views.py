@@ -281,12 +281,13 @@ def _consent_context(request: HttpRequest, family, form: ConsentForm | None = No
     listed = list(consents.family_consents(family))
     current = {c.partner_id for c in listed if c.is_current}
     unconsented = selectors.partners_visible_to(request.user).filter(is_active=True).exclude(pk__in=current)
+    wordings = [(p, consents.consent_wording(p.name)) for p in unconsented]
     return {
         "consents": listed,
         "consent_form": form or ConsentForm(partners=unconsented),
-        "consent_partners_left": unconsented.exists(),
+        "consent_partners_left": bool(wordings),
         "can_confirm_consent": consents.family_consent_can_confirm(family=family, actor=request.user),
-        "consent_wordings": [(p, consents.consent_wording(p.name)) for p in unconsented],
+        "consent_wordings": wordings,
     }
 
 
