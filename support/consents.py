@@ -16,7 +16,7 @@ from django.utils import timezone
 from support import selectors
 from support.audit import audit_record
 from support.errors import ConflictError, SupportError
-from support.models import Enrolment, Family, FamilyConsent, PartnerCharity
+from support.models import Family, FamilyConsent, PartnerCharity
 from support.models.consents import RECORDABLE_METHODS
 
 # What staff read to the lead carer before recording consent (docs/privacy.md quotes it).
@@ -165,8 +165,7 @@ def family_consent_withdraw(
 
 def family_consent_can_confirm(*, family: Family, actor: AbstractBaseUser) -> bool:
     """A pastoral lead of a school with one of the family's pupils on its roll (or a trust admin)."""
-    rolls = Enrolment.objects.current().filter(pupil__family=family).values("school")
-    return selectors.lead_schools_of(actor).filter(pk__in=rolls).exists()
+    return family.pk in selectors.families_spoken_for(actor, [family.pk])
 
 
 @transaction.atomic

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from support.audit import _json_value, audit_event, audit_record, audit_record_many
 from support.errors import SupportError
+from support.fund import local_midnight
 from support.models import AuditEvent, Enrolment, Family, FamilyConsent, FamilyDuplicate, Pupil
 from support.scopes import scope_for
 from support.upload_retention import uploads_about_family, uploads_forget_family
@@ -453,10 +454,6 @@ def _on_a_current_roll() -> Exists:
     return Exists(Enrolment.objects.current().filter(pupil__family=OuterRef("pk")))
 
 
-def _start_of(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _day_of(moment: datetime.datetime) -> datetime.date:
     return timezone.localdate(moment) if timezone.is_aware(moment) else moment.date()
 
@@ -484,7 +481,7 @@ def expired_families(*, cutoff: datetime.datetime) -> list[tuple[int, datetime.d
         .values_list("pk", "updated_at", "pupils_updated", "last_left")
     )
     latest = {
-        pk: _start_of(left) if left is not None else max(d for d in (updated, pupils) if d is not None)
+        pk: local_midnight(left) if left is not None else max(d for d in (updated, pupils) if d is not None)
         for pk, updated, pupils, left in candidates
     }
     sections = [s for s in registered_sections() if s.last_activity is not None]

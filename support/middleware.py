@@ -7,6 +7,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from support.http import API_PREFIX, api_error_body
+
 # The id of the request being served, for log lines written anywhere while it runs.
 _current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 # An id a trusted proxy sent (X-Request-ID) is kept when it looks like one; anything else is replaced.
@@ -48,6 +50,13 @@ class RequestIdLogFilter(logging.Filter):
         return True
 
 
+def _refuse(request: HttpRequest, status: int, message: str, code: str) -> HttpResponse:
+    """A request refused before any view: the API's error shape under /api/, plain text elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(api_error_body(detail=message, code=code, request=request), status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
 class RequestSizeLimitMiddleware:
     """Refuses a body over MAX_REQUEST_BYTES (the largest pupil CSV upload and its form) before any of
     it is read: 413. Django's DATA_UPLOAD_MAX_MEMORY_SIZE caps the non-file part of each request."""
@@ -62,9 +71,7 @@ class RequestSizeLimitMiddleware:
             length = 0
         if length > settings.MAX_REQUEST_BYTES:
             message = f"The request is too large: at most {settings.MAX_REQUEST_BYTES // (1024 * 1024)} MB."
-            if request.path.startswith("/api/"):
-                return JsonResponse({"detail": message, "code": "too_large"}, status=413)
-            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+            return _refuse(request, 413, message, "too_large")
         return self.get_response(request)
 
 
@@ -79,9 +86,7 @@ class NullCharacterMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if "\x00" in "".join(f"{key}{value}" for key, values in request.GET.lists() for value in values):
             message = "The address holds a null character (%00), which no field can hold: remove it."
-            if request.path.startswith("/api/"):
-                return JsonResponse({"detail": message, "code": "invalid"}, status=400)
-            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+            return _refuse(request, 400, message, "invalid")
         return self.get_response(request)
 
 

@@ -96,11 +96,6 @@ def family_schools_visible_to(user: User, family: Family) -> QuerySet[School]:
     )
 
 
-def pupil_rolls_visible_to(user: User) -> QuerySet[Enrolment]:
-    """Roll rows of the pupils the user may see (each pupil's other school is named on its page)."""
-    return Enrolment.objects.filter(pupil__in=pupils_visible_to(user).values("pk"))
-
-
 def family_search(*, user: User, query: str = "", school_id: int | None = None) -> QuerySet[Family]:
     """Families the user may see that match a carer name, pupil name, postcode, phone, e-mail or UPN."""
     families = families_visible_to(user)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from support.audit import audit_record
 from support.models import Family, Policy, Pupil, PupilImport
+from support.pupil_csv import _sniff_delimiter
 
 # Statuses whose file is no longer needed: nothing will read the content again.
 FINISHED = (
@@ -78,10 +79,8 @@ def _decode(content: bytes) -> str:
 def _rows_naming(content: bytes, upns: set[str]) -> list[dict[str, str]]:
     """The file's rows that carry one of ``upns`` in any cell, by the file's own header names."""
     text = _decode(content)
-    dialect = (
-        "excel-tab" if text.split("\n", 1)[0].count("\t") > text.split("\n", 1)[0].count(",") else "excel"
-    )
-    reader = csv.reader(io.StringIO(text), dialect=dialect)
+    # Split as the import splits it (a comma, semicolon or tab: whichever the header has most of).
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
     header = next(reader, [])
     return [
         dict(zip(header, cells, strict=False))

@@ -233,9 +233,7 @@ def fsm_letter(request: HttpRequest, pk: int) -> HttpResponse:
     """The printable letter explaining how to apply, for one family the lead's schools can see."""
     family = get_object_or_404(
         selectors.families_visible_to(request.user).filter(
-            selectors.family_on_roll_at(
-                list(selectors.lead_schools_of(request.user).values_list("pk", flat=True))
-            )
+            selectors.family_on_roll_at(_lead_school_ids(request))
         ),
         pk=pk,
     )
@@ -283,12 +281,13 @@ def _consent_context(request: HttpRequest, family, form: ConsentForm | None = No
     listed = list(consents.family_consents(family))
     current = {c.partner_id for c in listed if c.is_current}
     unconsented = selectors.partners_visible_to(request.user).filter(is_active=True).exclude(pk__in=current)
+    wordings = [(p, consents.consent_wording(p.name)) for p in unconsented]
     return {
         "consents": listed,
         "consent_form": form or ConsentForm(partners=unconsented),
-        "consent_partners_left": unconsented.exists(),
+        "consent_partners_left": bool(wordings),
         "can_confirm_consent": consents.family_consent_can_confirm(family=family, actor=request.user),
-        "consent_wordings": [(p, consents.consent_wording(p.name)) for p in unconsented],
+        "consent_wordings": wordings,
     }
 
 

@@ -17,9 +17,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from support.audit import audit_record
-from support.contacts import address_is_barred, family_recipient_address
+from support.contacts import address_is_barred
 from support.jobs import enqueue_on_commit
-from support.models import Family
 from vouchers.models import Delivery, Voucher, VoucherSend
 from vouchers.pdf import render_voucher_pdf
 from vouchers.sms import get_sms_backend
@@ -48,12 +47,6 @@ def _cancelled_text(voucher: Voucher) -> str:
         f"{voucher.voucher_type.partner.name} has been cancelled and can no longer be used. "
         f"If you need help, contact {school.name}{contact}."
     )
-
-
-def family_address(family: Family, channel: str) -> str:
-    """Where a message to ``family`` goes by ``channel`` now: an allowed contact's address, never one a
-    contact without parental responsibility or under a restriction holds ("" when there is none)."""
-    return family_recipient_address(family, channel)
 
 
 def voucher_send_queue(

@@ -10,7 +10,7 @@ from django.utils.formats import date_format
 
 from support.audit import audit_event, audit_record, audit_record_many
 from support.consents import family_consent_require
-from support.contacts import barred_names, family_recipient, name_is_barred
+from support.contacts import barred_names, family_recipient, family_recipient_address, name_is_barred
 from support.errors import ConflictError, SupportError
 from support.fund import (
     fund_commitment_release,
@@ -31,7 +31,7 @@ from vouchers.models import (
     VoucherSend,
     VoucherType,
 )
-from vouchers.notify import family_address, voucher_send_queue
+from vouchers.notify import voucher_send_queue
 from vouchers.selectors import voucher_limit_status, voucher_type_offered
 
 State = Voucher.State
@@ -466,7 +466,7 @@ def voucher_send_request(
         raise voucher_refusal(voucher)
     if channel not in (Delivery.EMAIL, Delivery.SMS):
         raise SupportError("Choose e-mail or text message.", field="channel")
-    address = family_address(voucher.family, channel)
+    address = family_recipient_address(voucher.family, channel)
     if not address:
         raise SupportError(_no_address(channel), field="channel")
     return voucher_send_queue(

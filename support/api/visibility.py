@@ -24,6 +24,7 @@ from rest_framework import serializers
 from rest_framework.filters import OrderingFilter, SearchFilter
 
 from support.api.filters import BoundedFilterBackend
+from support.bounds import ID_MAX
 from support.visibility import can_see, is_declared, lookup_path, order_visible
 
 User = AbstractBaseUser | AnonymousUser | None
@@ -110,7 +111,7 @@ class IdFilter(django_filters.NumberFilter):
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
+        kwargs.setdefault("max_value", ID_MAX)
         super().__init__(*args, **kwargs)
 
 

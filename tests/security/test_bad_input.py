@@ -288,6 +288,7 @@ def test_it_refuses_a_request_bigger_than_any_upload(world, admin, settings):
     response = client.generic("POST", "/api/v1/vouchers/", body, content_type="application/octet-stream")
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
+    assert response.json()["request_id"] == response.headers["X-Request-ID"]
 
 
 def _request_serializers() -> dict[str, serializers.Serializer]:

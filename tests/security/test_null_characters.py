@@ -66,6 +66,7 @@ def test_it_answers_a_null_character_on_the_api_as_json(admin, finance):
         response = _client(user).get(url)
         assert response.status_code == 400, url
         assert "null character" in response.json()["detail"]
+        assert response.json()["request_id"] == response.headers["X-Request-ID"]
 
 
 @pytest.mark.django_db

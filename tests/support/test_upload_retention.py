@@ -1,6 +1,8 @@
 """Uploaded pupil files are kept only while they are needed (issue 13, item 5)."""
 
+import csv
 import datetime
+import io
 
 import pytest
 from django.conf import settings
@@ -11,7 +13,7 @@ from support.models import AuditEvent, Enrolment, Policy, PupilImport
 from support.pupil_import import pupil_import_upload
 from support.tasks import apply_pupil_import, purge_pupil_uploads
 from support.upload_retention import pupil_uploads_purge
-from tests.support.test_pupil_import import csv_bytes, queued_upload, row
+from tests.support.test_pupil_import import HEADER, csv_bytes, queued_upload, row
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +140,20 @@ def test_it_deletes_held_files_naming_a_family_when_it_is_anonymised(held, famil
     assert _stored(held) == b""
     assert held.status == PupilImport.Status.EXPIRED
     assert result.counts()["pupil_uploads"] == 1
+
+
+def test_it_finds_a_family_in_a_held_file_separated_by_semicolons(school_a, lead_a, family_a):
+    # The import reads a file separated by semicolons (or tabs) as well as commas: so does the search.
+    pupil = family_a.pupils.get()
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for values in (row(pupil.upn, "Alfie", "Able"), row(forename="Other", surname="Child")):
+        writer.writerow([values.get(name, "") for name in HEADER])
+    upload = pupil_import_upload(
+        school=school_a, actor=lead_a, filename="semicolons.csv", data=out.getvalue().encode()
+    )
+    assert upload.status == PupilImport.Status.PREVIEWED
+
+    (entry,) = subject_access_data(family=family_a)["pupil_uploads"]
+    assert [r["Legal Forename"] for r in entry["rows"]] == ["Alfie"]

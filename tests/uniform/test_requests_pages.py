@@ -330,6 +330,17 @@ def test_it_runs_the_winter_drive_from_the_page(client_for, lead_a, school_a, sc
     assert "Skipped" in page
 
 
+def test_it_refuses_a_drive_coat_whose_id_no_item_can_have(client_for, lead_a, school_a, coat_a):
+    chosen = PupilFactory(school=school_a, in_need=True)
+    response = client_for(lead_a).post(
+        "/requests/winter-drive/",
+        {"pupil": [chosen.pk], f"coat-{chosen.pk}": "99999999999999999999:9-10", "reason": "Drive"},
+    )
+    assert response.status_code == 400
+    assert "Choose a coat and size" in response.content.decode()
+    assert not SupportRequest.objects.exists()
+
+
 def test_it_refuses_a_drive_for_a_pupil_not_listed(client_for, lead_a, school_b, coat_b):
     other = PupilFactory(school=school_b, in_need=True)
     response = client_for(lead_a).post(

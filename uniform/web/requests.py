@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from support import selectors as support_selectors
 from support.access import requires
 from support.approvals import spend_request_for
+from support.bounds import id_in_range
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin, SafeguardingHintsMixin, VisibleFilterForm
 from support.models import School
@@ -439,9 +440,10 @@ def winter_drive(request: HttpRequest) -> HttpResponse:
             pupil_coats = {}
             for pk in selected:
                 item_pk, _, size = request.POST.get(f"coat-{pk}", "").partition(":")
-                if not item_pk.isdigit():
+                item_id = id_in_range(item_pk) if item_pk.isdigit() else None
+                if item_id is None:
                     raise SupportError("Choose a coat and size for every pupil you selected.")
-                pupil_coats[int(pk)] = services.DriveCoat(item_id=int(item_pk), size=size)
+                pupil_coats[int(pk)] = services.DriveCoat(item_id=item_id, size=size)
             created = services.requests_winter_drive(
                 pupil_coats=pupil_coats, actor=request.user, reason=form.cleaned_data["reason"]
             )
