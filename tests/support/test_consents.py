@@ -102,6 +102,7 @@ def test_the_family_page_shows_each_named_consent_and_records_one_with_how_it_wa
     refused = client.post(f"/families/{family_a.pk}/consent/", {"partner": partner_1.pk, "given": "yes"})
     assert refused.status_code == 400
     assert "Choose how the carer gave consent" in refused.content.decode()
+    assert "<title>Error: " in refused.content.decode()  # a screen reader hears the page has an error
 
     response = client.post(
         f"/families/{family_a.pk}/consent/",
