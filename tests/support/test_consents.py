@@ -145,6 +145,7 @@ def test_a_lead_confirms_a_migrated_consent_from_the_family_page_and_pastoral_st
     url = f"/families/{family_a.pk}/consents/{consent.pk}/confirm/"
     page = client_for(lead_a).get(f"/families/{family_a.pk}/").content.decode()
     assert "Migrated, to be confirmed" in page
+    assert "A pastoral lead asks the family, then confirms it." in page  # said once, not three times
     assert f'action="{url}"' in page
     assert f'action="{url}"' not in client_for(pastoral_a).get(f"/families/{family_a.pk}/").content.decode()
 
