@@ -305,6 +305,7 @@ class ContactForm(GovukErrorsMixin, forms.ModelForm):
         }
         help_texts = {
             "relationship": "For example mother, father, grandparent, foster carer",
+            "phone": "A mobile for text messages, for example 07700 900123",
             "restriction": (
                 "Nothing is sent to, printed for or shown to a contact under a restriction or without "
                 "parental responsibility."

@@ -702,6 +702,11 @@ def _map_header(header: list[str], line: int) -> tuple[dict[str, int], list[RowE
     return indexes, errors
 
 
+# How alike an unread header and an accepted one must be to suggest it: a typo ('Famly ID', 'Post Cod')
+# is suggested; a header that only shares a word ('SEN Status' and 'Enrol Status', 0.8) is not.
+_SUGGEST_CUTOFF = 0.85
+
+
 def _unread_columns(header: list[str], indexes: dict[str, int]) -> list[UnreadColumn]:
     """Each named column the import does not read, with the closest accepted header for a field the
     file does not already fill ("did you mean")."""
@@ -712,7 +717,7 @@ def _unread_columns(header: list[str], indexes: dict[str, int]) -> list[UnreadCo
         shown = name.strip()
         if index in read or not shown:
             continue
-        matches = difflib.get_close_matches(_header_key(shown), open_keys, n=1, cutoff=0.7)
+        matches = difflib.get_close_matches(_header_key(shown), open_keys, n=1, cutoff=_SUGGEST_CUTOFF)
         suggestion = _ALIAS_SHOWN[matches[0]] if matches else ""
         field_name = _ALIAS_TO_COLUMN[matches[0]] if matches else ""
         unread.append(UnreadColumn(shown, _column_letter(index), suggestion, field_name))

@@ -251,6 +251,11 @@ def burn_down_chart(
         if abs(by - ay) < 34:
             middle = (by + ay) / 2
             by, ay = (middle - 17, middle + 17) if by <= ay else (middle + 17, middle - 17)
+        # Near zero the lower label's second line would sit on the month names: lift both labels.
+        lowest = max(by, ay) if last.available_pence is not None else by
+        overshoot = lowest + 14 - (top + plot_h - 4)
+        if overshoot > 0:
+            by, ay = by - overshoot, ay - overshoot
         label_x = bx + 12
         parts.append(_text(label_x, by, whole_pounds(last.balance_pence), size=14, bold=True, fill=TEAL))
         parts.append(_text(label_x, by + 14, "balance", size=12, fill=GREY))

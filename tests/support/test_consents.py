@@ -102,6 +102,7 @@ def test_the_family_page_shows_each_named_consent_and_records_one_with_how_it_wa
     refused = client.post(f"/families/{family_a.pk}/consent/", {"partner": partner_1.pk, "given": "yes"})
     assert refused.status_code == 400
     assert "Choose how the carer gave consent" in refused.content.decode()
+    assert "<title>Error: " in refused.content.decode()  # a screen reader hears the page has an error
 
     response = client.post(
         f"/families/{family_a.pk}/consent/",
@@ -144,6 +145,7 @@ def test_a_lead_confirms_a_migrated_consent_from_the_family_page_and_pastoral_st
     url = f"/families/{family_a.pk}/consents/{consent.pk}/confirm/"
     page = client_for(lead_a).get(f"/families/{family_a.pk}/").content.decode()
     assert "Migrated, to be confirmed" in page
+    assert "A pastoral lead asks the family, then confirms it." in page  # said once, not three times
     assert f'action="{url}"' in page
     assert f'action="{url}"' not in client_for(pastoral_a).get(f"/families/{family_a.pk}/").content.decode()
 

@@ -3,6 +3,7 @@ after, shown to staff as restricted (never hidden), school staff's business only
 subject access and gone at anonymisation."""
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -86,6 +87,17 @@ def test_the_family_page_shows_a_restricted_contact_as_restricted(
     assert "Restricted: Court order" in page
     assert "govuk-tag--red" in page
     assert "Prohibited steps order" in page
+
+
+def test_the_contact_form_shows_its_tick_boxes_and_asks_for_a_phone_number_in_plain_words(
+    family_a, pastoral_a, client_for
+):
+    page = client_for(pastoral_a).get(f"/families/{family_a.pk}/contacts/add/").content.decode()
+    # A GOV.UK tick box is drawn by its item wrapper: a bare input with the class is invisible.
+    for name in ("parental_responsibility", "lives_with_pupil"):
+        assert re.search(rf'<div class="govuk-checkboxes__item"><input[^>]+id="id_{name}"', page)
+    assert "for example 07700 900123" in page
+    assert "E.164" not in page
 
 
 def test_staff_add_and_change_a_contact_on_the_page(family_a, pastoral_a, lead_a, client_for):

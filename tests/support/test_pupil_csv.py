@@ -1111,6 +1111,14 @@ def test_it_lists_each_column_it_did_not_read_with_a_did_you_mean() -> None:
     assert result.unread[1].message == "Column G 'Tutor Group' was not read"
 
 
+def test_it_suggests_no_column_for_a_header_that_only_shares_a_word_with_one() -> None:
+    data = f"UPN,Forename,Surname,DOB,Year,SEN Status,EAL Status\n{UPN_A},Amy,Smith,14/03/2019,3,K,Y\n"
+
+    result = parse(data.encode())
+
+    assert [(u.header, u.suggestion) for u in result.unread] == [("SEN Status", ""), ("EAL Status", "")]
+
+
 def test_it_names_the_column_in_a_message_as_the_files_header_does() -> None:
     data = f"UPN,Forename,Family Name,DOB,Year\n{UPN_A},Amy,,14/03/2019,3\n"
 

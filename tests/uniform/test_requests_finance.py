@@ -355,6 +355,7 @@ def test_finance_sees_the_queue_with_the_school_what_why_and_the_position_after(
     assert "Blazer torn" not in api
     # £1,000 in the fund, nothing committed yet: available after approving £120 is £880.
     assert "£880.00" in page
+    assert "Approvals needed" in page  # the column says what its "One" counts
 
 
 @pytest.mark.parametrize("who", ["pastoral_a", "lead_a", "charity_staff"])
