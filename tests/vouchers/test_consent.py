@@ -131,7 +131,14 @@ def test_the_api_refuses_a_partner_without_consent_and_names_it(
 
 
 def test_sending_the_family_its_own_voucher_needs_no_consent(
-    family_a, food_type, school_a, pastoral_a, partner_1, mailoutbox, django_capture_on_commit_callbacks
+    eager,  # the send task runs here, even in CI's pass with a real worker
+    family_a,
+    food_type,
+    school_a,
+    pastoral_a,
+    partner_1,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
 ):
     family_a.email = "anna@example.org"
     family_a.save()
