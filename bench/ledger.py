@@ -117,7 +117,7 @@ SELECT row_number() OVER (ORDER BY created_at, ord, type_id, source_id) AS id, r
 FROM rows
 """
 INSERT_DONATIONS = """
-INSERT INTO support_donation (id, fund_id, donor, amount_pence, received_on, gift_aid, restricted_purpose,
+INSERT INTO funds_donation (id, fund_id, donor, amount_pence, received_on, gift_aid, restricted_purpose,
                               pledge_id, recorded_by_id, created_at)
 SELECT source_id::bigint, %(fund)s, 'Bench donor ' || source_id, amount,
        (created_at AT TIME ZONE %(tz)s)::date, source_id::bigint %% 3 = 0, restricted, NULL, %(user)s,
@@ -125,7 +125,7 @@ SELECT source_id::bigint, %(fund)s, 'Bench donor ' || source_id, amount,
 FROM bench_gen WHERE kind = 'income' AND id <= %(entries)s
 """
 INSERT_ENTRIES = """
-INSERT INTO support_ledgerentry (id, fund_id, kind, amount_pence, source_type_id, source_id, school_id,
+INSERT INTO funds_ledgerentry (id, fund_id, kind, amount_pence, source_type_id, source_id, school_id,
                                  category, reverses_id, note, override_reason, created_by_id, created_at,
                                  occurred_on)
 SELECT id, %(fund)s, kind, amount, type_id, source_id, school_id, category, NULL, note, '', %(user)s,
@@ -133,13 +133,13 @@ SELECT id, %(fund)s, kind, amount, type_id, source_id, school_id, category, NULL
 FROM bench_gen WHERE kind <> 'reversal' AND id <= %(entries)s ORDER BY id
 """
 INSERT_REVERSALS = """
-INSERT INTO support_ledgerentry (id, fund_id, kind, amount_pence, source_type_id, source_id, school_id,
+INSERT INTO funds_ledgerentry (id, fund_id, kind, amount_pence, source_type_id, source_id, school_id,
                                  category, reverses_id, note, override_reason, created_by_id, created_at,
                                  occurred_on)
 SELECT g.id, %(fund)s, 'reversal', g.amount, g.type_id, g.source_id, g.school_id, g.category, e.id, g.note,
        '', %(user)s, g.created_at, (g.created_at AT TIME ZONE %(tz)s)::date
 FROM bench_gen g
-JOIN support_ledgerentry e
+JOIN funds_ledgerentry e
   ON e.source_type_id = g.type_id AND e.source_id = g.source_id AND e.kind = g.rev_kind
 WHERE g.kind = 'reversal' AND g.id <= %(entries)s ORDER BY g.id
 """
@@ -187,8 +187,8 @@ def build_ledger(*, entries: int, fund, user, schools: list, now) -> dict[str, A
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from support.fund import financial_year_for
-    from support.models import Donation, Fund
+    from funds.models import Donation, Fund
+    from funds.services.ledger import financial_year_for
     from uniform.models import Gift, SupportRequest
     from vouchers.models import Voucher
 
@@ -229,7 +229,7 @@ def build_ledger(*, entries: int, fund, user, schools: list, now) -> dict[str, A
         cursor.execute(INSERT_DONATIONS, params)
         cursor.execute(INSERT_ENTRIES, params)
         cursor.execute(INSERT_REVERSALS, params)
-        for table in ("support_ledgerentry", "support_donation"):
+        for table in ("funds_ledgerentry", "funds_donation"):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
@@ -239,8 +239,8 @@ def build_ledger(*, entries: int, fund, user, schools: list, now) -> dict[str, A
     started = time.perf_counter()
     with connection.cursor() as cursor:
         # A live table would have been vacuumed and analysed by autovacuum long since.
-        cursor.execute("VACUUM (ANALYZE) support_ledgerentry")
-        cursor.execute("VACUUM (ANALYZE) support_donation")
+        cursor.execute("VACUUM (ANALYZE) funds_ledgerentry")
+        cursor.execute("VACUUM (ANALYZE) funds_donation")
     return {"seconds_insert": inserted, "seconds_vacuum": time.perf_counter() - started, "from": t0}
 
 
@@ -358,7 +358,8 @@ def run(args: argparse.Namespace) -> None:
     from django.urls import NoReverseMatch, reverse
     from django.utils import timezone
 
-    from support.finance.ledger import (
+    from funds.models import FundCheckpoint, LedgerEntry
+    from funds.selectors.ledger import (
         LedgerFilters,
         ledger_opening_balance,
         ledger_page_entries,
@@ -366,15 +367,15 @@ def run(args: argparse.Namespace) -> None:
         reversals_of,
         source_titles,
     )
-    from support.finance.reports import fund_year_summary
-    from support.fund import (
+    from funds.selectors.reports import fund_year_summary
+    from funds.services.ledger import (
         financial_year_for,
         fund_checkpoint,
         fund_position,
         fund_spend_commit,
         standby_fund,
     )
-    from support.models import Family, FundCheckpoint, LedgerEntry, Membership, PartnerCharity, Role, School
+    from support.models import Family, Membership, PartnerCharity, Role, School
     from support.pupil_csv import normalise_name_key
     from vouchers import codes
     from vouchers.models import Voucher, VoucherType
@@ -519,7 +520,7 @@ def run(args: argparse.Namespace) -> None:
                 actor=finance,
             ),
         ),
-        # The same two after the nightly checkpoint (support.checkpoint_funds): only newer entries are read.
+        # The same two after the nightly checkpoint (funds.checkpoint_funds): only newer entries are read.
         ("fund_position after the nightly checkpoint", lambda: fund_position(fund=checkpointed())),
         (
             "fund_spend_commit after the nightly checkpoint",

@@ -143,9 +143,9 @@ def make_plan(url: str, *, redeems: int, issues: int, seed: int) -> Plan:
 
     django.setup()
 
-    from support.fund import fund_checkpoint_all
+    from funds.services.ledger import fund_checkpoint_all
 
-    # What the nightly beat task (support.checkpoint_funds) keeps up to date in production.
+    # What the nightly beat task (funds.checkpoint_funds) keeps up to date in production.
     fund_checkpoint_all(settled_after=datetime.timedelta(0))
     from django.contrib.auth import get_user_model
     from django.db.models import Count, Q
@@ -234,7 +234,7 @@ def verify_redemptions(codes: list[str]) -> dict[str, int]:
     from django.contrib.contenttypes.models import ContentType
     from django.db.models import Count
 
-    from support.models import LedgerEntry
+    from funds.models import LedgerEntry
     from vouchers.models import Redemption, Voucher
 
     vouchers = Voucher.objects.filter(code__in=codes)

@@ -123,6 +123,8 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
     from django.utils import timezone
     from stdnum.gb import upn as upn_module
 
+    from funds.models import LedgerEntry
+    from funds.services.ledger import fund_donation_record, standby_fund
     from support.demo import (
         CARER_FORENAMES,
         DIETS,
@@ -131,8 +133,7 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
         SURNAMES,
         explicit_timestamps,  # the demo's history uses the same one
     )
-    from support.fund import fund_donation_record, standby_fund
-    from support.models import AuditEvent, ConsentMethod, Family, FamilyConsent, LedgerEntry, Pupil, School
+    from support.models import AuditEvent, ConsentMethod, Family, FamilyConsent, Pupil, School
     from support.pupil_csv import academic_year_start_for, normalise_name_key
     from vouchers import codes
     from vouchers.models import Redemption, ReferralReason, Voucher, VoucherType

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "support",
+    "funds",
     "vouchers",
     "uniform",
 ]
@@ -284,7 +285,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # Two different "kind" enums (ledger entries, uniform items) get names of their own.
     "ENUM_NAME_OVERRIDES": {
-        "LedgerEntryKindEnum": "support.models.fund.LedgerEntry.Kind",
+        "LedgerEntryKindEnum": "funds.models.LedgerEntry.Kind",
         "ItemKindEnum": "uniform.models.ItemKind",
     },
 }
@@ -334,12 +335,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 12 * 60 * 60},
     },
     "remind-due-pledges-daily": {
-        "task": "support.remind_due_pledges",
+        "task": "funds.remind_due_pledges",
         "schedule": crontab(hour=7, minute=30),
         "options": {"expires": 60 * 60},
     },
     "checkpoint-funds-nightly": {
-        "task": "support.checkpoint_funds",
+        "task": "funds.checkpoint_funds",
         "schedule": crontab(hour=1, minute=30),
         "options": {"expires": 60 * 60},
     },

@@ -10,18 +10,14 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.http import HttpRequest
 from django.shortcuts import redirect
 
-from support import fund as fund_services
 from support import selectors, services
 from support.audit import audit_record, changed, snapshot
 from support.bounds import date_in_window
 from support.consents import family_consents
 from support.models import (
     AuditEvent,
-    Donation,
     Family,
     FamilyDuplicate,
-    Fund,
-    LedgerEntry,
     Membership,
     PartnerCharity,
     PartnerService,
@@ -193,6 +189,7 @@ class FamilyAdmin(TrustModelAdmin):
             for c in family_consents(obj)
         ]
         return "; ".join(rows) or "None recorded"
+
     actions = ["subject_access"]
 
     @admin.action(description="Export everything held about the family (subject access)")
@@ -275,62 +272,6 @@ class AuditEventAdmin(TrustModelAdmin):
     list_filter = ["action", ("at", admin.DateFieldListFilter)]
     search_fields = ["actor_label", "action", "subject_repr", "subject_id", "note"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        return {}
-
-
-@admin.register(Fund)
-class FundAdmin(TrustModelAdmin):
-    list_display = ["name", "school", "is_active"]
-    list_filter = ["is_active"]
-    search_fields = ["name"]
-
-
-@admin.register(Donation)
-class DonationAdmin(TrustModelAdmin):
-    """Donations are added through the service (an income entry and an audit event); never changed."""
-
-    list_display = ["received_on", "donor", "amount_pence", "gift_aid", "fund", "recorded_by"]
-    list_filter = ["fund", "gift_aid"]
-    search_fields = ["donor", "restricted_purpose"]
-    fields = ["fund", "donor", "amount_pence", "received_on", "gift_aid", "restricted_purpose"]
-    list_select_related = ["fund", "recorded_by"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change) -> None:
-        donation = fund_services.fund_donation_record(
-            fund=form.cleaned_data["fund"],
-            donor=form.cleaned_data["donor"],
-            amount_pence=form.cleaned_data["amount_pence"],
-            received_on=form.cleaned_data["received_on"],
-            gift_aid=form.cleaned_data["gift_aid"],
-            restricted_purpose=form.cleaned_data["restricted_purpose"],
-            actor=request.user,
-        )
-        obj.pk = donation.pk
-        obj._state.adding = False
-
-    def get_actions(self, request):
-        return {}
-
-
-@admin.register(LedgerEntry)
-class LedgerEntryAdmin(TrustModelAdmin):
-    """Read-only: corrections are reversing entries made through the fund service."""
-
-    list_display = ["pk", "created_at", "fund", "kind", "amount_pence", "category", "school", "created_by"]
-    list_filter = ["fund", "kind"]
-    search_fields = ["category", "source_id", "note"]
-    list_select_related = ["fund", "school", "created_by"]
 
     def has_add_permission(self, request):
         return False

@@ -37,8 +37,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from support.audit import _json_value, audit_event, audit_record, audit_record_many
+from support.dates import local_midnight
 from support.errors import SupportError
-from support.fund import local_midnight
 from support.models import AuditEvent, Enrolment, Family, FamilyConsent, FamilyDuplicate, Pupil
 from support.scopes import scope_for
 from support.upload_retention import uploads_about_family, uploads_forget_family

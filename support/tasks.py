@@ -17,32 +17,6 @@ def send_email(to: list[str], subject: str, body: str) -> int:
     return send_mail(subject, body, None, to)
 
 
-@shared_task(name="support.remind_due_pledges")
-def remind_due_pledges() -> int:
-    """Daily (Celery beat): e-mail finance about pledges overdue past the grace period, once per due date."""
-    from support.pledges import pledges_due_reminders
-
-    return pledges_due_reminders()
-
-
-@shared_task(name="support.send_pledge_reminder")
-def send_pledge_reminder(pledge_id: int, due: str, user_ids: list[int], as_of: str | None = None) -> int:
-    """Send one pledge's reminder (queued by remind_due_pledges after its claim committed).
-
-    ``as_of`` is the day the reminder run looked; messages queued before it existed leave it out.
-    """
-    import datetime
-
-    from support.pledges import pledge_reminder_send
-
-    return pledge_reminder_send(
-        pledge_id=pledge_id,
-        due=datetime.date.fromisoformat(due),
-        user_ids=user_ids,
-        today=datetime.date.fromisoformat(as_of) if as_of else None,
-    )
-
-
 @shared_task(name="support.anonymise_expired", acks_late=True, reject_on_worker_lost=True)
 def anonymise_expired() -> dict:
     """Weekly (Celery beat): anonymise families past retention. Idempotent: a retry skips what is done."""
@@ -58,11 +32,3 @@ def purge_pupil_uploads() -> dict:
     from support.upload_retention import pupil_uploads_purge
 
     return pupil_uploads_purge()
-
-
-@shared_task(name="support.checkpoint_funds")
-def checkpoint_funds() -> int:
-    """Nightly (Celery beat): each fund's totals up to its settled entries, so positions stay fast."""
-    from support.fund import fund_checkpoint_all
-
-    return fund_checkpoint_all()

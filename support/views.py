@@ -13,9 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from funds.models import SpendRequest
+from funds.services.approvals import spend_requests_visible_to
+from funds.services.ledger import fund_position, standby_fund
 from support import consents, contacts, data_rights, free_meals, safeguarding, selectors, services
 from support.access import requires
-from support.approvals import spend_requests_visible_to
 from support.csv_safe import safe_row
 from support.errors import SupportError
 from support.forms import (
@@ -29,8 +31,7 @@ from support.forms import (
     SafeguardingLeadsForm,
     SafeguardingReferralForm,
 )
-from support.fund import fund_position, standby_fund
-from support.models import Enrolment, FamilyConsent, FamilyDuplicate, Pupil, PupilImport, SpendRequest
+from support.models import Enrolment, FamilyConsent, FamilyDuplicate, Pupil, PupilImport
 from support.pupil_csv import column_label
 from support.pupil_import import (
     plan_year,

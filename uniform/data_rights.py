@@ -12,8 +12,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Max
 from django.db.models.functions import Coalesce, Greatest
 
+from funds.models import SpendRequest
 from support.data_rights import ANONYMISED, iso, register_subject_access_section, username
-from support.models import Family, SpendRequest
+from support.models import Family
 from uniform.models import Gift, SupportRequest
 
 

@@ -18,7 +18,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
-from support.models import Fund, Phase, Pupil, School
+from funds.models import Fund
+from support.models import Phase, Pupil, School
 from uniform.models import (
     ItemKind,
     StockLevel,
@@ -132,7 +133,7 @@ def _welcome_fund() -> Fund:
     """The trust's welcome uniform budget: welcome packs are everyone's, not paid from the standby fund."""
     from django.contrib.auth import get_user_model
 
-    from support.fund import financial_year_bounds, financial_year_for, fund_donation_record
+    from funds.services.ledger import financial_year_bounds, financial_year_for, fund_donation_record
 
     fund, created = Fund.objects.get_or_create(name=WELCOME_FUND)
     finance = get_user_model().objects.filter(username="finance").first()
@@ -165,9 +166,10 @@ def _requests_history(*, today: datetime.date) -> int:
     gone to finance). The first demo lead's own in-need pupils are left for today's requests."""
     from django.contrib.auth import get_user_model
 
+    from funds.models import LedgerEntry, SpendRequest
+    from funds.services.ledger import financial_year_bounds, financial_year_for, standby_fund
     from support.demo import BATCH, at_local, explicit_timestamps, school_staff
-    from support.fund import financial_year_bounds, financial_year_for, standby_fund
-    from support.models import LedgerEntry, Policy, SpendRequest
+    from support.models import Policy
     from support.scopes import scope_for
     from uniform.request_services import period_for
 
@@ -324,8 +326,8 @@ def _available_by_day(fund, days: list[datetime.date]) -> list[int]:
     """The fund's available money at the end of each of ``days``, from its ledger (one grouped query)."""
     from django.db.models import Sum
 
-    from support.finance.ledger import balance_effect, committed_effect
-    from support.models import LedgerEntry
+    from funds.models import LedgerEntry
+    from funds.selectors.ledger import balance_effect, committed_effect
 
     rows = (
         LedgerEntry.objects.filter(fund=fund)
@@ -353,8 +355,8 @@ def _finance_refuses_one() -> int:
     """Finance turns down the costliest request waiting for it: the fund is short. Returns 1, or 0."""
     from django.contrib.auth import get_user_model
 
-    from support.approvals import spend_request_reject
-    from support.models import SpendRequest
+    from funds.models import SpendRequest
+    from funds.services.approvals import spend_request_reject
 
     finance = get_user_model().objects.filter(username="finance").first()
     waiting = SpendRequest.objects.filter(status=SpendRequest.Status.PENDING).order_by("-amount_pence", "pk")

@@ -5,7 +5,7 @@ The facts of the money only: no pupil names, no case notes.
 
 from django.utils.formats import date_format
 
-from support.fund import SourceFacts, register_ledger_source
+from funds.services.ledger import SourceFacts, register_ledger_source
 from support.money import pounds
 from uniform.models import Gift, SupportRequest
 from uniform.request_services import request_summary
@@ -42,7 +42,7 @@ def describe_requests(ids: list[str]) -> dict[str, SourceFacts]:
 
 
 def register() -> None:
-    from support.approvals import register_spend_handler
+    from funds.services.approvals import register_spend_handler
     from uniform.request_services import FinanceDecisions
 
     register_ledger_source(Gift, describe_gifts)

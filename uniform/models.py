@@ -57,7 +57,7 @@ class WelcomePack(models.Model):
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="welcome_packs")
     year_group = models.PositiveSmallIntegerField(choices=[(0, "Reception"), (7, "Year 7")])
     fund = models.ForeignKey(
-        "support.Fund",
+        "funds.Fund",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

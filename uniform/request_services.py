@@ -19,9 +19,9 @@ Decisions (see each docstring):
   reason). So does a request that costs nothing (an item priced at £0): a lead approves it only by
   recording why it costs nothing (donated, second-hand), in ``no_cost_reason``, audited. Then money:
   a request whose cost is at or below ``Policy.approval_threshold_pence`` commits that cost against the
-  school's fund (``support.fund.fund_for_school``: its own hardship budget, else the standby fund) and
-  is approved; above the threshold, or when the fund cannot afford it, it waits for finance
-  (``support.approvals``), who approve (committing the money), reject, or send it back for changes.
+  school's fund (``funds.services.ledger.fund_for_school``: its own hardship budget, else the standby
+  fund) and is approved; above the threshold, or when the fund cannot afford it, it waits for finance
+  (``funds.services.approvals``), who approve (committing the money), reject, or send it back for changes.
   A request sent back is revised by staff at the school and goes through the same routing again.
 - **Money.** Handing over makes the commitment actual spend; rejecting an approved request releases it.
 - **Stock.** "From stock" is recorded as a status only: taking the item out of stock is the stock
@@ -40,10 +40,9 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from support.approvals import approvals_needed, spend_request_open, spend_request_withdraw
-from support.audit import audit_event, audit_record, audit_record_many
-from support.errors import ConflictError, SupportError
-from support.fund import (
+from funds.models import Fund
+from funds.services.approvals import approvals_needed, spend_request_open, spend_request_withdraw
+from funds.services.ledger import (
     SpendItem,
     fund_commitment_release,
     fund_for_school,
@@ -51,7 +50,9 @@ from support.fund import (
     fund_spend_commit,
     fund_spend_commit_many,
 )
-from support.models import Fund, Policy, Pupil
+from support.audit import audit_event, audit_record, audit_record_many
+from support.errors import ConflictError, SupportError
+from support.models import Policy, Pupil
 from support.money import pounds
 from support.pupil_csv import academic_year_start_for
 from support.scopes import require_school, scope_for
@@ -584,7 +585,7 @@ def request_revise(
 
 
 class FinanceDecisions:
-    """What a coat, shoe or uniform request does when finance decides (``support.approvals``)."""
+    """What a coat, shoe or uniform request does when finance decides (``funds.services.approvals``)."""
 
     @staticmethod
     def _decided(source: SupportRequest, actor: AbstractBaseUser, note: str, target: str, verb: str) -> None:

@@ -14,9 +14,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch
 from django.utils import timezone
 
+from funds.services.ledger import SpendItem, fund_spend_actual, fund_spend_commit_many
 from support.audit import audit_event, audit_record, audit_record_many
 from support.errors import ConflictError, SupportError
-from support.fund import SpendItem, fund_spend_actual, fund_spend_commit_many
 from support.models import Pupil, School
 from support.pupil_csv import academic_year_start_for
 from support.scopes import require_school

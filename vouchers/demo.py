@@ -17,11 +17,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from funds.models import LedgerEntry
+from funds.services.ledger import financial_year_bounds, financial_year_for, fund_position, standby_fund
 from support.audit import audit_event, audit_record_many
 from support.demo import BATCH, at_local, explicit_timestamps, school_staff
 from support.errors import SupportError
-from support.fund import financial_year_bounds, financial_year_for, fund_position, standby_fund
-from support.models import Family, LedgerEntry, PartnerCharity, Policy, Pupil, Service
+from support.models import Family, PartnerCharity, Policy, Pupil, Service
 from support.scopes import scope_for
 from vouchers import codes
 from vouchers.models import Fulfilment, Redemption, ReferralReason, Voucher, VoucherType

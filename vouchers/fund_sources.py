@@ -2,7 +2,7 @@
 
 from django.utils.formats import date_format
 
-from support.fund import SourceFacts, register_ledger_source
+from funds.services.ledger import SourceFacts, register_ledger_source
 from support.money import pounds
 from vouchers.models import Redemption, Voucher
 

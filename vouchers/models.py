@@ -20,7 +20,7 @@ class VoucherType(models.Model):
     face_value_pence = models.PositiveIntegerField(help_text="What the fund pays the partner, in pence.")
     validity_days = models.PositiveSmallIntegerField(default=28)
     fund = models.ForeignKey(
-        "support.Fund",
+        "funds.Fund",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

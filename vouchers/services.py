@@ -8,16 +8,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from support.audit import audit_event, audit_record, audit_record_many
-from support.consents import family_consent_require
-from support.contacts import barred_names, family_recipient, family_recipient_address, name_is_barred
-from support.errors import ConflictError, SupportError
-from support.fund import (
+from funds.services.ledger import (
     fund_commitment_release,
     fund_commitment_release_many,
     fund_spend_actual,
     fund_spend_commit,
 )
+from support.audit import audit_event, audit_record, audit_record_many
+from support.consents import family_consent_require
+from support.contacts import barred_names, family_recipient, family_recipient_address, name_is_barred
+from support.errors import ConflictError, SupportError
 from support.models import Enrolment, Family, PartnerCharity, School
 from support.money import pounds
 from support.scopes import require_school
@@ -343,8 +343,6 @@ def voucher_find_for_partner(*, code: str, partner_ids: frozenset[int]) -> Vouch
     if voucher is None:
         raise SupportError(UNKNOWN_CODE_MESSAGE, field="code", code="unknown")
     return voucher
-
-
 
 
 def voucher_service_notice(voucher: Voucher) -> str | None:

@@ -3,15 +3,6 @@ from support.models.audit import AuditEvent
 from support.models.consents import ConsentMethod, FamilyConsent
 from support.models.contacts import Contact
 from support.models.families import Family, FamilyDuplicate, Pupil, YearGroup
-from support.models.fund import (
-    Donation,
-    Fund,
-    FundAllocation,
-    FundCheckpoint,
-    LedgerEntry,
-    Pledge,
-    SpendRequest,
-)
 from support.models.imports import PupilImport
 from support.models.partners import PartnerCharity, PartnerService, Service
 from support.models.policy import Policy
@@ -24,21 +15,15 @@ __all__ = [
     "AuditEvent",
     "ConsentMethod",
     "Contact",
-    "Donation",
     "Enrolment",
     "Family",
     "FamilyConsent",
     "FamilyDuplicate",
-    "Fund",
-    "FundAllocation",
-    "FundCheckpoint",
     "IdempotencyRecord",
-    "LedgerEntry",
     "Membership",
     "PartnerCharity",
     "PartnerService",
     "Phase",
-    "Pledge",
     "Policy",
     "Pupil",
     "PupilImport",
@@ -47,6 +32,5 @@ __all__ = [
     "SafeguardingReferral",
     "School",
     "Service",
-    "SpendRequest",
     "YearGroup",
 ]

@@ -282,7 +282,7 @@ def issued_voucher(consented_family, food, pastoral_a, school_a):
 @pytest.fixture
 def funded(finance):
     """The standby fund holds £1,000 from a trustee."""
-    from support.fund import fund_donation_record, standby_fund
+    from funds.services.ledger import fund_donation_record, standby_fund
 
     fund = standby_fund()
     fund_donation_record(

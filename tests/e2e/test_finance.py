@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from support.models import SpendRequest
+from funds.models import SpendRequest
 from tests.e2e.browser import DESKTOP, PHONE, download_from, sign_in
 from uniform.models import SupportRequest
 

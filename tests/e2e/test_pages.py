@@ -8,9 +8,9 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from support.approvals import spend_request_approve
-from support.models import LedgerEntry, Pledge, SpendRequest
-from support.pledges import pledge_create
+from funds.models import LedgerEntry, Pledge, SpendRequest
+from funds.services.approvals import spend_request_approve
+from funds.services.pledges import pledge_create
 from support.pupil_import import pupil_import_upload
 from tests.e2e.browser import sign_in
 from tests.uniform.test_gifts_fixtures import this_year

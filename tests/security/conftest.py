@@ -19,10 +19,11 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from funds.models import LedgerEntry, Pledge, SpendRequest
+from funds.services.ledger import fund_donation_record, standby_fund
+from funds.services.pledges import pledge_create
 from support.contacts import contact_create
-from support.fund import fund_donation_record, standby_fund
-from support.models import FamilyDuplicate, LedgerEntry, Pledge, PupilImport, Role, SpendRequest
-from support.pledges import pledge_create
+from support.models import FamilyDuplicate, PupilImport, Role
 from support.pupil_csv import academic_year_start_for
 from support.services import pupil_set_in_need
 from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, consent_to, make_user

@@ -279,9 +279,9 @@ admin:support_policy            MODEL -        AL      AL      AL      AL      A
 admin:support_familyduplicate   MODEL -        AL      AL      AL      AL      AL      AL      AL      200
 admin:support_pupilimport       MODEL -        AL      AL      AL      AL      AL      AL      AL      200
 admin:support_auditevent        MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:support_fund              MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:support_donation          MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:support_ledgerentry       MODEL -        AL      AL      AL      AL      AL      AL      AL      200
+admin:funds_fund               MODEL -        AL      AL      AL      AL      AL      AL      AL      200
+admin:funds_donation          MODEL -        AL      AL      AL      AL      AL      AL      AL      200
+admin:funds_ledgerentry       MODEL -        AL      AL      AL      AL      AL      AL      AL      200
 admin:auth_user                 MODEL -        AL      AL      AL      AL      AL      AL      AL      200
 admin:vouchers_vouchertype      MODEL -        AL      AL      AL      AL      AL      AL      AL      200
 admin:vouchers_voucher          MODEL -        AL      AL      AL      AL      AL      AL      AL      200

@@ -387,9 +387,9 @@ def test_it_checks_a_family_phone_through_the_same_service_as_the_web_form(world
 
 
 def test_it_refuses_a_pledge_due_in_9999(world, finance):
+    from funds.services.ledger import standby_fund
+    from funds.services.pledges import pledge_create
     from support.errors import SupportError
-    from support.fund import standby_fund
-    from support.pledges import pledge_create
 
     with pytest.raises(SupportError) as refused:
         pledge_create(

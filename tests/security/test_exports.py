@@ -18,8 +18,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from support.fund import fund_donation_record, fund_entry_reverse, fund_spend_commit
-from support.models import Family, LedgerEntry, PartnerCharity, School
+from funds.models import LedgerEntry
+from funds.services.ledger import fund_donation_record, fund_entry_reverse, fund_spend_commit
+from support.models import Family, PartnerCharity, School
 from support.pupil_csv import academic_year_start_for
 from uniform.models import UniformItem
 from vouchers import statements

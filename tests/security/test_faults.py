@@ -16,9 +16,10 @@ from django.db import OperationalError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
+from funds.models import LedgerEntry
+from funds.services.ledger import fund_donation_record, fund_position, standby_fund
 from support import jobs
-from support.fund import fund_donation_record, fund_position, standby_fund
-from support.models import AuditEvent, LedgerEntry
+from support.models import AuditEvent
 from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, consent_to, make_user
 from vouchers import services as voucher_services
 from vouchers.models import PartnerStatement, Redemption, Voucher, VoucherType
@@ -102,7 +103,7 @@ def test_it_sends_nothing_when_the_issue_rolls_back(sent, django_capture_on_comm
 def test_it_sends_no_decision_email_when_an_approval_rolls_back(
     sent, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from support import approvals
+    from funds.services import approvals
 
     finance = make_user("finance_faults", "finance")
     school = SchoolFactory()

@@ -25,10 +25,11 @@ from hypothesis.stateful import (
 )
 from stdnum.gb import upn as stdnum_upn
 
-from support.approvals import spend_request_approve, spend_request_for
+from funds.models import LedgerEntry
+from funds.services.approvals import spend_request_approve, spend_request_for
+from funds.services.ledger import fund_donation_record, fund_for_school, fund_position
 from support.errors import SupportError
-from support.fund import fund_donation_record, fund_for_school, fund_position
-from support.models import LedgerEntry, Role
+from support.models import Role
 from support.money import pounds, to_pence
 from support.pupil_csv import ParseResult, expected_year_group, parse_pupil_csv
 from support.services import pupil_set_in_need
@@ -427,13 +428,13 @@ def _no_spend_request():
 
 
 def _open_commitment(request: SupportRequest) -> int:
-    from support.fund import _open_commitments
+    from funds.services.ledger import _open_commitments
 
     return sum(open_amount for _, _, open_amount in _open_commitments(request))
 
 
 def test_it_never_moves_a_request_wrongly_or_overspends_the_fund(db, school_a, pastoral_a, lead_a, family_a):
-    from support.models import Fund
+    from funds.models import Fund
 
     finance = make_user("treasurer_p", Role.FINANCE)
     # The school's own fund, empty at the start, so fund shortfalls happen often.

@@ -18,17 +18,18 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from support import approvals
-from support import fund as fund_module
-from support.errors import ConflictError, SupportError
-from support.fund import (
+from funds.models import LedgerEntry, SpendRequest
+from funds.services import approvals
+from funds.services import ledger as fund_module
+from funds.services.ledger import (
     fund_donation_record,
     fund_entry_reverse,
     fund_position,
     fund_spend_commit,
     standby_fund,
 )
-from support.models import AuditEvent, LedgerEntry, SpendRequest
+from support.errors import ConflictError, SupportError
+from support.models import AuditEvent
 from tests.concurrency import storm
 from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, consent_to, make_user
 from vouchers import services as voucher_services

@@ -14,9 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pypdf import PdfReader
 
+from funds.models import LedgerEntry, SpendRequest
+from funds.services.ledger import fund_donation_record, fund_position, standby_fund
 from support import data_rights
-from support.fund import fund_donation_record, fund_position, standby_fund
-from support.models import AuditEvent, Enrolment, Family, FamilyDuplicate, LedgerEntry, Pupil, SpendRequest
+from support.models import AuditEvent, Enrolment, Family, FamilyDuplicate, Pupil
 from support.services import family_update, pupil_set_in_need
 from support.tasks import anonymise_expired as anonymise_task
 from tests.factories import FamilyFactory, PupilFactory, consent_to

@@ -7,21 +7,20 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from stdnum.gb import upn as upn_module
 
+from funds.models import LedgerEntry, SpendRequest
+from funds.selectors.reports import fund_year_summary
+from funds.services.ledger import financial_year_for, fund_position, standby_fund
 from support.demo import DEMO_PASSWORD
-from support.finance.reports import fund_year_summary
-from support.fund import financial_year_for, fund_position, standby_fund
 from support.models import (
     AuditEvent,
     Family,
     FamilyConsent,
     FamilyDuplicate,
-    LedgerEntry,
     Membership,
     PartnerCharity,
     Pupil,
     Role,
     School,
-    SpendRequest,
 )
 from support.pupil_csv import academic_year_start_for, expected_year_group
 from vouchers.models import Voucher

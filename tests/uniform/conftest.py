@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 
-from support.fund import fund_donation_record, standby_fund
+from funds.services.ledger import fund_donation_record, standby_fund
 from support.models import Role
 from tests.factories import make_user
 

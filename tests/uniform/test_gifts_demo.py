@@ -9,8 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from support.fund import fund_position, standby_fund
-from support.models import Fund, Phase, Pupil, School, SpendRequest
+from funds.models import Fund, SpendRequest
+from funds.services.ledger import fund_position, standby_fund
+from support.models import Phase, Pupil, School
 from support.selectors import on_roll_at
 from tests.uniform.test_gifts_fixtures import bag_a, jumper_a, make_intake, pack_a, this_year
 from uniform import services

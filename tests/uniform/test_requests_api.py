@@ -4,7 +4,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from rest_framework.test import APIClient
 
-from support.models import AuditEvent, LedgerEntry
+from funds.models import LedgerEntry
+from support.models import AuditEvent
 from uniform.models import SupportRequest
 from uniform.request_services import request_create
 

@@ -6,10 +6,11 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
-from support.approvals import spend_request_approve, spend_request_reject, spend_request_send_back
+from funds.models import Fund, LedgerEntry, SpendRequest
+from funds.services.approvals import spend_request_approve, spend_request_reject, spend_request_send_back
+from funds.services.ledger import fund_position, standby_fund
 from support.errors import ConflictError, SupportError
-from support.fund import fund_position, standby_fund
-from support.models import AuditEvent, Fund, LedgerEntry, Role, SpendRequest
+from support.models import AuditEvent, Role
 from tests.factories import make_user
 from tests.uniform.test_gifts_fixtures import bag_a, jumper_a, make_intake, pack_a, this_year
 from tests.uniform.test_gifts_services import _packed_gift

@@ -3,7 +3,8 @@
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
-from support.models import AuditEvent, LedgerEntry
+from funds.models import LedgerEntry
+from support.models import AuditEvent
 from tests.factories import PupilFactory, make_user
 from tests.uniform.conftest import make_outdoor_item
 from uniform.models import SupportRequest, UniformItem

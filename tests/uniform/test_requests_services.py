@@ -5,9 +5,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from funds.models import Fund, LedgerEntry, SpendRequest
+from funds.services.ledger import fund_position, standby_fund
 from support.errors import ConflictError, SupportError
-from support.fund import fund_position, standby_fund
-from support.models import AuditEvent, Fund, LedgerEntry, Policy, SpendRequest
+from support.models import AuditEvent, Policy
 from tests.factories import PupilFactory
 from tests.uniform.conftest import make_outdoor_item
 from uniform.models import ItemKind, SupportRequest, UniformItem

@@ -8,9 +8,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from funds.models import LedgerEntry
+from funds.services.ledger import fund_donation_record, fund_position, standby_fund
 from support.errors import SupportError
-from support.fund import fund_donation_record, fund_position, standby_fund
-from support.models import LedgerEntry
 from vouchers.models import Voucher, VoucherType
 from vouchers.services import voucher_cancel, voucher_expire_due, voucher_redeem
 

@@ -15,9 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from funds.services.approvals import spend_request_for
 from support import selectors as support_selectors
 from support.access import requires
-from support.approvals import spend_request_for
 from support.bounds import id_in_range
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin, SafeguardingHintsMixin, VisibleFilterForm

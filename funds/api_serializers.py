@@ -1,0 +1,421 @@
+"""What the finance API reads and writes. Amounts are integer pence; signed figures say so in their name.
+
+Output serializers read attributes the viewsets attach to a page of objects in bounded queries
+(``position``, ``source_info``, ``fund_available``); the input serializers only shape a request for a
+service, which holds the rules and their messages.
+"""
+
+import datetime
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from funds.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
+from funds.selectors.ledger import kind_label
+from funds.selectors.reports import funds_visible_to
+from funds.services.ledger import REVERSIBLE, SPEND_CATEGORIES, category_label
+from funds.services.pledges import pledge_status, pledges_visible_to
+from support.api.fields import BoundedDateField
+from support.api.visibility import VisibleFieldsMixin
+
+MAX_PENCE = 1_000_000_000_00  # £1bn: far above any gift, far below the column's limit
+PURPOSES = [("", "Unrestricted"), *((key, category_label(key)) for key in SPEND_CATEGORIES)]
+
+
+def _user_field(source: str) -> serializers.CharField:
+    return serializers.CharField(
+        source=f"{source}.username", read_only=True, allow_null=True, default=None, help_text="Username"
+    )
+
+
+# --- Funds and their positions --------------------------------------------------------------------
+
+
+class PositionSerializer(serializers.Serializer):
+    """A fund's position (``funds.services.ledger.FundPosition``): balance = income − spent; available =
+    balance − committed."""
+
+    income_pence = serializers.IntegerField()
+    spent_pence = serializers.IntegerField()
+    committed_pence = serializers.IntegerField()
+    balance_pence = serializers.IntegerField()
+    available_pence = serializers.IntegerField()
+
+
+class FundSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    school_name = serializers.CharField(source="school.name", read_only=True, allow_null=True, default=None)
+    position = PositionSerializer(read_only=True, help_text="Now, over the fund's whole ledger")
+
+    class Meta:
+        model = Fund
+        fields = ["id", "name", "school", "school_name", "is_active", "created_at", "position"]
+        read_only_fields = fields
+
+
+# --- Ledger entries -------------------------------------------------------------------------------
+
+
+class SourceFactSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    value = serializers.CharField()
+
+
+class SourceSerializer(serializers.Serializer):
+    """What is behind an entry or a request, as the owning app describes it for finance."""
+
+    type = serializers.CharField(help_text='"app_label.model", e.g. "vouchers.voucher"')
+    id = serializers.CharField()
+    title = serializers.CharField()
+    facts = SourceFactSerializer(many=True)
+
+
+class LedgerEntrySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=LedgerEntry.Kind.choices, read_only=True)
+    fund_name = serializers.CharField(source="fund.name", read_only=True)
+    kind_label = serializers.SerializerMethodField()
+    balance_effect_pence = serializers.IntegerField(
+        source="amount", read_only=True, help_text="Signed: what the entry does to the balance"
+    )
+    committed_effect_pence = serializers.IntegerField(
+        source="committed", read_only=True, help_text="Signed: what the entry does to the money committed"
+    )
+    category_label = serializers.SerializerMethodField()
+    school_name = serializers.CharField(source="school.name", read_only=True, allow_null=True, default=None)
+    created_by = _user_field("created_by")
+    reverses_kind = serializers.CharField(
+        read_only=True, allow_null=True, help_text="For a reversal, the kind of the entry it reverses"
+    )
+    reversed_by = serializers.IntegerField(
+        source="reversal_id", read_only=True, allow_null=True, help_text="The reversal that undid it"
+    )
+    reversible = serializers.SerializerMethodField()
+    source = SourceSerializer(source="source_info", read_only=True, allow_null=True)
+    back_dated = serializers.BooleanField(
+        source="is_back_dated", read_only=True, help_text="Recorded in a later month than it happened"
+    )
+
+    class Meta:
+        model = LedgerEntry
+        fields = [
+            "id",
+            "fund",
+            "fund_name",
+            "kind",
+            "kind_label",
+            "amount_pence",
+            "balance_effect_pence",
+            "committed_effect_pence",
+            "category",
+            "category_label",
+            "school",
+            "school_name",
+            "note",
+            "override_reason",
+            "occurred_on",
+            "back_dated",
+            "created_at",
+            "created_by",
+            "reverses",
+            "reverses_kind",
+            "reversed_by",
+            "reversible",
+            "source",
+        ]
+        read_only_fields = fields
+
+    def get_kind_label(self, entry: LedgerEntry) -> str:
+        return kind_label(entry.kind, entry.reverses_kind)
+
+    def get_category_label(self, entry: LedgerEntry) -> str:
+        return category_label(entry.category) if entry.category else ""
+
+    def get_reversible(self, entry: LedgerEntry) -> bool:
+        """Income or spend not yet reversed: finance may reverse it."""
+        return entry.kind in REVERSIBLE and entry.reversal_id is None
+
+
+class ReverseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, allow_blank=True, help_text="Recorded on the reversal")
+
+
+# --- Donations and pledges ------------------------------------------------------------------------
+
+
+class DonationSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    fund_name = serializers.CharField(source="fund.name", read_only=True)
+    restricted_purpose_label = serializers.SerializerMethodField()
+    recorded_by = _user_field("recorded_by")
+    entry = serializers.IntegerField(
+        source="entry_id", read_only=True, allow_null=True, help_text="The donation's income ledger entry"
+    )
+    is_reversed = serializers.BooleanField(
+        read_only=True, help_text="Its income entry was reversed (recorded in error): left out of totals"
+    )
+
+    class Meta:
+        model = Donation
+        fields = [
+            "id",
+            "fund",
+            "fund_name",
+            "donor",
+            "amount_pence",
+            "received_on",
+            "gift_aid",
+            "restricted_purpose",
+            "restricted_purpose_label",
+            "pledge",
+            "recorded_by",
+            "created_at",
+            "entry",
+            "is_reversed",
+        ]
+        read_only_fields = fields
+
+    def get_restricted_purpose_label(self, donation: Donation) -> str:
+        return category_label(donation.restricted_purpose) if donation.restricted_purpose else ""
+
+
+class _ScopedFundMixin(serializers.Serializer):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")  # absent while the OpenAPI schema is generated
+        self.fields["fund"].queryset = funds_visible_to(request.user if request is not None else None)
+
+
+class DonationCreateSerializer(_ScopedFundMixin):
+    fund = serializers.PrimaryKeyRelatedField(queryset=Fund.objects.none())
+    donor = serializers.CharField(max_length=200, allow_blank=True)
+    amount_pence = serializers.IntegerField(max_value=MAX_PENCE, help_text="Positive, in pence")
+    received_on = BoundedDateField()
+    gift_aid = serializers.BooleanField(default=False)
+    restricted_purpose = serializers.ChoiceField(
+        choices=PURPOSES,
+        allow_blank=True,
+        default="",
+        help_text="What the donor asked it to pay for, if anything",
+    )
+    pledge = serializers.PrimaryKeyRelatedField(
+        queryset=Pledge.objects.none(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The pledge this payment is for: its next due date moves on",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        self.fields["pledge"].queryset = pledges_visible_to(request.user if request is not None else None)
+
+
+class PledgeSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    fund_name = serializers.CharField(source="fund.name", read_only=True)
+    last_received = serializers.DateField(
+        read_only=True, allow_null=True, help_text="The latest donation recorded against it"
+    )
+    status = serializers.SerializerMethodField(
+        help_text="stopped, overdue, due_soon, received (this period) or upcoming"
+    )
+
+    class Meta:
+        model = Pledge
+        fields = [
+            "id",
+            "fund",
+            "fund_name",
+            "donor",
+            "amount_pence",
+            "frequency",
+            "next_due",
+            "gift_aid",
+            "restricted_purpose",
+            "is_active",
+            "last_received",
+            "status",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_status(self, pledge: Pledge) -> str:
+        today: datetime.date = self.context.get("today") or timezone.localdate()
+        return pledge_status(pledge, today=today).key
+
+
+class PledgeCreateSerializer(_ScopedFundMixin):
+    fund = serializers.PrimaryKeyRelatedField(queryset=Fund.objects.none())
+    donor = serializers.CharField(max_length=200, allow_blank=True)
+    amount_pence = serializers.IntegerField(max_value=MAX_PENCE, help_text="Each payment, in pence")
+    frequency = serializers.ChoiceField(choices=Pledge.Frequency.choices)
+    next_due = BoundedDateField(help_text="When the first (or next) payment is expected")
+    gift_aid = serializers.BooleanField(default=False)
+    restricted_purpose = serializers.ChoiceField(choices=PURPOSES, allow_blank=True, default="")
+
+
+# --- Spend requests -------------------------------------------------------------------------------
+
+
+class SpendRequestSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    fund_name = serializers.CharField(source="fund.name", read_only=True)
+    school_name = serializers.CharField(source="school.name", read_only=True, allow_null=True, default=None)
+    category_label = serializers.SerializerMethodField()
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    requested_by = _user_field("requested_by")
+    first_approved_by = _user_field("first_approved_by")
+    decided_by = _user_field("decided_by")
+    waiting_for_second_approval = serializers.SerializerMethodField()
+    fund_available_pence = serializers.IntegerField(
+        source="fund_available", read_only=True, help_text="What the fund has available now"
+    )
+    available_after_pence = serializers.SerializerMethodField(
+        help_text="What the fund would have available once this is approved (waiting requests only)"
+    )
+    source = SourceSerializer(source="source_info", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SpendRequest
+        fields = [
+            "id",
+            "fund",
+            "fund_name",
+            "school",
+            "school_name",
+            "category",
+            "category_label",
+            "amount_pence",
+            "summary",
+            "reason",
+            "status",
+            "status_label",
+            "requested_by",
+            "requested_at",
+            "approvals_needed",
+            "first_approved_by",
+            "first_approved_at",
+            "waiting_for_second_approval",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "override_reason",
+            "commitment",
+            "fund_available_pence",
+            "available_after_pence",
+            "source",
+        ]
+        read_only_fields = fields
+
+    def get_category_label(self, spend_request: SpendRequest) -> str:
+        return category_label(spend_request.category)
+
+    def get_waiting_for_second_approval(self, spend_request: SpendRequest) -> bool:
+        return (
+            spend_request.status == SpendRequest.Status.PENDING
+            and spend_request.approvals_needed == 2
+            and spend_request.first_approved_by_id is not None
+        )
+
+    def get_available_after_pence(self, spend_request: SpendRequest) -> int | None:
+        if spend_request.status != SpendRequest.Status.PENDING:
+            return None
+        return spend_request.fund_available - spend_request.amount_pence
+
+
+class ApproveSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    override_reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Only when the fund does not have enough available: recorded on the ledger",
+    )
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required: the school reads it",
+    )
+
+
+# --- The year summary -----------------------------------------------------------------------------
+
+
+class FlowsSerializer(serializers.Serializer):
+    income_pence = serializers.IntegerField()
+    spent_pence = serializers.IntegerField()
+    committed_pence = serializers.IntegerField(help_text="Commitments made")
+    released_pence = serializers.IntegerField(help_text="Commitments given back: released, or made actual")
+
+
+class MonthSerializer(serializers.Serializer):
+    month = serializers.CharField(source="key", help_text='"2026-09"')
+    flows = FlowsSerializer()
+    closing = PositionSerializer(allow_null=True, help_text="At the month's end; null before it starts")
+
+
+class SchoolFiguresSerializer(serializers.Serializer):
+    school = serializers.IntegerField(source="school_id", allow_null=True, help_text="null: trust-wide")
+    name = serializers.CharField()
+    spent_pence = serializers.IntegerField()
+    committed_pence = serializers.IntegerField()
+    total_pence = serializers.IntegerField()
+    allocation_pence = serializers.IntegerField(allow_null=True)
+    remaining_pence = serializers.IntegerField(allow_null=True)
+    over_allocation = serializers.BooleanField()
+
+
+class CategoryFiguresSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text='e.g. "coat", "voucher:food_parcel"')
+    label = serializers.CharField()
+    spent_pence = serializers.IntegerField()
+    committed_pence = serializers.IntegerField()
+    total_pence = serializers.IntegerField()
+
+
+class CategoryGroupSerializer(CategoryFiguresSerializer):
+    rows = CategoryFiguresSerializer(many=True)
+
+
+class RestrictedSerializer(serializers.Serializer):
+    purpose = serializers.CharField()
+    label = serializers.CharField()
+    received_pence = serializers.IntegerField()
+    spent_pence = serializers.IntegerField()
+    committed_pence = serializers.IntegerField()
+    unspent_pence = serializers.IntegerField()
+
+
+class OverduePledgeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    donor = serializers.CharField()
+    amount_pence = serializers.IntegerField()
+    next_due = serializers.DateField()
+
+
+class FundYearSummarySerializer(serializers.Serializer):
+    """``funds.selectors.reports.fund_year_summary``: the dashboard's figures for one financial year."""
+
+    fund = serializers.IntegerField(source="fund.pk")
+    fund_name = serializers.CharField(source="fund.name")
+    year = serializers.IntegerField(help_text="The start year: 2026 is 1 September 2026 to 31 August 2027")
+    label = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    as_at = serializers.DateField(help_text="The end of the year, or today while it runs")
+    flows = FlowsSerializer(help_text="The year's money moved")
+    opening = PositionSerializer(help_text="At the start of 1 September")
+    closing = PositionSerializer(help_text="At the end of as_at")
+    position = PositionSerializer(source="now", help_text="Now, over the whole ledger")
+    months = MonthSerializer(many=True)
+    schools = SchoolFiguresSerializer(many=True)
+    categories = CategoryGroupSerializer(many=True)
+    restricted = RestrictedSerializer(many=True)
+    overdue_pledges = OverduePledgeSerializer(many=True)
+
+
+class YearQuerySerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)

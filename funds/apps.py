@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+
+
+class FundsConfig(AppConfig):
+    """The standby fund and finance: funds, the append-only ledger, donations, pledges, allocations, spend
+    approvals, the finance pages, reports, exports and the finance API (built on the support core)."""
+
+    name = "funds"
+    verbose_name = "Standby fund and finance"
+
+    def ready(self) -> None:
+        from funds import visibility
+
+        visibility.register()
+
+    def demo_seed(self) -> list[str]:
+        from funds.demo import fund_demo_seed
+
+        donations = fund_demo_seed()
+        return [f"Standby fund: {donations} donations recorded."] if donations else []

@@ -1,0 +1,315 @@
+"""Funds and their append-only ledger.
+
+Sign convention: every ledger amount is a positive number of pence; the entry's ``kind`` gives its
+direction. Income adds to the balance and spend takes from it; a commitment adds to what is
+committed and a commitment release takes it back off; a reversal undoes exactly the entry it
+``reverses`` (same amount, opposite effect). See ``funds.services.ledger`` for the position formulas.
+"""
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from support.models.schools import School
+
+
+class LedgerImmutableError(Exception):
+    """Raised on any attempt to change or delete a ledger entry or a donation."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # type: ignore[override]
+        raise LedgerImmutableError(f"{self.model._meta.verbose_name_plural} cannot be changed.")
+
+    def delete(self):  # type: ignore[override]
+        raise LedgerImmutableError(f"{self.model._meta.verbose_name_plural} cannot be deleted.")
+
+    def bulk_update(self, *args, **kwargs):  # type: ignore[override]
+        raise LedgerImmutableError(f"{self.model._meta.verbose_name_plural} cannot be changed.")
+
+
+class AppendOnlyModel(models.Model):
+    """Rows are inserted once. Database triggers (migration 0005) refuse UPDATE and DELETE as well."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise LedgerImmutableError(f"A {self._meta.verbose_name} cannot be changed once recorded.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[override]
+        raise LedgerImmutableError(f"A {self._meta.verbose_name} cannot be deleted.")
+
+
+class Fund(models.Model):
+    """A pot of money: the standby fund, or e.g. one school's hardship budget.
+
+    The row is also the lock that serialises spend against the fund (``select_for_update``).
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    school = models.ForeignKey(
+        School,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="funds",
+        help_text="Set for a school's own budget; empty for a trust-wide fund.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Donation(AppendOnlyModel):
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="donations")
+    donor = models.CharField(max_length=200)
+    amount_pence = models.BigIntegerField()
+    received_on = models.DateField()
+    gift_aid = models.BooleanField(default=False)
+    restricted_purpose = models.TextField(blank=True)
+    pledge = models.ForeignKey(
+        "Pledge", null=True, blank=True, on_delete=models.PROTECT, related_name="donations"
+    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_pence__gt=0), name="donation_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        from support.money import pounds
+
+        return f"{self.donor} {pounds(self.amount_pence)} on {self.received_on:%Y-%m-%d}"
+
+
+class LedgerEntry(AppendOnlyModel):
+    class Kind(models.TextChoices):
+        INCOME = "income", "Income"
+        COMMITMENT = "commitment", "Commitment"
+        COMMITMENT_RELEASE = "commitment_release", "Commitment released"
+        SPEND = "spend", "Spend"
+        REVERSAL = "reversal", "Reversal"
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    amount_pence = models.BigIntegerField(help_text="Always positive; the kind gives the direction.")
+    # What the money is for (a donation, a voucher, a gift, a request): generic, so that the core
+    # never imports a feature app.
+    source_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source_id = models.CharField(max_length=64, blank=True)
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    category = models.CharField(max_length=60, blank=True, help_text='e.g. "voucher:food_parcel", "coat".')
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    note = models.TextField(blank=True)
+    override_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # When the money moved (a donation received, a voucher issued or redeemed, goods handed over, an
+    # approval), in the trust's calendar; reports, filters and the running balance go by it.
+    # ``created_at`` is when the entry was recorded.
+    occurred_on = models.DateField(help_text="The day it happened (the trust's time zone).")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
+        ordering = ["-pk"]
+        indexes = [
+            models.Index(fields=["source_type", "source_id"], name="ledger_source"),
+            models.Index(fields=["fund", "kind"], name="ledger_fund_kind"),
+            # The ledger in the order money moved: date and month filters, and the running balance's
+            # window (ORDER BY occurred_on, id) read from the index instead of sorting the fund's entries.
+            models.Index(fields=["fund", "occurred_on", "id"], name="ledger_fund_occurred"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_pence__gt=0), name="ledger_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(kind="reversal", reverses__isnull=False)
+                | (~Q(kind="reversal") & Q(reverses=None)),
+                name="ledger_reversal_iff_reverses",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        from support.money import pounds
+
+        return f"#{self.pk} {self.get_kind_display()} {pounds(self.amount_pence)} ({self.fund_id})"
+
+    @property
+    def is_back_dated(self) -> bool:
+        """Recorded in a later month than it happened (a donation typed in weeks after it arrived)."""
+        return is_back_dated(self.occurred_on, self.created_at)
+
+
+def is_back_dated(occurred_on: date, created_at: datetime) -> bool:
+    """True when ``occurred_on`` falls in an earlier month than the local day ``created_at`` was recorded."""
+    recorded = timezone.localdate(created_at)
+    return (occurred_on.year, occurred_on.month) < (recorded.year, recorded.month)
+
+
+class FundCheckpoint(AppendOnlyModel):
+    """A fund's ledger totals up to and including one entry, so its position sums only the entries since.
+
+    Written by ``funds.services.ledger.fund_checkpoint`` (nightly, Celery beat) for entries old enough that no
+    transaction can still be adding one below them; append-only like the ledger it summarises.
+    """
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="checkpoints")
+    up_to_entry_id = models.BigIntegerField(help_text="The last ledger entry these totals include.")
+    income_pence = models.BigIntegerField()
+    spent_pence = models.BigIntegerField()
+    committed_pence = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["fund", "-up_to_entry_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["fund", "up_to_entry_id"], name="fund_checkpoint_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fund} to entry #{self.up_to_entry_id}"
+
+
+class Pledge(models.Model):
+    """A promise of regular giving, such as a trustee's £10,000 a year. Donations recorded against it
+    move ``next_due`` on; a pledge past due with nothing received reminds finance."""
+
+    class Frequency(models.TextChoices):
+        ANNUAL = "annual", "Every year"
+        MONTHLY = "monthly", "Every month"
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="pledges")
+    donor = models.CharField(max_length=200)
+    amount_pence = models.BigIntegerField()
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.ANNUAL)
+    next_due = models.DateField(help_text="When the next payment is expected.")
+    gift_aid = models.BooleanField(default=False)
+    restricted_purpose = models.CharField(max_length=60, blank=True)
+    is_active = models.BooleanField(default=True)
+    last_reminded_for = models.DateField(
+        null=True, blank=True, help_text="The due date finance was last reminded about."
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["next_due", "donor"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_pence__gt=0), name="pledge_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        from support.money import pounds
+
+        return f"{self.donor}: {pounds(self.amount_pence)} {self.get_frequency_display().lower()}"
+
+
+class FundAllocation(models.Model):
+    """How much of a fund a school may spend in one financial year (1 September to 31 August)."""
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="allocations")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="fund_allocations")
+    financial_year = models.PositiveSmallIntegerField(help_text="The year it starts, e.g. 2026 for 2026–27.")
+    amount_pence = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["fund", "financial_year", "school__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["fund", "school", "financial_year"], name="allocation_once"),
+            models.CheckConstraint(condition=Q(amount_pence__gte=0), name="allocation_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school} {self.financial_year}: {self.amount_pence}p of {self.fund}"
+
+
+class SpendRequest(models.Model):
+    """Spend above the policy threshold waiting for finance. The thing asked for (a coat request, say)
+    is its ``source``; the money is committed only when the last approval is given.
+
+    One approver above ``Policy.approval_threshold_pence``; above ``Policy.second_approval_threshold_pence``
+    two different finance approvers.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for finance"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        CHANGES = "changes", "Sent back for changes"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="spend_requests")
+    source_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    source_id = models.CharField(max_length=64)
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    category = models.CharField(max_length=60)
+    amount_pence = models.BigIntegerField()
+    summary = models.CharField(max_length=200, help_text="What is asked for.")
+    reason = models.TextField(max_length=2000, help_text="Why it is needed.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    approvals_needed = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    first_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    first_approved_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, max_length=2000)
+    override_reason = models.TextField(blank=True, max_length=2000)
+    commitment = models.ForeignKey(
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        indexes = [models.Index(fields=["source_type", "source_id"], name="spend_request_source")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_pence__gt=0), name="spend_request_amount_positive"),
+            models.CheckConstraint(condition=Q(approvals_needed__in=[1, 2]), name="spend_request_approvals"),
+            # Two approvals means two people.
+            models.CheckConstraint(
+                condition=~Q(status="approved", approvals_needed=2)
+                | (Q(first_approved_by__isnull=False) & ~Q(first_approved_by=models.F("decided_by"))),
+                name="spend_request_two_approvers",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["rejected", "changes"]) | ~Q(decision_note=""),
+                name="spend_request_refusal_has_note",
+            ),
+            # At most one open request per thing asked for.
+            models.UniqueConstraint(
+                fields=["source_type", "source_id"],
+                condition=Q(status="pending"),
+                name="spend_request_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.summary} ({self.get_status_display()})"

@@ -1,0 +1,138 @@
+"""Finance's approvals queue: spend above the threshold waiting for a decision, and the decision."""
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from funds.models import SpendRequest
+from funds.services import approvals
+from funds.services.ledger import category_label, fund_position
+from support.access import requires
+from support.errors import SupportError
+from support.forms import GovukErrorsMixin
+from support.scopes import scope_for
+
+Status = SpendRequest.Status
+DECIDED_PAGE_SIZE = 25
+
+
+class DecisionForm(GovukErrorsMixin, forms.Form):
+    note = forms.CharField(
+        label="Note to the school",
+        required=False,
+        max_length=1000,
+        help_text="Needed to reject or send back: say what would make it acceptable.",
+        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3}),
+    )
+    override_reason = forms.CharField(
+        label="Reason to approve although the fund is short",
+        required=False,
+        max_length=500,
+        help_text="Only when the fund does not have enough available: it is recorded on the ledger.",
+        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 2}),
+    )
+
+
+@requires("fund.view")
+def approval_queue(request: HttpRequest) -> HttpResponse:
+    rows = approvals.approval_queue(user=request.user)
+    decided = (
+        approvals.spend_requests_visible_to(request.user)
+        .exclude(status=Status.PENDING)
+        .order_by("-decided_at", "-pk")
+    )
+    page = Paginator(decided, DECIDED_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "finance/approvals.html",
+        {
+            "rows": rows,
+            "page": page,
+            "querystring": "",
+            "can_decide": scope_for(request.user).is_finance,
+            "category_label": category_label,
+        },
+    )
+
+
+def _detail(
+    request: HttpRequest, spend_request: SpendRequest, *, form: DecisionForm | None = None, status=200
+):
+    position = fund_position(fund=spend_request.fund)
+    can_decide = scope_for(request.user).is_finance and spend_request.status == Status.PENDING
+    return render(
+        request,
+        "finance/approval_detail.html",
+        {
+            "r": spend_request,
+            "category": category_label(spend_request.category),
+            "position": position,
+            "available_after_pence": position.available_pence - spend_request.amount_pence,
+            "form": form or DecisionForm(),
+            "can_decide": can_decide,
+            "is_first_approver": spend_request.first_approved_by_id == request.user.pk,
+        },
+        status=status,
+    )
+
+
+@requires("fund.view")
+def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, get_object_or_404(approvals.spend_requests_visible_to(request.user), pk=pk))
+
+
+DECISIONS = {
+    "approve": "approved",
+    "reject": "rejected",
+    "send-back": "sent back for changes",
+}
+
+
+@require_POST
+@requires("fund.approve")
+def approval_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    spend_request = get_object_or_404(approvals.spend_requests_visible_to(request.user), pk=pk)
+    if decision not in DECISIONS:
+        return redirect("finance_approval", pk=pk)
+    form = DecisionForm(request.POST)
+    form.is_valid()
+    note = form.cleaned_data.get("note", "")
+    try:
+        if decision == "approve":
+            decided = approvals.spend_request_approve(
+                spend_request=spend_request,
+                actor=request.user,
+                note=note,
+                override_reason=form.cleaned_data.get("override_reason", ""),
+            )
+        elif decision == "reject":
+            decided = approvals.spend_request_reject(
+                spend_request=spend_request, actor=request.user, note=note
+            )
+        else:
+            decided = approvals.spend_request_send_back(
+                spend_request=spend_request, actor=request.user, note=note
+            )
+    except SupportError as exc:
+        field = exc.field if exc.field in form.fields else None
+        if exc.code == "insufficient_funds":
+            field = "override_reason"
+        form.add_error(field, exc.message)
+        spend_request.refresh_from_db()
+        return _detail(request, spend_request, form=form, status=exc.status_code)
+    if decided.status == Status.PENDING:
+        messages.success(request, "Your approval is recorded. A second finance approver must approve it too.")
+    else:
+        messages.success(request, f"{decided.summary}: {DECISIONS[decision]}. The school has been told.")
+    return redirect("finance_approvals")
+
+
+urlpatterns = [
+    path("approvals/", approval_queue, name="finance_approvals"),
+    path("approvals/<int:pk>/", approval_detail, name="finance_approval"),
+    path("approvals/<int:pk>/<slug:decision>/", approval_decide, name="finance_approval_decide"),
+]
