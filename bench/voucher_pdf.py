@@ -236,11 +236,12 @@ def median_ms(work: Callable[[], Any], runs: int) -> float:
 def one_voucher(voucher_id: int, runs: int) -> list[Row]:
     from weasyprint import HTML
 
+    from support.pdf import stylesheet_text
     from vouchers import pdf
     from vouchers.models import Voucher
 
     voucher = Voucher.objects.select_related("voucher_type__partner", "school").get(pk=voucher_id)
-    naive_html = pdf.vouchers_html([voucher], inline_css=pdf.stylesheet_text())
+    naive_html = pdf.vouchers_html([voucher], inline_css=stylesheet_text(pdf.STYLESHEET))
     naive = lambda: HTML(string=naive_html).write_pdf()  # noqa: E731
     optimised = lambda: pdf.render_vouchers_pdf([voucher])  # noqa: E731  (the uncached path)
     naive()

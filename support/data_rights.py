@@ -33,13 +33,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from support.audit import _json_value, audit_event, audit_record, audit_record_many
 from support.dates import local_midnight
 from support.errors import SupportError
 from support.models import AuditEvent, Enrolment, Family, FamilyConsent, FamilyDuplicate, Pupil
+from support.pdf import render_pdf
 from support.scopes import scope_for
 from support.upload_retention import uploads_about_family, uploads_forget_family
 
@@ -357,8 +357,6 @@ PDF_TABLE_COLUMNS = 7
 
 def render_subject_access_pdf(data: dict[str, Any]) -> bytes:
     """The export as an A4 PDF: one heading per section, a table of its records."""
-    from weasyprint import CSS, HTML
-
     sections = []
     for name, value in data.items():
         if name in ("format", "generated_at", "generated_by", "trust"):
@@ -375,12 +373,12 @@ def render_subject_access_pdf(data: dict[str, Any]) -> bytes:
             sections.append(section)
         else:
             sections.append({"title": name.replace("_", " ").capitalize(), "pairs": _pdf_rows(value)})
-    html = render_to_string(
+    return render_pdf(
         "support/pdf/subject_access.html",
         {"data": data, "family": data["family"], "sections": sections},
+        stylesheet="support/pdf/subject_access.css",
+        cache_key=f"subject-access:{data['family']['id']}",
     )
-    stylesheet = CSS(string=render_to_string("support/pdf/subject_access.css"))
-    return HTML(string=html).write_pdf(stylesheets=[stylesheet])
 
 
 @transaction.atomic

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import BooleanField, ExpressionWrapper, Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from support.audit import audit_record
 from support.contacts import family_recipient
 from support.errors import SupportError
 from support.models import Family, Pupil, School
+from support.pdf import render_pdf
 from support.pupil_csv import academic_year_start_for
 from support.selectors import User, lead_schools_of, on_roll_at
 
@@ -123,8 +123,6 @@ def render_fsm_letter_pdf(
 
     It is addressed to a contact who may be told about the pupils (parental responsibility, no
     restriction), as a voucher is; refused when no one may be."""
-    from weasyprint import HTML
-
     recipient = family_recipient(family)
     if recipient is None:
         raise SupportError(
@@ -134,7 +132,7 @@ def render_fsm_letter_pdf(
         )
     today = today or timezone.localdate()
     schools: list[School] = list({pupil.school_id: pupil.school for pupil in pupils}.values())
-    html = render_to_string(
+    pdf = render_pdf(
         "support/pdf/fsm_letter.html",
         {
             "trust_name": settings.TRUST_NAME,
@@ -147,8 +145,9 @@ def render_fsm_letter_pdf(
             "apply_url": APPLY_URL,
             "premium_pounds": PUPIL_PREMIUM_PRIMARY_POUNDS,
         },
+        stylesheet="support/pdf/fsm_letter.css",
+        cache_key=f"fsm-letter:{family.pk}",
     )
-    pdf = HTML(string=html).write_pdf()
     audit_record(
         actor=actor,
         action="family.fsm_letter_printed",

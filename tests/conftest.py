@@ -37,6 +37,22 @@ def _clear_cache():
 
 
 @pytest.fixture
+def pdf_renders(monkeypatch) -> list[str]:
+    """The stylesheet of every real WeasyPrint render (a cache miss) through ``support.pdf``, in order."""
+    from support import pdf
+
+    calls: list[str] = []
+    real = pdf._Renderer.write_pdf
+
+    def counting(self, html: str, *, stylesheet: str, **kwargs) -> bytes:
+        calls.append(stylesheet)
+        return real(self, html, stylesheet=stylesheet, **kwargs)
+
+    monkeypatch.setattr(pdf._Renderer, "write_pdf", counting)
+    return calls
+
+
+@pytest.fixture
 def school_a(db):
     return SchoolFactory(name="Alpha Primary Academy", urn="140901")
 

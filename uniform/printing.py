@@ -16,13 +16,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import QuerySet, Sum
-from django.template.loader import render_to_string
 from django.utils import timezone
-from weasyprint import CSS, HTML
 
 from support.csv_safe import safe_row
 from support.models import School
 from support.money import pounds
+from support.pdf import render_pdf
 from uniform.models import Gift, GiftLine, StockLevel
 from uniform.sizes import size_label
 
@@ -34,9 +33,10 @@ def year_label(year_group: int) -> str:
     return YEAR_LABELS.get(year_group, f"Year {year_group}")
 
 
-def _pdf(template: str, context: dict) -> bytes:
-    html = render_to_string(template, {"trust_name": settings.TRUST_NAME, **context})
-    return HTML(string=html).write_pdf(stylesheets=[CSS(string=render_to_string(STYLESHEET))])
+def _pdf(template: str, context: dict, *, cache_key: str) -> bytes:
+    return render_pdf(
+        template, {"trust_name": settings.TRUST_NAME, **context}, stylesheet=STYLESHEET, cache_key=cache_key
+    )
 
 
 def _with_lines(gifts: QuerySet[Gift]) -> list[Gift]:
@@ -93,6 +93,7 @@ def render_packing_list_pdf(*, school: School, gifts: QuerySet[Gift], academic_y
             "totals": sorted((name, size, qty) for (name, size), qty in totals.items()),
             "printed_at": timezone.localtime(),
         },
+        cache_key=f"uniform-packing-list:{school.pk}:{academic_year}",
     )
 
 
@@ -106,7 +107,7 @@ def render_gift_slips_pdf(*, gifts: QuerySet[Gift]) -> bytes:
         }
         for gift in _with_lines(gifts)
     ]
-    return _pdf("uniform/pdf/gift_slips.html", {"slips": slips})
+    return _pdf("uniform/pdf/gift_slips.html", {"slips": slips}, cache_key="uniform-gift-slips")
 
 
 @dataclass(frozen=True)
@@ -197,4 +198,5 @@ def render_order_summary_pdf(*, school: School, rows: list[OrderRow], academic_y
             "total_pence": sum(row.cost_pence for row in rows),
             "printed_at": timezone.localtime(),
         },
+        cache_key=f"uniform-order-summary:{school.pk}:{academic_year}",
     )

@@ -36,7 +36,7 @@ from vouchers.models import (
     VoucherSend,
     VoucherType,
 )
-from vouchers.pdf import render_voucher_pdf
+from vouchers.printing import print_job_start
 
 
 class VoucherSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
@@ -238,11 +238,10 @@ class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
-        voucher = self.get_object()
-        services.voucher_record_print(vouchers=[voucher], actor=request.user)
-        pdf = render_voucher_pdf(voucher, site_url=site_url(request))
-        response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="voucher-{voucher.code}.pdf"'
+        """The voucher as an A5 PDF, through the print service every door uses (scope, validity, audit)."""
+        result = print_job_start(voucher_ids=[pk], actor=request.user, site_url=site_url(request))
+        response = HttpResponse(result.pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{result.filename}"'
         return response
 
 

@@ -4,113 +4,43 @@ Beside it, ``render_vouchers_pdf(vouchers)`` puts many vouchers in one document,
 renders a voucher that is not valid (cancelled, redeemed or past its date): they raise ConflictError.
 Recording the print (and the audit) is the caller's business: ``services.voucher_record_print``.
 
-Speed: a one-shot WeasyPrint render of a voucher spends about a third of its time loading fonts and
-parsing the stylesheet. Each thread keeps one FontConfiguration, the stylesheet compiled against it and an
-image cache, so later renders skip that (bench/voucher_pdf.py measures it). A reprint of an unchanged
-voucher comes from Django's cache, keyed on a digest of everything printed.
+Rendering is ``support.pdf``'s (per-thread fonts and stylesheets, the cache). A reprint of an unchanged
+voucher comes from the cache, keyed on a digest of everything printed; a batch is never cached.
 """
 
-import functools
-import gc
-import hashlib
 import io
 import math
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 
-import weasyprint
 from django.conf import settings
-from django.core.cache import cache
 from django.template.loader import render_to_string
 from pypdf import PdfReader, PdfWriter
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
 
 from support.errors import ConflictError
+from support.pdf import html_to_pdf
 from vouchers.models import SERVICE_STOPPED_RULE, Fulfilment, Voucher
 from vouchers.qr import qr_data_uri, redemption_url
 
 TEMPLATE = "vouchers/pdf/voucher.html"
 STYLESHEET = "vouchers/pdf/voucher.css"
-# Bump when the rendering changes in a way the HTML and stylesheet do not show (cached PDFs are keyed on it).
-RENDER_VERSION = "2"
 CACHE_SECONDS = 24 * 60 * 60  # long enough for a lost voucher's reprint; it holds personal data
 
 # The stylesheet lays out A5; A4 is the same layout zoomed by √2 (A-series pages share their shape).
 # The A4 page is set a hair off A5 so that, zoomed, it is exactly 210 × 297 mm.
 PAPER_SIZES = ("A5", "A4")
 _PAPER = {"A5": (1.0, ""), "A4": (math.sqrt(2), "@page { size: 148.49mm 210.01mm; }")}
-# Entries kept in a thread's image cache between renders. Every voucher's QR code is a new image (an SVG
-# tree of about half a megabyte), so the cache is emptied when it passes this: a re-render of the same
-# voucher (its expiry extended, say) still finds its QR code, and a batch does not pile them up.
-_IMAGE_CACHE_ENTRIES = 64
 
 
-def stylesheet_text() -> str:
-    return render_to_string(STYLESHEET)
-
-
-@functools.cache
-def _layout_digest() -> str:
-    return hashlib.sha256(
-        f"{RENDER_VERSION}|{weasyprint.__version__}|{stylesheet_text()}".encode()
-    ).hexdigest()
-
-
-class _Renderer:
-    """One per thread, made on first use: WeasyPrint's font configuration is not shared between threads."""
-
-    def __init__(self) -> None:
-        self.font_config = FontConfiguration()
-        css = stylesheet_text()
-        base = CSS(string=css, font_config=self.font_config)
-        self.stylesheets = {
-            paper: [base, CSS(string=extra, font_config=self.font_config)] if extra else [base]
-            for paper, (_zoom, extra) in _PAPER.items()
-        }
-        self.images: dict = {}
-
-    def write_pdf(self, html: str, paper: str) -> bytes:
-        if len(self.images) > _IMAGE_CACHE_ENTRIES:
-            # Only between renders: WeasyPrint reads the cache back while writing. The SVG trees hold
-            # reference cycles, and the collector is held off during renders, so collect them now.
-            self.images.clear()
-            gc.collect()
-        with _gc_paused():
-            return HTML(string=html).write_pdf(
-                stylesheets=self.stylesheets[paper],
-                font_config=self.font_config,
-                cache=self.images,
-                zoom=_PAPER[paper][0],
-            )
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold off the cycle collector while WeasyPrint works.
-
-    A render makes millions of short-lived objects that reference counting frees anyway; collecting them
-    as they come cost about a fifth of a 50-voucher render here. Cycles left over are collected later.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-_local = threading.local()
-
-
-def _renderer() -> _Renderer:
-    renderer = getattr(_local, "renderer", None)
-    if renderer is None:
-        renderer = _local.renderer = _Renderer()
-    return renderer
+def _write(html: str, paper: str, *, cache_key: str | None = None) -> bytes:
+    zoom, page_css = _PAPER[paper]
+    return html_to_pdf(
+        html,
+        stylesheet=STYLESHEET,
+        page_css=page_css,
+        zoom=zoom,
+        cache_key=cache_key,
+        cache_seconds=CACHE_SECONDS,
+    )
 
 
 def _check_paper(paper: str) -> str:
@@ -184,27 +114,20 @@ def render_vouchers_pdf(
     if not vouchers:
         raise ValueError("No vouchers to render")
     refuse_unprintable(vouchers)
-    return _renderer().write_pdf(vouchers_html(vouchers, site_url=site_url), paper)
-
-
-def _cache_key(voucher: Voucher, paper: str, html: str) -> str:
-    # The digest covers everything printed (the voucher, its partner and school), the stylesheet and
-    # WeasyPrint's version, so a change to any of them makes a new PDF rather than serving a stale one.
-    digest = hashlib.sha256(f"{_layout_digest()}|{paper}|{html}".encode()).hexdigest()
-    return f"voucher-pdf:{voucher.pk}:{paper}:{digest}"
+    return _write(vouchers_html(vouchers, site_url=site_url), paper)
 
 
 def render_voucher_pdf(voucher: Voucher, *, paper: str = "A5", site_url: str | None = None) -> bytes:
-    """One voucher's PDF; a reprint of an unchanged voucher comes from the cache."""
+    """One voucher's PDF; a reprint of an unchanged voucher comes from the cache.
+
+    The cache's digest covers everything printed (the voucher, its partner and school), the stylesheet
+    and WeasyPrint's version, so a change to any of them makes a new PDF rather than serving a stale one.
+    """
     paper = _check_paper(paper)
     refuse_unprintable([voucher])
-    html = vouchers_html([voucher], site_url=site_url)
-    key = _cache_key(voucher, paper, html)
-    pdf = cache.get(key)
-    if pdf is None:
-        pdf = _renderer().write_pdf(html, paper)
-        cache.set(key, pdf, CACHE_SECONDS)
-    return pdf
+    return _write(
+        vouchers_html([voucher], site_url=site_url), paper, cache_key=f"voucher:{voucher.pk}:{paper}"
+    )
 
 
 def merge_pdfs(parts: Iterable[bytes]) -> bytes:

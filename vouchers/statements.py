@@ -15,7 +15,6 @@ The statement is for the charity's and the trust's accounts: it names no family 
 """
 
 import datetime
-import threading
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,17 +24,15 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet, Sum
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
 
 from support.audit import audit_record
 from support.errors import SupportError
 from support.jobs import enqueue_on_commit
 from support.models import PartnerCharity, Service
 from support.money import pounds
+from support.pdf import render_pdf
 from support.scopes import scope_for
 from vouchers import codes
 from vouchers.models import PartnerStatement, Redemption, Voucher
@@ -271,7 +268,7 @@ def _rows_for_pdf(partner: PartnerCharity, month: datetime.date) -> Iterator[dic
 def statement_render_pdf(summary: StatementSummary, *, generated_at: datetime.datetime) -> bytes:
     """The statement as an A4 PDF: the partner, the month, totals per service and overall, every row."""
     partner = summary.partner
-    html = render_to_string(
+    return render_pdf(
         TEMPLATE,
         {
             "trust_name": settings.TRUST_NAME,
@@ -281,25 +278,9 @@ def statement_render_pdf(summary: StatementSummary, *, generated_at: datetime.da
             "generated_at": timezone.localtime(generated_at, trust_tz()),
             "reference": statement_reference(partner, summary.month),
         },
+        stylesheet=STYLESHEET,
+        cache_key=f"statement:{partner.pk}:{summary.month:%Y-%m}",
     )
-    font_config, stylesheet = _pdf_setup()
-    return HTML(string=html).write_pdf(stylesheets=[stylesheet], font_config=font_config)
-
-
-_local = threading.local()
-
-
-def _pdf_setup() -> tuple[FontConfiguration, CSS]:
-    """Each thread's font configuration and compiled stylesheet, as vouchers/pdf.py keeps them: loading
-    fonts is most of a small render's time (the monthly run renders one statement per partner)."""
-    setup = getattr(_local, "setup", None)
-    if setup is None:
-        font_config = FontConfiguration()
-        setup = _local.setup = (
-            font_config,
-            CSS(string=render_to_string(STYLESHEET), font_config=font_config),
-        )
-    return setup
 
 
 def statement_reference(partner: PartnerCharity, month: datetime.date) -> str:

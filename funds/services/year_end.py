@@ -6,23 +6,20 @@ pounds. The report adds the year's donations and the fund's pledges, through the
 """
 
 import datetime
-import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
 
 from funds.charts import charts_for
 from funds.models import Donation, Pledge
 from funds.selectors.reports import FundYearSummary
 from funds.services.ledger import category_label
 from funds.services.pledges import DonationTotals, donation_list, donation_totals, pledges_visible_to
+from support.pdf import render_pdf
 
 TEMPLATE = "finance/pdf/year_end.html"
 STYLESHEET = "finance/pdf/year_end.css"
@@ -235,7 +232,7 @@ def year_end_report(
 def render_year_end_pdf(report: YearEndReport) -> bytes:
     """The report as an A4 PDF: the year's figures and charts, schools against their allocations,
     categories, restricted money, donations and pledges."""
-    html = render_to_string(
+    return render_pdf(
         TEMPLATE,
         {
             "trust_name": settings.TRUST_NAME,
@@ -244,21 +241,6 @@ def render_year_end_pdf(report: YearEndReport) -> bytes:
             "charts": charts_for(report.summary, prefix="pdf-"),
             "generated_at": timezone.localtime(report.generated_at),
         },
+        stylesheet=STYLESHEET,
+        cache_key=f"year-end:{report.summary.fund.pk}:{report.summary.year}",
     )
-    font_config, stylesheet = _pdf_setup()
-    return HTML(string=html).write_pdf(stylesheets=[stylesheet], font_config=font_config)
-
-
-_local = threading.local()
-
-
-def _pdf_setup() -> tuple[FontConfiguration, CSS]:
-    """Each thread's font configuration and compiled stylesheet (loading fonts is most of the time)."""
-    setup = getattr(_local, "setup", None)
-    if setup is None:
-        font_config = FontConfiguration()
-        setup = _local.setup = (
-            font_config,
-            CSS(string=render_to_string(STYLESHEET), font_config=font_config),
-        )
-    return setup
