@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/voucher_pdf.py [--renders 30] [--batch 1000] [--processes 2]
 
-(a) One voucher: the median of N renders through ``vouchers.pdf`` (a per-thread font configuration,
-    the stylesheet compiled once, a shared image cache) against a naive one-shot
-    ``weasyprint.HTML(string=html).write_pdf()`` of the same HTML with the stylesheet inline, the two
-    interleaved in the same run; and a reprint of the unchanged voucher (from Django's cache).
+(a) One voucher: the median of N renders through ``vouchers.pdf`` and the one renderer, ``support.pdf``
+    (a per-thread font configuration, the stylesheet compiled once, a shared image cache) against a
+    naive one-shot ``weasyprint.HTML(string=html).write_pdf()`` of the same HTML with the stylesheet
+    inline, the two interleaved in the same run; and a reprint of the unchanged voucher (from Django's cache).
 (b) A batch: one document of all the vouchers (``render_vouchers_pdf``) against chunks of
     ``printing.CHUNK_SIZE`` rendered across --processes processes and merged with pypdf. With no
     CELERY_BROKER_URL the chunks go to a ``ProcessPoolExecutor`` calling ``printing.print_chunk_pdf``,
