@@ -16,8 +16,8 @@ rather than serving a stale one. The key names the document for whoever reads th
 what makes it safe. PDFs hold personal data: they are kept for ``cache_seconds`` only.
 
 Fetching: a document loads nothing from outside itself. Only ``data:`` URLs (the voucher's QR code) are
-read; any other URL (a file on this machine, an address on the network) is refused, and WeasyPrint logs
-a warning and leaves it out.
+read; any other URL (a file on this machine, an address on the network) is refused: WeasyPrint logs the
+refusal and leaves the resource out.
 """
 
 from __future__ import annotations

@@ -53,8 +53,8 @@ def test_every_documents_stylesheet_extends_the_base():
     stylesheets = sorted((ROOT / "templates").glob("*/pdf/*.css"))
     assert len(stylesheets) >= 6
     for path in stylesheets:
-        assert path.read_text().startswith('{% extends "pdf/base.css" %}'), path
-    base = render_to_string("pdf/base.css")
+        assert path.read_text().startswith(f'{{% extends "{pdf.BASE_STYLESHEET}" %}}'), path
+    base = render_to_string(pdf.BASE_STYLESHEET)
     assert "@page" in base
     assert 'font-family: "DejaVu Sans"' in base
     # A document fills in only what differs: the subject access export's smaller type and margins.

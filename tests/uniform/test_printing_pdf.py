@@ -8,13 +8,12 @@ import pytest
 import time_machine
 from pypdf import PdfReader
 
-from tests.uniform.test_gifts_fixtures import bag_a, jumper_a, make_intake, pack_a
+from tests.uniform.test_gifts_fixtures import bag_a, jumper_a, make_intake, pack_a, this_year
 from uniform import printing, services
 from uniform.models import Gift
 
 FIXTURES = (bag_a, jumper_a, pack_a)  # pytest finds these by name
-YEAR = 2025
-NOW = datetime.datetime(2025, 9, 3, 10, 15, tzinfo=datetime.UTC)
+NOW = datetime.datetime(2025, 9, 3, 10, 15, tzinfo=datetime.UTC)  # the time printed, held still
 
 
 def text_of(data: bytes) -> str:
@@ -24,7 +23,7 @@ def text_of(data: bytes) -> str:
 @pytest.fixture
 def gifts(lead_a, school_a, pack_a):
     make_intake(school_a, 2, surname="Able")
-    services.gifts_generate(school=school_a, academic_year=YEAR, actor=lead_a)
+    services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
     return Gift.objects.filter(school=school_a)
 
 
@@ -32,13 +31,15 @@ def gifts(lead_a, school_a, pack_a):
 def test_each_welcome_pack_document_is_rendered_by_the_renderer_and_cached(
     document, school_a, gifts, pdf_renders
 ):
+    year = this_year()
+
     def render() -> bytes:
         if document == "packing_list":
-            return printing.render_packing_list_pdf(school=school_a, gifts=gifts, academic_year=YEAR)
+            return printing.render_packing_list_pdf(school=school_a, gifts=gifts, academic_year=year)
         if document == "gift_slips":
             return printing.render_gift_slips_pdf(gifts=gifts)
         rows = printing.order_summary(school=school_a, gifts=gifts)
-        return printing.render_order_summary_pdf(school=school_a, rows=rows, academic_year=YEAR)
+        return printing.render_order_summary_pdf(school=school_a, rows=rows, academic_year=year)
 
     with time_machine.travel(NOW, tick=False):
         first = render()
