@@ -48,14 +48,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
-from bench.common import emit_result  # noqa: E402
+from bench.common import UNTHROTTLED, emit_result  # noqa: E402
 from bench.scale import ensure_scaled_database, server_url  # noqa: E402
 
 ENDPOINTS = ("bare", "check", "redeem", "search", "issue")
 TARGETED = ("check", "redeem")  # the redeem endpoints, held to the bare endpoint's figures
 PROD_NAME = "load"
 OUT = ROOT / "bench" / "out"
-BIG_RATE = "100000000/hour"
+PROJECT_DIRS = ("support/", "vouchers/", "uniform/", "config/", "funds/")
 # The environment as given, before this process set up its own Django: the stack gets this one.
 GIVEN_ENV = dict(os.environ)
 
@@ -98,8 +98,7 @@ def stack_env(url: str, port: int, workers: int | None) -> dict[str, str]:
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOAD_TEST_BARE_ENDPOINT": "true",
-        "API_USER_RATE": BIG_RATE,
-        "API_VOUCHER_LOOKUP_RATE": BIG_RATE,
+        **UNTHROTTLED,
         "SEED_DEMO": "no",
         "CELERY_CONCURRENCY": os.environ.get("CELERY_CONCURRENCY", "1"),
     }
@@ -405,11 +404,12 @@ async def profile(session, base: str, plan: Plan, args, cursor: dict, master_pid
         total += int(samples)
         seen = set()
         for frame in stack.split(";"):
-            if (
-                any(part in frame for part in ("/support/", "/vouchers/", "/uniform/", "/config/"))
-                or "psycopg" in frame
-            ):
-                name = frame.split(" (")[0] + " (" + frame.split("/")[-1] if "/" in frame else frame
+            # py-spy writes "function (path/to/file.py:line)", with paths relative to the working
+            # directory for the project's files ("support/scopes.py") and absolute for the libraries.
+            where = frame.rpartition(" (")[2].rstrip(")")
+            project = where.startswith(PROJECT_DIRS) or any(f"/{d}" in where for d in PROJECT_DIRS)
+            if project or "psycopg" in where:
+                name = f"{frame.split(' (')[0]} ({'/'.join(where.split('/')[-2:])})"
                 if name not in seen:
                     seen.add(name)
                     inclusive[name] += int(samples)

@@ -30,10 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULT_PREFIX  # noqa: E402
+from bench.common import RESULT_PREFIX, UNTHROTTLED  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
-UNTHROTTLED = {"API_USER_RATE": "100000000/hour", "API_VOUCHER_LOOKUP_RATE": "100000000/hour"}
 
 
 @dataclass

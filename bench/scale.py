@@ -10,9 +10,10 @@ the redeemed ones; a release for the expired and cancelled; an audit event per v
 one voucher in ten is recent and still issued, so there are fresh vouchers to redeem. A large
 donation keeps the fund able to pay for what the load test issues.
 
-The database is ``trustsupport_scale_<families>_<vouchers>`` (the prefix from ``SCALE_DATABASE_PREFIX``) on the PostgreSQL server of
-``SCALE_POSTGRES_URL`` (default postgres://postgres@127.0.0.1:5432/). Built once: a re-run finds the
-completion marker and only migrates (the load test's own writes stay; it picks fresh vouchers each run).
+The database is ``trustsupport_scale_<families>_<vouchers>`` (the prefix from ``SCALE_DATABASE_PREFIX``)
+on the PostgreSQL server of ``SCALE_POSTGRES_URL`` (default postgres://postgres@127.0.0.1:5432/). Built
+once: a re-run finds the completion marker and only migrates (the load test's own writes stay; it picks
+fresh vouchers each run).
 Codes come from ``vouchers.codes`` (a seeded generator of the data characters, its check character), so
 every code is valid and the build is deterministic.
 """
@@ -112,6 +113,7 @@ def _django_env(url: str) -> dict[str, str]:
     env.setdefault("SECRET_KEY", "bench-scale-build-only")
     env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
     return env
+
 
 def copy_rows(model, objects: list, *, with_pk: bool) -> None:
     """Write ``objects`` with PostgreSQL's COPY, about ten times faster than ``bulk_create``.

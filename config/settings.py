@@ -100,7 +100,12 @@ DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+            DATABASE_URL,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+            # Off by default: on it costs a `SELECT 1` round trip on every request. Off, a connection that
+            # broke (PostgreSQL restarted) fails the one request that meets it, and Django closes it at
+            # that request's end (errors seen: checked, dropped), so the next request reconnects.
+            conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", False),
         )
     }
 else:

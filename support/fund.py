@@ -472,7 +472,9 @@ def _open_commitments(source: models.Model, *, locked: bool = False) -> list[tup
     if not locked:
         type(source)._base_manager.select_for_update().filter(pk=source.pk).values_list("pk").first()
     # A source has a handful of entries: read them in one query and add them up here.
-    entries = _source_entries(source).filter(kind__in=[Kind.COMMITMENT, Kind.COMMITMENT_RELEASE]).order_by("pk")
+    entries = (
+        _source_entries(source).filter(kind__in=[Kind.COMMITMENT, Kind.COMMITMENT_RELEASE]).order_by("pk")
+    )
     open_of: dict[int, int] = {}
     latest_of: dict[int, LedgerEntry] = {}
     for entry in entries:
@@ -528,7 +530,10 @@ def fund_spend_actual(
     LedgerEntry.objects.bulk_create(written)
     spends = [entry for entry in written if entry.kind == Kind.SPEND]
     audit_record_many(
-        [audit_event(actor=actor, action="fund.spend_actual", subject=s, after=_entry_after(s)) for s in spends]
+        [
+            audit_event(actor=actor, action="fund.spend_actual", subject=s, after=_entry_after(s))
+            for s in spends
+        ]
     )
     return spends
 

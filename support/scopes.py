@@ -58,7 +58,9 @@ def scope_for(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
     return remember_scope(user, rows)
 
 
-def remember_scope(user: AbstractBaseUser, rows: Iterable[tuple[str | None, int | None, int | None]]) -> Scope:
+def remember_scope(
+    user: AbstractBaseUser, rows: Iterable[tuple[str | None, int | None, int | None]]
+) -> Scope:
     """Build ``user``'s scope from (role, partner id, school id) rows of their active memberships (role
     None for a user with none) and keep it on the user object for the rest of the request.
 

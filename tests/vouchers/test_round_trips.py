@@ -36,12 +36,21 @@ def token_client(charity_staff):
 def paid_type(partner_1, finance):
     fund = standby_fund()
     fund_donation_record(
-        fund=fund, donor="Trustee", amount_pence=500_00, received_on=datetime.date.today(), gift_aid=False,
+        fund=fund,
+        donor="Trustee",
+        amount_pence=500_00,
+        received_on=datetime.date.today(),
+        gift_aid=False,
         actor=finance,
     )
     return VoucherType.objects.create(
-        partner=partner_1, service="food_parcel", name="Food parcel", face_value_pence=25_00,
-        validity_days=28, limit_count=10, fund=fund,
+        partner=partner_1,
+        service="food_parcel",
+        name="Food parcel",
+        face_value_pence=25_00,
+        validity_days=28,
+        limit_count=10,
+        fund=fund,
     )
 
 
@@ -66,7 +75,9 @@ def test_it_says_a_stopped_service_is_still_honoured_without_another_query(
     from support.models import PartnerService
 
     first, voucher = issue(family_a, paid_type), issue(family_a, paid_type)
-    PartnerService.objects.update_or_create(partner=partner_1, service="food_parcel", defaults={"is_active": False})
+    PartnerService.objects.update_or_create(
+        partner=partner_1, service="food_parcel", defaults={"is_active": False}
+    )
     token_client.get(f"/api/v1/redeem/{first.code}/")
     with CaptureQueriesContext(connection) as context:
         body = token_client.get(f"/api/v1/redeem/{voucher.code}/").json()
@@ -98,22 +109,26 @@ def test_it_redeems_in_a_fixed_number_of_statements_with_every_guarantee(
                 source_type=ContentType.objects.get_for_model(Voucher), source_id=str(voucher.pk)
             ).values_list("kind", flat=True)
         )
-        assert kinds == sorted([LedgerEntry.Kind.COMMITMENT, LedgerEntry.Kind.COMMITMENT_RELEASE,
-                                LedgerEntry.Kind.SPEND])
-        actions = set(
-            AuditEvent.objects.filter(at__gte=voucher.issued_at).values_list("action", flat=True)
+        assert kinds == sorted(
+            [LedgerEntry.Kind.COMMITMENT, LedgerEntry.Kind.COMMITMENT_RELEASE, LedgerEntry.Kind.SPEND]
         )
+        actions = set(AuditEvent.objects.filter(at__gte=voucher.issued_at).values_list("action", flat=True))
         assert {"voucher.redeemed", "fund.spend_actual"} <= actions
         # The same key again replays the answer and redeems nothing twice.
         again = token_client.post(
-            f"/api/v1/redeem/{voucher.code}/redeem/", {"items_given": "Parcel"}, format="json",
+            f"/api/v1/redeem/{voucher.code}/redeem/",
+            {"items_given": "Parcel"},
+            format="json",
             HTTP_IDEMPOTENCY_KEY=f"k{n}",
         )
-        assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+        assert again.status_code == 201
+        assert again["Idempotent-Replayed"] == "true"
         assert Redemption.objects.filter(voucher=voucher).count() == 1
 
 
-def test_a_second_redeem_of_the_same_voucher_is_refused_and_writes_nothing(token_client, issue, family_a, paid_type):
+def test_a_second_redeem_of_the_same_voucher_is_refused_and_writes_nothing(
+    token_client, issue, family_a, paid_type
+):
     voucher = issue(family_a, paid_type)
     assert token_client.post(f"/api/v1/redeem/{voucher.code}/redeem/", {}, format="json").status_code == 201
     entries = LedgerEntry.objects.count()
@@ -123,7 +138,9 @@ def test_a_second_redeem_of_the_same_voucher_is_refused_and_writes_nothing(token
     assert Redemption.objects.filter(voucher=voucher).count() == 1
 
 
-def test_an_expired_idempotency_record_is_replaced_when_its_key_comes_back(token_client, issue, family_a, paid_type):
+def test_an_expired_idempotency_record_is_replaced_when_its_key_comes_back(
+    token_client, issue, family_a, paid_type
+):
     from django.utils import timezone
 
     from support.models import IdempotencyRecord
@@ -131,7 +148,9 @@ def test_an_expired_idempotency_record_is_replaced_when_its_key_comes_back(token
     old, new = issue(family_a, paid_type), issue(family_a, paid_type)
     token_client.post(f"/api/v1/redeem/{old.code}/redeem/", {}, format="json", HTTP_IDEMPOTENCY_KEY="same")
     IdempotencyRecord.objects.update(created_at=timezone.now() - datetime.timedelta(hours=25))
-    response = token_client.post(f"/api/v1/redeem/{new.code}/redeem/", {}, format="json", HTTP_IDEMPOTENCY_KEY="same")
+    response = token_client.post(
+        f"/api/v1/redeem/{new.code}/redeem/", {}, format="json", HTTP_IDEMPOTENCY_KEY="same"
+    )
     assert response.status_code == 201
     assert "Idempotent-Replayed" not in response
     assert IdempotencyRecord.objects.get(key="same").path.endswith(f"/{new.code}/redeem/")
