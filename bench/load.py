@@ -26,7 +26,8 @@
                                                   different family, under the family's limit)
 4. Prints per endpoint and level: req/s, p50/p95/p99 ms, errors, and throughput and p99 against the
    bare endpoint's at the same level. Targets: check and redeem ≥ 0.5 × bare throughput and p99 under
-   10 × bare p99; zero errors everywhere; zero double redemptions (checked in the database after).
+   10 × bare p99; issue p99 under 10 × bare p99; zero errors everywhere; zero double redemptions
+   (checked in the database after).
 5. With --nodes 2, then across the nodes: 20 vouchers each redeemed on both nodes at the same moment
    (exactly one 201), 20 with one Idempotency-Key sent to both at once (one redemption, the retries
    replayed); then both nodes restart with the real rates and 200 checks at once by one user over both
@@ -65,6 +66,7 @@ from bench.scale import ensure_scaled_database, server_url  # noqa: E402
 
 ENDPOINTS = ("bare", "check", "redeem", "search", "issue")
 TARGETED = ("check", "redeem")  # the redeem endpoints, held to the bare endpoint's figures
+P99_TARGETED = ("check", "redeem", "issue")  # p99 within 10 × the bare endpoint's at the same level
 PROD_NAME = "load"
 OUT = ROOT / "bench" / "out"
 NODES_LABEL = "1 node"  # "2 nodes" with --nodes 2: prefixes the figures of that run
@@ -653,6 +655,8 @@ def report(runs: list[Run], checked: dict[str, int], args: argparse.Namespace) -
         passed = None
         if run.endpoint in TARGETED:
             passed = rate >= 0.5 and tail < 10 and errors == 0
+        elif run.endpoint in P99_TARGETED:
+            passed = tail < 10 and errors == 0
         elif errors:
             passed = False
         ok = ok and passed is not False
@@ -693,8 +697,8 @@ def report(runs: list[Run], checked: dict[str, int], args: argparse.Namespace) -
             value=run.pct(0.99),
             unit="ms",
             baseline=base.pct(0.99) if base else None,
-            target="< 10 × bare p99" if run.endpoint in TARGETED else "",
-            passed=tail < 10 if run.endpoint in TARGETED else None,
+            target="< 10 × bare p99" if run.endpoint in P99_TARGETED else "",
+            passed=tail < 10 if run.endpoint in P99_TARGETED else None,
         )
     print(
         f"\nRedeemed {checked['redeemed_ok']} distinct vouchers: {checked['double_redemptions']} double "
