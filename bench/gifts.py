@@ -35,6 +35,7 @@ def main() -> None:
     from django.utils import timezone
 
     from support.models import Family, Membership, Pupil, Role, School
+    from support.models.rolls import main_rolls_create
     from support.pupil_csv import academic_year_start_for, normalise_name_key
     from tests.factories import make_upn
     from uniform.models import Gift, GiftLine, UniformItem, WelcomePack, WelcomePackItem
@@ -52,7 +53,7 @@ def main() -> None:
         for name, sizes in (("Jumper", ["3-4", "5-6"]), ("Polo", ["3-4", "5-6"]), ("Book bag", [])):
             item = UniformItem.objects.create(school=school, name=name, sizes=sizes, unit_cost_pence=500)
             WelcomePackItem.objects.create(pack=pack, item=item, quantity=2 if name == "Polo" else 1)
-        Pupil.objects.bulk_create(
+        pupils = Pupil.objects.bulk_create(
             [
                 Pupil(
                     upn=make_upn(
@@ -69,6 +70,8 @@ def main() -> None:
             ],
             batch_size=BATCH_SIZE,
         )
+        # On the school's roll, as an import leaves them: gifts_generate reads the roll.
+        main_rolls_create(pupils, joined=timezone.localdate())
         schools.append(school)
         packs.append(pack)
     Membership.objects.create(user=lead, role=Role.LEAD).schools.set(schools)

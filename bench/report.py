@@ -3,7 +3,12 @@ same run, the ratio, the target and pass or miss.
 
     .venv/bin/python bench/report.py [--only load,gifts] [--skip voucher_pdf] [--output bench/RESULTS.md]
 
-``make bench`` runs this. Each benchmark runs as its own process, as documented in its file, with the
+``make bench`` runs this (``--note`` adds a line under the heading, e.g. that the machine was shared).
+``load_2_nodes`` is bench/load.py with ``--nodes 2``. On a shared server, BENCH_LOAD_PORT (the load
+stack's first port), BENCH_DATABASE_PREFIX (the ledger's database), SCALE_DATABASE_PREFIX and
+LOAD_REDIS_DBS (bench/scale.py, bench/load.py) keep one engineer's runs apart from another's.
+
+Each benchmark runs as its own process, as documented in its file, with the
 counts below (smaller than some defaults, so the whole run fits in 15 minutes on 2 cores), and ends
 with ``BENCH_RESULT {json}`` lines (``bench.common.emit_result``) that are collected here. Its whole
 output is kept in bench/out/<name>.log. The benchmarks that write to a database get a throwaway one:
@@ -30,10 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULT_PREFIX  # noqa: E402
+from bench.common import RESULT_PREFIX, UNTHROTTLED  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
-UNTHROTTLED = {"API_USER_RATE": "100000000/hour", "API_VOUCHER_LOOKUP_RATE": "100000000/hour"}
 
 
 @dataclass
@@ -44,6 +48,11 @@ class Bench:
     env: dict[str, str] = field(default_factory=dict)
     own_services: bool = False  # keeps DATABASE_URL etc. out of it either way; says it brings its own
     why_smaller: str = ""
+    script: str = ""  # bench/<script>.py, when not bench/<name>.py
+
+    @property
+    def path(self) -> str:
+        return f"bench/{self.script or self.name}.py"
 
 
 BENCHES = [
@@ -57,13 +66,38 @@ BENCHES = [
         why_smaller="15 renders each way and a 300-voucher batch (defaults 30 and 1,000)",
     ),
     Bench("gifts", ["--pupils", "10000"], 300),
-    Bench("ledger", ["--keep", "trustsupport_bench_ledger"], 600, own_services=True),
+    # BENCH_DATABASE_PREFIX: an engineer sharing the PostgreSQL server names their own databases.
+    Bench(
+        "ledger",
+        ["--keep", f"{os.environ.get('BENCH_DATABASE_PREFIX', 'trustsupport')}_bench_ledger"],
+        600,
+        own_services=True,
+    ),
     Bench(
         "load",
-        ["--requests", "300", "--seconds", "10"],
+        ["--requests", "300", "--seconds", "10", "--port", os.environ.get("BENCH_LOAD_PORT", "18765")],
         1800,
         own_services=True,
         why_smaller="up to 300 requests or 10 s per endpoint and level (defaults 400 and 12 s)",
+    ),
+    Bench(
+        "load_2_nodes",
+        [
+            "--nodes",
+            "2",
+            "--endpoints",
+            "bare,check,redeem,issue",
+            "--requests",
+            "300",
+            "--seconds",
+            "8",
+            "--port",
+            os.environ.get("BENCH_LOAD_PORT", "18765"),
+        ],
+        1800,
+        own_services=True,
+        why_smaller="two nodes; bare, check, redeem and issue (no search) up to 300 requests or 8 s each",
+        script="load",
     ),
 ]
 
@@ -75,19 +109,23 @@ class Outcome:
     returncode: int | None
     records: list[dict]
     log: Path
+    load_before: str = ""
 
     @property
     def ran(self) -> bool:
-        return self.returncode == 0 or (self.bench.name == "load" and self.returncode == 1 and self.records)
+        return self.returncode == 0 or (
+            self.bench.path == "bench/load.py" and self.returncode == 1 and self.records
+        )
 
 
 def run_bench(bench: Bench) -> Outcome:
     OUT.mkdir(parents=True, exist_ok=True)
     log = OUT / f"{bench.name}.log"
+    load_before = loadavg()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")}
     env.update(bench.env)
     env["PYTHONUNBUFFERED"] = "1"
-    command = [sys.executable, str(ROOT / "bench" / f"{bench.name}.py"), *bench.args]
+    command = [sys.executable, str(ROOT / bench.path), *bench.args]
     print(f"\n=== {bench.name}: {' '.join(command[1:])}", flush=True)
     records: list[dict] = []
     started = time.perf_counter()
@@ -114,7 +152,11 @@ def run_bench(bench: Bench) -> Outcome:
                 process.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 process.kill()
-    return Outcome(bench, time.perf_counter() - started, returncode, records, log)
+    return Outcome(bench, time.perf_counter() - started, returncode, records, log, load_before)
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
 
 
 def fmt(value: float | None, unit: str = "") -> str:
@@ -133,7 +175,9 @@ def cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def write_report(outcomes: list[Outcome], path: Path, started: datetime.datetime, load_before: str) -> None:
+def write_report(
+    outcomes: list[Outcome], path: Path, started: datetime.datetime, load_before: str, note: str = ""
+) -> None:
     rows, misses = [], []
     for outcome in outcomes:
         if not outcome.ran:
@@ -174,17 +218,18 @@ def write_report(outcomes: list[Outcome], path: Path, started: datetime.datetime
         f"{total / 60:.1f} minutes in all. Every baseline was measured in the same run as its figure; "
         "ratio = measured / baseline. Each benchmark's full output is in bench/out/ (not committed).",
         "",
+        *([note, ""] if note else []),
         "| bench | figure | measured | baseline | ratio | target | result | notes |",
         "| --- | --- | ---: | ---: | ---: | --- | --- | --- |",
         *rows,
         "",
         "## Runs",
         "",
-        "| bench | command | seconds | exit | counts |",
-        "| --- | --- | ---: | ---: | --- |",
+        "| bench | command | seconds | exit | load average at its start | counts |",
+        "| --- | --- | ---: | ---: | --- | --- |",
         *(
-            f"| {o.bench.name} | `bench/{o.bench.name}.py {' '.join(o.bench.args)}` | {o.seconds:.0f} | "
-            f"{o.returncode} | {o.bench.why_smaller or 'as documented in the file'} |"
+            f"| {o.bench.name} | `{o.bench.path} {' '.join(o.bench.args)}` | {o.seconds:.0f} | "
+            f"{o.returncode} | {o.load_before} | {o.bench.why_smaller or 'as documented in the file'} |"
             for o in outcomes
         ),
         "",
@@ -201,20 +246,17 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated benchmark names")
     parser.add_argument("--skip", default="", help="comma-separated benchmark names")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--note", default="", help="a line for RESULTS.md under the heading")
     args = parser.parse_args()
     only = {n for n in args.only.split(",") if n}
     skip = {n for n in args.skip.split(",") if n}
     chosen = [
-        b
-        for b in BENCHES
-        if (ROOT / "bench" / f"{b.name}.py").exists() and (not only or b.name in only) and b.name not in skip
+        b for b in BENCHES if (ROOT / b.path).exists() and (not only or b.name in only) and b.name not in skip
     ]
     started = datetime.datetime.now(datetime.UTC)
-    load_before = (
-        " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
-    )
+    load_before = loadavg()
     outcomes = [run_bench(b) for b in chosen]
-    write_report(outcomes, args.output, started, load_before)
+    write_report(outcomes, args.output, started, load_before, args.note)
     print(f"\nWrote {args.output}")
     print(args.output.read_text())
     failed = [o.bench.name for o in outcomes if not o.ran]

@@ -4,6 +4,7 @@ Every list, detail, search, export, PDF, admin list and API queryset starts from
 ``support.selectors`` (or a feature app's selectors), and every selector starts from ``scope_for``.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -48,20 +49,38 @@ def scope_for(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
+    # One query: a row per (active membership, school), or one row with no school.
+    rows = (
+        Membership.objects.filter(user=user, is_active=True)
+        .order_by()
+        .values_list("role", "partner_id", "schools__id")
+    )
+    return remember_scope(user, rows)
+
+
+def remember_scope(
+    user: AbstractBaseUser, rows: Iterable[tuple[str | None, int | None, int | None]]
+) -> Scope:
+    """Build ``user``'s scope from (role, partner id, school id) rows of their active memberships (role
+    None for a user with none) and keep it on the user object for the rest of the request.
+
+    The token authentication (``support.api.authentication``) reads these rows in the same query as the
+    token, so an API request learns who is calling and what they may see in one round trip.
+    """
     roles: set[str] = set()
     schools: set[int] = set()
     lead_schools: set[int] = set()
     partners: set[int] = set()
-    memberships = Membership.objects.filter(user=user, is_active=True).prefetch_related("schools")
-    for membership in memberships:
-        roles.add(membership.role)
-        if membership.role in (Role.PASTORAL, Role.LEAD):
-            ids = {school.pk for school in membership.schools.all()}
-            schools |= ids
-            if membership.role == Role.LEAD:
-                lead_schools |= ids
-        elif membership.role == Role.CHARITY and membership.partner_id:
-            partners.add(membership.partner_id)
+    for role, partner_id, school_id in rows:
+        if role is None:
+            continue
+        roles.add(role)
+        if role in (Role.PASTORAL, Role.LEAD) and school_id is not None:
+            schools.add(school_id)
+            if role == Role.LEAD:
+                lead_schools.add(school_id)
+        elif role == Role.CHARITY and partner_id:
+            partners.add(partner_id)
     is_admin = bool(getattr(user, "is_superuser", False)) or Role.ADMIN in roles
     if is_admin:
         roles.add(Role.ADMIN)

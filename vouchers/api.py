@@ -103,7 +103,10 @@ class VoucherDetailSerializer(VoucherSerializer):
 
 class VoucherIssueSerializer(serializers.Serializer):
     family = serializers.PrimaryKeyRelatedField(queryset=families_visible_to(None))
-    voucher_type = serializers.PrimaryKeyRelatedField(queryset=VoucherType.objects.filter(is_active=True))
+    # With its partner (consent names it) and fund (the face value is committed there): no extra reads.
+    voucher_type = serializers.PrimaryKeyRelatedField(
+        queryset=VoucherType.objects.filter(is_active=True).select_related("partner", "fund")
+    )
     school = serializers.PrimaryKeyRelatedField(queryset=schools_visible_to(None))
     referral_reason = serializers.ChoiceField(choices=ReferralReason.choices)
     referral_other = serializers.CharField(

@@ -3,7 +3,7 @@
 import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from support.contacts import family_recipient_address
@@ -49,26 +49,38 @@ def voucher_delivery_preference(*, user: User, family: Family) -> str:
     return Delivery.PRINT
 
 
-def _service_stopped() -> Exists:
-    """The type's partner has marked its service as no longer offered (PartnerService.is_active off)."""
+def _service_stopped(prefix: str = "") -> Exists:
+    """The type's partner has marked its service as no longer offered (PartnerService.is_active off).
+
+    ``prefix`` is the path from the query's model to the voucher type ("voucher_type__" from a voucher).
+    """
     return Exists(
         PartnerService.objects.filter(
-            partner=OuterRef("partner"), service=OuterRef("service"), is_active=False
+            partner=OuterRef(f"{prefix}partner"), service=OuterRef(f"{prefix}service"), is_active=False
         )
     )
 
 
+def _offered(prefix: str = "") -> Q:
+    return Q(**{f"{prefix}is_active": True, f"{prefix}partner__is_active": True}) & ~_service_stopped(prefix)
+
+
 def voucher_types_available() -> QuerySet[VoucherType]:
     """The types a school may issue now: the type, its partner and the partner's service all active."""
-    return (
-        VoucherType.objects.filter(is_active=True, partner__is_active=True)
-        .exclude(_service_stopped())
-        .select_related("partner")
-    )
+    return VoucherType.objects.filter(_offered()).select_related("partner")
 
 
-def voucher_type_offered(voucher_type: VoucherType) -> bool:
+def vouchers_with_type_offered(vouchers: QuerySet[Voucher]) -> QuerySet[Voucher]:
+    """``vouchers`` with whether each one's type is still offered read in the same query (the counter's
+    check asks it of every voucher): ``voucher_type_offered`` then answers without a query."""
+    return vouchers.annotate(type_offered=ExpressionWrapper(_offered("voucher_type__"), BooleanField()))
+
+
+def voucher_type_offered(voucher_type: VoucherType, *, voucher: Voucher | None = None) -> bool:
     """Whether new vouchers of this type may be issued (see ``voucher_types_available``)."""
+    known = getattr(voucher, "type_offered", None)
+    if known is not None:
+        return known
     return voucher_types_available().filter(pk=voucher_type.pk).exists()
 
 

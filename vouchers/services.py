@@ -14,7 +14,7 @@ from funds.services.ledger import (
     fund_spend_actual,
     fund_spend_commit,
 )
-from support.audit import audit_event, audit_record, audit_record_many
+from support.audit import audit_event, audit_record, audit_record_many, audit_together
 from support.consents import family_consent_require
 from support.contacts import barred_names, family_recipient, family_recipient_address, name_is_barred
 from support.errors import ConflictError, SupportError
@@ -32,7 +32,7 @@ from vouchers.models import (
     VoucherType,
 )
 from vouchers.notify import voucher_send_queue
-from vouchers.selectors import voucher_limit_status, voucher_type_offered
+from vouchers.selectors import voucher_limit_status, voucher_type_offered, vouchers_with_type_offered
 
 State = Voucher.State
 
@@ -336,8 +336,9 @@ def voucher_find_for_partner(*, code: str, partner_ids: frozenset[int]) -> Vouch
     except codes.CodeError as exc:
         raise SupportError(exc.args[0], field="code", code="mistyped") from None
     voucher = (
-        Voucher.objects.select_related("voucher_type__partner", "school")
+        vouchers_with_type_offered(Voucher.objects.select_related("voucher_type__partner", "school"))
         .filter(code=normalised, voucher_type__partner_id__in=partner_ids)
+        .order_by()
         .first()
     )
     if voucher is None:
@@ -347,7 +348,7 @@ def voucher_find_for_partner(*, code: str, partner_ids: frozenset[int]) -> Vouch
 
 def voucher_service_notice(voucher: Voucher) -> str | None:
     """What the counter is told about a valid voucher whose service is no longer offered, else None."""
-    if not voucher.is_valid or voucher_type_offered(voucher.voucher_type):
+    if not voucher.is_valid or voucher_type_offered(voucher.voucher_type, voucher=voucher):
         return None
     return (
         "The charity no longer offers this service for new vouchers, but this one was given before it "
@@ -392,15 +393,17 @@ def voucher_redeem(
         items_given=items_given.strip(),
         value_pence=value_pence,
     )
-    audit_record(
-        actor=redeemed_by,
-        action="voucher.redeemed",
-        subject=voucher,
-        before={"state": State.ISSUED},
-        after={"state": State.REDEEMED, "partner": partner.pk, "value_pence": value_pence},
-        note=items_given.strip(),
-    )
-    fund_spend_actual(source=voucher, actor=redeemed_by, today=today)
+    with audit_together():  # the redemption's and the fund's audit rows in one statement
+        audit_record(
+            actor=redeemed_by,
+            action="voucher.redeemed",
+            subject=voucher,
+            before={"state": State.ISSUED},
+            after={"state": State.REDEEMED, "partner": partner.pk, "value_pence": value_pence},
+            note=items_given.strip(),
+        )
+        # The claim above locked the voucher's row: the ledger needs no second lock.
+        fund_spend_actual(source=voucher, actor=redeemed_by, today=today, source_locked=True)
     return redemption
 
 

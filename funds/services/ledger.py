@@ -457,61 +457,80 @@ def fund_spend_commit(
     return entry
 
 
-def _open_commitments(source: models.Model) -> list[tuple[int, LedgerEntry, int]]:
-    """Lock ``source``'s row and return, per fund it committed money in, its latest commitment entry and
-    the amount still open, read after the lock.
+def _open_commitments(source: models.Model, *, locked: bool = False) -> list[tuple[int, LedgerEntry, int]]:
+    """Lock ``source``'s row (unless the caller already holds the lock: ``locked``) and return, per fund it
+    committed money in, its latest commitment entry and the amount still open, read after the lock.
 
     Making a commitment actual or releasing it never lowers a fund's ``available``, so it needs no
     lock on the fund (a concurrent commit at worst sees a little less available than there is); the
     lock on the source row keeps two calls for the same source from both acting on one commitment.
     """
-    type(source)._base_manager.select_for_update().filter(pk=source.pk).values_list("pk").first()
-    entries = _source_entries(source)
-    committed = (
-        entries.filter(kind__in=[Kind.COMMITMENT, Kind.COMMITMENT_RELEASE])
-        .values("fund_id")
-        .annotate(open=_signed_sum(Q(kind=Kind.COMMITMENT), Q(kind=Kind.COMMITMENT_RELEASE)))
-        .order_by("fund_id")
+    if not locked:
+        type(source)._base_manager.select_for_update().filter(pk=source.pk).values_list("pk").first()
+    # A source has a handful of entries: read them in one query and add them up here.
+    entries = (
+        _source_entries(source).filter(kind__in=[Kind.COMMITMENT, Kind.COMMITMENT_RELEASE]).order_by("pk")
     )
-    result = []
-    for row in committed:
-        if row["open"] > 0:
-            latest = entries.filter(fund_id=row["fund_id"], kind=Kind.COMMITMENT).order_by("-pk").first()
-            result.append((row["fund_id"], latest, int(row["open"])))
-    return result
+    open_of: dict[int, int] = {}
+    latest_of: dict[int, LedgerEntry] = {}
+    for entry in entries:
+        if entry.kind == Kind.COMMITMENT:
+            open_of[entry.fund_id] = open_of.get(entry.fund_id, 0) + entry.amount_pence
+            latest_of[entry.fund_id] = entry
+        else:
+            open_of[entry.fund_id] = open_of.get(entry.fund_id, 0) - entry.amount_pence
+    return [
+        (fund_id, latest_of[fund_id], open_pence)
+        for fund_id, open_pence in sorted(open_of.items())
+        if open_pence > 0 and fund_id in latest_of
+    ]
 
 
-@transaction.atomic
+# No savepoint of its own: it refuses nothing, and a caller that is already in a transaction (a
+# redemption at the counter) saves two round trips; an error still rolls the whole transaction back.
+@transaction.atomic(savepoint=False)
 def fund_spend_actual(
     *,
     source: models.Model,
     actor: AbstractBaseUser | None,
     occurred_on: date | None = None,
     today: date | None = None,
+    source_locked: bool = False,
 ) -> list[LedgerEntry]:
     """The goods were handed over or the voucher redeemed (on ``occurred_on``, default today): the open
     commitment becomes actual spend.
 
     Writes a commitment release and a spend of the same amount. Idempotent: with no open commitment
-    (already actual, released, or never committed) it does nothing and returns [].
+    (already actual, released, or never committed) it does nothing and returns []. ``source_locked``:
+    the caller has locked the source's row in this transaction (e.g. by the update that claimed it).
     """
     occurred_on = occurred_day(occurred_on, today=today)
-    spends = []
-    for fund_id, commitment, open_pence in _open_commitments(source):
+    written = []
+    for fund_id, commitment, open_pence in _open_commitments(source, locked=source_locked):
         common = {
             "fund_id": fund_id,
             "amount_pence": open_pence,
-            "source_type": commitment.source_type,
+            "source_type_id": commitment.source_type_id,
             "source_id": commitment.source_id,
-            "school": commitment.school,
+            "school_id": commitment.school_id,
             "category": commitment.category,
             "occurred_on": occurred_on,
             "created_by": actor,
         }
-        LedgerEntry.objects.create(kind=Kind.COMMITMENT_RELEASE, note="made actual", **common)
-        spend = LedgerEntry.objects.create(kind=Kind.SPEND, **common)
-        audit_record(actor=actor, action="fund.spend_actual", subject=spend, after=_entry_after(spend))
-        spends.append(spend)
+        written += [
+            LedgerEntry(kind=Kind.COMMITMENT_RELEASE, note="made actual", **common),
+            LedgerEntry(kind=Kind.SPEND, **common),
+        ]
+    if not written:
+        return []
+    LedgerEntry.objects.bulk_create(written)
+    spends = [entry for entry in written if entry.kind == Kind.SPEND]
+    audit_record_many(
+        [
+            audit_event(actor=actor, action="fund.spend_actual", subject=s, after=_entry_after(s))
+            for s in spends
+        ]
+    )
     return spends
 
 

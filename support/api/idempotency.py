@@ -8,9 +8,10 @@ is still running is told so (409). Server errors are not stored, so they can be 
 import datetime
 import hashlib
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import wraps
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.request import Request
@@ -49,15 +50,16 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
         body_hash = hashlib.sha256(request.body).hexdigest()
         fields = {"method": request.method, "path": request.path, "body_hash": body_hash}
 
-        # Drop an expired record for this key, then claim the key in a transaction of its own.
-        IdempotencyRecord.objects.filter(
-            user=request.user, key=key, created_at__lt=timezone.now() - LIFETIME
-        ).delete()
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(user=request.user, key=key, **fields)
-        except IntegrityError:
+        record = _claim(request.user, key, fields)
+        if record is None:
             record = IdempotencyRecord.objects.get(user=request.user, key=key)
+            if record.created_at < timezone.now() - LIFETIME:
+                # An expired record is dropped only when a claim meets it: a new key costs one statement.
+                IdempotencyRecord.objects.filter(pk=record.pk).delete()
+                record = _claim(request.user, key, fields) or IdempotencyRecord.objects.get(
+                    user=request.user, key=key
+                )
+        if not getattr(record, "created_now", False):  # someone else's claim: replay or refuse
             if any(getattr(record, name) != value for name, value in fields.items()):
                 return _refuse(
                     f"This {HEADER} was used for a different request. Use a new key for a new request.",
@@ -94,3 +96,16 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
         return response
 
     return wrapped
+
+
+def _claim(user, key: str, fields: dict) -> IdempotencyRecord | None:
+    """Insert the key's record, or None when the key is taken. Outside a transaction the insert commits
+    on its own (a BEGIN and a COMMIT fewer than an atomic block); inside one, a savepoint keeps a
+    conflict from breaking the caller's transaction."""
+    try:
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            record = IdempotencyRecord.objects.create(user=user, key=key, **fields)
+    except IntegrityError:
+        return None
+    record.created_now = True
+    return record

@@ -1,0 +1,157 @@
+"""Round trips at the counter: SQL statements per check and per redeem, counted so a regression fails.
+
+A partner's system authenticates with a token. After the first request (which may fill caches such
+as content types), a check reads the token, the caller's scope and the voucher in two queries, and a
+redeem (with an Idempotency-Key, paid from the fund) claims the voucher, writes the redemption, the
+ledger entries and both audit rows in the statements listed below. Savepoints are left out of the
+count: in production the view runs outside a transaction and they are a BEGIN and a COMMIT instead.
+(The cache's round trips, for the throttles and the lookup guard, are counted by the throttle tests.)
+"""
+
+import datetime
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from funds.models import LedgerEntry
+from funds.services.ledger import fund_donation_record, standby_fund
+from support.models import AuditEvent
+from vouchers.models import Redemption, Voucher, VoucherType
+
+CHECK_QUERIES = 2
+REDEEM_STATEMENTS = 9
+
+
+@pytest.fixture
+def token_client(charity_staff):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=charity_staff).key}")
+    return client
+
+
+@pytest.fixture
+def paid_type(partner_1, finance):
+    fund = standby_fund()
+    fund_donation_record(
+        fund=fund,
+        donor="Trustee",
+        amount_pence=500_00,
+        received_on=datetime.date.today(),
+        gift_aid=False,
+        actor=finance,
+    )
+    return VoucherType.objects.create(
+        partner=partner_1,
+        service="food_parcel",
+        name="Food parcel",
+        face_value_pence=25_00,
+        validity_days=28,
+        limit_count=10,
+        fund=fund,
+    )
+
+
+def statements(context: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in context.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+
+
+def test_it_checks_a_code_in_two_queries(token_client, issue, family_a, paid_type):
+    first, *vouchers = [issue(family_a, paid_type) for _ in range(3)]
+    assert token_client.get(f"/api/v1/redeem/{first.code}/").status_code == 200
+    for voucher in vouchers:
+        with CaptureQueriesContext(connection) as context:
+            response = token_client.get(f"/api/v1/redeem/{voucher.code}/")
+        assert response.status_code == 200
+        assert response.json()["valid"] is True
+        assert len(statements(context)) <= CHECK_QUERIES, statements(context)
+
+
+def test_it_says_a_stopped_service_is_still_honoured_without_another_query(
+    token_client, issue, family_a, paid_type, partner_1
+):
+    from support.models import PartnerService
+
+    first, voucher = issue(family_a, paid_type), issue(family_a, paid_type)
+    PartnerService.objects.update_or_create(
+        partner=partner_1, service="food_parcel", defaults={"is_active": False}
+    )
+    token_client.get(f"/api/v1/redeem/{first.code}/")
+    with CaptureQueriesContext(connection) as context:
+        body = token_client.get(f"/api/v1/redeem/{voucher.code}/").json()
+    assert "no longer offers this service" in body["notice"]
+    assert len(statements(context)) <= CHECK_QUERIES
+
+
+def test_it_redeems_in_a_fixed_number_of_statements_with_every_guarantee(
+    token_client, issue, family_a, paid_type, charity_staff
+):
+    first, *vouchers = [issue(family_a, paid_type) for _ in range(3)]
+    token_client.post(f"/api/v1/redeem/{first.code}/redeem/", {}, format="json", HTTP_IDEMPOTENCY_KEY="k0")
+    for n, voucher in enumerate(vouchers, start=1):
+        with CaptureQueriesContext(connection) as context:
+            response = token_client.post(
+                f"/api/v1/redeem/{voucher.code}/redeem/",
+                {"items_given": "Parcel"},
+                format="json",
+                HTTP_IDEMPOTENCY_KEY=f"k{n}",
+            )
+        assert response.status_code == 201, response.content
+        assert len(statements(context)) <= REDEEM_STATEMENTS, "\n".join(statements(context))
+        # What the statements must still have done: claimed once, recorded, spent from the fund, audited.
+        voucher.refresh_from_db()
+        assert voucher.state == Voucher.State.REDEEMED
+        assert Redemption.objects.filter(voucher=voucher, redeemed_by=charity_staff).count() == 1
+        kinds = sorted(
+            LedgerEntry.objects.filter(
+                source_type=ContentType.objects.get_for_model(Voucher), source_id=str(voucher.pk)
+            ).values_list("kind", flat=True)
+        )
+        assert kinds == sorted(
+            [LedgerEntry.Kind.COMMITMENT, LedgerEntry.Kind.COMMITMENT_RELEASE, LedgerEntry.Kind.SPEND]
+        )
+        actions = set(AuditEvent.objects.filter(at__gte=voucher.issued_at).values_list("action", flat=True))
+        assert {"voucher.redeemed", "fund.spend_actual"} <= actions
+        # The same key again replays the answer and redeems nothing twice.
+        again = token_client.post(
+            f"/api/v1/redeem/{voucher.code}/redeem/",
+            {"items_given": "Parcel"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"k{n}",
+        )
+        assert again.status_code == 201
+        assert again["Idempotent-Replayed"] == "true"
+        assert Redemption.objects.filter(voucher=voucher).count() == 1
+
+
+def test_a_second_redeem_of_the_same_voucher_is_refused_and_writes_nothing(
+    token_client, issue, family_a, paid_type
+):
+    voucher = issue(family_a, paid_type)
+    assert token_client.post(f"/api/v1/redeem/{voucher.code}/redeem/", {}, format="json").status_code == 201
+    entries = LedgerEntry.objects.count()
+    response = token_client.post(f"/api/v1/redeem/{voucher.code}/redeem/", {}, format="json")
+    assert response.status_code == 409
+    assert LedgerEntry.objects.count() == entries
+    assert Redemption.objects.filter(voucher=voucher).count() == 1
+
+
+def test_an_expired_idempotency_record_is_replaced_when_its_key_comes_back(
+    token_client, issue, family_a, paid_type
+):
+    from django.utils import timezone
+
+    from support.models import IdempotencyRecord
+
+    old, new = issue(family_a, paid_type), issue(family_a, paid_type)
+    token_client.post(f"/api/v1/redeem/{old.code}/redeem/", {}, format="json", HTTP_IDEMPOTENCY_KEY="same")
+    IdempotencyRecord.objects.update(created_at=timezone.now() - datetime.timedelta(hours=25))
+    response = token_client.post(
+        f"/api/v1/redeem/{new.code}/redeem/", {}, format="json", HTTP_IDEMPOTENCY_KEY="same"
+    )
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert IdempotencyRecord.objects.get(key="same").path.endswith(f"/{new.code}/redeem/")
