@@ -13,16 +13,30 @@ The core (``support``) never imports a feature app. It reads these registries in
 
 Each context or entries function is called with the request's user and is responsible for its own scope:
 it returns None (panel) or nothing (timeline) when the user may not see it. Registering a name again
-replaces the earlier registration, so a reloaded app does not appear twice.
+replaces the earlier registration, so a reloaded app does not appear twice. An entry counts only while
+the app that registered it (the package of the module that called ``register_*``) is installed, so the
+core's pages still work when a feature app is taken out of ``INSTALLED_APPS``.
 """
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.http import HttpRequest
 
 from support.permissions import PERMISSIONS
+
+
+def _registering_app() -> str:
+    """The top-level package of the module that called a ``register_*`` function."""
+    return sys._getframe(2).f_globals.get("__name__", "").partition(".")[0]
+
+
+def _installed(app: str) -> bool:
+    return apps.is_installed(app)
+
 
 # --- Permissions ---------------------------------------------------------------------------------
 
@@ -43,6 +57,7 @@ class NavEntry:
     permission: str | None  # None: every signed-in user
     prefix: str | None  # the path prefix that marks it current; None: only its own URL
     order: int
+    app: str = field(default="support", compare=False)
 
 
 _NAV: dict[str, NavEntry] = {}
@@ -52,11 +67,12 @@ def register_nav_item(
     label: str, *, url_name: str, permission: str | None, prefix: str | None, order: int
 ) -> None:
     """A link in the header for users holding ``permission``, placed by ``order`` (lower first)."""
-    _NAV[url_name] = NavEntry(label, url_name, permission, prefix, order)
+    _NAV[url_name] = NavEntry(label, url_name, permission, prefix, order, _registering_app())
 
 
 def nav_entries() -> list[NavEntry]:
-    return sorted(_NAV.values(), key=lambda entry: (entry.order, entry.label))
+    shown = [entry for entry in _NAV.values() if _installed(entry.app)]
+    return sorted(shown, key=lambda entry: (entry.order, entry.label))
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,7 @@ class SectionNav:
     name: str
     permission: str
     items: tuple[tuple[str, str, str], ...]  # (url name, label, section key)
+    app: str = "support"
 
 
 _SECTIONS: dict[str, SectionNav] = {}
@@ -71,11 +88,11 @@ _SECTIONS: dict[str, SectionNav] = {}
 
 def register_section_nav(name: str, *, permission: str, items: Iterable[tuple[str, str, str]]) -> None:
     """A section's sub-navigation, given to templates as ``<name>_nav`` for users holding ``permission``."""
-    _SECTIONS[name] = SectionNav(name, permission, tuple(items))
+    _SECTIONS[name] = SectionNav(name, permission, tuple(items), _registering_app())
 
 
 def section_navs() -> list[SectionNav]:
-    return [_SECTIONS[name] for name in sorted(_SECTIONS)]
+    return [_SECTIONS[name] for name in sorted(_SECTIONS) if _installed(_SECTIONS[name].app)]
 
 
 # --- Home and family-page panels -----------------------------------------------------------------
@@ -88,6 +105,7 @@ class Panel:
     context: Callable[..., Any]
     order: int
     slot: str = "main"
+    app: str = "support"
 
 
 @dataclass(frozen=True)
@@ -110,12 +128,14 @@ def register_home_panel(
     name: str, *, template: str, context: Callable[[HttpRequest], dict | None], order: int = 100
 ) -> None:
     """A panel on home. ``context(request)`` returns the template's ``panel``, or None to hide it."""
-    _HOME[name] = Panel(name, template, context, order)
+    _HOME[name] = Panel(name, template, context, order, app=_registering_app())
 
 
 def home_panels(request: HttpRequest) -> list[ShownPanel]:
     shown = []
     for panel in sorted(_HOME.values(), key=lambda p: (p.order, p.name)):
+        if not _installed(panel.app):
+            continue
         context = panel.context(request)
         if context is not None:
             shown.append(ShownPanel(panel.name, panel.template, context))
@@ -134,7 +154,7 @@ def register_family_panel(
     """
     if slot not in FAMILY_SLOTS:
         raise ValueError(f"Unknown family-page slot {slot!r}: one of {FAMILY_SLOTS}")
-    _FAMILY[name] = Panel(name, template, context, order, slot)
+    _FAMILY[name] = Panel(name, template, context, order, slot, _registering_app())
 
 
 def family_panels(request: HttpRequest, family: Any, pupils: list) -> dict[str, list[ShownPanel]]:
@@ -143,6 +163,8 @@ def family_panels(request: HttpRequest, family: Any, pupils: list) -> dict[str, 
     for pupil in pupils:
         pupil.panels = []
     for panel in sorted(_FAMILY.values(), key=lambda p: (p.order, p.name)):
+        if not _installed(panel.app):
+            continue
         if panel.slot == "pupil":
             per_pupil = panel.context(request, family, pupils) or {}
             for pupil in pupils:
@@ -165,6 +187,7 @@ class TimelineSource:
     entries: Callable[..., list]
     permission: str | None
     order: int
+    app: str = "support"
 
 
 _TIMELINE: dict[str, TimelineSource] = {}
@@ -183,8 +206,9 @@ def register_timeline_source(
     ``entries(user=, family=, limit=)`` returns at most ``limit`` ``support.timeline.TimelineEntry``,
     newest first, each scoped to ``user``, in a fixed number of queries whatever the family holds.
     """
-    _TIMELINE[kind] = TimelineSource(kind, label, entries, permission, order)
+    _TIMELINE[kind] = TimelineSource(kind, label, entries, permission, order, _registering_app())
 
 
 def timeline_sources() -> list[TimelineSource]:
-    return sorted(_TIMELINE.values(), key=lambda s: (s.order, s.kind))
+    shown = [source for source in _TIMELINE.values() if _installed(source.app)]
+    return sorted(shown, key=lambda s: (s.order, s.kind))
