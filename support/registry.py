@@ -20,7 +20,7 @@ core's pages still work when a feature app is taken out of ``INSTALLED_APPS``.
 
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
@@ -57,7 +57,7 @@ class NavEntry:
     permission: str | None  # None: every signed-in user
     prefix: str | None  # the path prefix that marks it current; None: only its own URL
     order: int
-    app: str = field(default="support", compare=False)
+    app: str = "support"
 
 
 _NAV: dict[str, NavEntry] = {}
