@@ -42,6 +42,7 @@ def voucher_timeline_entries(
         )
     sends = (
         VoucherSend.objects.filter(voucher__in=vouchers, status=VoucherSend.Status.SENT)
+        .exclude(sent_at=None)
         .select_related("voucher__voucher_type", "requested_by")
         .order_by("-sent_at", "-pk")[:limit]
     )
