@@ -9,8 +9,9 @@ class FundsConfig(AppConfig):
     verbose_name = "Standby fund and finance"
 
     def ready(self) -> None:
-        from funds import visibility
+        from funds import registrations, visibility
 
+        registrations.register()
         visibility.register()
 
     def demo_seed(self) -> list[str]:

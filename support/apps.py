@@ -6,14 +6,20 @@ class SupportConfig(AppConfig):
     verbose_name = "Trust support core"
 
     def ready(self) -> None:
-        from support import checks  # noqa: F401  (registers system checks)
+        from support import (
+            checks,  # noqa: F401  (registers system checks)
+            timeline,
+        )
         from support.contacts import register_contacts
+        from support.context_processors import register_core_nav
         from support.merges import register_core_handlers
         from support.visibility import register_core
 
         register_core_handlers()
         register_core()
         register_contacts()
+        register_core_nav()
+        timeline.register_core()
 
         self._bound_model_serializer_dates()
 

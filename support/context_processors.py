@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
+from support import registry
 from support.models import Role
 from support.permissions import has_perm
 from support.scopes import scope_for
@@ -16,32 +17,26 @@ class NavItem:
     current: bool
 
 
-# (label, url name, permission or None for every signed-in user, matched path prefix)
-NAV = [
-    ("Home", "home", None, None),
-    ("Finance", "finance_dashboard", "fund.view", "/finance/"),
-    ("Families", "family_list", "families.view", "/families/"),
-    ("Vouchers", "voucher_list", "vouchers.view", "/vouchers/"),
-    ("Uniform", "uniform_overview", "uniform.view", "/uniform/"),
-    ("Check a voucher", "redeem_start", "vouchers.redeem", "/redeem/"),
-    ("Requests", "support_request_list", "requests.view", "/requests/"),
-    ("Redeemed", "redemption_list", "redemptions.view", "/redemptions/"),
-    ("Statements", "statement_list", "statements.view", "/statements/"),
-    ("Pupil import", "import_list", "pupils.import", "/imports/"),
-    ("Possible duplicates", "duplicate_list", "families.merge", "/duplicates/"),
-    ("API", "api_docs", None, "/api/"),
-    ("Admin", "admin:index", "policy.edit", "/admin/"),
-]
-
-
-# Finance's sub-navigation (templates/finance/_nav.html): (url name, label, section key).
-FINANCE_NAV = [
-    ("finance_dashboard", "Dashboard", "dashboard"),
-    ("finance_approvals", "Approvals", "approvals"),
-    ("finance_ledger", "Ledger", "ledger"),
-    ("finance_donations", "Donations", "donations"),
-    ("finance_pledges", "Pledges", "pledges"),
-]
+def register_core_nav() -> None:
+    """The core's own header links; feature apps add theirs (``support.registry.register_nav_item``)."""
+    registry.register_nav_item("Home", url_name="home", permission=None, prefix=None, order=0)
+    registry.register_nav_item(
+        "Families", url_name="family_list", permission="families.view", prefix="/families/", order=20
+    )
+    registry.register_nav_item(
+        "Pupil import", url_name="import_list", permission="pupils.import", prefix="/imports/", order=90
+    )
+    registry.register_nav_item(
+        "Possible duplicates",
+        url_name="duplicate_list",
+        permission="families.merge",
+        prefix="/duplicates/",
+        order=100,
+    )
+    registry.register_nav_item("API", url_name="api_docs", permission=None, prefix="/api/", order=110)
+    registry.register_nav_item(
+        "Admin", url_name="admin:index", permission="policy.edit", prefix="/admin/", order=120
+    )
 
 
 def shell(request: HttpRequest) -> dict:
@@ -54,16 +49,17 @@ def shell(request: HttpRequest) -> dict:
         return context
     scope = scope_for(user)
     items = []
-    for label, name, permission, prefix in NAV:
-        if permission is not None and not has_perm(user, permission):
+    for entry in registry.nav_entries():
+        if entry.permission is not None and not has_perm(user, entry.permission):
             continue
-        if name == "api_docs" and not scope.roles:
+        if entry.url_name == "api_docs" and not scope.roles:
             continue
-        url = reverse(name)
-        current = request.path == url if prefix is None else request.path.startswith(prefix)
-        items.append(NavItem(label, url, current))
+        url = reverse(entry.url_name)
+        current = request.path == url if entry.prefix is None else request.path.startswith(entry.prefix)
+        items.append(NavItem(entry.label, url, current))
     context["nav_items"] = items
-    if has_perm(user, "fund.view"):
-        context["finance_nav"] = FINANCE_NAV
+    for section in registry.section_navs():
+        if has_perm(user, section.permission):
+            context[f"{section.name}_nav"] = list(section.items)
     context["role_labels"] = [label for value, label in Role.choices if value in scope.roles]
     return context

@@ -2,21 +2,20 @@
 
 from functools import cache
 
-from celery import Task
+from celery import Task, current_app
 from django.db import transaction
-
-from config.celery import app
 
 
 @cache
 def _load_task_modules() -> None:
-    # Outside a worker, Celery discovers each app's tasks.py only when asked to.
-    app.loader.import_default_modules()
+    # Outside a worker, Celery discovers each app's tasks.py only when asked to. The project's Celery app
+    # is the current one (the settings package makes it so); apps never import config.
+    current_app.loader.import_default_modules()
 
 
 def task_named(name: str) -> Task:
     _load_task_modules()
-    return app.tasks[name]
+    return current_app.tasks[name]
 
 
 def enqueue_on_commit(task_name: str, *args: object) -> None:

@@ -1,6 +1,8 @@
 """What each role may do. Doors declare a permission name; ``has_perm`` is the one check.
 
 Which *objects* a permitted user may touch is the selectors' business (out of scope is a 404).
+The core's own actions are below; each feature app adds its own from ``AppConfig.ready`` with
+``support.registry.register_permissions``.
 """
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -26,32 +28,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "schools.safeguarding_leads": LEADS,
     "schools.view": SCHOOL_STAFF | {Role.FINANCE},
     "partners.view": SCHOOL_STAFF | {Role.FINANCE, Role.CHARITY},
-    "vouchers.view": SCHOOL_STAFF | {Role.FINANCE},
-    "vouchers.issue": SCHOOL_STAFF,
-    "vouchers.cancel": SCHOOL_STAFF,
-    "vouchers.extend": LEADS,
-    "vouchers.override_limit": LEADS,
-    "vouchers.print": SCHOOL_STAFF,
-    "vouchers.export": SCHOOL_STAFF | {Role.FINANCE},
-    "vouchers.redeem": frozenset({Role.CHARITY}),
-    "redemptions.view": frozenset({Role.CHARITY, Role.FINANCE}),
-    "uniform.view": SCHOOL_STAFF | {Role.FINANCE},
-    "uniform.manage_items": LEADS,
-    "uniform.generate_gifts": LEADS,
-    "uniform.record_sizes": SCHOOL_STAFF,
-    "uniform.hand_over": SCHOOL_STAFF,
-    "uniform.stock": SCHOOL_STAFF,
-    "uniform.print": SCHOOL_STAFF,
-    "requests.view": SCHOOL_STAFF | {Role.FINANCE},
-    "requests.create": SCHOOL_STAFF,
-    "requests.decide": LEADS,
-    "requests.fulfil": SCHOOL_STAFF,
-    "fund.view": frozenset({Role.FINANCE}),
-    "fund.record_donation": frozenset({Role.FINANCE}),
-    "fund.approve": frozenset({Role.FINANCE}),
-    "fund.reverse": frozenset({Role.FINANCE}),
-    "fund.export": frozenset({Role.FINANCE}),
-    "statements.view": frozenset({Role.CHARITY, Role.FINANCE}),
     "audit.view": frozenset(),
     "policy.edit": frozenset(),
 }
@@ -60,7 +36,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 def has_perm(user: AbstractBaseUser | AnonymousUser | None, permission: str) -> bool:
     """True when one of the user's roles grants ``permission``. Trust admins hold every permission."""
     if permission not in PERMISSIONS:
-        raise KeyError(f"Unknown permission {permission!r}: add it to support.permissions.PERMISSIONS")
+        raise KeyError(
+            f"Unknown permission {permission!r}: register it with support.registry.register_permissions"
+        )
     scope = scope_for(user)
     if scope.is_admin:
         return True

@@ -13,10 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from funds.models import SpendRequest
-from funds.services.approvals import spend_requests_visible_to
-from funds.services.ledger import fund_position, standby_fund
-from support import consents, contacts, data_rights, free_meals, safeguarding, selectors, services
+from support import consents, contacts, data_rights, free_meals, registry, safeguarding, selectors, services
+from support import timeline as family_timeline
 from support.access import requires
 from support.csv_safe import safe_row
 from support.errors import SupportError
@@ -70,11 +68,8 @@ def home(request: HttpRequest) -> HttpResponse:
         context["recent_imports"] = selectors.imports_visible_to(user).select_related("school")[:5]
         if scope.lead_school_ids:
             context["safeguarding_schools"] = selectors.lead_schools_of(user)
-    if scope.is_finance:
-        context["standby_position"] = fund_position(fund=standby_fund())
-        context["approvals_waiting"] = (
-            spend_requests_visible_to(user).filter(status=SpendRequest.Status.PENDING).count()
-        )
+    # Feature apps' panels (finance's standby fund, ...), each scoped by its own context function.
+    context["panels"] = registry.home_panels(request)
     if scope.is_finance or scope.is_admin:
         # Pupils on each school's current roll: a dual-registered pupil counts at both schools.
         on_roll = Q(enrolments__left_on__isnull=True)
@@ -261,19 +256,35 @@ def family_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .exclude(pk__in=[p.pk for p in former])
         .count()
     )
-    pupils = _with_safeguarding(request, pupils)
     return render(
         request,
         "support/family_detail.html",
-        {
-            "family": family,
-            "pupils": pupils,
-            "former": former,
-            "elsewhere": elsewhere,
-            "lead_school_ids": _lead_school_ids(request),
-            **_consent_context(request, family),
-            "contacts": contacts.contacts_of(family),
-        },
+        {**_family_page(request, family, pupils), "former": former, "elsewhere": elsewhere},
+    )
+
+
+def _family_page(request: HttpRequest, family, pupils, consent_form: ConsentForm | None = None) -> dict:
+    """The family page's sections: its pupils, the feature apps' panels, the timeline, consent, contacts."""
+    pupils = _with_safeguarding(request, pupils)
+    return {
+        "family": family,
+        "pupils": pupils,
+        "panels": registry.family_panels(request, family, pupils),
+        "timeline": _timeline(request, family),
+        "lead_school_ids": _lead_school_ids(request),
+        **_consent_context(request, family, consent_form),
+        "contacts": contacts.contacts_of(family),
+    }
+
+
+def _timeline(request: HttpRequest, family) -> family_timeline.Timeline:
+    """The family's timeline, of the kind chosen (``?kind=``), its first ``?shown=`` entries."""
+    try:
+        shown = int(request.GET.get("shown", family_timeline.PAGE))
+    except ValueError:
+        shown = family_timeline.PAGE
+    return family_timeline.family_timeline(
+        user=request.user, family=family, kind=request.GET.get("kind", ""), limit=shown
     )
 
 
@@ -384,14 +395,7 @@ def family_consent(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "support/family_detail.html",
-        {
-            "family": family,
-            "pupils": _with_safeguarding(request, pupils),
-            "elsewhere": 0,
-            "lead_school_ids": _lead_school_ids(request),
-            **_consent_context(request, family, form),
-            "contacts": contacts.contacts_of(family),
-        },
+        {**_family_page(request, family, pupils, form), "elsewhere": 0},
         status=400,
     )
 

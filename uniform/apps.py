@@ -7,8 +7,9 @@ class UniformConfig(AppConfig):
     name = "uniform"
 
     def ready(self) -> None:
-        from uniform import data_rights, free_meals, fund_sources, visibility
+        from uniform import data_rights, free_meals, fund_sources, registrations, visibility
 
+        registrations.register()
         fund_sources.register()
         data_rights.register()
         visibility.register()

@@ -7,8 +7,9 @@ class VouchersConfig(AppConfig):
     name = "vouchers"
 
     def ready(self) -> None:
-        from vouchers import data_rights, free_meals, fund_sources, merges, visibility
+        from vouchers import data_rights, free_meals, fund_sources, merges, registrations, visibility
 
+        registrations.register()
         fund_sources.register()
         data_rights.register()
         merges.register()

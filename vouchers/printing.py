@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from celery import chord, group
+from celery import chord, current_app, group
 from celery.backends.base import DisabledBackend
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -169,8 +169,7 @@ def print_job_start(
 
 
 def _chords_work() -> bool:
-    from config.celery import app
-
+    app = current_app
     return bool(app.conf.task_always_eager) or not isinstance(app.backend, DisabledBackend)
 
 

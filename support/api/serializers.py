@@ -58,7 +58,7 @@ class PupilInNeedSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text=safeguarding.guidance(seen_by=safeguarding.SEEN_BY_AUDIT),
+        help_text=safeguarding.guidance(seen_by=safeguarding.SEEN_BY_SCHOOL),
     )
 
 

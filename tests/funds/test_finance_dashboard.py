@@ -24,7 +24,7 @@ from pypdf import PdfReader
 from funds.models import FundAllocation, LedgerEntry, Pledge, SpendRequest
 from funds.selectors.reports import fund_year_summary
 from funds.services.ledger import fund_donation_record, fund_spend_actual, fund_spend_commit
-from support.context_processors import FINANCE_NAV
+from support import registry
 from support.models import AuditEvent
 from support.money import pounds
 from tests.factories import FamilyFactory, SchoolFactory
@@ -128,7 +128,8 @@ def test_the_top_navigation_shows_finance_only_to_those_with_fund_view(client_fo
     assert f'href="{DASHBOARD}"' in finance_page
     assert ">Finance</a>" in finance_page
     assert ">Finance</a>" not in client_for(pastoral_a).get(reverse("home")).content.decode()
-    assert FINANCE_NAV[0][0] == "finance_dashboard"
+    finance_tabs = {section.name: section.items for section in registry.section_navs()}["finance"]
+    assert finance_tabs[0][0] == "finance_dashboard"
 
 
 def test_the_finance_link_is_current_on_finance_pages(client_for, finance, ledger):

@@ -43,7 +43,8 @@ def test_it_shows_the_schools_safeguarding_leads_beside_the_in_need_reason(
     page = client_for(pastoral_a).get(reverse("family_detail", args=[family_a.pk])).content.decode()
     assert GUIDANCE in page
     assert "tell your designated safeguarding lead (Dana Lead, deputy Dev Deputy)" in page
-    assert "This note is seen by trust admins, in the audit log, and by the family if they ask" in page
+    # The reason shows in the family's history to staff of the pupil's schools (issue 15.2).
+    assert "This note is seen by staff at this school and trust admins, and by the family if they ask" in page
 
 
 def test_it_says_when_a_school_has_not_recorded_its_safeguarding_lead(client_for, pastoral_a, family_a):

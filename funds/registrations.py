@@ -1,0 +1,38 @@
+"""What the core learns about the fund: its permissions, navigation and home panel (see support.registry)."""
+
+from funds.web.panels import home_standby_fund
+from support import registry
+from support.models import Role
+
+FINANCE = frozenset({Role.FINANCE})
+
+
+def register() -> None:
+    registry.register_permissions(
+        {
+            "fund.view": FINANCE,
+            "fund.record_donation": FINANCE,
+            "fund.approve": FINANCE,
+            "fund.reverse": FINANCE,
+            "fund.export": FINANCE,
+        }
+    )
+    registry.register_nav_item(
+        "Finance", url_name="finance_dashboard", permission="fund.view", prefix="/finance/", order=10
+    )
+    # Finance's own tabs (templates/finance/_nav.html): (url name, label, section key).
+    registry.register_section_nav(
+        "finance",
+        permission="fund.view",
+        items=[
+            ("finance_dashboard", "Dashboard", "dashboard"),
+            ("finance_approvals", "Approvals", "approvals"),
+            ("finance_ledger", "Ledger", "ledger"),
+            ("finance_donations", "Donations", "donations"),
+            ("finance_pledges", "Pledges", "pledges"),
+        ],
+    )
+
+    registry.register_home_panel(
+        "standby_fund", template="finance/home_panel.html", context=home_standby_fund, order=30
+    )
