@@ -13,6 +13,7 @@ from support.selectors import pupils_visible_to
 from uniform import request_services as services
 from uniform.models import ItemKind, SupportRequest
 from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
+from uniform.transitions import REQUEST_FLOW
 
 
 class SupportRequestSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
@@ -116,11 +117,8 @@ class SupportRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
         "list": "requests.view",
         "retrieve": "requests.view",
         "create": "requests.create",
-        "approve": "requests.decide",
-        "reject": "requests.decide",
-        "ordered": "requests.fulfil",
-        "from_stock": "requests.fulfil",
-        "handed_over": "requests.fulfil",
+        # The moves the API offers, each with the permission the transitions table gives it.
+        **REQUEST_FLOW.action_permissions("approve", "reject", "ordered", "from-stock", "handed-over"),
     }
     serializer_class = SupportRequestSerializer
     filterset_class = SupportRequestFilter

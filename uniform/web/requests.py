@@ -30,6 +30,7 @@ from uniform import request_services as services
 from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
 from uniform.sizes import size_choices
+from uniform.transitions import REQUEST_FLOW
 
 PAGE_SIZE = 25
 Status = SupportRequest.Status
@@ -324,13 +325,15 @@ def request_queue(request: HttpRequest) -> HttpResponse:
 
 # --- One request -------------------------------------------------------------------------------
 
+# What each manual move of ``REQUEST_FLOW`` calls, and the message after it. The table says which
+# moves exist, from which statuses and with which permission; "revise" has a page of its own.
 STEPS = {
-    "approve": ("requests.decide", services.request_approve, "approved"),
-    "reject": ("requests.decide", services.request_reject, "rejected"),
-    "ordered": ("requests.fulfil", services.request_mark_ordered, "marked as ordered"),
-    "from-stock": ("requests.fulfil", services.request_mark_from_stock, "marked as taken from stock"),
-    "handed-over": ("requests.fulfil", services.request_hand_over, "marked as handed over"),
-    "revise": ("requests.create", None, "changed"),  # a page of its own: request_revise_page
+    "approve": (services.request_approve, "approved"),
+    "reject": (services.request_reject, "rejected"),
+    "ordered": (services.request_mark_ordered, "marked as ordered"),
+    "from-stock": (services.request_mark_from_stock, "marked as taken from stock"),
+    "handed-over": (services.request_hand_over, "marked as handed over"),
+    "revise": (None, "changed"),  # request_revise_page
 }
 
 
@@ -350,11 +353,7 @@ def _render_detail(
     status: int = 200,
     form: ReasonForm | None = None,
 ) -> HttpResponse:
-    steps = [
-        step
-        for step in services.request_next_steps(request=support_request, user=request.user)
-        if has_perm(request.user, STEPS[step][0])
-    ]
+    steps = services.request_next_steps(request=support_request, user=request.user)
     return render(
         request,
         "uniform/request_detail.html",
@@ -378,17 +377,17 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @requires("requests.view")
 def request_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
-    if step not in STEPS:
+    if step not in STEPS or step not in REQUEST_FLOW.moves:
         raise Http404
-    permission, service, done = STEPS[step]
+    service, done = STEPS[step]
     if service is None:
         raise Http404
-    if not has_perm(request.user, permission):
+    if not has_perm(request.user, REQUEST_FLOW[step].permission):
         raise PermissionDenied
     support_request = _visible_request(request, pk)
     form = ReasonForm(request.POST)
     form.is_valid()
-    kwargs = {"reason": form.cleaned_data.get("reason", "")} if step in services.LEAD_STEPS else {}
+    kwargs = {"reason": form.cleaned_data.get("reason", "")} if REQUEST_FLOW[step].lead else {}
     if step == "approve":
         kwargs["no_cost_reason"] = form.cleaned_data.get("no_cost_reason", "")
     try:
