@@ -25,8 +25,21 @@ REQUEST_FLOW = Transitions(
     noun="request",
     moves=[
         # The manual moves, in the order their buttons show.
-        Move("approve", (_R.REQUESTED,), (_R.APPROVED, _R.AWAITING_FINANCE), "requests.decide", "approved", lead=True),
-        Move("revise", (_R.CHANGES,), (_R.REQUESTED, _R.APPROVED, _R.AWAITING_FINANCE), "requests.create", "changed"),
+        Move(
+            "approve",
+            (_R.REQUESTED,),
+            (_R.APPROVED, _R.AWAITING_FINANCE),
+            "requests.decide",
+            "approved",
+            lead=True,
+        ),
+        Move(
+            "revise",
+            (_R.CHANGES,),
+            (_R.REQUESTED, _R.APPROVED, _R.AWAITING_FINANCE),
+            "requests.create",
+            "changed",
+        ),
         Move("ordered", (_R.APPROVED,), (_R.ORDERED,), "requests.fulfil", "ordered"),
         Move("from-stock", (_R.APPROVED,), (_R.FROM_STOCK,), "requests.fulfil", "taken from stock"),
         Move("handed-over", (_R.ORDERED, _R.FROM_STOCK), (_R.HANDED_OVER,), "requests.fulfil", "handed over"),
