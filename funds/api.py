@@ -52,6 +52,7 @@ from funds.services.ledger import (
     fund_entry_reverse,
 )
 from funds.services.pledges import donations_visible_to, pledge_create, pledge_list
+from funds.transitions import SPEND_FLOW
 from support.api.idempotency import HEADER, idempotent
 from support.api.visibility import ScopedFilterSet
 from support.bounds import id_in_range
@@ -410,7 +411,7 @@ class SpendRequestViewSet(mixins.ListModelMixin, _FinanceViewSet):
     """Spend above the policy threshold waiting for finance (``?status=pending``: the queue, oldest
     first) and the decisions made. Above the second threshold two different finance users approve."""
 
-    permissions = {"approve": "fund.approve", "reject": "fund.approve", "send_back": "fund.approve"}
+    permissions = SPEND_FLOW.action_permissions("approve", "reject", "send-back")
     serializer_class = s.SpendRequestSerializer
     filterset_class = SpendRequestFilter
     search_fields = ["summary"]

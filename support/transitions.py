@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from support.errors import ConflictError
@@ -110,12 +111,13 @@ class Transitions:
         name: str,
         *,
         target: str | None = None,
-        where: dict[str, Any] | None = None,
+        where: Q | None = None,
         touch: str | None = "updated_at",
         **fields: Any,
     ) -> str:
         """Make move ``name`` on ``obj`` to ``target`` (the move's only target when not given) with one
-        conditional update per source; ``where`` adds conditions of the caller's own (not expired).
+        conditional update per source; ``where`` adds conditions of the caller's own (not expired,
+        not approved first by the same person).
 
         Returns the state it came from. ``obj`` is re-read either way; when no source matched, a
         ``ConflictError`` names the state it is in now.
@@ -133,7 +135,7 @@ class Transitions:
         before = None
         # One update per source rather than ``IN``, so the audit says truly where it came from.
         for source in move.sources:
-            rows = self.model._default_manager.filter(pk=obj.pk, **{self.field: source}, **(where or {}))
+            rows = self.model._default_manager.filter(where or Q(), pk=obj.pk, **{self.field: source})
             if rows.update(**values):
                 before = source
                 break
