@@ -217,6 +217,9 @@ def spend_request_approve(
                 code="same_approver",
             ) from None
         raise
+    # Hold the fund from here (the order every approval takes: request, then fund), so a reversal
+    # waits for this approval rather than changing what it is about to commit against.
+    Fund.objects.select_for_update().get(pk=spend_request.fund_id)
     source = _source(spend_request)
     commitment = fund_spend_commit(
         fund=spend_request.fund,
