@@ -8,9 +8,10 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from support import safeguarding
-from support.api.visibility import ScopedFilterSet, VisibleFieldsMixin
+from support.api.visibility import VisibleFieldsMixin
 from support.selectors import pupils_visible_to
 from uniform import request_services as services
+from uniform.filters import SupportRequestFilter
 from uniform.models import ItemKind, SupportRequest
 from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
 from uniform.transitions import REQUEST_FLOW
@@ -102,12 +103,6 @@ class ApprovalSerializer(DecisionSerializer):
         default="",
         help_text="Required to approve a request that costs £0: why it costs nothing (donated, second-hand).",
     )
-
-
-class SupportRequestFilter(ScopedFilterSet):
-    class Meta:
-        model = SupportRequest
-        fields = ["school", "kind", "status", "period", "pupil"]
 
 
 class SupportRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

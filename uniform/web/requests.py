@@ -20,13 +20,13 @@ from support import selectors as support_selectors
 from support.access import requires
 from support.bounds import id_in_range
 from support.errors import SupportError
-from support.forms import GovukErrorsMixin, SafeguardingHintsMixin, VisibleFilterForm
-from support.models import School
+from support.forms import GovukErrorsMixin, SafeguardingHintsMixin
 from support.money import pounds
 from support.permissions import has_perm
 from support.scopes import scope_for
 from support.visibility import can_see, visible_names
 from uniform import request_services as services
+from uniform.filters import SupportRequestFilter
 from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
 from uniform.sizes import size_choices
@@ -98,33 +98,6 @@ class RequestForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
     def item_and_size(self) -> tuple[UniformItem, str]:
         item_pk, _, size = self.cleaned_data["size"].partition(":")
         return self.items[item_pk], size
-
-
-class RequestFilterForm(VisibleFilterForm):
-    visibility_model = SupportRequest
-    status = forms.ChoiceField(
-        label="Status",
-        required=False,
-        choices=[("", "Any status"), *Status.choices],
-        widget=forms.Select(attrs=SELECT),
-    )
-    school = forms.ModelChoiceField(
-        label="School",
-        required=False,
-        queryset=School.objects.none(),
-        empty_label="All schools",
-        widget=forms.Select(attrs=SELECT),
-    )
-    kind = forms.ChoiceField(
-        label="What",
-        required=False,
-        choices=[("", "Anything"), *ItemKind.choices],
-        widget=forms.Select(attrs=SELECT),
-    )
-
-    def __init__(self, *args, schools: QuerySet[School], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["school"].queryset = schools
 
 
 class ReasonForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
@@ -282,18 +255,13 @@ def _with_related(requests: QuerySet[SupportRequest]) -> QuerySet[SupportRequest
 
 @requires("requests.view")
 def request_list(request: HttpRequest) -> HttpResponse:
-    form = RequestFilterForm(
-        request.GET or None, user=request.user, schools=support_selectors.schools_visible_to(request.user)
-    )
-    requests = _with_related(support_requests_visible_to(request.user))
-    if form.is_valid():
-        data = form.cleaned_data
-        if data.get("status"):
-            requests = requests.filter(status=data["status"])
-        if data.get("school"):
-            requests = requests.filter(school=data["school"])
-        if data.get("kind"):
-            requests = requests.filter(kind=data["kind"])
+    filters = SupportRequestFilter(
+        request.GET or None,
+        queryset=_with_related(support_requests_visible_to(request.user)),
+        request=request,
+    ).for_page(schools=support_selectors.schools_visible_to(request.user))
+    form = filters.form
+    requests = filters.filtered()
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
