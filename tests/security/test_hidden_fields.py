@@ -36,7 +36,6 @@ pytestmark = pytest.mark.django_db
 
 # Filter forms on pages that only roles seeing every field they filter by can open (reviewed).
 ONE_ROLE_FILTER_FORMS = {
-    "DonationFilterForm": "finance's donations page: fund and year, the fund's own fields",
     "LedgerFilterForm": "finance's ledger page: fields of ledger entries, finance's own",
     "StatementFilterForm": "statements: a partner charity, public knowledge",
 }
