@@ -4,6 +4,8 @@ Each is a ``ScopedFilterSet``: made with the request it drops the filters on fie
 see and bounds every id, number and date; a bad value is a 400 in the API and a form error on a page.
 """
 
+import datetime
+
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
@@ -29,7 +31,11 @@ class IntFilter(django_filters.NumberFilter):
 
 class LedgerEntryFilter(ScopedFilterSet):
     fund = IntFilter(field_name="fund_id", label="Fund id")
-    kind = django_filters.ChoiceFilter(choices=Kind.choices)
+    kind = django_filters.ChoiceFilter(
+        choices=Kind.choices,
+        method="filter_kind",
+        label="Entries of this kind, with their reversals (so a figure's drill-down adds up to it)",
+    )
     school = django_filters.CharFilter(
         method="filter_school",
         label='School id, or "none" for entries charged to no school',
@@ -44,10 +50,26 @@ class LedgerEntryFilter(ScopedFilterSet):
     year = IntFilter(
         method="filter_year", label="Financial year by its start year", min_value=2000, max_value=2100
     )
+    month = django_filters.CharFilter(
+        method="filter_month",
+        label="A month, like 2025-11",
+        validators=[RegexValidator(r"^(20\d\d|2100)-(0[1-9]|1[0-2])$", "Enter a month, like 2025-11.")],
+    )
 
     class Meta:
         model = LedgerEntry
         fields = ["fund", "kind"]
+
+    def filter_kind(self, queryset, name, value):
+        if value == Kind.REVERSAL:
+            return queryset.filter(kind=value)
+        return queryset.filter(Q(kind=value) | Q(kind=Kind.REVERSAL, reverses__kind=value))
+
+    def filter_month(self, queryset, name, value):
+        from funds.selectors.ledger import month_bounds  # the selectors read this module
+
+        first, last = month_bounds(datetime.date(int(value[:4]), int(value[5:7]), 1))
+        return queryset.filter(occurred_on__gte=first, occurred_on__lte=last)
 
     def filter_school(self, queryset, name, value):
         if value == "none":
