@@ -116,3 +116,38 @@ def test_it_lets_each_move_reach_only_its_own_targets(request_in, lead_a):
         REQUEST_FLOW.claim(support_request, "approve")
     assert SupportRequest.objects.get(pk=support_request.pk).status == Status.APPROVED
     assert re.match(r"^already_", REQUEST_FLOW.refusal(support_request, "approve").code)
+
+
+# --- Welcome packs ----------------------------------------------------------------------------
+
+
+def test_the_welcome_pack_table_is_the_designs():
+    from uniform.models import Gift
+    from uniform.transitions import GIFT_FLOW
+
+    G = Gift.Status
+    assert GIFT_FLOW.edges() == {
+        (G.AWAITING_SIZES, G.SIZED),
+        (G.SIZED, G.AWAITING_SIZES),
+        (G.SIZED, G.PACKED),
+        (G.PACKED, G.HANDED_OVER),
+    }
+    assert [m.name for m in GIFT_FLOW.moves_from(G.SIZED)] == ["pack"]
+    assert [m.name for m in GIFT_FLOW.moves_from(G.PACKED)] == ["hand-over"]
+    assert GIFT_FLOW.moves_from(G.HANDED_OVER, manual=False) == []
+
+
+def test_a_table_refuses_a_move_from_a_state_it_does_not_know():
+    from support.transitions import Move, Transitions
+
+    with pytest.raises(ValueError, match="unknown states"):
+        Transitions(
+            SupportRequest, field="status", initial=Status.REQUESTED, moves=[Move("x", ("nope",), ())]
+        )
+    with pytest.raises(ValueError, match="declared twice"):
+        Transitions(
+            SupportRequest,
+            field="status",
+            initial=Status.REQUESTED,
+            moves=[Move("x", (Status.REQUESTED,), ()), Move("x", (Status.REQUESTED,), ())],
+        )
