@@ -7,10 +7,7 @@ reversals are finance's) is a 403 here, not the 400 other business rules get."""
 
 from collections.abc import Iterable, Sequence
 
-import django_filters
-from django import forms
 from django.contrib.contenttypes.models import ContentType
-from django.core.validators import RegexValidator
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -26,8 +23,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -35,6 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from funds import api_serializers as s
+from funds.filters import DonationFilter, LedgerEntryFilter, PledgeFilter, SpendRequestFilter
 from funds.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
 from funds.selectors.ledger import (
     balance_effect,
@@ -47,14 +44,12 @@ from funds.services import approvals
 from funds.services.ledger import (
     FundPosition,
     describe_sources,
-    financial_year_bounds,
     fund_donation_record,
     fund_entry_reverse,
 )
 from funds.services.pledges import donations_visible_to, pledge_create, pledge_list
+from funds.transitions import SPEND_FLOW
 from support.api.idempotency import HEADER, idempotent
-from support.api.visibility import ScopedFilterSet
-from support.bounds import id_in_range
 from support.errors import SupportError
 
 Kind = LedgerEntry.Kind
@@ -148,13 +143,6 @@ class _FinanceViewSet(viewsets.GenericViewSet):
         return super().handle_exception(exc)
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class IntFilter(django_filters.NumberFilter):
-    """A whole number (an id, a year): "1.5" is a 400, not silently 1."""
-
-    field_class = forms.IntegerField
-
-
 # --- Funds ----------------------------------------------------------------------------------------
 
 
@@ -196,50 +184,6 @@ class FundViewSet(mixins.ListModelMixin, _FinanceViewSet):
 
 
 # --- The ledger -----------------------------------------------------------------------------------
-
-
-class LedgerEntryFilter(ScopedFilterSet):
-    fund = IntFilter(field_name="fund_id", label="Fund id")
-    kind = django_filters.ChoiceFilter(choices=Kind.choices)
-    school = django_filters.CharFilter(
-        method="filter_school",
-        label='School id, or "none" for entries charged to no school',
-        validators=[RegexValidator(r"^(none|\d+)$", 'Give a school id, or "none".')],
-    )
-    category = django_filters.CharFilter(
-        method="filter_category",
-        label='A category ("voucher:food_parcel") or a group ("voucher": every service)',
-    )
-    date_from = django_filters.DateFilter(method="filter_date_from", label="Happened on or after")
-    date_to = django_filters.DateFilter(method="filter_date_to", label="Happened on or before")
-    year = IntFilter(
-        method="filter_year", label="Financial year by its start year", min_value=2000, max_value=2100
-    )
-
-    class Meta:
-        model = LedgerEntry
-        fields = ["fund", "kind"]
-
-    def filter_school(self, queryset, name, value):
-        if value == "none":
-            return queryset.filter(school__isnull=True)
-        school_id = id_in_range(value)  # an id no school can have matches nothing
-        return queryset.filter(school_id=school_id) if school_id else queryset.none()
-
-    def filter_category(self, queryset, name, value):
-        if ":" in value:
-            return queryset.filter(category=value)
-        return queryset.filter(Q(category=value) | Q(category__startswith=f"{value}:"))
-
-    def filter_date_from(self, queryset, name, value):
-        return queryset.filter(occurred_on__gte=value)
-
-    def filter_date_to(self, queryset, name, value):
-        return queryset.filter(occurred_on__lte=value)
-
-    def filter_year(self, queryset, name, value):
-        first, last = financial_year_bounds(value)
-        return queryset.filter(occurred_on__gte=first, occurred_on__lte=last)
 
 
 class LedgerEntryViewSet(mixins.ListModelMixin, _FinanceViewSet):
@@ -290,26 +234,6 @@ class LedgerEntryViewSet(mixins.ListModelMixin, _FinanceViewSet):
 # --- Donations and pledges ------------------------------------------------------------------------
 
 
-class DonationFilter(ScopedFilterSet):
-    fund = IntFilter(field_name="fund_id", label="Fund id")
-    pledge = IntFilter(field_name="pledge_id", label="Pledge id")
-    received_from = django_filters.DateFilter(field_name="received_on", lookup_expr="gte")
-    received_to = django_filters.DateFilter(field_name="received_on", lookup_expr="lte")
-    year = IntFilter(
-        method="filter_year",
-        label="Received in the financial year by its start year",
-        min_value=2000,
-        max_value=2100,
-    )
-
-    class Meta:
-        model = Donation
-        fields = ["fund", "gift_aid", "restricted_purpose", "pledge"]
-
-    def filter_year(self, queryset, name, value):
-        return queryset.filter(received_on__range=financial_year_bounds(value))
-
-
 class DonationViewSet(mixins.ListModelMixin, _FinanceViewSet):
     """Donations to the funds. Recording one writes its income entry on the ledger."""
 
@@ -354,14 +278,6 @@ class DonationViewSet(mixins.ListModelMixin, _FinanceViewSet):
         return Response(self.fresh(donation.pk), status=status.HTTP_201_CREATED)
 
 
-class PledgeFilter(ScopedFilterSet):
-    fund = IntFilter(field_name="fund_id", label="Fund id")
-
-    class Meta:
-        model = Pledge
-        fields = ["fund", "is_active", "frequency"]
-
-
 class PledgeViewSet(mixins.ListModelMixin, _FinanceViewSet):
     """Recurring pledges; active ones first, by next due date."""
 
@@ -391,15 +307,6 @@ class PledgeViewSet(mixins.ListModelMixin, _FinanceViewSet):
 # --- Approvals ------------------------------------------------------------------------------------
 
 
-class SpendRequestFilter(ScopedFilterSet):
-    fund = IntFilter(field_name="fund_id", label="Fund id")
-    school = IntFilter(field_name="school_id", label="School id")
-
-    class Meta:
-        model = SpendRequest
-        fields = ["status", "fund", "school", "category"]
-
-
 DECISION_REFUSALS = {
     403: FINANCE_ONLY,
     409: OpenApiResponse(description="Already decided, or the same approver twice (same_approver)"),
@@ -410,7 +317,7 @@ class SpendRequestViewSet(mixins.ListModelMixin, _FinanceViewSet):
     """Spend above the policy threshold waiting for finance (``?status=pending``: the queue, oldest
     first) and the decisions made. Above the second threshold two different finance users approve."""
 
-    permissions = {"approve": "fund.approve", "reject": "fund.approve", "send_back": "fund.approve"}
+    permissions = SPEND_FLOW.action_permissions("approve", "reject", "send-back")
     serializer_class = s.SpendRequestSerializer
     filterset_class = SpendRequestFilter
     search_fields = ["summary"]

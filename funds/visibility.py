@@ -14,7 +14,7 @@ def register() -> None:
         "id", "fund", "kind", "amount_pence", "category", "school", "note", "override_reason", "created_at",
         "created_by", "reverses", "kind_label", "balance_effect_pence", "committed_effect_pence",
         "category_label", "reverses_kind", "reversed_by", "reversible", "source",
-        "date_from", "date_to", "year", "occurred_on", "back_dated",
+        "date_from", "date_to", "year", "month", "occurred_on", "back_dated",
     )  # fmt: skip
     register_fields(LedgerEntry, dict.fromkeys(ledger, FINANCE))
     donation = (

@@ -8,11 +8,13 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from support import safeguarding
-from support.api.visibility import ScopedFilterSet, VisibleFieldsMixin
+from support.api.visibility import VisibleFieldsMixin
 from support.selectors import pupils_visible_to
 from uniform import request_services as services
+from uniform.filters import SupportRequestFilter
 from uniform.models import ItemKind, SupportRequest
 from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
+from uniform.transitions import REQUEST_FLOW
 
 
 class SupportRequestSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
@@ -103,12 +105,6 @@ class ApprovalSerializer(DecisionSerializer):
     )
 
 
-class SupportRequestFilter(ScopedFilterSet):
-    class Meta:
-        model = SupportRequest
-        fields = ["school", "kind", "status", "period", "pupil"]
-
-
 class SupportRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Requests for coats, shoes and uniform for pupils in need. Approve and reject are for leads."""
 
@@ -116,11 +112,8 @@ class SupportRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
         "list": "requests.view",
         "retrieve": "requests.view",
         "create": "requests.create",
-        "approve": "requests.decide",
-        "reject": "requests.decide",
-        "ordered": "requests.fulfil",
-        "from_stock": "requests.fulfil",
-        "handed_over": "requests.fulfil",
+        # The moves the API offers, each with the permission the transitions table gives it.
+        **REQUEST_FLOW.action_permissions("approve", "reject", "ordered", "from-stock", "handed-over"),
     }
     serializer_class = SupportRequestSerializer
     filterset_class = SupportRequestFilter

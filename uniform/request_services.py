@@ -30,7 +30,6 @@ Decisions (see each docstring):
 
 import calendar
 import datetime
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +50,10 @@ from funds.services.ledger import (
     fund_spend_commit_many,
 )
 from support.audit import audit_event, audit_record, audit_record_many
-from support.errors import ConflictError, SupportError
+from support.errors import SupportError
 from support.models import Policy, Pupil
 from support.money import pounds
+from support.permissions import has_perm
 from support.pupil_csv import academic_year_start_for
 from support.scopes import require_school, scope_for
 from support.selectors import pupils_visible_to
@@ -61,6 +61,7 @@ from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.selectors import support_requests_visible_to
 from uniform.services import stock_take_for_request
 from uniform.sizes import check_size
+from uniform.transitions import REQUEST_FLOW
 
 Status = SupportRequest.Status
 MAX_QUANTITY = 10
@@ -271,7 +272,7 @@ def request_create(
     audit_record(actor=actor, action="support_request.created", subject=request, after=_snapshot(request))
     if beyond or not cost:
         return request  # a lead decides first
-    return _route(request=request, actor=actor, sources=[Status.REQUESTED], note=AUTO_APPROVED)
+    return _route(request=request, actor=actor, move="route", note=AUTO_APPROVED)
 
 
 # --- Money ------------------------------------------------------------------------------------
@@ -289,9 +290,7 @@ def request_summary(request: SupportRequest) -> str:
     return f"{what}, size {request.size_label}, {request.school.name}"
 
 
-def _route(
-    *, request: SupportRequest, actor: AbstractBaseUser, sources: list[str], note: str
-) -> SupportRequest:
+def _route(*, request: SupportRequest, actor: AbstractBaseUser, move: str, note: str) -> SupportRequest:
     """Move an agreed request on by its cost: approved (money committed, or none needed) or to finance.
 
     The caller holds the request (just created, or locked). Returns the moved request. A request at £0
@@ -328,10 +327,9 @@ def _route(
             moved = _move(
                 request=request,
                 actor=actor,
-                sources=sources,
+                move=move,
                 target=Status.AWAITING_FINANCE,
                 action="support_request.sent_to_finance",
-                doing="sent to finance",
                 note=why_finance,
             )
             spend_request_open(
@@ -350,10 +348,9 @@ def _route(
     return _move(
         request=request,
         actor=actor,
-        sources=sources,
+        move=move,
         target=Status.APPROVED,
         action="support_request.approved",
-        doing="approved",
         note=note,
         audit_extra={"automatic": True} if automatic else None,
         decided_by=None if automatic else actor,
@@ -365,38 +362,20 @@ def _route(
 # --- Moves -------------------------------------------------------------------------------------
 
 
-def _refusal(request: SupportRequest, doing: str) -> ConflictError:
-    return ConflictError(
-        f"This request is {request.get_status_display().lower()}, so it cannot be {doing}.",
-        code=f"already_{request.status}",
-    )
-
-
 def _move(
     *,
     request: SupportRequest,
     actor: AbstractBaseUser,
-    sources: Iterable[str],
-    target: str,
+    move: str,
     action: str,
-    doing: str,
+    target: str | None = None,
     note: str = "",
     audit_extra: dict[str, Any] | None = None,
     **fields: Any,
 ) -> SupportRequest:
-    """Move ``request`` from one of ``sources`` to ``target`` with one conditional update, and audit it."""
-    # One conditional update per allowed source status, so the audit says truly where it came from.
-    before = None
-    for source in sources:
-        if SupportRequest.objects.filter(pk=request.pk, status=source).update(
-            status=target, updated_at=timezone.now(), **fields
-        ):
-            before = source
-            break
-    request.refresh_from_db()
-    if before is None:
-        raise _refusal(request, doing)
-    after: dict[str, Any] = {"status": target}
+    """Make ``move`` of ``REQUEST_FLOW`` on ``request`` with a conditional update, and audit it."""
+    before = REQUEST_FLOW.claim(request, move, target=target, **fields)
+    after: dict[str, Any] = {"status": request.status}
     after.update({key: value for key, value in fields.items() if key.endswith("_pence")})
     after.update(audit_extra or {})
     audit_record(
@@ -433,8 +412,7 @@ def request_approve(
     if len(no_cost_reason) > 300:
         raise SupportError("Keep this to 300 characters or fewer.", field="no_cost_reason")
     request = _locked(request)
-    if request.status != Status.REQUESTED:
-        raise _refusal(request, "approved")
+    REQUEST_FLOW.check(request, "approve")
     if not request.cost_pence and no_cost_reason:
         request.no_cost_reason = no_cost_reason
         request.save(update_fields=["no_cost_reason", "updated_at"])
@@ -446,7 +424,7 @@ def request_approve(
             after={"cost_pence": 0, "no_cost_reason": no_cost_reason},
             note=no_cost_reason,
         )
-    return _route(request=request, actor=actor, sources=[Status.REQUESTED], note=reason or no_cost_reason)
+    return _route(request=request, actor=actor, move="approve", note=reason or no_cost_reason)
 
 
 def _locked(request: SupportRequest) -> SupportRequest:
@@ -468,10 +446,8 @@ def request_reject(*, request: SupportRequest, actor: AbstractBaseUser, reason: 
     rejected = _move(
         request=request,
         actor=actor,
-        sources=[Status.REQUESTED, Status.APPROVED, Status.AWAITING_FINANCE, Status.CHANGES],
-        target=Status.REJECTED,
+        move="reject",
         action="support_request.rejected",
-        doing="rejected",
         note=reason,
         decided_by=actor,
         decided_at=timezone.now(),
@@ -489,10 +465,8 @@ def request_mark_ordered(*, request: SupportRequest, actor: AbstractBaseUser) ->
     return _move(
         request=request,
         actor=actor,
-        sources=[Status.APPROVED],
-        target=Status.ORDERED,
+        move="ordered",
         action="support_request.ordered",
-        doing="ordered",
     )
 
 
@@ -507,10 +481,8 @@ def request_mark_from_stock(*, request: SupportRequest, actor: AbstractBaseUser)
     moved = _move(
         request=request,
         actor=actor,
-        sources=[Status.APPROVED],
-        target=Status.FROM_STOCK,
+        move="from-stock",
         action="support_request.from_stock",
-        doing="taken from stock",
     )
     stock_take_for_request(request=moved, actor=actor)
     return moved
@@ -523,10 +495,8 @@ def request_hand_over(*, request: SupportRequest, actor: AbstractBaseUser) -> Su
     moved = _move(
         request=request,
         actor=actor,
-        sources=[Status.ORDERED, Status.FROM_STOCK],
-        target=Status.HANDED_OVER,
+        move="handed-over",
         action="support_request.handed_over",
-        doing="handed over",
         handed_over_by=actor,
         handed_over_at=timezone.now(),
     )
@@ -549,8 +519,7 @@ def request_revise(
     back to finance."""
     require_school(actor, request.school)
     request = _locked(request)
-    if request.status != Status.CHANGES:
-        raise _refusal(request, "changed")
+    REQUEST_FLOW.check(request, "revise")
     reason = _clean_text(reason, field="reason", required_message="Say why the pupil needs it.")
     item = _check_item(
         item=item, kind=request.kind, school_id=request.school_id, school_name=request.school.name
@@ -575,27 +544,25 @@ def request_revise(
         return _move(
             request=request,
             actor=actor,
-            sources=[Status.CHANGES],
+            move="revise",
             target=Status.REQUESTED,
             action="support_request.resubmitted",
-            doing="sent to a lead",
             note="It now costs £0.00, so a lead records why before approving it.",
         )
-    return _route(request=request, actor=actor, sources=[Status.CHANGES], note="Changed as finance asked.")
+    return _route(request=request, actor=actor, move="revise", note="Changed as finance asked.")
 
 
 class FinanceDecisions:
     """What a coat, shoe or uniform request does when finance decides (``funds.services.approvals``)."""
 
     @staticmethod
-    def _decided(source: SupportRequest, actor: AbstractBaseUser, note: str, target: str, verb: str) -> None:
+    def _decided(source: SupportRequest, actor: AbstractBaseUser, note: str, verb: str) -> None:
+        slug = verb.replace(" ", "-")
         _move(
             request=source,
             actor=actor,
-            sources=[Status.AWAITING_FINANCE],
-            target=target,
+            move=f"finance-{slug}",
             action=f"support_request.{verb.replace(' ', '_')}",
-            doing=verb,
             note=note,
             decided_by=actor,
             decided_at=timezone.now(),
@@ -603,38 +570,28 @@ class FinanceDecisions:
         )
 
     def approved(self, source: SupportRequest, *, actor: AbstractBaseUser, note: str) -> None:
-        self._decided(source, actor, note, Status.APPROVED, "approved")
+        self._decided(source, actor, note, "approved")
 
     def rejected(self, source: SupportRequest, *, actor: AbstractBaseUser, note: str) -> None:
-        self._decided(source, actor, note, Status.REJECTED, "rejected")
+        self._decided(source, actor, note, "rejected")
 
     def sent_back(self, source: SupportRequest, *, actor: AbstractBaseUser, note: str) -> None:
-        self._decided(source, actor, note, Status.CHANGES, "sent back")
+        self._decided(source, actor, note, "sent back")
 
     def url(self, source: SupportRequest) -> str:
         return reverse("support_request_detail", args=[source.pk])
 
 
-NEXT_STEPS: dict[str, list[str]] = {
-    Status.REQUESTED: ["approve", "reject"],
-    Status.AWAITING_FINANCE: ["reject"],
-    Status.CHANGES: ["revise", "reject"],
-    Status.APPROVED: ["ordered", "from-stock", "reject"],
-    Status.ORDERED: ["handed-over"],
-    Status.FROM_STOCK: ["handed-over"],
-    Status.HANDED_OVER: [],
-    Status.REJECTED: [],
-}
-LEAD_STEPS = frozenset({"approve", "reject"})
-
-
 def request_next_steps(*, request: SupportRequest, user: AbstractBaseUser) -> list[str]:
-    """The moves ``user`` may make on ``request`` now: approve/reject for leads, the rest for staff."""
+    """The moves of ``REQUEST_FLOW`` ``user`` may make on ``request`` now, in the table's order: a lead's
+    moves for leads of the request's school, the rest for staff at it, each only with its permission."""
     scope = scope_for(user)
     is_lead = scope.is_admin or request.school_id in scope.lead_school_ids
     is_staff = scope.is_admin or request.school_id in scope.school_ids
     return [
-        step for step in NEXT_STEPS.get(request.status, []) if (is_lead if step in LEAD_STEPS else is_staff)
+        move.name
+        for move in REQUEST_FLOW.moves_from(request.status)
+        if (is_lead if move.lead else is_staff) and has_perm(user, move.permission)  # type: ignore[arg-type]
     ]
 
 
@@ -797,10 +754,12 @@ def _route_drive(created: list[SupportRequest], *, actor: AbstractBaseUser) -> N
         else:
             approved += within
     now = timezone.now()
-    SupportRequest.objects.filter(pk__in=[r.pk for r in approved], status=Status.REQUESTED).update(
+    # The requests were made in this transaction: the table's "route" move, for all of them at once.
+    route = REQUEST_FLOW["route"]
+    SupportRequest.objects.filter(pk__in=[r.pk for r in approved], status__in=route.sources).update(
         status=Status.APPROVED, decided_at=now, decision_reason=AUTO_APPROVED, updated_at=now
     )
-    SupportRequest.objects.filter(pk__in=[r.pk for r, _ in to_finance], status=Status.REQUESTED).update(
+    SupportRequest.objects.filter(pk__in=[r.pk for r, _ in to_finance], status__in=route.sources).update(
         status=Status.AWAITING_FINANCE, updated_at=now
     )
     for request in approved:

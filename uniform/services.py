@@ -33,6 +33,7 @@ from uniform.models import (
     WelcomePackItem,
 )
 from uniform.sizes import check_size, normalise_sizes
+from uniform.transitions import GIFT_FLOW
 
 Status = Gift.Status
 INTAKE_YEARS = {0: "Reception", 7: "Year 7"}
@@ -334,8 +335,11 @@ def gift_sizes_record(*, school: School, sizes: Mapping[int, str], actor: Abstra
     GiftLine.objects.bulk_update(changed_lines, ["size"], batch_size=BATCH_SIZE)
     touched = set(after)
     complete = {pk for pk in touched if _lines_complete(by_gift[pk])}
-    Gift.objects.filter(pk__in=complete, status=Status.AWAITING_SIZES).update(status=Status.SIZED)
-    Gift.objects.filter(pk__in=touched - complete, status=Status.SIZED).update(status=Status.AWAITING_SIZES)
+    sized, unsized = GIFT_FLOW["sized"], GIFT_FLOW["unsized"]
+    Gift.objects.filter(pk__in=complete, status__in=sized.sources).update(status=Status.SIZED)
+    Gift.objects.filter(pk__in=touched - complete, status__in=unsized.sources).update(
+        status=Status.AWAITING_SIZES
+    )
     audit_record_many(
         [
             audit_event(
@@ -365,7 +369,7 @@ def gift_pack(*, gift: Gift, actor: AbstractBaseUser) -> Gift:
     """Mark a gift whose sizes are all recorded as packed (who, when)."""
     require_school(actor, gift.school_id)
     now = timezone.now()
-    claimed = Gift.objects.filter(pk=gift.pk, status=Status.SIZED).update(
+    claimed = Gift.objects.filter(pk=gift.pk, status__in=GIFT_FLOW["pack"].sources).update(
         status=Status.PACKED, packed_at=now, packed_by=actor
     )
     gift.refresh_from_db()
@@ -410,7 +414,7 @@ def gift_hand_over(*, gift: Gift, actor: AbstractBaseUser) -> Gift:
     """
     require_school(actor, gift.school_id)
     locked = Gift.objects.select_for_update().filter(pk=gift.pk).first()
-    if locked is None or locked.status != Status.PACKED:
+    if locked is None or locked.status not in GIFT_FLOW["hand-over"].sources:
         gift.refresh_from_db()
         raise gift_refusal(gift, "handed over")
     lines = list(GiftLine.objects.filter(gift=gift).select_related("item").order_by("item_id"))
@@ -449,7 +453,7 @@ def gift_hand_over(*, gift: Gift, actor: AbstractBaseUser) -> Gift:
     )
     now = timezone.now()
     cost = sum(line.item.unit_cost_pence * line.quantity for line in lines)
-    Gift.objects.filter(pk=gift.pk, status=Status.PACKED).update(
+    Gift.objects.filter(pk=gift.pk, status__in=GIFT_FLOW["hand-over"].sources).update(
         status=Status.HANDED_OVER, handed_over_at=now, handed_over_by=actor, cost_pence=cost
     )
     gift.refresh_from_db()

@@ -37,6 +37,7 @@ from vouchers.models import (
     VoucherType,
 )
 from vouchers.printing import print_job_start
+from vouchers.transitions import VOUCHER_FLOW
 
 
 class VoucherSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
@@ -174,7 +175,7 @@ class VoucherViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         "list": "vouchers.view",
         "retrieve": "vouchers.view",
         "create": "vouchers.issue",
-        "cancel": "vouchers.cancel",
+        **VOUCHER_FLOW.action_permissions("cancel"),
         "pdf": "vouchers.print",
         "send": "vouchers.print",
     }

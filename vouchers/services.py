@@ -33,6 +33,7 @@ from vouchers.models import (
 )
 from vouchers.notify import voucher_send_queue
 from vouchers.selectors import voucher_limit_status, voucher_type_offered, vouchers_with_type_offered
+from vouchers.transitions import VOUCHER_FLOW
 
 State = Voucher.State
 
@@ -230,7 +231,8 @@ def voucher_cancel(*, voucher: Voucher, actor: AbstractBaseUser, reason: str) ->
         raise SupportError("Give a reason for cancelling.", field="reason")
     require_school(actor, voucher.school)
     now = timezone.now()
-    claimed = Voucher.objects.filter(pk=voucher.pk, state=State.ISSUED).update(
+    cancel = VOUCHER_FLOW["cancel"]
+    claimed = Voucher.objects.filter(pk=voucher.pk, state__in=cancel.sources).update(
         state=State.CANCELLED,
         cancelled_at=now,
         cancelled_by=actor,
@@ -379,7 +381,8 @@ def voucher_redeem(
             code="over_face_value",
         )
     today, now = timezone.localdate(), timezone.now()
-    claimed = Voucher.objects.filter(pk=voucher.pk, state=State.ISSUED, expires_on__gte=today).update(
+    redeem = VOUCHER_FLOW["redeem"]
+    claimed = Voucher.objects.filter(pk=voucher.pk, state__in=redeem.sources, expires_on__gte=today).update(
         state=State.REDEEMED, updated_at=now
     )
     if not claimed:
@@ -410,7 +413,10 @@ def voucher_redeem(
 def voucher_expire_due(*, today: datetime.date | None = None) -> int:
     """Mark issued vouchers past their expiry date as expired. Idempotent; returns how many changed."""
     today = today or timezone.localdate()
-    due = list(Voucher.objects.filter(state=State.ISSUED, expires_on__lt=today).values_list("pk", flat=True))
+    expire = VOUCHER_FLOW["expire"]
+    due = list(
+        Voucher.objects.filter(state__in=expire.sources, expires_on__lt=today).values_list("pk", flat=True)
+    )
     expired = 0
     for start in range(0, len(due), 500):
         chunk = due[start : start + 500]
@@ -418,7 +424,7 @@ def voucher_expire_due(*, today: datetime.date | None = None) -> int:
             # Re-check the state in the update: a voucher redeemed or cancelled meanwhile stays so.
             now_expired = list(
                 Voucher.objects.select_for_update()
-                .filter(pk__in=chunk, state=State.ISSUED, expires_on__lt=today)
+                .filter(pk__in=chunk, state__in=expire.sources, expires_on__lt=today)
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )

@@ -30,6 +30,7 @@ from django.db.models.expressions import RowRange
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from funds.filters import LedgerEntryFilter
 from funds.models import Fund, LedgerEntry, is_back_dated
 from funds.selectors.reports import funds_visible_to
 from funds.services.ledger import SourceFacts, category_label, describe_sources, financial_year_bounds
@@ -165,31 +166,11 @@ class LedgerFilters:
 
 
 def _filtered(user: User, filters: LedgerFilters) -> QuerySet[LedgerEntry]:
-    entries = ledger_entries_visible_to(user).filter(fund=filters.fund)
-    first, last = filters.days()
-    if first is not None:
-        entries = entries.filter(occurred_on__gte=first)
-    if last is not None:
-        entries = entries.filter(occurred_on__lte=last)
-    if filters.school == "none":
-        entries = entries.filter(school__isnull=True)
-    elif filters.school is not None:
-        entries = entries.filter(school=filters.school)
-    if filters.category:
-        if ":" in filters.category:
-            entries = entries.filter(category=filters.category)
-        else:
-            entries = entries.filter(
-                Q(category=filters.category) | Q(category__startswith=f"{filters.category}:")
-            )
-    if filters.kind == LedgerEntry.Kind.REVERSAL:
-        entries = entries.filter(kind=filters.kind)
-    elif filters.kind:
-        # An entry's reversals belong with it, so a figure's drill-down adds up to the figure.
-        entries = entries.filter(
-            Q(kind=filters.kind) | Q(kind=LedgerEntry.Kind.REVERSAL, reverses__kind=filters.kind)
-        )
-    return entries
+    """The page's and the exports' entries, filtered by the ledger's one filter set (the API's)."""
+    filterset = LedgerEntryFilter(filters.as_params(), queryset=ledger_entries_visible_to(user))
+    if not filterset.is_valid():  # the page's form checked them: a bad one here is a programming error
+        raise ValueError(f"Ledger filters the filter set refuses: {filterset.errors.as_text()}")
+    return filterset.qs
 
 
 def ledger_opening_balance(*, user: User, filters: LedgerFilters) -> int | None:

@@ -11,8 +11,8 @@ A feature app asks (``spend_request_open``) when something it is about to pay fo
 
 The requester is e-mailed each decision (after commit). The app that owns the source reacts through
 the handler it registered (``register_spend_handler``), so the core never imports a feature app.
-Every move is audited and made under a row lock on the request, so two finance users deciding at
-once cannot both win.
+Every move is audited and made by a conditional update that the request's transitions table
+(``funds.transitions.SPEND_FLOW``) allows, so two finance users deciding at once cannot both win.
 """
 
 from dataclasses import dataclass
@@ -23,12 +23,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from funds.models import Fund, SpendRequest
 from funds.services.ledger import FundPosition, fund_position, fund_spend_commit
+from funds.transitions import SPEND_FLOW
 from support.audit import audit_record
 from support.errors import ConflictError, SupportError
 from support.jobs import enqueue_on_commit
@@ -157,21 +158,6 @@ def _site_url(name: str, *args: object) -> str:
     return settings.SITE_URL + reverse(name, args=args)
 
 
-def _lock(spend_request: SpendRequest) -> SpendRequest:
-    return (
-        SpendRequest.objects.select_for_update()
-        .select_related("fund", "source_type")
-        .get(pk=spend_request.pk)
-    )
-
-
-def _refusal(spend_request: SpendRequest) -> ConflictError:
-    return ConflictError(
-        f"This request is already {spend_request.get_status_display().lower()}.",
-        code=f"already_{spend_request.status}",
-    )
-
-
 def _tell_requester(spend_request: SpendRequest, decision: str, note: str) -> None:
     email = spend_request.requested_by.email
     if not email:
@@ -195,16 +181,21 @@ def spend_request_approve(
 
     Refused for someone who is not finance, for the same person approving twice, and when the fund's
     available money is short unless ``override_reason`` is given (checked by ``fund_spend_commit``).
+    Each step is a conditional update, so two approvers at once cannot both give the first approval,
+    nor both the last; a refusal from the fund undoes the approval with the transaction.
     """
     _require_finance(actor)
-    spend_request = _lock(spend_request)
-    if spend_request.status != Status.PENDING:
-        raise _refusal(spend_request)
     note = note.strip()
     now = timezone.now()
-    if spend_request.approvals_needed == 2 and spend_request.first_approved_by_id is None:
-        spend_request.first_approved_by, spend_request.first_approved_at = actor, now
-        spend_request.save(update_fields=["first_approved_by", "first_approved_at", "updated_at"])
+    approve = SPEND_FLOW["approve"]
+    first = SpendRequest.objects.filter(
+        pk=spend_request.pk,
+        status__in=approve.sources,
+        approvals_needed=2,
+        first_approved_by__isnull=True,
+    ).update(first_approved_by=actor, first_approved_at=now, updated_at=now)
+    if first:
+        spend_request.refresh_from_db()
         audit_record(
             actor=actor,
             action="spend_request.first_approval",
@@ -213,11 +204,22 @@ def spend_request_approve(
             note=note,
         )
         return spend_request
-    if spend_request.first_approved_by_id == actor.pk:
-        raise ConflictError(
-            "You gave the first approval: a second finance approver must give the other.",
-            code="same_approver",
+    # The last approval: one approver was enough, or another finance user gave the first.
+    last = Q(approvals_needed__lt=2) | (Q(first_approved_by__isnull=False) & ~Q(first_approved_by=actor))
+    try:
+        before_status = SPEND_FLOW.claim(
+            spend_request, "approve", where=last, decided_by=actor, decided_at=now, decision_note=note
         )
+    except ConflictError:
+        if spend_request.status in approve.sources and spend_request.first_approved_by_id == actor.pk:
+            raise ConflictError(
+                "You gave the first approval: a second finance approver must give the other.",
+                code="same_approver",
+            ) from None
+        raise
+    # Hold the fund from here (the order every approval takes: request, then fund), so a reversal
+    # waits for this approval rather than changing what it is about to commit against.
+    Fund.objects.select_for_update().get(pk=spend_request.fund_id)
     source = _source(spend_request)
     commitment = fund_spend_commit(
         fund=spend_request.fund,
@@ -228,18 +230,16 @@ def spend_request_approve(
         actor=actor,
         override_reason=override_reason,
     )
-    before = _snapshot(spend_request)
-    spend_request.status = Status.APPROVED
-    spend_request.decided_by, spend_request.decided_at = actor, now
-    spend_request.decision_note = note
-    spend_request.override_reason = commitment.override_reason
-    spend_request.commitment = commitment
-    spend_request.save()
+    # The row is this transaction's since the claim above: no one else can move it meanwhile.
+    SpendRequest.objects.filter(pk=spend_request.pk).update(
+        commitment=commitment, override_reason=commitment.override_reason
+    )
+    spend_request.refresh_from_db()
     audit_record(
         actor=actor,
         action="spend_request.approved",
         subject=spend_request,
-        before=before,
+        before={**_snapshot(spend_request), "status": before_status},
         after={**_snapshot(spend_request), "commitment": commitment.pk},
         note=note,
     )
@@ -249,31 +249,26 @@ def spend_request_approve(
 
 
 def _close(
-    *, spend_request: SpendRequest, actor: AbstractBaseUser, note: str, status: str, decision: str
+    *, spend_request: SpendRequest, actor: AbstractBaseUser, note: str, move: str, decision: str
 ) -> SpendRequest:
     _require_finance(actor)
     note = note.strip()
     if not note:
         raise SupportError(f"Say why the request is {decision}.", field="note", code="required")
-    spend_request = _lock(spend_request)
-    if spend_request.status != Status.PENDING:
-        raise _refusal(spend_request)
-    before = _snapshot(spend_request)
-    spend_request.status = status
-    spend_request.decided_by, spend_request.decided_at = actor, timezone.now()
-    spend_request.decision_note = note
-    spend_request.save()
+    before_status = SPEND_FLOW.claim(
+        spend_request, move, decided_by=actor, decided_at=timezone.now(), decision_note=note
+    )
     audit_record(
         actor=actor,
-        action=f"spend_request.{status}",
+        action=f"spend_request.{spend_request.status}",
         subject=spend_request,
-        before=before,
+        before={**_snapshot(spend_request), "status": before_status},
         after=_snapshot(spend_request),
         note=note,
     )
     source = _source(spend_request)
     handler = _handler(spend_request)
-    if status == Status.REJECTED:
+    if spend_request.status == Status.REJECTED:
         handler.rejected(source, actor=actor, note=note)
     else:
         handler.sent_back(source, actor=actor, note=note)
@@ -284,9 +279,7 @@ def _close(
 @transaction.atomic
 def spend_request_reject(*, spend_request: SpendRequest, actor: AbstractBaseUser, note: str) -> SpendRequest:
     """Finance says no, with a note the requester reads."""
-    return _close(
-        spend_request=spend_request, actor=actor, note=note, status=Status.REJECTED, decision="rejected"
-    )
+    return _close(spend_request=spend_request, actor=actor, note=note, move="reject", decision="rejected")
 
 
 @transaction.atomic
@@ -294,9 +287,7 @@ def spend_request_send_back(
     *, spend_request: SpendRequest, actor: AbstractBaseUser, note: str
 ) -> SpendRequest:
     """Finance asks for changes (a cheaper item, a clearer reason), with a note the requester reads."""
-    return _close(
-        spend_request=spend_request, actor=actor, note=note, status=Status.CHANGES, decision="sent back"
-    )
+    return _close(spend_request=spend_request, actor=actor, note=note, move="send-back", decision="sent back")
 
 
 @transaction.atomic
@@ -305,23 +296,23 @@ def spend_request_withdraw(
 ) -> SpendRequest | None:
     """The source's app withdraws a waiting request (the school rejected or changed it). Idempotent."""
     source_type = ContentType.objects.get_for_model(source)
-    spend_request = (
-        SpendRequest.objects.select_for_update()
-        .filter(source_type=source_type, source_id=str(source.pk), status=Status.PENDING)
-        .first()
-    )
+    withdraw = SPEND_FLOW["withdraw"]
+    spend_request = SpendRequest.objects.filter(
+        source_type=source_type, source_id=str(source.pk), status__in=withdraw.sources
+    ).first()
     if spend_request is None:
         return None
-    before = _snapshot(spend_request)
-    spend_request.status = Status.WITHDRAWN
-    spend_request.decided_at = timezone.now()
-    spend_request.decision_note = note
-    spend_request.save()
+    try:
+        before_status = SPEND_FLOW.claim(
+            spend_request, "withdraw", decided_at=timezone.now(), decision_note=note
+        )
+    except ConflictError:
+        return None  # finance decided it meanwhile: nothing waits any more
     audit_record(
         actor=actor,
         action="spend_request.withdrawn",
         subject=spend_request,
-        before=before,
+        before={**_snapshot(spend_request), "status": before_status},
         after=_snapshot(spend_request),
         note=note,
     )

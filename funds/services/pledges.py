@@ -24,11 +24,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from funds.filters import DonationFilter
 from funds.models import Donation, Fund, LedgerEntry, Pledge
 from funds.services.ledger import (
     SPEND_CATEGORIES,
     category_label,
-    financial_year_bounds,
     financial_year_for,
     next_due_after,
 )
@@ -272,14 +272,16 @@ def _reversed_donation() -> Exists:
 def donation_list(*, user: User, fund: Fund, year: int) -> QuerySet[Donation]:
     """The donations to ``fund`` received in the financial year starting September ``year``, newest
     first, each with ``is_reversed``."""
-    first, last = financial_year_bounds(year)
-    return (
-        donations_visible_to(user)
-        .filter(fund=fund, received_on__range=(first, last))
+    filters = DonationFilter(
+        {"fund": fund.pk, "year": year},
+        queryset=donations_visible_to(user)
         .select_related("pledge", "recorded_by")
         .annotate(is_reversed=_reversed_donation())
-        .order_by("-received_on", "-pk")
+        .order_by("-received_on", "-pk"),
     )
+    if not filters.is_valid():
+        raise ValueError(f"Not a fund and financial year: {filters.errors.as_text()}")
+    return filters.qs
 
 
 @dataclass(frozen=True)

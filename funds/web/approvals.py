@@ -11,9 +11,11 @@ from django.views.decorators.http import require_POST
 from funds.models import SpendRequest
 from funds.services import approvals
 from funds.services.ledger import category_label, fund_position
+from funds.transitions import SPEND_FLOW
 from support.access import requires
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin
+from support.permissions import has_perm
 from support.scopes import scope_for
 
 Status = SpendRequest.Status
@@ -63,7 +65,14 @@ def _detail(
     request: HttpRequest, spend_request: SpendRequest, *, form: DecisionForm | None = None, status=200
 ):
     position = fund_position(fund=spend_request.fund)
-    can_decide = scope_for(request.user).is_finance and spend_request.status == Status.PENDING
+    is_first_approver = spend_request.first_approved_by_id == request.user.pk
+    steps = [
+        move.name
+        for move in SPEND_FLOW.moves_from(spend_request.status)
+        if scope_for(request.user).is_finance
+        and has_perm(request.user, move.permission)  # type: ignore[arg-type]
+        and not (move.name == "approve" and is_first_approver)
+    ]
     return render(
         request,
         "finance/approval_detail.html",
@@ -73,8 +82,9 @@ def _detail(
             "position": position,
             "available_after_pence": position.available_pence - spend_request.amount_pence,
             "form": form or DecisionForm(),
-            "can_decide": can_decide,
-            "is_first_approver": spend_request.first_approved_by_id == request.user.pk,
+            "steps": steps,
+            "can_decide": bool(steps),
+            "is_first_approver": is_first_approver,
         },
         status=status,
     )
@@ -85,10 +95,11 @@ def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, get_object_or_404(approvals.spend_requests_visible_to(request.user), pk=pk))
 
 
+# The message after each manual move of ``SPEND_FLOW`` (which says which exist and from where).
 DECISIONS = {
     "approve": "approved",
-    "reject": "rejected",
     "send-back": "sent back for changes",
+    "reject": "rejected",
 }
 
 
@@ -96,7 +107,7 @@ DECISIONS = {
 @requires("fund.approve")
 def approval_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     spend_request = get_object_or_404(approvals.spend_requests_visible_to(request.user), pk=pk)
-    if decision not in DECISIONS:
+    if decision not in DECISIONS or decision not in SPEND_FLOW.moves:
         return redirect("finance_approval", pk=pk)
     form = DecisionForm(request.POST)
     form.is_valid()

@@ -10,7 +10,6 @@ from django.utils.formats import date_format
 
 from funds.models import Fund, Pledge
 from funds.services.ledger import SPEND_CATEGORIES, category_label
-from support.bounds import BoundedFormMixin
 from support.forms import GovukErrorsMixin
 from support.money import pounds
 
@@ -204,13 +203,3 @@ class PledgeStopForm(GovukErrorsMixin, forms.Form):
         widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3}),
         error_messages={"required": "Enter why the pledge is stopping"},
     )
-
-
-class DonationFilterForm(BoundedFormMixin, forms.Form):
-    fund = forms.TypedChoiceField(label="Fund", coerce=int, widget=_select())
-    year = forms.TypedChoiceField(label="Financial year", coerce=int, widget=_select())
-
-    def __init__(self, *args, funds: list[Fund], years: list[tuple[int, str]], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["fund"].choices = [(f.pk, f.name if f.is_active else f"{f.name} (closed)") for f in funds]
-        self.fields["year"].choices = years

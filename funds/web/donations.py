@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from funds.filters import DonationFilter
 from funds.models import Fund, Pledge
 from funds.services.ledger import (
     STANDBY_FUND_NAME,
@@ -33,7 +34,7 @@ from funds.services.pledges import (
     pledge_stop,
     pledges_visible_to,
 )
-from funds.web.donation_forms import DonationFilterForm, DonationForm, PledgeForm, PledgeStopForm
+from funds.web.donation_forms import DonationForm, PledgeForm, PledgeStopForm
 from support.access import requires
 from support.errors import SupportError
 from support.money import pounds
@@ -92,6 +93,9 @@ def donation_list_page(request: HttpRequest) -> HttpResponse:
     years = donation_years(user=request.user, fund=fund, today=today)
     chosen_year = _int_param(request, "year")
     year = chosen_year if chosen_year in years else financial_year_for(today)
+    filters = DonationFilter({"fund": fund.pk, "year": year}, request=request).for_page(
+        funds=funds, years=[(y, financial_year_label(y)) for y in years]
+    )
     donations = donation_list(user=request.user, fund=fund, year=year)
     page = Paginator(donations, PAGE_SIZE).get_page(request.GET.get("page"))
     for donation in page:
@@ -100,11 +104,7 @@ def donation_list_page(request: HttpRequest) -> HttpResponse:
         )
     context.update(
         {
-            "form": DonationFilterForm(
-                initial={"fund": fund.pk, "year": year},
-                funds=funds,
-                years=[(y, financial_year_label(y)) for y in years],
-            ),
+            "form": filters.form,
             "year": year,
             "year_label": financial_year_label(year),
             "totals": donation_totals(donations),

@@ -24,7 +24,7 @@ from rest_framework import serializers
 from rest_framework.filters import OrderingFilter, SearchFilter
 
 from support.api.filters import BoundedFilterBackend
-from support.bounds import ID_MAX
+from support.bounds import ID_MAX, bound_form_fields
 from support.visibility import can_see, is_declared, lookup_path, order_visible
 
 User = AbstractBaseUser | AnonymousUser | None
@@ -120,12 +120,36 @@ _RELATIONS = (models.ForeignKey, models.OneToOneField, models.ManyToManyField, m
 
 
 class ScopedFilterSet(FilterSet):
-    """The API's filter sets: a relation in ``Meta.fields`` becomes an ``IdFilter``."""
+    """Every list's filter set, for its page and its API alike: a relation in ``Meta.fields`` becomes an
+    ``IdFilter``; made with a ``request``, the filters on fields that user may not see are dropped (a
+    value given for one is ignored) and the rest are bounded (``support.bounds``).
+
+    A page uses it as ``SomeFilter(request.GET or None, queryset=<selector>, request=request)``: an
+    invalid value is a form error on ``filterset.form``, never a 500; the API's backend answers 400.
+    """
 
     FILTER_DEFAULTS = {
         **FILTER_FOR_DBFIELD_DEFAULTS,
         **{relation: {"filter_class": IdFilter} for relation in _RELATIONS},
     }
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None) -> None:
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        if request is not None:
+            model = self._meta.model
+            for name, flt in list(self.filters.items()):
+                if not visible(request.user, model, name, flt.field_name):
+                    del self.filters[name]
+
+    @property
+    def form(self):  # type: ignore[no-untyped-def]
+        if not hasattr(self, "_form"):
+            bound_form_fields(super().form)  # built once, after any filter is dropped
+        return self._form
+
+    def filtered(self) -> models.QuerySet:
+        """The queryset narrowed by every valid filter (a page shows the whole list beside the errors)."""
+        return self.qs if self.is_valid() else self.queryset
 
 
 class VisibleFilterBackend(BoundedFilterBackend):

@@ -288,3 +288,18 @@ def test_it_exports_the_supplier_order_as_csv_and_pdf(client_for, pastoral_a, sc
     pdf = client.get(reverse("uniform_order_summary", args=[school_a.pk, "pdf"]) + f"?year={this_year()}")
     assert "Jumper" in _pdf_text(pdf.content)
     assert "£46.00" in _pdf_text(pdf.content)
+
+
+@pytest.mark.parametrize("status", Gift.Status.values)
+def test_it_shows_the_pack_buttons_the_gift_table_allows(status, client_for, pastoral_a, school_a, intake_a):
+    from uniform.transitions import GIFT_FLOW
+
+    Gift.objects.update(status=status)
+    page = client_for(pastoral_a).get(_class_url(school_a)).content.decode()
+    gift = Gift.objects.order_by("pk").first()
+    shown = {
+        name
+        for name, url in (("pack", "gift_pack"), ("hand-over", "gift_hand_over"))
+        if reverse(url, args=[gift.pk]) in page
+    }
+    assert shown == {move.name for move in GIFT_FLOW.moves_from(status)}

@@ -28,6 +28,7 @@ from support.selectors import schools_visible_to
 from support.visibility import can_see, order_visible
 from uniform import printing, selectors, services
 from uniform.models import Gift, ItemKind, UniformItem
+from uniform.transitions import GIFT_FLOW
 
 Status = Gift.Status
 
@@ -175,6 +176,9 @@ def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> Http
             "summary": summary,
             "can_size": can_size,
             "can_hand_over": has_perm(request.user, "uniform.hand_over"),
+            # Which statuses show the pack and hand-over buttons: the gift's transitions table says.
+            "pack_from": GIFT_FLOW["pack"].sources,
+            "hand_over_from": GIFT_FLOW["hand-over"].sources,
             "can_print": has_perm(request.user, "uniform.print"),
             "shows_names": can_see(request.user, Gift, "pupil_name"),  # not finance
             "error": error,

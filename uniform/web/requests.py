@@ -20,16 +20,17 @@ from support import selectors as support_selectors
 from support.access import requires
 from support.bounds import id_in_range
 from support.errors import SupportError
-from support.forms import GovukErrorsMixin, SafeguardingHintsMixin, VisibleFilterForm
-from support.models import School
+from support.forms import GovukErrorsMixin, SafeguardingHintsMixin
 from support.money import pounds
 from support.permissions import has_perm
 from support.scopes import scope_for
 from support.visibility import can_see, visible_names
 from uniform import request_services as services
+from uniform.filters import SupportRequestFilter
 from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
 from uniform.sizes import size_choices
+from uniform.transitions import REQUEST_FLOW
 
 PAGE_SIZE = 25
 Status = SupportRequest.Status
@@ -97,33 +98,6 @@ class RequestForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
     def item_and_size(self) -> tuple[UniformItem, str]:
         item_pk, _, size = self.cleaned_data["size"].partition(":")
         return self.items[item_pk], size
-
-
-class RequestFilterForm(VisibleFilterForm):
-    visibility_model = SupportRequest
-    status = forms.ChoiceField(
-        label="Status",
-        required=False,
-        choices=[("", "Any status"), *Status.choices],
-        widget=forms.Select(attrs=SELECT),
-    )
-    school = forms.ModelChoiceField(
-        label="School",
-        required=False,
-        queryset=School.objects.none(),
-        empty_label="All schools",
-        widget=forms.Select(attrs=SELECT),
-    )
-    kind = forms.ChoiceField(
-        label="What",
-        required=False,
-        choices=[("", "Anything"), *ItemKind.choices],
-        widget=forms.Select(attrs=SELECT),
-    )
-
-    def __init__(self, *args, schools: QuerySet[School], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["school"].queryset = schools
 
 
 class ReasonForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
@@ -281,18 +255,13 @@ def _with_related(requests: QuerySet[SupportRequest]) -> QuerySet[SupportRequest
 
 @requires("requests.view")
 def request_list(request: HttpRequest) -> HttpResponse:
-    form = RequestFilterForm(
-        request.GET or None, user=request.user, schools=support_selectors.schools_visible_to(request.user)
-    )
-    requests = _with_related(support_requests_visible_to(request.user))
-    if form.is_valid():
-        data = form.cleaned_data
-        if data.get("status"):
-            requests = requests.filter(status=data["status"])
-        if data.get("school"):
-            requests = requests.filter(school=data["school"])
-        if data.get("kind"):
-            requests = requests.filter(kind=data["kind"])
+    filters = SupportRequestFilter(
+        request.GET or None,
+        queryset=_with_related(support_requests_visible_to(request.user)),
+        request=request,
+    ).for_page(schools=support_selectors.schools_visible_to(request.user))
+    form = filters.form
+    requests = filters.filtered()
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
@@ -324,13 +293,15 @@ def request_queue(request: HttpRequest) -> HttpResponse:
 
 # --- One request -------------------------------------------------------------------------------
 
+# What each manual move of ``REQUEST_FLOW`` calls, and the message after it. The table says which
+# moves exist, from which statuses and with which permission; "revise" has a page of its own.
 STEPS = {
-    "approve": ("requests.decide", services.request_approve, "approved"),
-    "reject": ("requests.decide", services.request_reject, "rejected"),
-    "ordered": ("requests.fulfil", services.request_mark_ordered, "marked as ordered"),
-    "from-stock": ("requests.fulfil", services.request_mark_from_stock, "marked as taken from stock"),
-    "handed-over": ("requests.fulfil", services.request_hand_over, "marked as handed over"),
-    "revise": ("requests.create", None, "changed"),  # a page of its own: request_revise_page
+    "approve": (services.request_approve, "approved"),
+    "reject": (services.request_reject, "rejected"),
+    "ordered": (services.request_mark_ordered, "marked as ordered"),
+    "from-stock": (services.request_mark_from_stock, "marked as taken from stock"),
+    "handed-over": (services.request_hand_over, "marked as handed over"),
+    "revise": (None, "changed"),  # request_revise_page
 }
 
 
@@ -350,11 +321,7 @@ def _render_detail(
     status: int = 200,
     form: ReasonForm | None = None,
 ) -> HttpResponse:
-    steps = [
-        step
-        for step in services.request_next_steps(request=support_request, user=request.user)
-        if has_perm(request.user, STEPS[step][0])
-    ]
+    steps = services.request_next_steps(request=support_request, user=request.user)
     return render(
         request,
         "uniform/request_detail.html",
@@ -378,17 +345,17 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @requires("requests.view")
 def request_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
-    if step not in STEPS:
+    if step not in STEPS or step not in REQUEST_FLOW.moves:
         raise Http404
-    permission, service, done = STEPS[step]
+    service, done = STEPS[step]
     if service is None:
         raise Http404
-    if not has_perm(request.user, permission):
+    if not has_perm(request.user, REQUEST_FLOW[step].permission):
         raise PermissionDenied
     support_request = _visible_request(request, pk)
     form = ReasonForm(request.POST)
     form.is_valid()
-    kwargs = {"reason": form.cleaned_data.get("reason", "")} if step in services.LEAD_STEPS else {}
+    kwargs = {"reason": form.cleaned_data.get("reason", "")} if REQUEST_FLOW[step].lead else {}
     if step == "approve":
         kwargs["no_cost_reason"] = form.cleaned_data.get("no_cost_reason", "")
     try:

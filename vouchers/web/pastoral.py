@@ -47,6 +47,7 @@ from vouchers.services import (
     voucher_refusal,
     voucher_send_request,
 )
+from vouchers.transitions import VOUCHER_FLOW
 
 PAGE_SIZE = 25
 
@@ -318,8 +319,8 @@ def _channels(voucher: Voucher) -> list[tuple[str, str]]:
 def _render_detail(request: HttpRequest, voucher: Voucher, *, status: int = 200, **forms) -> HttpResponse:
     user = request.user
     scope = scope_for(user)
-    issued = voucher.state == Voucher.State.ISSUED
-    can_cancel = issued and has_perm(user, "vouchers.cancel")
+    cancel = VOUCHER_FLOW["cancel"]
+    can_cancel = cancel in VOUCHER_FLOW.moves_from(voucher.state) and has_perm(user, cancel.permission)
     can_extend = (
         voucher.is_valid
         and has_perm(user, "vouchers.extend")
