@@ -147,7 +147,8 @@ class TrustModelAdmin(ServiceAdminMixin, BoundedAdminMixin, admin.ModelAdmin):
             stored = type(obj).objects.get(pk=obj.pk)
             for name in self.service_fields:  # the service writes these after the plain save
                 setattr(obj, name, getattr(stored, name))
-            fields = [name for name in form.changed_data if name not in self.service_fields]
+            own = {f.name for f in obj._meta.get_fields()}  # not a form's own extra fields
+            fields = [name for name in form.changed_data if name in own and name not in self.service_fields]
             before = snapshot(stored, fields)
             super().save_model(request, obj, form, change)
             if fields:

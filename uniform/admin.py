@@ -157,6 +157,8 @@ class WelcomePackAdmin(TrustModelAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         contents: dict[int, int] = {}
         for formset in formsets:
+            # The admin's history message reads what a formset saved; this one saves nothing itself.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             for row in formset.forms:
                 data = getattr(row, "cleaned_data", None) or {}
                 if not data.get("item") or data.get("DELETE"):

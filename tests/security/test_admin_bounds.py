@@ -10,6 +10,7 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import Client, RequestFactory
 
 from support.bounds import date_in_window
+from tests.admin_forms import post_admin_form
 from tests.factories import FamilyFactory, PupilFactory, consent_to
 from vouchers.models import VoucherType
 
@@ -52,26 +53,6 @@ def test_every_admin_form_bounds_its_numbers_and_dates(admin):
     assert not problems, "\n".join(problems)
 
 
-def _post_change(client, path, **changes):
-    page = client.get(path)
-    form = page.context["adminform"].form
-    data = {}
-    for name, field in form.fields.items():
-        value = form.initial.get(name, field.initial)
-        if isinstance(field, forms.BooleanField):
-            if value:
-                data[name] = "on"
-            continue
-        if isinstance(field, forms.SplitDateTimeField):
-            continue
-        data[name] = "" if value is None else getattr(value, "pk", value)
-    for formset in page.context["inline_admin_formsets"]:
-        management = formset.formset.management_form
-        data.update({f"{management.prefix}-{k}": v for k, v in management.initial.items()})
-    data.update(changes)
-    return client.post(path, data)
-
-
 @pytest.mark.django_db
 def test_it_refuses_a_voucher_type_window_of_millions_of_days_and_the_issue_page_still_answers(
     admin, pastoral_a, school_a, partner_1
@@ -85,7 +66,7 @@ def test_it_refuses_a_voucher_type_window_of_millions_of_days_and_the_issue_page
     client = Client(raise_request_exception=False)
     client.force_login(admin)
 
-    response = _post_change(
+    response = post_admin_form(
         client, f"/admin/vouchers/vouchertype/{voucher_type.pk}/change/", limit_window_days="99999999"
     )
 
@@ -103,7 +84,7 @@ def test_it_refuses_a_pupil_born_in_9999_in_the_admin(admin, school_a):
     client = Client(raise_request_exception=False)
     client.force_login(admin)
 
-    response = _post_change(client, f"/admin/support/pupil/{pupil.pk}/change/", date_of_birth="9999-12-31")
+    response = post_admin_form(client, f"/admin/support/pupil/{pupil.pk}/change/", date_of_birth="9999-12-31")
 
     assert response.status_code == 200
     assert "Enter a date between 1900 and 2199." in response.content.decode()
