@@ -43,6 +43,6 @@ def test_it_offers_only_open_funds_for_a_donation(client_for, admin):
 
 def test_it_lists_factory_donations_in_the_admin(client_for, admin):
     donation = DonationFactory(donor="Mrs Example")
-    page = client_for(admin).get(reverse("admin:funds_donation_changelist")).content.decode()
-    assert "Mrs Example" in page
-    assert client_for(admin).get(reverse("admin:funds_donation_change", args=[donation.pk])).status_code == 200
+    client = client_for(admin)
+    assert "Mrs Example" in client.get(reverse("admin:funds_donation_changelist")).content.decode()
+    assert client.get(reverse("admin:funds_donation_change", args=[donation.pk])).status_code == 200

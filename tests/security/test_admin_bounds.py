@@ -7,20 +7,18 @@ from django import forms
 from django.contrib import admin as django_admin
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
-from django.test import Client, RequestFactory
+from django.test import Client
 
 from support.bounds import date_in_window
 from tests.admin_forms import post_admin_form
 from tests.factories import FamilyFactory, PupilFactory, consent_to
 from vouchers.models import VoucherType
 
-PROJECT_APPS = ("support", "vouchers", "uniform")
+PROJECT_APPS = ("support", "funds", "vouchers", "uniform")
 
 
-def _admin_forms(user):
+def _admin_forms(request):
     """(where, form class) for every project ModelAdmin's change form and its inlines' forms."""
-    request = RequestFactory().get("/admin/")
-    request.user = user
     for model, model_admin in django_admin.site._registry.items():
         if type(model_admin).__module__.split(".")[0] not in PROJECT_APPS:
             continue
@@ -30,9 +28,9 @@ def _admin_forms(user):
 
 
 @pytest.mark.django_db
-def test_every_admin_form_bounds_its_numbers_and_dates(admin):
+def test_every_admin_form_bounds_its_numbers_and_dates(admin, request_for):
     problems, walked = [], 0
-    for where, model, form_class in _admin_forms(admin):
+    for where, model, form_class in _admin_forms(request_for(admin, "/admin/")):
         for name, field in form_class.base_fields.items():
             try:
                 db_field = model._meta.get_field(name)
