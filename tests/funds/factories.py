@@ -1,6 +1,7 @@
 """factory_boy factories for the fund's models. Rows that carry money into the ledger (donations) are made
-through the fund's services, so a test never holds a donation without its income entry; the ledger itself
-is written only by those services, so it has no factory."""
+through the fund's services, so a test never holds a donation without its income entry. Ledger entries and
+checkpoints are written only by the ledger services (``fund_spend_commit``, ``fund_checkpoint``...), so they
+have no factory of their own: a test makes them by calling those."""
 
 import datetime
 

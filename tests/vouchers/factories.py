@@ -6,8 +6,9 @@ import factory
 
 from support.models import Role, Service
 from tests.factories import PartnerFactory, PupilFactory, SchoolFactory, consent_to, make_user
-from vouchers.models import Redemption, ReferralReason, Voucher, VoucherType
-from vouchers.services import voucher_issue, voucher_redeem
+from vouchers.models import PartnerStatement, Redemption, ReferralReason, Voucher, VoucherSend, VoucherType
+from vouchers.services import voucher_issue, voucher_redeem, voucher_send_request
+from vouchers.statements import previous_month, statement_generate
 
 
 class VoucherTypeFactory(factory.django.DjangoModelFactory):
@@ -58,3 +59,37 @@ class RedemptionFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, **kwargs):
         return voucher_redeem(**kwargs)
+
+
+class VoucherSendFactory(factory.django.DjangoModelFactory):
+    """The voucher sent again to the family through ``voucher_send_request`` (by e-mail unless told)."""
+
+    class Meta:
+        model = VoucherSend
+
+    voucher = factory.SubFactory(
+        VoucherFactory,
+        family=factory.LazyAttribute(
+            lambda o: PupilFactory(school=o.school, family__email="carer@example.org").family
+        ),
+    )
+    channel = "email"
+    requested_by = factory.SelfAttribute("voucher.issued_by")
+
+    @classmethod
+    def _create(cls, model_class, *, requested_by, **kwargs):
+        return voucher_send_request(actor=requested_by, **kwargs)
+
+
+class PartnerStatementFactory(factory.django.DjangoModelFactory):
+    """A partner's statement for a finished month (last month unless told), made by ``statement_generate``."""
+
+    class Meta:
+        model = PartnerStatement
+
+    partner = factory.SubFactory(PartnerFactory)
+    month = factory.LazyFunction(previous_month)
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return statement_generate(**kwargs)

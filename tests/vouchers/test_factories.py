@@ -3,7 +3,12 @@
 import pytest
 
 from support.models import AuditEvent
-from tests.vouchers.factories import RedemptionFactory, VoucherFactory
+from tests.vouchers.factories import (
+    PartnerStatementFactory,
+    RedemptionFactory,
+    VoucherFactory,
+    VoucherSendFactory,
+)
 from vouchers.models import Voucher
 
 pytestmark = pytest.mark.django_db
@@ -21,3 +26,11 @@ def test_it_redeems_a_factory_voucher_at_its_partner():
     redemption.voucher.refresh_from_db()
     assert redemption.voucher.state == Voucher.State.REDEEMED
     assert redemption.partner == redemption.voucher.voucher_type.partner
+
+
+def test_it_sends_a_factory_voucher_and_makes_a_partners_statement():
+    send = VoucherSendFactory()
+    assert (send.channel, send.address) == ("email", "carer@example.org")
+    statement = PartnerStatementFactory()
+    assert statement.pdf[:4] == b"%PDF"
+    assert statement.voucher_count == 0
