@@ -9,6 +9,9 @@ from support.admin import TrustModelAdmin
 
 @admin.register(Fund)
 class FundAdmin(TrustModelAdmin):
+    """A fund's name, school and whether it is open are trust settings only the admin writes (audited); its
+    money moves only through the ledger services."""
+
     list_display = ["name", "school", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name"]
@@ -27,8 +30,14 @@ class DonationAdmin(TrustModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "fund":
+            kwargs["queryset"] = Fund.objects.filter(is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change) -> None:
-        donation = fund_services.fund_donation_record(
+        donation = self.through_service(
+            fund_services.fund_donation_record,
             fund=form.cleaned_data["fund"],
             donor=form.cleaned_data["donor"],
             amount_pence=form.cleaned_data["amount_pence"],

@@ -14,6 +14,7 @@ from support import selectors, services
 from support.audit import audit_record, changed, snapshot
 from support.bounds import date_in_window
 from support.consents import family_consents
+from support.errors import SupportError
 from support.models import (
     AuditEvent,
     Family,
@@ -26,6 +27,7 @@ from support.models import (
     PupilImport,
     School,
 )
+from support.safeguarding import school_safeguarding_leads_set
 from support.scopes import scope_for
 
 
@@ -53,10 +55,64 @@ class BoundedAdminMixin:
         return formfield
 
 
-class TrustModelAdmin(BoundedAdminMixin, admin.ModelAdmin):
-    """Admin-role users may manage these; saves and deletes leave an audit event."""
+class _Refused(Exception):
+    def __init__(self, error: SupportError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class ServiceAdminMixin:
+    """Saves that go through a service: a refusal (``SupportError``) is shown on the form, as on the
+    pages, and nothing of the attempt is kept.
+
+    ``save_model``/``save_related`` run after the form is valid, too late to show an error, so a refusal
+    rolls the attempt back and the view runs once more with the refusal added to the form's errors."""
+
+    _REFUSAL_ATTR = "_admin_refusal"
+    # A service's name for a field -> the admin form's, where the two differ.
+    refusal_fields: dict[str, str] = {}
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _Refused as refused:  # the view's own transaction has rolled the attempt back
+            setattr(request, self._REFUSAL_ATTR, refused.error)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        error = getattr(request, self._REFUSAL_ATTR, None)
+        if error is None:
+            return form_class
+
+        field = self.refusal_fields.get(error.field, error.field)
+
+        def clean(form):
+            cleaned = form_class.clean(form)
+            form.add_error(field if field in form.fields else None, error.message)
+            return cleaned
+
+        return type(form_class.__name__, (form_class,), {"clean": clean})
+
+    def through_service(self, call, *args, **kwargs):
+        """Run a service call for the admin; its refusal is shown on the form (see the class)."""
+        try:
+            return call(*args, **kwargs)
+        except SupportError as error:
+            raise _Refused(error) from None
+
+
+class TrustModelAdmin(ServiceAdminMixin, BoundedAdminMixin, admin.ModelAdmin):
+    """Admin-role users may manage these; saves and deletes leave an audit event.
+
+    A model whose writes a service owns saves through it (``through_service``) or is read-only here; the
+    plain audited save below is for the trust's settings that only the admin writes (schools' names,
+    partners, memberships, voucher types, funds, the policy)."""
 
     selector = None  # a function (user) -> queryset; None means the model's default manager
+    service_fields: tuple[str, ...] = ()  # written by a service in save_model, not by the plain save
 
     def _is_admin(self, request: HttpRequest) -> bool:
         return scope_for(request.user).is_admin
@@ -88,23 +144,31 @@ class TrustModelAdmin(BoundedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         label = obj._meta.model_name
         if change:
-            before = snapshot(type(obj).objects.get(pk=obj.pk), form.changed_data)
+            stored = type(obj).objects.get(pk=obj.pk)
+            for name in self.service_fields:  # the service writes these after the plain save
+                setattr(obj, name, getattr(stored, name))
+            own = {f.name for f in obj._meta.get_fields()}  # not a form's own extra fields
+            fields = [name for name in form.changed_data if name in own and name not in self.service_fields]
+            before = snapshot(stored, fields)
             super().save_model(request, obj, form, change)
-            audit_record(
-                actor=request.user,
-                action=f"{label}.updated",
-                subject=obj,
-                before=before,
-                after=snapshot(obj, form.changed_data),
-                note="admin",
-            )
+            if fields:
+                audit_record(
+                    actor=request.user,
+                    action=f"{label}.updated",
+                    subject=obj,
+                    before=before,
+                    after=snapshot(obj, fields),
+                    note="admin",
+                )
         else:
+            for name in self.service_fields:
+                setattr(obj, name, obj._meta.get_field(name).get_default())
             super().save_model(request, obj, form, change)
             audit_record(
                 actor=request.user,
                 action=f"{label}.created",
                 subject=obj,
-                after=snapshot(obj, self._fields(obj)),
+                after=snapshot(obj, [f for f in self._fields(obj) if f not in self.service_fields]),
                 note="admin",
             )
 
@@ -137,6 +201,21 @@ class SchoolAdmin(TrustModelAdmin):
     list_display = ["name", "urn", "phase", "safeguarding_lead", "is_active"]
     list_filter = ["phase", "is_active"]
     search_fields = ["name", "urn"]
+    service_fields = ("safeguarding_lead", "safeguarding_deputy")
+    refusal_fields = {"lead": "safeguarding_lead", "deputy": "safeguarding_deputy"}
+
+    def save_model(self, request, obj, form, change) -> None:
+        leads = {name: form.cleaned_data.get(name, "") for name in self.service_fields}
+        super().save_model(request, obj, form, change)
+        if any(name in form.changed_data for name in self.service_fields):
+            self.through_service(
+                school_safeguarding_leads_set,
+                school=obj,
+                actor=request.user,
+                lead=leads["safeguarding_lead"],
+                deputy=leads["safeguarding_deputy"],
+            )
+            obj.refresh_from_db()
 
 
 class PartnerServiceInline(BoundedAdminMixin, admin.TabularInline):
@@ -204,14 +283,31 @@ class FamilyAdmin(TrustModelAdmin):
             name: form.cleaned_data[name] for name in services.FAMILY_EDITABLE if name in form.cleaned_data
         }
         if change:
-            services.family_update(family=obj, actor=request.user, **values)
+            self.through_service(services.family_update, family=obj, actor=request.user, **values)
         else:
-            obj.pk = services.family_create(actor=request.user, **values).pk
+            obj.pk = self.through_service(services.family_create, actor=request.user, **values).pk
         obj.refresh_from_db()
+
+
+class PupilAdminForm(forms.ModelForm):
+    in_need_reason = forms.CharField(
+        label="Why the pupil is in need",
+        required=False,
+        max_length=200,
+        help_text="Needed when you flag the pupil as in need; kept in the audit log only.",
+    )
 
 
 @admin.register(Pupil)
 class PupilAdmin(TrustModelAdmin):
+    """Pupils come from the import (which keeps their rolls), so they are not added here, and their school
+    and family change only through the import, the rolls and merges; the in-need flag goes through its
+    service, which asks for a reason."""
+
+    form = PupilAdminForm
+    service_fields = ("in_need",)
+    refusal_fields = {"reason": "in_need_reason"}
+    readonly_fields = ["school", "family"]
     selector = staticmethod(selectors.pupils_visible_to)
     list_display = [
         "upn",
@@ -226,7 +322,20 @@ class PupilAdmin(TrustModelAdmin):
     list_filter = ["school", "year_group", "fsm", "pupil_premium", "in_need"]
     search_fields = ["upn", "surname", "legal_forename", "preferred_forename"]
     list_select_related = ["school"]
-    raw_id_fields = ["family"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if "in_need" in form.changed_data:
+            self.through_service(
+                services.pupil_set_in_need,
+                pupil=obj,
+                actor=request.user,
+                in_need=form.cleaned_data["in_need"],
+                reason=form.cleaned_data.get("in_need_reason", ""),
+            )
 
 
 @admin.register(Policy)

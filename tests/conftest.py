@@ -12,6 +12,7 @@ from django.test import Client
 
 from support.models import Role
 from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, make_user
+from tests.http import make_request
 
 PASSWORD = "correct-horse-battery"
 
@@ -178,6 +179,12 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def request_for():
+    """``request_for(user, path="/", api=False, **query)``: a request by hand (see ``tests.http``)."""
+    return make_request
 
 
 def _moved_clock(value: str) -> datetime.datetime:

@@ -1,12 +1,12 @@
-"""Uniform in the Django admin for trust admins: items and welcome packs are edited here; gifts and stock
-are read-only (they change only through the services: sizes, packing, hand-over, receipts, adjustments)."""
+"""Uniform in the Django admin for trust admins: items and welcome packs are edited here, through the same
+services as the pages (``uniform_item_save``, ``welcome_pack_set``); gifts and stock are read-only (they
+change only through the services: sizes, packing, hand-over, receipts, adjustments)."""
 
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
 from support.admin import BoundedAdminMixin, TrustModelAdmin
-from support.audit import audit_record
 from support.bounds import BoundedFormMixin
 from support.errors import SupportError
 from support.money import pounds
@@ -15,12 +15,14 @@ from uniform import selectors
 from uniform.models import (
     Gift,
     GiftLine,
+    ItemKind,
     StockLevel,
     StockMovement,
     UniformItem,
     WelcomePack,
     WelcomePackItem,
 )
+from uniform.services import uniform_item_save, welcome_pack_set
 from uniform.sizes import normalise_sizes
 
 
@@ -70,16 +72,60 @@ class UniformItemAdmin(TrustModelAdmin):
     def unit_cost(self, obj: UniformItem) -> str:
         return pounds(obj.unit_cost_pence)
 
+    def save_model(self, request, obj, form, change) -> None:
+        data = form.cleaned_data
+        item = self.through_service(
+            uniform_item_save,
+            school=data["school"],
+            actor=request.user,
+            item=UniformItem.objects.get(pk=obj.pk) if change else None,
+            **{name: data[name] for name in ("name", "kind", "sizes", "unit_cost_pence", "supplier")},
+            track_stock=data.get("track_stock", False),
+            is_active=data.get("is_active", False),
+        )
+        obj.pk, obj._state.adding = item.pk, False
+        obj.refresh_from_db()
+
 
 class WelcomePackItemInline(BoundedAdminMixin, admin.TabularInline):
+    """The pack's contents, offered from its own school's uniform only (as the service allows); the rows
+    are written by ``welcome_pack_set`` in ``WelcomePackAdmin.save_related``, never by the formset."""
+
     model = WelcomePackItem
     extra = 0
-    autocomplete_fields = ["item"]
+    pack: WelcomePack | None = None  # inline instances are made per request
 
     def has_view_permission(self, request, obj=None):
         return scope_for(request.user).is_admin
 
     has_add_permission = has_change_permission = has_delete_permission = has_view_permission
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self.pack = obj
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "item":
+            items = UniformItem.objects.filter(kind=ItemKind.UNIFORM).select_related("school")
+            if self.pack is not None:
+                items = items.filter(school_id=self.pack.school_id)
+            kwargs["queryset"] = items.order_by("school__name", "name")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class WelcomePackForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        fund = cleaned.get("fund")
+        school = cleaned.get("school") or getattr(self.instance, "school", None)
+        if (
+            fund is not None
+            and fund.school_id is not None
+            and school is not None
+            and fund.school_id != school.pk
+        ):
+            self.add_error("fund", f"{fund.name} is another school's budget.")
+        return cleaned
 
 
 @admin.register(WelcomePack)
@@ -88,17 +134,44 @@ class WelcomePackAdmin(TrustModelAdmin):
     list_display = ["school", "year_group"]
     list_filter = ["year_group", "school"]
     inlines = [WelcomePackItemInline]
+    form = WelcomePackForm
+    service_fields = ("school", "year_group")  # welcome_pack_set makes the pack
+
+    def get_readonly_fields(self, request, obj=None):
+        # A pack is its school's intake's: moving it would carry one school's items to another.
+        return ["school", "year_group"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            pack = self.through_service(
+                welcome_pack_set,
+                school=form.cleaned_data["school"],
+                year_group=form.cleaned_data["year_group"],
+                contents={},
+                actor=request.user,
+            )
+            obj.pk, obj._state.adding = pack.pk, False
+            change = True
+        super().save_model(request, obj, form, change)  # what is left: the fund, audited
 
     def save_related(self, request, form, formsets, change) -> None:
-        super().save_related(request, form, formsets, change)
-        if any(formset.has_changed() for formset in formsets):
-            audit_record(
-                actor=request.user,
-                action="welcome_pack.updated",
-                subject=form.instance,
-                after={str(k): v for k, v in form.instance.items.values_list("item_id", "quantity")},
-                note="admin",
-            )
+        contents: dict[int, int] = {}
+        for formset in formsets:
+            # The admin's history message reads what a formset saved; this one saves nothing itself.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            for row in formset.forms:
+                data = getattr(row, "cleaned_data", None) or {}
+                if not data.get("item") or data.get("DELETE"):
+                    continue
+                contents[data["item"].pk] = contents.get(data["item"].pk, 0) + (data.get("quantity") or 0)
+        pack = form.instance
+        self.through_service(
+            welcome_pack_set,
+            school=pack.school,
+            year_group=pack.year_group,
+            contents=contents,
+            actor=request.user,
+        )
 
 
 class GiftLineInline(BoundedAdminMixin, admin.TabularInline):

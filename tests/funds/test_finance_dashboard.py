@@ -21,7 +21,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from funds.models import FundAllocation, LedgerEntry, Pledge, SpendRequest
+from funds.models import FundAllocation, Pledge, SpendRequest
 from funds.selectors.reports import fund_year_summary
 from funds.services.ledger import fund_donation_record, fund_spend_actual, fund_spend_commit
 from support import registry
@@ -36,19 +36,6 @@ XLSX_URL = reverse("finance_summary_xlsx")
 PDF_URL = reverse("finance_year_end_pdf")
 YEAR = 2025  # 2025–26, over by the time these tests run (the clock only moves ledger entries)
 INJECTION = '=HYPERLINK("http://evil.example","click")'
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """``clock(day)``: ledger entries made from now on happen on ``day`` and are recorded at midday."""
-    created_at = LedgerEntry._meta.get_field("created_at")
-
-    def set_to(day: datetime.date, hour: int = 12) -> None:
-        moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
-        monkeypatch.setattr(created_at, "_get_default", lambda: moment)
-        monkeypatch.setattr("funds.services.ledger._trust_today", lambda: day)
-
-    return set_to
 
 
 @pytest.fixture

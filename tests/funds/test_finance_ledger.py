@@ -25,7 +25,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 from openpyxl import load_workbook
 
 from funds.models import Fund, LedgerEntry
@@ -47,19 +46,6 @@ LEDGER = reverse("finance_ledger")
 CSV_URL = reverse("finance_ledger_csv")
 XLSX_URL = reverse("finance_ledger_xlsx")
 INJECTION = '=HYPERLINK("http://evil.example","click")'
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """``clock(day)``: ledger entries made from now on happen on ``day`` and are recorded at midday."""
-    created_at = LedgerEntry._meta.get_field("created_at")
-
-    def set_to(day: datetime.date, hour: int = 12) -> None:
-        moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
-        monkeypatch.setattr(created_at, "_get_default", lambda: moment)
-        monkeypatch.setattr("funds.services.ledger._trust_today", lambda: day)
-
-    return set_to
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from funds.models import Fund, FundAllocation, LedgerEntry, Pledge
 from funds.selectors.reports import (
@@ -35,19 +34,6 @@ from funds.services.pledges import donation_list
 from tests.factories import FamilyFactory, SchoolFactory
 
 TODAY = datetime.date(2026, 3, 15)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """``clock(day)``: ledger entries made from now on happen on ``day`` and are recorded at midday."""
-    created_at = LedgerEntry._meta.get_field("created_at")
-
-    def set_to(day: datetime.date, hour: int = 12) -> None:
-        moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
-        monkeypatch.setattr(created_at, "_get_default", lambda: moment)
-        monkeypatch.setattr("funds.services.ledger._trust_today", lambda: day)
-
-    return set_to
 
 
 @dataclass

@@ -7,19 +7,18 @@ from django import forms
 from django.contrib import admin as django_admin
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
-from django.test import Client, RequestFactory
+from django.test import Client
 
 from support.bounds import date_in_window
+from tests.admin_forms import post_admin_form
 from tests.factories import FamilyFactory, PupilFactory, consent_to
 from vouchers.models import VoucherType
 
-PROJECT_APPS = ("support", "vouchers", "uniform")
+PROJECT_APPS = ("support", "funds", "vouchers", "uniform")
 
 
-def _admin_forms(user):
+def _admin_forms(request):
     """(where, form class) for every project ModelAdmin's change form and its inlines' forms."""
-    request = RequestFactory().get("/admin/")
-    request.user = user
     for model, model_admin in django_admin.site._registry.items():
         if type(model_admin).__module__.split(".")[0] not in PROJECT_APPS:
             continue
@@ -29,9 +28,9 @@ def _admin_forms(user):
 
 
 @pytest.mark.django_db
-def test_every_admin_form_bounds_its_numbers_and_dates(admin):
+def test_every_admin_form_bounds_its_numbers_and_dates(admin, request_for):
     problems, walked = [], 0
-    for where, model, form_class in _admin_forms(admin):
+    for where, model, form_class in _admin_forms(request_for(admin, "/admin/")):
         for name, field in form_class.base_fields.items():
             try:
                 db_field = model._meta.get_field(name)
@@ -52,26 +51,6 @@ def test_every_admin_form_bounds_its_numbers_and_dates(admin):
     assert not problems, "\n".join(problems)
 
 
-def _post_change(client, path, **changes):
-    page = client.get(path)
-    form = page.context["adminform"].form
-    data = {}
-    for name, field in form.fields.items():
-        value = form.initial.get(name, field.initial)
-        if isinstance(field, forms.BooleanField):
-            if value:
-                data[name] = "on"
-            continue
-        if isinstance(field, forms.SplitDateTimeField):
-            continue
-        data[name] = "" if value is None else getattr(value, "pk", value)
-    for formset in page.context["inline_admin_formsets"]:
-        management = formset.formset.management_form
-        data.update({f"{management.prefix}-{k}": v for k, v in management.initial.items()})
-    data.update(changes)
-    return client.post(path, data)
-
-
 @pytest.mark.django_db
 def test_it_refuses_a_voucher_type_window_of_millions_of_days_and_the_issue_page_still_answers(
     admin, pastoral_a, school_a, partner_1
@@ -85,7 +64,7 @@ def test_it_refuses_a_voucher_type_window_of_millions_of_days_and_the_issue_page
     client = Client(raise_request_exception=False)
     client.force_login(admin)
 
-    response = _post_change(
+    response = post_admin_form(
         client, f"/admin/vouchers/vouchertype/{voucher_type.pk}/change/", limit_window_days="99999999"
     )
 
@@ -103,7 +82,7 @@ def test_it_refuses_a_pupil_born_in_9999_in_the_admin(admin, school_a):
     client = Client(raise_request_exception=False)
     client.force_login(admin)
 
-    response = _post_change(client, f"/admin/support/pupil/{pupil.pk}/change/", date_of_birth="9999-12-31")
+    response = post_admin_form(client, f"/admin/support/pupil/{pupil.pk}/change/", date_of_birth="9999-12-31")
 
     assert response.status_code == 200
     assert "Enter a date between 1900 and 2199." in response.content.decode()

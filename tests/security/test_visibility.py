@@ -25,7 +25,6 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
-from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 from support import visibility
@@ -41,6 +40,7 @@ from support.api.visibility import (
 )
 from support.models import Role
 from tests.factories import make_user
+from tests.http import make_request
 from tests.security.conftest import ROLES
 from tests.security.test_access_matrix import body_text, client_as, forbidden_marks
 
@@ -120,9 +120,7 @@ def project_serializers() -> list[type[serializers.BaseSerializer]]:
 
 
 def _request(user, path: str = "/", **query) -> Request:
-    request = Request(APIRequestFactory().get(path, query))
-    request.user = user
-    return request
+    return make_request(user, path, api=True, **query)
 
 
 def _view(cls, user, action: str = "list"):

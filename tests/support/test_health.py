@@ -9,7 +9,7 @@ from django.test import Client, override_settings
 from django.urls import clear_url_caches, resolve
 from django.urls.exceptions import Resolver404
 from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework.test import APIClient
 
 from support import health
 
@@ -149,9 +149,8 @@ def test_the_bare_endpoint_authenticates_and_returns_a_constant(db, pastoral_a):
         resolve("/api/v1/_bare/")
 
 
-def test_the_bare_view_refuses_even_if_routed_while_switched_off(db, pastoral_a):
-    request = APIRequestFactory().get("/api/v1/_bare/")
-    request.user = pastoral_a
+def test_the_bare_view_refuses_even_if_routed_while_switched_off(db, pastoral_a, request_for):
+    request = request_for(pastoral_a, "/api/v1/_bare/")
     response = health.BareView.as_view()(request)
     assert response.status_code == 404
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from support.pupil_csv import academic_year_start_for
 from tests.factories import PupilFactory
+from tests.uniform.factories import UniformItemFactory
 from uniform.models import UniformItem, WelcomePack, WelcomePackItem
 
 
@@ -13,13 +14,8 @@ def this_year() -> int:
 
 
 def make_item(school, name: str, *, sizes=("3-4", "5-6", "7-8"), cost: int = 8_50, track: bool = True):
-    return UniformItem.objects.create(
-        school=school,
-        name=name,
-        sizes=list(sizes),
-        unit_cost_pence=cost,
-        supplier="Smart Kids Ltd",
-        track_stock=track,
+    return UniformItemFactory(
+        school=school, name=name, sizes=list(sizes), unit_cost_pence=cost, track_stock=track
     )
 
 

@@ -1,22 +1,18 @@
 import pytest
 
 from tests.factories import consent_to
-from vouchers.models import VoucherType
+from tests.vouchers.factories import VoucherTypeFactory
 from vouchers.services import voucher_issue
 
 
 @pytest.fixture
 def food_type(partner_1):
-    return VoucherType.objects.create(
-        partner=partner_1, service="food_parcel", name="Food parcel", face_value_pence=25_00, validity_days=28
-    )
+    return VoucherTypeFactory(partner=partner_1, face_value_pence=25_00)
 
 
 @pytest.fixture
 def other_food_type(partner_2):
-    return VoucherType.objects.create(
-        partner=partner_2, service="food_parcel", name="Food parcel", face_value_pence=20_00, validity_days=28
-    )
+    return VoucherTypeFactory(partner=partner_2, face_value_pence=20_00)
 
 
 @pytest.fixture
