@@ -9,8 +9,9 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from funds.models import SpendRequest
+from funds.selectors.positions import fund_position
 from funds.services import approvals
-from funds.services.ledger import category_label, fund_position
+from funds.services.ledger import category_label
 from support.access import requires
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin

@@ -21,8 +21,6 @@ from django.utils.text import slugify
 from funds.models import LedgerEntry
 from funds.selectors.ledger import (
     LedgerFilters,
-    balance_effect,
-    committed_effect,
     entry_chain,
     kind_label,
     ledger_entries_visible_to,
@@ -34,13 +32,13 @@ from funds.selectors.ledger import (
     source_title,
     source_titles,
 )
+from funds.selectors.positions import balance_effect, committed_effect, fund_position
 from funds.selectors.reports import default_fund, funds_visible_to, years_for
 from funds.services.ledger import (
     REVERSIBLE,
     category_label,
     describe_sources,
     fund_entry_reverse,
-    fund_position,
 )
 from funds.web.forms import EntryReverseForm, LedgerFilterForm
 from support.access import requires

@@ -15,8 +15,8 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
-from funds.api import fund_positions
 from funds.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
+from funds.selectors.positions import fund_positions
 from funds.selectors.reports import current_year, fund_year_summary
 from funds.services import approvals
 from funds.services import ledger as fund_module
