@@ -1,7 +1,5 @@
 """Web pages of the support core. Every queryset comes from a selector; every write from a service."""
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,7 +16,7 @@ from funds.services.approvals import spend_requests_visible_to
 from funds.services.ledger import fund_position, standby_fund
 from support import consents, contacts, data_rights, free_meals, safeguarding, selectors, services
 from support.access import requires
-from support.csv_safe import safe_row
+from support.csv_safe import stream_csv
 from support.errors import SupportError
 from support.forms import (
     ConsentForm,
@@ -128,16 +126,10 @@ def family_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @requires("families.export")
 def family_export(request: HttpRequest) -> StreamingHttpResponse:
     """The same families as the search page, as CSV (formula-like cells neutralised)."""
     _, families, _ = _family_results(request)
-    writer = csv.writer(_Echo())
     header = [
         "Family id",
         "Lead carer",
@@ -160,37 +152,30 @@ def family_export(request: HttpRequest) -> StreamingHttpResponse:
         consented.setdefault(family_id, []).append(partner)
 
     def rows():
-        yield writer.writerow(header)
         for family in families.iterator(chunk_size=500):
             pupils = "; ".join(
                 f"{p.known_as} {p.surname} ({p.get_year_group_display()}, {p.school.name})"
                 for p in family.visible_pupils
             )
-            yield writer.writerow(
-                safe_row(
-                    [
-                        family.pk,
-                        family.lead_carer_name,
-                        family.phone,
-                        family.email,
-                        family.postcode,
-                        family.adults,
-                        family.children,
-                        family.dietary_needs,
-                        "; ".join(consented.get(family.pk, [])),
-                        pupils,
-                    ]
-                )
-            )
+            yield [
+                family.pk,
+                family.lead_carer_name,
+                family.phone,
+                family.email,
+                family.postcode,
+                family.adults,
+                family.children,
+                family.dietary_needs,
+                "; ".join(consented.get(family.pk, [])),
+                pupils,
+            ]
 
     data_rights.family_export_record(
         actor=request.user,
         query=request.GET.urlencode(),
         family_ids=list(families.values_list("pk", flat=True)),
     )
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="families.csv"'
-    return response
+    return stream_csv(rows(), filename="families.csv", header=header)
 
 
 def _with_safeguarding(request: HttpRequest, pupils) -> list[Pupil]:

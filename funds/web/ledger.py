@@ -4,14 +4,13 @@ Entries are listed newest first (the latest balance at the top of page one); the
 first, as a ledger is read on paper. Both take the running figure from the same SQL window.
 """
 
-import csv
 import tempfile
 from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
@@ -43,7 +42,7 @@ from funds.services.ledger import (
 from funds.web.forms import EntryReverseForm, LedgerFilterForm
 from support.access import requires
 from support.audit import audit_record
-from support.csv_safe import safe_cell, safe_row
+from support.csv_safe import safe_cell, stream_csv
 from support.errors import SupportError
 from support.money import pounds
 from support.permissions import has_perm
@@ -182,11 +181,6 @@ def _header(filters: LedgerFilters) -> list[str]:
     ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @requires("fund.export")
 def ledger_csv(request: HttpRequest) -> HttpResponse:
     """The filtered ledger, oldest first, streamed: constant memory however long the ledger."""
@@ -195,40 +189,31 @@ def ledger_csv(request: HttpRequest) -> HttpResponse:
         return _ledger_page(request, form, None)
     opening = ledger_opening_balance(user=request.user, filters=filters)
     _audit_export(request, filters, "csv")
-    writer = csv.writer(_Echo())
-    rows = ledger_export_rows(user=request.user, filters=filters, opening=opening)
-
-    def lines():
-        yield "\ufeff" + writer.writerow(_header(filters))  # the BOM makes Excel read UTF-8 (£)
-        for row in rows:
-            yield writer.writerow(
-                safe_row(
-                    [
-                        row.entry_id,
-                        row.occurred_on.strftime("%d/%m/%Y"),
-                        row.created_at.strftime("%d/%m/%Y %H:%M"),
-                        "Yes" if row.back_dated else "",
-                        row.kind,
-                        row.category_label,
-                        row.category,
-                        row.school,
-                        row.what,
-                        row.source_type,
-                        row.source_id,
-                        _pounds_decimal(row.amount_pence),
-                        _pounds_decimal(row.committed_pence),
-                        _pounds_decimal(row.running_pence),
-                        row.reverses_id or "",
-                        row.note,
-                        row.override_reason,
-                        row.created_by,
-                    ]
-                )
-            )
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(filters, "csv")}"'
-    return response
+    rows = (
+        [
+            row.entry_id,
+            row.occurred_on.strftime("%d/%m/%Y"),
+            row.created_at.strftime("%d/%m/%Y %H:%M"),
+            "Yes" if row.back_dated else "",
+            row.kind,
+            row.category_label,
+            row.category,
+            row.school,
+            row.what,
+            row.source_type,
+            row.source_id,
+            _pounds_decimal(row.amount_pence),
+            _pounds_decimal(row.committed_pence),
+            _pounds_decimal(row.running_pence),
+            row.reverses_id or "",
+            row.note,
+            row.override_reason,
+            row.created_by,
+        ]
+        for row in ledger_export_rows(user=request.user, filters=filters, opening=opening)
+    )
+    # The BOM makes Excel read UTF-8 (£).
+    return stream_csv(rows, filename=_filename(filters, "csv"), header=_header(filters), bom=True)
 
 
 @requires("fund.export")
