@@ -1,8 +1,11 @@
+from collections.abc import Mapping
+
 from django import forms
 from django.utils import timezone
 
 from support import safeguarding
 from support.bounds import BoundedFormMixin
+from support.errors import SupportError
 from support.models import Family, PartnerCharity, SafeguardingReferral, School
 from support.models.consents import RECORDABLE_METHODS
 from support.pupil_csv import MAX_BYTES, normalise_phone
@@ -14,6 +17,18 @@ ERROR_CLASSES = {
     "govuk-textarea": "govuk-textarea--error",
     "govuk-file-upload": "govuk-file-upload--error",
 }
+
+
+def form_error_from(
+    form: forms.BaseForm, exc: SupportError, *, fields: Mapping[str, str] | None = None
+) -> None:
+    """Show a service's refusal on ``form``: beside the field it names when the form has that field
+    (``fields`` maps the service's name for it to the form's: ``{"amount_pence": "amount"}``), else in
+    the error summary above the form. The one way every page turns a ``SupportError`` into a form error."""
+    field = exc.field or None
+    if fields and field in fields:
+        field = fields[field]
+    form.add_error(field if field in form.fields else None, exc.message)
 
 
 class GovukErrorsMixin(BoundedFormMixin):

@@ -28,6 +28,7 @@ from support.forms import (
     RollLeaveForm,
     SafeguardingLeadsForm,
     SafeguardingReferralForm,
+    form_error_from,
 )
 from support.models import Enrolment, FamilyConsent, FamilyDuplicate, Pupil, PupilImport
 from support.pupil_csv import column_label
@@ -325,7 +326,7 @@ def family_edit(request: HttpRequest, pk: int) -> HttpResponse:
             family.refresh_from_db()
             services.family_update(family=family, actor=request.user, **fields)
         except SupportError as exc:
-            form.add_error(exc.field, exc.message)
+            form_error_from(form, exc)
         else:
             messages.success(request, "Family details saved.")
             return redirect("family_detail", pk=family.pk)
@@ -391,7 +392,7 @@ def _contact_form_page(request: HttpRequest, *, family, contact=None) -> HttpRes
             else:
                 contacts.contact_update(contact=contact, actor=request.user, **fields)
         except SupportError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form_error_from(form, exc)
         else:
             messages.success(request, "Contact saved.")
             return redirect(f"{reverse('family_detail', args=[family.pk])}#contacts")
@@ -465,7 +466,7 @@ def pupil_safeguarding(request: HttpRequest, pk: int) -> HttpResponse:
                     pupil=pupil, actor=request.user, lead_kind=form.cleaned_data.get("lead_kind", "")
                 )
             except SupportError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                form_error_from(form, exc)
             else:
                 messages.success(
                     request,
@@ -500,7 +501,7 @@ def school_safeguarding_leads(request: HttpRequest, pk: int) -> HttpResponse:
                     deputy=form.cleaned_data["deputy"],
                 )
             except SupportError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                form_error_from(form, exc)
             else:
                 messages.success(request, f"Safeguarding leads saved for {school.name}.")
                 return redirect("home")

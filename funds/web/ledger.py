@@ -44,6 +44,7 @@ from support.access import requires
 from support.audit import audit_record
 from support.csv_safe import safe_cell, stream_csv
 from support.errors import SupportError
+from support.forms import form_error_from
 from support.money import pounds
 from support.permissions import has_perm
 from support.selectors import schools_visible_to
@@ -381,7 +382,7 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
                     entry=entry, actor=request.user, reason=form.cleaned_data["reason"]
                 )
             except SupportError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                form_error_from(form, exc)
                 status = exc.status_code
             else:
                 messages.success(

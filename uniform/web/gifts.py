@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from support.access import requires
 from support.audit import audit_record
 from support.errors import SupportError
-from support.forms import GovukErrorsMixin
+from support.forms import GovukErrorsMixin, form_error_from
 from support.models import School
 from support.money import pounds, to_pence
 from support.permissions import has_perm
@@ -331,7 +331,7 @@ def uniform_item_edit(request: HttpRequest, school_pk: int, pk: int | None = Non
                 is_active=data["is_active"],
             )
         except SupportError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form_error_from(form, exc)
         else:
             messages.success(request, f"{saved.name} saved.")
             return redirect("uniform_items", school_pk=school.pk)

@@ -24,6 +24,7 @@ from support.consents import consented_partner_ids
 from support.contacts import family_recipient
 from support.csv_safe import stream_csv
 from support.errors import SupportError
+from support.forms import form_error_from
 from support.http import site_url
 from support.models import Family, School, Service
 from support.money import pounds
@@ -73,10 +74,8 @@ def window_label(days: int) -> str:
     return f"{days} days"
 
 
-def _form_error(form, exc: SupportError) -> None:
-    # Consent is per partner, so a refusal belongs beside the voucher type (whose partner it names).
-    field = "voucher_type" if exc.field == "consent" else exc.field
-    form.add_error(field if field in form.fields else None, exc.message)
+# Consent is per partner, so a refusal belongs beside the voucher type (whose partner it names).
+FORM_FIELDS = {"consent": "voucher_type"}
 
 
 # --- Issue -----------------------------------------------------------------------------------
@@ -151,7 +150,7 @@ def voucher_issue_page(request: HttpRequest, family_pk: int) -> HttpResponse:
                 site_url=site_url(request),
             )
         except SupportError as exc:
-            _form_error(form, exc)
+            form_error_from(form, exc, fields=FORM_FIELDS)
         else:
             how = {
                 Delivery.PRINT: "Print it for the family: nothing has been sent to them.",
@@ -358,7 +357,7 @@ def voucher_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             voucher_cancel(voucher=voucher, actor=request.user, reason=form.cleaned_data["reason"])
         except SupportError as exc:
-            _form_error(form, exc)
+            form_error_from(form, exc, fields=FORM_FIELDS)
             return _render_detail(request, voucher, status=exc.status_code, cancel_form=form)
         told = voucher.sends.filter(kind=VoucherSend.Kind.CANCELLED).exists()
         said = " The family is being told, the way it was sent to them." if told else ""
@@ -382,7 +381,7 @@ def voucher_extend_page(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except SupportError as exc:
-            _form_error(form, exc)
+            form_error_from(form, exc, fields=FORM_FIELDS)
             return _render_detail(request, voucher, status=exc.status_code, extend_form=form)
         messages.success(
             request,
@@ -412,7 +411,7 @@ def voucher_send_page(request: HttpRequest, pk: int) -> HttpResponse:
             site_url=site_url(request),
         )
     except SupportError as exc:
-        _form_error(form, exc)
+        form_error_from(form, exc, fields=FORM_FIELDS)
         return _render_detail(request, voucher, status=exc.status_code, send_form=form)
     how = "e-mailed" if send.channel == Delivery.EMAIL else "sent by text message"
     messages.success(request, f"Voucher {voucher.display_code} is being {how} to {send.address}.")
