@@ -34,6 +34,7 @@ from funds.models import Fund, LedgerEntry, is_back_dated
 from funds.selectors.positions import balance_before, balance_effect, committed_effect, entry_totals
 from funds.selectors.reports import funds_visible_to
 from funds.services.ledger import SourceFacts, category_label, describe_sources, financial_year_bounds
+from support.dates import month_bounds
 from support.models import School
 from support.scopes import scope_for
 
@@ -64,12 +65,6 @@ def ledger_entries_visible_to(user: User) -> QuerySet[LedgerEntry]:
 
 
 # --- Filters -------------------------------------------------------------------------------------
-
-
-def month_bounds(month: datetime.date) -> tuple[datetime.date, datetime.date]:
-    """The first and last day of the month starting on ``month``."""
-    following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-    return month, following - datetime.timedelta(days=1)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from funds.selectors.positions import (
     position_of,
 )
 from support.audit import audit_event, audit_record, audit_record_many
+from support.dates import academic_year_bounds, academic_year_start_for
 from support.errors import ConflictError, SupportError
 from support.models import School
 from support.money import pounds
@@ -66,14 +67,9 @@ def category_label(category: str) -> str:
     return f"{label}: {detail.replace('_', ' ')}" if detail else label
 
 
-def financial_year_for(day: date) -> int:
-    """The start year of the trust's financial year (1 September to 31 August) containing ``day``."""
-    return day.year if day.month >= 9 else day.year - 1
-
-
-def financial_year_bounds(year: int) -> tuple[date, date]:
-    """The first and last day of the financial year starting in September ``year``."""
-    return date(year, 9, 1), date(year + 1, 8, 31)
+# The financial year is the academic year (1 September to 31 August): one helper, named as finance says it.
+financial_year_for = academic_year_start_for
+financial_year_bounds = academic_year_bounds
 
 
 def next_due_after(due: date, frequency: str) -> date:

@@ -17,12 +17,12 @@ from django.views.decorators.http import require_POST
 
 from support.access import requires
 from support.audit import audit_record
+from support.dates import academic_year_start_for
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin, form_error_from
 from support.models import School
 from support.money import pounds, to_pence
 from support.permissions import has_perm
-from support.pupil_csv import academic_year_start_for
 from support.scopes import scope_for
 from support.selectors import schools_visible_to
 from support.visibility import can_see, order_visible

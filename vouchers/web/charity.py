@@ -1,7 +1,5 @@
 """Partner charity pages: check a code (typed, or opened from the QR), redeem it, list redemptions."""
 
-import datetime
-
 from django.contrib import messages
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +9,7 @@ from django.utils import timezone
 
 from support.access import requires
 from support.csv_safe import csv_text
+from support.dates import month_instants
 from support.errors import SupportError
 from support.http import client_ip
 from support.models import PartnerCharity
@@ -95,22 +94,12 @@ def redeem_code(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-def _month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    start = month.replace(day=1)
-    end = (start + datetime.timedelta(days=32)).replace(day=1)
-    tz = timezone.get_current_timezone()
-    return (
-        datetime.datetime.combine(start, datetime.time.min, tzinfo=tz),
-        datetime.datetime.combine(end, datetime.time.min, tzinfo=tz),
-    )
-
-
 def _redemptions_for_month(request: HttpRequest):
     form = MonthForm(request.GET or None)
     month = timezone.localdate().replace(day=1)
     if form.is_valid() and form.cleaned_data["month"]:
         month = form.cleaned_data["month"]
-    start, end = _month_bounds(month)
+    start, end = month_instants(month)
     redemptions = (
         selectors.redemptions_visible_to(request.user)
         .filter(redeemed_at__gte=start, redeemed_at__lt=end)
