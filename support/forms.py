@@ -8,6 +8,7 @@ from support.bounds import BoundedFormMixin
 from support.errors import SupportError
 from support.models import Family, PartnerCharity, SafeguardingReferral, School
 from support.models.consents import RECORDABLE_METHODS
+from support.money import MAX_AMOUNT_PENCE, parse_pounds
 from support.pupil_csv import MAX_BYTES, normalise_phone
 from support.visibility import can_see
 
@@ -29,6 +30,38 @@ def form_error_from(
     if fields and field in fields:
         field = fields[field]
     form.add_error(field if field in form.fields else None, exc.message)
+
+
+class PoundsField(forms.CharField):
+    """A text input for an amount in pounds; ``cleaned_data`` holds whole pence (``parse_pounds``: the
+    same reading and the same refusals as the API's ``PenceField``). ``minimum``/``maximum`` in pence."""
+
+    def __init__(
+        self, *, minimum: int | None = 1, maximum: int | None = MAX_AMOUNT_PENCE, width: int = 10, **kwargs
+    ) -> None:
+        self.minimum, self.maximum = minimum, maximum
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(
+                attrs={
+                    "class": f"govuk-input govuk-input--width-{width}",
+                    "inputmode": "decimal",
+                    "spellcheck": "false",
+                    "autocomplete": "off",
+                }
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value: str) -> int | None:  # type: ignore[override]
+        value = super().clean(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_pounds(value, minimum=self.minimum, maximum=self.maximum)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
 
 
 class GovukErrorsMixin(BoundedFormMixin):

@@ -45,6 +45,7 @@ from support.audit import audit_record
 from support.csv_safe import csv_text, safe_cell
 from support.forms import GovukErrorsMixin
 from support.models import School
+from support.money import pence_to_pounds
 from support.permissions import has_perm
 
 Kind = LedgerEntry.Kind
@@ -307,7 +308,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _pounds(pence: int | None) -> Decimal | None:
-    return None if pence is None else Decimal(pence).scaleb(-2)
+    return None if pence is None else pence_to_pounds(pence)
 
 
 def _cells(table: SummaryTable, row: list) -> list:

@@ -45,7 +45,7 @@ from support.audit import audit_record
 from support.csv_safe import safe_cell, stream_csv
 from support.errors import SupportError
 from support.forms import form_error_from
-from support.money import pounds
+from support.money import pence_to_pounds, pounds
 from support.permissions import has_perm
 from support.selectors import schools_visible_to
 
@@ -154,10 +154,6 @@ def _audit_export(request: HttpRequest, filters: LedgerFilters, fmt: str) -> Non
     )
 
 
-def _pounds_decimal(pence: int) -> Decimal:
-    return Decimal(pence).scaleb(-2)
-
-
 def _header(filters: LedgerFilters) -> list[str]:
     running = "Running total (£)" if filters.narrowed else "Balance (£)"
     return [
@@ -203,9 +199,9 @@ def ledger_csv(request: HttpRequest) -> HttpResponse:
             row.what,
             row.source_type,
             row.source_id,
-            _pounds_decimal(row.amount_pence),
-            _pounds_decimal(row.committed_pence),
-            _pounds_decimal(row.running_pence),
+            pence_to_pounds(row.amount_pence),
+            pence_to_pounds(row.committed_pence),
+            pence_to_pounds(row.running_pence),
             row.reverses_id or "",
             row.note,
             row.override_reason,
@@ -273,9 +269,9 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
                 cell(row.what),
                 cell(row.source_type),
                 cell(row.source_id),
-                cell(_pounds_decimal(row.amount_pence), MONEY_FORMAT),
-                cell(_pounds_decimal(row.committed_pence), MONEY_FORMAT),
-                cell(_pounds_decimal(row.running_pence), MONEY_FORMAT),
+                cell(pence_to_pounds(row.amount_pence), MONEY_FORMAT),
+                cell(pence_to_pounds(row.committed_pence), MONEY_FORMAT),
+                cell(pence_to_pounds(row.running_pence), MONEY_FORMAT),
                 row.reverses_id,
                 cell(row.note),
                 cell(row.override_reason),
@@ -293,8 +289,8 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
         ("Filters", "&".join(f"{k}={v}" for k, v in filters.as_params().items()), None),
         ("Entries", totals.count, None),
         ("Balance before the first entry", _opening_or_none(totals.opening_pence), MONEY_FORMAT),
-        ("Net effect on the balance", _pounds_decimal(totals.amount_pence), MONEY_FORMAT),
-        ("Net change in money committed", _pounds_decimal(totals.committed_pence), MONEY_FORMAT),
+        ("Net effect on the balance", pence_to_pounds(totals.amount_pence), MONEY_FORMAT),
+        ("Net change in money committed", pence_to_pounds(totals.committed_pence), MONEY_FORMAT),
         ("Exported", timezone.localtime().replace(tzinfo=None, microsecond=0), "dd/mm/yyyy hh:mm"),
         ("Exported by", request.user.get_username(), None),
     ]:
@@ -312,7 +308,7 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
 
 
 def _opening_or_none(pence: int | None) -> Decimal | str:
-    return "Not a balance (filtered by school, category or kind)" if pence is None else _pounds_decimal(pence)
+    return "Not a balance (filtered by school, category or kind)" if pence is None else pence_to_pounds(pence)
 
 
 # --- One entry -----------------------------------------------------------------------------------

@@ -515,10 +515,11 @@ def test_it_records_a_donation(api_for, finance, fund):
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"amount_pence": 0}, "amount_pence", "A donation must be a positive amount."),
-        ({"amount_pence": -5}, "amount_pence", "A donation must be a positive amount."),
-        ({"amount_pence": "lots"}, "amount_pence", None),
-        ({"amount_pence": 12.5}, "amount_pence", None),
+        # The same refusals, in the same words, as the web's pounds field (support.money).
+        ({"amount_pence": 0}, "amount_pence", "Enter an amount more than £0"),
+        ({"amount_pence": -5}, "amount_pence", "Enter an amount more than £0"),
+        ({"amount_pence": "lots"}, "amount_pence", "Enter the amount in whole pence, like 1050 for £10.50"),
+        ({"amount_pence": 12.5}, "amount_pence", "Enter the amount in whole pence, like 1050 for £10.50"),
         ({"amount_pence": ...}, "amount_pence", "This field is required."),
         ({"donor": "  "}, "donor", "Say who the donation is from."),
         ({"donor": ...}, "donor", "This field is required."),

@@ -19,9 +19,9 @@ from support.access import requires
 from support.audit import audit_record
 from support.dates import academic_year_start_for
 from support.errors import SupportError
-from support.forms import GovukErrorsMixin, form_error_from
+from support.forms import GovukErrorsMixin, PoundsField, form_error_from
 from support.models import School
-from support.money import pounds, to_pence
+from support.money import pounds
 from support.permissions import has_perm
 from support.scopes import scope_for
 from support.selectors import schools_visible_to
@@ -229,11 +229,7 @@ class ItemForm(GovukErrorsMixin, forms.Form):
         "then adult sizes), or Child 12, Child 13, Adult 1 for shoes. Leave empty for one size.",
         widget=forms.TextInput(attrs={"class": "govuk-input"}),
     )
-    unit_cost = forms.CharField(
-        label="Unit cost in pounds",
-        max_length=12,
-        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-5", "inputmode": "decimal"}),
-    )
+    unit_cost = PoundsField(label="Unit cost in pounds", minimum=0, width=5)
     supplier = forms.CharField(
         required=False,
         max_length=120,
@@ -254,15 +250,6 @@ class ItemForm(GovukErrorsMixin, forms.Form):
 
     def clean_kind(self) -> str:
         return self.cleaned_data["kind"] or ItemKind.UNIFORM
-
-    def clean_unit_cost(self) -> int:
-        try:
-            pence = to_pence(self.cleaned_data["unit_cost"])
-        except ValueError:
-            raise forms.ValidationError("Enter an amount, like 8.50.") from None
-        if pence < 0:
-            raise forms.ValidationError("The unit cost cannot be negative.")
-        return pence
 
     def size_list(self) -> list[str]:
         return [size.strip() for size in self.cleaned_data["sizes"].split(",") if size.strip()]
