@@ -355,8 +355,7 @@ def family_consent(request: HttpRequest, pk: int) -> HttpResponse:
                     family=family, partner=data["partner"], actor=request.user, withdrawn_on=data["date"]
                 )
         except SupportError as exc:
-            field = {"given_on": "date", "withdrawn_on": "date"}.get(exc.field or "", exc.field)
-            form.add_error(field if field in form.fields else None, exc.message)
+            form_error_from(form, exc, fields={"given_on": "date", "withdrawn_on": "date"})
         else:
             name = data["partner"].name
             messages.success(

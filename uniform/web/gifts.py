@@ -437,7 +437,7 @@ def uniform_stock(request: HttpRequest, school_pk: int) -> HttpResponse:
                     item=item, size=size, quantity=data["change"], actor=request.user, note=data["note"]
                 )
         except SupportError as exc:
-            form.add_error("change" if exc.field in ("change", "quantity") else None, exc.message)
+            form_error_from(form, exc, fields={"quantity": "change"})
         else:
             messages.success(request, f"Stock of {item.name} {size} recorded.".replace("  ", " "))
             return redirect("uniform_stock", school_pk=school.pk)
