@@ -48,7 +48,7 @@ def project_filter_forms() -> list[type[forms.Form]]:
         (
             c
             for c in _subclasses(forms.Form) - {VisibleFilterForm}
-            if c.__module__.split(".")[0] in {"support", "vouchers", "uniform"}
+            if c.__module__.split(".")[0] in {"support", "funds", "vouchers", "uniform"}
             and c.__name__.endswith("FilterForm")
         ),
         key=lambda c: c.__name__,
