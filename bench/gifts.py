@@ -34,9 +34,10 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
+    from support.dates import academic_year_start_for
     from support.models import Family, Membership, Pupil, Role, School
     from support.models.rolls import main_rolls_create
-    from support.pupil_csv import academic_year_start_for, normalise_name_key
+    from support.pupil_csv import normalise_name_key
     from tests.factories import make_upn
     from uniform.models import Gift, GiftLine, UniformItem, WelcomePack, WelcomePackItem
     from uniform.services import BATCH_SIZE, gifts_generate

@@ -121,7 +121,7 @@ def generate_rows(count: int, *, seed: int, establishment_base: int) -> list[lis
     from django.utils import timezone
     from stdnum.gb import upn as stdnum_upn
 
-    from support.pupil_csv import academic_year_start_for
+    from support.dates import academic_year_start_for
 
     rng = random.Random(seed)
     year_start = academic_year_start_for(timezone.localdate())

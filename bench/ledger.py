@@ -367,6 +367,7 @@ def run(args: argparse.Namespace) -> None:
         reversals_of,
         source_titles,
     )
+    from funds.selectors.positions import fund_positions
     from funds.selectors.reports import fund_year_summary
     from funds.services.ledger import (
         financial_year_for,
@@ -522,6 +523,8 @@ def run(args: argparse.Namespace) -> None:
         ),
         # The same two after the nightly checkpoint (funds.checkpoint_funds): only newer entries are read.
         ("fund_position after the nightly checkpoint", lambda: fund_position(fund=checkpointed())),
+        # The API's page of funds and the approvals queue: the same positions, read for several funds at once.
+        ("fund_positions after the nightly checkpoint", lambda: fund_positions([checkpointed().pk])),
         (
             "fund_spend_commit after the nightly checkpoint",
             lambda: fund_spend_commit(

@@ -181,6 +181,7 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
 
     from funds.models import LedgerEntry
     from funds.services.ledger import fund_donation_record, standby_fund
+    from support.dates import academic_year_start_for
     from support.demo import (
         CARER_FORENAMES,
         DIETS,
@@ -199,7 +200,7 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
         Registration,
         School,
     )
-    from support.pupil_csv import academic_year_start_for, normalise_name_key
+    from support.pupil_csv import normalise_name_key
     from vouchers import codes
     from vouchers.models import Redemption, ReferralReason, Voucher, VoucherType
 

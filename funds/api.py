@@ -5,24 +5,18 @@ approvals queue. Finance and trust admins only; every write goes through a servi
 A service's "only finance can ..." refusal (a trust admin may read everything, but the decisions and
 reversals are finance's) is a 403 here, not the 400 other business rules get."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
-    BigIntegerField,
-    Case,
     CharField,
     Exists,
     F,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
-    Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -33,16 +27,11 @@ from rest_framework.response import Response
 from funds import api_serializers as s
 from funds.filters import DonationFilter, LedgerEntryFilter, PledgeFilter, SpendRequestFilter
 from funds.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
-from funds.selectors.ledger import (
-    balance_effect,
-    committed_effect,
-    ledger_entries_visible_to,
-    source_title,
-)
+from funds.selectors.ledger import ledger_entries_visible_to, source_title
+from funds.selectors.positions import balance_effect, committed_effect, fund_positions
 from funds.selectors.reports import current_year, fund_year_summary, funds_visible_to
 from funds.services import approvals
 from funds.services.ledger import (
-    FundPosition,
     describe_sources,
     fund_donation_record,
     fund_entry_reverse,
@@ -65,34 +54,6 @@ FINANCE_ONLY = OpenApiResponse(description="Not finance (trust admins read, but 
 
 
 # --- Reading a page in bounded queries ------------------------------------------------------------
-
-
-def _signed(plus: Q, minus: Q) -> Coalesce:
-    amount = F("amount_pence")
-    return Coalesce(
-        Sum(Case(When(plus, then=amount), When(minus, then=-amount), default=Value(0))),
-        Value(0),
-        output_field=BigIntegerField(),
-    )
-
-
-def fund_positions(fund_ids: Iterable[int]) -> dict[int, FundPosition]:
-    """Each fund's position (``funds.services.ledger.fund_position``'s formula) in one grouped query."""
-    wanted = set(fund_ids)
-    rows = (
-        LedgerEntry.objects.filter(fund_id__in=wanted)
-        .values("fund_id")
-        .annotate(
-            income=_signed(Q(kind=Kind.INCOME), Q(kind=Kind.REVERSAL, reverses__kind=Kind.INCOME)),
-            spent=_signed(Q(kind=Kind.SPEND), Q(kind=Kind.REVERSAL, reverses__kind=Kind.SPEND)),
-            committed=_signed(Q(kind=Kind.COMMITMENT), Q(kind=Kind.COMMITMENT_RELEASE)),
-        )
-        .order_by()
-    )
-    positions = {fund_id: FundPosition(0, 0, 0) for fund_id in wanted}
-    for row in rows:
-        positions[row["fund_id"]] = FundPosition(int(row["income"]), int(row["spent"]), int(row["committed"]))
-    return positions
 
 
 def _attach_sources(objects: Sequence[LedgerEntry | SpendRequest]) -> None:

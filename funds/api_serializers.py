@@ -15,10 +15,9 @@ from funds.selectors.ledger import kind_label
 from funds.selectors.reports import funds_visible_to
 from funds.services.ledger import REVERSIBLE, SPEND_CATEGORIES, category_label
 from funds.services.pledges import pledge_status, pledges_visible_to
-from support.api.fields import BoundedDateField
+from support.api.fields import BoundedDateField, PenceField
 from support.api.visibility import VisibleFieldsMixin
 
-MAX_PENCE = 1_000_000_000_00  # £1bn: far above any gift, far below the column's limit
 PURPOSES = [("", "Unrestricted"), *((key, category_label(key)) for key in SPEND_CATEGORIES)]
 
 
@@ -186,7 +185,7 @@ class _ScopedFundMixin(serializers.Serializer):
 class DonationCreateSerializer(_ScopedFundMixin):
     fund = serializers.PrimaryKeyRelatedField(queryset=Fund.objects.none())
     donor = serializers.CharField(max_length=200, allow_blank=True)
-    amount_pence = serializers.IntegerField(max_value=MAX_PENCE, help_text="Positive, in pence")
+    amount_pence = PenceField(help_text="Positive, in pence")
     received_on = BoundedDateField()
     gift_aid = serializers.BooleanField(default=False)
     restricted_purpose = serializers.ChoiceField(
@@ -245,7 +244,7 @@ class PledgeSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 class PledgeCreateSerializer(_ScopedFundMixin):
     fund = serializers.PrimaryKeyRelatedField(queryset=Fund.objects.none())
     donor = serializers.CharField(max_length=200, allow_blank=True)
-    amount_pence = serializers.IntegerField(max_value=MAX_PENCE, help_text="Each payment, in pence")
+    amount_pence = PenceField(help_text="Each payment, in pence")
     frequency = serializers.ChoiceField(choices=Pledge.Frequency.choices)
     next_due = BoundedDateField(help_text="When the first (or next) payment is expected")
     gift_aid = serializers.BooleanField(default=False)

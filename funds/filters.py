@@ -17,6 +17,7 @@ from funds.models import Donation, LedgerEntry, Pledge, SpendRequest
 from funds.services.ledger import financial_year_bounds
 from support.api.visibility import ScopedFilterSet
 from support.bounds import id_in_range
+from support.dates import month_bounds
 
 Kind = LedgerEntry.Kind
 SELECT = {"class": "govuk-select"}
@@ -66,8 +67,6 @@ class LedgerEntryFilter(ScopedFilterSet):
         return queryset.filter(Q(kind=value) | Q(kind=Kind.REVERSAL, reverses__kind=value))
 
     def filter_month(self, queryset, name, value):
-        from funds.selectors.ledger import month_bounds  # the selectors read this module
-
         first, last = month_bounds(datetime.date(int(value[:4]), int(value[5:7]), 1))
         return queryset.filter(occurred_on__gte=first, occurred_on__lte=last)
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from stdnum.gb import upn as upn_module
 
 from support.audit import audit_event, audit_record, audit_record_many
+from support.dates import academic_year_start_for
 from support.models import (
     ConsentMethod,
     Contact,
@@ -37,7 +38,7 @@ from support.models import (
     Service,
 )
 from support.models.rolls import main_rolls_create
-from support.pupil_csv import academic_year_start_for, normalise_name_key
+from support.pupil_csv import normalise_name_key
 
 DEMO_PASSWORD = "trust-demo-2026"
 SEED = 20261123

@@ -1,10 +1,14 @@
+from collections.abc import Mapping
+
 from django import forms
 from django.utils import timezone
 
 from support import safeguarding
 from support.bounds import BoundedFormMixin
+from support.errors import SupportError
 from support.models import Family, PartnerCharity, SafeguardingReferral, School
 from support.models.consents import RECORDABLE_METHODS
+from support.money import MAX_AMOUNT_PENCE, parse_pounds
 from support.pupil_csv import MAX_BYTES, normalise_phone
 from support.visibility import can_see
 
@@ -14,6 +18,50 @@ ERROR_CLASSES = {
     "govuk-textarea": "govuk-textarea--error",
     "govuk-file-upload": "govuk-file-upload--error",
 }
+
+
+def form_error_from(
+    form: forms.BaseForm, exc: SupportError, *, fields: Mapping[str, str] | None = None
+) -> None:
+    """Show a service's refusal on ``form``: beside the field it names when the form has that field
+    (``fields`` maps the service's name for it to the form's: ``{"amount_pence": "amount"}``), else in
+    the error summary above the form. The one way every page turns a ``SupportError`` into a form error."""
+    field = exc.field or None
+    if fields and field in fields:
+        field = fields[field]
+    form.add_error(field if field in form.fields else None, exc.message)
+
+
+class PoundsField(forms.CharField):
+    """A text input for an amount in pounds; ``cleaned_data`` holds whole pence (``parse_pounds``: the
+    same reading and the same refusals as the API's ``PenceField``). ``minimum``/``maximum`` in pence."""
+
+    def __init__(
+        self, *, minimum: int | None = 1, maximum: int | None = MAX_AMOUNT_PENCE, width: int = 10, **kwargs
+    ) -> None:
+        self.minimum, self.maximum = minimum, maximum
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(
+                attrs={
+                    "class": f"govuk-input govuk-input--width-{width}",
+                    "inputmode": "decimal",
+                    "spellcheck": "false",
+                    "autocomplete": "off",
+                }
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value: str) -> int | None:  # type: ignore[override]
+        value = super().clean(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_pounds(value, minimum=self.minimum, maximum=self.maximum)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
 
 
 class GovukErrorsMixin(BoundedFormMixin):

@@ -26,10 +26,10 @@ from django.utils import timezone
 
 from support.audit import audit_record
 from support.contacts import family_recipient
+from support.dates import academic_year_start_for
 from support.errors import SupportError
 from support.models import Family, Pupil, School
 from support.pdf import render_pdf
-from support.pupil_csv import academic_year_start_for
 from support.selectors import User, lead_schools_of, on_roll_at
 
 # What a registration brings the school a year, as the letter and the list say it (DfE pupil premium

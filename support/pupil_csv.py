@@ -25,6 +25,8 @@ from django.core.validators import validate_email
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.gb import upn as stdnum_upn
 
+from support.dates import academic_year_start_for
+
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader
 
@@ -38,7 +40,6 @@ __all__ = [
     "PupilRow",
     "RowError",
     "UnreadColumn",
-    "academic_year_start_for",
     "expected_year_group",
     "named_in_file",
     "normalise_name_key",
@@ -511,17 +512,6 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _NOT_UTF8 = "The file is not UTF-8 text: save it as 'CSV UTF-8' and try again"
 _NOT_CSV = "This is not a CSV text file"
 _NO_ROWS = "The file has no pupil rows"
-
-
-def academic_year_start_for(day: datetime.date) -> int:
-    """Return the calendar year in which the academic year containing ``day`` starts (1 Sep - 31 Aug).
-
-    >>> academic_year_start_for(datetime.date(2026, 11, 23))
-    2026
-    >>> academic_year_start_for(datetime.date(2026, 8, 31))
-    2025
-    """
-    return day.year if day.month >= 9 else day.year - 1
 
 
 def expected_year_group(date_of_birth: datetime.date, *, academic_year_start: int) -> int:

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from support.audit import audit_event, audit_record, audit_record_many
 from support.contacts import contacts_import
+from support.dates import academic_year_start_for
 from support.errors import SupportError
 from support.jobs import enqueue_on_commit
 from support.models import (
@@ -53,7 +54,6 @@ from support.pupil_csv import (
     ParseResult,
     PupilRow,
     RowError,
-    academic_year_start_for,
     column_label,
     named_in_file,
     normalise_name_key,

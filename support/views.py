@@ -1,7 +1,5 @@
 """Web pages of the support core. Every queryset comes from a selector; every write from a service."""
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,7 +14,7 @@ from django.views.decorators.http import require_POST
 from support import consents, contacts, data_rights, free_meals, registry, safeguarding, selectors, services
 from support import timeline as family_timeline
 from support.access import requires
-from support.csv_safe import safe_row
+from support.csv_safe import stream_csv
 from support.errors import SupportError
 from support.forms import (
     ConsentForm,
@@ -28,6 +26,7 @@ from support.forms import (
     RollLeaveForm,
     SafeguardingLeadsForm,
     SafeguardingReferralForm,
+    form_error_from,
 )
 from support.models import Enrolment, FamilyConsent, FamilyDuplicate, Pupil, PupilImport
 from support.pupil_csv import column_label
@@ -123,16 +122,10 @@ def family_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @requires("families.export")
 def family_export(request: HttpRequest) -> StreamingHttpResponse:
     """The same families as the search page, as CSV (formula-like cells neutralised)."""
     _, families, _ = _family_results(request)
-    writer = csv.writer(_Echo())
     header = [
         "Family id",
         "Lead carer",
@@ -155,37 +148,30 @@ def family_export(request: HttpRequest) -> StreamingHttpResponse:
         consented.setdefault(family_id, []).append(partner)
 
     def rows():
-        yield writer.writerow(header)
         for family in families.iterator(chunk_size=500):
             pupils = "; ".join(
                 f"{p.known_as} {p.surname} ({p.get_year_group_display()}, {p.school.name})"
                 for p in family.visible_pupils
             )
-            yield writer.writerow(
-                safe_row(
-                    [
-                        family.pk,
-                        family.lead_carer_name,
-                        family.phone,
-                        family.email,
-                        family.postcode,
-                        family.adults,
-                        family.children,
-                        family.dietary_needs,
-                        "; ".join(consented.get(family.pk, [])),
-                        pupils,
-                    ]
-                )
-            )
+            yield [
+                family.pk,
+                family.lead_carer_name,
+                family.phone,
+                family.email,
+                family.postcode,
+                family.adults,
+                family.children,
+                family.dietary_needs,
+                "; ".join(consented.get(family.pk, [])),
+                pupils,
+            ]
 
     data_rights.family_export_record(
         actor=request.user,
         query=request.GET.urlencode(),
         family_ids=list(families.values_list("pk", flat=True)),
     )
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="families.csv"'
-    return response
+    return stream_csv(rows(), filename="families.csv", header=header)
 
 
 def _with_safeguarding(request: HttpRequest, pupils) -> list[Pupil]:
@@ -351,7 +337,7 @@ def family_edit(request: HttpRequest, pk: int) -> HttpResponse:
             family.refresh_from_db()
             services.family_update(family=family, actor=request.user, **fields)
         except SupportError as exc:
-            form.add_error(exc.field, exc.message)
+            form_error_from(form, exc)
         else:
             messages.success(request, "Family details saved.")
             return redirect("family_detail", pk=family.pk)
@@ -380,8 +366,7 @@ def family_consent(request: HttpRequest, pk: int) -> HttpResponse:
                     family=family, partner=data["partner"], actor=request.user, withdrawn_on=data["date"]
                 )
         except SupportError as exc:
-            field = {"given_on": "date", "withdrawn_on": "date"}.get(exc.field or "", exc.field)
-            form.add_error(field if field in form.fields else None, exc.message)
+            form_error_from(form, exc, fields={"given_on": "date", "withdrawn_on": "date"})
         else:
             name = data["partner"].name
             messages.success(
@@ -410,7 +395,7 @@ def _contact_form_page(request: HttpRequest, *, family, contact=None) -> HttpRes
             else:
                 contacts.contact_update(contact=contact, actor=request.user, **fields)
         except SupportError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form_error_from(form, exc)
         else:
             messages.success(request, "Contact saved.")
             return redirect(f"{reverse('family_detail', args=[family.pk])}#contacts")
@@ -484,7 +469,7 @@ def pupil_safeguarding(request: HttpRequest, pk: int) -> HttpResponse:
                     pupil=pupil, actor=request.user, lead_kind=form.cleaned_data.get("lead_kind", "")
                 )
             except SupportError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                form_error_from(form, exc)
             else:
                 messages.success(
                     request,
@@ -519,7 +504,7 @@ def school_safeguarding_leads(request: HttpRequest, pk: int) -> HttpResponse:
                     deputy=form.cleaned_data["deputy"],
                 )
             except SupportError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                form_error_from(form, exc)
             else:
                 messages.success(request, f"Safeguarding leads saved for {school.name}.")
                 return redirect("home")

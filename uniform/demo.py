@@ -327,7 +327,7 @@ def _available_by_day(fund, days: list[datetime.date]) -> list[int]:
     from django.db.models import Sum
 
     from funds.models import LedgerEntry
-    from funds.selectors.ledger import balance_effect, committed_effect
+    from funds.selectors.positions import balance_effect, committed_effect
 
     rows = (
         LedgerEntry.objects.filter(fund=fund)

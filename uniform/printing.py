@@ -9,8 +9,6 @@ packing list lists the packs still waiting for a size, with their count at the t
 them out.
 """
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -18,7 +16,7 @@ from django.conf import settings
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from support.csv_safe import safe_row
+from support.csv_safe import csv_text
 from support.models import School
 from support.money import pounds
 from support.pdf import render_pdf
@@ -165,27 +163,22 @@ def order_summary(*, school: School, gifts: QuerySet[Gift]) -> list[OrderRow]:
 
 
 def order_summary_csv(rows: list[OrderRow]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["Supplier", "Item", "Size", "Needed", "In stock", "To order", "Unit cost (£)", "Cost (£)"]
+    return csv_text(
+        (
+            [
+                row.supplier,
+                row.item,
+                row.size,
+                row.needed,
+                "not tracked" if row.in_stock is None else row.in_stock,
+                row.to_order,
+                pounds(row.unit_cost_pence, symbol=False),
+                pounds(row.cost_pence, symbol=False),
+            ]
+            for row in rows
+        ),
+        header=["Supplier", "Item", "Size", "Needed", "In stock", "To order", "Unit cost (£)", "Cost (£)"],
     )
-    for row in rows:
-        writer.writerow(
-            safe_row(
-                [
-                    row.supplier,
-                    row.item,
-                    row.size,
-                    row.needed,
-                    "not tracked" if row.in_stock is None else row.in_stock,
-                    row.to_order,
-                    pounds(row.unit_cost_pence, symbol=False),
-                    pounds(row.cost_pence, symbol=False),
-                ]
-            )
-        )
-    return out.getvalue()
 
 
 def render_order_summary_pdf(*, school: School, rows: list[OrderRow], academic_year: int) -> bytes:

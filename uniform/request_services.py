@@ -50,11 +50,11 @@ from funds.services.ledger import (
     fund_spend_commit_many,
 )
 from support.audit import audit_event, audit_record, audit_record_many
+from support.dates import academic_year_start_for
 from support.errors import SupportError
 from support.models import Policy, Pupil
 from support.money import pounds
 from support.permissions import has_perm
-from support.pupil_csv import academic_year_start_for
 from support.scopes import require_school, scope_for
 from support.selectors import pupils_visible_to
 from uniform.models import ItemKind, SupportRequest, UniformItem

@@ -18,6 +18,7 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from support import safeguarding
+from support.api.fields import PenceField
 from support.api.idempotency import HEADER, idempotent
 from support.api.visibility import ScopedFilterSet, VisibleFieldsMixin
 from support.errors import SupportError
@@ -28,6 +29,7 @@ from support.selectors import families_visible_to, schools_visible_to
 from vouchers import selectors, services
 from vouchers.lookup_guard import lookup_guard_check, lookup_guard_miss
 from vouchers.models import (
+    MAX_VALUE_GIVEN_PENCE,
     Delivery,
     Fulfilment,
     Redemption,
@@ -300,7 +302,7 @@ def check_payload(voucher: Voucher) -> dict:
 
 class RedeemRequestSerializer(serializers.Serializer):
     items_given = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
-    value_pence = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=10_000_000)
+    value_pence = PenceField(required=False, allow_null=True, minimum=0, maximum=MAX_VALUE_GIVEN_PENCE)
 
 
 class RedemptionSerializer(VisibleFieldsMixin, serializers.Serializer):

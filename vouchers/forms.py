@@ -1,13 +1,11 @@
 import uuid
-from decimal import Decimal
 
 from django import forms
 
 from support.bounds import BoundedFormMixin
-from support.forms import GovukErrorsMixin, SafeguardingHintsMixin, VisibleFilterForm
+from support.forms import GovukErrorsMixin, PoundsField, SafeguardingHintsMixin, VisibleFilterForm
 from support.models import School
-from support.money import to_pence
-from vouchers.models import Delivery, Fulfilment, ReferralReason, Voucher, VoucherType
+from vouchers.models import MAX_VALUE_GIVEN_PENCE, Delivery, Fulfilment, ReferralReason, Voucher, VoucherType
 
 
 class CodeForm(GovukErrorsMixin, forms.Form):
@@ -37,18 +35,12 @@ class RedeemForm(GovukErrorsMixin, forms.Form):
         max_length=300,
         widget=forms.TextInput(attrs={"class": "govuk-input"}),
     )
-    value = forms.DecimalField(
-        label="Value in pounds (optional)",
-        required=False,
-        min_value=Decimal("0"),
-        max_digits=8,
-        decimal_places=2,
-        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-5", "inputmode": "decimal"}),
+    value = PoundsField(
+        label="Value in pounds (optional)", required=False, minimum=0, maximum=MAX_VALUE_GIVEN_PENCE, width=5
     )
 
     def value_pence(self) -> int | None:
-        value = self.cleaned_data.get("value")
-        return None if value is None else to_pence(value)
+        return self.cleaned_data.get("value")
 
 
 class MonthForm(BoundedFormMixin, forms.Form):

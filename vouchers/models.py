@@ -192,6 +192,10 @@ class VoucherSend(models.Model):
         return f"{self.get_kind_display()} by {how} ({self.get_status_display()})"
 
 
+# The most a charity may record as the value given at one redemption: the web and the API alike.
+MAX_VALUE_GIVEN_PENCE = 100_000_00
+
+
 class Redemption(models.Model):
     """The one redemption of a voucher (the one-to-one is the database's guarantee of 'exactly once')."""
 

@@ -27,7 +27,9 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from support import dates
 from support.audit import audit_record
+from support.dates import month_instants, next_month
 from support.errors import SupportError
 from support.jobs import enqueue_on_commit
 from support.models import PartnerCharity, Service
@@ -68,22 +70,9 @@ def current_month() -> datetime.date:
     return trust_today().replace(day=1)
 
 
-def next_month(month: datetime.date) -> datetime.date:
-    return (month.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
-
-
 def previous_month(month: datetime.date | None = None) -> datetime.date:
-    month = (month or current_month()).replace(day=1)
-    return (month - datetime.timedelta(days=1)).replace(day=1)
-
-
-def month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    """Midnight starting the month and midnight starting the next, in the trust's time zone."""
-    tz = trust_tz()
-    return (
-        datetime.datetime.combine(month, datetime.time.min, tzinfo=tz),
-        datetime.datetime.combine(next_month(month), datetime.time.min, tzinfo=tz),
-    )
+    """The month before ``month`` (default: before this one)."""
+    return dates.previous_month(month or current_month())
 
 
 def month_label(month: datetime.date) -> str:
@@ -127,7 +116,7 @@ def statements_visible_to(user: User) -> QuerySet[PartnerStatement]:
 
 def statement_redemptions(*, partner: PartnerCharity, month: datetime.date) -> QuerySet:
     """The month's redemptions at ``partner`` as plain rows, oldest first: only what a statement shows."""
-    start, end = month_bounds(month)
+    start, end = month_instants(month)
     return (
         Redemption.objects.filter(partner=partner, redeemed_at__gte=start, redeemed_at__lt=end)
         .order_by("redeemed_at", "pk")
@@ -188,7 +177,7 @@ class StatementSummary:
 def statement_summary(*, partner: PartnerCharity, month: datetime.date) -> StatementSummary:
     """The month's totals for ``partner``, per service and overall, aggregated in the database."""
     _check_month(month)
-    start, end = month_bounds(month)
+    start, end = month_instants(month)
     today = trust_today()
     rows = (
         Redemption.objects.filter(partner=partner, redeemed_at__gte=start, redeemed_at__lt=end)

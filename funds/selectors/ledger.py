@@ -1,7 +1,7 @@
 """Reading a fund's ledger as finance does: filters, signed amounts and a running balance, in SQL.
 
 Amounts are stored positive with a ``kind`` (see ``funds.services.ledger``); here they are signed the way
-finance reads a ledger:
+finance reads a ledger (``funds.selectors.positions``, the one home of the ledger's sums):
 
 - ``amount``: what the entry does to the balance. Income +, spend −; a reversal undoes the entry it
   reverses (a reversed spend is +, a reversed donation −). Commitments and releases: 0.
@@ -25,15 +25,17 @@ from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import BigIntegerField, Case, Count, F, Q, QuerySet, Sum, Value, When, Window
+from django.db.models import BigIntegerField, F, QuerySet, Sum, Value, Window
 from django.db.models.expressions import RowRange
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from funds.filters import LedgerEntryFilter
 from funds.models import Fund, LedgerEntry, is_back_dated
+from funds.selectors.positions import balance_before, balance_effect, committed_effect, entry_totals
 from funds.selectors.reports import funds_visible_to
 from funds.services.ledger import SourceFacts, category_label, describe_sources, financial_year_bounds
+from support.dates import month_bounds
 from support.models import School
 from support.scopes import scope_for
 
@@ -63,45 +65,7 @@ def ledger_entries_visible_to(user: User) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.none()
 
 
-# --- Signed amounts ------------------------------------------------------------------------------
-
-_AMOUNT = F("amount_pence")
-
-
-def balance_effect() -> Case:
-    """What an entry does to the balance, in pence: income +, spend −, a reversal the opposite of what
-    it reverses (one LEFT JOIN to the reversed entry)."""
-    return Case(
-        When(kind=Kind.INCOME, then=_AMOUNT),
-        When(kind=Kind.SPEND, then=-_AMOUNT),
-        When(kind=Kind.REVERSAL, reverses__kind=Kind.INCOME, then=-_AMOUNT),
-        When(kind=Kind.REVERSAL, reverses__kind=Kind.SPEND, then=_AMOUNT),
-        default=Value(0),
-        output_field=BigIntegerField(),
-    )
-
-
-def committed_effect() -> Case:
-    """What an entry does to the money committed: commitment +, release −."""
-    return Case(
-        When(kind=Kind.COMMITMENT, then=_AMOUNT),
-        When(kind=Kind.COMMITMENT_RELEASE, then=-_AMOUNT),
-        default=Value(0),
-        output_field=BigIntegerField(),
-    )
-
-
-def _sum(expression, **extra) -> Coalesce:
-    return Coalesce(Sum(expression, **extra), Value(0), output_field=BigIntegerField())
-
-
 # --- Filters -------------------------------------------------------------------------------------
-
-
-def month_bounds(month: datetime.date) -> tuple[datetime.date, datetime.date]:
-    """The first and last day of the month starting on ``month``."""
-    following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-    return month, following - datetime.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -181,14 +145,7 @@ def ledger_opening_balance(*, user: User, filters: LedgerFilters) -> int | None:
     first, _ = filters.days()
     if first is None:
         return 0
-    before = ledger_entries_visible_to(user).filter(fund=filters.fund, occurred_on__lt=first)
-    # Income and spend summed without the join to reversed entries (which costs a lookup per row over
-    # the whole history); the few reversals are summed apart, through the (fund, kind) index.
-    flows = before.filter(kind__in=[Kind.INCOME, Kind.SPEND]).aggregate(
-        income=_sum(_AMOUNT, filter=Q(kind=Kind.INCOME)), spent=_sum(_AMOUNT, filter=Q(kind=Kind.SPEND))
-    )
-    reversed_ = before.filter(kind=Kind.REVERSAL).aggregate(total=_sum(balance_effect()))["total"]
-    return int(flows["income"] - flows["spent"] + reversed_)
+    return balance_before(ledger_entries_visible_to(user).filter(fund=filters.fund), first)
 
 
 def ledger_entries(
@@ -253,13 +210,11 @@ class LedgerTotals:
 
 def ledger_totals(*, user: User, filters: LedgerFilters, opening: int | None) -> LedgerTotals:
     """Count and net totals of the filtered rows: one aggregate query."""
-    totals = _filtered(user, filters).aggregate(
-        count=Count("pk"), amount=_sum(balance_effect()), committed=_sum(committed_effect())
-    )
+    totals = entry_totals(_filtered(user, filters))
     return LedgerTotals(
-        count=totals["count"],
-        amount_pence=int(totals["amount"]),
-        committed_pence=int(totals["committed"]),
+        count=totals.count,
+        amount_pence=totals.amount_pence,
+        committed_pence=totals.committed_pence,
         opening_pence=opening,
     )
 

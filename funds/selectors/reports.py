@@ -2,9 +2,9 @@
 category, restricted donations against their spend, overdue pledges. Selectors for the dashboard, the
 summary exports and the year-end PDF.
 
-Every figure is summed in SQL with the ledger's signed-sum rules (see ``funds.services.ledger``): a handful of
-GROUP BY queries per summary, however many entries the fund holds. Python only folds the grouped rows
-(a few per month, per school and category), never the entries themselves.
+Every figure is summed in SQL by ``funds.selectors.positions``, the one home of the ledger's sums: a
+handful of GROUP BY queries per summary, however many entries the fund holds. Python only folds the
+grouped rows (a few per month, per school and category), never the entries themselves.
 
 A figure for a period counts the entries that *happened* in it (``occurred_on``: a donation on the day
 it was received, however late it was typed in); a reversal counts in the period it is dated and
@@ -18,22 +18,28 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
-    BigIntegerField,
     CharField,
     Exists,
     OuterRef,
-    Q,
     QuerySet,
-    Sum,
-    Value,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from funds.models import Donation, Fund, FundAllocation, LedgerEntry, Pledge
+from funds.selectors.positions import (  # noqa: F401 (Flows, ZERO_POSITION: the report's figures)
+    ZERO_POSITION,
+    Flows,
+    FundPosition,
+    amount_sum,
+    boundary_sums,
+    flows_between,
+    fund_position,
+    positions_at,
+    spend_by_school_and_category,
+)
 from funds.services.ledger import (
     CATEGORIES,
-    FundPosition,
     category_group,
     category_label,
     financial_year_bounds,
@@ -68,34 +74,6 @@ def years_for(fund: Fund, *, today: datetime.date | None = None) -> list[int]:
 
 
 # --- The summary ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Flows:
-    """Money moved in a period, net of reversals made in it."""
-
-    income_pence: int = 0
-    spent_pence: int = 0
-    committed_pence: int = 0  # commitments made
-    released_pence: int = 0  # commitments given back: released, or made actual
-
-    def __add__(self, other: "Flows") -> "Flows":
-        return Flows(
-            self.income_pence + other.income_pence,
-            self.spent_pence + other.spent_pence,
-            self.committed_pence + other.committed_pence,
-            self.released_pence + other.released_pence,
-        )
-
-    def applied_to(self, position: FundPosition) -> FundPosition:
-        return FundPosition(
-            income_pence=position.income_pence + self.income_pence,
-            spent_pence=position.spent_pence + self.spent_pence,
-            committed_pence=position.committed_pence + self.committed_pence - self.released_pence,
-        )
-
-
-ZERO_POSITION = FundPosition(income_pence=0, spent_pence=0, committed_pence=0)
 
 
 @dataclass(frozen=True)
@@ -203,7 +181,7 @@ class FundYearSummary:
     as_at: datetime.date  # the end of the year, or today while it runs
     opening: FundPosition  # at the start of 1 September
     closing: FundPosition  # at the end of ``as_at``
-    now: FundPosition  # all time; the same figures as ``funds.services.ledger.fund_position``
+    now: FundPosition  # all time: ``funds.selectors.positions.fund_position``
     flows: Flows  # the year's money moved
     months: list[MonthFigures]  # September to August
     schools: list[SchoolFigures]
@@ -264,104 +242,6 @@ def _year_boundaries(year: int) -> list[datetime.date]:
 def _month_start(year: int, index: int) -> datetime.date:
     """The first day of month ``index`` (0: September) of the financial year starting in ``year``."""
     return datetime.date(year + (index + 8) // 12, (index + 8) % 12 + 1, 1)
-
-
-def _sum(expression, **extra) -> Coalesce:
-    return Coalesce(Sum(expression, **extra), Value(0), output_field=BigIntegerField())
-
-
-@dataclass(frozen=True)
-class _Sums:
-    """One group of entries of one effective kind: its amounts created before each month boundary
-    (``before[0]``: before 1 September, ``before[12]``: before the next 1 September) and in all."""
-
-    kind: str  # for a reversal, the kind of the entry it reverses
-    sign: int  # -1 for reversals
-    school_id: int | None
-    category: str
-    before: tuple[int, ...]
-    total: int
-
-
-def _ledger_sums(fund: Fund, boundaries: list[datetime.date]) -> list[_Sums]:
-    """The fund's entries summed per kind, school and category, cumulatively at each month boundary.
-
-    One pass over the fund's entries (reversals aside) gives the opening position, every month's flows,
-    the year-end position, the all-time position and the spend by school and category. Cumulative sums
-    (``occurred_on < boundary``) cost one comparison each a row, half what per-month ranges would. The
-    reversals (few; the (fund, kind) index finds them) are summed apart, joined to what they reverse.
-    """
-    cumulative = {
-        f"before_{index}": _sum("amount_pence", filter=Q(occurred_on__lt=boundary))
-        for index, boundary in enumerate(boundaries)
-    }
-    entries = (
-        LedgerEntry.objects.filter(fund=fund)
-        .exclude(kind=Kind.REVERSAL)
-        .values("kind", "school_id", "category")
-        .annotate(total=_sum("amount_pence"), **cumulative)
-        .order_by()
-    )
-    reversals = (
-        LedgerEntry.objects.filter(fund=fund, kind=Kind.REVERSAL)
-        .values("reverses__kind", "school_id", "category")
-        .annotate(total=_sum("amount_pence"), **cumulative)
-        .order_by()
-    )
-
-    def sums(row: dict, kind: str, sign: int) -> _Sums:
-        before = tuple(row[f"before_{index}"] for index in range(len(boundaries)))
-        return _Sums(kind, sign, row["school_id"], row["category"], before, row["total"])
-
-    return [sums(row, row["kind"], 1) for row in entries] + [
-        sums(row, row["reverses__kind"], -1) for row in reversals
-    ]
-
-
-def _positions(sums: list[_Sums], points: int) -> tuple[list[FundPosition], FundPosition]:
-    """The fund's position at each boundary, and all time."""
-    at = {kind: [0] * points for kind in Kind.values}
-    total = dict.fromkeys(Kind.values, 0)
-    for group in sums:
-        for index, amount in enumerate(group.before):
-            at[group.kind][index] += group.sign * amount
-        total[group.kind] += group.sign * group.total
-
-    def position(values: dict[str, int]) -> FundPosition:
-        return FundPosition(
-            income_pence=values[Kind.INCOME],
-            spent_pence=values[Kind.SPEND],
-            committed_pence=values[Kind.COMMITMENT] - values[Kind.COMMITMENT_RELEASE],
-        )
-
-    return [position({kind: at[kind][i] for kind in at}) for i in range(points)], position(total)
-
-
-def _flows_between(sums: list[_Sums], index: int) -> Flows:
-    """Money moved between boundary ``index`` and ``index + 1``."""
-    moved = dict.fromkeys(Kind.values, 0)
-    for group in sums:
-        moved[group.kind] += group.sign * (group.before[index + 1] - group.before[index])
-    return Flows(
-        income_pence=moved[Kind.INCOME],
-        spent_pence=moved[Kind.SPEND],
-        committed_pence=moved[Kind.COMMITMENT],
-        released_pence=moved[Kind.COMMITMENT_RELEASE],
-    )
-
-
-def _spend_by_school_and_category(sums: list[_Sums]) -> dict[tuple[int | None, str], tuple[int, int]]:
-    """(school id, category) → (actual spend in the year, commitments open at its end)."""
-    figures: dict[tuple[int | None, str], list[int]] = defaultdict(lambda: [0, 0])
-    for group in sums:
-        key = (group.school_id, group.category)
-        if group.kind == Kind.SPEND:
-            figures[key][0] += group.sign * (group.before[-1] - group.before[0])
-        elif group.kind == Kind.COMMITMENT:
-            figures[key][1] += group.before[-1]
-        elif group.kind == Kind.COMMITMENT_RELEASE:
-            figures[key][1] -= group.before[-1]
-    return {key: (spent, committed) for key, (spent, committed) in figures.items()}
 
 
 def _school_figures(
@@ -432,7 +312,7 @@ def _restricted_received(fund: Fund, start: datetime.date, end: datetime.date) -
         .exclude(restricted_purpose="")
         .exclude(Exists(reversed_income))
         .values("restricted_purpose")
-        .annotate(total=_sum("amount_pence"))
+        .annotate(total=amount_sum("amount_pence"))
         .order_by()
     )
     return {row["restricted_purpose"]: row["total"] for row in rows}
@@ -466,29 +346,29 @@ def overdue_pledges(*, fund: Fund, today: datetime.date | None = None) -> list[P
 def fund_year_summary(*, fund: Fund, year: int, today: datetime.date | None = None) -> FundYearSummary:
     """Everything the dashboard shows for ``fund`` in the financial year starting September ``year``.
 
-    Six queries (and a cached ContentType lookup) whatever the number of entries: one pass over the
+    Eight queries (and a cached ContentType lookup) whatever the number of entries: one pass over the
     fund's entries summed by kind, school and category at each month boundary, the same for its
     reversals (through the (fund, kind) index), then allocations, school names, restricted donations
-    and overdue pledges. The all-time position comes out of the same pass rather than a second scan by
-    ``fund_position`` (the tests hold the two equal). The pass reads every entry of the fund: an opening
-    balance needs all of history. Beyond a few million entries, keep closed months' totals in a rollup
-    table, rebuilt for a month when an entry is back-dated into it (the ledger is append-only, but an
-    entry may be dated into a month already closed).
+    and overdue pledges, and the position now (``fund_position``: its checkpoint and the entries since,
+    so it is the same figure the services, the API and the pages show). The pass reads every entry of
+    the fund: an opening balance needs all of history. Beyond a few million entries, keep closed
+    months' totals in a rollup table, rebuilt for a month when an entry is back-dated into it (the
+    ledger is append-only, but an entry may be dated into a month already closed).
     """
     today = today or timezone.localdate()
     start, end = financial_year_bounds(year)
     as_at = min(end, max(today, start - datetime.timedelta(days=1)))
 
-    sums = _ledger_sums(fund, _year_boundaries(year))
-    positions, now = _positions(sums, 13)
+    sums = boundary_sums(fund, _year_boundaries(year))
+    positions = positions_at(sums, 13)
     months = []
     for index in range(12):
         month = _month_start(year, index)
-        flows = _flows_between(sums, index)
+        flows = flows_between(sums, index)
         months.append(MonthFigures(month, flows, positions[index + 1] if month <= today else None))
     year_flows = sum((m.flows for m in months), Flows())
 
-    figures = _spend_by_school_and_category(sums)
+    figures = spend_by_school_and_category(sums)
     categories = _category_figures(figures)
     return FundYearSummary(
         fund=fund,
@@ -498,7 +378,7 @@ def fund_year_summary(*, fund: Fund, year: int, today: datetime.date | None = No
         as_at=as_at,
         opening=positions[0],
         closing=positions[12],
-        now=now,
+        now=fund_position(fund=fund),
         flows=year_flows,
         months=months,
         schools=_school_figures(fund, year, figures),

@@ -28,7 +28,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from funds.models import Fund, SpendRequest
-from funds.services.ledger import FundPosition, fund_position, fund_spend_commit
+from funds.selectors.positions import FundPosition, fund_positions
+from funds.services.ledger import fund_spend_commit
 from funds.transitions import SPEND_FLOW
 from support.audit import audit_record
 from support.errors import ConflictError, SupportError
@@ -348,11 +349,11 @@ class QueueRow:
 
 
 def approval_queue(*, user: AbstractBaseUser) -> list[QueueRow]:
-    """Waiting requests, oldest first, each with its fund's position now (one aggregate per fund)."""
+    """Waiting requests, oldest first, each with its fund's position now (two queries for all funds)."""
     pending = list(
         spend_requests_visible_to(user).filter(status=Status.PENDING).order_by("requested_at", "pk")
     )
-    positions = {fund_id: fund_position(fund=Fund(pk=fund_id)) for fund_id in {r.fund_id for r in pending}}
+    positions = fund_positions(r.fund_id for r in pending)
     return [QueueRow(request, positions[request.fund_id]) for request in pending]
 
 

@@ -1,13 +1,8 @@
 """The fund ledger: donations in, spend committed and made actual, reversals. One service for every app.
 
 Every ledger amount is positive pence and the entry's kind gives the direction (see
-``funds.models``). A fund's position, summed in SQL over its entries:
-
-- income    = Σ income − Σ reversals of income
-- spent     = Σ spend − Σ reversals of spend
-- committed = Σ commitment − Σ commitment_release
-- balance   = income − spent
-- available = balance − committed
+``funds.models``); a fund's position (income, spent, committed, balance, available) is summed by
+``funds.selectors.positions``, the one home of the ledger's sums.
 
 Commitments and releases are never reversed: a wrong commitment is released. Turning a commitment
 into actual spend writes a release and a spend of the same amount, so it leaves ``available``
@@ -25,12 +20,19 @@ from datetime import date, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.db.models import Case, F, Q, Sum, Value, When
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from funds.models import Donation, Fund, FundCheckpoint, LedgerEntry, Pledge
+from funds.selectors.positions import (
+    ZERO_POSITION,
+    FundPosition,
+    amount_sum,
+    committed_effect,
+    fund_position,
+    position_of,
+)
 from support.audit import audit_event, audit_record, audit_record_many
+from support.dates import academic_year_bounds, academic_year_start_for
 from support.errors import ConflictError, SupportError
 from support.models import School
 from support.money import pounds
@@ -65,14 +67,9 @@ def category_label(category: str) -> str:
     return f"{label}: {detail.replace('_', ' ')}" if detail else label
 
 
-def financial_year_for(day: date) -> int:
-    """The start year of the trust's financial year (1 September to 31 August) containing ``day``."""
-    return day.year if day.month >= 9 else day.year - 1
-
-
-def financial_year_bounds(year: int) -> tuple[date, date]:
-    """The first and last day of the financial year starting in September ``year``."""
-    return date(year, 9, 1), date(year + 1, 8, 31)
+# The financial year is the academic year (1 September to 31 August): one helper, named as finance says it.
+financial_year_for = academic_year_start_for
+financial_year_bounds = academic_year_bounds
 
 
 def next_due_after(due: date, frequency: str) -> date:
@@ -167,43 +164,6 @@ def describe_sources(entries: Iterable[LedgerEntry]) -> dict[tuple[int, str], So
     return facts
 
 
-@dataclass(frozen=True)
-class FundPosition:
-    income_pence: int
-    spent_pence: int
-    committed_pence: int
-
-    @property
-    def balance_pence(self) -> int:
-        return self.income_pence - self.spent_pence
-
-    @property
-    def available_pence(self) -> int:
-        return self.balance_pence - self.committed_pence
-
-
-def _signed_sum(plus: Q, minus: Q) -> Coalesce:
-    amount = F("amount_pence")
-    return Coalesce(
-        Sum(Case(When(plus, then=amount), When(minus, then=-amount), default=Value(0))),
-        Value(0),
-        output_field=models.BigIntegerField(),
-    )
-
-
-def _position(entries: models.QuerySet) -> FundPosition:
-    totals = entries.aggregate(
-        income=_signed_sum(Q(kind=Kind.INCOME), Q(kind=Kind.REVERSAL, reverses__kind=Kind.INCOME)),
-        spent=_signed_sum(Q(kind=Kind.SPEND), Q(kind=Kind.REVERSAL, reverses__kind=Kind.SPEND)),
-        committed=_signed_sum(Q(kind=Kind.COMMITMENT), Q(kind=Kind.COMMITMENT_RELEASE)),
-    )
-    return FundPosition(
-        income_pence=int(totals["income"]),
-        spent_pence=int(totals["spent"]),
-        committed_pence=int(totals["committed"]),
-    )
-
-
 def _source_ref(source: models.Model) -> tuple[ContentType, str]:
     if source.pk is None:
         raise ValueError("A ledger source must be saved before it can commit money.")
@@ -240,24 +200,6 @@ def standby_fund() -> Fund:
     return fund
 
 
-def fund_position(*, fund: Fund) -> FundPosition:
-    """Income, spent and committed, and from them balance and available, for ``fund``.
-
-    The latest checkpoint's totals plus one aggregate over the entries after it (a short range of the
-    primary key), so the cost does not grow with the ledger's history. Without a checkpoint, one
-    aggregate over the fund's whole ledger.
-    """
-    checkpoint = FundCheckpoint.objects.filter(fund=fund).order_by("-up_to_entry_id").first()
-    if checkpoint is None:
-        return _position(LedgerEntry.objects.filter(fund=fund))
-    tail = _position(LedgerEntry.objects.filter(fund=fund, pk__gt=checkpoint.up_to_entry_id))
-    return FundPosition(
-        income_pence=checkpoint.income_pence + tail.income_pence,
-        spent_pence=checkpoint.spent_pence + tail.spent_pence,
-        committed_pence=checkpoint.committed_pence + tail.committed_pence,
-    )
-
-
 # A transaction writing a ledger entry is short (a use case, never minutes); entries older than this are
 # settled: no entry with a lower id can still be on its way in.
 CHECKPOINT_SETTLED_AFTER = timedelta(minutes=15)
@@ -280,14 +222,16 @@ def fund_checkpoint(
     ).aggregate(last=models.Max("pk"))["last"]
     if up_to is None:
         return None
-    since = _position(LedgerEntry.objects.filter(fund=fund, pk__gt=after, pk__lte=up_to))
-    base = previous or FundCheckpoint(income_pence=0, spent_pence=0, committed_pence=0)
+    base = ZERO_POSITION
+    if previous is not None:
+        base = FundPosition(previous.income_pence, previous.spent_pence, previous.committed_pence)
+    totals = base + position_of(LedgerEntry.objects.filter(fund=fund, pk__gt=after, pk__lte=up_to))
     return FundCheckpoint.objects.create(
         fund=fund,
         up_to_entry_id=up_to,
-        income_pence=base.income_pence + since.income_pence,
-        spent_pence=base.spent_pence + since.spent_pence,
-        committed_pence=base.committed_pence + since.committed_pence,
+        income_pence=totals.income_pence,
+        spent_pence=totals.spent_pence,
+        committed_pence=totals.committed_pence,
     )
 
 
@@ -421,7 +365,7 @@ def fund_spend_commit(
     if fund.school_id is not None and (school is None or school.pk != fund.school_id):
         raise SupportError(f"{fund.name} pays only for its own school.", code="wrong_fund")
     source_type, source_id = _source_ref(source)
-    mine = _position(LedgerEntry.objects.filter(source_type=source_type, source_id=source_id))
+    mine = position_of(LedgerEntry.objects.filter(source_type=source_type, source_id=source_id))
     if mine.committed_pence or mine.spent_pence:
         raise ConflictError("This has already been paid for from a fund.", code="already_committed")
     position = fund_position(fund=fund)
@@ -673,7 +617,7 @@ def fund_commitment_release_many(
     )
     open_rows = (
         entries.values("fund_id", "source_id")
-        .annotate(open=_signed_sum(Q(kind=Kind.COMMITMENT), Q(kind=Kind.COMMITMENT_RELEASE)))
+        .annotate(open=amount_sum(committed_effect()))
         .filter(open__gt=0)
     )
     open_amounts = {(row["fund_id"], row["source_id"]): int(row["open"]) for row in open_rows}

@@ -9,12 +9,13 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from funds.models import SpendRequest
+from funds.selectors.positions import fund_position
 from funds.services import approvals
-from funds.services.ledger import category_label, fund_position
+from funds.services.ledger import category_label
 from funds.transitions import SPEND_FLOW
 from support.access import requires
 from support.errors import SupportError
-from support.forms import GovukErrorsMixin
+from support.forms import GovukErrorsMixin, form_error_from
 from support.permissions import has_perm
 from support.scopes import scope_for
 
@@ -129,10 +130,10 @@ def approval_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespons
                 spend_request=spend_request, actor=request.user, note=note
             )
     except SupportError as exc:
-        field = exc.field if exc.field in form.fields else None
-        if exc.code == "insufficient_funds":
-            field = "override_reason"
-        form.add_error(field, exc.message)
+        if exc.code == "insufficient_funds":  # the way past a short fund is finance's reason
+            form.add_error("override_reason", exc.message)
+        else:
+            form_error_from(form, exc)
         spend_request.refresh_from_db()
         return _detail(request, spend_request, form=form, status=exc.status_code)
     if decided.status == Status.PENDING:

@@ -5,7 +5,6 @@ and links to the ledger filtered to the entries behind it. Reading needs ``fund.
 figures away (CSV, XLSX, PDF) needs ``fund.export`` and is audited, like the ledger's exports.
 """
 
-import csv
 import datetime
 import io
 from dataclasses import dataclass
@@ -43,9 +42,10 @@ from funds.web.forms import FIRST_YEAR, LAST_YEAR
 from funds.web.ledger import MONEY_FORMAT
 from support.access import requires
 from support.audit import audit_record
-from support.csv_safe import safe_cell, safe_row
+from support.csv_safe import csv_text, safe_cell
 from support.forms import GovukErrorsMixin
 from support.models import School
+from support.money import pence_to_pounds
 from support.permissions import has_perm
 
 Kind = LedgerEntry.Kind
@@ -308,7 +308,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _pounds(pence: int | None) -> Decimal | None:
-    return None if pence is None else Decimal(pence).scaleb(-2)
+    return None if pence is None else pence_to_pounds(pence)
 
 
 def _cells(table: SummaryTable, row: list) -> list:
@@ -336,13 +336,12 @@ def summary_csv(request: HttpRequest) -> HttpResponse:
     table = _table_or_404(request)
     summary = table.summary
     _audit(request, summary, table.key, "csv")
-    out = io.StringIO()
-    out.write("\ufeff")  # the BOM makes Excel read UTF-8 (£)
-    writer = csv.writer(out)
-    writer.writerow([column.title for column in table.columns])
-    for row in [*table.rows, table.total]:
-        writer.writerow(safe_row("" if v is None else v for v in _cells(table, row)))
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    text = csv_text(
+        (["" if v is None else v for v in _cells(table, row)] for row in [*table.rows, table.total]),
+        header=[column.title for column in table.columns],
+        bom=True,  # makes Excel read UTF-8 (£)
+    )
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     filename = summary_filename(summary, table.title, "csv")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -1,8 +1,6 @@
 """Forms for finance's donation and pledge pages. Money is typed in pounds and held in integer pence."""
 
 import datetime
-import re
-from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
@@ -10,58 +8,8 @@ from django.utils.formats import date_format
 
 from funds.models import Fund, Pledge
 from funds.services.ledger import SPEND_CATEGORIES, category_label
-from support.forms import GovukErrorsMixin
+from support.forms import GovukErrorsMixin, PoundsField
 from support.money import pounds
-
-# Pounds as people type them: "10000", "10,000", "£10,000.00", "250.5". Commas only as thousands.
-_AMOUNT = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?")
-MAX_AMOUNT_PENCE = 10_000_000_00  # far above any gift the trust sees: a slipped finger, not a donation
-
-
-def parse_pounds(text: str) -> int:
-    """'£10,000.00' → 1000000 pence, through Decimal (never float). ValueError says what is wrong."""
-    value = text.strip().replace(" ", "")
-    if value.startswith(("-", "£-")):
-        raise ValueError("Enter an amount more than £0")
-    value = value.removeprefix("£")
-    if re.fullmatch(r"[\d,]*\.\d{3,}", value):
-        raise ValueError("Enter the amount in pounds and pence, with no more than 2 digits after the point")
-    if not _AMOUNT.fullmatch(value):
-        raise ValueError("Enter an amount in pounds, like 10,000 or 250.50")
-    pence = int(Decimal(value.replace(",", "")) * 100)
-    if pence <= 0:
-        raise ValueError("Enter an amount more than £0")
-    if pence > MAX_AMOUNT_PENCE:
-        raise ValueError(f"Enter an amount no more than {pounds(MAX_AMOUNT_PENCE)}")
-    return pence
-
-
-class PoundsField(forms.CharField):
-    """A text input for pounds; ``cleaned_data`` holds whole pence."""
-
-    def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("max_length", 20)
-        kwargs.setdefault(
-            "widget",
-            forms.TextInput(
-                attrs={
-                    "class": "govuk-input govuk-input--width-10",
-                    "inputmode": "decimal",
-                    "spellcheck": "false",
-                    "autocomplete": "off",
-                }
-            ),
-        )
-        super().__init__(**kwargs)
-
-    def clean(self, value: str) -> int | None:  # type: ignore[override]
-        value = super().clean(value)
-        if value in self.empty_values:
-            return None
-        try:
-            return parse_pounds(value)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from None
 
 
 def purpose_choices() -> list[tuple[str, str]]:

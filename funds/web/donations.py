@@ -37,6 +37,7 @@ from funds.services.pledges import (
 from funds.web.donation_forms import DonationForm, PledgeForm, PledgeStopForm
 from support.access import requires
 from support.errors import SupportError
+from support.forms import form_error_from
 from support.money import pounds
 from support.permissions import has_perm
 
@@ -44,11 +45,6 @@ PAGE_SIZE = 25
 PLEDGE_PAGE_SIZE = 50
 # Services name the model's fields; the forms name what people type.
 FORM_FIELDS = {"amount_pence": "amount"}
-
-
-def _form_error(form, exc: SupportError) -> None:
-    field = FORM_FIELDS.get(exc.field or "", exc.field)
-    form.add_error(field if field in form.fields else None, exc.message)
 
 
 def _default_fund(funds: list[Fund]) -> Fund | None:
@@ -154,7 +150,7 @@ def donation_new(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except SupportError as exc:
-            _form_error(form, exc)
+            form_error_from(form, exc, fields=FORM_FIELDS)
         else:
             note = f"{pounds(donation.amount_pence)} from {donation.donor} recorded in {donation.fund.name}."
             if donation.pledge is not None:
@@ -226,7 +222,7 @@ def pledge_new(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except SupportError as exc:
-            _form_error(form, exc)
+            form_error_from(form, exc, fields=FORM_FIELDS)
         else:
             messages.success(
                 request,
@@ -254,7 +250,7 @@ def pledge_stop_page(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             pledge_stop(pledge=pledge, actor=request.user, reason=form.cleaned_data["reason"])
         except SupportError as exc:
-            _form_error(form, exc)
+            form_error_from(form, exc, fields=FORM_FIELDS)
         else:
             messages.success(
                 request, f"The pledge from {pledge.donor} has stopped. Finance will not be reminded."

@@ -4,14 +4,13 @@ Entries are listed newest first (the latest balance at the top of page one); the
 first, as a ledger is read on paper. Both take the running figure from the same SQL window.
 """
 
-import csv
 import tempfile
 from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
@@ -21,8 +20,6 @@ from django.utils.text import slugify
 from funds.models import LedgerEntry
 from funds.selectors.ledger import (
     LedgerFilters,
-    balance_effect,
-    committed_effect,
     entry_chain,
     kind_label,
     ledger_entries_visible_to,
@@ -34,20 +31,21 @@ from funds.selectors.ledger import (
     source_title,
     source_titles,
 )
+from funds.selectors.positions import balance_effect, committed_effect, fund_position
 from funds.selectors.reports import default_fund, funds_visible_to, years_for
 from funds.services.ledger import (
     REVERSIBLE,
     category_label,
     describe_sources,
     fund_entry_reverse,
-    fund_position,
 )
 from funds.web.forms import EntryReverseForm, LedgerFilterForm
 from support.access import requires
 from support.audit import audit_record
-from support.csv_safe import safe_cell, safe_row
+from support.csv_safe import safe_cell, stream_csv
 from support.errors import SupportError
-from support.money import pounds
+from support.forms import form_error_from
+from support.money import pence_to_pounds, pounds
 from support.permissions import has_perm
 from support.selectors import schools_visible_to
 
@@ -156,10 +154,6 @@ def _audit_export(request: HttpRequest, filters: LedgerFilters, fmt: str) -> Non
     )
 
 
-def _pounds_decimal(pence: int) -> Decimal:
-    return Decimal(pence).scaleb(-2)
-
-
 def _header(filters: LedgerFilters) -> list[str]:
     running = "Running total (£)" if filters.narrowed else "Balance (£)"
     return [
@@ -184,11 +178,6 @@ def _header(filters: LedgerFilters) -> list[str]:
     ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @requires("fund.export")
 def ledger_csv(request: HttpRequest) -> HttpResponse:
     """The filtered ledger, oldest first, streamed: constant memory however long the ledger."""
@@ -197,40 +186,31 @@ def ledger_csv(request: HttpRequest) -> HttpResponse:
         return _ledger_page(request, form, None)
     opening = ledger_opening_balance(user=request.user, filters=filters)
     _audit_export(request, filters, "csv")
-    writer = csv.writer(_Echo())
-    rows = ledger_export_rows(user=request.user, filters=filters, opening=opening)
-
-    def lines():
-        yield "\ufeff" + writer.writerow(_header(filters))  # the BOM makes Excel read UTF-8 (£)
-        for row in rows:
-            yield writer.writerow(
-                safe_row(
-                    [
-                        row.entry_id,
-                        row.occurred_on.strftime("%d/%m/%Y"),
-                        row.created_at.strftime("%d/%m/%Y %H:%M"),
-                        "Yes" if row.back_dated else "",
-                        row.kind,
-                        row.category_label,
-                        row.category,
-                        row.school,
-                        row.what,
-                        row.source_type,
-                        row.source_id,
-                        _pounds_decimal(row.amount_pence),
-                        _pounds_decimal(row.committed_pence),
-                        _pounds_decimal(row.running_pence),
-                        row.reverses_id or "",
-                        row.note,
-                        row.override_reason,
-                        row.created_by,
-                    ]
-                )
-            )
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(filters, "csv")}"'
-    return response
+    rows = (
+        [
+            row.entry_id,
+            row.occurred_on.strftime("%d/%m/%Y"),
+            row.created_at.strftime("%d/%m/%Y %H:%M"),
+            "Yes" if row.back_dated else "",
+            row.kind,
+            row.category_label,
+            row.category,
+            row.school,
+            row.what,
+            row.source_type,
+            row.source_id,
+            pence_to_pounds(row.amount_pence),
+            pence_to_pounds(row.committed_pence),
+            pence_to_pounds(row.running_pence),
+            row.reverses_id or "",
+            row.note,
+            row.override_reason,
+            row.created_by,
+        ]
+        for row in ledger_export_rows(user=request.user, filters=filters, opening=opening)
+    )
+    # The BOM makes Excel read UTF-8 (£).
+    return stream_csv(rows, filename=_filename(filters, "csv"), header=_header(filters), bom=True)
 
 
 @requires("fund.export")
@@ -289,9 +269,9 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
                 cell(row.what),
                 cell(row.source_type),
                 cell(row.source_id),
-                cell(_pounds_decimal(row.amount_pence), MONEY_FORMAT),
-                cell(_pounds_decimal(row.committed_pence), MONEY_FORMAT),
-                cell(_pounds_decimal(row.running_pence), MONEY_FORMAT),
+                cell(pence_to_pounds(row.amount_pence), MONEY_FORMAT),
+                cell(pence_to_pounds(row.committed_pence), MONEY_FORMAT),
+                cell(pence_to_pounds(row.running_pence), MONEY_FORMAT),
                 row.reverses_id,
                 cell(row.note),
                 cell(row.override_reason),
@@ -309,8 +289,8 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
         ("Filters", "&".join(f"{k}={v}" for k, v in filters.as_params().items()), None),
         ("Entries", totals.count, None),
         ("Balance before the first entry", _opening_or_none(totals.opening_pence), MONEY_FORMAT),
-        ("Net effect on the balance", _pounds_decimal(totals.amount_pence), MONEY_FORMAT),
-        ("Net change in money committed", _pounds_decimal(totals.committed_pence), MONEY_FORMAT),
+        ("Net effect on the balance", pence_to_pounds(totals.amount_pence), MONEY_FORMAT),
+        ("Net change in money committed", pence_to_pounds(totals.committed_pence), MONEY_FORMAT),
         ("Exported", timezone.localtime().replace(tzinfo=None, microsecond=0), "dd/mm/yyyy hh:mm"),
         ("Exported by", request.user.get_username(), None),
     ]:
@@ -328,7 +308,7 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
 
 
 def _opening_or_none(pence: int | None) -> Decimal | str:
-    return "Not a balance (filtered by school, category or kind)" if pence is None else _pounds_decimal(pence)
+    return "Not a balance (filtered by school, category or kind)" if pence is None else pence_to_pounds(pence)
 
 
 # --- One entry -----------------------------------------------------------------------------------
@@ -398,7 +378,7 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
                     entry=entry, actor=request.user, reason=form.cleaned_data["reason"]
                 )
             except SupportError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                form_error_from(form, exc)
                 status = exc.status_code
             else:
                 messages.success(

@@ -1,8 +1,10 @@
-"""Serializer fields with the plausible bounds of support.bounds (dates between 1900 and 2199)."""
+"""Serializer fields with plausible bounds: dates between 1900 and 2199 (support.bounds), amounts of
+money in whole pence within the same limits as the web's pounds field (support.money)."""
 
 from rest_framework import serializers
 
 from support.bounds import date_in_window
+from support.money import MAX_AMOUNT_PENCE, parse_pence
 
 
 class BoundedDateField(serializers.DateField):
@@ -17,3 +19,22 @@ class BoundedDateTimeField(serializers.DateTimeField):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.validators.append(date_in_window)
+
+
+class PenceField(serializers.IntegerField):
+    """An amount in whole pence (the API's unit). Read by ``support.money.parse_pence``, so it refuses
+    what the web's ``PoundsField`` refuses, in the same words: 10.5 or "10.50" is a 400 saying the API
+    speaks pence, not an amount rounded or truncated. ``minimum``/``maximum`` in pence."""
+
+    def __init__(self, *, minimum: int | None = 1, maximum: int | None = MAX_AMOUNT_PENCE, **kwargs) -> None:
+        self.minimum, self.maximum = minimum, maximum
+        # For the schema: the same bounds, as the API document shows them.
+        kwargs.setdefault("min_value", minimum)
+        kwargs.setdefault("max_value", maximum)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> int:
+        try:
+            return parse_pence(data, minimum=self.minimum, maximum=self.maximum)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from None

@@ -15,8 +15,8 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
-from funds.api import fund_positions
 from funds.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
+from funds.selectors.positions import fund_positions
 from funds.selectors.reports import current_year, fund_year_summary
 from funds.services import approvals
 from funds.services import ledger as fund_module
@@ -515,10 +515,11 @@ def test_it_records_a_donation(api_for, finance, fund):
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"amount_pence": 0}, "amount_pence", "A donation must be a positive amount."),
-        ({"amount_pence": -5}, "amount_pence", "A donation must be a positive amount."),
-        ({"amount_pence": "lots"}, "amount_pence", None),
-        ({"amount_pence": 12.5}, "amount_pence", None),
+        # The same refusals, in the same words, as the web's pounds field (support.money).
+        ({"amount_pence": 0}, "amount_pence", "Enter an amount more than £0"),
+        ({"amount_pence": -5}, "amount_pence", "Enter an amount more than £0"),
+        ({"amount_pence": "lots"}, "amount_pence", "Enter the amount in whole pence, like 1050 for £10.50"),
+        ({"amount_pence": 12.5}, "amount_pence", "Enter the amount in whole pence, like 1050 for £10.50"),
         ({"amount_pence": ...}, "amount_pence", "This field is required."),
         ({"donor": "  "}, "donor", "Say who the donation is from."),
         ({"donor": ...}, "donor", "This field is required."),

@@ -9,8 +9,8 @@ from django.utils import timezone
 from funds.models import Donation, Fund, LedgerEntry, Pledge
 from funds.services.ledger import financial_year_for, fund_donation_record, standby_fund
 from funds.services.pledges import pledge_create, pledge_stop
-from funds.web.donation_forms import parse_pounds
 from support.models import AuditEvent
+from support.money import parse_pounds
 
 TODAY = timezone.localdate()
 YEAR = financial_year_for(TODAY)

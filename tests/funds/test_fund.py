@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funds.models import Donation, Fund, FundCheckpoint, LedgerEntry, LedgerImmutableError, Pledge
+from funds.selectors.positions import position_of
 from funds.services.ledger import (
     FundPosition,
-    _position,
     fund_checkpoint,
     fund_checkpoint_all,
     fund_commitment_release,
@@ -632,7 +632,7 @@ def test_a_stopped_pledge_or_another_funds_pledge_takes_no_donation(fund, financ
 
 
 def _full_position(fund) -> FundPosition:
-    return _position(LedgerEntry.objects.filter(fund=fund))
+    return position_of(LedgerEntry.objects.filter(fund=fund))
 
 
 def test_a_checkpoint_keeps_the_position_exactly_what_the_whole_ledger_says(fund, finance, pastoral_a):

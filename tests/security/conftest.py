@@ -23,8 +23,8 @@ from funds.models import LedgerEntry, Pledge, SpendRequest
 from funds.services.ledger import fund_donation_record, standby_fund
 from funds.services.pledges import pledge_create
 from support.contacts import contact_create
+from support.dates import academic_year_start_for
 from support.models import FamilyDuplicate, PupilImport, Role
-from support.pupil_csv import academic_year_start_for
 from support.services import pupil_set_in_need
 from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, consent_to, make_user
 from uniform.models import Gift, ItemKind, UniformItem

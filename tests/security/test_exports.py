@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from funds.models import LedgerEntry
 from funds.services.ledger import fund_donation_record, fund_entry_reverse, fund_spend_commit
+from support.dates import academic_year_start_for
 from support.models import Family, PartnerCharity, School
-from support.pupil_csv import academic_year_start_for
 from uniform.models import UniformItem
 from vouchers import statements
 from vouchers.models import Redemption, Voucher, VoucherType

@@ -9,7 +9,6 @@ import contextlib
 import csv
 import datetime
 import io
-from decimal import Decimal
 
 import pytest
 from django.db import transaction
@@ -30,7 +29,7 @@ from funds.services.approvals import spend_request_approve, spend_request_for
 from funds.services.ledger import fund_donation_record, fund_for_school, fund_position
 from support.errors import SupportError
 from support.models import Role
-from support.money import pounds, to_pence
+from support.money import TOO_PRECISE, parse_pounds, pounds
 from support.pupil_csv import ParseResult, expected_year_group, parse_pupil_csv
 from support.services import pupil_set_in_need
 from tests.factories import consent_to, make_user
@@ -190,29 +189,38 @@ def test_it_round_trips_valid_rows(rows):
 pence = st.integers(min_value=-(10**18), max_value=10**18)  # far past a float's 2**53 of exact integers
 
 
+def _read(text: str) -> int:
+    return parse_pounds(text, minimum=None, maximum=None)
+
+
 @FAST
 @given(amount=pence)
 def test_it_formats_and_reads_back_any_amount_exactly(amount):
-    assert to_pence(pounds(amount)) == amount
-    assert to_pence(pounds(amount, symbol=False)) == amount
-    assert type(to_pence(pounds(amount))) is int
+    assert _read(pounds(amount)) == amount
+    assert _read(pounds(amount, symbol=False)) == amount
+    assert type(_read(pounds(amount))) is int
 
 
 @FAST
 @given(amounts=st.lists(pence, max_size=20))
 def test_it_sums_formatted_amounts_to_the_formatted_sum(amounts):
-    assert sum(to_pence(pounds(a)) for a in amounts) == sum(amounts)
-    assert pounds(sum(amounts)) == pounds(sum(to_pence(pounds(a)) for a in amounts))
+    assert sum(_read(pounds(a)) for a in amounts) == sum(amounts)
+    assert pounds(sum(amounts)) == pounds(sum(_read(pounds(a)) for a in amounts))
+
+
+@FAST
+@given(whole=st.integers(min_value=0, max_value=10**15), hundredths=st.integers(min_value=0, max_value=99))
+def test_it_reads_pounds_and_pence_exactly(whole, hundredths):
+    """A float would read 0.29 as 28.999...; the exact answer comes from integer arithmetic."""
+    assert _read(f"{whole}.{hundredths:02d}") == whole * 100 + hundredths
+    assert _read(f"{whole}.{hundredths:02d}".rstrip("0").rstrip(".") or "0") == whole * 100 + hundredths
 
 
 @FAST
 @given(whole=st.integers(min_value=0, max_value=10**15), thousandths=st.integers(min_value=0, max_value=999))
-def test_it_reads_decimal_text_exactly_rounding_half_up(whole, thousandths):
-    """A float would read 0.29 as 28.999...; the exact answer comes from integer arithmetic."""
-    text = f"{whole}.{thousandths:03d}"
-    expected = whole * 100 + (thousandths + 5) // 10
-    assert to_pence(text) == expected
-    assert to_pence(Decimal(text)) == expected
+def test_it_refuses_a_third_decimal_place_rather_than_round_it(whole, thousandths):
+    with pytest.raises(ValueError, match=TOO_PRECISE):
+        _read(f"{whole}.{thousandths:03d}")
 
 
 # --- State machines -------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ import time
 import pytest
 from django.db import transaction
 
+from support.dates import academic_year_start_for
 from support.models import Pupil, PupilImport
-from support.pupil_csv import academic_year_start_for, expected_year_group
+from support.pupil_csv import expected_year_group
 from support.pupil_import import pupil_import_confirm, pupil_import_upload
 from tests.factories import make_upn
 

@@ -11,13 +11,13 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from stdnum.gb import upn as stdnum_upn
 
+from support.dates import academic_year_start_for
 from support.pupil_csv import (
     COLUMNS,
     MAX_BYTES,
     REQUIRED,
     ParseResult,
     RowError,
-    academic_year_start_for,
     expected_year_group,
     normalise_name_key,
     normalise_postcode,

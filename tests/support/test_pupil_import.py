@@ -18,9 +18,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from stdnum.gb import upn as stdnum_upn
 
+from support.dates import academic_year_start_for
 from support.errors import SupportError
 from support.models import AuditEvent, Family, FamilyDuplicate, Pupil, PupilImport
-from support.pupil_csv import COLUMNS, MAX_BYTES, academic_year_start_for, expected_year_group
+from support.pupil_csv import COLUMNS, MAX_BYTES, expected_year_group
 from support.pupil_import import (
     ImportRejected,
     pupil_import_apply,

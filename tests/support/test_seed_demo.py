@@ -10,6 +10,7 @@ from stdnum.gb import upn as upn_module
 from funds.models import LedgerEntry, SpendRequest
 from funds.selectors.reports import fund_year_summary
 from funds.services.ledger import financial_year_for, fund_position, standby_fund
+from support.dates import academic_year_start_for
 from support.demo import DEMO_PASSWORD
 from support.models import (
     AuditEvent,
@@ -22,7 +23,7 @@ from support.models import (
     Role,
     School,
 )
-from support.pupil_csv import academic_year_start_for, expected_year_group
+from support.pupil_csv import expected_year_group
 from vouchers.models import Voucher
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from support.pupil_csv import academic_year_start_for
+from support.dates import academic_year_start_for
 from tests.factories import PupilFactory
 from tests.uniform.factories import UniformItemFactory
 from uniform.models import UniformItem, WelcomePack, WelcomePackItem

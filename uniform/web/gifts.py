@@ -17,12 +17,12 @@ from django.views.decorators.http import require_POST
 
 from support.access import requires
 from support.audit import audit_record
+from support.dates import academic_year_start_for
 from support.errors import SupportError
-from support.forms import GovukErrorsMixin
+from support.forms import GovukErrorsMixin, PoundsField, form_error_from
 from support.models import School
-from support.money import pounds, to_pence
+from support.money import pounds
 from support.permissions import has_perm
-from support.pupil_csv import academic_year_start_for
 from support.scopes import scope_for
 from support.selectors import schools_visible_to
 from support.visibility import can_see, order_visible
@@ -233,11 +233,7 @@ class ItemForm(GovukErrorsMixin, forms.Form):
         "then adult sizes), or Child 12, Child 13, Adult 1 for shoes. Leave empty for one size.",
         widget=forms.TextInput(attrs={"class": "govuk-input"}),
     )
-    unit_cost = forms.CharField(
-        label="Unit cost in pounds",
-        max_length=12,
-        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-5", "inputmode": "decimal"}),
-    )
+    unit_cost = PoundsField(label="Unit cost in pounds", minimum=0, width=5)
     supplier = forms.CharField(
         required=False,
         max_length=120,
@@ -258,15 +254,6 @@ class ItemForm(GovukErrorsMixin, forms.Form):
 
     def clean_kind(self) -> str:
         return self.cleaned_data["kind"] or ItemKind.UNIFORM
-
-    def clean_unit_cost(self) -> int:
-        try:
-            pence = to_pence(self.cleaned_data["unit_cost"])
-        except ValueError:
-            raise forms.ValidationError("Enter an amount, like 8.50.") from None
-        if pence < 0:
-            raise forms.ValidationError("The unit cost cannot be negative.")
-        return pence
 
     def size_list(self) -> list[str]:
         return [size.strip() for size in self.cleaned_data["sizes"].split(",") if size.strip()]
@@ -335,7 +322,7 @@ def uniform_item_edit(request: HttpRequest, school_pk: int, pk: int | None = Non
                 is_active=data["is_active"],
             )
         except SupportError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form_error_from(form, exc)
         else:
             messages.success(request, f"{saved.name} saved.")
             return redirect("uniform_items", school_pk=school.pk)
@@ -454,7 +441,7 @@ def uniform_stock(request: HttpRequest, school_pk: int) -> HttpResponse:
                     item=item, size=size, quantity=data["change"], actor=request.user, note=data["note"]
                 )
         except SupportError as exc:
-            form.add_error("change" if exc.field in ("change", "quantity") else None, exc.message)
+            form_error_from(form, exc, fields={"quantity": "change"})
         else:
             messages.success(request, f"Stock of {item.name} {size} recorded.".replace("  ", " "))
             return redirect("uniform_stock", school_pk=school.pk)

@@ -20,7 +20,7 @@ from support import selectors as support_selectors
 from support.access import requires
 from support.bounds import id_in_range
 from support.errors import SupportError
-from support.forms import GovukErrorsMixin, SafeguardingHintsMixin
+from support.forms import GovukErrorsMixin, SafeguardingHintsMixin, form_error_from
 from support.money import pounds
 from support.permissions import has_perm
 from support.scopes import scope_for
@@ -35,10 +35,6 @@ from uniform.transitions import REQUEST_FLOW
 PAGE_SIZE = 25
 Status = SupportRequest.Status
 SELECT = {"class": "govuk-select"}
-
-
-def _form_error(form: forms.Form, exc: SupportError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 # --- Forms -------------------------------------------------------------------------------------
@@ -162,7 +158,7 @@ def request_create_page(request: HttpRequest, pupil_pk: int) -> HttpResponse:
                 actor=request.user,
             )
         except SupportError as exc:
-            _form_error(form, exc)
+            form_error_from(form, exc)
         else:
             messages.success(
                 request, f"{created.get_kind_display()} for {pupil.known_as} {_outcome(created)}"
@@ -234,7 +230,7 @@ def request_revise_page(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except SupportError as exc:
-            _form_error(form, exc)
+            form_error_from(form, exc)
         else:
             messages.success(request, f"{moved.get_kind_display()} request changed and {_outcome(moved)}")
             return redirect("support_request_detail", pk=pk)
@@ -363,7 +359,7 @@ def request_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     except SupportError as exc:
         form = ReasonForm(request.POST)
         form.is_valid()
-        _form_error(form, exc)
+        form_error_from(form, exc)
         return _render_detail(request, support_request, status=exc.status_code, form=form)
     messages.success(request, f"Request {done}.")
     return redirect("support_request_detail", pk=support_request.pk)
@@ -415,7 +411,7 @@ def winter_drive(request: HttpRequest) -> HttpResponse:
                 pupil_coats=pupil_coats, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except SupportError as exc:
-            _form_error(form, exc)
+            form_error_from(form, exc)
         else:
             approved = sum(1 for r in created if r.status == Status.APPROVED)
             messages.success(

@@ -1,8 +1,5 @@
 """Partner charity pages: check a code (typed, or opened from the QR), redeem it, list redemptions."""
 
-import csv
-import datetime
-
 from django.contrib import messages
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
@@ -11,7 +8,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from support.access import requires
-from support.csv_safe import safe_row
+from support.csv_safe import csv_text
+from support.dates import month_instants
 from support.errors import SupportError
 from support.http import client_ip
 from support.models import PartnerCharity
@@ -96,22 +94,12 @@ def redeem_code(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-def _month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    start = month.replace(day=1)
-    end = (start + datetime.timedelta(days=32)).replace(day=1)
-    tz = timezone.get_current_timezone()
-    return (
-        datetime.datetime.combine(start, datetime.time.min, tzinfo=tz),
-        datetime.datetime.combine(end, datetime.time.min, tzinfo=tz),
-    )
-
-
 def _redemptions_for_month(request: HttpRequest):
     form = MonthForm(request.GET or None)
     month = timezone.localdate().replace(day=1)
     if form.is_valid() and form.cleaned_data["month"]:
         month = form.cleaned_data["month"]
-    start, end = _month_bounds(month)
+    start, end = month_instants(month)
     redemptions = (
         selectors.redemptions_visible_to(request.user)
         .filter(redeemed_at__gte=start, redeemed_at__lt=end)
@@ -136,11 +124,21 @@ def redemption_list(request: HttpRequest) -> HttpResponse:
 @requires("redemptions.view")
 def redemption_export(request: HttpRequest) -> HttpResponse:
     _, month, redemptions = _redemptions_for_month(request)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="redemptions-{month:%Y-%m}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
+    text = csv_text(
+        (
+            [
+                timezone.localtime(r.redeemed_at).strftime("%d/%m/%Y %H:%M"),
+                r.voucher.display_code,
+                r.voucher.voucher_type.name,
+                r.voucher.school.name,
+                pounds(r.voucher.face_value_pence, symbol=False),
+                r.items_given,
+                pounds(r.value_pence, symbol=False),
+                r.redeemed_by.get_username(),
+            ]
+            for r in redemptions
+        ),
+        header=[
             "Redeemed",
             "Code",
             "Voucher",
@@ -149,23 +147,10 @@ def redemption_export(request: HttpRequest) -> HttpResponse:
             "Items given",
             "Value given (£)",
             "Redeemed by",
-        ]
+        ],
     )
-    for r in redemptions:
-        writer.writerow(
-            safe_row(
-                [
-                    timezone.localtime(r.redeemed_at).strftime("%d/%m/%Y %H:%M"),
-                    r.voucher.display_code,
-                    r.voucher.voucher_type.name,
-                    r.voucher.school.name,
-                    pounds(r.voucher.face_value_pence, symbol=False),
-                    r.items_given,
-                    pounds(r.value_pence, symbol=False),
-                    r.redeemed_by.get_username(),
-                ]
-            )
-        )
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="redemptions-{month:%Y-%m}.csv"'
     return response
 
 

@@ -4,7 +4,6 @@ Every queryset starts from a selector (``vouchers_visible_to``, ``families_visib
 goes through a service. Out of scope is a 404, a role without the permission a 403.
 """
 
-import csv
 from collections.abc import Iterator
 
 from django.contrib import messages
@@ -23,8 +22,9 @@ from support.access import requires
 from support.audit import audit_record
 from support.consents import consented_partner_ids
 from support.contacts import family_recipient
-from support.csv_safe import safe_row
+from support.csv_safe import stream_csv
 from support.errors import SupportError
+from support.forms import form_error_from
 from support.http import site_url
 from support.models import Family, School, Service
 from support.money import pounds
@@ -75,10 +75,8 @@ def window_label(days: int) -> str:
     return f"{days} days"
 
 
-def _form_error(form, exc: SupportError) -> None:
-    # Consent is per partner, so a refusal belongs beside the voucher type (whose partner it names).
-    field = "voucher_type" if exc.field == "consent" else exc.field
-    form.add_error(field if field in form.fields else None, exc.message)
+# Consent is per partner, so a refusal belongs beside the voucher type (whose partner it names).
+FORM_FIELDS = {"consent": "voucher_type"}
 
 
 # --- Issue -----------------------------------------------------------------------------------
@@ -153,7 +151,7 @@ def voucher_issue_page(request: HttpRequest, family_pk: int) -> HttpResponse:
                 site_url=site_url(request),
             )
         except SupportError as exc:
-            _form_error(form, exc)
+            form_error_from(form, exc, fields=FORM_FIELDS)
         else:
             how = {
                 Delivery.PRINT: "Print it for the family: nothing has been sent to them.",
@@ -251,24 +249,17 @@ def voucher_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @requires("vouchers.export")
 def voucher_export(request: HttpRequest) -> StreamingHttpResponse:
     """The list's vouchers under the same filters, as CSV. Carers' names only for those who see families."""
     _, vouchers = _filtered(request)
     with_names = can_see(request.user, Voucher, "lead_carer_name")
-    writer = csv.writer(_Echo())
     header = ["Code", "Type", "Partner", "School", "State", "Issued", "Issued by", "Expires"]
     header += ["Face value (£)", "Household size", "Fulfilment", "Limit overridden"]
     if with_names:
         header.insert(4, "Lead carer")
 
-    def rows() -> Iterator[str]:
-        yield writer.writerow(header)
+    def rows() -> Iterator[list]:
         for v in vouchers.iterator(chunk_size=500):
             row = [
                 v.display_code,
@@ -286,12 +277,10 @@ def voucher_export(request: HttpRequest) -> StreamingHttpResponse:
             ]
             if with_names:
                 row.insert(4, v.lead_carer_name)
-            yield writer.writerow(safe_row(row))
+            yield row
 
     audit_record(actor=request.user, action="vouchers.exported", after={"query": request.GET.urlencode()})
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="vouchers.csv"'
-    return response
+    return stream_csv(rows(), filename="vouchers.csv", header=header)
 
 
 # --- One voucher -----------------------------------------------------------------------------
@@ -369,7 +358,7 @@ def voucher_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             voucher_cancel(voucher=voucher, actor=request.user, reason=form.cleaned_data["reason"])
         except SupportError as exc:
-            _form_error(form, exc)
+            form_error_from(form, exc, fields=FORM_FIELDS)
             return _render_detail(request, voucher, status=exc.status_code, cancel_form=form)
         told = voucher.sends.filter(kind=VoucherSend.Kind.CANCELLED).exists()
         said = " The family is being told, the way it was sent to them." if told else ""
@@ -393,7 +382,7 @@ def voucher_extend_page(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except SupportError as exc:
-            _form_error(form, exc)
+            form_error_from(form, exc, fields=FORM_FIELDS)
             return _render_detail(request, voucher, status=exc.status_code, extend_form=form)
         messages.success(
             request,
@@ -423,7 +412,7 @@ def voucher_send_page(request: HttpRequest, pk: int) -> HttpResponse:
             site_url=site_url(request),
         )
     except SupportError as exc:
-        _form_error(form, exc)
+        form_error_from(form, exc, fields=FORM_FIELDS)
         return _render_detail(request, voucher, status=exc.status_code, send_form=form)
     how = "e-mailed" if send.channel == Delivery.EMAIL else "sent by text message"
     messages.success(request, f"Voucher {voucher.display_code} is being {how} to {send.address}.")

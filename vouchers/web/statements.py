@@ -5,9 +5,7 @@ Which partners a user may see comes from ``statement_partners_visible_to``; anot
 is a 404. Every download is audited by ``statement_record_download``.
 """
 
-import csv
 import datetime
-from collections.abc import Iterator
 
 from django import forms
 from django.contrib import messages
@@ -20,7 +18,7 @@ from django.utils.cache import patch_cache_control
 
 from support.access import requires
 from support.bounds import BoundedFormMixin
-from support.csv_safe import safe_row
+from support.csv_safe import stream_csv
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin
 from support.models import PartnerCharity
@@ -187,11 +185,6 @@ def statement_pdf(request: HttpRequest, partner_id: int, year: int, month: int) 
     return response
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @requires("statements.view")
 def statement_csv(request: HttpRequest, partner_id: int, year: int, month: int) -> StreamingHttpResponse:
     """The month's rows and totals, written as they are read from the database."""
@@ -200,16 +193,10 @@ def statement_csv(request: HttpRequest, partner_id: int, year: int, month: int) 
     statement_record_download(
         actor=request.user, partner=partner, month=first, file_format="csv", statement=statement
     )
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        for row in statement_csv_rows(partner=partner, month=first):
-            yield writer.writerow(safe_row(row))
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     suffix = "-preview" if first == current_month() else ""
-    response["Content-Disposition"] = (
-        f'attachment; filename="statement-{statement_reference(partner, first)}{suffix}.csv"'
+    response = stream_csv(
+        statement_csv_rows(partner=partner, month=first),
+        filename=f"statement-{statement_reference(partner, first)}{suffix}.csv",
     )
     patch_cache_control(response, private=True, no_store=True)
     return response
