@@ -40,7 +40,7 @@ def main() -> None:
     from support.pupil_csv import normalise_name_key
     from tests.factories import make_upn
     from uniform.models import Gift, GiftLine, UniformItem, WelcomePack, WelcomePackItem
-    from uniform.services import BATCH_SIZE, gifts_generate
+    from uniform.services.gifts import BATCH_SIZE, gifts_generate
 
     year = academic_year_start_for(timezone.localdate())
     family = Family.objects.create(

@@ -22,7 +22,7 @@ from uniform.models import (
     WelcomePack,
     WelcomePackItem,
 )
-from uniform.services import uniform_item_save, welcome_pack_set
+from uniform.services.gifts import uniform_item_save, welcome_pack_set
 from uniform.sizes import normalise_sizes
 
 

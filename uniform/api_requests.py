@@ -10,10 +10,10 @@ from rest_framework.routers import SimpleRouter
 from support import safeguarding
 from support.api.visibility import VisibleFieldsMixin
 from support.selectors import pupils_visible_to
-from uniform import request_services as services
 from uniform.filters import SupportRequestFilter
 from uniform.models import ItemKind, SupportRequest
 from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
+from uniform.services import requests as services
 from uniform.transitions import REQUEST_FLOW
 
 

@@ -171,7 +171,7 @@ def _requests_history(*, today: datetime.date) -> int:
     from support.demo import BATCH, at_local, explicit_timestamps, school_staff
     from support.models import Policy
     from support.scopes import scope_for
-    from uniform.request_services import period_for
+    from uniform.services.requests import period_for
 
     lead = get_user_model().objects.filter(username="lead_a").first()
     finance = get_user_model().objects.filter(username="finance").first()
@@ -377,7 +377,7 @@ def _requests_demo_seed() -> int:
     from django.contrib.auth import get_user_model
 
     from support.scopes import scope_for
-    from uniform.request_services import request_create, request_hand_over, request_mark_ordered
+    from uniform.services.requests import request_create, request_hand_over, request_mark_ordered
 
     users = get_user_model().objects.in_bulk(["lead_a"], field_name="username")
     lead = users.get("lead_a")

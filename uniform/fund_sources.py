@@ -8,7 +8,7 @@ from django.utils.formats import date_format
 from funds.services.ledger import SourceFacts, register_ledger_source
 from support.money import pounds
 from uniform.models import Gift, SupportRequest
-from uniform.request_services import request_summary
+from uniform.services.requests import request_summary
 
 
 def describe_gifts(ids: list[str]) -> dict[str, SourceFacts]:
@@ -43,7 +43,7 @@ def describe_requests(ids: list[str]) -> dict[str, SourceFacts]:
 
 def register() -> None:
     from funds.services.approvals import register_spend_handler
-    from uniform.request_services import FinanceDecisions
+    from uniform.services.requests import FinanceDecisions
 
     register_ledger_source(Gift, describe_gifts)
     register_ledger_source(SupportRequest, describe_requests)

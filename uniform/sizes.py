@@ -105,3 +105,8 @@ def size_label(sizes: Sequence[str], size: str) -> str:
     if size:
         return size
     return SIZE_NEEDED if sizes else ONE_SIZE
+
+
+def check_item_size(item, size: str, *, required: bool = False) -> str:
+    """``size`` checked against one uniform item's sizes (see ``check_size``)."""
+    return check_size(name=item.name, sizes=item.sizes, value=size, required=required)

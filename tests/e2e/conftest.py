@@ -301,8 +301,8 @@ def blazer_request(funded, school_a, pastoral_a):
     """A blazer costing £120 (over the £100 threshold) asked for a pupil in need: it waits for finance."""
     from tests.factories import FamilyFactory, PupilFactory
     from tests.uniform.test_gifts_fixtures import make_item
-    from uniform import request_services
     from uniform.models import ItemKind, SupportRequest
+    from uniform.services import requests as request_services
 
     blazer = make_item(school_a, "Blazer", sizes=("S", "M", "L"), cost=120_00)
     pupil = PupilFactory(
@@ -325,12 +325,12 @@ def blazer_request(funded, school_a, pastoral_a):
 def reception(school_a, lead_a):
     """School A's Reception pack (two jumpers in a size, one book bag), three pupils, and jumpers in stock."""
     from tests.uniform.test_gifts_fixtures import make_intake, make_item, make_pack
-    from uniform import services
+    from uniform.services import stock as stock_services
 
     jumper = make_item(school_a, "Jumper", cost=8_50)
     bag = make_item(school_a, "Book bag", sizes=(), cost=4_00, track=False)
     make_pack(school_a, 0, [(jumper, 2), (bag, 1)])
     pupils = make_intake(school_a, 3, year_group=0, surname="Intake")
-    services.stock_receive(item=jumper, size="5-6", quantity=4, actor=lead_a)
-    services.stock_receive(item=jumper, size="7-8", quantity=2, actor=lead_a)
+    stock_services.stock_receive(item=jumper, size="5-6", quantity=4, actor=lead_a)
+    stock_services.stock_receive(item=jumper, size="7-8", quantity=2, actor=lead_a)
     return {"jumper": jumper, "pupils": pupils}

@@ -15,7 +15,7 @@ from support.pupil_import import pupil_import_upload
 from tests.e2e.browser import sign_in
 from tests.uniform.test_gifts_fixtures import this_year
 from uniform.models import Gift
-from uniform.services import gifts_generate
+from uniform.services.gifts import gifts_generate
 from vouchers.services import voucher_issue, voucher_redeem
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -28,8 +28,9 @@ from support.models import FamilyDuplicate, PupilImport, Role
 from support.services import pupil_set_in_need
 from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, consent_to, make_user
 from uniform.models import Gift, ItemKind, UniformItem
-from uniform.request_services import request_create
-from uniform.services import gifts_generate, stock_receive, welcome_pack_set
+from uniform.services.gifts import gifts_generate, welcome_pack_set
+from uniform.services.requests import request_create
+from uniform.services.stock import stock_receive
 from vouchers import statements
 from vouchers.models import PartnerStatement, VoucherType
 from vouchers.printing import _key as print_job_key

@@ -14,9 +14,9 @@ from funds.selectors.ledger import LedgerFilters, ledger_entries
 from funds.services.ledger import fund_donation_record, fund_entry_reverse, standby_fund
 from funds.services.pledges import donation_list
 from tests.uniform.conftest import make_outdoor_item
-from uniform import request_services
 from uniform.filters import SupportRequestFilter
 from uniform.models import ItemKind, SupportRequest
+from uniform.services import requests as request_services
 
 pytestmark = pytest.mark.django_db
 DAY = datetime.date(2026, 10, 5)

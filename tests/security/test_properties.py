@@ -34,7 +34,7 @@ from support.pupil_csv import ParseResult, expected_year_group, parse_pupil_csv
 from support.services import pupil_set_in_need
 from tests.factories import consent_to, make_user
 from uniform.models import ItemKind, SupportRequest, UniformItem
-from uniform.request_services import (
+from uniform.services.requests import (
     request_approve,
     request_create,
     request_hand_over,

@@ -22,7 +22,7 @@ from support.services import family_update, pupil_set_in_need
 from support.tasks import anonymise_expired as anonymise_task
 from tests.factories import FamilyFactory, PupilFactory, consent_to
 from uniform.models import Gift, GiftLine, SupportRequest, UniformItem
-from uniform.request_services import request_create
+from uniform.services.requests import request_create
 from vouchers.models import Redemption, Voucher, VoucherType
 from vouchers.services import voucher_issue, voucher_redeem
 

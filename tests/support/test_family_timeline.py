@@ -17,8 +17,8 @@ from tests.factories import FamilyFactory, PupilFactory, consent_to
 from tests.uniform.conftest import make_outdoor_item, standby_money  # noqa: F401  (autouse: money in the fund)
 from tests.uniform.test_gifts_fixtures import make_item, make_pack
 from tests.vouchers.test_pastoral import make_vouchers
-from uniform import services as gift_services
-from uniform.request_services import request_create, request_reject
+from uniform.services import gifts as gift_services
+from uniform.services.requests import request_create, request_reject
 from vouchers.models import VoucherSend, VoucherType
 from vouchers.services import voucher_cancel, voucher_extend, voucher_issue, voucher_redeem
 

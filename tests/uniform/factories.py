@@ -16,8 +16,8 @@ from uniform.models import (
     WelcomePack,
     WelcomePackItem,
 )
-from uniform.request_services import request_create
-from uniform.services import stock_receive
+from uniform.services.requests import request_create
+from uniform.services.stock import stock_receive
 
 
 class UniformItemFactory(factory.django.DjangoModelFactory):

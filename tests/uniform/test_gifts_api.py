@@ -12,8 +12,9 @@ from tests.uniform.test_gifts_fixtures import (
     pack_a,
     this_year,
 )
-from uniform import services
 from uniform.models import Gift
+from uniform.services import gifts as gift_services
+from uniform.services import stock as stock_services
 
 FIXTURES = (bag_a, jumper_a, pack_a)  # pytest finds these by name
 pytestmark = pytest.mark.django_db
@@ -30,8 +31,8 @@ def gifts(lead_a, lead_b, school_a, school_b, pack_a):
     make_intake(school_a, 2)
     make_pack(school_b, 7, [(make_item(school_b, "Blazer", sizes=("S", "M")), 1)])
     make_intake(school_b, 1, year_group=7)
-    services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
-    services.gifts_generate(school=school_b, academic_year=this_year(), actor=lead_b)
+    gift_services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
+    gift_services.gifts_generate(school=school_b, academic_year=this_year(), actor=lead_b)
     return Gift.objects.all()
 
 
@@ -88,7 +89,7 @@ def test_it_records_sizes_packs_and_hands_over_through_the_api(gifts, pastoral_a
     refused = client.post(f"/api/v1/gifts/{gift.pk}/handed-over/")
     assert refused.status_code == 409
     assert "Not enough stock" in refused.json()["detail"]
-    services.stock_receive(item=jumper_a, size="7-8", quantity=2, actor=pastoral_a)
+    stock_services.stock_receive(item=jumper_a, size="7-8", quantity=2, actor=pastoral_a)
     done = client.post(f"/api/v1/gifts/{gift.pk}/handed-over/").json()
     assert done["status"] == "handed_over"
     assert done["cost_pence"] == 21_00

@@ -14,9 +14,9 @@ from funds.services.ledger import fund_position, standby_fund
 from support.models import Phase, Pupil, School
 from support.selectors import on_roll_at
 from tests.uniform.test_gifts_fixtures import bag_a, jumper_a, make_intake, pack_a, this_year
-from uniform import services
 from uniform.demo import uniform_demo_seed
 from uniform.models import Gift, StockLevel, SupportRequest, UniformItem, WelcomePack
+from uniform.services import gifts as gift_services
 
 FIXTURES = (bag_a, jumper_a, pack_a)  # pytest finds these by name
 pytestmark = pytest.mark.django_db
@@ -51,10 +51,11 @@ def test_it_generates_the_whole_demo_trusts_intake_in_bounded_queries():
     call_command("seed_demo", stdout=StringIO())
     admin = get_user_model().objects.get(username="admin")
     schools = list(School.objects.exclude(phase=Phase.ALTERNATIVE))
-    services.gifts_generate(school=schools[0], academic_year=this_year(), actor=admin)  # warms caches
+    gift_services.gifts_generate(school=schools[0], academic_year=this_year(), actor=admin)  # warms caches
     with CaptureQueriesContext(connection) as queries:
         made = sum(
-            services.gifts_generate(school=s, academic_year=this_year(), actor=admin) for s in schools[1:]
+            gift_services.gifts_generate(school=s, academic_year=this_year(), actor=admin)
+            for s in schools[1:]
         )
     expected = sum(
         # On the school's current roll: former pupils (the demo has leavers) get no welcome pack.
@@ -69,7 +70,7 @@ def test_it_generates_the_whole_demo_trusts_intake_in_bounded_queries():
 
 def test_it_shows_uniform_in_the_admin_to_trust_admins_only(client_for, admin, lead_a, school_a, pack_a):
     make_intake(school_a, 1)
-    services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
+    gift_services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
     gift = Gift.objects.get()
     client = client_for(admin)
     for name in ("uniformitem", "welcomepack", "gift", "stocklevel", "stockmovement"):

@@ -15,8 +15,9 @@ from tests.uniform.test_gifts_fixtures import (
     pack_a,
     this_year,
 )
-from uniform import services
 from uniform.models import Gift, GiftLine, StockLevel, UniformItem, WelcomePackItem
+from uniform.services import gifts as gift_services
+from uniform.services import stock as stock_services
 
 FIXTURES = (bag_a, jumper_a, pack_a)  # pytest finds these by name
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ def _pdf_text(content: bytes) -> str:
 @pytest.fixture
 def intake_a(lead_a, school_a, pack_a):
     pupils = make_intake(school_a, 3, surname="Able")
-    services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
+    gift_services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
     return pupils
 
 
@@ -115,7 +116,7 @@ def test_it_saves_sizes_for_a_class_of_30_in_a_bounded_number_of_queries(
     client_for, pastoral_a, lead_a, school_a, pack_a
 ):
     make_intake(school_a, 3, year_group=0, surname="Small")
-    services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
+    gift_services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
     make_intake(school_a, 30, year_group=0, surname="Big")
     client = client_for(pastoral_a)
     client.get(_class_url(school_a))
@@ -123,7 +124,7 @@ def test_it_saves_sizes_for_a_class_of_30_in_a_bounded_number_of_queries(
     with CaptureQueriesContext(connection) as few:
         client.post(_class_url(school_a), small)
         client.get(_class_url(school_a))
-    services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
+    gift_services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
     big = _sizes_post(Gift.objects.filter(pupil__surname="Big"), "7-8")
     with CaptureQueriesContext(connection) as many:
         assert client.post(_class_url(school_a), big).status_code == 302
@@ -148,12 +149,12 @@ def test_it_packs_and_hands_over_from_the_class_page(client_for, pastoral_a, sch
     client = client_for(pastoral_a)
     client.post(_class_url(school_a), _sizes_post(Gift.objects.all()))
     gift = Gift.objects.order_by("pk").first()
-    services.stock_receive(item=jumper_a, size="5-6", quantity=1, actor=pastoral_a)
+    stock_services.stock_receive(item=jumper_a, size="5-6", quantity=1, actor=pastoral_a)
     client.post(reverse("gift_pack", args=[gift.pk]))
     response = client.post(reverse("gift_hand_over", args=[gift.pk]), follow=True)
     assert "Not enough stock" in response.content.decode()
     assert Gift.objects.get(pk=gift.pk).status == Gift.Status.PACKED
-    services.stock_receive(item=jumper_a, size="5-6", quantity=1, actor=pastoral_a)
+    stock_services.stock_receive(item=jumper_a, size="5-6", quantity=1, actor=pastoral_a)
     response = client.post(reverse("gift_hand_over", args=[gift.pk]), follow=True)
     assert "was handed over" in response.content.decode()
     assert Gift.objects.get(pk=gift.pk).status == Gift.Status.HANDED_OVER
@@ -277,7 +278,7 @@ def test_it_lists_pupils_without_sizes_on_the_packing_list_with_a_count(
 def test_it_exports_the_supplier_order_as_csv_and_pdf(client_for, pastoral_a, school_a, jumper_a, intake_a):
     client = client_for(pastoral_a)
     client.post(_class_url(school_a), _sizes_post(Gift.objects.all()))
-    services.stock_receive(item=jumper_a, size="5-6", quantity=2, actor=pastoral_a)
+    stock_services.stock_receive(item=jumper_a, size="5-6", quantity=2, actor=pastoral_a)
     csv_text = client.get(
         reverse("uniform_order_summary", args=[school_a.pk, "csv"]) + f"?year={this_year()}"
     )

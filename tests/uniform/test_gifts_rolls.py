@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from support.rolls import pupil_roll_leave
 from tests.uniform.test_gifts_fixtures import jumper_a, make_intake, make_pack, this_year
-from uniform import services
+from uniform.services import gifts as gift_services
 
 FIXTURES = (jumper_a,)  # pytest finds these by name
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ def test_it_gives_no_welcome_pack_to_a_pupil_who_left_the_roll(lead_a, school_a,
     staying, leaver = make_intake(school_a, 2)
     pupil_roll_leave(pupil=leaver, school=school_a, actor=lead_a, left_on=timezone.localdate())
 
-    made = services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
+    made = gift_services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
 
     assert made == 1
     assert list(staying.gifts.values_list("pupil", flat=True)) == [staying.pk]

@@ -16,20 +16,21 @@ from tests.uniform.test_gifts_fixtures import (
     pack_a,
     this_year,
 )
-from uniform import services
 from uniform.models import Gift, GiftLine, StockLevel, StockMovement, UniformItem, WelcomePack
+from uniform.services import gifts as gift_services
+from uniform.services import stock as stock_services
 
 FIXTURES = (bag_a, jumper_a, pack_a)  # pytest finds these by name
 pytestmark = pytest.mark.django_db
 
 
 def _generate(lead, school, year=None) -> int:
-    return services.gifts_generate(school=school, academic_year=year or this_year(), actor=lead)
+    return gift_services.gifts_generate(school=school, academic_year=year or this_year(), actor=lead)
 
 
 def _size_all(gift_qs, actor, school, size="5-6") -> None:
     lines = GiftLine.objects.filter(gift__in=gift_qs).select_related("item")
-    services.gift_sizes_record(
+    gift_services.gift_sizes_record(
         school=school, sizes={line.pk: size if line.item.sizes else "" for line in lines}, actor=actor
     )
 
@@ -139,7 +140,7 @@ def test_it_records_sizes_for_a_class_and_moves_complete_gifts_to_sized(pastoral
     jumper_lines = {
         line.gift_id: line for line in GiftLine.objects.filter(item__name="Jumper").order_by("gift_id")
     }
-    changed = services.gift_sizes_record(
+    changed = gift_services.gift_sizes_record(
         school=school_a,
         sizes={jumper_lines[gifts[0].pk].pk: "5-6", jumper_lines[gifts[1].pk].pk: "7-8"},
         actor=pastoral_a,
@@ -157,7 +158,9 @@ def test_it_records_sizes_for_a_class_and_moves_complete_gifts_to_sized(pastoral
     assert event.before == {"Jumper": ""}
     assert event.after == {"Jumper": "5-6"}
     # Clearing a size puts the gift back to waiting.
-    services.gift_sizes_record(school=school_a, sizes={jumper_lines[gifts[0].pk].pk: ""}, actor=pastoral_a)
+    gift_services.gift_sizes_record(
+        school=school_a, sizes={jumper_lines[gifts[0].pk].pk: ""}, actor=pastoral_a
+    )
     assert Gift.objects.get(pk=gifts[0].pk).status == Gift.Status.AWAITING_SIZES
 
 
@@ -166,7 +169,7 @@ def test_it_refuses_a_size_the_item_does_not_come_in(pastoral_a, lead_a, school_
     _generate(lead_a, school_a)
     line = GiftLine.objects.get(item__name="Jumper")
     with pytest.raises(SupportError, match="comes in 3-4, 5-6, 7-8"):
-        services.gift_sizes_record(school=school_a, sizes={line.pk: "XXL"}, actor=pastoral_a)
+        gift_services.gift_sizes_record(school=school_a, sizes={line.pk: "XXL"}, actor=pastoral_a)
     assert GiftLine.objects.get(pk=line.pk).size == ""
 
 
@@ -180,11 +183,11 @@ def test_it_records_sizes_for_a_class_of_30_in_a_bounded_number_of_queries(
     big = Gift.objects.filter(pupil__surname="Big")
     small_sizes = {line.pk: "3-4" for line in GiftLine.objects.filter(gift__in=small, item__name="Jumper")}
     big_sizes = {line.pk: "3-4" for line in GiftLine.objects.filter(gift__in=big, item__name="Jumper")}
-    services.gift_sizes_record(school=school_a, sizes={}, actor=pastoral_a)  # warms the scope cache
+    gift_services.gift_sizes_record(school=school_a, sizes={}, actor=pastoral_a)  # warms the scope cache
     with CaptureQueriesContext(connection) as few:
-        services.gift_sizes_record(school=school_a, sizes=small_sizes, actor=pastoral_a)
+        gift_services.gift_sizes_record(school=school_a, sizes=small_sizes, actor=pastoral_a)
     with CaptureQueriesContext(connection) as many:
-        assert services.gift_sizes_record(school=school_a, sizes=big_sizes, actor=pastoral_a) == 30
+        assert gift_services.gift_sizes_record(school=school_a, sizes=big_sizes, actor=pastoral_a) == 30
     assert len(many) == len(few) <= 12
     assert big.filter(status=Gift.Status.SIZED).count() == 30
 
@@ -194,9 +197,9 @@ def test_it_refuses_sizes_for_another_schools_gifts(pastoral_b, lead_a, school_a
     _generate(lead_a, school_a)
     line = GiftLine.objects.get(item__name="Jumper")
     with pytest.raises(SupportError):
-        services.gift_sizes_record(school=school_a, sizes={line.pk: "5-6"}, actor=pastoral_b)
+        gift_services.gift_sizes_record(school=school_a, sizes={line.pk: "5-6"}, actor=pastoral_b)
     with pytest.raises(SupportError, match="not on this school"):
-        services.gift_sizes_record(school=school_b, sizes={line.pk: "5-6"}, actor=pastoral_b)
+        gift_services.gift_sizes_record(school=school_b, sizes={line.pk: "5-6"}, actor=pastoral_b)
     assert GiftLine.objects.get(pk=line.pk).size == ""
 
 
@@ -205,17 +208,17 @@ def test_it_packs_only_a_sized_gift_and_only_once(pastoral_a, lead_a, school_a, 
     _generate(lead_a, school_a)
     gift = Gift.objects.get()
     with pytest.raises(ConflictError, match="Record every size"):
-        services.gift_pack(gift=gift, actor=pastoral_a)
+        gift_services.gift_pack(gift=gift, actor=pastoral_a)
     _size_all(Gift.objects.all(), pastoral_a, school_a)
-    gift = services.gift_pack(gift=gift, actor=pastoral_a)
+    gift = gift_services.gift_pack(gift=gift, actor=pastoral_a)
     assert gift.status == Gift.Status.PACKED
     assert gift.packed_by == pastoral_a
     assert gift.packed_at
     with pytest.raises(ConflictError, match="already packed"):
-        services.gift_pack(gift=gift, actor=pastoral_a)
+        gift_services.gift_pack(gift=gift, actor=pastoral_a)
     line = GiftLine.objects.get(gift=gift, item__name="Jumper")
     with pytest.raises(ConflictError, match="cannot change"):
-        services.gift_sizes_record(school=school_a, sizes={line.pk: "7-8"}, actor=pastoral_a)
+        gift_services.gift_sizes_record(school=school_a, sizes={line.pk: "7-8"}, actor=pastoral_a)
 
 
 def _packed_gift(pastoral, lead, school, size="5-6") -> Gift:
@@ -223,12 +226,12 @@ def _packed_gift(pastoral, lead, school, size="5-6") -> Gift:
     _generate(lead, school)
     gift = Gift.objects.get()
     _size_all(Gift.objects.all(), pastoral, school, size)
-    return services.gift_pack(gift=gift, actor=pastoral)
+    return gift_services.gift_pack(gift=gift, actor=pastoral)
 
 
 def test_it_hands_over_taking_stock_and_keeping_the_cost(pastoral_a, lead_a, school_a, jumper_a, pack_a):
-    services.stock_receive(item=jumper_a, size="5-6", quantity=5, actor=pastoral_a)
-    gift = services.gift_hand_over(gift=_packed_gift(pastoral_a, lead_a, school_a), actor=pastoral_a)
+    stock_services.stock_receive(item=jumper_a, size="5-6", quantity=5, actor=pastoral_a)
+    gift = gift_services.gift_hand_over(gift=_packed_gift(pastoral_a, lead_a, school_a), actor=pastoral_a)
     assert gift.status == Gift.Status.HANDED_OVER
     assert gift.handed_over_by == pastoral_a
     assert gift.handed_over_at
@@ -240,17 +243,17 @@ def test_it_hands_over_taking_stock_and_keeping_the_cost(pastoral_a, lead_a, sch
     assert not StockLevel.objects.filter(item__name="Book bag").exists()
     assert AuditEvent.objects.filter(action="gift.handed_over", after__cost_pence=2100).exists()
     with pytest.raises(ConflictError, match="already handed over"):
-        services.gift_hand_over(gift=gift, actor=pastoral_a)
+        gift_services.gift_hand_over(gift=gift, actor=pastoral_a)
     assert StockLevel.objects.get(item=jumper_a, size="5-6").quantity == 3
 
 
 def test_it_refuses_a_hand_over_that_would_take_stock_below_zero(
     pastoral_a, lead_a, school_a, jumper_a, pack_a
 ):
-    services.stock_receive(item=jumper_a, size="5-6", quantity=1, actor=pastoral_a)
+    stock_services.stock_receive(item=jumper_a, size="5-6", quantity=1, actor=pastoral_a)
     gift = _packed_gift(pastoral_a, lead_a, school_a)
     with pytest.raises(ConflictError) as refused:
-        services.gift_hand_over(gift=gift, actor=pastoral_a)
+        gift_services.gift_hand_over(gift=gift, actor=pastoral_a)
     assert "Jumper size 5-6 (needs 2, 1 in stock)" in refused.value.message
     gift.refresh_from_db()
     assert gift.status == Gift.Status.PACKED
@@ -260,15 +263,15 @@ def test_it_refuses_a_hand_over_that_would_take_stock_below_zero(
 
 
 def test_it_refuses_a_hand_over_when_a_size_was_never_stocked(pastoral_a, lead_a, school_a, jumper_a, pack_a):
-    services.stock_receive(item=jumper_a, size="3-4", quantity=10, actor=pastoral_a)
+    stock_services.stock_receive(item=jumper_a, size="3-4", quantity=10, actor=pastoral_a)
     gift = _packed_gift(pastoral_a, lead_a, school_a, size="7-8")
     with pytest.raises(ConflictError, match="size 7-8 \\(needs 2, 0 in stock\\)"):
-        services.gift_hand_over(gift=gift, actor=pastoral_a)
+        gift_services.gift_hand_over(gift=gift, actor=pastoral_a)
 
 
 def test_it_hands_over_untracked_items_without_stock(pastoral_a, lead_a, school_a, jumper_a, pack_a):
     UniformItem.objects.filter(pk=jumper_a.pk).update(track_stock=False)
-    gift = services.gift_hand_over(gift=_packed_gift(pastoral_a, lead_a, school_a), actor=pastoral_a)
+    gift = gift_services.gift_hand_over(gift=_packed_gift(pastoral_a, lead_a, school_a), actor=pastoral_a)
     assert gift.status == Gift.Status.HANDED_OVER
     assert gift.cost_pence == 21_00
     assert not StockMovement.objects.exists()
@@ -279,7 +282,7 @@ def test_it_refuses_a_hand_over_before_packing(pastoral_a, lead_a, school_a, pac
     _generate(lead_a, school_a)
     _size_all(Gift.objects.all(), pastoral_a, school_a)
     with pytest.raises(ConflictError, match="packed before handing"):
-        services.gift_hand_over(gift=Gift.objects.get(), actor=pastoral_a)
+        gift_services.gift_hand_over(gift=Gift.objects.get(), actor=pastoral_a)
 
 
 def test_it_lets_only_staff_of_the_school_pack_and_hand_over(
@@ -287,18 +290,18 @@ def test_it_lets_only_staff_of_the_school_pack_and_hand_over(
 ):
     gift = _packed_gift(pastoral_a, lead_a, school_a)
     with pytest.raises(SupportError, match="Only staff"):
-        services.gift_hand_over(gift=gift, actor=pastoral_b)
+        gift_services.gift_hand_over(gift=gift, actor=pastoral_b)
     gift.refresh_from_db()
     assert gift.status == Gift.Status.PACKED
 
 
 def test_it_lets_a_lead_set_items_and_the_pack_with_audit(lead_a, pastoral_a, school_a):
-    polo = services.uniform_item_save(
+    polo = gift_services.uniform_item_save(
         school=school_a, actor=lead_a, name=" Polo ", sizes=["S", "M"], unit_cost_pence=5_00, supplier="Acme"
     )
     assert polo.name == "Polo"
     assert polo.sizes == ["S", "M"]
-    services.uniform_item_save(
+    gift_services.uniform_item_save(
         school=school_a, actor=lead_a, item=polo, name="Polo", sizes=["S", "M", "L"], unit_cost_pence=5_50
     )
     polo.refresh_from_db()
@@ -308,20 +311,24 @@ def test_it_lets_a_lead_set_items_and_the_pack_with_audit(lead_a, pastoral_a, sc
     assert updated.before["unit_cost_pence"] == 500
     assert updated.after["sizes"] == ["S", "M", "L"]
     with pytest.raises(SupportError, match="already has an item"):
-        services.uniform_item_save(school=school_a, actor=lead_a, name="polo", sizes=[], unit_cost_pence=1)
+        gift_services.uniform_item_save(
+            school=school_a, actor=lead_a, name="polo", sizes=[], unit_cost_pence=1
+        )
     with pytest.raises(SupportError, match="pastoral lead"):
-        services.uniform_item_save(school=school_a, actor=pastoral_a, name="Tie", sizes=[], unit_cost_pence=1)
-    pack = services.welcome_pack_set(school=school_a, year_group=0, contents={polo.pk: 3}, actor=lead_a)
+        gift_services.uniform_item_save(
+            school=school_a, actor=pastoral_a, name="Tie", sizes=[], unit_cost_pence=1
+        )
+    pack = gift_services.welcome_pack_set(school=school_a, year_group=0, contents={polo.pk: 3}, actor=lead_a)
     assert list(pack.items.values_list("item_id", "quantity")) == [(polo.pk, 3)]
-    services.welcome_pack_set(school=school_a, year_group=0, contents={polo.pk: 0}, actor=lead_a)
+    gift_services.welcome_pack_set(school=school_a, year_group=0, contents={polo.pk: 0}, actor=lead_a)
     assert not pack.items.exists()
     assert AuditEvent.objects.filter(action="welcome_pack.updated").count() == 2
     with pytest.raises(SupportError, match="Reception or Year 7"):
-        services.welcome_pack_set(school=school_a, year_group=3, contents={}, actor=lead_a)
+        gift_services.welcome_pack_set(school=school_a, year_group=3, contents={}, actor=lead_a)
     assert WelcomePack.objects.count() == 1
 
 
 def test_it_refuses_another_schools_item_in_a_pack(lead_a, school_a, school_b):
     other = make_item(school_b, "Blazer")
     with pytest.raises(SupportError, match="this school only"):
-        services.welcome_pack_set(school=school_a, year_group=0, contents={other.pk: 1}, actor=lead_a)
+        gift_services.welcome_pack_set(school=school_a, year_group=0, contents={other.pk: 1}, actor=lead_a)

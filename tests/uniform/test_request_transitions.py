@@ -9,9 +9,9 @@ from rest_framework.test import APIClient
 
 from support.errors import ConflictError
 from tests.uniform.conftest import make_outdoor_item
-from uniform import request_services as services
 from uniform.api_requests import SupportRequestViewSet
 from uniform.models import ItemKind, SupportRequest
+from uniform.services import requests as services
 from uniform.transitions import REQUEST_FLOW
 from uniform.web.requests import STEPS
 

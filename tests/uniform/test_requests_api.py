@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from funds.models import LedgerEntry
 from support.models import AuditEvent
 from uniform.models import SupportRequest
-from uniform.request_services import request_create
+from uniform.services.requests import request_create
 
 Status = SupportRequest.Status
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from tests.concurrency import storm
 from tests.factories import PupilFactory, SchoolFactory, make_user
 from tests.uniform.conftest import make_outdoor_item
 from uniform.models import SupportRequest
-from uniform.request_services import request_approve, request_create
+from uniform.services.requests import request_approve, request_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

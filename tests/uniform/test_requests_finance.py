@@ -14,9 +14,10 @@ from support.models import AuditEvent, Role
 from tests.factories import make_user
 from tests.uniform.test_gifts_fixtures import bag_a, jumper_a, make_intake, pack_a, this_year
 from tests.uniform.test_gifts_services import _packed_gift
-from uniform import services
 from uniform.models import Gift, ItemKind, SupportRequest, UniformItem
-from uniform.request_services import (
+from uniform.services import gifts as gift_services
+from uniform.services import stock as stock_services
+from uniform.services.requests import (
     FUND_SHORT,
     request_approve,
     request_create,
@@ -304,7 +305,7 @@ def test_welcome_packs_paid_by_a_fund_commit_their_cost_and_hand_over_makes_it_a
 ):
     pack_a.fund = standby_fund()
     pack_a.save(update_fields=["fund"])
-    services.stock_receive(item=jumper_a, size="5-6", quantity=5, actor=pastoral_a)
+    stock_services.stock_receive(item=jumper_a, size="5-6", quantity=5, actor=pastoral_a)
     gift = _packed_gift(pastoral_a, lead_a, school_a)
     commitment = _entries(gift, Kind.COMMITMENT).get()
     assert (commitment.amount_pence, commitment.category, commitment.school) == (
@@ -312,7 +313,7 @@ def test_welcome_packs_paid_by_a_fund_commit_their_cost_and_hand_over_makes_it_a
         "welcome_uniform",
         school_a,
     )
-    services.gift_hand_over(gift=gift, actor=pastoral_a)
+    gift_services.gift_hand_over(gift=gift, actor=pastoral_a)
     position = fund_position(fund=standby_fund())
     assert (position.committed_pence, position.spent_pence) == (0, 21_00)
 
@@ -322,7 +323,7 @@ def test_welcome_packs_a_fund_cannot_afford_are_refused_whole(pack_a, school_a, 
     pack_a.save(update_fields=["fund"])
     make_intake(school_a, 3)
     with pytest.raises(SupportError) as refused:
-        services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
+        gift_services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a)
     assert refused.value.code == "insufficient_funds"
     assert not Gift.objects.exists()
     assert not LedgerEntry.objects.filter(fund=pack_a.fund).exists()
@@ -330,7 +331,7 @@ def test_welcome_packs_a_fund_cannot_afford_are_refused_whole(pack_a, school_a, 
 
 def test_welcome_packs_without_a_fund_charge_nothing(pack_a, school_a, lead_a):
     make_intake(school_a, 2)
-    assert services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a) == 2
+    assert gift_services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a) == 2
     assert fund_position(fund=standby_fund()).committed_pence == 0
 
 

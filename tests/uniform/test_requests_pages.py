@@ -8,7 +8,7 @@ from support.models import AuditEvent
 from tests.factories import PupilFactory, make_user
 from tests.uniform.conftest import make_outdoor_item
 from uniform.models import SupportRequest, UniformItem
-from uniform.request_services import request_create
+from uniform.services.requests import request_create
 
 Status = SupportRequest.Status
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from support.models import AuditEvent, Policy
 from tests.factories import PupilFactory
 from tests.uniform.conftest import make_outdoor_item
 from uniform.models import ItemKind, SupportRequest, UniformItem
-from uniform.request_services import (
+from uniform.services.requests import (
     AUTO_APPROVED,
     DriveCoat,
     coat_season_for,

@@ -3,8 +3,9 @@
 import pytest
 
 from support.errors import SupportError
-from uniform import services
 from uniform.models import ItemKind
+from uniform.services import gifts as gift_services
+from uniform.services import stock as stock_services
 from uniform.sizes import (
     AGE_SIZES,
     LETTER_SIZES,
@@ -76,7 +77,7 @@ def test_it_never_shows_a_size_that_was_not_recorded():
 
 
 def test_it_saves_an_items_sizes_in_their_one_spelling_and_its_kind(lead_a, school_a):
-    coat = services.uniform_item_save(
+    coat = gift_services.uniform_item_save(
         school=school_a,
         actor=lead_a,
         name="Winter coat",
@@ -91,10 +92,10 @@ def test_it_saves_an_items_sizes_in_their_one_spelling_and_its_kind(lead_a, scho
 def test_it_records_a_gift_size_and_stock_in_the_items_spelling(lead_a, pastoral_a, school_a):
     from uniform.models import StockLevel
 
-    jumper = services.uniform_item_save(
+    jumper = gift_services.uniform_item_save(
         school=school_a, actor=lead_a, name="Jumper", sizes=["3-4", "5-6"], unit_cost_pence=8_00
     )
-    services.stock_receive(item=jumper, size="Age 5-6", quantity=4, actor=pastoral_a)
+    stock_services.stock_receive(item=jumper, size="Age 5-6", quantity=4, actor=pastoral_a)
     assert StockLevel.objects.get(item=jumper).size == "5-6"
 
 

@@ -1,7 +1,7 @@
 """Pages for coat, shoe and uniform requests: ask for a pupil, see one and move it on, the lead's queue,
 the list with filters, and the winter drive.
 
-Every queryset starts from a selector; every write goes through ``uniform.request_services``.
+Every queryset starts from a selector; every write goes through ``uniform.services.requests``.
 Out of scope is a 404, a role without the permission a 403.
 """
 
@@ -25,10 +25,10 @@ from support.money import pounds
 from support.permissions import has_perm
 from support.scopes import scope_for
 from support.visibility import can_see, visible_names
-from uniform import request_services as services
 from uniform.filters import SupportRequestFilter
 from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
+from uniform.services import requests as services
 from uniform.sizes import size_choices
 from uniform.transitions import REQUEST_FLOW
 

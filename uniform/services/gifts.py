@@ -1,5 +1,5 @@
-"""Welcome uniform use cases: items and packs, generating the intake's gifts, sizes, packing, hand-over,
-stock.
+"""Welcome uniform use cases: items and packs, generating the intake's gifts, sizes, packing, hand-over
+(stock for the hand-over is taken under the same locks; receiving and adjusting stock is ``stock``).
 
 Every state change is a conditional update (``filter(status=...).update(...)``, 0 rows means someone
 else got there first) or happens under row locks taken in primary-key order; every change is audited.
@@ -27,21 +27,16 @@ from uniform.models import (
     ItemKind,
     StockLevel,
     StockMovement,
-    SupportRequest,
     UniformItem,
     WelcomePack,
     WelcomePackItem,
 )
-from uniform.sizes import check_size, normalise_sizes
+from uniform.sizes import check_item_size, normalise_sizes
 from uniform.transitions import GIFT_FLOW
 
 Status = Gift.Status
 INTAKE_YEARS = {0: "Reception", 7: "Year 7"}
 BATCH_SIZE = 1000
-
-
-def _check_size(item: UniformItem, size: str, *, required: bool = False) -> str:
-    return check_size(name=item.name, sizes=item.sizes, value=size, required=required)
 
 
 # --- Items and welcome packs -----------------------------------------------------------------
@@ -325,7 +320,7 @@ def gift_sizes_record(*, school: School, sizes: Mapping[int, str], actor: Abstra
                 "its sizes cannot change.",
                 code="packed",
             )
-        size = _check_size(line.item, wanted[line.pk])
+        size = check_item_size(line.item, wanted[line.pk])
         before[gift.pk][line.item.name] = line.size
         after[gift.pk][line.item.name] = size
         line.size = size
@@ -466,100 +461,3 @@ def gift_hand_over(*, gift: Gift, actor: AbstractBaseUser) -> Gift:
         after={"status": Status.HANDED_OVER, "cost_pence": cost},
     )
     return gift
-
-
-# --- Stock -----------------------------------------------------------------------------------
-
-
-def _locked_level(item: UniformItem, size: str) -> StockLevel:
-    StockLevel.objects.get_or_create(item=item, size=size)
-    return StockLevel.objects.select_for_update().get(item=item, size=size)
-
-
-def _move(
-    *,
-    item: UniformItem,
-    size: str,
-    change: int,
-    kind: str,
-    note: str,
-    actor: AbstractBaseUser,
-    request: SupportRequest | None = None,
-) -> StockMovement:
-    level = _locked_level(item, size)
-    if level.quantity + change < 0:
-        label = f"{item.name}{' size ' + size if size else ''}"
-        raise ConflictError(
-            f"That would take {label} below zero: {level.quantity} in stock.", field="change", code="no_stock"
-        )
-    StockLevel.objects.filter(pk=level.pk).update(quantity=F("quantity") + change)
-    movement = StockMovement.objects.create(
-        item=item, size=size, change=change, kind=kind, note=note, by=actor, request=request
-    )
-    audit_record(
-        actor=actor,
-        action=f"stock.{kind}",
-        subject=movement,
-        before={"quantity": level.quantity},
-        after={"quantity": level.quantity + change},
-        note=note,
-    )
-    return movement
-
-
-@transaction.atomic
-def stock_receive(
-    *, item: UniformItem, size: str, quantity: int, actor: AbstractBaseUser, note: str = ""
-) -> StockMovement:
-    """Record a delivery of ``quantity`` of ``item`` in ``size`` from the supplier."""
-    require_school(actor, item.school_id)
-    size = _check_size(item, size, required=True)
-    if quantity < 1:
-        raise SupportError("Receive at least one.", field="quantity")
-    if len(note.strip()) > 300:
-        raise SupportError("Keep the note to 300 characters or fewer.", field="note")
-    return _move(
-        item=item, size=size, change=quantity, kind=StockMovement.Kind.RECEIPT, note=note.strip(), actor=actor
-    )
-
-
-@transaction.atomic
-def stock_adjust(
-    *, item: UniformItem, size: str, change: int, actor: AbstractBaseUser, note: str
-) -> StockMovement:
-    """Correct the stock of ``item`` in ``size`` by ``change`` (a count, a loss, a return), with a reason."""
-    require_school(actor, item.school_id)
-    size = _check_size(item, size, required=True)
-    if change == 0:
-        raise SupportError("An adjustment changes the stock by at least one.", field="change")
-    if not note.strip():
-        raise SupportError("Say why the stock is being adjusted.", field="note")
-    if len(note.strip()) > 300:
-        raise SupportError("Keep the note to 300 characters or fewer.", field="note")
-    return _move(
-        item=item,
-        size=size,
-        change=change,
-        kind=StockMovement.Kind.ADJUSTMENT,
-        note=note.strip(),
-        actor=actor,
-    )
-
-
-@transaction.atomic
-def stock_take_for_request(*, request: SupportRequest, actor: AbstractBaseUser) -> StockMovement | None:
-    """Take a request's item from stock (refused below zero). Nothing to take for coats and shoes
-    without an item, or for items whose stock is not tracked."""
-    item = request.item
-    if item is None or not item.track_stock:
-        return None
-    require_school(actor, item.school_id)
-    return _move(
-        item=item,
-        size=request.size,
-        change=-request.quantity,
-        kind=StockMovement.Kind.HANDOVER,
-        note=f"For request {request.pk}",
-        actor=actor,
-        request=request,
-    )

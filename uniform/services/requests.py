@@ -59,7 +59,7 @@ from support.scopes import require_school, scope_for
 from support.selectors import pupils_visible_to
 from uniform.models import ItemKind, SupportRequest, UniformItem
 from uniform.selectors import support_requests_visible_to
-from uniform.services import stock_take_for_request
+from uniform.services.stock import stock_take_for_request
 from uniform.sizes import check_size
 from uniform.transitions import REQUEST_FLOW
 
