@@ -7,6 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from support import health
 from support.api.schema import UsesTheApi
 
+# The core last: a feature's more specific paths come first.
+APPS = ["funds", "vouchers", "uniform", "support"]
+
 schema_view = SpectacularAPIView.as_view(permission_classes=[UsesTheApi])
 
 urlpatterns = [
@@ -33,14 +36,9 @@ urlpatterns = [
     ),
     path("healthz", health.healthz, name="healthz"),
     *([path("api/v1/_bare/", health.BareView.as_view())] if settings.LOAD_TEST_BARE_ENDPOINT else []),
-    path("api/v1/", include("support.api.urls")),
-    path("api/v1/", include("vouchers.api_urls")),
-    path("api/v1/", include("uniform.api_urls")),
-    path("api/v1/", include("funds.api_urls")),
-    path("finance/", include("funds.urls")),
-    path("", include("vouchers.urls")),
-    path("", include("uniform.urls")),
-    path("", include("support.urls")),
+    # Every app the same way: its pages at the root (paths inside say where), its API under /api/v1/.
+    *[path("api/v1/", include(f"{app}.api_urls")) for app in APPS],
+    *[path("", include(f"{app}.urls")) for app in APPS],
 ]
 
 # Under /api/ an error answers JSON in the API's error shape; elsewhere the site's pages (500 with

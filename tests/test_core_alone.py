@@ -27,7 +27,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
-    path("api/v1/", include("support.api.urls")),
+    path("api/v1/", include("support.api_urls")),
     path("api/v1/docs/", health.healthz, name="api_docs"),  # the nav's API link needs a name only
     path("", include("support.urls")),
 ]
