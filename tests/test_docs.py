@@ -157,3 +157,11 @@ def test_it_links_only_to_files_that_exist(page):
 def test_it_lists_only_pages_still_missing():
     arrived = sorted(page for page in PENDING_PAGES if (ROOT / page).exists())
     assert not arrived, f"{arrived} exist now: remove them from PENDING_PAGES so their links are checked"
+
+
+def test_the_import_column_table_is_the_one_the_importer_reads():
+    from support.management.commands.import_columns import columns_markdown
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "import.md").read_text()
+    documented = text.split("<!-- columns:start -->\n", 1)[1].split("<!-- columns:end -->", 1)[0]
+    assert documented == columns_markdown(), "docs/import.md is stale: paste `manage.py import_columns` in"
