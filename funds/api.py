@@ -27,16 +27,22 @@ from rest_framework.response import Response
 from funds import api_serializers as s
 from funds.filters import DonationFilter, LedgerEntryFilter, PledgeFilter, SpendRequestFilter
 from funds.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
-from funds.selectors.ledger import ledger_entries_visible_to, source_title
+from funds.selectors import (
+    donations_visible_to,
+    funds_visible_to,
+    ledger_entries_visible_to,
+    spend_requests_visible_to,
+)
+from funds.selectors.ledger import source_title
 from funds.selectors.positions import balance_effect, committed_effect, fund_positions
-from funds.selectors.reports import current_year, fund_year_summary, funds_visible_to
+from funds.selectors.reports import current_year, fund_year_summary
 from funds.services import approvals
 from funds.services.ledger import (
     describe_sources,
     fund_donation_record,
     fund_entry_reverse,
 )
-from funds.services.pledges import donations_visible_to, pledge_create, pledge_list
+from funds.services.pledges import pledge_create, pledge_list
 from funds.transitions import SPEND_FLOW
 from support.api.idempotency import HEADER, idempotent
 from support.errors import SupportError
@@ -285,7 +291,7 @@ class SpendRequestViewSet(mixins.ListModelMixin, _FinanceViewSet):
     ordering_fields = ["requested_at", "decided_at", "amount_pence", "id"]
 
     def get_queryset(self) -> QuerySet[SpendRequest]:
-        return approvals.spend_requests_visible_to(self.request.user).order_by("requested_at", "pk")
+        return spend_requests_visible_to(self.request.user).order_by("requested_at", "pk")
 
     def decorate(self, objects: list[SpendRequest]) -> None:
         positions = fund_positions(r.fund_id for r in objects)

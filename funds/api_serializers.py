@@ -11,10 +11,10 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from funds.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
+from funds.selectors import funds_visible_to, pledges_visible_to
 from funds.selectors.ledger import kind_label
-from funds.selectors.reports import funds_visible_to
 from funds.services.ledger import REVERSIBLE, SPEND_CATEGORIES, category_label
-from funds.services.pledges import pledge_status, pledges_visible_to
+from funds.services.pledges import pledge_status
 from support.api.fields import BoundedDateField, PenceField
 from support.api.visibility import VisibleFieldsMixin
 

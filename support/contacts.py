@@ -160,13 +160,6 @@ def contact_update(*, contact: Contact, actor: AbstractBaseUser | None, **fields
     return contact
 
 
-def contacts_visible_to(user: AbstractBaseUser) -> QuerySet[Contact]:
-    """Contacts of the families the user may see (school staff; trust admins see all)."""
-    from support.selectors import families_visible_to
-
-    return Contact.objects.filter(family__in=families_visible_to(user)).order_by("family", "priority", "pk")
-
-
 def contacts_of(family: Family) -> QuerySet[Contact]:
     """The family's contacts in priority order (school staff only: see the visibility table)."""
     return Contact.objects.filter(family=family).order_by("priority", "pk")

@@ -125,13 +125,6 @@ def safeguarding_pupils_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[P
     return Pupil.objects.filter(school_id__in=scope.school_ids)
 
 
-def safeguarding_referrals_visible_to(
-    user: AbstractBaseUser | AnonymousUser,
-) -> QuerySet[SafeguardingReferral]:
-    scope = scope_for(user)
-    return SafeguardingReferral.objects.filter(school_id__in=scope.school_ids)
-
-
 @transaction.atomic
 def safeguarding_referral_record(
     *,

@@ -7,12 +7,14 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from support.models import (
     AuditEvent,
+    Contact,
     Enrolment,
     Family,
     FamilyDuplicate,
     PartnerCharity,
     Pupil,
     PupilImport,
+    SafeguardingReferral,
     School,
 )
 from support.scopes import scope_for
@@ -169,3 +171,15 @@ def audit_events_visible_to(user: User) -> QuerySet[AuditEvent]:
     if scope.is_admin:
         return AuditEvent.objects.all()
     return AuditEvent.objects.none()
+
+
+def contacts_visible_to(user: AbstractBaseUser) -> QuerySet[Contact]:
+    """Contacts of the families the user may see (school staff; trust admins see all)."""
+    return Contact.objects.filter(family__in=families_visible_to(user)).order_by("family", "priority", "pk")
+
+
+def safeguarding_referrals_visible_to(
+    user: AbstractBaseUser | AnonymousUser,
+) -> QuerySet[SafeguardingReferral]:
+    scope = scope_for(user)
+    return SafeguardingReferral.objects.filter(school_id__in=scope.school_ids)

@@ -183,7 +183,7 @@ def _with_safeguarding(request: HttpRequest, pupils) -> list[Pupil]:
         .values_list("pk", flat=True)
     )
     referrals: dict[int, list] = {}
-    for referral in safeguarding.safeguarding_referrals_visible_to(request.user).filter(pupil_id__in=own):
+    for referral in selectors.safeguarding_referrals_visible_to(request.user).filter(pupil_id__in=own):
         referrals.setdefault(referral.pupil_id, []).append(referral)
     for pupil in pupils:
         pupil.safeguarding_shown = referrals.get(pupil.pk, []) if pupil.pk in own else None
@@ -409,7 +409,7 @@ def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @requires("families.edit")
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = get_object_or_404(contacts.contacts_visible_to(request.user).select_related("family"), pk=pk)
+    contact = get_object_or_404(selectors.contacts_visible_to(request.user).select_related("family"), pk=pk)
     return _contact_form_page(request, family=contact.family, contact=contact)
 
 
@@ -477,7 +477,7 @@ def pupil_safeguarding(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 return redirect("family_detail", pk=pupil.family_id)
         status = 400
-    referrals = safeguarding.safeguarding_referrals_visible_to(request.user).filter(pupil=pupil)
+    referrals = selectors.safeguarding_referrals_visible_to(request.user).filter(pupil=pupil)
     return render(
         request,
         "support/pupil_safeguarding.html",

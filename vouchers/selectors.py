@@ -7,9 +7,9 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.utils import timezone
 
 from support.contacts import family_recipient_address
-from support.models import Family, PartnerService, Policy
+from support.models import Family, PartnerCharity, PartnerService, Policy
 from support.scopes import scope_for
-from vouchers.models import Delivery, Redemption, Voucher, VoucherType
+from vouchers.models import Delivery, PartnerStatement, Redemption, Voucher, VoucherType
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -122,3 +122,22 @@ def voucher_limit_status(
             days=1
         )
     return LimitStatus(count=len(issued), limit=limit, window_days=window, next_allowed=next_allowed)
+
+
+def statement_partners_visible_to(user: User) -> QuerySet[PartnerCharity]:
+    """Finance and admins: every partner. Charity staff: their own. Anyone else: none."""
+    scope = scope_for(user)
+    if scope.is_admin or scope.is_finance:
+        return PartnerCharity.objects.all()
+    if scope.is_charity:
+        return PartnerCharity.objects.filter(pk__in=scope.partner_ids)
+    return PartnerCharity.objects.none()
+
+
+def statements_visible_to(user: User) -> QuerySet[PartnerStatement]:
+    """Stored statements of the partners ``user`` may see; the PDF bytes are left in the database."""
+    return (
+        PartnerStatement.objects.filter(partner__in=statement_partners_visible_to(user))
+        .defer("pdf")
+        .select_related("partner", "generated_by")
+    )

@@ -35,7 +35,6 @@ from support.jobs import enqueue_on_commit
 from support.models import PartnerCharity, Service
 from support.money import pounds
 from support.pdf import render_pdf
-from support.scopes import scope_for
 from vouchers import codes
 from vouchers.models import PartnerStatement, Redemption, Voucher
 
@@ -93,25 +92,6 @@ def _check_month(month: datetime.date) -> None:
 
 
 # --- Selectors ---------------------------------------------------------------------------------
-
-
-def statement_partners_visible_to(user: User) -> QuerySet[PartnerCharity]:
-    """Finance and admins: every partner. Charity staff: their own. Anyone else: none."""
-    scope = scope_for(user)
-    if scope.is_admin or scope.is_finance:
-        return PartnerCharity.objects.all()
-    if scope.is_charity:
-        return PartnerCharity.objects.filter(pk__in=scope.partner_ids)
-    return PartnerCharity.objects.none()
-
-
-def statements_visible_to(user: User) -> QuerySet[PartnerStatement]:
-    """Stored statements of the partners ``user`` may see; the PDF bytes are left in the database."""
-    return (
-        PartnerStatement.objects.filter(partner__in=statement_partners_visible_to(user))
-        .defer("pdf")
-        .select_related("partner", "generated_by")
-    )
 
 
 def statement_redemptions(*, partner: PartnerCharity, month: datetime.date) -> QuerySet:

@@ -32,12 +32,11 @@ from django.utils import timezone
 
 from funds.filters import LedgerEntryFilter
 from funds.models import Fund, LedgerEntry, is_back_dated
+from funds.selectors import ledger_entries_visible_to
 from funds.selectors.positions import balance_before, balance_effect, committed_effect, entry_totals
-from funds.selectors.reports import funds_visible_to
 from funds.services.ledger import SourceFacts, category_label, describe_sources, financial_year_bounds
 from support.dates import month_bounds
 from support.models import School
-from support.scopes import scope_for
 
 Kind = LedgerEntry.Kind
 User = AbstractBaseUser | AnonymousUser | None
@@ -46,9 +45,7 @@ __all__ = [
     "LedgerFilters",
     "LedgerTotals",
     "entry_chain",
-    "funds_visible_to",
     "ledger_entries",
-    "ledger_entries_visible_to",
     "ledger_export_rows",
     "ledger_opening_balance",
     "ledger_page_entries",
@@ -56,13 +53,6 @@ __all__ = [
     "reversals_of",
     "source_titles",
 ]
-
-
-def ledger_entries_visible_to(user: User) -> QuerySet[LedgerEntry]:
-    """Entries of the funds the user may see: every fund's for finance and trust admins, none otherwise."""
-    if scope_for(user).has_role("finance"):
-        return LedgerEntry.objects.filter(fund__in=funds_visible_to(user))
-    return LedgerEntry.objects.none()
 
 
 # --- Filters -------------------------------------------------------------------------------------

@@ -47,7 +47,6 @@ from funds.services.ledger import (
     financial_year_label,
     standby_fund,
 )
-from funds.services.pledges import funds_visible_to  # noqa: F401 (the finance pages import it from here)
 from support.models import School
 
 Kind = LedgerEntry.Kind

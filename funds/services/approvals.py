@@ -23,11 +23,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from funds.models import Fund, SpendRequest
+from funds.selectors import spend_requests_visible_to
 from funds.selectors.positions import FundPosition, fund_positions
 from funds.services.ledger import fund_spend_commit
 from funds.transitions import SPEND_FLOW
@@ -321,16 +322,6 @@ def spend_request_withdraw(
 
 
 # --- Reading ------------------------------------------------------------------------------------
-
-
-def spend_requests_visible_to(user: AbstractBaseUser) -> QuerySet[SpendRequest]:
-    """Finance and admins see every spend request; nobody else sees the queue."""
-    scope = scope_for(user)
-    if not (scope.is_finance or scope.is_admin):
-        return SpendRequest.objects.none()
-    return SpendRequest.objects.select_related(
-        "fund", "school", "requested_by", "first_approved_by", "decided_by", "source_type"
-    )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from django.utils.formats import date_format
 
 from funds.filters import DonationFilter
 from funds.models import Donation, Fund, LedgerEntry, Pledge
+from funds.selectors import donations_visible_to, pledges_visible_to
 from funds.services.ledger import (
     SPEND_CATEGORIES,
     category_label,
@@ -243,19 +244,6 @@ def pledge_reminder_send(
 
 def _sees_funds(user: User) -> bool:
     return scope_for(user).has_role(Role.FINANCE)
-
-
-def funds_visible_to(user: User) -> QuerySet[Fund]:
-    """Every fund for finance and trust admins; nothing for anyone else."""
-    return Fund.objects.all() if _sees_funds(user) else Fund.objects.none()
-
-
-def donations_visible_to(user: User) -> QuerySet[Donation]:
-    return Donation.objects.all() if _sees_funds(user) else Donation.objects.none()
-
-
-def pledges_visible_to(user: User) -> QuerySet[Pledge]:
-    return Pledge.objects.all() if _sees_funds(user) else Pledge.objects.none()
 
 
 def _reversed_donation() -> Exists:

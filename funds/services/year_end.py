@@ -16,9 +16,10 @@ from django.utils.text import slugify
 
 from funds.charts import charts_for
 from funds.models import Donation, Pledge
+from funds.selectors import pledges_visible_to
 from funds.selectors.reports import FundYearSummary
 from funds.services.ledger import category_label
-from funds.services.pledges import DonationTotals, donation_list, donation_totals, pledges_visible_to
+from funds.services.pledges import DonationTotals, donation_list, donation_totals
 from support.pdf import render_pdf
 
 TEMPLATE = "finance/pdf/year_end.html"

@@ -9,6 +9,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from funds.models import SpendRequest
+from funds.selectors import spend_requests_visible_to
 from funds.selectors.positions import fund_position
 from funds.services import approvals
 from funds.services.ledger import category_label
@@ -44,7 +45,7 @@ class DecisionForm(GovukErrorsMixin, forms.Form):
 def approval_queue(request: HttpRequest) -> HttpResponse:
     rows = approvals.approval_queue(user=request.user)
     decided = (
-        approvals.spend_requests_visible_to(request.user)
+        spend_requests_visible_to(request.user)
         .exclude(status=Status.PENDING)
         .order_by("-decided_at", "-pk")
     )
@@ -93,7 +94,7 @@ def _detail(
 
 @requires("fund.view")
 def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail(request, get_object_or_404(approvals.spend_requests_visible_to(request.user), pk=pk))
+    return _detail(request, get_object_or_404(spend_requests_visible_to(request.user), pk=pk))
 
 
 # The message after each manual move of ``SPEND_FLOW`` (which says which exist and from where).
@@ -107,7 +108,7 @@ DECISIONS = {
 @require_POST
 @requires("fund.approve")
 def approval_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
-    spend_request = get_object_or_404(approvals.spend_requests_visible_to(request.user), pk=pk)
+    spend_request = get_object_or_404(spend_requests_visible_to(request.user), pk=pk)
     if decision not in DECISIONS or decision not in SPEND_FLOW.moves:
         return redirect("finance_approval", pk=pk)
     form = DecisionForm(request.POST)

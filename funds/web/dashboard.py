@@ -19,16 +19,15 @@ from django.utils import timezone
 
 from funds.charts import charts_for
 from funds.models import Fund, LedgerEntry, SpendRequest
+from funds.selectors import funds_visible_to, spend_requests_visible_to
 from funds.selectors.ledger import LedgerFilters
 from funds.selectors.reports import (
     FundYearSummary,
     current_year,
     default_fund,
     fund_year_summary,
-    funds_visible_to,
     years_for,
 )
-from funds.services.approvals import spend_requests_visible_to
 from funds.services.ledger import STANDBY_FUND_NAME, financial_year_label
 from funds.services.year_end import (
     TABLES,

@@ -15,6 +15,7 @@ from django.utils.formats import date_format
 
 from funds.filters import DonationFilter
 from funds.models import Fund, Pledge
+from funds.selectors import funds_visible_to, pledges_visible_to
 from funds.services.ledger import (
     STANDBY_FUND_NAME,
     category_label,
@@ -27,12 +28,10 @@ from funds.services.pledges import (
     donation_list,
     donation_totals,
     donation_years,
-    funds_visible_to,
     pledge_create,
     pledge_list,
     pledge_status,
     pledge_stop,
-    pledges_visible_to,
 )
 from funds.web.donation_forms import DonationForm, PledgeForm, PledgeStopForm
 from support.access import requires

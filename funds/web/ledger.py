@@ -18,11 +18,11 @@ from django.utils.formats import date_format
 from django.utils.text import slugify
 
 from funds.models import LedgerEntry
+from funds.selectors import funds_visible_to, ledger_entries_visible_to
 from funds.selectors.ledger import (
     LedgerFilters,
     entry_chain,
     kind_label,
-    ledger_entries_visible_to,
     ledger_export_rows,
     ledger_opening_balance,
     ledger_page_entries,
@@ -32,7 +32,7 @@ from funds.selectors.ledger import (
     source_titles,
 )
 from funds.selectors.positions import balance_effect, committed_effect, fund_position
-from funds.selectors.reports import default_fund, funds_visible_to, years_for
+from funds.selectors.reports import default_fund, years_for
 from funds.services.ledger import (
     REVERSIBLE,
     category_label,

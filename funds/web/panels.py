@@ -3,7 +3,7 @@
 from django.http import HttpRequest
 
 from funds.models import SpendRequest
-from funds.services.approvals import spend_requests_visible_to
+from funds.selectors import spend_requests_visible_to
 from funds.services.ledger import fund_position, standby_fund
 from support.scopes import scope_for
 

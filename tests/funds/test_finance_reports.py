@@ -14,11 +14,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from funds.models import Fund, FundAllocation, LedgerEntry, Pledge
+from funds.selectors import funds_visible_to
 from funds.selectors.reports import (
     TRUST_WIDE,
     Flows,
     fund_year_summary,
-    funds_visible_to,
 )
 from funds.services.ledger import (
     FundPosition,

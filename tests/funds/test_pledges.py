@@ -10,6 +10,7 @@ from django.db import transaction
 
 from funds.demo import ONE_OFF_DONATIONS, TRUSTEE_PLEDGES, fund_demo_seed
 from funds.models import Donation, Fund, LedgerEntry, Pledge
+from funds.selectors import pledges_visible_to
 from funds.services.ledger import fund_donation_record, fund_entry_reverse, standby_fund
 from funds.services.pledges import (
     REMINDER_GRACE_DAYS,
@@ -21,7 +22,6 @@ from funds.services.pledges import (
     pledge_status,
     pledge_stop,
     pledges_due_reminders,
-    pledges_visible_to,
 )
 from support.errors import ConflictError, SupportError
 from support.models import AuditEvent, Membership, Role

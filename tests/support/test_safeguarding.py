@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from support import safeguarding
 from support.errors import SupportError
 from support.models import AuditEvent, SafeguardingReferral
+from support.selectors import safeguarding_referrals_visible_to
 
 pytestmark = pytest.mark.django_db
 
@@ -192,8 +193,8 @@ def test_it_hides_referrals_from_everyone_but_the_pupils_own_schools_staff(
         assert page.status_code == 200
         assert shown not in page.content.decode()
     assert client_for(finance).get(reverse("family_detail", args=[family_ab.pk])).status_code == 403
-    assert safeguarding.safeguarding_referrals_visible_to(pastoral_b).count() == 0
-    assert safeguarding.safeguarding_referrals_visible_to(admin).count() == 0
+    assert safeguarding_referrals_visible_to(pastoral_b).count() == 0
+    assert safeguarding_referrals_visible_to(admin).count() == 0
 
 
 def test_it_lets_only_staff_of_the_pupils_school_pass_on_a_concern(

@@ -23,18 +23,17 @@ from support.errors import SupportError
 from support.forms import GovukErrorsMixin
 from support.models import PartnerCharity
 from vouchers.models import PartnerStatement
+from vouchers.selectors import statement_partners_visible_to, statements_visible_to
 from vouchers.statements import (
     current_month,
     month_label,
     recent_past_months,
     statement_csv_rows,
     statement_generate,
-    statement_partners_visible_to,
     statement_preview_pdf,
     statement_record_download,
     statement_reference,
     statement_summary,
-    statements_visible_to,
 )
 
 PAGE_SIZE = 24
