@@ -262,7 +262,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "support.api.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    # The user rate and a view's throttle_scope rate, as atomic counters in one Redis round trip.
+    "DEFAULT_THROTTLE_CLASSES": ["support.api.throttles.RateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env_str("API_USER_RATE", "2000/hour"),
         "voucher_lookup": env_str("API_VOUCHER_LOOKUP_RATE", "120/minute"),

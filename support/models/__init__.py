@@ -13,6 +13,7 @@ from support.models.fund import (
     SpendRequest,
 )
 from support.models.imports import PupilImport
+from support.models.ops import OutboxMessage, RateLimitCounter
 from support.models.partners import PartnerCharity, PartnerService, Service
 from support.models.policy import Policy
 from support.models.rolls import Enrolment, Registration
@@ -35,6 +36,7 @@ __all__ = [
     "IdempotencyRecord",
     "LedgerEntry",
     "Membership",
+    "OutboxMessage",
     "PartnerCharity",
     "PartnerService",
     "Phase",
@@ -42,6 +44,7 @@ __all__ = [
     "Policy",
     "Pupil",
     "PupilImport",
+    "RateLimitCounter",
     "Registration",
     "Role",
     "SafeguardingReferral",
