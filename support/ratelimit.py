@@ -165,23 +165,23 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _upsert_sql() -> str:
-    table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
-    # Every expression of SET reads the row as it was before this statement, on PostgreSQL and SQLite.
-    return (
-        f"INSERT INTO {table} (key, count, expires_ms) VALUES (%s, 1, %s) "
-        f"ON CONFLICT (key) DO UPDATE SET "
-        f"count = CASE WHEN {table}.expires_ms <= %s THEN 1 ELSE {table}.count + 1 END, "
-        f"expires_ms = CASE WHEN {table}.expires_ms <= %s THEN excluded.expires_ms "
-        f"ELSE {table}.expires_ms END "
-        f"RETURNING count, expires_ms"
-    )
+# One atomic statement on PostgreSQL and SQLite; every expression of SET reads the row as it was before.
+_UPSERT = (
+    "INSERT INTO support_ratelimitcounter (key, count, expires_ms) VALUES (%s, 1, %s) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "count = CASE WHEN support_ratelimitcounter.expires_ms <= %s THEN 1 "
+    "ELSE support_ratelimitcounter.count + 1 END, "
+    "expires_ms = CASE WHEN support_ratelimitcounter.expires_ms <= %s THEN excluded.expires_ms "
+    "ELSE support_ratelimitcounter.expires_ms END "
+    "RETURNING count, expires_ms"
+)
+assert RateLimitCounter._meta.db_table == "support_ratelimitcounter"
 
 
 def _db_hit(key: str, seconds: int, now_ms: int) -> tuple[int, int]:
     """Count one hit on ``key`` in the database (atomic); its count and when its window ends."""
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(), [key, now_ms + seconds * 1000, now_ms, now_ms])
+        cursor.execute(_UPSERT, [key, now_ms + seconds * 1000, now_ms, now_ms])
         count, expires_ms = cursor.fetchone()
     return int(count), int(expires_ms)
 
