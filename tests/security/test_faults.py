@@ -467,3 +467,68 @@ def test_a_500_under_gunicorn_is_in_the_log_file_with_the_id_its_page_shows(tmp_
         if pid.exists():
             os.kill(int(pid.read_text().strip()), signal.SIGTERM)
             time.sleep(1)
+
+
+# --- the cache's Redis unreachable: the counter goes on (issue 16) ------------------------------
+# The fixture points the cache at a port that refuses connections, as a stopped Redis does. Exactly
+# once lives in PostgreSQL; the limits count in the database meanwhile (support.ratelimit).
+
+
+@pytest.fixture
+def counter_voucher(db, school_a, partner_1, pastoral_a, family_a):
+    consent_to(family_a, pastoral_a, partner_1)
+    family_a.refresh_from_db()
+    food = VoucherType.objects.create(
+        partner=partner_1, service="food_parcel", name="Food parcel", face_value_pence=25_00
+    )
+    return voucher_issue(
+        family=family_a, voucher_type=food, school=school_a, issued_by=pastoral_a, referral_reason="debt"
+    )
+
+
+def test_the_counter_page_checks_and_redeems_while_redis_is_unreachable(
+    redis_down, client_for, charity_staff, counter_voucher
+):
+    from vouchers.codes import generate_code
+
+    client = client_for(charity_staff)
+    page = client.get(f"/redeem/{counter_voucher.code}/")
+    assert page.status_code == 200
+    assert "Food parcel" in page.content.decode()
+    done = client.post(f"/redeem/{counter_voucher.code}/", {"items_given": "Two bags", "value": ""})
+    assert done.status_code == 302
+    assert done["Location"].endswith("?redeemed=1")
+    counter_voucher.refresh_from_db()
+    assert counter_voucher.state == Voucher.State.REDEEMED
+    assert Redemption.objects.filter(voucher=counter_voucher).count() == 1
+    # A second press redeems nothing more: exactly once is PostgreSQL's, not Redis's.
+    client.post(f"/redeem/{counter_voucher.code}/", {"items_given": "Two bags", "value": ""})
+    assert Redemption.objects.filter(voucher=counter_voucher).count() == 1
+    assert client.get(f"/redeem/{generate_code()}/").status_code == 404
+
+
+def test_the_redeem_api_checks_and_redeems_while_redis_is_unreachable(
+    redis_down, charity_staff, counter_voucher
+):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(charity_staff)
+    check = client.get(f"/api/v1/redeem/{counter_voucher.code}/")
+    assert check.status_code == 200
+    assert check.json()["valid"] is True
+    headers = {"Idempotency-Key": "till-7-0001"}
+    url = f"/api/v1/redeem/{counter_voucher.code}/redeem/"
+    first = client.post(url, {"items_given": "Parcel"}, format="json", headers=headers)
+    assert first.status_code == 201
+    replay = client.post(url, {"items_given": "Parcel"}, format="json", headers=headers)
+    assert replay.status_code == 201
+    assert replay["Idempotent-Replayed"] == "true"
+    assert client.post(url, {}, format="json").status_code == 409
+    assert Redemption.objects.filter(voucher=counter_voucher).count() == 1
+
+
+def test_pastoral_pages_work_while_redis_is_unreachable(redis_down, client_for, pastoral_a, family_a):
+    client = client_for(pastoral_a)
+    for url in ["/", "/families/", f"/families/{family_a.pk}/", "/families/?q=Able"]:
+        assert client.get(url).status_code == 200, url
