@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -153,6 +154,29 @@ CELERY_TIMEZONE = "Europe/London"
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One queue per kind of work, so PDFs cannot hold up mail and a night's jobs hold up neither. A worker
+# started without -Q consumes every queue (one worker node is enough); larger deployments run a worker
+# per queue (docs/deployment.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in ("celery", "pdf", "mail", "nightly")]
+_QUEUE_OF_TASK = {
+    "pdf": ["vouchers.print_chunk", "vouchers.print_merge"],
+    "mail": [
+        "support.send_email",
+        "support.send_pledge_reminder",
+        "vouchers.send_to_family",
+        "vouchers.send_statement",
+    ],
+    "nightly": [
+        "vouchers.expire_vouchers",
+        "vouchers.monthly_statements",
+        "support.remind_due_pledges",
+        "support.checkpoint_funds",
+        "support.purge_pupil_uploads",
+        "support.anonymise_expired",
+    ],
+}
+CELERY_TASK_ROUTES = {task: {"queue": queue} for queue, tasks in _QUEUE_OF_TASK.items() for task in tasks}
 
 # --- Auth, sessions and sign-in throttling --------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -335,6 +359,12 @@ NUM_PROXIES = env_int("NUM_PROXIES", 0)
 AXES_IPWARE_PROXY_COUNT = NUM_PROXIES or None
 
 CELERY_BEAT_SCHEDULE = {
+    # Tasks queued while the broker was down wait in the outbox (support.jobs) until this sends them.
+    "relay-outbox-every-minute": {
+        "task": "support.relay_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
     "expire-vouchers-nightly": {
         "task": "vouchers.expire_vouchers",
         "schedule": crontab(hour=0, minute=15),

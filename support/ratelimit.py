@@ -22,8 +22,6 @@ away, a lockout set before the outage still holds. Whether a flag was newly set 
 answer, so a lockout is audited once however many nodes raced to set it.
 """
 
-import logging
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,9 +30,8 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 
+from support.breaker import Breaker
 from support.models import RateLimitCounter
-
-logger = logging.getLogger(__name__)
 
 BREAKER_SECONDS = 10.0
 PURGE_EVERY_SECONDS = 60.0
@@ -65,33 +62,13 @@ class Counted:
 
 # --- Redis unreachable: a per-process breaker --------------------------------------------------
 
-_breaker_lock = threading.Lock()
-_redis_down_until = 0.0
+breaker = Breaker("Redis (the cache)", seconds=BREAKER_SECONDS, fallback="rate limits count in the database")
 _last_purge = 0.0
-
-
-def _redis_usable() -> bool:
-    return time.monotonic() >= _redis_down_until
-
-
-def _trip(exc: Exception) -> None:
-    global _redis_down_until
-    with _breaker_lock:
-        first = time.monotonic() >= _redis_down_until
-        _redis_down_until = time.monotonic() + BREAKER_SECONDS
-    if first:
-        logger.warning(
-            "ratelimit: Redis did not answer (%s); counting in the database for %ss",
-            type(exc).__name__,
-            BREAKER_SECONDS,
-        )
 
 
 def reset_breaker() -> None:
     """Try Redis again on the next hit (tests, and after a deliberate switch of cache)."""
-    global _redis_down_until
-    with _breaker_lock:
-        _redis_down_until = 0.0
+    breaker.reset()
 
 
 def _redis_backend() -> RedisCache | None:
@@ -225,11 +202,11 @@ def ratelimit_count(
     backend = _redis_backend()
     if backend is None:
         return _cache_count(windows, flags)
-    if _redis_usable():
+    if breaker.usable():
         try:
             return _redis_count(backend, windows, flags)
         except _redis_errors() as exc:
-            _trip(exc)
+            breaker.trip(exc)
     return _db_count(windows, flags, now_ms if now_ms is not None else _now_ms())
 
 
@@ -246,11 +223,11 @@ def ratelimit_flag_set(*, flag: str, seconds: int, now_ms: int | None = None) ->
     backend = _redis_backend()
     if backend is None:
         cache.add(flag, 1, timeout=seconds)
-    elif _redis_usable():
+    elif breaker.usable():
         try:
             backend._cache.get_client(write=True).set(
                 backend.make_and_validate_key(flag), 1, ex=seconds, nx=True
             )
         except _redis_errors() as exc:
-            _trip(exc)
+            breaker.trip(exc)
     return count == 1

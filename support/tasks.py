@@ -66,3 +66,11 @@ def checkpoint_funds() -> int:
     from support.fund import fund_checkpoint_all
 
     return fund_checkpoint_all()
+
+
+@shared_task(name="support.relay_outbox")
+def relay_outbox() -> int:
+    """Every minute (Celery beat): send the tasks that waited in the outbox while the broker was down."""
+    from support.jobs import outbox_relay
+
+    return outbox_relay()

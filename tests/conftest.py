@@ -255,3 +255,26 @@ def count_redis_round_trips(monkeypatch):
         trips.append(sent[0] - before)
 
     return count
+
+
+@pytest.fixture
+def broker_at():
+    """``broker_at(url)``: Celery sends to the broker at ``url``, not eagerly, until the test ends (then
+    as before). ``broker_at(f"redis://127.0.0.1:{closed_port()}/0")`` is a broker that is down."""
+    from config.celery import app
+    from support import jobs
+
+    def reset_pools() -> None:
+        app._pool = None
+        app.amqp._producer_pool = None
+        jobs.broker.reset()
+
+    before = app.conf.broker_url, app.conf.broker_write_url, app.conf.task_always_eager
+
+    def point(url: str) -> None:
+        app.conf.broker_url, app.conf.broker_write_url, app.conf.task_always_eager = url, url, False
+        reset_pools()
+
+    yield point
+    app.conf.broker_url, app.conf.broker_write_url, app.conf.task_always_eager = before
+    reset_pools()

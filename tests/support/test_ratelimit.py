@@ -111,7 +111,7 @@ def test_it_stops_asking_redis_for_a_while_after_it_failed(redis_down, monkeypat
     for _ in range(5):
         assert ratelimit_count(windows=[Window("test:b", 9, 60)]).store == ratelimit.DATABASE
     assert len(attempts) == 1
-    monkeypatch.setattr(ratelimit, "_redis_down_until", 0.0)  # the breaker's time is up
+    monkeypatch.setattr(ratelimit.breaker, "_down_until", 0.0)  # the breaker's time is up
     ratelimit_count(windows=[Window("test:b", 9, 60)])
     assert len(attempts) == 2
 
@@ -129,4 +129,3 @@ def test_the_database_counter_is_atomic_under_concurrency(redis_down):
     assert counts == list(range(1, 201))
     assert sum(c <= LIMIT for c in counts) == LIMIT
     assert connection.vendor == "postgresql"
-

@@ -30,9 +30,7 @@ def _token_client(user) -> APIClient:
 
 
 @pytest.mark.redis
-def test_a_check_makes_one_redis_round_trip_after_the_first(
-    voucher, charity_staff, count_redis_round_trips
-):
+def test_a_check_makes_one_redis_round_trip_after_the_first(voucher, charity_staff, count_redis_round_trips):
     """Two throttles (the user's rate and the lookup rate) and the two lockout flags (user, address):
     one pipeline. The first request also opens the connection (its handshake is not counted here)."""
     client = _token_client(charity_staff)
