@@ -100,8 +100,15 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {
+        # Behind PgBouncer in transaction mode: DB_CONN_MAX_AGE=0 and DB_DISABLE_SERVER_SIDE_CURSORS=true
+        # (docs/deployment.md). A connection the database dropped is found by the health check at the
+        # start of a request (DB_CONN_HEALTH_CHECKS) or, without it, fails that request with a 503 and
+        # is closed at its end.
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+            DATABASE_URL,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+            conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
+            disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
         )
     }
 else:

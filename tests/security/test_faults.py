@@ -188,9 +188,12 @@ def test_it_shows_a_clean_error_page_and_keeps_no_half_issued_voucher_when_the_d
             "note_for_charity": "",
         },
     )
-    assert response.status_code == 500
+    # The database going away is a moment's outage: 503 and "try again in a minute", not a 500.
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
     page = response.content.decode()
-    assert "Sorry, there is a problem with the service" in page
+    assert "The service is not available for a moment" in page
+    assert "Try again in a minute" in page
     assert "Traceback" not in page
     assert "OperationalError" not in page
     assert "server closed the connection" not in page
@@ -394,9 +397,9 @@ def test_the_production_like_run_captures_the_apps_log_into_its_log_file():
     assert "--capture-output" in (BASE_DIR / "bin" / "prod").read_text()
 
 
-def test_a_500_under_gunicorn_is_in_the_log_file_with_the_id_its_page_shows(tmp_path):
+def test_an_error_under_gunicorn_is_in_the_log_file_with_the_id_its_answer_shows(tmp_path):
     """The production-like run for real: gunicorn daemonised as bin/prod starts it, DEBUG off, a database
-    it cannot open (every page that reads it fails), and the error log in a file."""
+    it cannot open (every page that reads it answers 503), and the error log in a file."""
     import socket
     import urllib.error
     import urllib.request
@@ -448,22 +451,23 @@ def test_a_500_under_gunicorn_is_in_the_log_file_with_the_id_its_page_shows(tmp_
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.3)
-        # Token authentication reads the database: the database cannot be opened, so a 500.
+        # Token authentication reads the database: the database cannot be opened, so a 503.
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/families/", headers={"Authorization": "Token abc"}
         )
         with pytest.raises(urllib.error.HTTPError) as failed:
             urllib.request.urlopen(request, timeout=10)
         answer = failed.value
-        assert answer.code == 500
+        assert answer.code == 503
         body = json.loads(answer.read())
+        assert body["code"] == "database_unavailable"
         request_id = body["request_id"]
         assert answer.headers["X-Request-ID"] == request_id
         deadline = time.monotonic() + 10
         while f"[{request_id}]" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
         text = log.read_text()
-        assert f"[{request_id}] django.request: Internal Server Error: /api/v1/families/" in text
+        assert f"[{request_id}] django.request: Service Unavailable (database): /api/v1/families/" in text
         assert "Traceback (most recent call last)" in text
         assert "OperationalError" in text
     finally:
@@ -686,3 +690,119 @@ def test_a_real_worker_sends_what_waited_in_the_outbox_once_the_broker_is_back(b
         lambda: voucher.sends.get().status == send.Status.SENT, timeout=60, what="the worker to send it"
     )
     assert not OutboxMessage.objects.exists()
+
+
+# --- PostgreSQL restarting: the request fails cleanly, the next one works (issue 16) ------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("health_checks", [True, False], ids=["health-checks", "no-health-checks"])
+def test_the_counter_survives_its_database_connection_being_killed(
+    tmp_path, counter_voucher, charity_staff, health_checks
+):
+    """A real gunicorn worker keeps its PostgreSQL connection between requests (DB_CONN_MAX_AGE). The
+    server ends that connection, as a restart or a failover does (``pg_terminate_backend`` from this
+    test's own connection: the shared server keeps running). The next check either reconnects at once
+    (with the health check) or fails cleanly with a 503 in the API's JSON, never a 500; the one after
+    works, and the worker holds exactly one live connection: nothing broken is left behind."""
+    import urllib.error
+    import urllib.request
+
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=charity_staff).key
+    app_name = f"faults-{uuid.uuid4().hex[:10]}"
+    db = connection.settings_dict
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DB_"))},
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
+        f"{db['NAME']}?application_name={app_name}",
+        "DB_CONN_MAX_AGE": "600",
+        "DB_CONN_HEALTH_CHECKS": "true" if health_checks else "false",
+        "DEBUG": "false",
+        "SECRET_KEY": "test-only-" + uuid.uuid4().hex,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "API_VOUCHER_LOOKUP_RATE": "1000/minute",
+    }
+    log = (tmp_path / "web.log").open("w")
+    gunicorn = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "config/gunicorn.conf.py"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    def check() -> tuple[int, dict, dict]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/redeem/{counter_voucher.code}/",
+            headers={"Authorization": f"Token {token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=20) as answer:
+                return answer.status, json.loads(answer.read()), dict(answer.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read()), dict(error.headers)
+
+    def backends() -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND pid <> pg_backend_pid()",
+                [app_name],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    try:
+        _wait(lambda: _answers(port), timeout=60, what="gunicorn to start")
+        status, body, _ = check()
+        assert status == 200, body
+        [pid] = backends()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        _wait(lambda: pid not in backends(), timeout=10, what="the connection to end")
+
+        status, body, headers = check()
+        if health_checks:
+            assert status == 200, body  # the health check found the dead connection and replaced it
+        else:
+            assert status == 503, body
+            assert body["code"] == "database_unavailable"
+            assert "try again in a minute" in body["detail"]
+            assert headers["Retry-After"] == "30"
+            assert "terminating connection" not in json.dumps(body)
+        status, body, _ = check()
+        assert status == 200, body
+        assert body["valid"] is True
+        assert len(backends()) == 1, "one live connection, the broken one gone"
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(20)
+        log.close()
+    text = (tmp_path / "web.log").read_text()
+    assert "Internal Server Error" not in text
+
+
+def _answers(port: int) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
