@@ -19,6 +19,7 @@ from django.utils import timezone
 from support import jobs
 from support.fund import fund_donation_record, fund_position, standby_fund
 from support.models import AuditEvent, LedgerEntry, OutboxMessage
+from tests.concurrency import storm
 from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, consent_to, make_user
 from vouchers import services as voucher_services
 from vouchers.models import PartnerStatement, Redemption, Voucher, VoucherType
@@ -804,3 +805,20 @@ def _answers(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_relays_at_once_send_each_waiting_message_once(eager, mailoutbox):
+    """Beat on two nodes by mistake, or the command run while beat's relay runs: the rows are locked
+    with SKIP LOCKED and deleted in the transaction that sent them, so no message goes twice."""
+    from support.jobs import outbox_relay
+
+    OutboxMessage.objects.bulk_create(
+        OutboxMessage(task_name="support.send_email", args=[[f"carer{n}@example.org"], f"Message {n}", "b"])
+        for n in range(40)
+    )
+    sent = storm(2, lambda i: outbox_relay(grace=datetime.timedelta(0)))
+    assert sum(sent) == 40
+    assert not OutboxMessage.objects.exists()
+    assert sorted(m.subject for m in mailoutbox) == sorted(f"Message {n}" for n in range(40))
