@@ -694,14 +694,6 @@ def test_a_real_worker_sends_what_waited_in_the_outbox_once_the_broker_is_back(b
 # --- PostgreSQL restarting: the request fails cleanly, the next one works (issue 16) ------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("health_checks", [True, False], ids=["health-checks", "no-health-checks"])
@@ -718,32 +710,17 @@ def test_the_counter_survives_its_database_connection_being_killed(
 
     from rest_framework.authtoken.models import Token
 
+    from tests.servers import free_port, gunicorn, this_database_url
+
     token = Token.objects.create(user=charity_staff).key
     app_name = f"faults-{uuid.uuid4().hex[:10]}"
-    db = connection.settings_dict
-    port = _free_port()
+    port = free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DB_"))},
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-        f"{db['NAME']}?application_name={app_name}",
+        "DATABASE_URL": this_database_url(application_name=app_name),
         "DB_CONN_MAX_AGE": "600",
         "DB_CONN_HEALTH_CHECKS": "true" if health_checks else "false",
-        "DEBUG": "false",
-        "SECRET_KEY": "test-only-" + uuid.uuid4().hex,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
         "API_VOUCHER_LOOKUP_RATE": "1000/minute",
     }
-    log = (tmp_path / "web.log").open("w")
-    gunicorn = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "config/gunicorn.conf.py"],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
 
     def check() -> tuple[int, dict, dict]:
         request = urllib.request.Request(
@@ -764,8 +741,7 @@ def test_the_counter_survives_its_database_connection_being_killed(
             )
             return [row[0] for row in cursor.fetchall()]
 
-    try:
-        _wait(lambda: _answers(port), timeout=60, what="gunicorn to start")
+    with gunicorn(port=port, log=tmp_path / "web.log", env=env):
         status, body, _ = check()
         assert status == 200, body
         [pid] = backends()
@@ -786,25 +762,7 @@ def test_the_counter_survives_its_database_connection_being_killed(
         assert status == 200, body
         assert body["valid"] is True
         assert len(backends()) == 1, "one live connection, the broken one gone"
-    finally:
-        gunicorn.terminate()
-        gunicorn.wait(20)
-        log.close()
-    text = (tmp_path / "web.log").read_text()
-    assert "Internal Server Error" not in text
-
-
-def _answers(port: int) -> bool:
-    import urllib.error
-    import urllib.request
-
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
+    assert "Internal Server Error" not in (tmp_path / "web.log").read_text()
 
 
 @pytest.mark.postgres

@@ -103,3 +103,43 @@ def test_the_lookup_lockout_still_holds_while_redis_is_unreachable(charity_staff
     client = _token_client(charity_staff)
     statuses = [client.get(f"/api/v1/redeem/{generate_code()}/").status_code for _ in range(5)]
     assert statuses == [404, 404, 404, 429, 429]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_the_limits_are_shared_by_two_web_nodes(voucher, charity_staff, tmp_path):
+    """Two gunicorn instances (two nodes, two worker processes each) on one PostgreSQL and one Redis,
+    200 lookups spread over both by 20 clients at once: exactly the limit of 120 passes, as with one."""
+    import urllib.error
+    import urllib.request
+
+    from tests.servers import free_port, gunicorn
+
+    token = Token.objects.create(user=charity_staff).key
+    ports = [free_port(), free_port()]
+    env = {"API_USER_RATE": "100000/hour", "API_VOUCHER_LOOKUP_RATE": "120/minute"}
+
+    def ten(i: int) -> list[int]:
+        statuses = []
+        for n in range(10):
+            port = ports[(i + n) % 2]
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/redeem/{voucher.code}/",
+                headers={"Authorization": f"Token {token}"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    statuses.append(answer.status)
+            except urllib.error.HTTPError as error:
+                statuses.append(error.code)
+        return statuses
+
+    with (
+        gunicorn(port=ports[0], log=tmp_path / "a.log", env=env, workers=2),
+        gunicorn(port=ports[1], log=tmp_path / "b.log", env=env, workers=2),
+    ):
+        statuses = [status for batch in storm(20, ten) for status in batch]
+    assert len(statuses) == 200
+    assert statuses.count(200) == 120, statuses
+    assert statuses.count(429) == 80
