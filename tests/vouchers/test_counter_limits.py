@@ -143,3 +143,36 @@ def test_the_limits_are_shared_by_two_web_nodes(voucher, charity_staff, tmp_path
     assert len(statuses) == 200
     assert statuses.count(200) == 120, statuses
     assert statuses.count(429) == 80
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_the_lookup_lockout_is_shared_by_two_web_nodes(charity_staff, tmp_path):
+    """Wrong codes sent to two nodes in turn: the 20 misses are counted together, and once locked,
+    both nodes refuse."""
+    import urllib.error
+    import urllib.request
+
+    from tests.servers import free_port, gunicorn
+
+    token = Token.objects.create(user=charity_staff).key
+    ports = [free_port(), free_port()]
+
+    def lookup(port: int) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/redeem/{generate_code()}/",
+            headers={"Authorization": f"Token {token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    with (
+        gunicorn(port=ports[0], log=tmp_path / "a.log", env={}),
+        gunicorn(port=ports[1], log=tmp_path / "b.log", env={}),
+    ):
+        statuses = [lookup(ports[n % 2]) for n in range(24)]
+    assert statuses == [404] * 20 + [429] * 4
