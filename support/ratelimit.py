@@ -109,7 +109,7 @@ def _redis_count(backend: RedisCache, windows: Sequence[Window], flags: Sequence
     if lost:
         pipe = client.pipeline(transaction=False)
         for key, seconds in lost:
-            pipe.expire(key, seconds, nx=True)
+            pipe.expire(key, seconds)  # not NX: Redis 6 has no NX, and any racer sets the same
         pipe.execute()
     values = replies[-1] if flag_keys else []
     return Counted(
