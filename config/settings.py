@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -100,6 +101,10 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {
+        # Behind PgBouncer in transaction mode: DB_CONN_MAX_AGE=0 and DB_DISABLE_SERVER_SIDE_CURSORS=true
+        # (docs/deployment.md). A connection the database dropped is found by the health check at the
+        # start of a request (DB_CONN_HEALTH_CHECKS) or, without it, fails that request with a 503 and
+        # is closed at its end.
         "default": dj_database_url.parse(
             DATABASE_URL,
             conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
@@ -107,6 +112,7 @@ if DATABASE_URL:
             # broke (PostgreSQL restarted) fails the one request that meets it, and Django closes it at
             # that request's end (errors seen: checked, dropped), so the next request reconnects.
             conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", False),
+            disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
         )
     }
 else:
@@ -129,8 +135,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (login throttling and code-lookup counters live here) -----------------------------
 REDIS_URL = env_str("REDIS_URL")
+# A Redis that hangs must not hang the counter: calls give up after REDIS_TIMEOUT_SECONDS, and the rate
+# limits then count in the database for a while (support.ratelimit).
+REDIS_TIMEOUT_SECONDS = env_int("REDIS_TIMEOUT_SECONDS", 2)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -147,6 +165,29 @@ CELERY_TIMEZONE = "Europe/London"
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One queue per kind of work, so PDFs cannot hold up mail and a night's jobs hold up neither. A worker
+# started without -Q consumes every queue (one worker node is enough); larger deployments run a worker
+# per queue (docs/deployment.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in ("celery", "pdf", "mail", "nightly")]
+_QUEUE_OF_TASK = {
+    "pdf": ["vouchers.print_chunk", "vouchers.print_merge"],
+    "mail": [
+        "support.send_email",
+        "funds.send_pledge_reminder",
+        "vouchers.send_to_family",
+        "vouchers.send_statement",
+    ],
+    "nightly": [
+        "vouchers.expire_vouchers",
+        "vouchers.monthly_statements",
+        "funds.remind_due_pledges",
+        "funds.checkpoint_funds",
+        "support.purge_pupil_uploads",
+        "support.anonymise_expired",
+    ],
+}
+CELERY_TASK_ROUTES = {task: {"queue": queue} for queue, tasks in _QUEUE_OF_TASK.items() for task in tasks}
 
 # --- Auth, sessions and sign-in throttling --------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -268,7 +309,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "support.api.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    # The user rate and a view's throttle_scope rate, as atomic counters in one Redis round trip.
+    "DEFAULT_THROTTLE_CLASSES": ["support.api.throttles.RateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env_str("API_USER_RATE", "2000/hour"),
         "voucher_lookup": env_str("API_VOUCHER_LOOKUP_RATE", "120/minute"),
@@ -328,6 +370,12 @@ NUM_PROXIES = env_int("NUM_PROXIES", 0)
 AXES_IPWARE_PROXY_COUNT = NUM_PROXIES or None
 
 CELERY_BEAT_SCHEDULE = {
+    # Tasks queued while the broker was down wait in the outbox (support.jobs) until this sends them.
+    "relay-outbox-every-minute": {
+        "task": "support.relay_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
     "expire-vouchers-nightly": {
         "task": "vouchers.expire_vouchers",
         "schedule": crontab(hour=0, minute=15),

@@ -2,8 +2,15 @@
 
 ``/healthz`` answers 200 with ``{"status": "ok", "database": "ok", "broker": "ok", "cache": "ok"}``
 when the database answers ``SELECT 1``, the Celery broker accepts a connection and the shared cache
-answers; 503 with the part that failed as ``"unreachable"`` otherwise. With Celery eager (no broker
-configured) the broker is ``"eager"``, and with no REDIS_URL the cache is ``"local"``: both still 200.
+answers. A part that does not answer is ``"unreachable"``:
+
+- the database: 503, ``"status": "unavailable"``: this node cannot serve, take it out of rotation;
+- the cache or the broker: still 200, ``"status": "degraded"``: the node serves on without it (the rate
+  limits count in the database, background work waits in the outbox; docs/deployment.md), so a load
+  balancer must not take every node out because a shared Redis is down. Alert on "degraded".
+
+With Celery eager (no broker configured) the broker is ``"eager"``, and with no REDIS_URL the cache
+is ``"local"``: both count as ok.
 
 It needs no sign-in, says nothing more than that, never touches the session (no cookie, no session
 row), is exempt from CSRF and from the HTTPS redirect (``SECURE_REDIRECT_EXEMPT``), and is cheap: one
@@ -32,6 +39,7 @@ from rest_framework.views import APIView
 logger = logging.getLogger(__name__)
 
 OK, EAGER, LOCAL, UNREACHABLE = "ok", "eager", "local", "unreachable"
+DEGRADED, UNAVAILABLE = "degraded", "unavailable"
 PROBE_CACHE_SECONDS = 5.0
 BROKER_TIMEOUT_SECONDS = 1.0
 
@@ -108,10 +116,9 @@ def cache_status() -> str:
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": database_status(), "broker": broker_status(), "cache": cache_status()}
-    healthy = UNREACHABLE not in checks.values()
-    return JsonResponse(
-        {"status": OK if healthy else "unavailable", **checks}, status=200 if healthy else 503
-    )
+    if checks["database"] == UNREACHABLE:
+        return JsonResponse({"status": UNAVAILABLE, **checks}, status=503)
+    return JsonResponse({"status": DEGRADED if UNREACHABLE in checks.values() else OK, **checks})
 
 
 @extend_schema(exclude=True)

@@ -1,4 +1,7 @@
+import sys
+
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
@@ -34,6 +37,17 @@ SERVER_ERROR_DETAIL = (
 )
 
 
+# The database refused or dropped the connection (restarting, failing over, out of connections), or a
+# statement was cancelled: a moment's trouble, not a fault in the request. The connection is closed at
+# the end of the request (Django drops one that errored and is no longer usable), so the next works.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_UNAVAILABLE_DETAIL = (
+    "The service cannot reach its database for a moment (it may be restarting). Nothing was half-saved: "
+    "try again in a minute."
+)
+RETRY_AFTER_SECONDS = 30
+
+
 def api_error_body(*, detail: str, code: str, request: HttpRequest | None) -> dict:
     """The API's error shape: a sentence a person understands, a code a program can test, and the
     request id (quoted in a report, it finds the log lines)."""
@@ -67,4 +81,14 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception, so it is still the current one.
+    if isinstance(sys.exception(), DATABASE_UNAVAILABLE):
+        return database_unavailable(request)
     return _error(request, 500, "500.html", SERVER_ERROR_DETAIL, "server_error")
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: the page (or the API's JSON) that says to try again in a minute."""
+    response = _error(request, 503, "503.html", DATABASE_UNAVAILABLE_DETAIL, "database_unavailable")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

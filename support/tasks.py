@@ -32,3 +32,12 @@ def purge_pupil_uploads() -> dict:
     from support.upload_retention import pupil_uploads_purge
 
     return pupil_uploads_purge()
+
+
+
+@shared_task(name="support.relay_outbox")
+def relay_outbox() -> int:
+    """Every minute (Celery beat): send the tasks that waited in the outbox while the broker was down."""
+    from support.jobs import outbox_relay
+
+    return outbox_relay()

@@ -22,6 +22,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if os.environ.get("CI_REQUIRE_POSTGRES"):
             pytest.fail("This test needs PostgreSQL, and CI's PostgreSQL pass is not running on PostgreSQL")
         pytest.skip("needs PostgreSQL (row locks and real concurrency); runs in CI's PostgreSQL pass")
+    if item.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
+        if os.environ.get("CI_REQUIRE_POSTGRES"):
+            pytest.fail("This test needs Redis (REDIS_URL), which CI's PostgreSQL pass sets")
+        pytest.skip("needs Redis as the cache (REDIS_URL); runs in CI's PostgreSQL pass")
     if item.get_closest_marker("worker") and not os.environ.get("CI_CELERY_WORKER"):
         if os.environ.get("CI_REQUIRE_POSTGRES"):
             pytest.fail("This test needs the real Celery worker that CI's PostgreSQL pass starts")
@@ -221,3 +225,79 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if not clock:
         return None
     return f"clock moved to {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC (TEST_CLOCK={clock})"
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released): connecting to it is refused at once."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The shared cache is a Redis that refuses connections (as when it is stopped), on SQLite and
+    PostgreSQL alike; the rate limiter's breaker is reset before and after."""
+    from support import ratelimit
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+        }
+    }
+    ratelimit.reset_breaker()
+    yield
+    ratelimit.reset_breaker()
+
+
+@pytest.fixture
+def count_redis_round_trips(monkeypatch):
+    """``with count_redis_round_trips() as trips:`` ... then ``trips == [n]``: the commands or pipelines
+    sent to Redis meanwhile (each is one round trip: redis-py sends a pipeline as one packet)."""
+    import contextlib
+
+    import redis
+
+    sent = [0]
+    real = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent[0] += 1
+        return real(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+
+    @contextlib.contextmanager
+    def count():
+        trips: list[int] = []
+        before = sent[0]
+        yield trips
+        trips.append(sent[0] - before)
+
+    return count
+
+
+@pytest.fixture
+def broker_at():
+    """``broker_at(url)``: Celery sends to the broker at ``url``, not eagerly, until the test ends (then
+    as before). ``broker_at(f"redis://127.0.0.1:{closed_port()}/0")`` is a broker that is down."""
+    from config.celery import app
+    from support import jobs
+
+    def reset_pools() -> None:
+        app._pool = None
+        app.amqp._producer_pool = None
+        jobs.broker.reset()
+
+    before = app.conf.broker_url, app.conf.broker_write_url, app.conf.task_always_eager
+
+    def point(url: str) -> None:
+        app.conf.broker_url, app.conf.broker_write_url, app.conf.task_always_eager = url, url, False
+        reset_pools()
+
+    yield point
+    app.conf.broker_url, app.conf.broker_write_url, app.conf.task_always_eager = before
+    reset_pools()

@@ -79,3 +79,15 @@ def test_it_warns_when_real_workers_would_not_share_the_cache(settings):
     assert [w.id for w in shared_cache_check(None)] == ["support.W002"]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "x"}}
     assert shared_cache_check(None) == []
+
+
+def test_every_routed_and_scheduled_task_exists():
+    """A route or a beat entry naming a task no app defines would send work nowhere, silently."""
+    from celery import current_app
+    from django.conf import settings
+
+    from support.jobs import task_named
+
+    task_named("support.send_email")  # loads every app's tasks module
+    named = set(settings.CELERY_TASK_ROUTES) | {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert named - set(current_app.tasks) == set()

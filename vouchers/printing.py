@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from support import jobs
 from support.bounds import id_in_range
 from support.errors import ConflictError, SupportError
 from support.jobs import task_named
@@ -37,6 +38,7 @@ SYNC_LIMIT = 20
 CHUNK_SIZE = 50
 MAX_VOUCHERS = 5000
 JOB_SECONDS = 6 * 60 * 60
+BROKER_DOWN = "Printing could not start: the background service is not answering. Try again in a few minutes."
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -174,12 +176,21 @@ def _chords_work() -> bool:
 
 
 def _send(job_id: str, chunks: list[list[int]], *, use_chord: bool) -> None:
+    # A print job is wanted now, not whenever the broker returns: if it cannot be sent, the job says so
+    # (its page shows the message) and the request that started it still answers normally.
+    if not jobs.broker.usable():
+        _fail(job_id, BROKER_DOWN)
+        return
     render = task_named("vouchers.print_chunk")
     header = [render.si(job_id, index, ids) for index, ids in enumerate(chunks)]
-    if use_chord:
-        chord(header)(task_named("vouchers.print_merge").si(job_id))
-    else:
-        group(header).apply_async()
+    try:
+        if use_chord:
+            chord(header)(task_named("vouchers.print_merge").si(job_id), **jobs.PUBLISH_OPTIONS)
+        else:
+            group(header).apply_async(**jobs.PUBLISH_OPTIONS)
+    except Exception as exc:
+        jobs.broker.trip(exc)
+        _fail(job_id, BROKER_DOWN)
 
 
 def print_chunk_pdf(

@@ -8,7 +8,13 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from support.errors import SupportError
-from support.http import SERVER_ERROR_DETAIL, api_error_body
+from support.http import (
+    DATABASE_UNAVAILABLE,
+    DATABASE_UNAVAILABLE_DETAIL,
+    RETRY_AFTER_SECONDS,
+    SERVER_ERROR_DETAIL,
+    api_error_body,
+)
 
 logger = logging.getLogger("django.request")
 
@@ -28,8 +34,9 @@ def _handle(exc, context):
     A business-rule refusal is a 400 (or 409 for a conflict): ``detail`` is its message, ``code`` the
     rule's machine code, and the message is also listed under its field, as DRF's validation errors
     are (a field named ``code`` or ``detail`` keeps only ``detail``, so neither overwrites the other).
-    DRF's own errors keep their shape. Anything else is a 500 in the same shape, logged with its
-    traceback and the request id that the answer quotes.
+    DRF's own errors keep their shape. The database unreachable (restarting) is a 503 with Retry-After.
+    Anything else is a 500 in the same shape, logged with its traceback and the request id that the
+    answer quotes.
     """
     if isinstance(exc, SupportError):
         body = {"detail": exc.message, "code": exc.code}
@@ -52,6 +59,21 @@ def _handle(exc, context):
             detail="The request could not be read.", code="bad_request", request=django_request
         )
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.error(
+            "Service Unavailable (database): %s",
+            getattr(django_request, "path", "?"),
+            exc_info=exc,
+            extra={"status_code": 503, "request": django_request},
+        )
+        body = api_error_body(
+            detail=DATABASE_UNAVAILABLE_DETAIL, code="database_unavailable", request=django_request
+        )
+        return Response(
+            body,
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     logger.error(
         "Internal Server Error: %s",
         getattr(django_request, "path", "?"),

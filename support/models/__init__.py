@@ -4,6 +4,7 @@ from support.models.consents import ConsentMethod, FamilyConsent
 from support.models.contacts import Contact
 from support.models.families import Family, FamilyDuplicate, Pupil, YearGroup
 from support.models.imports import PupilImport
+from support.models.ops import OutboxMessage, RateLimitCounter
 from support.models.partners import PartnerCharity, PartnerService, Service
 from support.models.policy import Policy
 from support.models.rolls import Enrolment, Registration
@@ -21,12 +22,14 @@ __all__ = [
     "FamilyDuplicate",
     "IdempotencyRecord",
     "Membership",
+    "OutboxMessage",
     "PartnerCharity",
     "PartnerService",
     "Phase",
     "Policy",
     "Pupil",
     "PupilImport",
+    "RateLimitCounter",
     "Registration",
     "Role",
     "SafeguardingReferral",

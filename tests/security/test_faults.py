@@ -19,7 +19,8 @@ from django.utils import timezone
 from funds.models import LedgerEntry
 from funds.services.ledger import fund_donation_record, fund_position, standby_fund
 from support import jobs
-from support.models import AuditEvent
+from support.models import AuditEvent, OutboxMessage
+from tests.concurrency import storm
 from tests.factories import FamilyFactory, PartnerFactory, PupilFactory, SchoolFactory, consent_to, make_user
 from vouchers import services as voucher_services
 from vouchers.models import PartnerStatement, Redemption, Voucher, VoucherType
@@ -42,6 +43,9 @@ def sent(monkeypatch):
 
         def delay(self, *args: object) -> None:
             calls.append((self.name, args))
+
+        def apply_async(self, args: list, **options: object) -> None:  # the outbox's send
+            calls.append((self.name, tuple(args)))
 
     monkeypatch.setattr(jobs, "task_named", Recorder)
     return calls
@@ -97,6 +101,8 @@ def test_it_sends_nothing_when_the_issue_rolls_back(sent, django_capture_on_comm
     assert sent == []
     assert not Voucher.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="voucher.").exists()
+    # With a real broker the message was written to the outbox in the same transaction: gone with it.
+    assert not OutboxMessage.objects.exists()
 
 
 @pytest.mark.django_db
@@ -186,9 +192,12 @@ def test_it_shows_a_clean_error_page_and_keeps_no_half_issued_voucher_when_the_d
             "note_for_charity": "",
         },
     )
-    assert response.status_code == 500
+    # The database going away is a moment's outage: 503 and "try again in a minute", not a 500.
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
     page = response.content.decode()
-    assert "Sorry, there is a problem with the service" in page
+    assert "The service is not available for a moment" in page
+    assert "Try again in a minute" in page
     assert "Traceback" not in page
     assert "OperationalError" not in page
     assert "server closed the connection" not in page
@@ -392,9 +401,9 @@ def test_the_production_like_run_captures_the_apps_log_into_its_log_file():
     assert "--capture-output" in (BASE_DIR / "bin" / "prod").read_text()
 
 
-def test_a_500_under_gunicorn_is_in_the_log_file_with_the_id_its_page_shows(tmp_path):
+def test_an_error_under_gunicorn_is_in_the_log_file_with_the_id_its_answer_shows(tmp_path):
     """The production-like run for real: gunicorn daemonised as bin/prod starts it, DEBUG off, a database
-    it cannot open (every page that reads it fails), and the error log in a file."""
+    it cannot open (every page that reads it answers 503), and the error log in a file."""
     import socket
     import urllib.error
     import urllib.request
@@ -446,25 +455,329 @@ def test_a_500_under_gunicorn_is_in_the_log_file_with_the_id_its_page_shows(tmp_
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.3)
-        # Token authentication reads the database: the database cannot be opened, so a 500.
+        # Token authentication reads the database: the database cannot be opened, so a 503.
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/families/", headers={"Authorization": "Token abc"}
         )
         with pytest.raises(urllib.error.HTTPError) as failed:
             urllib.request.urlopen(request, timeout=10)
         answer = failed.value
-        assert answer.code == 500
+        assert answer.code == 503
         body = json.loads(answer.read())
+        assert body["code"] == "database_unavailable"
         request_id = body["request_id"]
         assert answer.headers["X-Request-ID"] == request_id
         deadline = time.monotonic() + 10
         while f"[{request_id}]" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
         text = log.read_text()
-        assert f"[{request_id}] django.request: Internal Server Error: /api/v1/families/" in text
+        assert f"[{request_id}] django.request: Service Unavailable (database): /api/v1/families/" in text
         assert "Traceback (most recent call last)" in text
         assert "OperationalError" in text
     finally:
         if pid.exists():
             os.kill(int(pid.read_text().strip()), signal.SIGTERM)
             time.sleep(1)
+
+
+# --- the cache's Redis unreachable: the counter goes on (issue 16) ------------------------------
+# The fixture points the cache at a port that refuses connections, as a stopped Redis does. Exactly
+# once lives in PostgreSQL; the limits count in the database meanwhile (support.ratelimit).
+
+
+@pytest.fixture
+def counter_voucher(db, school_a, partner_1, pastoral_a, family_a):
+    consent_to(family_a, pastoral_a, partner_1)
+    family_a.refresh_from_db()
+    food = VoucherType.objects.create(
+        partner=partner_1, service="food_parcel", name="Food parcel", face_value_pence=25_00
+    )
+    return voucher_issue(
+        family=family_a, voucher_type=food, school=school_a, issued_by=pastoral_a, referral_reason="debt"
+    )
+
+
+def test_the_counter_page_checks_and_redeems_while_redis_is_unreachable(
+    redis_down, client_for, charity_staff, counter_voucher
+):
+    from vouchers.codes import generate_code
+
+    client = client_for(charity_staff)
+    page = client.get(f"/redeem/{counter_voucher.code}/")
+    assert page.status_code == 200
+    assert "Food parcel" in page.content.decode()
+    done = client.post(f"/redeem/{counter_voucher.code}/", {"items_given": "Two bags", "value": ""})
+    assert done.status_code == 302
+    assert done["Location"].endswith("?redeemed=1")
+    counter_voucher.refresh_from_db()
+    assert counter_voucher.state == Voucher.State.REDEEMED
+    assert Redemption.objects.filter(voucher=counter_voucher).count() == 1
+    # A second press redeems nothing more: exactly once is PostgreSQL's, not Redis's.
+    client.post(f"/redeem/{counter_voucher.code}/", {"items_given": "Two bags", "value": ""})
+    assert Redemption.objects.filter(voucher=counter_voucher).count() == 1
+    assert client.get(f"/redeem/{generate_code()}/").status_code == 404
+
+
+def test_the_redeem_api_checks_and_redeems_while_redis_is_unreachable(
+    redis_down, charity_staff, counter_voucher
+):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(charity_staff)
+    check = client.get(f"/api/v1/redeem/{counter_voucher.code}/")
+    assert check.status_code == 200
+    assert check.json()["valid"] is True
+    headers = {"Idempotency-Key": "till-7-0001"}
+    url = f"/api/v1/redeem/{counter_voucher.code}/redeem/"
+    first = client.post(url, {"items_given": "Parcel"}, format="json", headers=headers)
+    assert first.status_code == 201
+    replay = client.post(url, {"items_given": "Parcel"}, format="json", headers=headers)
+    assert replay.status_code == 201
+    assert replay["Idempotent-Replayed"] == "true"
+    assert client.post(url, {}, format="json").status_code == 409
+    assert Redemption.objects.filter(voucher=counter_voucher).count() == 1
+
+
+def test_pastoral_pages_work_while_redis_is_unreachable(redis_down, client_for, pastoral_a, family_a):
+    client = client_for(pastoral_a)
+    for url in ["/", "/families/", f"/families/{family_a.pk}/", "/families/?q=Able"]:
+        assert client.get(url).status_code == 200, url
+
+
+# --- the Celery broker unreachable: the request succeeds, the work waits in the outbox (issue 16) -------
+
+
+def _issue_by_email(family, food, school, pastoral) -> Voucher:
+    return voucher_issue(
+        family=family,
+        voucher_type=food,
+        school=school,
+        issued_by=pastoral,
+        referral_reason="debt",
+        delivery="email",
+    )
+
+
+@pytest.mark.django_db
+def test_a_voucher_is_issued_while_the_broker_is_down_and_sent_when_it_returns(
+    broker_at, client_for, django_capture_on_commit_callbacks, mailoutbox
+):
+    from config.celery import app
+    from support.jobs import outbox_relay
+    from tests.conftest import closed_port
+
+    family, food, _school, pastoral = _family_with_voucher_type()
+    broker_at(f"redis://127.0.0.1:{closed_port()}/0")
+    client = client_for(pastoral)
+    form = {
+        "voucher_type": food.pk,
+        "referral_reason": "income_drop",
+        "referral_other": "",
+        "household_size": 2,
+        "dietary_needs": "",
+        "fulfilment": "collection",
+        "delivery": "email",
+        "note_for_charity": "",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/families/{family.pk}/vouchers/new/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    voucher = Voucher.objects.get(family=family)
+    send = voucher.sends.get()
+    assert send.status == send.Status.QUEUED
+    [message] = OutboxMessage.objects.all()
+    assert (message.task_name, message.args) == ("vouchers.send_to_family", [str(send.key), message.args[1]])
+    assert message.attempts == 1
+    assert "Connection refused" in message.last_error or "connecting" in message.last_error
+
+    # Still down: the relay sends nothing and keeps the message.
+    assert outbox_relay(grace=datetime.timedelta(0)) == 0
+    message.refresh_from_db()
+    assert message.attempts == 2
+    assert mailoutbox == []
+
+    # The broker is back (here: Celery runs the task in this process): the relay sends it, once.
+    app.conf.task_always_eager = True
+    assert outbox_relay(grace=datetime.timedelta(0)) == 1
+    assert not OutboxMessage.objects.exists()
+    send.refresh_from_db()
+    assert send.status == send.Status.SENT
+    assert len(mailoutbox) == 1
+    assert outbox_relay(grace=datetime.timedelta(0)) == 0
+
+
+@pytest.mark.django_db
+def test_the_relay_leaves_a_fresh_message_to_the_send_after_its_commit(broker_at):
+    from support.jobs import outbox_relay
+    from tests.conftest import closed_port
+
+    broker_at(f"redis://127.0.0.1:{closed_port()}/0")
+    message = OutboxMessage.objects.create(task_name="support.send_email", args=[["a@example.org"], "s", "b"])
+    assert outbox_relay(now=message.created_at + datetime.timedelta(seconds=10)) == 0
+    message.refresh_from_db()
+    assert message.attempts == 0, "not even tried: it is younger than the relay's grace"
+
+
+@pytest.mark.django_db
+def test_it_does_not_ask_a_broker_that_just_failed_again_for_a_while(
+    broker_at, monkeypatch, django_capture_on_commit_callbacks
+):
+    from config.celery import app
+    from tests.conftest import closed_port
+
+    family, food, school, pastoral = _family_with_voucher_type()
+    broker_at(f"redis://127.0.0.1:{closed_port()}/0")
+    attempts = []
+    real = app.send_task
+
+    def counted(*args, **kwargs):
+        attempts.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app, "send_task", counted)
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            _issue_by_email(family, food, school, pastoral)
+    assert OutboxMessage.objects.count() == 3
+    assert len(attempts) == 1, "only the first send asked the broker"
+    assert list(OutboxMessage.objects.values_list("attempts", flat=True).order_by("pk")) == [1, 0, 0]
+
+
+@pytest.mark.django_db
+def test_a_batch_print_says_plainly_that_it_could_not_start_while_the_broker_is_down(
+    broker_at, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tests.conftest import closed_port
+    from vouchers import printing
+
+    family, food, school, pastoral = _family_with_voucher_type(email="")
+    vouchers = [
+        voucher_issue(
+            family=family, voucher_type=food, school=school, issued_by=pastoral, referral_reason="debt"
+        )
+        for _ in range(2)
+    ]
+    monkeypatch.setattr(printing, "SYNC_LIMIT", 1)
+    broker_at(f"redis://127.0.0.1:{closed_port()}/0")
+    with django_capture_on_commit_callbacks(execute=True):
+        result = printing.print_job_start(voucher_ids=[v.pk for v in vouchers], actor=pastoral)
+    job = printing.print_job_get(job_id=result.job.id, actor=pastoral)
+    assert job.error == printing.BROKER_DOWN
+    assert not job.ready
+
+
+@pytest.mark.worker
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_what_waited_in_the_outbox_once_the_broker_is_back(broker_at):
+    """CI's pass: the broker at a closed port while a voucher is issued by e-mail, then the real broker
+    again; the relay sends the message and CI's own Celery worker delivers it."""
+    from django.conf import settings
+
+    from support.jobs import outbox_relay
+    from tests.conftest import closed_port
+
+    real_broker = settings.CELERY_BROKER_URL
+    family, food, school, pastoral = _family_with_voucher_type()
+    broker_at(f"redis://127.0.0.1:{closed_port()}/0")
+    voucher = _issue_by_email(family, food, school, pastoral)  # autocommit: sent (or not) at once
+    send = voucher.sends.get()
+    assert OutboxMessage.objects.count() == 1
+    broker_at(real_broker)
+    assert outbox_relay(grace=datetime.timedelta(0)) == 1
+    _wait(
+        lambda: voucher.sends.get().status == send.Status.SENT, timeout=60, what="the worker to send it"
+    )
+    assert not OutboxMessage.objects.exists()
+
+
+# --- PostgreSQL restarting: the request fails cleanly, the next one works (issue 16) ------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("health_checks", [True, False], ids=["health-checks", "no-health-checks"])
+def test_the_counter_survives_its_database_connection_being_killed(
+    tmp_path, counter_voucher, charity_staff, health_checks
+):
+    """A real gunicorn worker keeps its PostgreSQL connection between requests (DB_CONN_MAX_AGE). The
+    server ends that connection, as a restart or a failover does (``pg_terminate_backend`` from this
+    test's own connection: the shared server keeps running). The next check either reconnects at once
+    (with the health check) or fails cleanly with a 503 in the API's JSON, never a 500; the one after
+    works, and the worker holds exactly one live connection: nothing broken is left behind."""
+    import urllib.error
+    import urllib.request
+
+    from rest_framework.authtoken.models import Token
+
+    from tests.servers import free_port, gunicorn, this_database_url
+
+    token = Token.objects.create(user=charity_staff).key
+    app_name = f"faults-{uuid.uuid4().hex[:10]}"
+    port = free_port()
+    env = {
+        "DATABASE_URL": this_database_url(application_name=app_name),
+        "DB_CONN_MAX_AGE": "600",
+        "DB_CONN_HEALTH_CHECKS": "true" if health_checks else "false",
+        "API_VOUCHER_LOOKUP_RATE": "1000/minute",
+    }
+
+    def check() -> tuple[int, dict, dict]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/redeem/{counter_voucher.code}/",
+            headers={"Authorization": f"Token {token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=20) as answer:
+                return answer.status, json.loads(answer.read()), dict(answer.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read()), dict(error.headers)
+
+    def backends() -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND pid <> pg_backend_pid()",
+                [app_name],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    with gunicorn(port=port, log=tmp_path / "web.log", env=env):
+        status, body, _ = check()
+        assert status == 200, body
+        [pid] = backends()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        _wait(lambda: pid not in backends(), timeout=10, what="the connection to end")
+
+        status, body, headers = check()
+        if health_checks:
+            assert status == 200, body  # the health check found the dead connection and replaced it
+        else:
+            assert status == 503, body
+            assert body["code"] == "database_unavailable"
+            assert "try again in a minute" in body["detail"]
+            assert headers["Retry-After"] == "30"
+            assert "terminating connection" not in json.dumps(body)
+        status, body, _ = check()
+        assert status == 200, body
+        assert body["valid"] is True
+        assert len(backends()) == 1, "one live connection, the broken one gone"
+    assert "Internal Server Error" not in (tmp_path / "web.log").read_text()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_relays_at_once_send_each_waiting_message_once(eager, mailoutbox):
+    """Beat on two nodes by mistake, or the command run while beat's relay runs: the rows are locked
+    with SKIP LOCKED and deleted in the transaction that sent them, so no message goes twice."""
+    from support.jobs import outbox_relay
+
+    OutboxMessage.objects.bulk_create(
+        OutboxMessage(task_name="support.send_email", args=[[f"carer{n}@example.org"], f"Message {n}", "b"])
+        for n in range(40)
+    )
+    sent = storm(2, lambda i: outbox_relay(grace=datetime.timedelta(0)))
+    assert sum(sent) == 40
+    assert not OutboxMessage.objects.exists()
+    assert sorted(m.subject for m in mailoutbox) == sorted(f"Message {n}" for n in range(40))

@@ -63,11 +63,13 @@ def test_it_answers_503_when_the_database_is_down(db):
 
 
 @override_settings(CELERY_TASK_ALWAYS_EAGER=False, CELERY_BROKER_URL="redis://127.0.0.1:1/0")
-def test_it_answers_503_when_the_broker_is_down(db):
+def test_it_says_degraded_but_stays_in_rotation_when_the_broker_is_down(db):
+    """Requests still succeed without the broker (their work waits in the outbox): 200, "degraded"."""
     with mock.patch("kombu.Connection.ensure_connection", side_effect=ConnectionRefusedError("no")) as probe:
         response = Client().get("/healthz")
     assert probe.called
-    assert response.status_code == 503
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
     assert response.json()["broker"] == "unreachable"
     assert response.json()["database"] == "ok"
 
@@ -103,11 +105,19 @@ def test_the_broker_answer_is_reused_for_a_few_seconds(db):
         }
     }
 )
-def test_it_answers_503_when_the_shared_cache_is_down(db):
+def test_it_says_degraded_but_stays_in_rotation_when_the_shared_cache_is_down(db):
+    """The counter goes on without Redis (its limits count in the database): 200, "degraded"."""
     with mock.patch("django.core.cache.cache.get", side_effect=ConnectionError("down")):
         response = Client().get("/healthz")
-    assert response.status_code == 503
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
     assert response.json()["cache"] == "unreachable"
+
+
+def test_it_finds_a_really_unreachable_cache(db, redis_down):
+    body = Client().get("/healthz").json()
+    assert body["cache"] == "unreachable"
+    assert body["status"] == "degraded"
 
 
 @override_settings(SECURE_SSL_REDIRECT=True, DEBUG=False, ALLOWED_HOSTS=["testserver"])
