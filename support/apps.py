@@ -9,11 +9,13 @@ class SupportConfig(AppConfig):
         from support import checks  # noqa: F401  (registers system checks)
         from support.contacts import register_contacts
         from support.merges import register_core_handlers
+        from support.search import connect_signals
         from support.visibility import register_core
 
         register_core_handlers()
         register_core()
         register_contacts()
+        connect_signals()
 
         self._bound_model_serializer_dates()
 

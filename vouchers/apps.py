@@ -7,13 +7,14 @@ class VouchersConfig(AppConfig):
     name = "vouchers"
 
     def ready(self) -> None:
-        from vouchers import data_rights, free_meals, fund_sources, merges, visibility
+        from vouchers import data_rights, free_meals, fund_sources, merges, selectors, visibility
 
         fund_sources.register()
         data_rights.register()
         merges.register()
         visibility.register()
         free_meals.register()
+        selectors.register_search()
 
     def demo_seed(self) -> list[str]:
         from vouchers.demo import voucher_demo_seed

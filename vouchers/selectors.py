@@ -9,6 +9,7 @@ from django.utils import timezone
 from support.contacts import family_recipient_address
 from support.models import Family, PartnerService, Policy
 from support.scopes import scope_for
+from vouchers import codes
 from vouchers.models import Delivery, Redemption, Voucher, VoucherType
 
 User = AbstractBaseUser | AnonymousUser
@@ -24,6 +25,22 @@ def vouchers_visible_to(user: User) -> QuerySet[Voucher]:
     if scope.is_charity:
         return Voucher.objects.filter(voucher_type__partner_id__in=scope.partner_ids)
     return Voucher.objects.none()
+
+
+def families_with_voucher_code(user: User, text: str) -> QuerySet | None:
+    """The family of the voucher with code ``text`` (typed any way), among the user's vouchers, as a
+    queryset of family ids; None when ``text`` is no voucher code (the family search's finder)."""
+    try:
+        code = codes.validate(text)
+    except codes.CodeError:
+        return None
+    return vouchers_visible_to(user).filter(code=code).values("family")
+
+
+def register_search() -> None:
+    from support.search import register_family_finder
+
+    register_family_finder("voucher code", families_with_voucher_code)
 
 
 def redemptions_visible_to(user: User) -> QuerySet[Redemption]:

@@ -39,6 +39,9 @@ ONE_ROLE_FILTER_FORMS = {
     "DonationFilterForm": "finance's donations page: fund and year, the fund's own fields",
     "LedgerFilterForm": "finance's ledger page: fields of ledger entries, finance's own",
     "StatementFilterForm": "statements: a partner charity, public knowledge",
+    # Not a VisibleFilterForm but as good: the form of a filter set, whose filters the table narrows
+    # before the form is built (support.filters.filterset_for, as the API's VisibleFilterBackend does).
+    "FamilyFilterForm": "the family list's filter set (web and API): school staff only, table-narrowed",
 }
 
 
