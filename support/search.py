@@ -271,4 +271,3 @@ def family_search_apply(families: QuerySet, *, user, query: str, visible_pupils:
         )
         .order_by(F("match_score").desc(), "carer_sort_key", "pk")
     )
-

@@ -261,7 +261,9 @@ def test_its_sqlite_similarity_matches_pg_trgm_on_the_examples():
     # pg_trgm: word_similarity('okafur', 'grace okafor') = 0.5714286; ('okafor', ...) = 1.
     assert word_similarity("okafur", "grace okafor") == pytest.approx(4 / 7)
     assert word_similarity("okafor", "grace okafor") == 1.0
-    assert word_similarity("okafur", "grace okafor") >= WORD_THRESHOLD > word_similarity("able", "grace okafor")
+    assert (
+        word_similarity("okafur", "grace okafor") >= WORD_THRESHOLD > word_similarity("able", "grace okafor")
+    )
 
 
 @pytest.mark.postgres
@@ -269,6 +271,10 @@ def test_it_uses_pg_trgm_with_the_same_threshold_on_postgresql():
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('pg_trgm.word_similarity_threshold')")
         assert float(cursor.fetchone()[0]) == WORD_THRESHOLD
-        for term, text in (("okafur", "grace okafor"), ("okafor", "grace okafor"), ("adeyemy", "precious adeyemi")):
+        for term, text in (
+            ("okafur", "grace okafor"),
+            ("okafor", "grace okafor"),
+            ("adeyemy", "precious adeyemi"),
+        ):
             cursor.execute("SELECT word_similarity(%s, %s)", [term, text])
             assert cursor.fetchone()[0] == pytest.approx(word_similarity(term, text), abs=1e-6)
