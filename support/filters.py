@@ -77,9 +77,15 @@ class FamilyFilterSet(ScopedFilterSet):
         return super().filter_queryset(queryset)
 
 
-def filterset_for(request, *, queryset) -> FamilyFilterSet:
-    """The family filter set for a page, bound to the query string, narrowed and bounded as the API's."""
-    filterset = FamilyFilterSet(request.GET, queryset=queryset, request=request)
+def page_filterset(filterset_class, request, *, queryset, data=None):
+    """A list page's filter set, bound to the query string (or ``data``), its filters narrowed by the
+    visibility table and its fields bounded exactly as the API's (``VisibleFilterBackend``)."""
+    filterset = filterset_class(request.GET if data is None else data, queryset=queryset, request=request)
     VisibleFilterBackend().narrow(filterset, request)
     bound_form_fields(filterset.form)
     return filterset
+
+
+def filterset_for(request, *, queryset) -> FamilyFilterSet:
+    """The family list's filter set for a page."""
+    return page_filterset(FamilyFilterSet, request, queryset=queryset)

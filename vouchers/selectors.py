@@ -3,7 +3,7 @@
 import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from support.contacts import family_recipient_address
@@ -35,6 +35,34 @@ def families_with_voucher_code(user: User, text: str) -> QuerySet | None:
     except codes.CodeError:
         return None
     return vouchers_visible_to(user).filter(code=code).values("family")
+
+
+def voucher_search(vouchers: QuerySet[Voucher], *, user: User, query: str) -> QuerySet[Voucher]:
+    """``vouchers`` (already the user's) whose code is ``query`` (typed any way, or its first characters
+    when they hold a digit), or whose lead carer's name is like it (titles, case and a misspelling
+    forgiven, as the family search does). A carer's name counts only for those who may see it."""
+    from support.pupil_csv import normalise_name_key
+    from support.search import WordSimilar
+    from support.visibility import can_see
+
+    text = " ".join(str(query).split())
+    if not text:
+        return vouchers
+    try:
+        return vouchers.filter(code=codes.normalise(text))
+    except codes.CodeError:
+        pass
+    found = Q(pk__in=[])
+    start = codes.normalise_start(text)
+    if start and len(start) >= 4 and any(ch.isdigit() for ch in text):
+        found |= Q(code__startswith=start)
+    name_key = normalise_name_key(text)
+    if name_key and can_see(user, Voucher, "lead_carer_name"):
+        term = Value(name_key, output_field=CharField())
+        # Candidates from the families' trigram index, then judged on the name the voucher itself shows.
+        alike = Family.objects.filter(WordSimilar(F("carer_name_key"), term)).values("pk")
+        found |= Q(family__in=alike) & Q(WordSimilar(F("lead_carer_name"), term))
+    return vouchers.filter(found)
 
 
 def register_search() -> None:

@@ -489,9 +489,12 @@ def test_it_posts_the_selected_valid_vouchers_to_print(
 def test_it_shows_finance_every_voucher_without_print_or_issue(client_for, voucher, finance):
     page = body(client_for(finance).get("/vouchers/"))
     assert voucher.display_code in page
-    assert 'name="voucher"' not in page
     assert "Print selected" not in page
+    assert "/vouchers/print/" not in page
     assert 'href="/vouchers/export.csv"' in page
+    # Finance may tick vouchers, but only to export them (issue 15.7).
+    assert '<form method="post" action="/vouchers/export.csv" id="chosen-vouchers">' in page
+    assert "Export selected (CSV)" in page
 
 
 def read_csv(response) -> list[list[str]]:
