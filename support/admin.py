@@ -193,6 +193,7 @@ class FamilyAdmin(TrustModelAdmin):
             for c in family_consents(obj)
         ]
         return "; ".join(rows) or "None recorded"
+
     actions = ["subject_access"]
 
     @admin.action(description="Export everything held about the family (subject access)")

@@ -53,8 +53,6 @@ class SafeguardingHintsMixin:
             field.help_text = f"{field.help_text} {hint}".strip()
 
 
-
-
 class VisibleFilterForm(BoundedFormMixin, forms.Form):
     """A page's filter form that reads the field-visibility table: a field the user may not see of
     ``visibility_model`` is removed, so its value in the query string is ignored and the answer cannot
