@@ -193,7 +193,6 @@ class FamilyAdmin(TrustModelAdmin):
             for c in family_consents(obj)
         ]
         return "; ".join(rows) or "None recorded"
-
     actions = ["subject_access"]
 
     @admin.action(description="Export everything held about the family (subject access)")

@@ -162,7 +162,9 @@ def voucher_context(voucher: Voucher, *, site_url: str | None = None) -> dict:
     }
 
 
-def vouchers_html(vouchers: Sequence[Voucher], *, inline_css: str = "", site_url: str | None = None) -> str:
+def vouchers_html(
+    vouchers: Sequence[Voucher], *, inline_css: str = "", site_url: str | None = None
+) -> str:
     """The HTML for ``vouchers``, one a page. ``inline_css`` only for a one-shot render (benchmarks).
 
     ``site_url`` starts the QR codes' links (see ``vouchers.qr.redemption_url``).

@@ -345,6 +345,8 @@ def voucher_find_for_partner(*, code: str, partner_ids: frozenset[int]) -> Vouch
     return voucher
 
 
+
+
 def voucher_service_notice(voucher: Voucher) -> str | None:
     """What the counter is told about a valid voucher whose service is no longer offered, else None."""
     if not voucher.is_valid or voucher_type_offered(voucher.voucher_type):

@@ -2,6 +2,7 @@
 hand): on SQLite a voucher type's window of 99,999,999 days was saved, and its issue page answered 500.
 Generated from the admin site's registry, so a model or field added later is covered."""
 
+
 import pytest
 from django import forms
 from django.contrib import admin as django_admin
