@@ -222,11 +222,13 @@ def family_search_apply(families: QuerySet, *, user, query: str, visible_pupils:
     if parsed.is_empty:
         return families
     found = Q(pk__in=[])
+    recognised = False
     for finder in _FINDERS.values():
         family_ids = finder(user, parsed.text)
         if family_ids is not None:
             found |= Q(pk__in=family_ids)
-    if parsed.is_identifier:
+            recognised = True
+    if parsed.is_identifier or recognised:
         if parsed.phone is not None:
             found |= Q(phone=parsed.phone)
         if parsed.postcode:

@@ -31,7 +31,7 @@ from support.forms import (
 )
 from support.fund import fund_position, standby_fund
 from support.models import Enrolment, FamilyConsent, FamilyDuplicate, Pupil, PupilImport, SpendRequest
-from support.paging import CountOncePaginator
+from support.paging import ListPaginator
 from support.pupil_csv import column_label
 from support.pupil_import import (
     plan_year,
@@ -110,7 +110,7 @@ def _family_results(request: HttpRequest):
 @requires("families.view")
 def family_list(request: HttpRequest) -> HttpResponse:
     filterset, families = _family_results(request)
-    page = CountOncePaginator(families, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = ListPaginator(families, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     form = filterset.form

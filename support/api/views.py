@@ -21,7 +21,7 @@ from support.api.serializers import (
 )
 from support.filters import FamilyFilterSet
 from support.models import Pupil
-from support.paging import CountOncePagination
+from support.paging import ListPagination
 
 
 class SchoolViewSet(viewsets.ReadOnlyModelViewSet):
@@ -54,7 +54,7 @@ class FamilyViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = FamilySerializer
     # The web family list's filter set too (support.filters): same query, same families, same order.
     filterset_class = FamilyFilterSet
-    pagination_class = CountOncePagination
+    pagination_class = ListPagination
     ordering_fields = ["carer_sort_key", "lead_carer_name", "postcode", "id"]
     http_method_names = ["get", "patch", "post", "head", "options"]
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from support import selectors
+from support import paging, selectors
 from support.search import WORD_THRESHOLD, parse_query, word_similarity
 from support.services import family_create
 from tests.factories import FamilyFactory, PupilFactory
@@ -155,33 +155,50 @@ def _list_queries(client, query="") -> list[str]:
     return [q["sql"] for q in captured.captured_queries]
 
 
-def test_it_runs_as_many_queries_for_thirty_families_as_for_three(school_a, client_for, pastoral_a):
+def test_it_runs_as_many_queries_for_sixty_families_as_for_thirty(school_a, client_for, pastoral_a):
     client = client_for(pastoral_a)
-    for n in range(3):
-        PupilFactory(family=FamilyFactory(lead_carer_name=f"Carer Smith{n}"), school=school_a)
+
+    def add(start: int) -> None:
+        for n in range(start, start + 30):
+            family = FamilyFactory(lead_carer_name=f"Carer Smith{n}")
+            PupilFactory(family=family, school=school_a)
+            PupilFactory(family=family, school=school_a)
+
+    add(0)
     _list_queries(client)  # warm the session and the user's scope
     few = _list_queries(client)
     few_search = _list_queries(client, "smith")
-    for n in range(27):
-        family = FamilyFactory(lead_carer_name=f"Carer Smith{n + 3}")
-        PupilFactory(family=family, school=school_a)
-        PupilFactory(family=family, school=school_a)
+    add(30)
     assert len(_list_queries(client)) == len(few)
     assert len(_list_queries(client, "smith")) == len(few_search)
 
 
-def test_it_counts_the_list_in_the_pages_own_query(school_a, client_for, pastoral_a):
+def test_it_counts_a_search_in_the_pages_own_query(school_a, client_for, pastoral_a):
     for n in range(30):
         PupilFactory(family=FamilyFactory(lead_carer_name=f"Carer Smith{n}"), school=school_a)
     client = client_for(pastoral_a)
-    for query in ("", "smith"):
-        queries = _list_queries(client, query)
-        family_queries = [sql for sql in queries if 'FROM "support_family"' in sql]
-        assert len(family_queries) == 1, family_queries
-        assert "OVER ()" in family_queries[0]
-        response = client.get("/families/", {"q": query})
-        assert response.context["page"].paginator.count == 30
-        assert b"30 families" in response.content
+    family_queries = [sql for sql in _list_queries(client, "smith") if 'FROM "support_family"' in sql]
+    assert len(family_queries) == 1, family_queries
+    assert "OVER ()" in family_queries[0]
+    response = client.get("/families/", {"q": "smith"})
+    assert response.context["page"].paginator.count == 30
+    assert b"30 families matching" in response.content
+
+
+def test_it_counts_the_whole_list_at_most_to_the_cap(school_a, client_for, pastoral_a, monkeypatch):
+    monkeypatch.setattr(paging, "COUNT_CAP", 26)
+    for n in range(30):
+        PupilFactory(family=FamilyFactory(lead_carer_name=f"Carer Smith{n}"), school=school_a)
+    client = client_for(pastoral_a)
+    family_queries = [sql for sql in _list_queries(client) if 'FROM "support_family"' in sql]
+    assert len(family_queries) == 2, family_queries  # the page, and a count that stops at the cap
+    assert "LIMIT 27" in family_queries[1]
+    assert "OVER ()" not in " ".join(family_queries)
+    response = client.get("/families/")
+    assert b"More than 26 families" in response.content
+    # Paging on past the cap still reaches every family.
+    page_two = client.get("/families/", {"page": 2}).context["page"]
+    assert (len(page_two.object_list), page_two.has_next()) == (5, False)
 
 
 def test_it_counts_a_later_page_and_sends_a_page_past_the_end_to_the_last(school_a, client_for, pastoral_a):

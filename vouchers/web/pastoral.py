@@ -29,7 +29,7 @@ from support.filters import page_filterset
 from support.http import site_url
 from support.models import Family, School, Service
 from support.money import pounds
-from support.paging import CountOncePaginator
+from support.paging import ListPaginator
 from support.permissions import has_perm
 from support.scopes import scope_for
 from support.visibility import can_see, visible_names
@@ -213,7 +213,7 @@ def _filtered(request: HttpRequest, data=None) -> tuple[VoucherFilterSet, QueryS
 def voucher_list(request: HttpRequest) -> HttpResponse:
     filterset, vouchers = _filtered(request)
     form = filterset.form
-    page = CountOncePaginator(vouchers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = ListPaginator(vouchers, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     for name in ("page", "select"):
         params.pop(name, None)
