@@ -136,7 +136,7 @@ def time_searches(username: str, repeat: int) -> dict[str, list[float]]:
             sql_time[0] += time.perf_counter() - started
 
     worst = {"sql": 0.0, "e2e": 0.0}
-    mix = [("no query: the whole list, counted, first page", "")] + query_mix(user)
+    mix = [("no query: the whole list, counted, first page", ""), *query_mix(user)]
     print(f"\n{username}: median (p95) of {repeat} runs, ms", flush=True)
     print(f"  {'query':<48} {'typed':<26} {'found':>6} {'SQL':>14} {'end to end':>16}")
     results: dict[str, list[float]] = {}
@@ -155,7 +155,8 @@ def time_searches(username: str, repeat: int) -> dict[str, list[float]]:
             assert response.status_code == 200, (url, response.status_code, response.content[:300])
             found = response.json()["count"]
         sql_med, e2e_med = statistics.median(sqls), statistics.median(e2es)
-        sql_p95, e2e_p95 = sorted(sqls)[int(0.95 * (len(sqls) - 1))], sorted(e2es)[int(0.95 * (len(e2es) - 1))]
+        at_p95 = int(0.95 * (len(sqls) - 1))
+        sql_p95, e2e_p95 = sorted(sqls)[at_p95], sorted(e2es)[at_p95]
         print(
             f"  {what:<48} {typed[:26]:<26} {found:>6} {sql_med:>7.1f} ({sql_p95:>5.1f}) {e2e_med:>8.1f} "
             f"({e2e_p95:>5.1f})",
@@ -194,9 +195,9 @@ def time_searches(username: str, repeat: int) -> dict[str, list[float]]:
 
 
 def run_load(url: str, args: argparse.Namespace) -> bool:
-    from bench import load
-
     from django.contrib.auth import get_user_model
+
+    from bench import load
 
     plan = load.make_plan(url, redeems=0, issues=0, seed=args.seed)
     pastoral = get_user_model().objects.get(username="pastoral_a")
@@ -241,8 +242,8 @@ def run_load(url: str, args: argparse.Namespace) -> bool:
         passed = rate >= RATE_TARGET and tail <= P99_TARGET and errors == 0
         ok = ok and passed
         print(
-            f"{run.clients:>7} {base_run.rps:>10.1f} {run.rps:>12.1f} {rate:>6.2f} {base_run.pct(0.99):>9.1f} "
-            f"{run.pct(0.99):>10.1f} {tail:>6.1f} {errors}"
+            f"{run.clients:>7} {base_run.rps:>10.1f} {run.rps:>12.1f} {rate:>6.2f} "
+            f"{base_run.pct(0.99):>9.1f} {run.pct(0.99):>10.1f} {tail:>6.1f} {errors}"
         )
         emit_result(
             bench="search",

@@ -71,7 +71,8 @@ class ListPaginator(Paginator):
             raise EmptyPage("That page number is less than 1")
         bottom = (number - 1) * self.per_page
         if self._ranked():
-            rows = list(self.object_list.annotate(**{TOTAL: Window(Count("pk"))})[bottom : bottom + self.per_page])
+            counted = self.object_list.annotate(**{TOTAL: Window(Count("pk"))})
+            rows = list(counted[bottom : bottom + self.per_page])
             if rows:
                 first = rows[0]
                 self.__dict__["count"] = first[TOTAL] if isinstance(first, dict) else getattr(first, TOTAL)

@@ -125,6 +125,24 @@ class WordSimilar(Lookup):
         return f"trgm_word_similarity({rhs}, {lhs}) >= {WORD_THRESHOLD}", [*rhs_params, *lhs_params]
 
 
+class InList(Lookup):
+    """``id IN (subquery)``; on PostgreSQL ``id = ANY(ARRAY(subquery))``, run once, so the rows are
+    fetched by their primary key rather than by testing every row of the table against the list."""
+
+    lookup_name = "in_list"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} IN {rhs}", [*lhs_params, *rhs_params]
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+
+
 class PupilNameText(Func):
     """A pupil's names in one string, exactly as the ``pupil_name_trgm`` index (migration 0018) has them."""
 
@@ -251,7 +269,7 @@ def family_search_apply(families: QuerySet, *, user, query: str, visible_pupils:
         .order_by()
         .union(visible_pupils.filter(WordSimilar(PupilNameText(), term)).values("family").order_by())
     )
-    found |= Q(pk__in=alike)
+    found |= Q(InList(F("pk"), alike))
     best_pupil = Subquery(
         visible_pupils.filter(family=OuterRef("pk"))
         .annotate(similarity=WordSimilarity(term, PupilNameText()))

@@ -144,6 +144,8 @@ class Pupil(models.Model):
             models.Index(fields=["school", "year_group"], name="pupil_school_year"),
             models.Index(fields=["school", "sis_family_ref"], name="pupil_school_famref"),
             models.Index(fields=["surname"], name="pupil_surname"),
+            # A family's pupils' ids from the index alone (the search's scope check, with the above).
+            models.Index(fields=["family", "id"], name="pupil_family_cover"),
         ]
         constraints = [
             models.CheckConstraint(
