@@ -263,11 +263,12 @@ def family_search_apply(families: QuerySet, *, user, query: str, visible_pupils:
     term = Value(parsed.name_key, output_field=CharField())
     # One list of candidate ids from the two trigram indexes (a UNION, not an OR, which would make
     # PostgreSQL test every family of the trust against the term), then the scope checks only those.
+    # Each branch is already the user's: only the families they may see are fetched whole.
     alike = (
-        families.model._base_manager.filter(WordSimilar(F("carer_name_key"), term))
-        .values("pk")
+        families.filter(WordSimilar(F("carer_name_key"), term))
         .order_by()
-        .union(visible_pupils.filter(WordSimilar(PupilNameText(), term)).values("family").order_by())
+        .values("pk")
+        .union(visible_pupils.filter(WordSimilar(PupilNameText(), term)).order_by().values("family"))
     )
     found |= Q(InList(F("pk"), alike))
     best_pupil = Subquery(

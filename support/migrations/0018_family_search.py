@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='enrolment',
-            index=models.Index(condition=models.Q(('left_on__isnull', True)), fields=['pupil', 'school'], name='enrolment_current_pupil'),
+            index=models.Index(condition=models.Q(('left_on__isnull', True)), fields=['school', 'pupil'], name='enrolment_current_school'),
         ),
         migrations.AddIndex(
             model_name='family',

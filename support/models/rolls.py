@@ -45,10 +45,10 @@ class Enrolment(models.Model):
         ordering = ["pupil", "registration", "pk"]
         indexes = [
             models.Index(fields=["school", "pupil"], name="enrolment_school_pupil"),
-            # "Is this pupil on one of these rolls now?", answered from the index alone: the scope check
-            # every family search makes for each family it finds (support.selectors.family_on_roll_at).
+            # Who is on these rolls now, and is this pupil?, answered from the index alone: the scope
+            # check a family search makes for every family it finds (support.selectors.on_roll_at).
             models.Index(
-                fields=["pupil", "school"], condition=Q(left_on__isnull=True), name="enrolment_current_pupil"
+                fields=["school", "pupil"], condition=Q(left_on__isnull=True), name="enrolment_current_school"
             ),
         ]
         constraints = [
