@@ -462,7 +462,8 @@ def test_it_filters_the_list_by_state_school_type_and_date(
 
 def test_it_keeps_the_list_queries_flat(client_for, pastoral_a, family_a, food_type, school_a):
     client = client_for(pastoral_a)
-    make_vouchers(5, family=family_a, voucher_type=food_type, school=school_a, by=pastoral_a)
+    # More than a page from the start: a list that fits on one page needs no count query at all.
+    make_vouchers(30, family=family_a, voucher_type=food_type, school=school_a, by=pastoral_a)
     client.get("/vouchers/")  # warm up: the session, content types
     with CaptureQueriesContext(connection) as few:
         assert client.get("/vouchers/").status_code == 200
