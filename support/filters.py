@@ -9,6 +9,8 @@ backend does for the API.
 
 import django_filters
 from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from support import selectors
 from support.api.visibility import ScopedFilterSet, VisibleFilterBackend
@@ -30,6 +32,11 @@ def _schools(request) -> object:
     return selectors.schools_visible_to(request.user)
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class SchoolFilter(django_filters.ModelChoiceFilter):
+    """One of the caller's schools, by id."""
+
+
 class FamilyFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(
         label="Name, postcode, phone, e-mail, UPN or voucher code",
@@ -38,7 +45,7 @@ class FamilyFilterSet(ScopedFilterSet):
         widget=forms.TextInput(attrs={"class": "govuk-input", "type": "search", "autocomplete": "off"}),
         method="filter_nothing",
     )
-    school = django_filters.ModelChoiceFilter(
+    school = SchoolFilter(
         label="School",
         queryset=_schools,
         empty_label="All my schools",

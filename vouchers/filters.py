@@ -6,6 +6,8 @@ cannot narrow vouchers to one family, nor search them by a carer's name.
 
 import django_filters
 from django import forms
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 
 from support import selectors as support_selectors
 from support.api.visibility import IdFilter, ScopedFilterSet
@@ -44,6 +46,7 @@ class IdListField(forms.Field):
         return ids
 
 
+@extend_schema_field(serializers.ListField(child=serializers.IntegerField(min_value=1)))
 class IdListFilter(django_filters.Filter):
     field_class = IdListField
 
