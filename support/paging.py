@@ -23,6 +23,7 @@ TOTAL = "paging_total"
 # An annotation a ranked search adds (``support.search.family_search_apply``).
 RANKED = "match_score"
 COUNT_CAP = 1000
+MAX_PAGE = 10**9
 
 
 class ListPage(Page):
@@ -69,6 +70,8 @@ class ListPaginator(Paginator):
             raise PageNotAnInteger("That page number is not an integer") from None
         if number < 1:
             raise EmptyPage("That page number is less than 1")
+        if number > MAX_PAGE:  # past any list, and an OFFSET the database could not hold
+            raise EmptyPage("That page contains no results")
         bottom = (number - 1) * self.per_page
         if self._ranked():
             counted = self.object_list.annotate(**{TOTAL: Window(Count("pk"))})

@@ -209,6 +209,9 @@ def test_it_counts_a_later_page_and_sends_a_page_past_the_end_to_the_last(school
     assert (page_two.paginator.count, len(page_two.object_list)) == (30, 5)
     past = client.get("/families/", {"page": 9}).context["page"]
     assert (past.number, len(past.object_list)) == (2, 5)
+    huge = client.get("/families/", {"page": "9" * 23})
+    assert huge.status_code == 200
+    assert huge.context["page"].number == 2
 
 
 # --- Scope ----------------------------------------------------------------------------------------
