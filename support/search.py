@@ -13,7 +13,8 @@ A query is read once (``parse_query``) and sent down one of two roads:
   misspelling (``Okafur``) still finds the family, best match first.
 
 On PostgreSQL the similarity is ``pg_trgm``'s ``word_similarity`` with its ``%>`` operator, which GIN
-indexes answer (support migration 0018); each connection sets the threshold (``WORD_THRESHOLD``). On
+indexes answer (support's migration "family_search"); each connection sets the threshold
+(``WORD_THRESHOLD``). On
 SQLite (the embedded default, a small trust) the same function is registered on the connection in
 Python: the same trigrams, the same threshold, the score taken over the whole name rather than its best
 run of words, so it can only be kinder than PostgreSQL's, never stricter.
@@ -144,7 +145,8 @@ class InList(Lookup):
 
 
 class PupilNameText(Func):
-    """A pupil's names in one string, exactly as the ``pupil_name_trgm`` index (migration 0018) has them."""
+    """A pupil's names in one string, exactly as the ``pupil_name_trgm`` index has them (support's
+    migration "family_search")."""
 
     template = "(%(expressions)s)"
     arg_joiner = " || ' ' || "
