@@ -13,6 +13,7 @@ class SupportConfig(AppConfig):
         from support.contacts import register_contacts
         from support.context_processors import register_core_nav
         from support.merges import register_core_handlers
+        from support.search import connect_signals
         from support.visibility import register_core
 
         register_core_handlers()
@@ -20,6 +21,7 @@ class SupportConfig(AppConfig):
         register_contacts()
         register_core_nav()
         timeline.register_core()
+        connect_signals()
 
         self._bound_model_serializer_dates()
 

@@ -126,26 +126,6 @@ class VisibleFilterForm(BoundedFormMixin, forms.Form):
         }
 
 
-class FamilySearchForm(BoundedFormMixin, forms.Form):
-    q = forms.CharField(
-        label="Name, postcode, phone, e-mail or UPN",
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(attrs={"class": "govuk-input", "type": "search", "autocomplete": "off"}),
-    )
-    school = forms.ModelChoiceField(
-        label="School",
-        required=False,
-        queryset=School.objects.none(),
-        empty_label="All my schools",
-        widget=forms.Select(attrs={"class": "govuk-select"}),
-    )
-
-    def __init__(self, *args, schools=None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["school"].queryset = schools if schools is not None else School.objects.none()
-
-
 class FamilyForm(GovukErrorsMixin, forms.ModelForm):
     class Meta:
         model = Family

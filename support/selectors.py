@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from support.models import (
     AuditEvent,
@@ -98,31 +98,31 @@ def family_schools_visible_to(user: User, family: Family) -> QuerySet[School]:
     )
 
 
-def family_search(*, user: User, query: str = "", school_id: int | None = None) -> QuerySet[Family]:
-    """Families the user may see that match a carer name, pupil name, postcode, phone, e-mail or UPN."""
-    families = families_visible_to(user)
+def family_search(
+    *,
+    user: User,
+    query: str = "",
+    school_id: int | None = None,
+    families: QuerySet[Family] | None = None,
+) -> QuerySet[Family]:
+    """Families the user may see that match ``query`` the way staff type it (``support.search``: any
+    phone format, a postcode with or without its space, a misspelt or titled name, a UPN, a voucher
+    code), best match first, then by surname. Merged-away records are left out.
+
+    ``families`` narrows a door's own queryset (with its prefetches); it must already be scoped to
+    ``user`` (it comes from ``families_visible_to``)."""
+    from support.search import family_search_apply
+
+    if families is None:
+        families = families_visible_to(user)
+    families = families.filter(merged_into__isnull=True).order_by("carer_sort_key", "pk")
     pupils = pupils_visible_to(user)
     if school_id is not None:
         pupils = pupils.filter(on_roll_at(school_id))
         families = families.filter(Exists(pupils.filter(family=OuterRef("pk"))))
-    for term in query.split():
-        # Pupil matches count only through pupils the user may see, so a search never reveals
-        # that a family has a child of a given name at a school outside the user's scope.
-        pupil_match = pupils.filter(family=OuterRef("pk")).filter(
-            Q(legal_forename__icontains=term)
-            | Q(preferred_forename__icontains=term)
-            | Q(surname__icontains=term)
-            | Q(upn__iexact=term)
-        )
-        families = families.filter(
-            Q(lead_carer_name__icontains=term)
-            | Q(postcode__icontains=term)
-            | Q(postcode__iexact=query.strip())
-            | Q(email__iexact=term)
-            | Q(phone__icontains=term)
-            | Exists(pupil_match)
-        )
-    return families
+    # Pupil names count only through pupils the user may see, so a search never reveals that a family
+    # has a child of a given name at a school outside the user's scope.
+    return family_search_apply(families, user=user, query=query, visible_pupils=pupils)
 
 
 def partners_visible_to(user: User) -> QuerySet[PartnerCharity]:

@@ -16,11 +16,11 @@ from support import timeline as family_timeline
 from support.access import requires
 from support.csv_safe import stream_csv
 from support.errors import SupportError
+from support.filters import filterset_for
 from support.forms import (
     ConsentForm,
     ContactForm,
     FamilyForm,
-    FamilySearchForm,
     ImportUploadForm,
     NeedForm,
     RollLeaveForm,
@@ -29,6 +29,7 @@ from support.forms import (
     form_error_from,
 )
 from support.models import Enrolment, FamilyConsent, FamilyDuplicate, Pupil, PupilImport
+from support.paging import ListPaginator
 from support.pupil_csv import column_label
 from support.pupil_import import (
     plan_year,
@@ -48,10 +49,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """Each role's first job, up front."""
     user = request.user
     scope = scope_for(user)
-    context: dict = {
-        "scope": scope,
-        "search_form": FamilySearchForm(schools=selectors.schools_visible_to(user)),
-    }
+    context: dict = {"scope": scope}
     if scope.is_school_staff or scope.is_admin:
         families = selectors.families_visible_to(user)
         pupils = selectors.pupils_visible_to(user)
@@ -91,41 +89,45 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _family_results(request: HttpRequest):
-    schools = selectors.schools_visible_to(request.user)
-    form = FamilySearchForm(request.GET or None, schools=schools)
-    query, school_id = "", None
-    if form.is_valid():
-        query = form.cleaned_data["q"] or ""
-        school_id = form.cleaned_data["school"].pk if form.cleaned_data["school"] else None
-    families = selectors.family_search(user=request.user, query=query, school_id=school_id).exclude(
-        merged_into__isnull=False
-    )
+    """The family list's filter set (``support.filters``, the API's too) over the user's families."""
     visible_pupils = (
         selectors.pupils_visible_to(request.user).select_related("school").order_by("year_group", "pk")
     )
-    families = families.prefetch_related(
+    families = selectors.families_visible_to(request.user).prefetch_related(
         Prefetch("pupils", queryset=visible_pupils, to_attr="visible_pupils")
     )
-    return form, families, query
+    filterset = filterset_for(request, queryset=families)
+    if not filterset.is_valid():
+        return filterset, families.none()
+    return filterset, filterset.qs
 
 
 @requires("families.view")
 def family_list(request: HttpRequest) -> HttpResponse:
-    form, families, query = _family_results(request)
-    page = Paginator(families, PAGE_SIZE).get_page(request.GET.get("page"))
+    filterset, families = _family_results(request)
+    page = ListPaginator(families, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
+    form = filterset.form
     return render(
         request,
         "support/family_list.html",
-        {"form": form, "page": page, "query": query, "querystring": params.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "query": form.cleaned_data.get("q", "") if form.is_valid() else "",
+            "querystring": params.urlencode(),
+        },
+        status=200 if form.is_valid() else 400,
     )
 
 
 @requires("families.export")
 def family_export(request: HttpRequest) -> StreamingHttpResponse:
     """The same families as the search page, as CSV (formula-like cells neutralised)."""
-    _, families, _ = _family_results(request)
+    filterset, families = _family_results(request)
+    if not filterset.is_valid():
+        return family_list(request)  # the list page, with the error said beside the field
     header = [
         "Family id",
         "Lead carer",

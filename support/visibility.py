@@ -166,6 +166,8 @@ def register_core() -> None:
             "consents": SCHOOL_STAFF,
             "school": Reads("pupils__school"),
             "q": Reads("lead_carer_name", "postcode", "email", "phone", "pupils__surname", "pupils__upn"),
+            # The list's order: by the carer's surname (a key made from the name).
+            "carer_sort_key": Reads("lead_carer_name"),
         },
     )
     # Whom the family agreed to share with, and when: the family's schools' staff, like the family itself.

@@ -7,7 +7,15 @@ class VouchersConfig(AppConfig):
     name = "vouchers"
 
     def ready(self) -> None:
-        from vouchers import data_rights, free_meals, fund_sources, merges, registrations, visibility
+        from vouchers import (
+            data_rights,
+            free_meals,
+            fund_sources,
+            merges,
+            registrations,
+            selectors,
+            visibility,
+        )
 
         registrations.register()
         fund_sources.register()
@@ -15,6 +23,7 @@ class VouchersConfig(AppConfig):
         merges.register()
         visibility.register()
         free_meals.register()
+        selectors.register_search()
 
     def demo_seed(self) -> list[str]:
         from vouchers.demo import voucher_demo_seed

@@ -63,6 +63,15 @@ def normalise(raw: str) -> str:
     return cleaned
 
 
+def normalise_start(raw: str) -> str | None:
+    """The first characters of a code as typed (any case, separators, I/L/O), normalised; None if they
+    could not start a code."""
+    cleaned = "".join(raw.split()).replace("-", "").upper()
+    if not cleaned or len(cleaned) > CODE_LENGTH or any(c not in _VALUE for c in cleaned):
+        return None
+    return "".join(ALPHABET[_VALUE[c]] for c in cleaned)
+
+
 def validate(raw: str) -> str:
     """The normalised code, or CodeError when it is mistyped (caught here, before any lookup)."""
     code = normalise(raw)

@@ -3,9 +3,8 @@ import uuid
 from django import forms
 
 from support.bounds import BoundedFormMixin
-from support.forms import GovukErrorsMixin, PoundsField, SafeguardingHintsMixin, VisibleFilterForm
-from support.models import School
-from vouchers.models import MAX_VALUE_GIVEN_PENCE, Delivery, Fulfilment, ReferralReason, Voucher, VoucherType
+from support.forms import GovukErrorsMixin, PoundsField, SafeguardingHintsMixin
+from vouchers.models import MAX_VALUE_GIVEN_PENCE, Delivery, Fulfilment, ReferralReason
 
 
 class CodeForm(GovukErrorsMixin, forms.Form):
@@ -180,47 +179,9 @@ class VoucherIssueForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
         return self.fixed_school or self.cleaned_data.get("school")
 
 
-class VoucherFilterForm(VisibleFilterForm):
-    visibility_model = Voucher
-    visibility_paths = {"issued_from": "issued_at", "issued_to": "issued_at"}
-    STATE_CHOICES = [("", "Any state"), *Voucher.State.choices]
-
-    state = forms.ChoiceField(
-        label="State",
-        required=False,
-        choices=STATE_CHOICES,
-        widget=forms.Select(attrs={"class": "govuk-select"}),
-    )
-    school = forms.ModelChoiceField(
-        label="School",
-        required=False,
-        queryset=School.objects.none(),
-        empty_label="All schools",
-        widget=forms.Select(attrs={"class": "govuk-select"}),
-    )
-    voucher_type = forms.ModelChoiceField(
-        label="Type",
-        required=False,
-        queryset=VoucherType.objects.none(),
-        empty_label="All types",
-        widget=forms.Select(attrs={"class": "govuk-select"}),
-    )
-    issued_from = forms.DateField(
-        label="Issued from",
-        required=False,
-        widget=forms.DateInput(attrs={"class": "govuk-input govuk-input--width-10", "type": "date"}),
-    )
-    issued_to = forms.DateField(
-        label="Issued to",
-        required=False,
-        widget=forms.DateInput(attrs={"class": "govuk-input govuk-input--width-10", "type": "date"}),
-    )
-    family = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-
-    def __init__(self, *args, schools, voucher_types, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["school"].queryset = schools
-        self.fields["voucher_type"].queryset = voucher_types
+class VoucherFilterForm(GovukErrorsMixin, forms.Form):
+    """The form of the voucher list's filter set (``vouchers.filters.VoucherFilterSet``), whose filters
+    the visibility table narrows before the form is built."""
 
 
 class VoucherCancelForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):

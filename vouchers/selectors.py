@@ -3,12 +3,23 @@
 import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.utils import timezone
 
 from support.contacts import family_recipient_address
 from support.models import Family, PartnerCharity, PartnerService, Policy
 from support.scopes import scope_for
+from vouchers import codes
 from vouchers.models import Delivery, PartnerStatement, Redemption, Voucher, VoucherType
 
 User = AbstractBaseUser | AnonymousUser
@@ -24,6 +35,50 @@ def vouchers_visible_to(user: User) -> QuerySet[Voucher]:
     if scope.is_charity:
         return Voucher.objects.filter(voucher_type__partner_id__in=scope.partner_ids)
     return Voucher.objects.none()
+
+
+def families_with_voucher_code(user: User, text: str) -> QuerySet | None:
+    """The family of the voucher with code ``text`` (typed any way), among the user's vouchers, as a
+    queryset of family ids; None when ``text`` is no voucher code (the family search's finder)."""
+    try:
+        code = codes.validate(text)
+    except codes.CodeError:
+        return None
+    return vouchers_visible_to(user).filter(code=code).values("family")
+
+
+def voucher_search(vouchers: QuerySet[Voucher], *, user: User, query: str) -> QuerySet[Voucher]:
+    """``vouchers`` (already the user's) whose code is ``query`` (typed any way, or its first characters
+    when they hold a digit), or whose lead carer's name is like it (titles, case and a misspelling
+    forgiven, as the family search does). A carer's name counts only for those who may see it."""
+    from support.pupil_csv import normalise_name_key
+    from support.search import WordSimilar
+    from support.visibility import can_see
+
+    text = " ".join(str(query).split())
+    if not text:
+        return vouchers
+    try:
+        return vouchers.filter(code=codes.normalise(text))
+    except codes.CodeError:
+        pass
+    found = Q(pk__in=[])
+    start = codes.normalise_start(text)
+    if start and len(start) >= 4 and any(ch.isdigit() for ch in text):
+        found |= Q(code__startswith=start)
+    name_key = normalise_name_key(text)
+    if name_key and can_see(user, Voucher, "lead_carer_name"):
+        term = Value(name_key, output_field=CharField())
+        # Candidates from the families' trigram index, then judged on the name the voucher itself shows.
+        alike = Family.objects.filter(WordSimilar(F("carer_name_key"), term)).values("pk")
+        found |= Q(family__in=alike) & Q(WordSimilar(F("lead_carer_name"), term))
+    return vouchers.filter(found)
+
+
+def register_search() -> None:
+    from support.search import register_family_finder
+
+    register_family_finder("voucher code", families_with_voucher_code)
 
 
 def redemptions_visible_to(user: User) -> QuerySet[Redemption]:

@@ -44,6 +44,10 @@ def register() -> None:
             # A valid voucher whose service has stopped: honour it (item 7).
             "notice": Reads("state", "expires_on", "voucher_type__service"),
             "service": Reads("voucher_type__service"),
+            # The list's search: by code for whoever sees codes; by the carer's name only for those who
+            # see it (vouchers.selectors.voucher_search asks again). And the boxes ticked on a page.
+            "q": Reads("code"),
+            "voucher": Reads("id"),
         },
     )
     sends = ("kind", "channel", "address", "requested_by", "requested_at", "status", "sent_at", "note")

@@ -78,3 +78,30 @@ if (tableScrollers.length) {
   markScrollingTables();
   window.addEventListener("resize", markScrollingTables);
 }
+
+// "Select all on this page": <a data-select-all="NAME" data-select-all-text="…" data-select-none-text="…">
+// inside a form. Without JavaScript the link loads the page again with every box ticked; with it, the
+// link ticks (or clears) the form's NAME boxes where they are, and says what a second press will do.
+for (const link of document.querySelectorAll("a[data-select-all]")) {
+  const form = link.closest("form");
+  if (!form) {
+    continue;
+  }
+  const boxes = () =>
+    Array.from(form.querySelectorAll(`input[type="checkbox"][name="${link.dataset.selectAll}"]`));
+  const label = () => {
+    const all = boxes().length > 0 && boxes().every((box) => box.checked);
+    link.textContent = all ? link.dataset.selectNoneText : link.dataset.selectAllText;
+  };
+  link.setAttribute("role", "button");
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    const tick = !boxes().every((box) => box.checked);
+    for (const box of boxes()) {
+      box.checked = tick;
+    }
+    label();
+  });
+  form.addEventListener("change", label);
+  label();
+}

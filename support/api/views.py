@@ -1,6 +1,5 @@
 """The support core's API. Querysets from selectors, writes through services, permission declared."""
 
-import django_filters
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
@@ -20,8 +19,9 @@ from support.api.serializers import (
     SafeguardingReferralSerializer,
     SchoolSerializer,
 )
-from support.api.visibility import ScopedFilterSet
-from support.models import Family, Pupil
+from support.filters import FamilyFilterSet
+from support.models import Pupil
+from support.paging import ListPagination
 
 
 class SchoolViewSet(viewsets.ReadOnlyModelViewSet):
@@ -43,28 +43,6 @@ class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.partners_visible_to(self.request.user).prefetch_related("services")
 
 
-class FamilyFilter(ScopedFilterSet):
-    school = django_filters.NumberFilter(method="filter_school", label="Families with a pupil at this school")
-    postcode = django_filters.CharFilter(lookup_expr="iexact")
-    q = django_filters.CharFilter(
-        method="filter_q", label="Carer or pupil name, postcode, phone, e-mail or UPN"
-    )
-
-    class Meta:
-        model = Family
-        fields = ["postcode"]
-
-    def filter_school(self, queryset, name, value):
-        return queryset.filter(
-            pk__in=selectors.family_search(user=self.request.user, school_id=value).values("pk")
-        )
-
-    def filter_q(self, queryset, name, value):
-        return queryset.filter(
-            pk__in=selectors.family_search(user=self.request.user, query=value).values("pk")
-        )
-
-
 class FamilyViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     permissions = {
         "list": "families.view",
@@ -74,8 +52,10 @@ class FamilyViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
         "consent": "families.edit",
     }
     serializer_class = FamilySerializer
-    filterset_class = FamilyFilter
-    ordering_fields = ["lead_carer_name", "postcode", "id"]
+    # The web family list's filter set too (support.filters): same query, same families, same order.
+    filterset_class = FamilyFilterSet
+    pagination_class = ListPagination
+    ordering_fields = ["carer_sort_key", "lead_carer_name", "postcode", "id"]
     http_method_names = ["get", "patch", "post", "head", "options"]
 
     def get_queryset(self):
@@ -87,7 +67,7 @@ class FamilyViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
                 Prefetch("pupils", queryset=pupils, to_attr="visible_pupils"),
                 Prefetch("consents", queryset=consents.consents_listed()),
             )
-            .order_by("lead_carer_name", "pk")
+            .order_by("carer_sort_key", "pk")
         )
 
     def perform_update(self, serializer: FamilySerializer) -> None:

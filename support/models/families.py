@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.gb import upn as upn_module
 
@@ -19,6 +19,31 @@ def validate_upn(value: str) -> None:
         upn_module.validate(value)
     except StdnumError as exc:
         raise ValidationError(f"{value} is not a valid UPN: {exc.message}") from None
+
+
+class SurnameFirst(Func):
+    """A name key with its last word (the surname, titles already dropped) moved to the front:
+    "grace okafor" sorts as "okafor grace okafor". The same on PostgreSQL and SQLite, and immutable, so
+    the database keeps it as a generated column every writer (bulk ones too) fills in."""
+
+    output_field = models.CharField()
+
+    def __init__(self, expression, **extra) -> None:
+        super().__init__(expression, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(regexp_replace({sql}, '^.* ', '') || ' ' || {sql})", [*params, *params]
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        # The text after the last space: strip every character the name has from its end back to
+        # that space, then take what was stripped.
+        last = f"replace({sql}, rtrim({sql}, replace({sql}, ' ', '')), '')"
+        return f"({last} || ' ' || {sql})", params * 5
+
+    def as_sql(self, compiler, connection, **extra):  # another database: sorted by the whole key
+        return compiler.compile(self.source_expressions[0])
 
 
 class YearGroup(models.IntegerChoices):
@@ -44,6 +69,13 @@ class Family(models.Model):
     lead_carer_name = models.CharField(max_length=120)
     # Casefolded name without titles or accents, kept to find likely duplicate families quickly.
     carer_name_key = models.CharField(max_length=120, db_index=True, editable=False)
+    # The family list's order: by surname, then the rest of the name (support.search finds by both).
+    carer_sort_key = models.GeneratedField(
+        expression=SurnameFirst("carer_name_key"),
+        output_field=models.CharField(max_length=241),
+        db_persist=True,
+        editable=False,
+    )
     phone = models.CharField(max_length=20, blank=True, db_index=True, help_text="E.164, e.g. +447700900123")
     email = models.EmailField(blank=True, db_index=True)
     address = models.TextField(blank=True, max_length=500)
@@ -62,9 +94,12 @@ class Family(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["lead_carer_name", "pk"]
+        ordering = ["carer_sort_key", "pk"]
         verbose_name_plural = "families"
-        indexes = [models.Index(fields=["carer_name_key", "postcode"], name="family_dupe_key")]
+        indexes = [
+            models.Index(fields=["carer_name_key", "postcode"], name="family_dupe_key"),
+            models.Index(fields=["carer_sort_key", "id"], name="family_sort_key"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(adults__gte=1), name="family_has_an_adult"),
         ]
@@ -109,6 +144,8 @@ class Pupil(models.Model):
             models.Index(fields=["school", "year_group"], name="pupil_school_year"),
             models.Index(fields=["school", "sis_family_ref"], name="pupil_school_famref"),
             models.Index(fields=["surname"], name="pupil_surname"),
+            # A family's pupils' ids from the index alone (the search's scope check, with the above).
+            models.Index(fields=["family", "id"], name="pupil_family_cover"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -43,7 +43,14 @@ class Enrolment(models.Model):
 
     class Meta:
         ordering = ["pupil", "registration", "pk"]
-        indexes = [models.Index(fields=["school", "pupil"], name="enrolment_school_pupil")]
+        indexes = [
+            models.Index(fields=["school", "pupil"], name="enrolment_school_pupil"),
+            # Who is on these rolls now, and is this pupil?, answered from the index alone: the scope
+            # check a family search makes for every family it finds (support.selectors.on_roll_at).
+            models.Index(
+                fields=["school", "pupil"], condition=Q(left_on__isnull=True), name="enrolment_current_school"
+            ),
+        ]
         constraints = [
             # Rejoining a school reopens its roll row rather than adding a second one.
             models.UniqueConstraint(fields=["pupil", "school"], name="enrolment_once_per_school"),

@@ -29,12 +29,12 @@ def test_pastoral_finds_a_family_issues_and_prints_a_voucher_and_meets_the_limit
 
     # Find the family by name, then by postcode.
     page.get_by_role("link", name="Families", exact=True).first.click()
-    search = page.get_by_label("Name, postcode, phone, e-mail or UPN")
+    search = page.get_by_label("Name, postcode, phone, e-mail, UPN or voucher code")
     search.fill("Able")
     page.get_by_role("button", name="Search").click()
     results = page.locator("table.govuk-table tbody tr")
     assert results.count() == 2
-    search = page.get_by_label("Name, postcode, phone, e-mail or UPN")
+    search = page.get_by_label("Name, postcode, phone, e-mail, UPN or voucher code")
     search.fill("rv1 1aa")
     page.get_by_role("button", name="Search").click()
     assert results.count() == 1

@@ -5,11 +5,11 @@ goes through a service. Out of scope is a 404, a role without the permission a 4
 """
 
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import NoReverseMatch, path, reverse
@@ -24,18 +24,20 @@ from support.consents import consented_partner_ids
 from support.contacts import family_recipient
 from support.csv_safe import stream_csv
 from support.errors import SupportError
+from support.filters import page_filterset
 from support.forms import form_error_from
 from support.http import site_url
 from support.models import Family, School, Service
 from support.money import pounds
+from support.paging import ListPaginator
 from support.permissions import has_perm
 from support.scopes import scope_for
 from support.visibility import can_see, visible_names
 from vouchers import selectors
+from vouchers.filters import VoucherFilterSet
 from vouchers.forms import (
     VoucherCancelForm,
     VoucherExtendForm,
-    VoucherFilterForm,
     VoucherIssueForm,
     VoucherSendForm,
 )
@@ -195,40 +197,27 @@ def voucher_issue_page(request: HttpRequest, family_pk: int) -> HttpResponse:
 # --- List and export -------------------------------------------------------------------------
 
 
-def _filtered(request: HttpRequest) -> tuple[VoucherFilterForm, QuerySet[Voucher]]:
-    form = VoucherFilterForm(
-        request.GET or None,
-        user=request.user,
-        schools=support_selectors.schools_visible_to(request.user),
-        voucher_types=selectors.voucher_types_available(),
-    )
+def _filtered(request: HttpRequest, data=None) -> tuple[VoucherFilterSet, QuerySet[Voucher]]:
+    """The voucher list's filter set (``vouchers.filters``, the API's too) over the user's vouchers."""
     vouchers = selectors.vouchers_visible_to(request.user).select_related(
         "voucher_type__partner", "school", "issued_by"
     )
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["state"]:
-            vouchers = vouchers.filter(state=data["state"])
-        if data["school"]:
-            vouchers = vouchers.filter(school=data["school"])
-        if data["voucher_type"]:
-            vouchers = vouchers.filter(voucher_type=data["voucher_type"])
-        if data["issued_from"]:
-            vouchers = vouchers.filter(issued_at__date__gte=data["issued_from"])
-        if data["issued_to"]:
-            vouchers = vouchers.filter(issued_at__date__lte=data["issued_to"])
-        if data.get("family"):  # only for those who may see whose a voucher is
-            vouchers = vouchers.filter(family_id=data["family"])
-    return form, vouchers
+    filterset = page_filterset(VoucherFilterSet, request, queryset=vouchers, data=data)
+    if not filterset.is_valid():
+        return filterset, vouchers.none()
+    return filterset, filterset.qs
 
 
 @requires("vouchers.view")
 def voucher_list(request: HttpRequest) -> HttpResponse:
-    form, vouchers = _filtered(request)
-    page = Paginator(vouchers, PAGE_SIZE).get_page(request.GET.get("page"))
+    filterset, vouchers = _filtered(request)
+    form = filterset.form
+    page = ListPaginator(vouchers, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
-    params.pop("page", None)
+    for name in ("page", "select"):
+        params.pop(name, None)
     can_print = has_perm(request.user, "vouchers.print")
+    can_export = has_perm(request.user, "vouchers.export")
     return render(
         request,
         "vouchers/voucher_list.html",
@@ -237,11 +226,15 @@ def voucher_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "querystring": params.urlencode(),
             "can_print": can_print,
-            "can_export": has_perm(request.user, "vouchers.export"),
+            "can_export": can_export,
+            # Ticked boxes, for printing or exporting just those.
+            "can_choose": can_print or can_export,
+            # "Select all on this page" without JavaScript: the page again, every box ticked.
+            "all_chosen": request.GET.get("select") == "page",
             # Finance sees vouchers for their money, not whose they are (support.visibility's table).
             "shows_names": can_see(request.user, Voucher, "lead_carer_name"),
             "print_url": url_or_path("voucher_print_batch", "/vouchers/print/"),
-            "filtered": form.is_bound and any(v for k, v in request.GET.items() if k != "page"),
+            "filtered": any(v for k, v in request.GET.items() if k not in ("page", "select")),
             "today": timezone.localdate(),
         },
         # A filter it cannot use (a family id no family could have, a date in year 9999): said, and a 400.
@@ -250,9 +243,22 @@ def voucher_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires("vouchers.export")
-def voucher_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The list's vouchers under the same filters, as CSV. Carers' names only for those who see families."""
-    _, vouchers = _filtered(request)
+def voucher_export(request: HttpRequest) -> HttpResponse:
+    """The list's vouchers under the same filters, as CSV; or, posted from the list, the vouchers ticked
+    there. Carers' names only for those who see families."""
+    chosen = request.method == "POST"
+    filterset, vouchers = _filtered(request, data=request.POST if chosen else None)
+    if not filterset.is_valid():
+        if chosen:  # the ticks, not the list's filters, are wrong: said on the list, as it was
+            for errors in filterset.form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+        response = voucher_list(request)
+        response.status_code = 400
+        return response
+    if chosen and not filterset.form.cleaned_data.get("voucher"):
+        messages.error(request, "Tick the vouchers to export, or download the whole list.")
+        return redirect(reverse("voucher_list"))
     with_names = can_see(request.user, Voucher, "lead_carer_name")
     header = ["Code", "Type", "Partner", "School", "State", "Issued", "Issued by", "Expires"]
     header += ["Face value (£)", "Household size", "Fulfilment", "Limit overridden"]
@@ -279,7 +285,10 @@ def voucher_export(request: HttpRequest) -> StreamingHttpResponse:
                 row.insert(4, v.lead_carer_name)
             yield row
 
-    audit_record(actor=request.user, action="vouchers.exported", after={"query": request.GET.urlencode()})
+    query = request.GET.urlencode()
+    if chosen:
+        query = urlencode({"voucher": filterset.form.cleaned_data["voucher"]}, doseq=True)
+    audit_record(actor=request.user, action="vouchers.exported", after={"query": query})
     return stream_csv(rows(), filename="vouchers.csv", header=header)
 
 

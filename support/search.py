@@ -1,0 +1,296 @@
+"""Family search that forgives: the way a pastoral worker types is the way a family is found.
+
+A query is read once (``parse_query``) and sent down one of two roads:
+
+- an identifier, matched exactly on a normalised, indexed column: a phone number in any format
+  (``0121 496 0075``, ``01214960075``, ``+44 121 496 0075``; the family's own, the one its page shows:
+  contacts' numbers are not on that page, so they do not find it),
+  a postcode with or without its space in any case (``RV37WB``, ``rv3 7wb``) or only its outward code
+  (``RV3``), an e-mail address, a pupil's UPN, or anything a feature app's finder knows (a voucher code,
+  ``register_family_finder``);
+- a name: titles, case, accents and punctuation dropped (``Mrs Okafor`` is ``okafor``), then trigram
+  word similarity against the lead carer's name and the names of the pupils the user may see, so a
+  misspelling (``Okafur``) still finds the family, best match first.
+
+On PostgreSQL the similarity is ``pg_trgm``'s ``word_similarity`` with its ``%>`` operator, which GIN
+indexes answer (support's migration "family_search"); each connection sets the threshold
+(``WORD_THRESHOLD``). On
+SQLite (the embedded default, a small trust) the same function is registered on the connection in
+Python: the same trigrams, the same threshold, the score taken over the whole name rather than its best
+run of words, so it can only be kinder than PostgreSQL's, never stricter.
+
+Scope comes first: the queryset searched is already the user's (``support.selectors``) and pupil names
+count only through pupils the user may see, so a match, its count and its place in the order never
+depend on a pupil or a family the user cannot see.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.db.backends.signals import connection_created
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.db.models.lookups import Lookup
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.gb import upn as upn_module
+
+from support.pupil_csv import normalise_name_key, normalise_phone, normalise_postcode
+
+# How alike a typed word must be to a word of the name (pg_trgm's word_similarity, 0 to 1). 0.5 finds
+# one wrong letter in a six-letter surname ("okafur" is 0.57 of "okafor"); pg_trgm's default, 0.6, does not.
+WORD_THRESHOLD = 0.5
+# A typed word shorter than this is a prefix, not a name: trigram similarity says little about it.
+MIN_NAME_LETTERS = 2
+
+_PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()\-.]{5,}[0-9]")
+_OUTWARD_CODE = re.compile(r"[A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-HJKPSTUW]?")
+_WORD = re.compile(r"[^\W_]+")
+
+
+# --- Trigram similarity, on PostgreSQL and on SQLite --------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def trigrams(text: str) -> frozenset[str]:
+    """pg_trgm's trigrams: lower-cased words of letters and digits, each padded "  word "."""
+    found: set[str] = set()
+    for word in _WORD.findall(text.lower()):
+        padded = f"  {word} "
+        found.update(padded[i : i + 3] for i in range(len(padded) - 2))
+    return frozenset(found)
+
+
+def word_similarity(term: str | None, text: str | None) -> float:
+    """The share of ``term``'s trigrams found in ``text`` (SQLite's stand-in for pg_trgm's function)."""
+    if not term or not text:
+        return 0.0
+    wanted = trigrams(term)
+    if not wanted:
+        return 0.0
+    return len(wanted & trigrams(text)) / len(wanted)
+
+
+def _on_connection(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("trgm_word_similarity", 2, word_similarity, deterministic=True)
+    elif connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # A placeholder until pg_trgm loads in this session, then its setting.
+            cursor.execute("SET pg_trgm.word_similarity_threshold = %s", [WORD_THRESHOLD])
+
+
+def connect_signals() -> None:
+    connection_created.connect(_on_connection, dispatch_uid="support.search.trigram")
+
+
+class WordSimilarity(Func):
+    """``word_similarity(term, text)``: how well ``term`` matches some run of words of ``text``."""
+
+    function = "word_similarity"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="trgm_word_similarity", **extra)
+
+
+class WordSimilar(Lookup):
+    """``text %> term``: ``term`` is like a run of words of ``text`` (answered by a trigram GIN index)."""
+
+    lookup_name = "word_similar"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} %%> {rhs}", [*lhs_params, *rhs_params]
+
+    def as_sqlite(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"trgm_word_similarity({rhs}, {lhs}) >= {WORD_THRESHOLD}", [*rhs_params, *lhs_params]
+
+
+class InList(Lookup):
+    """``id IN (subquery)``; on PostgreSQL ``id = ANY(ARRAY(subquery))``, run once, so the rows are
+    fetched by their primary key rather than by testing every row of the table against the list."""
+
+    lookup_name = "in_list"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} IN {rhs}", [*lhs_params, *rhs_params]
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+
+
+class PupilNameText(Func):
+    """A pupil's names in one string, exactly as the ``pupil_name_trgm`` index has them (support's
+    migration "family_search")."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = CharField()
+
+    def __init__(self, **extra) -> None:
+        super().__init__(F("preferred_forename"), F("legal_forename"), F("surname"), **extra)
+
+
+# --- Reading a query ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """What a typed query is: at most one identifier, or else a name key."""
+
+    text: str
+    phone: str | None = None
+    postcode: str | None = None
+    outward_code: str | None = None
+    email: str | None = None
+    upn: str | None = None
+    name_key: str = ""
+
+    @property
+    def is_identifier(self) -> bool:
+        return bool(self.phone or self.postcode or self.outward_code or self.email or self.upn)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.text
+
+
+def _upn(text: str) -> str | None:
+    compact = "".join(text.split()).upper()
+    if len(compact) != 13:
+        return None
+    try:
+        return upn_module.validate(compact)
+    except StdnumError:
+        return None
+
+
+def parse_query(query: str) -> ParsedQuery:
+    """Read ``query`` as the identifier it looks like (normalised as it is stored), or as a name."""
+    text = " ".join(str(query).split())
+    if not text:
+        return ParsedQuery(text="")
+    if "@" in text and " " not in text:
+        return ParsedQuery(text=text, email=text)
+    upn = _upn(text)
+    if upn:
+        return ParsedQuery(text=text, upn=upn)
+    if _PHONE_LIKE.fullmatch(text) and sum(ch.isdigit() for ch in text) >= 7:
+        # A number that is no valid phone number finds nothing, rather than every name with digits.
+        return ParsedQuery(text=text, phone=normalise_phone(text) or "")
+    postcode = normalise_postcode(text)
+    if postcode:
+        return ParsedQuery(text=text, postcode=postcode)
+    compact = text.replace(" ", "").upper()
+    if _OUTWARD_CODE.fullmatch(compact) and any(ch.isdigit() for ch in compact):
+        return ParsedQuery(text=text, outward_code=compact)
+    name_key = normalise_name_key(text)
+    letters = sum(ch.isalpha() for ch in name_key)
+    return ParsedQuery(text=text, name_key=name_key if letters >= MIN_NAME_LETTERS else "")
+
+
+# --- Finders that feature apps add (the core never imports them) -----------------------------------
+
+# A finder gets the user and the typed text and answers a queryset of family ids (``values("family")``),
+# already scoped to what the user may see, or None when the text is nothing it recognises.
+FamilyFinder = Callable[[object, str], QuerySet | None]
+_FINDERS: dict[str, FamilyFinder] = {}
+
+
+def register_family_finder(name: str, finder: FamilyFinder) -> None:
+    """A feature app lets search find a family by something it holds (vouchers: a voucher code)."""
+    _FINDERS[name] = finder
+
+
+def family_finders() -> dict[str, FamilyFinder]:
+    return dict(_FINDERS)
+
+
+# --- The search itself ---------------------------------------------------------------------------
+
+
+def family_search_apply(families: QuerySet, *, user, query: str, visible_pupils: QuerySet) -> QuerySet:
+    """``families`` (already the user's) narrowed to those matching ``query``, annotated with
+    ``match_score`` (1 for an identifier, the name's similarity otherwise) and ordered best match
+    first, then by surname. ``visible_pupils`` are the pupils the user may see."""
+    parsed = parse_query(query)
+    if parsed.is_empty:
+        return families
+    found = Q(pk__in=[])
+    recognised = False
+    for finder in _FINDERS.values():
+        family_ids = finder(user, parsed.text)
+        if family_ids is not None:
+            found |= Q(pk__in=family_ids)
+            recognised = True
+    if parsed.is_identifier or recognised:
+        if parsed.phone is not None:
+            found |= Q(phone=parsed.phone)
+        if parsed.postcode:
+            found |= Q(postcode=parsed.postcode)
+        if parsed.outward_code:
+            found |= Q(postcode__startswith=f"{parsed.outward_code} ")
+        if parsed.email:
+            found |= Q(email__iexact=parsed.email)
+        if parsed.upn:
+            found |= Q(pk__in=visible_pupils.filter(upn=parsed.upn).values("family"))
+        return families.filter(found).annotate(match_score=Value(1.0, output_field=FloatField()))
+    if not parsed.name_key:
+        return families.filter(found).annotate(match_score=Value(1.0, output_field=FloatField()))
+    term = Value(parsed.name_key, output_field=CharField())
+    # One list of candidate ids from the two trigram indexes (a UNION, not an OR, which would make
+    # PostgreSQL test every family of the trust against the term), then the scope checks only those.
+    # Each branch is already the user's: only the families they may see are fetched whole.
+    alike = (
+        families.filter(WordSimilar(F("carer_name_key"), term))
+        .order_by()
+        .values("pk")
+        .union(visible_pupils.filter(WordSimilar(PupilNameText(), term)).order_by().values("family"))
+    )
+    found |= Q(InList(F("pk"), alike))
+    best_pupil = Subquery(
+        visible_pupils.filter(family=OuterRef("pk"))
+        .annotate(similarity=WordSimilarity(term, PupilNameText()))
+        .order_by("-similarity")
+        .values("similarity")[:1],
+        output_field=FloatField(),
+    )
+    return (
+        families.filter(found)
+        .alias(carer_score=WordSimilarity(term, F("carer_name_key")))
+        .annotate(
+            # A carer whose name holds the word exactly needs no look at the pupils: the common case,
+            # and the cheap one.
+            match_score=Case(
+                When(carer_score__gte=1.0, then=F("carer_score")),
+                default=Greatest(F("carer_score"), Coalesce(best_pupil, Value(0.0))),
+                output_field=FloatField(),
+            )
+        )
+        .order_by(F("match_score").desc(), "carer_sort_key", "pk")
+    )
