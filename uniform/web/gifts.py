@@ -138,19 +138,26 @@ def _class_gifts(request: HttpRequest, school: School, year_group: int, year: in
     return list(order_visible(gifts, request.user))
 
 
-def _class_items(gifts: list[Gift]) -> tuple[list[UniformItem], list[tuple[UniformItem, int]]]:
-    """The class's items that come in sizes (the table's columns) and the one-size ones with their
-    quantity (said once above the table: a column of "One size" tells nobody anything)."""
+def _class_items(gifts: list[Gift]) -> tuple[list[dict], list[tuple[UniformItem, int]]]:
+    """The class's items that come in sizes (the table's columns: the item, and how many each pupil
+    gets when that is the same for all) and the one-size ones with their quantity (said once above the
+    table: a column of "One size" tells nobody anything)."""
     sized: dict[int, UniformItem] = {}
+    quantities: dict[int, set[int]] = {}
     one_size: dict[int, tuple[UniformItem, int]] = {}
     for gift in gifts:
         for line in gift.lines.all():
             if line.item.sizes:
                 sized.setdefault(line.item_id, line.item)
+                quantities.setdefault(line.item_id, set()).add(line.quantity)
             else:
                 one_size.setdefault(line.item_id, (line.item, line.quantity))
     order = lambda item: (item.name.casefold(), item.pk)  # noqa: E731
-    return sorted(sized.values(), key=order), sorted(one_size.values(), key=lambda pair: order(pair[0]))
+    columns = [
+        {"item": item, "quantity": next(iter(quantities[item.pk])) if len(quantities[item.pk]) == 1 else None}
+        for item in sorted(sized.values(), key=order)
+    ]
+    return columns, sorted(one_size.values(), key=lambda pair: order(pair[0]))
 
 
 def _ids(values: list[str]) -> set[int]:
@@ -202,7 +209,8 @@ def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> Http
                 messages.info(request, "No sizes changed: every pupil already had the sizes chosen.")
             return redirect(_class_url(school.pk, year_group, year))
     gifts = _class_gifts(request, school, year_group, year)
-    items, one_size = _class_items(gifts)
+    columns, one_size = _class_items(gifts)
+    items = [column["item"] for column in columns]
     editable = (Status.AWAITING_SIZES, Status.SIZED)
     shows_names = can_see(request.user, Gift, "pupil_name")  # not finance
     told_apart = pupils_told_apart([gift.pupil for gift in gifts], request.user) if shows_names else {}
@@ -211,10 +219,12 @@ def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> Http
         by_item = {line.item_id: line for line in gift.lines.all()}
         is_open = can_size and gift.pk in changing and gift.status in editable
         cells = []
-        for item in items:
+        for column in columns:
+            item = column["item"]
             line = by_item.get(item.pk)
             typed = request.POST.get(f"size-{line.pk}", "") if line and request.method == "POST" else ""
-            cells.append({"item": item, "line": line, "chosen": typed or (line.size if line else "")})
+            chosen = typed or (line.size if line else "")
+            cells.append({"item": item, "quantity": column["quantity"], "line": line, "chosen": chosen})
         rows.append(
             {
                 "gift": gift,
@@ -240,6 +250,7 @@ def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> Http
             "gifts": gifts,
             "rows": rows,
             "items": items,
+            "columns": columns,
             "one_size": one_size,
             "defaults": [{"item": item, "chosen": defaults.get(item.pk, "")} for item in items],
             "overwrite": request.POST.get("overwrite") == "yes",
