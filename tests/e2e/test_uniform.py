@@ -31,8 +31,10 @@ def test_uniform_generates_packs_records_a_classes_sizes_prints_and_hands_over(
     assert page.get_by_role("heading", level=1).inner_text() == "Reception welcome packs"
     check_page(page, "class-waiting-for-sizes")
     sizes = {"Kid00": "5-6", "Kid01": "5-6", "Kid02": "7-8"}
-    for forename, size in sizes.items():
-        page.get_by_label(f"2 × Jumper for {forename}").select_option(size)
+    page.get_by_label("Jumper size for the whole class").select_option("5-6")
+    page.get_by_role("link", name="Change sizes for Kid02").click()
+    page.get_by_label("Jumper size for the whole class").select_option("5-6")
+    page.get_by_label("Jumper for Kid02").select_option("7-8")
     page.get_by_role("button", name="Save sizes").click()
     assert page.get_by_text("Sizes saved for 3 pupils.").is_visible()
     assert set(Gift.objects.values_list("status", flat=True)) == {Gift.Status.SIZED}
@@ -64,3 +66,53 @@ def test_uniform_generates_packs_records_a_classes_sizes_prints_and_hands_over(
     row = page.locator(f"#gift-{gift.pk}")
     assert "Handed over" in row.inner_text()
     check_page(page, "class-handed-over")
+
+
+def test_uniform_sizes_a_class_of_30_with_a_class_size_and_one_exception(
+    new_page, check_page, school_a, lead_a, pastoral_a
+):
+    """Issue 15.5: a class of 30 on one laptop screen or so; the whole class's size set once, one pupil's
+    changed; two pupils called "Ali, Adam" told apart by their dates of birth."""
+    import datetime
+
+    from tests.factories import PupilFactory
+    from tests.uniform.test_gifts_fixtures import make_intake, make_item, make_pack
+    from uniform.models import GiftLine
+    from uniform.services import gifts as gift_services
+
+    jumper = make_item(school_a, "Jumper")
+    shirt = make_item(school_a, "Polo shirt")
+    cap = make_item(school_a, "Cap", sizes=("S", "M", "L"))
+    make_pack(
+        school_a, 0, [(jumper, 2), (shirt, 2), (cap, 1), (make_item(school_a, "Book bag", sizes=()), 1)]
+    )
+    make_intake(school_a, 28, surname="Intake")
+    for born in (datetime.date(2021, 3, 3), datetime.date(2020, 11, 9)):
+        PupilFactory(school=school_a, year_group=0, surname="Ali", legal_forename="Adam", date_of_birth=born)
+    year = this_year()
+    gift_services.gifts_generate(school=school_a, academic_year=year, actor=lead_a)
+
+    page = new_page({"width": 1280, "height": 800})
+    sign_in(page, pastoral_a, next_path=f"/uniform/schools/{school_a.pk}/year/0/?year={year}")
+    assert page.get_by_role("heading", level=1).inner_text() == "Reception welcome packs"
+    assert page.locator("select").count() == 3
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert height < 3 * 800, f"the class of 30 is {height}px tall at 1280x800"
+    check_page(page, "class-of-30")
+
+    # The whole class's jumpers and caps, and the second Adam Ali's jumper one size up.
+    page.get_by_role("link", name="Change sizes for Adam (born 3 Mar 2021)").click()
+    page.get_by_label("Jumper size for the whole class").select_option("5-6")
+    page.get_by_label("Cap size for the whole class").select_option("M")
+    page.get_by_label("Jumper for Adam (born 3 Mar 2021)").select_option("7-8")
+    check_page(page, "class-of-30-one-pupil-open")
+    page.get_by_role("button", name="Save sizes").click()
+    assert page.get_by_text("Sizes saved for 30 pupils.").is_visible()
+    jumpers = GiftLine.objects.filter(item=jumper)
+    assert jumpers.filter(size="5-6").count() == 29
+    assert jumpers.get(size="7-8").gift.pupil.date_of_birth == datetime.date(2021, 3, 3)
+    assert set(GiftLine.objects.filter(item=cap).values_list("size", flat=True)) == {"M"}
+    assert set(GiftLine.objects.filter(item=shirt).values_list("size", flat=True)) == {""}
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert height < 3 * 800, f"the class of 30 is {height}px tall at 1280x800"
+    check_page(page, "class-of-30-sized")

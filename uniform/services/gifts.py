@@ -295,16 +295,73 @@ def gift_sizes_record(*, school: School, sizes: Mapping[int, str], actor: Abstra
     if not wanted:
         return 0
     gift_ids = GiftLine.objects.filter(pk__in=wanted, gift__school=school).values("gift_id")
-    gifts = {
-        gift.pk: gift
-        for gift in Gift.objects.select_for_update(of=("self",))
-        .select_related("pupil")
-        .filter(pk__in=gift_ids)
-        .order_by("pk")
-    }
-    lines = list(GiftLine.objects.filter(gift_id__in=gifts).select_related("item").order_by("pk"))
+    gifts, lines = _lock_gifts_and_lines(Gift.objects.filter(pk__in=gift_ids))
     if len({line.pk for line in lines} & wanted.keys()) != len(wanted):
         raise SupportError("Some of these lines are not on this school's gifts.", field="sizes")
+    return _record_sizes(gifts=gifts, lines=lines, wanted=wanted, actor=actor)
+
+
+@transaction.atomic
+def gift_sizes_apply(
+    *,
+    school: School,
+    academic_year: int,
+    year_group: int,
+    defaults: Mapping[int, str],
+    exceptions: Mapping[int, str] | None = None,
+    overwrite: bool = False,
+    actor: AbstractBaseUser,
+) -> int:
+    """Sizes for one class's packs in one go: a default size per item (item id → size), then the
+    exceptions (gift line id → size, '' clears), which win over the default.
+
+    A default fills only lines with no size yet, unless ``overwrite``; it never touches a packed or
+    handed-over pack (an exception for one is refused, as in ``gift_sizes_record``). The class's gifts
+    are locked before their sizes are read, so a size someone saved a moment ago is not overwritten by
+    a default. Returns how many gifts changed; audited per gift as ``gift.sized``.
+    """
+    require_school(actor, school.pk)
+    exceptions = {int(line_id): (size or "").strip() for line_id, size in (exceptions or {}).items()}
+    defaults = {
+        int(item_id): (size or "").strip() for item_id, size in defaults.items() if (size or "").strip()
+    }
+    if not defaults and not exceptions:
+        return 0
+    gifts, lines = _lock_gifts_and_lines(
+        Gift.objects.filter(school=school, academic_year=academic_year, year_group=year_group)
+    )
+    if not exceptions.keys() <= {line.pk for line in lines}:
+        raise SupportError("Some of these lines are not on this class's packs.", field="sizes")
+    items = {line.item_id: line.item for line in lines}
+    if not defaults.keys() <= items.keys():
+        raise SupportError("Some of these items are not in this class's packs.", field="defaults")
+    # A default the item does not come in is refused even where no line would take it.
+    checked = {item_id: check_item_size(items[item_id], size) for item_id, size in defaults.items()}
+    open_statuses = (Status.AWAITING_SIZES, Status.SIZED)
+    wanted = {
+        line.pk: checked[line.item_id]
+        for line in lines
+        if line.item_id in checked
+        and (overwrite or not line.size)
+        and gifts[line.gift_id].status in open_statuses
+    }
+    wanted.update(exceptions)
+    return _record_sizes(gifts=gifts, lines=lines, wanted=wanted, actor=actor)
+
+
+def _lock_gifts_and_lines(gift_qs) -> tuple[dict[int, Gift], list[GiftLine]]:
+    gifts = {
+        gift.pk: gift
+        for gift in gift_qs.select_for_update(of=("self",)).select_related("pupil").order_by("pk")
+    }
+    lines = list(GiftLine.objects.filter(gift_id__in=gifts).select_related("item").order_by("pk"))
+    return gifts, lines
+
+
+def _record_sizes(
+    *, gifts: dict[int, Gift], lines: list[GiftLine], wanted: Mapping[int, str], actor: AbstractBaseUser
+) -> int:
+    """Set ``wanted`` (line id → size) on the locked ``gifts``' ``lines``; move statuses; audit."""
     by_gift: dict[int, list[GiftLine]] = defaultdict(list)
     changed_lines: list[GiftLine] = []
     before: dict[int, dict[str, str]] = defaultdict(dict)
@@ -321,6 +378,8 @@ def gift_sizes_record(*, school: School, sizes: Mapping[int, str], actor: Abstra
                 code="packed",
             )
         size = check_item_size(line.item, wanted[line.pk])
+        if size == line.size:  # "Age 5-6" typed for a stored "5-6"
+            continue
         before[gift.pk][line.item.name] = line.size
         after[gift.pk][line.item.name] = size
         line.size = size

@@ -23,11 +23,14 @@ from support.forms import GovukErrorsMixin, PoundsField, form_error_from
 from support.models import School
 from support.money import pounds
 from support.permissions import has_perm
+from support.pupil_names import listed_name, pupils_told_apart
 from support.scopes import scope_for
 from support.selectors import schools_visible_to
 from support.visibility import can_see, order_visible
-from uniform import printing, selectors, services
+from uniform import printing, selectors
 from uniform.models import Gift, ItemKind, UniformItem
+from uniform.services import gifts as services
+from uniform.services import stock as stock_services
 from uniform.transitions import GIFT_FLOW
 
 Status = Gift.Status
@@ -135,34 +138,106 @@ def _class_gifts(request: HttpRequest, school: School, year_group: int, year: in
     return list(order_visible(gifts, request.user))
 
 
+def _class_items(gifts: list[Gift]) -> tuple[list[dict], list[tuple[UniformItem, int]]]:
+    """The class's items that come in sizes (the table's columns: the item, and how many each pupil
+    gets when that is the same for all) and the one-size ones with their quantity (said once above the
+    table: a column of "One size" tells nobody anything)."""
+    sized: dict[int, UniformItem] = {}
+    quantities: dict[int, set[int]] = {}
+    one_size: dict[int, tuple[UniformItem, int]] = {}
+    for gift in gifts:
+        for line in gift.lines.all():
+            if line.item.sizes:
+                sized.setdefault(line.item_id, line.item)
+                quantities.setdefault(line.item_id, set()).add(line.quantity)
+            else:
+                one_size.setdefault(line.item_id, (line.item, line.quantity))
+    order = lambda item: (item.name.casefold(), item.pk)  # noqa: E731
+    columns = [
+        {"item": item, "quantity": next(iter(quantities[item.pk])) if len(quantities[item.pk]) == 1 else None}
+        for item in sorted(sized.values(), key=order)
+    ]
+    return columns, sorted(one_size.values(), key=lambda pair: order(pair[0]))
+
+
+def _ids(values: list[str]) -> set[int]:
+    return {int(value) for value in values if value.isdigit()}
+
+
 @requires("uniform.view")
 def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> HttpResponse:
-    """Every pupil's pack in one class, with a size for each line; one save records them all."""
+    """One class's packs as a table (pupils × items): a size for the whole class at the top, and sizes
+    for the pupils who differ, opened one pupil at a time ("Change"); one save records them all."""
     school = _school(request, school_pk)
     year = _year(request)
     can_size = has_perm(request.user, "uniform.record_sizes")
     status = 200
     error = ""
+    source = request.POST if request.method == "POST" else request.GET
+    changing = _ids(source.getlist("change"))
+    defaults: dict[int, str] = {}
     if request.method == "POST":
         if not can_size:
             raise PermissionDenied
-        sizes = {
+        defaults = {
+            int(key.removeprefix("default-")): value
+            for key, value in request.POST.items()
+            if key.startswith("default-") and key.removeprefix("default-").isdigit() and value
+        }
+        # An empty choice in a pupil's row means "as the class": only a size chosen is an exception.
+        exceptions = {
             int(key.removeprefix("size-")): value
             for key, value in request.POST.items()
-            if key.startswith("size-") and key.removeprefix("size-").isdigit()
+            if key.startswith("size-") and key.removeprefix("size-").isdigit() and value
         }
         try:
-            changed = services.gift_sizes_record(school=school, sizes=sizes, actor=request.user)
+            changed = services.gift_sizes_apply(
+                school=school,
+                academic_year=year,
+                year_group=year_group,
+                defaults=defaults,
+                exceptions=exceptions,
+                overwrite=request.POST.get("overwrite") == "yes",
+                actor=request.user,
+            )
         except SupportError as exc:
             error, status = exc.message, exc.status_code
         else:
-            messages.success(request, f"Sizes saved for {changed} pupil{'s' if changed != 1 else ''}.")
+            if changed:
+                messages.success(request, f"Sizes saved for {changed} pupil{'s' if changed != 1 else ''}.")
+            else:
+                messages.info(request, "No sizes changed: every pupil already had the sizes chosen.")
             return redirect(_class_url(school.pk, year_group, year))
     gifts = _class_gifts(request, school, year_group, year)
-    if request.method == "POST":  # show what was typed, not what is stored
-        for gift in gifts:
-            for line in gift.lines.all():
-                line.size = request.POST.get(f"size-{line.pk}", line.size)
+    columns, one_size = _class_items(gifts)
+    items = [column["item"] for column in columns]
+    editable = (Status.AWAITING_SIZES, Status.SIZED)
+    shows_names = can_see(request.user, Gift, "pupil_name")  # not finance
+    told_apart = pupils_told_apart([gift.pupil for gift in gifts], request.user) if shows_names else {}
+    rows = []
+    for number, gift in enumerate(gifts, start=1):
+        by_item = {line.item_id: line for line in gift.lines.all()}
+        is_open = can_size and gift.pk in changing and gift.status in editable
+        cells = []
+        for column in columns:
+            item = column["item"]
+            line = by_item.get(item.pk)
+            typed = request.POST.get(f"size-{line.pk}", "") if line and request.method == "POST" else ""
+            chosen = typed or (line.size if line else "")
+            cells.append({"item": item, "quantity": column["quantity"], "line": line, "chosen": chosen})
+        rows.append(
+            {
+                "gift": gift,
+                "name": listed_name(gift.pupil) if shows_names else f"Pupil {number}",
+                "short_name": gift.pupil.known_as if shows_names else f"pupil {number}",
+                "hint": told_apart.get(gift.pupil_id, ""),
+                "cells": cells,
+                "is_open": is_open,
+                "change_url": _class_url(school.pk, year_group, year)
+                + "".join(f"&change={pk}" for pk in sorted(changing | {gift.pk}))
+                + f"#gift-{gift.pk}",
+            }
+        )
     summary = {label: sum(1 for g in gifts if g.status == value) for value, label in Status.choices}
     return render(
         request,
@@ -173,14 +248,24 @@ def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> Http
             "year_group": year_group,
             "label": printing.year_label(year_group),
             "gifts": gifts,
+            "rows": rows,
+            "items": items,
+            "columns": columns,
+            "one_size": one_size,
+            "defaults": [{"item": item, "chosen": defaults.get(item.pk, "")} for item in items],
+            "overwrite": request.POST.get("overwrite") == "yes",
+            "changing": sorted(
+                pk for pk in changing if any(r["is_open"] and r["gift"].pk == pk for r in rows)
+            ),
+            "editable": editable,
             "summary": summary,
-            "can_size": can_size,
+            "can_size": can_size and any(gift.status in editable for gift in gifts),
             "can_hand_over": has_perm(request.user, "uniform.hand_over"),
             # Which statuses show the pack and hand-over buttons: the gift's transitions table says.
             "pack_from": GIFT_FLOW["pack"].sources,
             "hand_over_from": GIFT_FLOW["hand-over"].sources,
             "can_print": has_perm(request.user, "uniform.print"),
-            "shows_names": can_see(request.user, Gift, "pupil_name"),  # not finance
+            "shows_names": shows_names,
             "error": error,
         },
         status=status,
@@ -433,11 +518,11 @@ def uniform_stock(request: HttpRequest, school_pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             if adjusting:
-                services.stock_adjust(
+                stock_services.stock_adjust(
                     item=item, size=size, change=data["change"], actor=request.user, note=data["note"]
                 )
             else:
-                services.stock_receive(
+                stock_services.stock_receive(
                     item=item, size=size, quantity=data["change"], actor=request.user, note=data["note"]
                 )
         except SupportError as exc:
