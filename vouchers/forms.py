@@ -182,7 +182,12 @@ class VoucherIssueForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
 
 class VoucherFilterForm(VisibleFilterForm):
     visibility_model = Voucher
-    visibility_paths = {"issued_from": "issued_at", "issued_to": "issued_at"}
+    visibility_paths = {
+        "issued_from": "issued_at",
+        "issued_to": "issued_at",
+        "expires_from": "expires_on",
+        "expires_to": "expires_on",
+    }
     STATE_CHOICES = [("", "Any state"), *Voucher.State.choices]
 
     state = forms.ChoiceField(
@@ -212,6 +217,17 @@ class VoucherFilterForm(VisibleFilterForm):
     )
     issued_to = forms.DateField(
         label="Issued to",
+        required=False,
+        widget=forms.DateInput(attrs={"class": "govuk-input govuk-input--width-10", "type": "date"}),
+    )
+    # "Expires from/by": home's count of vouchers about to expire opens the list with these.
+    expires_from = forms.DateField(
+        label="Expires from",
+        required=False,
+        widget=forms.DateInput(attrs={"class": "govuk-input govuk-input--width-10", "type": "date"}),
+    )
+    expires_to = forms.DateField(
+        label="Expires by",
         required=False,
         widget=forms.DateInput(attrs={"class": "govuk-input govuk-input--width-10", "type": "date"}),
     )

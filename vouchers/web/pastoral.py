@@ -217,6 +217,10 @@ def _filtered(request: HttpRequest) -> tuple[VoucherFilterForm, QuerySet[Voucher
             vouchers = vouchers.filter(issued_at__date__gte=data["issued_from"])
         if data["issued_to"]:
             vouchers = vouchers.filter(issued_at__date__lte=data["issued_to"])
+        if data["expires_from"]:
+            vouchers = vouchers.filter(expires_on__gte=data["expires_from"])
+        if data["expires_to"]:
+            vouchers = vouchers.filter(expires_on__lte=data["expires_to"])
         if data.get("family"):  # only for those who may see whose a voucher is
             vouchers = vouchers.filter(family_id=data["family"])
     return form, vouchers
