@@ -8,6 +8,7 @@ class SupportConfig(AppConfig):
     def ready(self) -> None:
         from support import (
             checks,  # noqa: F401  (registers system checks)
+            home,
             timeline,
         )
         from support.contacts import register_contacts
@@ -22,6 +23,7 @@ class SupportConfig(AppConfig):
         register_core_nav()
         timeline.register_core()
         connect_signals()
+        home.register_core()
 
         self._bound_model_serializer_dates()
 

@@ -6,7 +6,9 @@ The core (``support``) never imports a feature app. It reads these registries in
   (``support.permissions.has_perm`` is still the one check);
 - navigation: ``register_nav_item`` adds a link to the header, ``register_section_nav`` a section's own
   sub-navigation (finance's tabs);
-- home page: ``register_home_panel`` adds a panel (a template and a context function) to home;
+- home page: ``register_home_panel`` adds a panel (a template and a context function) to one of home's
+  slots: ``start`` (the role's first job: the charity's code box), ``work`` (counts of the work waiting,
+  each a ``WorkWaiting`` linking to its queue) or ``main`` (finance's standby fund);
 - family page: ``register_family_panel`` adds a panel in one of the page's slots;
 - family timeline: ``register_timeline_source`` adds a kind of entry to the family's timeline
   (``support.timeline``).
@@ -120,26 +122,56 @@ class ShownPanel:
 _HOME: dict[str, Panel] = {}
 _FAMILY: dict[str, Panel] = {}
 
+# Home's slots: the role's first job (under the greeting), the work waiting (one task list), the rest.
+HOME_SLOTS = ("start", "work", "main")
+
 # The family page's slots: under the heading (actions), after consent (main), and in each pupil's card.
 FAMILY_SLOTS = ("actions", "main", "pupil")
 
 
+@dataclass(frozen=True)
+class WorkWaiting:
+    """One count on home's "Waiting for you" list, linking to the queue it counted.
+
+    ``url`` opens that queue filtered to exactly what ``count`` counted, so the number and the list agree.
+    """
+
+    name: str  # what waits, as the queue calls it: "Requests to decide"
+    count: int
+    url: str
+    hint: str = ""  # one line on what counts and what to do
+
+
+WORK_TEMPLATE = "includes/work_waiting.html"
+
+
 def register_home_panel(
-    name: str, *, template: str, context: Callable[[HttpRequest], dict | None], order: int = 100
+    name: str,
+    *,
+    template: str = WORK_TEMPLATE,
+    context: Callable[[HttpRequest], Any],
+    slot: str = "main",
+    order: int = 100,
 ) -> None:
-    """A panel on home. ``context(request)`` returns the template's ``panel``, or None to hide it."""
-    _HOME[name] = Panel(name, template, context, order, app=_registering_app())
+    """A panel on home, in one of ``HOME_SLOTS``. ``context(request)`` returns the template's ``panel``, or
+    None to hide it; in the ``work`` slot, a list of ``WorkWaiting`` (each an item of one task list, so
+    each counts in one query whatever the data holds: home's query count stays flat)."""
+    if slot not in HOME_SLOTS:
+        raise ValueError(f"Unknown home slot {slot!r}: one of {HOME_SLOTS}")
+    _HOME[name] = Panel(name, template, context, order, slot, _registering_app())
 
 
-def home_panels(request: HttpRequest) -> list[ShownPanel]:
-    shown = []
+def home_panels(request: HttpRequest) -> dict[str, list[ShownPanel]]:
+    """Home's panels by slot, each scoped by its own context function."""
+    by_slot: dict[str, list[ShownPanel]] = {slot: [] for slot in HOME_SLOTS}
     for panel in sorted(_HOME.values(), key=lambda p: (p.order, p.name)):
         if not _installed(panel.app):
             continue
         context = panel.context(request)
-        if context is not None:
-            shown.append(ShownPanel(panel.name, panel.template, context))
-    return shown
+        if context is None or (panel.slot == "work" and not context):  # not for this user
+            continue
+        by_slot[panel.slot].append(ShownPanel(panel.name, panel.template, context))
+    return by_slot
 
 
 def register_family_panel(

@@ -146,6 +146,13 @@ def family_duplicates_visible_to(user: User) -> QuerySet[FamilyDuplicate]:
     )
 
 
+def family_duplicates_waiting(user: User) -> QuerySet[FamilyDuplicate]:
+    """The pairs waiting for a lead to merge or keep apart: the duplicates page's list and home's count."""
+    return family_duplicates_visible_to(user).filter(
+        status__in=[FamilyDuplicate.Status.OPEN, FamilyDuplicate.Status.REQUESTED]
+    )
+
+
 def families_spoken_for(user: User, family_ids: list[int]) -> set[int]:
     """Of ``family_ids``, the families the user may decide about as a lead: a pupil at one of their lead
     schools (every family, for an admin). A lead never decides for another school's family alone."""
@@ -164,6 +171,11 @@ def imports_visible_to(user: User) -> QuerySet[PupilImport]:
     if scope.is_admin:
         return PupilImport.objects.all()
     return PupilImport.objects.filter(school_id__in=scope.lead_school_ids)
+
+
+def imports_ready_to_apply(user: User) -> QuerySet[PupilImport]:
+    """Uploads previewed and waiting for a lead to apply them (until the preview expires)."""
+    return imports_visible_to(user).filter(status=PupilImport.Status.PREVIEWED)
 
 
 def audit_events_visible_to(user: User) -> QuerySet[AuditEvent]:

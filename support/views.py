@@ -42,11 +42,17 @@ from support.rolls import pupil_roll_leave
 from support.scopes import scope_for
 
 PAGE_SIZE = 25
+RECENT_UPLOADS = 20
+MAX_UPLOADS_OF_A_STATUS = 100  # previews expire after the policy's days, so those ready stay few
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Each role's first job, up front."""
+    """Each role's first job, up front, then the work waiting for them: counts, each linking to its queue.
+
+    The counts come from ``support.registry``'s home panels (the core's in ``support.home``, each feature's
+    from its ``registrations.py``), so the page makes the same number of queries whatever the data holds.
+    """
     user = request.user
     scope = scope_for(user)
     context: dict = {"scope": scope}
@@ -56,16 +62,10 @@ def home(request: HttpRequest) -> HttpResponse:
         context["family_count"] = families.count()
         context["pupil_count"] = pupils.count()
         context["in_need_count"] = pupils.filter(in_need=True).count()
-    if scope.lead_school_ids or scope.is_admin:
-        context["open_duplicates"] = (
-            selectors.family_duplicates_visible_to(user)
-            .filter(status__in=[FamilyDuplicate.Status.OPEN, FamilyDuplicate.Status.REQUESTED])
-            .count()
-        )
-        context["recent_imports"] = selectors.imports_visible_to(user).select_related("school")[:5]
-        if scope.lead_school_ids:
-            context["safeguarding_schools"] = selectors.lead_schools_of(user)
-    # Feature apps' panels (finance's standby fund, ...), each scoped by its own context function.
+    if scope.lead_school_ids:
+        context["safeguarding_schools"] = selectors.lead_schools_of(user)
+    # Each slot's panels (the charity's code box, the work waiting, finance's standby fund, ...), each
+    # scoped by its own context function.
     context["panels"] = registry.home_panels(request)
     if scope.is_finance or scope.is_admin:
         # Pupils on each school's current roll: a dual-registered pupil counts at both schools.
@@ -543,10 +543,8 @@ def pupil_leave(request: HttpRequest, pk: int) -> HttpResponse:
 @requires("families.merge")
 def duplicate_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    duplicates = (
-        selectors.family_duplicates_visible_to(user)
-        .filter(status__in=[FamilyDuplicate.Status.OPEN, FamilyDuplicate.Status.REQUESTED])
-        .select_related("family_a", "family_b", "requested_by")
+    duplicates = selectors.family_duplicates_waiting(user).select_related(
+        "family_a", "family_b", "requested_by"
     )
     page = Paginator(duplicates, PAGE_SIZE).get_page(request.GET.get("page"))
     family_ids = sorted({d.family_a_id for d in page} | {d.family_b_id for d in page})
@@ -637,8 +635,19 @@ def import_list(request: HttpRequest) -> HttpResponse:
             data=upload_file.read(),
         )
         return redirect("import_detail", pk=upload.pk)
-    uploads = selectors.imports_visible_to(request.user).select_related("school", "uploaded_by")[:20]
-    return render(request, "support/import_list.html", {"form": form, "uploads": uploads})
+    uploads = selectors.imports_visible_to(request.user).select_related("school", "uploaded_by")
+    # ?status=previewed: the uploads home counts as ready to apply (an unknown status shows them all).
+    status = request.GET.get("status")
+    shown_status = PupilImport.Status(status) if status in PupilImport.Status.values else None
+    if shown_status is None:
+        uploads = uploads[:RECENT_UPLOADS]
+    else:
+        uploads = uploads.filter(status=shown_status)[:MAX_UPLOADS_OF_A_STATUS]
+    return render(
+        request,
+        "support/import_list.html",
+        {"form": form, "uploads": uploads, "shown_status": shown_status},
+    )
 
 
 @requires("pupils.import")

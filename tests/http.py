@@ -17,3 +17,16 @@ def make_request(user, path: str = "/", *, method: str = "get", api: bool = Fals
         request = Request(request)
         request.user = user if user is not None else AnonymousUser()
     return request
+
+
+def work_on_home(client) -> dict[str, tuple[int, str]]:
+    """Home's "Waiting for you" list as ``client``'s user sees it: {name: (count, link)}."""
+    from django.urls import reverse
+
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    return {
+        work.name: (work.count, work.url)
+        for shown in response.context["panels"]["work"]
+        for work in shown.context
+    }

@@ -1,10 +1,10 @@
-"""What the core learns about uniform: permissions, navigation, the pupil card's request link and timeline
-entries (see support.registry)."""
+"""What the core learns about uniform: permissions, navigation, the pupil card's request link, timeline
+entries and home's counts of the work waiting (see support.registry)."""
 
 from support import registry
 from support.models import Role
 from support.permissions import LEADS, SCHOOL_STAFF
-from uniform.panels import pupil_request_links
+from uniform.panels import home_packs_waiting, home_requests_waiting, pupil_request_links
 from uniform.timeline import request_timeline_entries, welcome_pack_timeline_entries
 
 
@@ -51,3 +51,5 @@ def register() -> None:
         permission="requests.view",
         order=30,
     )
+    registry.register_home_panel("requests_waiting", context=home_requests_waiting, slot="work", order=10)
+    registry.register_home_panel("packs_waiting", context=home_packs_waiting, slot="work", order=30)

@@ -103,13 +103,23 @@ class VoucherFilterSet(ScopedFilterSet):
     issued_to = django_filters.DateFilter(
         label="Issued to", field_name="issued_at", lookup_expr="date__lte", widget=_date()
     )
+    # "Expires from/by": home's count of vouchers about to expire opens the list with these.
+    expires_from = django_filters.DateFilter(
+        label="Expires from", field_name="expires_on", lookup_expr="gte", widget=_date()
+    )
+    expires_to = django_filters.DateFilter(
+        label="Expires by", field_name="expires_on", lookup_expr="lte", widget=_date()
+    )
     family = IdFilter(widget=forms.HiddenInput)
     # The boxes ticked on a page, to export just those.
     voucher = IdListFilter(label="Vouchers")
 
     class Meta:
         model = Voucher
-        fields = ["q", "state", "school", "voucher_type", "issued_from", "issued_to", "family", "voucher"]
+        fields = [
+            "q", "state", "school", "voucher_type", "issued_from", "issued_to", "expires_from", "expires_to",
+            "family", "voucher",
+        ]  # fmt: skip
         form = VoucherFilterForm
 
     def filter_q(self, queryset, name, value):

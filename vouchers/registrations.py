@@ -1,10 +1,15 @@
-"""What the core learns about vouchers: permissions, navigation, family-page panels and timeline entries
-(see support.registry)."""
+"""What the core learns about vouchers: permissions, navigation, family-page and home panels and timeline
+entries (see support.registry)."""
 
 from support import registry
 from support.models import Role
 from support.permissions import LEADS, SCHOOL_STAFF
-from vouchers.panels import family_issue_action, family_recent_vouchers
+from vouchers.panels import (
+    family_issue_action,
+    family_recent_vouchers,
+    home_code_box,
+    home_vouchers_expiring,
+)
 from vouchers.timeline import voucher_timeline_entries
 
 
@@ -60,3 +65,7 @@ def register() -> None:
         permission="vouchers.view",
         order=10,
     )
+    registry.register_home_panel(
+        "redeem_code", template="vouchers/panels/home_code.html", context=home_code_box, slot="start"
+    )
+    registry.register_home_panel("vouchers_expiring", context=home_vouchers_expiring, slot="work", order=20)

@@ -81,6 +81,22 @@ def register_search() -> None:
     register_family_finder("voucher code", families_with_voucher_code)
 
 
+# How soon an unredeemed voucher's expiry shows on the school staff's home ("Waiting for you").
+EXPIRING_WITHIN_DAYS = 7
+
+
+def vouchers_expiring(
+    user: User, *, today: datetime.date, within_days: int = EXPIRING_WITHIN_DAYS
+) -> QuerySet[Voucher]:
+    """Vouchers still issued (not redeemed or cancelled) whose last valid day falls from ``today`` to
+    ``within_days`` later: the voucher list under the same filters, and home's count of it."""
+    return vouchers_visible_to(user).filter(
+        state=Voucher.State.ISSUED,
+        expires_on__gte=today,
+        expires_on__lte=today + datetime.timedelta(days=within_days),
+    )
+
+
 def redemptions_visible_to(user: User) -> QuerySet[Redemption]:
     scope = scope_for(user)
     if scope.is_admin or scope.is_finance:

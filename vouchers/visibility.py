@@ -19,7 +19,7 @@ def register() -> None:
     )
     money = (
         "id", "state", "voucher_type", "school", "face_value_pence", "issued_at", "expires_on",
-        "household_size", "fulfilment", "issued_from", "issued_to",
+        "household_size", "fulfilment", "issued_from", "issued_to", "expires_from", "expires_to",
     )  # fmt: skip
     case = (
         "family", "referral_reason", "referral_other", "limit_override_reason", "cancel_reason",

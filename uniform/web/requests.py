@@ -23,11 +23,14 @@ from support.errors import SupportError
 from support.forms import GovukErrorsMixin, SafeguardingHintsMixin, form_error_from
 from support.money import pounds
 from support.permissions import has_perm
-from support.scopes import scope_for
 from support.visibility import can_see, visible_names
 from uniform.filters import SupportRequestFilter
 from uniform.models import ItemKind, SupportRequest, UniformItem
-from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
+from uniform.selectors import (
+    support_requests_to_decide,
+    support_requests_visible_to,
+    uniform_items_visible_to,
+)
 from uniform.services import requests as services
 from uniform.sizes import size_choices
 from uniform.transitions import REQUEST_FLOW
@@ -278,10 +281,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 @requires("requests.decide")
 def request_queue(request: HttpRequest) -> HttpResponse:
     """What waits for a decision in the schools the user leads: urgent first, then oldest first."""
-    scope = scope_for(request.user)
-    waiting = support_requests_visible_to(request.user).filter(status=Status.REQUESTED)
-    if not scope.is_admin:
-        waiting = waiting.filter(school_id__in=scope.lead_school_ids)
+    waiting = support_requests_to_decide(request.user)
     waiting = _with_related(waiting).order_by("-urgency", "requested_at", "pk")  # "urgent" > "routine"
     page = Paginator(waiting, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "uniform/requests_queue.html", {"page": page, "querystring": ""})
