@@ -39,7 +39,6 @@ pytestmark = pytest.mark.django_db
 # Filter forms on pages that only roles seeing every field they filter by can open (reviewed).
 ONE_ROLE_FILTER_FORMS = {
     "LedgerFilterForm": "finance's ledger page: fields of ledger entries, finance's own",
-    "StatementFilterForm": "statements: a partner charity, public knowledge",
 }
 
 # The forms of filter sets shared by a page and the API: the table narrows the filter set before its form
