@@ -133,6 +133,28 @@ class PledgeFilter(ScopedFilterSet):
         model = Pledge
         fields = ["fund", "is_active", "frequency"]
 
+    def for_page(self, *, funds: list) -> "PledgeFilter":
+        """The pledges page's form: the fund from a list (the API takes an id), active or stopped, and
+        how often."""
+        fields = self.form.fields
+        if "fund" in fields:
+            fields["fund"].label = "Fund"
+            fields["fund"].widget = forms.Select(
+                attrs=SELECT,
+                choices=[("", "All funds")]
+                + [(f.pk, f.name if f.is_active else f"{f.name} (closed)") for f in funds],
+            )
+        if "is_active" in fields:
+            fields["is_active"].label = "Status"
+            fields["is_active"].widget = forms.Select(
+                attrs=SELECT, choices=[("", "Active and stopped"), ("true", "Active"), ("false", "Stopped")]
+            )
+        if "frequency" in fields:
+            fields["frequency"].label = "How often"
+            fields["frequency"].choices = [("", "Any"), *Pledge._meta.get_field("frequency").choices]
+            fields["frequency"].widget.attrs.update(SELECT)
+        return self
+
 
 class SpendRequestFilter(ScopedFilterSet):
     fund = IntFilter(field_name="fund_id", label="Fund id")

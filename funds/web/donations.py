@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from funds.filters import DonationFilter
+from funds.filters import DonationFilter, PledgeFilter
 from funds.models import Fund, Pledge
 from funds.selectors import funds_visible_to, pledges_visible_to
 from funds.services.ledger import (
@@ -57,6 +57,13 @@ def _default_fund(funds: list[Fund]) -> Fund | None:
 def _int_param(request: HttpRequest, name: str) -> int | None:
     value = request.GET.get(name, "")
     return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def _querystring(request: HttpRequest) -> str:
+    """The filters, for the pager's links."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
 
 
 def _open_funds(request: HttpRequest) -> QuerySet[Fund]:
@@ -172,7 +179,12 @@ def _render_pledges(
     request: HttpRequest, *, stopping: Pledge | None = None, stop_form=None, status: int = 200
 ) -> HttpResponse:
     today = timezone.localdate()
-    page = Paginator(pledge_list(user=request.user), PLEDGE_PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = PledgeFilter(request.GET, queryset=pledge_list(user=request.user), request=request).for_page(
+        funds=list(funds_visible_to(request.user))
+    )
+    page = Paginator(filters.filtered(), PLEDGE_PAGE_SIZE).get_page(request.GET.get("page"))
+    if filters.form.errors and status == 200:
+        status = 400
     rows = [
         {
             "pledge": p,
@@ -192,6 +204,9 @@ def _render_pledges(
             "can_record": has_perm(request.user, "fund.record_donation"),
             "stopping": stopping,
             "stop_form": stop_form,
+            "form": filters.form,
+            "filtered": any(filters.form.data.get(name) for name in filters.filters),
+            "querystring": _querystring(request),
         },
         status=status,
     )
