@@ -54,8 +54,9 @@ def _default_fund(funds: list[Fund]) -> Fund | None:
     return next((f for f in funds if f.is_active), funds[0] if funds else None)
 
 
-def _int_param(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
+def _pledge_to_prefill(request: HttpRequest) -> int | None:
+    """``?pledge=`` on the new-donation form (the pledges page's "Record payment"): not a filter."""
+    value = request.GET.get("pledge", "")
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
@@ -83,7 +84,10 @@ def donations_url(fund_id: int, year: int) -> str:
 @requires("fund.view")
 def donation_list_page(request: HttpRequest) -> HttpResponse:
     funds = list(funds_visible_to(request.user))
-    chosen = _int_param(request, "fund")
+    # What was asked, read by the API's filter set; a fund or year not offered falls back to the default.
+    asked = DonationFilter(request.GET, request=request)
+    asked.is_valid()
+    chosen = asked.form.cleaned_data.get("fund")
     fund = next((f for f in funds if f.pk == chosen), None) or _default_fund(funds)
     context: dict = {
         "fund": fund,
@@ -93,7 +97,7 @@ def donation_list_page(request: HttpRequest) -> HttpResponse:
         return render(request, "finance/donations.html", context)
     today = timezone.localdate()
     years = donation_years(user=request.user, fund=fund, today=today)
-    chosen_year = _int_param(request, "year")
+    chosen_year = asked.form.cleaned_data.get("year")
     year = chosen_year if chosen_year in years else financial_year_for(today)
     filters = DonationFilter({"fund": fund.pk, "year": year}, request=request).for_page(
         funds=funds, years=[(y, financial_year_label(y)) for y in years]
@@ -127,7 +131,7 @@ def donation_new(request: HttpRequest) -> HttpResponse:
     if default is not None:
         initial["fund"] = default.pk
     prefill = None
-    pledge_id = _int_param(request, "pledge")
+    pledge_id = _pledge_to_prefill(request)
     if pledge_id is not None:
         prefill = pledges.filter(pk=pledge_id).first()
     if prefill is not None:
