@@ -57,11 +57,10 @@ CLASS_ERROR = "Choose a class from the list"
 
 
 class GiftFilter(ScopedFilterSet):
-    """Welcome packs: the uniform overview, a class and the print pages (``year``, ``year_group``; the
-    school is in their path) and ``/api/v1/gifts/``, which also takes ``academic_year``."""
+    """Welcome packs: ``/api/v1/gifts/`` and the uniform overview, class and print pages (whose links say
+    ``?year=`` for ``academic_year``; the school is in their path)."""
 
-    year = WholeNumberFilter(
-        field_name="academic_year",
+    academic_year = WholeNumberFilter(
         label="Academic year by its start year",
         min_value=FIRST_YEAR,
         max_value=LAST_YEAR,
@@ -76,4 +75,4 @@ class GiftFilter(ScopedFilterSet):
 
     class Meta:
         model = Gift
-        fields = ["school", "year_group", "status", "academic_year", "year"]
+        fields = ["school", "year_group", "status", "academic_year"]

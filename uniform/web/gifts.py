@@ -44,8 +44,8 @@ def _gift_filter(request: HttpRequest, gifts: QuerySet[Gift] | None = None) -> G
     """The pages' one reading of ``?year=`` and ``?year_group=``: the API's ``GiftFilter``. No year means
     this academic year; the generate form posts its year as ``academic_year``."""
     data = request.GET.copy()
-    if not data.get("year"):
-        data["year"] = request.POST.get("academic_year") or str(current_year())
+    asked = data.pop("year", [""])[-1]  # the pages' links and year list say ?year=
+    data["academic_year"] = asked or request.POST.get("academic_year") or str(current_year())
     if gifts is None:
         gifts = selectors.gifts_visible_to(request.user)
     return GiftFilter(data, queryset=gifts, request=request)
@@ -59,7 +59,7 @@ def _checked(filters: GiftFilter) -> GiftFilter:
 
 
 def _year(request: HttpRequest) -> int:
-    return _checked(_gift_filter(request)).form.cleaned_data["year"]
+    return _checked(_gift_filter(request)).form.cleaned_data["academic_year"]
 
 
 def _school(request: HttpRequest, pk: int) -> School:
@@ -83,7 +83,7 @@ def uniform_overview(request: HttpRequest) -> HttpResponse:
     """Per school and class: how many packs wait for sizes, are sized, packed, handed over."""
     filters = _gift_filter(request)
     if filters.is_valid():
-        year, gifts = filters.form.cleaned_data["year"], filters.qs
+        year, gifts = filters.form.cleaned_data["academic_year"], filters.qs
     else:  # the errors above this year's figures
         year = current_year()
         gifts = filters.queryset.filter(academic_year=year)
@@ -502,7 +502,7 @@ def uniform_stock(request: HttpRequest, school_pk: int) -> HttpResponse:
 def _print_gifts(request: HttpRequest, school: School) -> tuple[int, QuerySet[Gift]]:
     """The year printed, and its packs at ``school`` (one class when ``?year_group=`` names one)."""
     filters = _checked(_gift_filter(request, selectors.gifts_visible_to(request.user).filter(school=school)))
-    return filters.form.cleaned_data["year"], filters.qs
+    return filters.form.cleaned_data["academic_year"], filters.qs
 
 
 def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
