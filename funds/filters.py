@@ -6,6 +6,7 @@ see and bounds every id, number and date; a bad value is a 400 in the API and a 
 
 import datetime
 import re
+from typing import TYPE_CHECKING
 
 import django_filters
 from django import forms
@@ -22,6 +23,9 @@ from support.bounds import id_in_range
 from support.dates import month_bounds
 from support.forms import GovukErrorsMixin
 from support.models import Service
+
+if TYPE_CHECKING:
+    from funds.selectors.ledger import LedgerFilters
 
 Kind = LedgerEntry.Kind
 SELECT = {"class": "govuk-select"}
@@ -107,7 +111,6 @@ class LedgerEntryFilter(ScopedFilterSet):
         first, last = financial_year_bounds(value)
         return queryset.filter(occurred_on__gte=first, occurred_on__lte=last)
 
-
     # --- The ledger page's form (the API takes the same filters as plain values) ----------------------
 
     def for_page(self, *, funds, default_fund, schools, years: list[int]) -> "LedgerEntryFilter":
@@ -171,10 +174,10 @@ class LedgerEntryFilter(ScopedFilterSet):
                 fields[name].widget = forms.DateInput(attrs={**DATE_INPUT, "type": "date"})
         return self
 
-    def page_filters(self):  # -> funds.selectors.ledger.LedgerFilters | None
+    def page_filters(self) -> "LedgerFilters | None":
         """The page's filters once ``for_page`` made the form, or None when the form has errors (shown on
         the page, with a 400)."""
-        from funds.selectors.ledger import LedgerFilters
+        from funds.selectors.ledger import LedgerFilters  # it reads this module
 
         if not self.is_valid():
             return None

@@ -88,8 +88,7 @@ def uniform_overview(request: HttpRequest) -> HttpResponse:
         year = current_year()
         gifts = filters.queryset.filter(academic_year=year)
     counts = (
-        gifts
-        .values("school_id", "year_group")
+        gifts.values("school_id", "year_group")
         .annotate(
             total=Count("pk"),
             awaiting=Count("pk", filter=Q(status=Status.AWAITING_SIZES)),
