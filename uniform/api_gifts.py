@@ -7,10 +7,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from support.api.visibility import ScopedFilterSet, VisibleFieldsMixin
+from support.api.visibility import VisibleFieldsMixin
 from support.bounds import ID_MAX
 from support.errors import SupportError
 from uniform import selectors
+from uniform.filters import GiftFilter
 from uniform.models import Gift, GiftLine, UniformItem, WelcomePack, WelcomePackItem
 from uniform.services import gifts as services
 
@@ -100,12 +101,6 @@ class SizeSerializer(serializers.Serializer):
 
 class SizesSerializer(serializers.Serializer):
     sizes = SizeSerializer(many=True)
-
-
-class GiftFilter(ScopedFilterSet):
-    class Meta:
-        model = Gift
-        fields = ["school", "year_group", "status", "academic_year"]
 
 
 class UniformItemViewSet(viewsets.ReadOnlyModelViewSet):

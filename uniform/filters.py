@@ -7,11 +7,14 @@ see (finance cannot narrow requests to one pupil) and bounds every id, number an
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from support.api.visibility import IdFilter, ScopedFilterSet
-from uniform.models import ItemKind, SupportRequest
+from uniform.models import Gift, ItemKind, SupportRequest
 
 SELECT = {"class": "govuk-select"}
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 class SupportRequestFilter(ScopedFilterSet):
@@ -40,3 +43,36 @@ class SupportRequestFilter(ScopedFilterSet):
                 (school.pk, school.name) for school in schools
             ]
         return self
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class WholeNumberFilter(django_filters.NumberFilter):
+    """A whole number: "1.5" is a form error (a 400 in the API), not silently 1."""
+
+    field_class = forms.IntegerField
+
+
+YEAR_ERROR = "Choose an academic year from 2000 to 2100"
+CLASS_ERROR = "Choose a class from the list"
+
+
+class GiftFilter(ScopedFilterSet):
+    """Welcome packs: ``/api/v1/gifts/`` and the uniform overview, class and print pages (whose links say
+    ``?year=`` for ``academic_year``; the school is in their path)."""
+
+    academic_year = WholeNumberFilter(
+        label="Academic year by its start year",
+        min_value=FIRST_YEAR,
+        max_value=LAST_YEAR,
+        error_messages={"invalid": YEAR_ERROR, "min_value": YEAR_ERROR, "max_value": YEAR_ERROR},
+    )
+    year_group = WholeNumberFilter(
+        label="Class",
+        min_value=0,
+        max_value=13,
+        error_messages={"invalid": CLASS_ERROR, "min_value": CLASS_ERROR, "max_value": CLASS_ERROR},
+    )
+
+    class Meta:
+        model = Gift
+        fields = ["school", "year_group", "status", "academic_year"]

@@ -4,18 +4,23 @@ behind every door (``support.filters.page_filterset``; the API's ``VisibleFilter
 cannot narrow vouchers to one family, nor search them by a carer's name.
 """
 
+import datetime
+
 import django_filters
 from django import forms
+from django.http import QueryDict
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from support import selectors as support_selectors
 from support.api.visibility import IdFilter, ScopedFilterSet
 from support.bounds import ID_MAX
+from support.dates import month_instants
 from support.models import School
 from vouchers import selectors
 from vouchers.forms import VoucherFilterForm
-from vouchers.models import Voucher, VoucherType
+from vouchers.models import PartnerStatement, Redemption, Voucher, VoucherType
 
 QUERY_MAX_LENGTH = 100
 # A page of vouchers ticked for export: the list's page size, with room to spare.
@@ -124,3 +129,59 @@ class VoucherFilterSet(ScopedFilterSet):
 
     def filter_q(self, queryset, name, value):
         return selectors.voucher_search(queryset, user=self.request.user, query=value)
+
+
+# --- Partner statements and the counter's redemptions -------------------------------------------
+
+
+class PartnerStatementFilter(ScopedFilterSet):
+    """The partner statements page's filter: one partner charity, from the list of those the user sees
+    (an id outside that list is a form error, not every partner's statements)."""
+
+    partner = django_filters.ModelChoiceFilter(
+        label="Partner charity",
+        queryset=lambda request: selectors.statement_partners_visible_to(request.user).order_by("name"),
+        empty_label="All partners",
+        error_messages={"invalid_choice": "Choose a partner charity from the list"},
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+
+    class Meta:
+        model = PartnerStatement
+        fields = ["partner"]
+
+
+class RedemptionFilter(ScopedFilterSet):
+    """The counter's redeemed-vouchers list and its CSV: one calendar month (this month unless asked)."""
+
+    month = django_filters.DateFilter(
+        field_name="redeemed_at",
+        method="filter_month",
+        label="Month",
+        input_formats=["%Y-%m"],
+        error_messages={"invalid": "Enter a month as year and month, like 2025-11"},
+        widget=forms.DateInput(
+            attrs={"class": "govuk-input govuk-input--width-10", "type": "month"}, format="%Y-%m"
+        ),
+    )
+
+    class Meta:
+        model = Redemption
+        fields = ["month"]
+
+    def __init__(self, data=None, *args, **kwargs) -> None:
+        data = data.copy() if data is not None else QueryDict(mutable=True)
+        if not data.get("month"):
+            data["month"] = f"{timezone.localdate():%Y-%m}"
+        super().__init__(data, *args, **kwargs)
+
+    def filter_month(self, queryset, name, value):
+        start, end = month_instants(value)
+        return queryset.filter(redeemed_at__gte=start, redeemed_at__lt=end)
+
+    @property
+    def shown_month(self) -> datetime.date:
+        """The month shown: the one asked for when it is valid, else this month."""
+        if self.is_valid() and self.form.cleaned_data.get("month"):
+            return self.form.cleaned_data["month"].replace(day=1)
+        return timezone.localdate().replace(day=1)

@@ -2,7 +2,6 @@ import uuid
 
 from django import forms
 
-from support.bounds import BoundedFormMixin
 from support.forms import GovukErrorsMixin, PoundsField, SafeguardingHintsMixin
 from vouchers.models import MAX_VALUE_GIVEN_PENCE, Delivery, Fulfilment, ReferralReason
 
@@ -40,17 +39,6 @@ class RedeemForm(GovukErrorsMixin, forms.Form):
 
     def value_pence(self) -> int | None:
         return self.cleaned_data.get("value")
-
-
-class MonthForm(BoundedFormMixin, forms.Form):
-    month = forms.DateField(
-        label="Month",
-        required=False,
-        input_formats=["%Y-%m"],
-        widget=forms.DateInput(
-            attrs={"class": "govuk-input govuk-input--width-10", "type": "month"}, format="%Y-%m"
-        ),
-    )
 
 
 # --- Pastoral pages: issue, find, cancel, extend, send ---------------------------------------

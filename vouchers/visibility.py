@@ -7,7 +7,7 @@ money (code, service, school, state, value, dates), never whose it is or why it 
 
 from support.models import Role
 from support.visibility import EVERYONE, MONEY, SCHOOL_STAFF, Reads, register_fields
-from vouchers.models import Redemption, Voucher, VoucherSend, VoucherType
+from vouchers.models import PartnerStatement, Redemption, Voucher, VoucherSend, VoucherType
 
 COUNTER = frozenset({Role.CHARITY})
 
@@ -54,3 +54,6 @@ def register() -> None:
     register_fields(VoucherSend, dict.fromkeys(sends, SCHOOL_STAFF))
     redemption = ("id", "voucher", "partner", "redeemed_by", "redeemed_at", "items_given", "value_pence")
     register_fields(Redemption, dict.fromkeys(redemption, EVERYONE))
+    # A partner's monthly statement: the list is scoped to the partners a user sees
+    # (``statements_visible_to``), so its partner and month are no secret to those who see the row.
+    register_fields(PartnerStatement, dict.fromkeys(("id", "partner", "month"), EVERYONE))

@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from funds.charts import charts_for
+from funds.filters import FIRST_YEAR, LAST_YEAR
 from funds.models import Fund, LedgerEntry, SpendRequest
 from funds.selectors import funds_visible_to, spend_requests_visible_to
 from funds.selectors.ledger import LedgerFilters
@@ -37,7 +38,6 @@ from funds.services.year_end import (
     summary_table,
     year_end_report,
 )
-from funds.web.forms import FIRST_YEAR, LAST_YEAR
 from funds.web.ledger import MONEY_FORMAT
 from support.access import requires
 from support.audit import audit_record

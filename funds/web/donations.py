@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from funds.filters import DonationFilter
+from funds.filters import DonationFilter, PledgeFilter
 from funds.models import Fund, Pledge
 from funds.selectors import funds_visible_to, pledges_visible_to
 from funds.services.ledger import (
@@ -54,9 +54,17 @@ def _default_fund(funds: list[Fund]) -> Fund | None:
     return next((f for f in funds if f.is_active), funds[0] if funds else None)
 
 
-def _int_param(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
+def _pledge_to_prefill(request: HttpRequest) -> int | None:
+    """``?pledge=`` on the new-donation form (the pledges page's "Record payment"): not a filter."""
+    value = request.GET.get("pledge", "")
     return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def _querystring(request: HttpRequest) -> str:
+    """The filters, for the pager's links."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
 
 
 def _open_funds(request: HttpRequest) -> QuerySet[Fund]:
@@ -76,7 +84,10 @@ def donations_url(fund_id: int, year: int) -> str:
 @requires("fund.view")
 def donation_list_page(request: HttpRequest) -> HttpResponse:
     funds = list(funds_visible_to(request.user))
-    chosen = _int_param(request, "fund")
+    # What was asked, read by the API's filter set; a fund or year not offered falls back to the default.
+    asked = DonationFilter(request.GET, request=request)
+    asked.is_valid()
+    chosen = asked.form.cleaned_data.get("fund")
     fund = next((f for f in funds if f.pk == chosen), None) or _default_fund(funds)
     context: dict = {
         "fund": fund,
@@ -86,7 +97,7 @@ def donation_list_page(request: HttpRequest) -> HttpResponse:
         return render(request, "finance/donations.html", context)
     today = timezone.localdate()
     years = donation_years(user=request.user, fund=fund, today=today)
-    chosen_year = _int_param(request, "year")
+    chosen_year = asked.form.cleaned_data.get("year")
     year = chosen_year if chosen_year in years else financial_year_for(today)
     filters = DonationFilter({"fund": fund.pk, "year": year}, request=request).for_page(
         funds=funds, years=[(y, financial_year_label(y)) for y in years]
@@ -120,7 +131,7 @@ def donation_new(request: HttpRequest) -> HttpResponse:
     if default is not None:
         initial["fund"] = default.pk
     prefill = None
-    pledge_id = _int_param(request, "pledge")
+    pledge_id = _pledge_to_prefill(request)
     if pledge_id is not None:
         prefill = pledges.filter(pk=pledge_id).first()
     if prefill is not None:
@@ -172,7 +183,12 @@ def _render_pledges(
     request: HttpRequest, *, stopping: Pledge | None = None, stop_form=None, status: int = 200
 ) -> HttpResponse:
     today = timezone.localdate()
-    page = Paginator(pledge_list(user=request.user), PLEDGE_PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = PledgeFilter(request.GET, queryset=pledge_list(user=request.user), request=request).for_page(
+        funds=list(funds_visible_to(request.user))
+    )
+    page = Paginator(filters.filtered(), PLEDGE_PAGE_SIZE).get_page(request.GET.get("page"))
+    if filters.form.errors and status == 200:
+        status = 400
     rows = [
         {
             "pledge": p,
@@ -192,6 +208,9 @@ def _render_pledges(
             "can_record": has_perm(request.user, "fund.record_donation"),
             "stopping": stopping,
             "stop_form": stop_form,
+            "form": filters.form,
+            "filtered": any(filters.form.data.get(name) for name in filters.filters),
+            "querystring": _querystring(request),
         },
         status=status,
     )

@@ -7,6 +7,7 @@ first, as a ledger is read on paper. Both take the running figure from the same 
 import tempfile
 from decimal import Decimal
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import slugify
 
+from funds.filters import LedgerEntryFilter
 from funds.models import LedgerEntry
 from funds.selectors import funds_visible_to, ledger_entries_visible_to
 from funds.selectors.ledger import (
@@ -39,7 +41,7 @@ from funds.services.ledger import (
     describe_sources,
     fund_entry_reverse,
 )
-from funds.web.forms import EntryReverseForm, LedgerFilterForm
+from funds.web.forms import EntryReverseForm
 from support.access import requires
 from support.audit import audit_record
 from support.csv_safe import safe_cell, stream_csv
@@ -62,16 +64,20 @@ def _dashboard_url() -> str | None:
         return None
 
 
-def _filters(request: HttpRequest) -> tuple[LedgerFilterForm, LedgerFilters | None]:
+def _filters(request: HttpRequest) -> tuple[forms.Form, LedgerFilters | None]:
+    """The page's (and the exports') filters, read by the API's ``LedgerEntryFilter``: its form, and the
+    filters when that form is valid."""
     fund = default_fund()
-    form = LedgerFilterForm(
-        request.GET,
+    filterset = LedgerEntryFilter(
+        request.GET, queryset=ledger_entries_visible_to(request.user), request=request
+    ).for_page(
         funds=funds_visible_to(request.user),
         default_fund=fund,
         schools=schools_visible_to(request.user).order_by("name"),
         years=years_for(fund),
     )
-    return form, form.filters(fund) if form.is_valid() else None
+    filters = filterset.page_filters()
+    return filterset.form, filters
 
 
 def _querystring(request: HttpRequest) -> str:
@@ -84,7 +90,7 @@ def _running_label(filters: LedgerFilters | None) -> str:
     return "Running total of these entries" if filters is not None and filters.narrowed else "Balance"
 
 
-def _ledger_page(request: HttpRequest, form: LedgerFilterForm, filters: LedgerFilters | None) -> HttpResponse:
+def _ledger_page(request: HttpRequest, form: forms.Form, filters: LedgerFilters | None) -> HttpResponse:
     user = request.user
     context: dict = {
         "form": form,

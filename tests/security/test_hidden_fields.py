@@ -37,10 +37,7 @@ from vouchers.filters import VoucherFilterSet
 pytestmark = pytest.mark.django_db
 
 # Filter forms on pages that only roles seeing every field they filter by can open (reviewed).
-ONE_ROLE_FILTER_FORMS = {
-    "LedgerFilterForm": "finance's ledger page: fields of ledger entries, finance's own",
-    "StatementFilterForm": "statements: a partner charity, public knowledge",
-}
+ONE_ROLE_FILTER_FORMS: dict[str, str] = {}
 
 # The forms of filter sets shared by a page and the API: the table narrows the filter set before its form
 # is built (support.filters.page_filterset, as the API's VisibleFilterBackend does), tested below.
@@ -62,7 +59,7 @@ def project_filter_forms() -> list[type[forms.Form]]:
 
 def test_it_finds_the_filter_forms():
     names = {c.__name__ for c in project_filter_forms()}
-    assert {"VoucherFilterForm", "LedgerFilterForm"} <= names
+    assert {"VoucherFilterForm"} <= names
 
 
 def test_a_page_filter_set_drops_what_the_role_cannot_see(rf):

@@ -7,8 +7,8 @@ of scope is a 404; writes go through ``uniform.services``.
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -28,6 +28,7 @@ from support.scopes import scope_for
 from support.selectors import schools_visible_to
 from support.visibility import can_see, order_visible
 from uniform import printing, selectors
+from uniform.filters import GiftFilter
 from uniform.models import Gift, ItemKind, UniformItem
 from uniform.services import gifts as services
 from uniform.services import stock as stock_services
@@ -40,12 +41,26 @@ def current_year() -> int:
     return academic_year_start_for(timezone.localdate())
 
 
+def _gift_filter(request: HttpRequest, gifts: QuerySet[Gift] | None = None) -> GiftFilter:
+    """The pages' one reading of ``?year=`` and ``?year_group=``: the API's ``GiftFilter``. No year means
+    this academic year; the generate form posts its year as ``academic_year``."""
+    data = request.GET.copy()
+    asked = data.pop("year", [""])[-1]  # the pages' links and year list say ?year=
+    data["academic_year"] = asked or request.POST.get("academic_year") or str(current_year())
+    if gifts is None:
+        gifts = selectors.gifts_visible_to(request.user)
+    return GiftFilter(data, queryset=gifts, request=request)
+
+
+def _checked(filters: GiftFilter) -> GiftFilter:
+    """The filter set, or a 400 naming what was wrong (a print or a class page has no filter form)."""
+    if not filters.is_valid():
+        raise BadRequest(" ".join(str(e) for errors in filters.form.errors.values() for e in errors))
+    return filters
+
+
 def _year(request: HttpRequest) -> int:
-    try:
-        year = int(request.GET.get("year") or request.POST.get("academic_year") or current_year())
-    except ValueError:
-        return current_year()
-    return year if 2000 <= year <= 2100 else current_year()
+    return _checked(_gift_filter(request)).form.cleaned_data["academic_year"]
 
 
 def _school(request: HttpRequest, pk: int) -> School:
@@ -67,11 +82,14 @@ def _class_url(school_pk: int, year_group: int, year: int) -> str:
 @requires("uniform.view")
 def uniform_overview(request: HttpRequest) -> HttpResponse:
     """Per school and class: how many packs wait for sizes, are sized, packed, handed over."""
-    year = _year(request)
+    filters = _gift_filter(request)
+    if filters.is_valid():
+        year, gifts = filters.form.cleaned_data["academic_year"], filters.qs
+    else:  # the errors above this year's figures
+        year = current_year()
+        gifts = filters.queryset.filter(academic_year=year)
     counts = (
-        selectors.gifts_visible_to(request.user)
-        .filter(academic_year=year)
-        .values("school_id", "year_group")
+        gifts.values("school_id", "year_group")
         .annotate(
             total=Count("pk"),
             awaiting=Count("pk", filter=Q(status=Status.AWAITING_SIZES)),
@@ -101,7 +119,9 @@ def uniform_overview(request: HttpRequest) -> HttpResponse:
             "can_generate": has_perm(request.user, "uniform.generate_gifts"),
             "can_stock": has_perm(request.user, "uniform.stock"),
             "can_print": has_perm(request.user, "uniform.print"),
+            "form": filters.form,
         },
+        status=200 if filters.is_valid() else 400,
     )
 
 
@@ -561,12 +581,10 @@ def uniform_stock(request: HttpRequest, school_pk: int) -> HttpResponse:
 # --- Printing --------------------------------------------------------------------------------
 
 
-def _print_gifts(request: HttpRequest, school: School, year: int):
-    gifts = selectors.gifts_visible_to(request.user).filter(school=school, academic_year=year)
-    year_group = request.GET.get("year_group", "")
-    if year_group.isdigit():
-        gifts = gifts.filter(year_group=int(year_group))
-    return gifts
+def _print_gifts(request: HttpRequest, school: School) -> tuple[int, QuerySet[Gift]]:
+    """The year printed, and its packs at ``school`` (one class when ``?year_group=`` names one)."""
+    filters = _checked(_gift_filter(request, selectors.gifts_visible_to(request.user).filter(school=school)))
+    return filters.form.cleaned_data["academic_year"], filters.qs
 
 
 def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
@@ -580,8 +598,8 @@ def uniform_packing_list(request: HttpRequest, school_pk: int) -> HttpResponse:
     """The sized packs still to pick (not packed yet), with a 'received by' line each, and the pupils
     whose sizes are still needed."""
     school = _school(request, school_pk)
-    year = _year(request)
-    gifts = _print_gifts(request, school, year).filter(status__in=[Status.AWAITING_SIZES, Status.SIZED])
+    year, gifts = _print_gifts(request, school)
+    gifts = gifts.filter(status__in=[Status.AWAITING_SIZES, Status.SIZED])
     audit_record(
         actor=request.user, action="gifts.packing_list_printed", subject=school, after={"year": year}
     )
@@ -593,8 +611,8 @@ def uniform_packing_list(request: HttpRequest, school_pk: int) -> HttpResponse:
 @requires("uniform.print")
 def uniform_gift_slips(request: HttpRequest, school_pk: int) -> HttpResponse:
     school = _school(request, school_pk)
-    year = _year(request)
-    gifts = _print_gifts(request, school, year).exclude(status=Status.HANDED_OVER)
+    year, gifts = _print_gifts(request, school)
+    gifts = gifts.exclude(status=Status.HANDED_OVER)
     if not gifts.exists():
         messages.error(request, "There are no packs to print slips for.")
         return redirect(f"{reverse('uniform_overview')}?year={year}")
@@ -607,8 +625,8 @@ def uniform_order_summary(request: HttpRequest, school_pk: int, fmt: str) -> Htt
     if fmt not in ("csv", "pdf"):
         raise Http404
     school = _school(request, school_pk)
-    year = _year(request)
-    rows = printing.order_summary(school=school, gifts=_print_gifts(request, school, year))
+    year, gifts = _print_gifts(request, school)
+    rows = printing.order_summary(school=school, gifts=gifts)
     if fmt == "csv":
         response = HttpResponse(printing.order_summary_csv(rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="uniform-order-{school.urn}-{year}.csv"'

@@ -9,14 +9,14 @@ from django.utils import timezone
 
 from support.access import requires
 from support.csv_safe import csv_text
-from support.dates import month_instants
 from support.errors import SupportError
 from support.http import client_ip
 from support.models import PartnerCharity
 from support.money import pounds
 from support.scopes import scope_for
 from vouchers import selectors
-from vouchers.forms import CodeForm, MonthForm, RedeemForm
+from vouchers.filters import RedemptionFilter
+from vouchers.forms import CodeForm, RedeemForm
 from vouchers.lookup_guard import LookupLocked, lookup_guard_check, lookup_guard_miss
 from vouchers.models import Redemption, Voucher
 from vouchers.services import (
@@ -94,36 +94,46 @@ def redeem_code(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-def _redemptions_for_month(request: HttpRequest):
-    form = MonthForm(request.GET or None)
-    month = timezone.localdate().replace(day=1)
-    if form.is_valid() and form.cleaned_data["month"]:
-        month = form.cleaned_data["month"]
-    start, end = month_instants(month)
-    redemptions = (
-        selectors.redemptions_visible_to(request.user)
-        .filter(redeemed_at__gte=start, redeemed_at__lt=end)
-        .select_related("voucher__voucher_type", "voucher__school", "redeemed_by", "partner")
+def _redemptions_for_month(request: HttpRequest) -> RedemptionFilter:
+    return RedemptionFilter(
+        request.GET,
+        queryset=selectors.redemptions_visible_to(request.user).select_related(
+            "voucher__voucher_type", "voucher__school", "redeemed_by", "partner"
+        ),
+        request=request,
     )
-    return form, month, redemptions
 
 
-@requires("redemptions.view")
-def redemption_list(request: HttpRequest) -> HttpResponse:
-    form, month, redemptions = _redemptions_for_month(request)
+def _redemption_page(request: HttpRequest, filterset: RedemptionFilter) -> HttpResponse:
+    valid = filterset.is_valid()
+    redemptions = filterset.qs if valid else filterset.queryset.none()
     totals = redemptions.aggregate(
         count=Count("pk"), face=Sum("voucher__face_value_pence"), given=Sum("value_pence")
     )
     return render(
         request,
         "vouchers/redemption_list.html",
-        {"form": form, "month": month, "redemptions": redemptions, "totals": totals},
+        {
+            "form": filterset.form,
+            "month": filterset.shown_month,
+            "redemptions": redemptions,
+            "totals": totals,
+        },
+        status=200 if valid else 400,
     )
 
 
 @requires("redemptions.view")
+def redemption_list(request: HttpRequest) -> HttpResponse:
+    return _redemption_page(request, _redemptions_for_month(request))
+
+
+@requires("redemptions.view")
 def redemption_export(request: HttpRequest) -> HttpResponse:
-    _, month, redemptions = _redemptions_for_month(request)
+    filterset = _redemptions_for_month(request)
+    if not filterset.is_valid():
+        return _redemption_page(request, filterset)
+    month, redemptions = filterset.shown_month, filterset.qs
     text = csv_text(
         (
             [

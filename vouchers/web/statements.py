@@ -17,11 +17,11 @@ from django.urls import path, reverse
 from django.utils.cache import patch_cache_control
 
 from support.access import requires
-from support.bounds import BoundedFormMixin
 from support.csv_safe import stream_csv
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin
 from support.models import PartnerCharity
+from vouchers.filters import PartnerStatementFilter
 from vouchers.models import PartnerStatement
 from vouchers.selectors import statement_partners_visible_to, statements_visible_to
 from vouchers.statements import (
@@ -37,20 +37,6 @@ from vouchers.statements import (
 )
 
 PAGE_SIZE = 24
-
-
-class StatementFilterForm(BoundedFormMixin, forms.Form):
-    partner = forms.ModelChoiceField(
-        label="Partner charity",
-        required=False,
-        queryset=PartnerCharity.objects.none(),
-        empty_label="All partners",
-        widget=forms.Select(attrs={"class": "govuk-select"}),
-    )
-
-    def __init__(self, *args, partners, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["partner"].queryset = partners
 
 
 class StatementProduceForm(GovukErrorsMixin, forms.Form):
@@ -92,13 +78,16 @@ def _list_url(partner: PartnerCharity | None) -> str:
 def statement_list(request: HttpRequest) -> HttpResponse:
     visible = statement_partners_visible_to(request.user).order_by("name")
     partners = list(visible)
-    filter_form = StatementFilterForm(request.GET or None, partners=visible)
+    filterset = PartnerStatementFilter(
+        request.GET, queryset=statements_visible_to(request.user).order_by("-month", "partner__name"),
+        request=request,
+    )  # fmt: skip
+    filter_form = filterset.form
     focus: PartnerCharity | None = partners[0] if len(partners) == 1 else None
-    if focus is None and filter_form.is_valid():
-        focus = filter_form.cleaned_data["partner"]
-
-    statements = statements_visible_to(request.user).order_by("-month", "partner__name")
-    if focus is not None:
+    if focus is None and filterset.is_valid():
+        focus = filter_form.cleaned_data.get("partner")
+    statements = filterset.filtered()
+    if focus is not None:  # the one partner in view
         statements = statements.filter(partner=focus)
     page = Paginator(statements, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -145,7 +134,7 @@ def statement_list(request: HttpRequest) -> HttpResponse:
             "this_month": this_month,
             "so_far": statement_summary(partner=focus, month=this_month) if focus is not None else None,
         },
-        status=400 if produce_form.errors else 200,
+        status=400 if produce_form.errors or filter_form.errors else 200,
     )
 
 
