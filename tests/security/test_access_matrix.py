@@ -115,8 +115,9 @@ statement_csv                   GET   partner  L       403     403     403     2
 
 # --- welcome uniform -----------------------------------------------------------------------------
 uniform_overview                GET   -        L       200     200     200     200     403     403     200
-uniform_generate                GET   school   405     405     405     405     405     405     405     405
+uniform_generate                GET   school   L       403     200|404 403     403     403     403     200
 uniform_generate                POST  school   L       403     302|404 403     403     403     403     302
+uniform_generated               GET   school   L       403     302|404 403     403     403     403     302
 uniform_class                   GET   school   L       200|404 200|404 404|200 200     403     403     200
 uniform_class                   POST  school   L       302|404 302|404 404|302 403     403     403     302
 gift_pack                       GET   gift     405     405     405     405     405     405     405     405
