@@ -27,9 +27,9 @@ from support.scopes import scope_for
 from support.selectors import schools_visible_to
 from support.visibility import can_see, order_visible
 from uniform import printing, selectors
+from uniform.models import Gift, ItemKind, UniformItem
 from uniform.services import gifts as services
 from uniform.services import stock as stock_services
-from uniform.models import Gift, ItemKind, UniformItem
 from uniform.transitions import GIFT_FLOW
 
 Status = Gift.Status
