@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from support import selectors as support_selectors
 from support.access import requires
 from support.audit import audit_record
+from support.confirm import confirm_page, confirmed
 from support.consents import consented_partner_ids
 from support.contacts import family_recipient
 from support.csv_safe import stream_csv
@@ -354,6 +355,31 @@ def voucher_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def voucher_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
     voucher = _visible_voucher(request, pk)
     form = VoucherCancelForm(request.POST, safeguarding_schools=[voucher.school])
+    cancellable = VOUCHER_FLOW["cancel"] in VOUCHER_FLOW.moves_from(voucher.state)
+    if form.is_valid() and cancellable and not confirmed(request):
+        reason = form.cleaned_data["reason"]
+        sent = voucher.sends.filter(kind=VoucherSend.Kind.VOUCHER).exists()
+        partner = voucher.voucher_type.partner.name
+        what = f"{voucher.voucher_type.name} at {partner}, {pounds(voucher.face_value_pence)}"
+        return confirm_page(
+            request,
+            title=f"Are you sure you want to cancel voucher {voucher.display_code}?",
+            caption=what,
+            summary=[("Reason", reason)],
+            consequences=[
+                f"The family will not be able to use it at {partner}.",
+                "The family is told, the way the voucher was sent to them."
+                if sent
+                else "Nothing is sent to the family.",
+                "Your reason is recorded on the voucher and in the family's timeline.",
+            ],
+            warning="A cancelled voucher cannot be used again: to give the family another, issue a new one.",
+            action=reverse("voucher_cancel", args=[voucher.pk]),
+            fields={form.add_prefix("reason"): reason},
+            button="Yes, cancel the voucher",
+            back_url=reverse("voucher_detail", args=[voucher.pk]),
+            back_label="No, keep the voucher",
+        )
     if form.is_valid():
         try:
             voucher_cancel(voucher=voucher, actor=request.user, reason=form.cleaned_data["reason"])
