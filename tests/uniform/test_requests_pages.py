@@ -276,9 +276,28 @@ def test_it_moves_an_approved_request_on_and_refuses_a_repeat(client_for, pastor
 def test_it_needs_a_reason_to_reject_on_the_page(client_for, lead_a, waiting):
     client = client_for(lead_a)
     assert client.post(f"/requests/{waiting.pk}/reject/", {"reason": " "}).status_code == 400
-    client.post(f"/requests/{waiting.pk}/reject/", {"reason": "Had one last week"})
+    client.post(f"/requests/{waiting.pk}/reject/", {"reason": "Had one last week", "confirm": "yes"})
     waiting.refresh_from_db()
     assert (waiting.status, waiting.decision_reason) == (Status.REJECTED, "Had one last week")
+
+
+def test_it_asks_before_rejecting_and_changes_nothing_until_confirmed(client_for, lead_a, waiting):
+    client = client_for(lead_a)
+    detail = client.get(f"/requests/{waiting.pk}/").content.decode()
+    assert "data-confirm" not in detail
+    response = client.post(f"/requests/{waiting.pk}/reject/", {"reason": "Had one last week"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Are you sure you want to reject this request?" in page
+    assert "Had one last week" in page
+    assert 'name="confirm" value="yes"' in page
+    assert "Yes, reject the request" in page
+    assert f'href="/requests/{waiting.pk}/"' in page
+    waiting.refresh_from_db()
+    assert waiting.status == Status.REQUESTED
+    client.post(f"/requests/{waiting.pk}/reject/", {"reason": "Had one last week", "confirm": "yes"})
+    waiting.refresh_from_db()
+    assert waiting.status == Status.REJECTED
 
 
 def test_it_filters_the_list(client_for, pastoral_a, pupil_a, ask, waiting):
