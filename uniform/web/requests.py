@@ -146,15 +146,37 @@ def request_create_page(request: HttpRequest, pupil_pk: int) -> HttpResponse:
         .order_by("name")
     )
     form = RequestForm(request.POST or None, kind=kind, items=items, safeguarding_schools=[pupil.school])
-    if request.method == "POST" and pupil.in_need and form.is_valid():
+    editing = request.method == "POST" and request.POST.get("change") == "yes"
+    if request.method == "POST" and pupil.in_need and not editing and form.is_valid():
         item, size = form.item_and_size()
+        quantity = form.cleaned_data.get("quantity") or 1
         try:
+            if not confirmed(request):  # check answers first: what it costs and who decides
+                quote = services.request_quote(
+                    pupil=pupil, kind=kind, size=size, item=item, quantity=quantity, actor=request.user
+                )
+                return render(
+                    request,
+                    "uniform/request_check.html",
+                    {
+                        "pupil": pupil,
+                        "kind": kind,
+                        "kind_label": ItemKind(kind).label,
+                        "form": form,
+                        "item": item,
+                        "size": size,
+                        "quantity": quantity,
+                        "quote": quote,
+                        "cost": pounds(quote.cost_pence),
+                        "each": pounds(item.unit_cost_pence),
+                    },
+                )
             created = services.request_create(
                 pupil=pupil,
                 kind=kind,
                 size=size,
                 item=item,
-                quantity=form.cleaned_data.get("quantity") or 1,
+                quantity=quantity,
                 reason=form.cleaned_data["reason"],
                 urgency=form.cleaned_data["urgency"],
                 actor=request.user,
@@ -177,7 +199,7 @@ def request_create_page(request: HttpRequest, pupil_pk: int) -> HttpResponse:
             "form": form,
             "history": services.pupil_history(user=request.user, pupil=pupil),
         },
-        status=400 if request.method == "POST" else 200,
+        status=400 if request.method == "POST" and not editing else 200,
     )
 
 
