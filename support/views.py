@@ -437,6 +437,21 @@ def pupil_need(request: HttpRequest, pk: int) -> HttpResponse:
     pupil = get_object_or_404(selectors.pupils_visible_to(request.user), pk=pk)
     form = NeedForm(request.POST)
     form.is_valid()
+    if pupil.in_need and not form.cleaned_data.get("in_need", False) and not confirmed(request):
+        return confirm_page(
+            request,
+            title=f"Are you sure you want to remove the in-need flag from {pupil.known_as} {pupil.surname}?",
+            consequences=[
+                f"Coats, shoes and uniform can no longer be requested for {pupil.known_as}.",
+                "The change is recorded in the family's timeline; you can mark them in need again.",
+            ],
+            action=reverse("pupil_need", args=[pupil.pk]),
+            fields={"in_need": ""},
+            button="Yes, remove the flag",
+            back_url=reverse("family_detail", args=[pupil.family_id]),
+            back_label="No, keep the flag",
+            destructive=False,
+        )
     try:
         services.pupil_set_in_need(
             pupil=pupil,
@@ -525,8 +540,25 @@ def pupil_leave(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, next(iter(form.errors.values()))[0])
         return redirect("family_detail", pk=pupil.family_id)
     school = form.cleaned_data["school"]
+    left_on = form.cleaned_data["left_on"]
+    if not confirmed(request):
+        return confirm_page(
+            request,
+            title=f"Are you sure you want to take {pupil.known_as} {pupil.surname} off {school.name}'s roll?",
+            summary=[("Leaving date", f"{left_on.day} {left_on:%B %Y}")],
+            consequences=[
+                f"{pupil.known_as} is recorded as having left {school.name} on that date.",
+                f"{pupil.known_as}'s rolls at any other school stay as they are.",
+            ],
+            warning=f"Putting {pupil.known_as} back on {school.name}'s roll needs the next pupil import.",
+            action=reverse("pupil_leave", args=[pupil.pk]),
+            fields={"school": str(school.pk), "left_on": left_on.isoformat()},
+            button=f"Yes, take {pupil.known_as} off the roll",
+            back_url=reverse("family_detail", args=[pupil.family_id]),
+            back_label="No, keep them on the roll",
+        )
     try:
-        pupil_roll_leave(pupil=pupil, school=school, actor=request.user, left_on=form.cleaned_data["left_on"])
+        pupil_roll_leave(pupil=pupil, school=school, actor=request.user, left_on=left_on)
     except SupportError as exc:
         messages.error(request, exc.message)
     else:

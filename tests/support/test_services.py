@@ -68,6 +68,21 @@ def test_it_flags_a_pupil_in_need_from_the_family_page(client_for, pastoral_a, f
     assert pupil.in_need
 
 
+def test_removing_the_in_need_flag_asks_first(client_for, pastoral_a, family_a):
+    pupil = family_a.pupils.get()
+    pupil.in_need = True
+    pupil.save(update_fields=["in_need"])
+    client = client_for(pastoral_a)
+    assert "data-confirm" not in client.get(f"/families/{family_a.pk}/").content.decode()
+    response = client.post(f"/pupils/{pupil.pk}/need/", {"in_need": ""})
+    assert "Are you sure you want to remove the in-need flag" in response.content.decode()
+    pupil.refresh_from_db()
+    assert pupil.in_need
+    client.post(f"/pupils/{pupil.pk}/need/", {"in_need": "", "confirm": "yes"})
+    pupil.refresh_from_db()
+    assert not pupil.in_need
+
+
 @pytest.fixture
 def duplicate(school_a, school_b):
     first = FamilyFactory(lead_carer_name="Dana Dee", postcode="RV4 4DD", email="dana@mail.example")

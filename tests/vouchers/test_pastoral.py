@@ -396,7 +396,7 @@ def test_it_queues_the_voucher_to_the_family_and_audits_it(
 
     response = client.post(f"/vouchers/{voucher.pk}/send/", {"send-channel": "sms"})
     assert response.status_code == 302
-    response = client.post(f"/vouchers/{voucher.pk}/send/", {"send-channel": "email"})
+    response = client.post(f"/vouchers/{voucher.pk}/send/", {"send-channel": "email", "confirm": "yes"})
     assert response.status_code == 302
 
     sms, email = voucher.sends.order_by("pk")

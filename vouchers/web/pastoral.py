@@ -429,6 +429,27 @@ def voucher_send_page(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, voucher_refusal(voucher).message)
             return _render_detail(request, voucher, status=409, send_form=form)
         return _render_detail(request, voucher, status=400, send_form=form)
+    sends = voucher.sends.filter(kind=VoucherSend.Kind.VOUCHER)
+    key = form.cleaned_data["key"]
+    # A resend is asked on a page; the same form sent twice (its key already used) sends once, as before.
+    resend = sends.exists() and not (key and sends.filter(key=key).exists())
+    if resend and not confirmed(request):
+        channel = form.cleaned_data["channel"]
+        to = dict(_channels(voucher))[channel]
+        return confirm_page(
+            request,
+            title=f"Send voucher {voucher.display_code} to the family again?",
+            consequences=[f"{to}.", "The family already has it: the code stays the same."],
+            action=reverse("voucher_send", args=[voucher.pk]),
+            fields={
+                form.add_prefix("channel"): channel,
+                form.add_prefix("key"): str(key or ""),
+            },
+            button="Yes, send it again",
+            back_url=reverse("voucher_detail", args=[voucher.pk]),
+            back_label="No, go back to the voucher",
+            destructive=False,
+        )
     try:
         send = voucher_send_request(
             voucher=voucher,
