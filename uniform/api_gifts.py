@@ -10,8 +10,9 @@ from rest_framework.routers import SimpleRouter
 from support.api.visibility import ScopedFilterSet, VisibleFieldsMixin
 from support.bounds import ID_MAX
 from support.errors import SupportError
-from uniform import selectors, services
+from uniform import selectors
 from uniform.models import Gift, GiftLine, UniformItem, WelcomePack, WelcomePackItem
+from uniform.services import gifts as services
 
 
 class UniformItemSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
