@@ -9,8 +9,9 @@ import time_machine
 from pypdf import PdfReader
 
 from tests.uniform.test_gifts_fixtures import bag_a, jumper_a, make_intake, pack_a, this_year
-from uniform import printing, services
+from uniform import printing
 from uniform.models import Gift
+from uniform.services import gifts as services
 
 FIXTURES = (bag_a, jumper_a, pack_a)  # pytest finds these by name
 NOW = datetime.datetime(2025, 9, 3, 10, 15, tzinfo=datetime.UTC)  # the time printed, held still
