@@ -72,3 +72,44 @@ def test_cancelling_a_voucher_asks_on_a_page_and_going_back_changes_nothing(
         "Issued twice by mistake",
     )
     assert dialogs == []  # no browser pop-up on the way
+
+
+def test_a_coat_request_shows_its_cost_before_it_is_sent(page, check_page, school_a, pastoral_a, funded):
+    from tests.factories import FamilyFactory, PupilFactory
+    from tests.uniform.conftest import make_outdoor_item
+    from uniform.models import SupportRequest
+
+    coat = make_outdoor_item(school_a, "coat", cost=150_00, name="Parka")
+    pupil = PupilFactory(
+        family=FamilyFactory(lead_carer_name="Dee Dale"), school=school_a, legal_forename="Dan", in_need=True
+    )
+    sign_in(page, pastoral_a, next_path=f"/pupils/{pupil.pk}/requests/new/?kind=coat")
+    page.get_by_label("Item and size").select_option(f"{coat.pk}:9-10")
+    page.get_by_label("Why does the pupil need it?").fill("No winter coat")
+    page.get_by_role("button", name="Continue").click()
+
+    assert page.get_by_role("heading", level=1).inner_text() == "Check the request before you send it"
+    assert page.locator("#request-cost").inner_text() == "£150.00"
+    assert "Needs finance approval" in page.locator("#request-route").inner_text()
+    check_page(page, "request-check")
+    assert not SupportRequest.objects.exists()
+    page.get_by_role("button", name="Send request").click()
+    assert SupportRequest.objects.get().status == SupportRequest.Status.AWAITING_FINANCE
+
+
+def test_a_large_donation_is_read_back_before_it_is_recorded(page, check_page, finance):
+    from funds.models import Donation
+
+    sign_in(page, finance, next_path="/finance/donations/new/")
+    page.get_by_label("Donor", exact=True).fill("Riverton Rotary")
+    page.get_by_label("Amount").fill("1,250.50")
+    page.get_by_role("button", name="Record donation").click()
+
+    assert page.get_by_role("heading", level=1).inner_text() == "Check the donation before you record it"
+    summary = page.locator("#donation-check").inner_text()
+    assert "One thousand two hundred and fifty pounds and fifty pence" in summary
+    assert "£1,250.50" in summary
+    check_page(page, "donation-check")
+    assert not Donation.objects.exists()
+    page.get_by_role("button", name="Record donation").click()
+    assert Donation.objects.get().amount_pence == 1_250_50
