@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch
 from django.utils import timezone
 
+from funds.models import Fund
 from funds.services.ledger import SpendItem, fund_spend_actual, fund_spend_commit_many
 from support.audit import audit_event, audit_record, audit_record_many
 from support.dates import academic_year_start_for
@@ -164,7 +165,7 @@ class IntakePlan:
     label: str
     pupils: tuple[Pupil, ...]
     pack_cost_pence: int
-    fund: object | None  # funds.models.Fund; None when no fund pays for this intake's packs
+    fund: Fund | None  # None when no fund pays for this intake's packs
     lines: tuple[tuple[int, int], ...] = ()  # (item id, quantity) in each pack
 
     @property
@@ -196,7 +197,7 @@ class GiftPlan:
     def total_pence(self) -> int:
         return sum(intake.total_pence for intake in self.intakes)
 
-    def by_fund(self) -> list[tuple[object, int]]:
+    def by_fund(self) -> list[tuple[Fund, int]]:
         """(fund, pence committed from it), for each fund that pays for at least one pack."""
         totals: dict[int, list] = {}
         for intake in self.intakes:
