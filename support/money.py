@@ -81,3 +81,45 @@ def parse_pence(value: object, *, minimum: int | None = 1, maximum: int | None =
     else:
         raise ValueError(NOT_PENCE)
     return check_amount(pence, minimum=minimum, maximum=maximum)
+
+
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen"
+).split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def _under_thousand(n: int) -> str:
+    hundreds, rest = divmod(n, 100)
+    words = [f"{_UNITS[hundreds]} hundred"] if hundreds else []
+    if rest:
+        if hundreds:
+            words.append("and")
+        tens, unit = divmod(rest, 10)
+        words.append(_UNITS[rest] if rest < 20 else _TENS[tens] + (f"-{_UNITS[unit]}" if unit else ""))
+    return " ".join(words)
+
+
+def number_in_words(n: int) -> str:
+    """1250 → 'one thousand two hundred and fifty'; 1001 → 'one thousand and one' (the British way)."""
+    if n == 0:
+        return "zero"
+    last = n % 1000
+    parts = []
+    for scale, name in ((1_000_000_000, "billion"), (1_000_000, "million"), (1_000, "thousand")):
+        count, n = divmod(n, scale)
+        if count:
+            parts.append(f"{_under_thousand(count)} {name}")
+    if last:
+        parts.append(("and " if parts and last < 100 else "") + _under_thousand(last))
+    return " ".join(parts)
+
+
+def pounds_in_words(pence: int) -> str:
+    """125050 → 'One thousand two hundred and fifty pounds and fifty pence', to read a sum back."""
+    whole, part = divmod(abs(int(pence)), 100)
+    words = f"{number_in_words(whole)} pound{'s' if whole != 1 else ''}"
+    if part:
+        words += f" and {number_in_words(part)} pence"
+    return words[0].upper() + words[1:]

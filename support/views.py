@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from support import consents, contacts, data_rights, free_meals, registry, safeguarding, selectors, services
 from support import timeline as family_timeline
 from support.access import requires
+from support.confirm import confirm_page, confirmed
 from support.csv_safe import stream_csv
 from support.errors import SupportError
 from support.filters import filterset_for
@@ -28,9 +29,9 @@ from support.forms import (
     SafeguardingReferralForm,
     form_error_from,
 )
-from support.models import Enrolment, FamilyConsent, FamilyDuplicate, Pupil, PupilImport
+from support.models import Enrolment, Family, FamilyConsent, FamilyDuplicate, Pupil, PupilImport
 from support.paging import ListPaginator
-from support.pupil_csv import column_label
+from support.pupil_csv import column_label, year_label
 from support.pupil_import import (
     plan_year,
     pupil_import_confirm,
@@ -438,6 +439,21 @@ def pupil_need(request: HttpRequest, pk: int) -> HttpResponse:
     pupil = get_object_or_404(selectors.pupils_visible_to(request.user), pk=pk)
     form = NeedForm(request.POST)
     form.is_valid()
+    if pupil.in_need and not form.cleaned_data.get("in_need", False) and not confirmed(request):
+        return confirm_page(
+            request,
+            title=f"Are you sure you want to remove the in-need flag from {pupil.known_as} {pupil.surname}?",
+            consequences=[
+                f"Coats, shoes and uniform can no longer be requested for {pupil.known_as}.",
+                "The change is recorded in the family's timeline; you can mark them in need again.",
+            ],
+            action=reverse("pupil_need", args=[pupil.pk]),
+            fields={"in_need": ""},
+            button="Yes, remove the flag",
+            back_url=reverse("family_detail", args=[pupil.family_id]),
+            back_label="No, keep the flag",
+            destructive=False,
+        )
     try:
         services.pupil_set_in_need(
             pupil=pupil,
@@ -526,8 +542,25 @@ def pupil_leave(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, next(iter(form.errors.values()))[0])
         return redirect("family_detail", pk=pupil.family_id)
     school = form.cleaned_data["school"]
+    left_on = form.cleaned_data["left_on"]
+    if not confirmed(request):
+        return confirm_page(
+            request,
+            title=f"Are you sure you want to take {pupil.known_as} {pupil.surname} off {school.name}'s roll?",
+            summary=[("Leaving date", f"{left_on.day} {left_on:%B %Y}")],
+            consequences=[
+                f"{pupil.known_as} is recorded as having left {school.name} on that date.",
+                f"{pupil.known_as}'s rolls at any other school stay as they are.",
+            ],
+            warning=f"Putting {pupil.known_as} back on {school.name}'s roll needs the next pupil import.",
+            action=reverse("pupil_leave", args=[pupil.pk]),
+            fields={"school": str(school.pk), "left_on": left_on.isoformat()},
+            button=f"Yes, take {pupil.known_as} off the roll",
+            back_url=reverse("family_detail", args=[pupil.family_id]),
+            back_label="No, keep them on the roll",
+        )
     try:
-        pupil_roll_leave(pupil=pupil, school=school, actor=request.user, left_on=form.cleaned_data["left_on"])
+        pupil_roll_leave(pupil=pupil, school=school, actor=request.user, left_on=left_on)
     except SupportError as exc:
         messages.error(request, exc.message)
     else:
@@ -561,11 +594,13 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
         .order_by("school__name")
     ):
         schools.setdefault(row["family_id"], []).append(f"{row['school__name']} ({row['n']})")
+    children = _children_of(user, family_ids)
     for duplicate in page:
         duplicate.sides = [
             {
                 "family": family if family.pk in visible else None,
                 "schools": schools.get(family.pk, []),
+                "children": children.get(family.pk, []) if family.pk in visible else [],
                 "yours": family.pk in speaks,
                 "choice": choice,
             }
@@ -584,12 +619,89 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
     return render(request, "support/duplicate_list.html", {"page": page, "note_hint": note_hint})
 
 
+def _children_of(user, family_ids: list[int]) -> dict[int, list[dict]]:
+    """Each family's children that ``user`` may see (a pupil at a school out of scope stays out)."""
+    children: dict[int, list[dict]] = {}
+    for pupil in (
+        selectors.pupils_visible_to(user)
+        .filter(family_id__in=family_ids)
+        .select_related("school")
+        .order_by("date_of_birth", "pk")
+    ):
+        children.setdefault(pupil.family_id, []).append(
+            {
+                "name": str(pupil),
+                "born": pupil.date_of_birth,
+                "school": pupil.school.name,
+                "year": year_label(pupil.year_group),
+            }
+        )
+    return children
+
+
+def _confirm_merge(
+    request: HttpRequest, duplicate: FamilyDuplicate, keep_a: bool, fields: dict
+) -> HttpResponse:
+    kept, merged = (
+        (duplicate.family_a, duplicate.family_b) if keep_a else (duplicate.family_b, duplicate.family_a)
+    )
+    children = _children_of(request.user, [kept.pk, merged.pk])
+    # Of a family the user may not see, only that it is there (as on the duplicates page).
+    visible = set(
+        selectors.families_visible_to(request.user)
+        .filter(pk__in=[kept.pk, merged.pk])
+        .values_list("pk", flat=True)
+    )
+
+    def named(family: Family) -> str:
+        if family.pk not in visible:
+            return "A family at another of the trust's schools"
+        names = ", ".join(child["name"] for child in children.get(family.pk, [])) or "no children you can see"
+        return f"{family.lead_carer_name}, {family.postcode or 'no postcode'} ({names})"
+
+    def called(family: Family) -> str:
+        return f"{family.lead_carer_name}'s record" if family.pk in visible else "the other school's record"
+
+    return confirm_page(
+        request,
+        title="Are you sure you want to merge these families?",
+        caption=duplicate.reason,
+        summary=[("Record kept", named(kept)), ("Record merged into it", named(merged))],
+        consequences=[
+            f"The children, contacts, vouchers, requests and notes of {called(merged)} move to "
+            f"{called(kept)}.",
+            "Only the kept record remains, and every school that sees either family sees that one record.",
+        ],
+        warning="A merge cannot be undone here: separating the families again needs an administrator.",
+        action=reverse("duplicate_decide", args=[duplicate.pk]),
+        fields=fields,
+        button="Yes, merge the families",
+        back_url=reverse("duplicate_list"),
+        back_label="No, go back to the duplicates",
+    )
+
+
 @require_POST
 @requires("families.merge")
 def duplicate_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """A lead's decision on a possible duplicate. A decision that merges at once (both families are the
+    lead's, or agreeing to the other school's request) is asked on a confirmation page first."""
     duplicate = get_object_or_404(selectors.family_duplicates_visible_to(request.user), pk=pk)
     decision = request.POST.get("decision", "")
     note = request.POST.get("note", "")
+    fields = {"decision": decision, "note": note}
+    if not confirmed(request) and duplicate.status in (
+        FamilyDuplicate.Status.OPEN,
+        FamilyDuplicate.Status.REQUESTED,
+    ):
+        speaks = selectors.families_spoken_for(request.user, [duplicate.family_a_id, duplicate.family_b_id])
+        direct = duplicate.family_a_id in speaks and duplicate.family_b_id in speaks
+        if decision in ("keep_a", "keep_b") and direct and duplicate.status == FamilyDuplicate.Status.OPEN:
+            return _confirm_merge(request, duplicate, decision == "keep_a", fields)
+        if decision == "agree" and duplicate.status == FamilyDuplicate.Status.REQUESTED:
+            return _confirm_merge(
+                request, duplicate, duplicate.requested_keep_id == duplicate.family_a_id, fields
+            )
     try:
         if decision == "keep_apart":
             services.family_duplicate_keep_apart(duplicate=duplicate, actor=request.user, note=note)

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from funds.models import SpendRequest
@@ -15,10 +15,13 @@ from funds.services import approvals
 from funds.services.ledger import category_label
 from funds.transitions import SPEND_FLOW
 from support.access import requires
+from support.confirm import confirm_page, confirmed
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin, form_error_from
+from support.money import pounds
 from support.permissions import has_perm
 from support.scopes import scope_for
+from support.timeline import person_name
 
 Status = SpendRequest.Status
 DECIDED_PAGE_SIZE = 25
@@ -114,6 +117,24 @@ def approval_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespons
     form = DecisionForm(request.POST)
     form.is_valid()
     note = form.cleaned_data.get("note", "")
+    rejectable = SPEND_FLOW["reject"] in SPEND_FLOW.moves_from(spend_request.status)
+    if decision == "reject" and note.strip() and rejectable and not confirmed(request):
+        return confirm_page(
+            request,
+            title="Are you sure you want to reject this spend?",
+            caption=f"{spend_request.summary}, {pounds(spend_request.amount_pence)}",
+            summary=[("Note to the school", note)],
+            consequences=[
+                f"Nothing is committed from {spend_request.fund.name}.",
+                f"{person_name(spend_request.requested_by)} is e-mailed your note.",
+            ],
+            warning="A rejected spend cannot be reopened: the school would have to ask again.",
+            action=reverse("finance_approval_decide", args=[spend_request.pk, "reject"]),
+            fields={"note": note},
+            button="Yes, reject it",
+            back_url=reverse("finance_approval", args=[spend_request.pk]),
+            back_label="No, go back to the request",
+        )
     try:
         if decision == "approve":
             decided = approvals.spend_request_approve(

@@ -35,15 +35,18 @@ from funds.services.pledges import (
 )
 from funds.web.donation_forms import DonationForm, PledgeForm, PledgeStopForm
 from support.access import requires
+from support.confirm import confirmed
 from support.errors import SupportError
 from support.forms import form_error_from
-from support.money import pounds
+from support.money import pounds, pounds_in_words
 from support.permissions import has_perm
 
 PAGE_SIZE = 25
 PLEDGE_PAGE_SIZE = 50
 # Services name the model's fields; the forms name what people type.
 FORM_FIELDS = {"amount_pence": "amount"}
+# A donation of this much or more is read back on a check page before it is recorded.
+CHECK_BACK_FROM_PENCE = 1_000_00
 
 
 def _default_fund(funds: list[Fund]) -> Fund | None:
@@ -146,8 +149,11 @@ def donation_new(request: HttpRequest) -> HttpResponse:
             }
         )
     form = DonationForm(request.POST or None, funds=funds, pledges=pledges, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    editing = request.method == "POST" and request.POST.get("change") == "yes"
+    if request.method == "POST" and not editing and form.is_valid():
         data = form.cleaned_data
+        if data["amount"] >= CHECK_BACK_FROM_PENCE and not confirmed(request):
+            return _donation_check(request, form)
         try:
             donation = fund_donation_record(
                 fund=data["fund"],
@@ -172,8 +178,27 @@ def donation_new(request: HttpRequest) -> HttpResponse:
         request,
         "finance/donation_form.html",
         {"form": form, "prefill": prefill},
-        status=400 if request.method == "POST" else 200,
+        status=400 if request.method == "POST" and not editing else 200,
     )
+
+
+def _donation_check(request: HttpRequest, form: DonationForm) -> HttpResponse:
+    """A large donation read back before it is recorded: donor, amount in figures and words, date, Gift
+    Aid, fund. Writes nothing; its confirm button posts the same values with ``confirm=yes``."""
+    data = form.cleaned_data
+    rows = [
+        ("Donor", data["donor"]),
+        ("Amount", pounds(data["amount"])),
+        ("Amount in words", pounds_in_words(data["amount"])),
+        ("Date received", date_format(data["received_on"], "j F Y")),
+        ("Gift Aid", "Yes: the donor has made a Gift Aid declaration" if data["gift_aid"] else "No"),
+        ("Fund", data["fund"].name),
+    ]
+    if data["restricted_purpose"]:
+        rows.append(("Only for", category_label(data["restricted_purpose"])))
+    if data["pledge"] is not None:
+        rows.append(("Payment of a pledge", str(data["pledge"])))
+    return render(request, "finance/donation_check.html", {"form": form, "rows": rows})
 
 
 # --- Pledges ---------------------------------------------------------------------------------

@@ -14,36 +14,6 @@ document.body.classList.add("js-enabled", "govuk-frontend-supported");
 
 initAll();
 
-// Ask before submitting: <form data-confirm="Delete this?"> or
-// <button data-confirm="Delete this?">. The button's message wins over the
-// form's, so there is only ever one question. Cancelling stops the submit.
-document.addEventListener(
-  "submit",
-  (event) => {
-    const form = event.target;
-    if (!(form instanceof HTMLFormElement)) {
-      return;
-    }
-
-    let submitter = event.submitter;
-    if (submitter === undefined) {
-      // Browsers without SubmitEvent.submitter: the focused button, if any.
-      const active = document.activeElement;
-      submitter = active && active.form === form ? active : null;
-    }
-
-    const message =
-      (submitter && submitter.getAttribute("data-confirm")) ||
-      form.getAttribute("data-confirm");
-
-    if (message && !window.confirm(message)) {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-    }
-  },
-  true,
-);
-
 // Wide tables sit in <div class="app-table-scroll">, which scrolls sideways on a small screen. While it
 // does, it can take keyboard focus (so arrow keys scroll it) and is announced as a region named after the
 // table's caption (or the box's data-label); when it fits, it is a plain box again.

@@ -127,7 +127,7 @@ def page_problems() -> PageProblems:
 def new_page(browser, site_url, page_problems) -> Iterator[Callable]:
     """``new_page(viewport=DESKTOP, bypass_csp=False)``: a page in a fresh browser context (no cookies).
 
-    Confirmation dialogs (``data-confirm``) are accepted, as a user who meant it would. At the end, no
+    A browser dialog, were one to appear, is accepted (the app asks on confirmation pages). At the end, no
     page may have logged a CSP violation or a script error.
     """
     contexts = []

@@ -142,9 +142,12 @@ def _text(expected: str):
     return lambda page: expected in page.locator("main").inner_text()
 
 
-def _asks_before(button: str):
-    """The button asks once, saying what will happen (init.js turns data-confirm into a question)."""
-    return lambda page: page.locator(f"button[data-confirm]:has-text('{button}')").count() == 1
+def _asks_on_a_page(button: str):
+    """The button is there, and asks on a confirmation page (the GOV.UK pattern), not in a pop-up."""
+    return lambda page: (
+        page.locator(f"button:has-text('{button}')").count() == 1
+        and page.locator(f"button[data-confirm]:has-text('{button}')").count() == 0
+    )
 
 
 def _finance_nav_at(label: str):
@@ -159,8 +162,8 @@ EXPECT = {
     ("lead_a", "family-search-empty"): _text("Check the spelling"),
     ("lead_a", "requests-queue"): _text("Nothing is waiting for a decision"),
     ("lead_a", "duplicates"): _text("Nothing to decide"),
-    ("lead_a", "request"): _asks_before("Reject"),
-    ("lead_a", "voucher"): _asks_before("Cancel voucher"),
+    ("lead_a", "request"): _asks_on_a_page("Reject"),
+    ("lead_a", "voucher"): _asks_on_a_page("Cancel voucher"),
     ("charity_staff", "home"): _text("Not recorded yet: families see no opening times on their vouchers."),
     ("finance", "ledger"): _finance_nav_at("Ledger"),
     ("finance", "donations"): _finance_nav_at("Donations"),

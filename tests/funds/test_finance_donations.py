@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.contrib.messages import get_messages
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from funds.models import Donation, Fund, LedgerEntry, Pledge
 from funds.services.ledger import financial_year_for, fund_donation_record, standby_fund
@@ -50,6 +51,7 @@ def _form(fund, **extra) -> dict:
         "received_on": TODAY.isoformat(),
         "restricted_purpose": "",
         "pledge": "",
+        "confirm": "yes",  # as from the check page a donation of £1,000 or more is read back on
     }
     data.update(extra)
     return data
@@ -189,6 +191,45 @@ def test_it_opens_the_standby_fund_when_there_is_none(client_for, finance):
     response = client_for(finance).get("/finance/donations/new/")
     assert response.status_code == 200
     assert Fund.objects.get().name == "Standby fund"
+
+
+def test_a_donation_of_1000_or_more_is_read_back_first_and_recorded_only_when_confirmed(
+    client_for, fund, finance
+):
+    client = client_for(finance)
+    entries = LedgerEntry.objects.count()
+    data = _form(fund, gift_aid="on")
+    data.pop("confirm")
+    response = client.post("/finance/donations/new/", data)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Check the donation before you record it" in page
+    for shown in (
+        "Riverton Rotary",
+        "£1,250.50",
+        "One thousand two hundred and fifty pounds and fifty pence",
+        date_format(TODAY, "j F Y"),
+        "Yes: the donor has made a Gift Aid declaration",
+        "Standby fund",
+    ):
+        assert shown in page, shown
+    assert not Donation.objects.exists()
+    assert LedgerEntry.objects.count() == entries
+    # Changing brings the form back filled in; confirming records it once, with the figures shown.
+    changed = client.post("/finance/donations/new/", {**data, "change": "yes"})
+    assert changed.status_code == 200
+    assert 'value="£1,250.50"' in changed.content.decode()
+    assert not Donation.objects.exists()
+    assert client.post("/finance/donations/new/", {**data, "confirm": "yes"}).status_code == 302
+    donation = Donation.objects.get()
+    assert (donation.amount_pence, donation.gift_aid, donation.donor) == (1_250_50, True, "Riverton Rotary")
+
+
+def test_a_donation_under_1000_is_recorded_at_once(client_for, fund, finance):
+    data = _form(fund, amount="999.99")
+    data.pop("confirm")
+    assert client_for(finance).post("/finance/donations/new/", data).status_code == 302
+    assert Donation.objects.get().amount_pence == 999_99
 
 
 # --- Pre-fill from a pledge ----------------------------------------------------------------------

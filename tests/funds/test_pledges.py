@@ -297,9 +297,7 @@ def test_the_daily_task_runs_the_reminders(eager, fund, finance, django_capture_
 
 
 def test_beat_runs_the_reminders_every_morning():
-    entry = next(
-        e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "funds.remind_due_pledges"
-    )
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "funds.remind_due_pledges")
     assert entry["schedule"].hour == {7}
     assert entry["schedule"].minute == {30}
     from config.celery import app

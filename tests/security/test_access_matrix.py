@@ -60,7 +60,8 @@ contact_add                     POST  family   L       200|404 200|404 404|200 4
 contact_edit                    GET   contact  L       200|404 200|404 404|200 403     403     403     200
 contact_edit                    POST  contact  L       200|404 200|404 404|200 403     403     403     200
 pupil_need                      GET   pupil    405     405     405     405     405     405     405     405
-pupil_need                      POST  pupil    L       302|404 302|404 404|302 403     403     403     302
+# An empty POST would take the in-need flag off: it is asked on the confirmation page first (200).
+pupil_need                      POST  pupil    L       200|404 200|404 404|200 403     403     403     200
 # Safeguarding: only staff of the pupil's own school (a trust admin is not, so 404); the world's
 # schools have no safeguarding lead recorded, so an empty POST is refused with that message.
 pupil_safeguarding              GET   pupil    L       200|404 200|404 404|200 403     403     403     404
@@ -115,8 +116,9 @@ statement_csv                   GET   partner  L       403     403     403     2
 
 # --- welcome uniform -----------------------------------------------------------------------------
 uniform_overview                GET   -        L       200     200     200     200     403     403     200
-uniform_generate                GET   school   405     405     405     405     405     405     405     405
+uniform_generate                GET   school   L       403     200|404 403     403     403     403     200
 uniform_generate                POST  school   L       403     302|404 403     403     403     403     302
+uniform_generated               GET   school   L       403     302|404 403     403     403     403     302
 uniform_class                   GET   school   L       200|404 200|404 404|200 200     403     403     200
 uniform_class                   POST  school   L       302|404 302|404 404|302 403     403     403     302
 gift_pack                       GET   gift     405     405     405     405     405     405     405     405

@@ -84,9 +84,26 @@ def test_it_lets_only_a_lead_of_that_school_take_a_pupil_off_its_roll_from_the_f
     assert "On roll at" in page
 
     client_for(user).post(
-        f"/pupils/{bobby.pk}/leave/", {"school": school_b.pk, "left_on": timezone.localdate().isoformat()}
+        f"/pupils/{bobby.pk}/leave/",
+        {"school": school_b.pk, "left_on": timezone.localdate().isoformat(), "confirm": "yes"},
     )
 
     left = Enrolment.objects.get(pupil=bobby, school=school_b).left_on
     assert (left is not None) == allowed
     assert Enrolment.objects.get(pupil=bobby, school=school_a).left_on is None
+
+
+def test_taking_a_pupil_off_the_roll_asks_first_and_changes_nothing_until_confirmed(
+    client_for, lead_b, family_b, school_b
+):
+    bobby = family_b.pupils.get()
+    client = client_for(lead_b)
+    data = {"school": school_b.pk, "left_on": timezone.localdate().isoformat()}
+    response = client.post(f"/pupils/{bobby.pk}/leave/", data)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Are you sure you want to take" in page
+    assert "govuk-button--warning" in page
+    assert Enrolment.objects.get(pupil=bobby, school=school_b).left_on is None
+    client.post(f"/pupils/{bobby.pk}/leave/", {**data, "confirm": "yes"})
+    assert Enrolment.objects.get(pupil=bobby, school=school_b).left_on == timezone.localdate()

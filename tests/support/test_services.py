@@ -68,6 +68,21 @@ def test_it_flags_a_pupil_in_need_from_the_family_page(client_for, pastoral_a, f
     assert pupil.in_need
 
 
+def test_removing_the_in_need_flag_asks_first(client_for, pastoral_a, family_a):
+    pupil = family_a.pupils.get()
+    pupil.in_need = True
+    pupil.save(update_fields=["in_need"])
+    client = client_for(pastoral_a)
+    assert "data-confirm" not in client.get(f"/families/{family_a.pk}/").content.decode()
+    response = client.post(f"/pupils/{pupil.pk}/need/", {"in_need": ""})
+    assert "Are you sure you want to remove the in-need flag" in response.content.decode()
+    pupil.refresh_from_db()
+    assert pupil.in_need
+    client.post(f"/pupils/{pupil.pk}/need/", {"in_need": "", "confirm": "yes"})
+    pupil.refresh_from_db()
+    assert not pupil.in_need
+
+
 @pytest.fixture
 def duplicate(school_a, school_b):
     first = FamilyFactory(lead_carer_name="Dana Dee", postcode="RV4 4DD", email="dana@mail.example")
@@ -120,9 +135,56 @@ def test_it_lets_a_lead_decide_from_the_duplicates_page(client_for, duplicate, l
     assert Pupil.objects.filter(family=duplicate.family_b).count() == 1
     other = client_for(lead_b)
     assert "Agree to merge" in other.get("/duplicates/").content.decode()
-    response = other.post(f"/duplicates/{duplicate.pk}/decide/", {"decision": "agree"}, follow=True)
+    check = other.post(f"/duplicates/{duplicate.pk}/decide/", {"decision": "agree"})
+    page = check.content.decode()
+    assert "Are you sure you want to merge these families?" in page
+    assert "Daisy" in page  # lead_b's own family's child
+    assert "Dom" not in page
+    assert "dana@mail.example" not in page
+    assert "A family at another of the trust" in page
+    assert Pupil.objects.filter(family=duplicate.family_b).count() == 1
+    response = other.post(
+        f"/duplicates/{duplicate.pk}/decide/", {"decision": "agree", "confirm": "yes"}, follow=True
+    )
     assert "merged into" in response.content.decode()
     assert Pupil.objects.filter(family=duplicate.family_b).count() == 2
+
+
+def test_the_duplicates_page_shows_each_familys_children_in_scope_and_links_both_records(
+    client_for, duplicate, admin, lead_b
+):
+    page = client_for(admin).get("/duplicates/").content.decode()
+    assert f'href="/families/{duplicate.family_a_id}/"' in page
+    assert f'href="/families/{duplicate.family_b_id}/"' in page
+    assert "Dom " in page
+    assert "Daisy " in page
+    assert "data-confirm" not in page
+    assert page.count('class="govuk-button" ') == 0  # the merge choices are secondary: no two primaries
+    page = client_for(lead_b).get("/duplicates/").content.decode()
+    assert "Daisy " in page
+    assert "Dom " not in page  # a pupil at school A is out of lead_b's scope
+
+
+def test_an_admin_merging_is_asked_first_and_nothing_moves_until_confirmed(client_for, duplicate, admin):
+    client = client_for(admin)
+    check = client.post(f"/duplicates/{duplicate.pk}/decide/", {"decision": "keep_a", "note": "Same mum"})
+    page = check.content.decode()
+    assert check.status_code == 200
+    assert "Are you sure you want to merge these families?" in page
+    assert "Record kept" in page
+    assert "Dom " in page
+    assert "Daisy " in page
+    assert 'name="decision" value="keep_a"' in page
+    assert 'name="note" value="Same mum"' in page
+    assert "govuk-button--warning" in page
+    duplicate.refresh_from_db()
+    assert duplicate.status == FamilyDuplicate.Status.OPEN
+    assert Pupil.objects.filter(family=duplicate.family_a).count() == 1
+    client.post(
+        f"/duplicates/{duplicate.pk}/decide/", {"decision": "keep_a", "note": "Same mum", "confirm": "yes"}
+    )
+    assert Pupil.objects.filter(family=duplicate.family_a).count() == 2
+    assert AuditEvent.objects.filter(action="family.merged").count() == 1
 
 
 def test_it_hides_duplicates_from_leads_of_other_schools(client_for, duplicate, school_a, school_b):

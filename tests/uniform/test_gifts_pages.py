@@ -87,10 +87,12 @@ def test_it_shows_outstanding_packs_per_class(client_for, pastoral_a, intake_a):
 
 def test_it_lets_a_lead_generate_from_the_overview(client_for, lead_a, school_a, pack_a):
     make_intake(school_a, 4)
-    response = client_for(lead_a).post(
-        reverse("uniform_generate", args=[school_a.pk]), {"academic_year": this_year()}, follow=True
-    )
-    assert "4 welcome packs added" in response.content.decode()
+    client = client_for(lead_a)
+    url = reverse("uniform_generate", args=[school_a.pk])
+    assert url in client.get(reverse("uniform_overview")).content.decode()
+    assert "4 welcome packs" in client.get(url).content.decode()
+    response = client.post(url, {"academic_year": this_year(), "expected": "4:0"}, follow=True)
+    assert "4 welcome packs generated" in response.content.decode()
     assert Gift.objects.count() == 4
 
 

@@ -331,7 +331,7 @@ def test_welcome_packs_a_fund_cannot_afford_are_refused_whole(pack_a, school_a, 
 
 def test_welcome_packs_without_a_fund_charge_nothing(pack_a, school_a, lead_a):
     make_intake(school_a, 2)
-    assert gift_services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a) == 2
+    assert gift_services.gifts_generate(school=school_a, academic_year=this_year(), actor=lead_a).count == 2
     assert fund_position(fund=standby_fund()).committed_pence == 0
 
 
@@ -390,6 +390,28 @@ def test_sending_back_without_a_note_shows_the_error_by_the_field(client_for, as
     assert "Say why the request is sent back" in response.content.decode()
     spend.refresh_from_db()
     assert spend.status == "pending"
+
+
+def test_finance_is_asked_before_rejecting_and_nothing_changes_until_confirmed(client_for, ask, finance):
+    request = ask(4)
+    spend = _spend_request(request)
+    client = client_for(finance)
+    assert "data-confirm" not in client.get(reverse("finance_approval", args=[spend.pk])).content.decode()
+    url = reverse("finance_approval_decide", args=[spend.pk, "reject"])
+    response = client.post(url, {"note": "Try the uniform bank"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Are you sure you want to reject this spend?" in page
+    assert "£120.00" in page
+    assert "Try the uniform bank" in page
+    assert "govuk-button--warning" in page
+    spend.refresh_from_db()
+    assert spend.status == "pending"
+    assert client.post(url, {"note": "Try the uniform bank", "confirm": "yes"}).status_code == 302
+    spend.refresh_from_db()
+    request.refresh_from_db()
+    assert (spend.status, spend.decision_note) == ("rejected", "Try the uniform bank")
+    assert request.status == Status.REJECTED
 
 
 def test_a_short_fund_asks_for_the_override_reason_on_the_page(client_for, ask, school_a, finance):

@@ -136,10 +136,64 @@ def test_it_says_when_the_school_has_no_coats_to_ask_for(client_for, pastoral_a,
     assert "<select" not in page.split("has no coats set up yet")[1]
 
 
+def test_it_shows_the_cost_and_who_decides_before_sending_and_writes_nothing(
+    client_for, pastoral_a, pupil_a, coat_a
+):
+    asked = {"kind": "coat", "size": f"{coat_a.pk}:11-12", "reason": "No coat at all", "urgency": "urgent"}
+    client = client_for(pastoral_a)
+    response = client.post(f"/pupils/{pupil_a.pk}/requests/new/", asked)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Check the request before you send it" in page
+    assert '<dd class="govuk-summary-list__value" id="request-cost">£22.00</dd>' in page
+    assert "Approved when sent" in page
+    assert "No coat at all" in page
+    assert 'name="confirm" value="yes"' in page
+    assert not SupportRequest.objects.exists()
+    assert not AuditEvent.objects.filter(action="support_request.created").exists()
+    # "Change the request" brings the form back, filled in, still writing nothing.
+    again = client.post(f"/pupils/{pupil_a.pk}/requests/new/", {**asked, "change": "yes"}).content.decode()
+    assert "No coat at all</textarea>" in again
+    assert not SupportRequest.objects.exists()
+
+
+def test_the_check_says_when_finance_must_approve(client_for, pastoral_a, pupil_a, school_a):
+    dear = make_outdoor_item(school_a, "coat", cost=150_00, name="Parka")
+    page = (
+        client_for(pastoral_a)
+        .post(
+            f"/pupils/{pupil_a.pk}/requests/new/",
+            {"kind": "coat", "size": f"{dear.pk}:9-10", "reason": "No coat", "urgency": "routine"},
+        )
+        .content.decode()
+    )
+    assert "£150.00" in page
+    assert "Needs finance approval" in page
+    assert not SupportRequest.objects.exists()
+    client_for(pastoral_a).post(
+        f"/pupils/{pupil_a.pk}/requests/new/",
+        {
+            "kind": "coat",
+            "size": f"{dear.pk}:9-10",
+            "reason": "No coat",
+            "urgency": "routine",
+            "confirm": "yes",
+        },
+    )
+    created = SupportRequest.objects.get()
+    assert (created.cost_pence, created.status) == (150_00, Status.AWAITING_FINANCE)
+
+
 def test_it_requests_a_coat_from_the_form_priced_and_committed(client_for, pastoral_a, pupil_a, coat_a):
     response = client_for(pastoral_a).post(
         f"/pupils/{pupil_a.pk}/requests/new/",
-        {"kind": "coat", "size": f"{coat_a.pk}:11-12", "reason": "No coat at all", "urgency": "urgent"},
+        {
+            "kind": "coat",
+            "size": f"{coat_a.pk}:11-12",
+            "reason": "No coat at all",
+            "urgency": "urgent",
+            "confirm": "yes",
+        },
     )
     created = SupportRequest.objects.get()
     assert response.status_code == 302
@@ -170,7 +224,13 @@ def test_it_asks_a_lead_why_a_request_costs_nothing_on_the_page(
     donated = make_outdoor_item(school_a, "coat", cost=0, name="Donated coat")
     client_for(pastoral_a).post(
         f"/pupils/{pupil_a.pk}/requests/new/",
-        {"kind": "coat", "size": f"{donated.pk}:9-10", "reason": "No coat", "urgency": "routine"},
+        {
+            "kind": "coat",
+            "size": f"{donated.pk}:9-10",
+            "reason": "No coat",
+            "urgency": "routine",
+            "confirm": "yes",
+        },
     )
     created = SupportRequest.objects.get()
     assert created.status == Status.REQUESTED
@@ -198,6 +258,7 @@ def test_it_requests_uniform_by_item_and_size(client_for, pastoral_a, pupil_a, s
             "quantity": 3,
             "reason": "Joined in March",
             "urgency": "routine",
+            "confirm": "yes",
         },
     )
     created = SupportRequest.objects.get()
@@ -276,9 +337,28 @@ def test_it_moves_an_approved_request_on_and_refuses_a_repeat(client_for, pastor
 def test_it_needs_a_reason_to_reject_on_the_page(client_for, lead_a, waiting):
     client = client_for(lead_a)
     assert client.post(f"/requests/{waiting.pk}/reject/", {"reason": " "}).status_code == 400
-    client.post(f"/requests/{waiting.pk}/reject/", {"reason": "Had one last week"})
+    client.post(f"/requests/{waiting.pk}/reject/", {"reason": "Had one last week", "confirm": "yes"})
     waiting.refresh_from_db()
     assert (waiting.status, waiting.decision_reason) == (Status.REJECTED, "Had one last week")
+
+
+def test_it_asks_before_rejecting_and_changes_nothing_until_confirmed(client_for, lead_a, waiting):
+    client = client_for(lead_a)
+    detail = client.get(f"/requests/{waiting.pk}/").content.decode()
+    assert "data-confirm" not in detail
+    response = client.post(f"/requests/{waiting.pk}/reject/", {"reason": "Had one last week"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Are you sure you want to reject this request?" in page
+    assert "Had one last week" in page
+    assert 'name="confirm" value="yes"' in page
+    assert "Yes, reject the request" in page
+    assert f'href="/requests/{waiting.pk}/"' in page
+    waiting.refresh_from_db()
+    assert waiting.status == Status.REQUESTED
+    client.post(f"/requests/{waiting.pk}/reject/", {"reason": "Had one last week", "confirm": "yes"})
+    waiting.refresh_from_db()
+    assert waiting.status == Status.REJECTED
 
 
 def test_it_filters_the_list(client_for, pastoral_a, pupil_a, ask, waiting):

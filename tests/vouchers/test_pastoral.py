@@ -288,15 +288,33 @@ def test_it_shows_the_voucher_with_everything_staff_need(
         "Alpha Primary Academy",
         f'href="/families/{family_a.pk}/"',
         "Cancel voucher",
-        'data-confirm="Cancel voucher',
     ):
         assert text in page, text
+    assert "data-confirm" not in page.split("Cancel this voucher")[1]  # a confirmation page, no pop-up
     assert "Extend voucher" not in page  # pastoral staff do not extend
+
+
+def test_it_asks_before_cancelling_and_writes_nothing_until_confirmed(client_for, voucher, pastoral_a):
+    response = client_for(pastoral_a).post(
+        f"/vouchers/{voucher.pk}/cancel/", {"cancel-reason": "Issued twice"}
+    )
+    page = body(response)
+    assert response.status_code == 200
+    assert f"Are you sure you want to cancel voucher {voucher.display_code}?" in page
+    assert "Issued twice" in page
+    assert 'name="confirm" value="yes"' in page
+    assert 'class="govuk-button govuk-button--warning"' in page
+    assert f'href="/vouchers/{voucher.pk}/">No, keep the voucher' in page
+    voucher.refresh_from_db()
+    assert voucher.state == Voucher.State.ISSUED
+    assert not AuditEvent.objects.filter(action="voucher.cancelled").exists()
 
 
 def test_it_cancels_a_voucher_from_its_page(client_for, voucher, pastoral_a):
     client = client_for(pastoral_a)
-    response = client.post(f"/vouchers/{voucher.pk}/cancel/", {"cancel-reason": "Issued twice"})
+    response = client.post(
+        f"/vouchers/{voucher.pk}/cancel/", {"cancel-reason": "Issued twice", "confirm": "yes"}
+    )
     assert response.status_code == 302
     voucher.refresh_from_db()
     assert (voucher.state, voucher.cancel_reason, voucher.cancelled_by) == (
@@ -378,7 +396,7 @@ def test_it_queues_the_voucher_to_the_family_and_audits_it(
 
     response = client.post(f"/vouchers/{voucher.pk}/send/", {"send-channel": "sms"})
     assert response.status_code == 302
-    response = client.post(f"/vouchers/{voucher.pk}/send/", {"send-channel": "email"})
+    response = client.post(f"/vouchers/{voucher.pk}/send/", {"send-channel": "email", "confirm": "yes"})
     assert response.status_code == 302
 
     sms, email = voucher.sends.order_by("pk")

@@ -192,9 +192,14 @@ def test_it_sends_once_when_the_send_form_is_submitted_twice(
         assert response.status_code == 302
     assert voucher.sends.count() == 1
     assert len(mail.outbox) == 1
-    # Another form (another key) is a deliberate resend.
+    # Another form (another key) is a deliberate resend: asked on a page first, then sent.
+    again = {"send-channel": "email", "send-key": str(uuid.uuid4())}
+    check = client.post(f"/vouchers/{voucher.pk}/send/", again)
+    assert "to the family again?" in body(check)
+    assert "data-confirm" not in page
+    assert voucher.sends.count() == 1
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/vouchers/{voucher.pk}/send/", {"send-channel": "email", "send-key": str(uuid.uuid4())})
+        client.post(f"/vouchers/{voucher.pk}/send/", {**again, "confirm": "yes"})
     assert voucher.sends.count() == 2
     assert len(mail.outbox) == 2
 
@@ -420,7 +425,7 @@ def test_it_links_to_the_port_the_app_is_served_on_when_site_url_is_unset(
     assert ":8000" not in message.body
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/vouchers/{voucher.pk}/send/", {"send-channel": "sms"}, **here)
+        client.post(f"/vouchers/{voucher.pk}/send/", {"send-channel": "sms", "confirm": "yes"}, **here)
     assert evoucher in texts[0]["body"]
     printed = client.get(f"/vouchers/{voucher.pk}/pdf/", **here)
     assert redeem in pdf_text(printed.content)

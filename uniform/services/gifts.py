@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch
 from django.utils import timezone
 
+from funds.models import Fund
 from funds.services.ledger import SpendItem, fund_spend_actual, fund_spend_commit_many
 from support.audit import audit_event, audit_record, audit_record_many
 from support.dates import academic_year_start_for
@@ -156,10 +157,112 @@ def _check_academic_year(academic_year: int) -> None:
         )
 
 
+@dataclass(frozen=True)
+class IntakePlan:
+    """One intake (Reception or Year 7) of a generation: who gets a pack, what one costs, who pays."""
+
+    year_group: int
+    label: str
+    pupils: tuple[Pupil, ...]
+    pack_cost_pence: int
+    fund: Fund | None  # None when no fund pays for this intake's packs
+    lines: tuple[tuple[int, int], ...] = ()  # (item id, quantity) in each pack
+
+    @property
+    def count(self) -> int:
+        return len(self.pupils)
+
+    @property
+    def total_pence(self) -> int:
+        return self.pack_cost_pence * self.count if self.fund is not None else 0
+
+
+@dataclass(frozen=True)
+class GiftPlan:
+    """What ``gifts_generate`` will do (or did): the packs per intake and what they commit from which fund.
+
+    ``gifts_generate_preview`` returns one without writing; ``gifts_generate`` builds the same one under its
+    lock and returns it, so the check page and the commit are worked out by one function.
+    """
+
+    school: School
+    academic_year: int
+    intakes: tuple[IntakePlan, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(intake.count for intake in self.intakes)
+
+    @property
+    def total_pence(self) -> int:
+        return sum(intake.total_pence for intake in self.intakes)
+
+    def by_fund(self) -> list[tuple[Fund, int]]:
+        """(fund, pence committed from it), for each fund that pays for at least one pack."""
+        totals: dict[int, list] = {}
+        for intake in self.intakes:
+            if intake.fund is not None and intake.count:
+                totals.setdefault(intake.fund.pk, [intake.fund, 0])[1] += intake.total_pence
+        return [(fund, pence) for fund, pence in totals.values()]
+
+    @property
+    def signature(self) -> str:
+        """Who and how much, in one string: the confirm step sends back the one it was shown."""
+        return f"{self.count}:{self.total_pence}"
+
+
+def _gift_plan(school: School, academic_year: int) -> GiftPlan:
+    pack_rows = list(
+        WelcomePack.objects.filter(school=school)
+        .select_related("fund")
+        .prefetch_related(Prefetch("items", queryset=WelcomePackItem.objects.select_related("item")))
+    )
+    packs = {pack.year_group: pack for pack in pack_rows if pack.items.all()}
+    if not packs:
+        raise SupportError(
+            f"{school.name} has no welcome pack with items yet: set up the pack first.", code="no_pack"
+        )
+    pupils = list(
+        # Pupils whose main school this is and who are still on its roll.
+        Pupil.objects.filter(on_roll_at(school.pk), school=school, year_group__in=packs)
+        .exclude(gifts__academic_year=academic_year)
+        .only("pk", "legal_forename", "preferred_forename", "surname", "year_group", "upn")
+        .order_by("pk")
+    )
+    intakes = []
+    for year_group in sorted(packs):
+        pack = packs[year_group]
+        intakes.append(
+            IntakePlan(
+                year_group=year_group,
+                label=INTAKE_YEARS.get(year_group, str(year_group)),
+                pupils=tuple(pupil for pupil in pupils if pupil.year_group == year_group),
+                # What one pack costs, priced as the fund is charged for it.
+                pack_cost_pence=sum(line.item.unit_cost_pence * line.quantity for line in pack.items.all()),
+                fund=pack.fund,
+                lines=tuple((line.item_id, line.quantity) for line in pack.items.all()),
+            )
+        )
+    return GiftPlan(school=school, academic_year=academic_year, intakes=tuple(intakes))
+
+
+def gifts_generate_preview(*, school: School, academic_year: int, actor: AbstractBaseUser) -> GiftPlan:
+    """What ``gifts_generate`` would do now, writing nothing: the same checks and the same pricing."""
+    require_school(actor, school, lead=True)
+    _check_academic_year(academic_year)
+    return _gift_plan(school, academic_year)
+
+
 @transaction.atomic
-def gifts_generate(*, school: School, academic_year: int, actor: AbstractBaseUser) -> int:
+def gifts_generate(
+    *, school: School, academic_year: int, actor: AbstractBaseUser, expected: str | None = None
+) -> GiftPlan:
     """Make one gift (with its pack's lines) for every Reception or Year 7 pupil at ``school`` who has none
-    for ``academic_year``. Returns how many were made; running it again makes only the newcomers'.
+    for ``academic_year``, and commit their cost from each pack's fund. Returns the plan it carried out
+    (``.count`` packs made; running it again makes only the newcomers').
+
+    ``expected`` is the ``signature`` of the preview the user confirmed: if the pupils or the cost changed
+    since, nothing is made and a ``ConflictError`` asks them to check again.
 
     A bounded number of queries: the pupils without a gift are found in one query, and gifts, lines and
     audit events are bulk-created in batches. The database's unique (pupil, academic year) constraint is
@@ -169,35 +272,16 @@ def gifts_generate(*, school: School, academic_year: int, actor: AbstractBaseUse
     _check_academic_year(academic_year)
     # Two leads generating at once for one school take turns here, so the pre-filter below holds.
     School.objects.select_for_update().filter(pk=school.pk).first()
-    pack_rows = list(
-        WelcomePack.objects.filter(school=school)
-        .select_related("fund")
-        .prefetch_related(Prefetch("items", queryset=WelcomePackItem.objects.select_related("item")))
-    )
-    packs = {
-        pack.year_group: [(line.item_id, line.quantity) for line in pack.items.all()] for pack in pack_rows
-    }
-    packs = {year: lines for year, lines in packs.items() if lines}
-    # What each intake's pack costs, and the fund (if any) that pays for it.
-    paid_by = {
-        pack.year_group: (
-            pack.fund,
-            sum(line.item.unit_cost_pence * line.quantity for line in pack.items.all()),
+    plan = _gift_plan(school, academic_year)
+    if expected is not None and expected != plan.signature:
+        raise ConflictError(
+            "The pupils or the packs' cost changed since you checked. Check the new figures before "
+            "generating.",
+            code="plan_changed",
         )
-        for pack in pack_rows
-        if pack.fund is not None
-    }
-    if not packs:
-        raise SupportError(
-            f"{school.name} has no welcome pack with items yet: set up the pack first.", code="no_pack"
-        )
-    pupils = list(
-        # Pupils whose main school this is and who are still on its roll.
-        Pupil.objects.filter(on_roll_at(school.pk), school=school, year_group__in=packs)
-        .exclude(gifts__academic_year=academic_year)
-        .only("pk", "legal_forename", "preferred_forename", "surname", "year_group")
-        .order_by("pk")
-    )
+    packs = {intake.year_group: list(intake.lines) for intake in plan.intakes}
+    pupils = [pupil for intake in plan.intakes for pupil in intake.pupils]
+    pupils.sort(key=lambda pupil: pupil.pk)
     made: list[Gift] = []
     try:
         with transaction.atomic():
@@ -211,18 +295,19 @@ def gifts_generate(*, school: School, academic_year: int, actor: AbstractBaseUse
         ) from None
     # Generating the packs is the decision to give them: their cost is committed now, all or nothing
     # (a fund that cannot afford the intake refuses it, and no gift is made).
-    for fund in {fund for fund, _cost in paid_by.values()}:
+    paid_by = {intake.year_group: intake for intake in plan.intakes if intake.fund is not None}
+    for fund, _total in plan.by_fund():
         fund_spend_commit_many(
             fund=fund,
             items=[
                 SpendItem(
                     source=gift,
-                    amount_pence=paid_by[gift.year_group][1],
+                    amount_pence=paid_by[gift.year_group].pack_cost_pence,
                     category="welcome_uniform",
                     school=school,
                 )
                 for gift in made
-                if gift.year_group in paid_by and paid_by[gift.year_group][0] == fund
+                if gift.year_group in paid_by and paid_by[gift.year_group].fund.pk == fund.pk
             ],
             actor=actor,
         )
@@ -231,9 +316,9 @@ def gifts_generate(*, school: School, academic_year: int, actor: AbstractBaseUse
             actor=actor,
             action="gifts.generated",
             subject=school,
-            after={"academic_year": academic_year, "count": len(made)},
+            after={"academic_year": academic_year, "count": len(made), "committed_pence": plan.total_pence},
         )
-    return len(made)
+    return plan
 
 
 def _generate_batch(

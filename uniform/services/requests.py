@@ -40,6 +40,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from funds.models import Fund
+from funds.selectors.positions import fund_position
 from funds.services.approvals import approvals_needed, spend_request_open, spend_request_withdraw
 from funds.services.ledger import (
     SpendItem,
@@ -205,6 +206,83 @@ def _snapshot(request: SupportRequest) -> dict[str, Any]:
     }
 
 
+def _check_asked(
+    *, pupil: Pupil, kind: str, item: UniformItem | None, size: str, quantity: int
+) -> tuple[UniformItem, str]:
+    """The item, size and quantity a request asks for, checked: returns the item and the size in its
+    one spelling."""
+    if kind not in ItemKind.values:
+        raise SupportError("Choose a coat, shoes or uniform.", field="kind")
+    item = _check_item(item=item, kind=kind, school_id=pupil.school_id, school_name=pupil.school.name)
+    if kind != ItemKind.UNIFORM and quantity != 1:
+        raise SupportError("Coats and shoes are requested one at a time.", field="quantity")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise SupportError(f"Ask for between 1 and {MAX_QUANTITY}.", field="quantity")
+    return item, check_size(name=item.name, sizes=item.sizes, value=size)
+
+
+def _require_in_need(pupil: Pupil) -> None:
+    if not pupil.in_need:
+        raise SupportError(
+            f"{pupil.known_as} is not marked in need. Mark them in need on the family's page first.",
+            field="pupil",
+            code="not_in_need",
+        )
+
+
+def _priced(*, pupil: Pupil, kind: str, item: UniformItem, quantity: int) -> tuple[str, bool, int]:
+    """The period a request counts in, whether it is beyond the policy there, and its cost in pence."""
+    policy = Policy.current()
+    period = period_for(kind, timezone.localdate(), policy)
+    limit = policy_limit(kind, policy)
+    beyond = limit is not None and counted_requests(pupil=pupil, kind=kind, period=period).count() >= limit
+    return period, beyond, item.unit_cost_pence * quantity
+
+
+@dataclass(frozen=True)
+class RequestQuote:
+    """What a request would cost and where it would go if sent now (``request_quote``)."""
+
+    cost_pence: int
+    beyond_policy: bool
+    goes_to: str  # "approved", "lead" or "finance"
+    why: str
+
+    @property
+    def needs_finance(self) -> bool:
+        return self.goes_to == "finance"
+
+
+def request_quote(
+    *,
+    pupil: Pupil,
+    kind: str,
+    size: str,
+    actor: AbstractBaseUser,
+    item: UniformItem | None = None,
+    quantity: int = 1,
+) -> RequestQuote:
+    """What ``request_create`` would do with this request now, writing nothing: the same checks, the same
+    price and policy count, and the same routing (a lead first; else approved from the school's fund, or
+    finance when it costs more than the threshold or the fund is short)."""
+    require_school(actor, pupil.school)
+    item, size = _check_asked(pupil=pupil, kind=kind, item=item, size=size, quantity=quantity)
+    _require_in_need(pupil)
+    _period, beyond, cost = _priced(pupil=pupil, kind=kind, item=item, quantity=quantity)
+    if beyond:
+        return RequestQuote(cost, True, "lead", "It is beyond the policy for this period, so a lead decides.")
+    if not cost:
+        return RequestQuote(cost, False, "lead", "It costs nothing, so a lead records why and decides.")
+    if approvals_needed(cost) > 0:
+        threshold = pounds(Policy.current().approval_threshold_pence)
+        return RequestQuote(cost, False, "finance", f"It costs more than {threshold}, so finance decides.")
+    if fund_position(fund=fund_for_school(pupil.school)).available_pence < cost:
+        return RequestQuote(cost, False, "finance", FUND_SHORT)
+    return RequestQuote(
+        cost, False, "approved", "It is within policy: it is approved and paid from the fund."
+    )
+
+
 @transaction.atomic
 def request_create(
     *,
@@ -229,31 +307,15 @@ def request_create(
     committed, or to finance); beyond policy or at £0 it waits in the lead's queue.
     """
     require_school(actor, pupil.school)
-    if kind not in ItemKind.values:
-        raise SupportError("Choose a coat, shoes or uniform.", field="kind")
     if urgency not in SupportRequest.Urgency.values:
         raise SupportError("Choose how urgent it is.", field="urgency")
     reason = _clean_text(reason, field="reason", required_message="Say why the pupil needs it.")
-    item = _check_item(item=item, kind=kind, school_id=pupil.school_id, school_name=pupil.school.name)
-    if kind != ItemKind.UNIFORM and quantity != 1:
-        raise SupportError("Coats and shoes are requested one at a time.", field="quantity")
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise SupportError(f"Ask for between 1 and {MAX_QUANTITY}.", field="quantity")
-    size = check_size(name=item.name, sizes=item.sizes, value=size)
+    item, size = _check_asked(pupil=pupil, kind=kind, item=item, size=size, quantity=quantity)
 
     # Lock the pupil so two staff asking at once cannot both count as the first of the period.
     pupil = Pupil.objects.select_for_update().select_related("school").get(pk=pupil.pk)
-    if not pupil.in_need:
-        raise SupportError(
-            f"{pupil.known_as} is not marked in need. Mark them in need on the family's page first.",
-            field="pupil",
-            code="not_in_need",
-        )
-    policy = Policy.current()
-    period = period_for(kind, timezone.localdate(), policy)
-    limit = policy_limit(kind, policy)
-    beyond = limit is not None and counted_requests(pupil=pupil, kind=kind, period=period).count() >= limit
-    cost = item.unit_cost_pence * quantity
+    _require_in_need(pupil)
+    period, beyond, cost = _priced(pupil=pupil, kind=kind, item=item, quantity=quantity)
     request = SupportRequest.objects.create(
         pupil=pupil,
         school=pupil.school,

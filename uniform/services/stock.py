@@ -1,7 +1,6 @@
 """Uniform stock: receiving, adjusting and taking stock for a request; every movement append-only and
 audited, under a row lock on the stock level."""
 
-
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F

@@ -125,23 +125,94 @@ def uniform_overview(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
+SMALL_INTAKE = 15  # up to this many pupils in a year group, the check page names them
+GENERATED_KEY = "uniform.generated"
+
+
+def _plan_rows(plan: services.GiftPlan) -> list[dict]:
+    return [
+        {
+            "label": intake.label,
+            "count": intake.count,
+            "pupils": sorted(intake.pupils, key=lambda p: (p.surname, p.known_as, p.upn))
+            if intake.count <= SMALL_INTAKE
+            else [],
+            "pack_cost": pounds(intake.pack_cost_pence),
+            "total": pounds(intake.total_pence),
+            "fund": intake.fund,
+        }
+        for intake in plan.intakes
+    ]
+
+
 @requires("uniform.generate_gifts")
 def uniform_generate(request: HttpRequest, school_pk: int) -> HttpResponse:
+    """Generating the intake's packs, in two steps: GET shows what it will do (how many packs, for whom, what
+    it commits from which fund) and writes nothing; POST with the figures shown carries it out."""
     school = _school(request, school_pk)
     year = _year(request)
+    overview = f"{reverse('uniform_overview')}?year={year}"
+    expected = request.POST.get("expected") if request.method == "POST" else None
+    if request.method == "POST" and not expected:  # not from the check page: show it first
+        return redirect(f"{reverse('uniform_generate', args=[school.pk])}?year={year}")
+    error = ""
     try:
-        made = services.gifts_generate(school=school, academic_year=year, actor=request.user)
-    except SupportError as exc:
-        messages.error(request, exc.message)
-    else:
-        if made:
-            messages.success(
-                request, f"{made} welcome pack{'s' if made != 1 else ''} added for {school.name}."
+        if expected:
+            done = services.gifts_generate(
+                school=school, academic_year=year, actor=request.user, expected=expected
             )
-        else:
-            messages.info(request, f"Every Reception and Year 7 pupil at {school.name} already has a pack.")
-    return redirect(f"{reverse('uniform_overview')}?year={year}")
+            request.session[GENERATED_KEY] = {
+                "school": school.pk,
+                "year": year,
+                "count": done.count,
+                "total": done.total_pence,
+                "funds": [[fund.name, pence] for fund, pence in done.by_fund()],
+            }
+            return redirect(f"{reverse('uniform_generated', args=[school.pk])}?year={year}")
+        plan = services.gifts_generate_preview(school=school, academic_year=year, actor=request.user)
+    except SupportError as exc:
+        if exc.code != "plan_changed":
+            messages.error(request, exc.message)
+            return redirect(overview)
+        error = exc.message
+        plan = services.gifts_generate_preview(school=school, academic_year=year, actor=request.user)
+    return render(
+        request,
+        "uniform/generate_check.html",
+        {
+            "school": school,
+            "year": year,
+            "plan": plan,
+            "rows": _plan_rows(plan),
+            "total": pounds(plan.total_pence),
+            "by_fund": [(fund, pounds(pence)) for fund, pence in plan.by_fund()],
+            "overview": overview,
+            "error": error,
+        },
+        status=409 if error else 200,
+    )
+
+
+@requires("uniform.generate_gifts")
+def uniform_generated(request: HttpRequest, school_pk: int) -> HttpResponse:
+    """What generating did, once, after the redirect: packs made, money committed, from which fund."""
+    school = _school(request, school_pk)
+    year = _year(request)
+    done = request.session.get(GENERATED_KEY)
+    if not done or done.get("school") != school.pk:
+        return redirect(f"{reverse('uniform_overview')}?year={year}")
+    del request.session[GENERATED_KEY]
+    return render(
+        request,
+        "uniform/generate_done.html",
+        {
+            "school": school,
+            "year": done["year"],
+            "count": done["count"],
+            "total": pounds(done["total"]),
+            "funds": [(name, pounds(pence)) for name, pence in done["funds"]],
+        },
+    )
 
 
 # --- A class: sizes on one page, packing, hand-over ------------------------------------------
@@ -639,6 +710,7 @@ def uniform_order_summary(request: HttpRequest, school_pk: int, fmt: str) -> Htt
 urlpatterns = [
     path("uniform/", uniform_overview, name="uniform_overview"),
     path("uniform/schools/<int:school_pk>/generate/", uniform_generate, name="uniform_generate"),
+    path("uniform/schools/<int:school_pk>/generated/", uniform_generated, name="uniform_generated"),
     path("uniform/schools/<int:school_pk>/year/<int:year_group>/", uniform_class, name="uniform_class"),
     path("uniform/gifts/<int:pk>/pack/", gift_pack_page, name="gift_pack"),
     path("uniform/gifts/<int:pk>/hand-over/", gift_hand_over_page, name="gift_hand_over"),

@@ -12,17 +12,19 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from funds.services.approvals import spend_request_for
 from support import selectors as support_selectors
 from support.access import requires
 from support.bounds import id_in_range
+from support.confirm import confirm_page, confirmed
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin, SafeguardingHintsMixin, form_error_from
 from support.money import pounds
 from support.permissions import has_perm
+from support.timeline import person_name
 from support.visibility import can_see, visible_names
 from uniform.filters import SupportRequestFilter
 from uniform.models import ItemKind, SupportRequest, UniformItem
@@ -147,15 +149,37 @@ def request_create_page(request: HttpRequest, pupil_pk: int) -> HttpResponse:
         .order_by("name")
     )
     form = RequestForm(request.POST or None, kind=kind, items=items, safeguarding_schools=[pupil.school])
-    if request.method == "POST" and pupil.in_need and form.is_valid():
+    editing = request.method == "POST" and request.POST.get("change") == "yes"
+    if request.method == "POST" and pupil.in_need and not editing and form.is_valid():
         item, size = form.item_and_size()
+        quantity = form.cleaned_data.get("quantity") or 1
         try:
+            if not confirmed(request):  # check answers first: what it costs and who decides
+                quote = services.request_quote(
+                    pupil=pupil, kind=kind, size=size, item=item, quantity=quantity, actor=request.user
+                )
+                return render(
+                    request,
+                    "uniform/request_check.html",
+                    {
+                        "pupil": pupil,
+                        "kind": kind,
+                        "kind_label": ItemKind(kind).label,
+                        "form": form,
+                        "item": item,
+                        "size": size,
+                        "quantity": quantity,
+                        "quote": quote,
+                        "cost": pounds(quote.cost_pence),
+                        "each": pounds(item.unit_cost_pence),
+                    },
+                )
             created = services.request_create(
                 pupil=pupil,
                 kind=kind,
                 size=size,
                 item=item,
-                quantity=form.cleaned_data.get("quantity") or 1,
+                quantity=quantity,
                 reason=form.cleaned_data["reason"],
                 urgency=form.cleaned_data["urgency"],
                 actor=request.user,
@@ -178,7 +202,7 @@ def request_create_page(request: HttpRequest, pupil_pk: int) -> HttpResponse:
             "form": form,
             "history": services.pupil_history(user=request.user, pupil=pupil),
         },
-        status=400 if request.method == "POST" else 200,
+        status=400 if request.method == "POST" and not editing else 200,
     )
 
 
@@ -338,6 +362,27 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, _visible_request(request, pk))
 
 
+def _confirm_reject(request: HttpRequest, support_request: SupportRequest, reason: str) -> HttpResponse:
+    r = support_request
+    what = f"{services.request_summary(r)}, {pounds(r.cost_pence)}"
+    return confirm_page(
+        request,
+        title="Are you sure you want to reject this request?",
+        caption=f"{what} for {r.pupil.known_as}" if can_see(request.user, SupportRequest, "pupil") else what,
+        summary=[("Reason", reason)],
+        consequences=[
+            "Nothing is ordered or committed from a fund.",
+            f"{person_name(r.requested_by)} sees the request as rejected, with your reason.",
+        ],
+        warning="A rejected request cannot be reopened: a new request would be needed.",
+        action=reverse("support_request_step", args=[r.pk, "reject"]),
+        fields={"reason": reason},
+        button="Yes, reject the request",
+        back_url=reverse("support_request_detail", args=[r.pk]),
+        back_label="No, go back to the request",
+    )
+
+
 @require_POST
 @requires("requests.view")
 def request_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
@@ -354,6 +399,10 @@ def request_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     kwargs = {"reason": form.cleaned_data.get("reason", "")} if REQUEST_FLOW[step].lead else {}
     if step == "approve":
         kwargs["no_cost_reason"] = form.cleaned_data.get("no_cost_reason", "")
+    reason = form.cleaned_data.get("reason", "").strip()
+    rejectable = step == "reject" and reason and not confirmed(request)
+    if rejectable and step in services.request_next_steps(request=support_request, user=request.user):
+        return _confirm_reject(request, support_request, reason)
     try:
         service(request=support_request, actor=request.user, **kwargs)
     except SupportError as exc:

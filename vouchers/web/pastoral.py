@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from support import selectors as support_selectors
 from support.access import requires
 from support.audit import audit_record
+from support.confirm import confirm_page, confirmed
 from support.consents import consented_partner_ids
 from support.contacts import family_recipient
 from support.csv_safe import stream_csv
@@ -363,6 +364,31 @@ def voucher_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def voucher_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
     voucher = _visible_voucher(request, pk)
     form = VoucherCancelForm(request.POST, safeguarding_schools=[voucher.school])
+    cancellable = VOUCHER_FLOW["cancel"] in VOUCHER_FLOW.moves_from(voucher.state)
+    if form.is_valid() and cancellable and not confirmed(request):
+        reason = form.cleaned_data["reason"]
+        sent = voucher.sends.filter(kind=VoucherSend.Kind.VOUCHER).exists()
+        partner = voucher.voucher_type.partner.name
+        what = f"{voucher.voucher_type.name} at {partner}, {pounds(voucher.face_value_pence)}"
+        return confirm_page(
+            request,
+            title=f"Are you sure you want to cancel voucher {voucher.display_code}?",
+            caption=what,
+            summary=[("Reason", reason)],
+            consequences=[
+                f"The family will not be able to use it at {partner}.",
+                "The family is told, the way the voucher was sent to them."
+                if sent
+                else "Nothing is sent to the family.",
+                "Your reason is recorded on the voucher and in the family's timeline.",
+            ],
+            warning="A cancelled voucher cannot be used again: to give the family another, issue a new one.",
+            action=reverse("voucher_cancel", args=[voucher.pk]),
+            fields={form.add_prefix("reason"): reason},
+            button="Yes, cancel the voucher",
+            back_url=reverse("voucher_detail", args=[voucher.pk]),
+            back_label="No, keep the voucher",
+        )
     if form.is_valid():
         try:
             voucher_cancel(voucher=voucher, actor=request.user, reason=form.cleaned_data["reason"])
@@ -412,6 +438,27 @@ def voucher_send_page(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, voucher_refusal(voucher).message)
             return _render_detail(request, voucher, status=409, send_form=form)
         return _render_detail(request, voucher, status=400, send_form=form)
+    sends = voucher.sends.filter(kind=VoucherSend.Kind.VOUCHER)
+    key = form.cleaned_data["key"]
+    # A resend is asked on a page; the same form sent twice (its key already used) sends once, as before.
+    resend = sends.exists() and not (key and sends.filter(key=key).exists())
+    if resend and not confirmed(request):
+        channel = form.cleaned_data["channel"]
+        to = dict(_channels(voucher))[channel]
+        return confirm_page(
+            request,
+            title=f"Send voucher {voucher.display_code} to the family again?",
+            consequences=[f"{to}.", "The family already has it: the code stays the same."],
+            action=reverse("voucher_send", args=[voucher.pk]),
+            fields={
+                form.add_prefix("channel"): channel,
+                form.add_prefix("key"): str(key or ""),
+            },
+            button="Yes, send it again",
+            back_url=reverse("voucher_detail", args=[voucher.pk]),
+            back_label="No, go back to the voucher",
+            destructive=False,
+        )
     try:
         send = voucher_send_request(
             voucher=voucher,
