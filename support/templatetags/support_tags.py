@@ -16,6 +16,14 @@ def uk_phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
+@register.filter
+def person(user) -> str:
+    """{{ voucher.issued_by|person }} → Priya Shah (a full name, never a username; "" for nobody)."""
+    from support.people import person_name
+
+    return person_name(user)
+
+
 @register.filter(name="pounds")
 def pounds_filter(pence: int | None) -> str:
     """{{ voucher.face_value_pence|pounds }} → £25.00"""

@@ -28,6 +28,7 @@ from support.forms import form_error_from
 from support.http import site_url
 from support.models import Family, School, Service
 from support.money import pounds
+from support.people import person_name
 from support.permissions import has_perm
 from support.scopes import scope_for
 from support.visibility import can_see, visible_names
@@ -268,7 +269,7 @@ def voucher_export(request: HttpRequest) -> StreamingHttpResponse:
                 v.school.name,
                 v.get_state_display(),
                 timezone.localtime(v.issued_at).strftime("%d/%m/%Y %H:%M"),
-                v.issued_by.get_username(),
+                person_name(v.issued_by),
                 v.expires_on.strftime("%d/%m/%Y"),
                 pounds(v.face_value_pence, symbol=False),
                 v.household_size,
