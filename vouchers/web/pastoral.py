@@ -42,6 +42,7 @@ from vouchers.forms import (
 )
 from vouchers.models import Delivery, Voucher, VoucherSend
 from vouchers.services import (
+    voucher_limit_overridable_by,
     voucher_cancel,
     voucher_extend,
     voucher_issue,
@@ -89,10 +90,7 @@ def _issuing_schools(request: HttpRequest, family: Family) -> list[School]:
 
 
 def _can_override(request: HttpRequest, schools: list[School]) -> bool:
-    if not has_perm(request.user, "vouchers.override_limit"):
-        return False
-    scope = scope_for(request.user)
-    return scope.is_admin or any(s.pk in scope.lead_school_ids for s in schools)
+    return voucher_limit_overridable_by(request.user, schools)
 
 
 def _deliveries(family: Family) -> list[tuple[str, str]]:
