@@ -132,7 +132,8 @@ def voucher_issue(
     if status.reached:
         if not override_reason:
             how = (
-                "You can override the limit: give your reason in “Override the limit: reason” and issue again."
+                "You can override the limit: give your reason in “Override the limit: reason” "
+                "and issue again."
                 if voucher_limit_overridable_by(issued_by, [school])
                 else f"A pastoral lead at {school.name} can override the limit with a reason."
             )

@@ -42,10 +42,10 @@ from vouchers.forms import (
 )
 from vouchers.models import Delivery, Voucher, VoucherSend
 from vouchers.services import (
-    voucher_limit_overridable_by,
     voucher_cancel,
     voucher_extend,
     voucher_issue,
+    voucher_limit_overridable_by,
     voucher_refusal,
     voucher_send_request,
 )
