@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 
 from support import selectors, services
 from support.audit import audit_record, changed, snapshot
-from support.bounds import date_in_window
+from support.bounds import BoundedFormMixin, date_in_window
 from support.consents import family_consents
 from support.errors import SupportError
 from support.models import (
@@ -289,7 +289,7 @@ class FamilyAdmin(TrustModelAdmin):
         obj.refresh_from_db()
 
 
-class PupilAdminForm(forms.ModelForm):
+class PupilAdminForm(BoundedFormMixin, forms.ModelForm):
     in_need_reason = forms.CharField(
         label="Why the pupil is in need",
         required=False,

@@ -113,7 +113,7 @@ class WelcomePackItemInline(BoundedAdminMixin, admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class WelcomePackForm(forms.ModelForm):
+class WelcomePackForm(BoundedFormMixin, forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         fund = cleaned.get("fund")
