@@ -22,6 +22,8 @@ class NavItem:
 
 def register_core_nav() -> None:
     """The core's own header links; feature apps add theirs (``support.registry.register_nav_item``)."""
+    registry.register_guide("imports", title="Importing pupils", permission="pupils.import")
+    registry.register_guide("duplicates", title="Possible duplicate families", permission="families.merge")
     registry.register_nav_group("families", label="Families", order=20)
     registry.register_nav_group("admin", label="Admin", order=120)
     registry.register_nav_item("Home", url_name="home", permission=None, prefix=None, order=0)

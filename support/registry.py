@@ -10,7 +10,9 @@ The core (``support``) never imports a feature app. It reads these registries in
 - home page: ``register_home_panel`` adds a panel (a template and a context function) to home;
 - family page: ``register_family_panel`` adds a panel in one of the page's slots;
 - family timeline: ``register_timeline_source`` adds a kind of entry to the family's timeline
-  (``support.timeline``).
+  (``support.timeline``);
+- guides: ``register_guide`` adds a short guide for a task (``docs/guides/<slug>.md``), served at
+  ``/help/<slug>/`` to users holding its permission (``support.guides``).
 
 Each context or entries function is called with the request's user and is responsible for its own scope:
 it returns None (panel) or nothing (timeline) when the user may not see it. Registering a name again
@@ -247,3 +249,31 @@ def register_timeline_source(
 def timeline_sources() -> list[TimelineSource]:
     shown = [source for source in _TIMELINE.values() if _installed(source.app)]
     return sorted(shown, key=lambda s: (s.order, s.kind))
+
+
+# --- Guides --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Guide:
+    slug: str
+    title: str
+    permission: str | None
+    app: str = "support"
+
+
+_GUIDES: dict[str, Guide] = {}
+
+
+def register_guide(slug: str, *, title: str, permission: str | None) -> None:
+    """A task's guide, ``docs/guides/<slug>.md``, for users holding ``permission`` (None: everyone)."""
+    _GUIDES[slug] = Guide(slug, title, permission, _registering_app())
+
+
+def guides() -> list[Guide]:
+    return [guide for guide in _GUIDES.values() if _installed(guide.app)]
+
+
+def guide(slug: str) -> Guide | None:
+    found = _GUIDES.get(slug)
+    return found if found is not None and _installed(found.app) else None

@@ -24,6 +24,8 @@ def register() -> None:
             "requests.fulfil": SCHOOL_STAFF,
         }
     )
+    registry.register_guide("gifts-and-sizes", title="Welcome packs and sizes", permission="uniform.view")
+    registry.register_guide("requests", title="Coat, shoe and uniform requests", permission="requests.view")
     registry.register_nav_group("uniform", label="Uniform", order=40)
     registry.register_nav_item(
         "Uniform",

@@ -23,6 +23,10 @@ def register() -> None:
             "statements.view": {Role.CHARITY, Role.FINANCE},
         }
     )
+    registry.register_guide("issue-a-voucher", title="Issuing a voucher", permission="vouchers.issue")
+    registry.register_guide(
+        "redeem-at-the-counter", title="Redeeming a voucher at the counter", permission="vouchers.redeem"
+    )
     registry.register_nav_group("vouchers", label="Vouchers", order=30)
     registry.register_nav_item(
         "Vouchers",
