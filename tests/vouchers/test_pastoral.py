@@ -703,7 +703,7 @@ def test_it_lets_a_trust_admin_manage_types_and_read_vouchers(
             "partner": partner_1.pk,
             "service": "food_parcel",
             "name": "Food parcel",
-            "face_value_pence": 30_00,
+            "face_value_pence": "30.00",  # the admin speaks pounds
             "validity_days": 28,
             "limit_count": "",
             "limit_window_days": "",
