@@ -20,6 +20,10 @@ def register() -> None:
     registry.register_nav_item(
         "Finance", url_name="finance_dashboard", permission="fund.view", prefix="/finance/", order=10
     )
+    registry.register_guide(
+        "finance-approvals", title="Approving spending from the fund", permission="fund.view"
+    )
+    registry.register_guide("donations", title="Recording donations and pledges", permission="fund.view")
     # Finance's own tabs (templates/finance/_nav.html): (url name, label, section key).
     registry.register_section_nav(
         "finance",

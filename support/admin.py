@@ -14,7 +14,9 @@ from support import selectors, services
 from support.audit import audit_record, changed, snapshot
 from support.bounds import BoundedFormMixin, date_in_window
 from support.consents import family_consents
+from support.dates import MONTH_CHOICES
 from support.errors import SupportError
+from support.forms import PoundsField
 from support.models import (
     AuditEvent,
     Family,
@@ -27,16 +29,45 @@ from support.models import (
     PupilImport,
     School,
 )
+from support.people import person_name
 from support.safeguarding import school_safeguarding_leads_set
 from support.scopes import scope_for
+
+
+def _words_label(db_field: models.Field, unit: str) -> str:
+    """"approval threshold pence" → "Approval threshold (£)"; "coat season start month" → "…month"."""
+    words = str(db_field.verbose_name)
+    if unit and words.endswith(f" {unit}"):
+        return f"{words[: -len(unit) - 1].capitalize()} (£)"
+    return words.capitalize()
 
 
 class BoundedAdminMixin:
     """The admin's forms take a number only within its column's range on PostgreSQL, on SQLite too
     (which stores any 64-bit number: a voucher type's window of 99,999,999 days was saved there and
-    its issue page then answered 500), and a date only within support.bounds' window."""
+    its issue page then answered 500), and a date only within support.bounds' window.
+
+    They speak as the pages do: an amount (a ``*_pence`` column) is typed and shown in pounds
+    (``PoundsField``), a month (a ``*_month`` column) is chosen by its name."""
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.editable and not db_field.choices and isinstance(db_field, models.IntegerField):
+            if db_field.name.endswith("_pence"):
+                return PoundsField(
+                    label=_words_label(db_field, "pence"),
+                    help_text=db_field.help_text.replace(" (in pence)", ""),
+                    required=not db_field.blank,
+                    minimum=0,
+                )
+            if db_field.name.endswith("_month"):
+                return forms.TypedChoiceField(
+                    label=_words_label(db_field, ""),
+                    choices=MONTH_CHOICES if not db_field.blank else [("", "—"), *MONTH_CHOICES],
+                    coerce=int,
+                    empty_value=None,
+                    required=not db_field.blank,
+                    help_text=db_field.help_text,
+                )
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
         if formfield is None or db_field.is_relation:
             return formfield
@@ -340,8 +371,22 @@ class PupilAdmin(TrustModelAdmin):
 
 @admin.register(Policy)
 class PolicyAdmin(TrustModelAdmin):
+    """The policy page: amounts in pounds and months by name (``BoundedAdminMixin``); who changed it
+    last and when are recorded by the save, never typed."""
+
+    exclude = ["updated_by"]
+    readonly_fields = ["updated", "updated_at"]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return self._is_admin(request) and not Policy.objects.exists()
+
+    @admin.display(description="Updated by")
+    def updated(self, obj: Policy) -> str:
+        return person_name(obj.updated_by) or "—"
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(FamilyDuplicate)

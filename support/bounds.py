@@ -14,6 +14,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from support.field_messages import name_required_messages
+
 # Every primary key is a BigAutoField: a signed 64-bit integer on SQLite and PostgreSQL.
 ID_MAX = 2**63 - 1
 # A whole number that is not an id (a year, a count, a quantity): a PostgreSQL integer.
@@ -112,8 +114,10 @@ def bound_form_fields(form: forms.BaseForm) -> forms.BaseForm:
 
 
 class BoundedFormMixin:
-    """A form whose ids, numbers and dates are range-checked (see ``bound_form_fields``)."""
+    """A form whose ids, numbers and dates are range-checked (see ``bound_form_fields``), and whose
+    "required" messages name their field (``support.field_messages``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         bound_form_fields(self)
+        name_required_messages(self)

@@ -37,6 +37,10 @@ def academic_year_bounds(year: int) -> tuple[date, date]:
 # --- Months --------------------------------------------------------------------------------------
 
 
+# (1, "January") … (12, "December"): a month number as people choose it.
+MONTH_CHOICES = [(number, date(2000, number, 1).strftime("%B")) for number in range(1, 13)]
+
+
 def next_month(month: date) -> date:
     """The first day of the month after the one containing ``month``."""
     return (month.replace(day=1) + timedelta(days=32)).replace(day=1)

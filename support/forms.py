@@ -8,7 +8,7 @@ from support.bounds import BoundedFormMixin
 from support.errors import SupportError
 from support.models import Family, PartnerCharity, SafeguardingReferral, School
 from support.models.consents import RECORDABLE_METHODS
-from support.money import MAX_AMOUNT_PENCE, parse_pounds
+from support.money import MAX_AMOUNT_PENCE, parse_pounds, pounds
 from support.pupil_csv import MAX_BYTES, normalise_phone
 from support.visibility import can_see
 
@@ -53,6 +53,18 @@ class PoundsField(forms.CharField):
             ),
         )
         super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        """Whole pence (a saved amount, as the admin passes it) are shown as pounds: 2500 → 25.00."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return pounds(value, symbol=False).replace(",", "")
+        return value
+
+    def has_changed(self, initial, data) -> bool:
+        try:
+            return self.clean(data) != initial
+        except forms.ValidationError:
+            return True
 
     def clean(self, value: str) -> int | None:  # type: ignore[override]
         value = super().clean(value)

@@ -30,6 +30,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "partners.view": SCHOOL_STAFF | {Role.FINANCE, Role.CHARITY},
     "audit.view": frozenset(),
     "policy.edit": frozenset(),
+    # Only the header's "API" link: the API's own doors check the caller's role and scope.
+    "api.docs": frozenset(),
 }
 
 

@@ -50,6 +50,7 @@ from support.models import (
     School,
 )
 from support.models.rolls import main_rolls_create
+from support.people import person_name
 from support.pupil_csv import (
     ParseResult,
     PupilRow,
@@ -749,7 +750,7 @@ def _tell_other_schools(
         return
     emails = _lead_emails(rolls)
     by_id = {pupil.pk: pupil for pupil in [*attached, *clashes.values()]}
-    who = (actor.get_full_name() or actor.get_username()) if actor is not None else "the school's system"
+    who = person_name(actor) or "the school's system"
     link = settings.SITE_URL + reverse("family_list")
     for school_id, ids in rolls.items():
         if not emails.get(school_id):

@@ -4,14 +4,17 @@ The core (``support``) never imports a feature app. It reads these registries in
 
 - permissions: ``register_permissions`` adds a feature's action names and the roles granted each
   (``support.permissions.has_perm`` is still the one check);
-- navigation: ``register_nav_item`` adds a link to the header, ``register_section_nav`` a section's own
-  sub-navigation (finance's tabs);
+- navigation: ``register_nav_item`` adds a link to the header (optionally in a group registered with
+  ``register_nav_group``, which folds into one menu when a user sees too many links for one line),
+  ``register_section_nav`` a section's own sub-navigation (finance's tabs);
 - home page: ``register_home_panel`` adds a panel (a template and a context function) to one of home's
   slots: ``start`` (the role's first job: the charity's code box), ``work`` (counts of the work waiting,
   each a ``WorkWaiting`` linking to its queue) or ``main`` (finance's standby fund);
 - family page: ``register_family_panel`` adds a panel in one of the page's slots;
 - family timeline: ``register_timeline_source`` adds a kind of entry to the family's timeline
-  (``support.timeline``).
+  (``support.timeline``);
+- guides: ``register_guide`` adds a short guide for a task (``docs/guides/<slug>.md``), served at
+  ``/help/<slug>/`` to users holding its permission (``support.guides``).
 
 Each context or entries function is called with the request's user and is responsible for its own scope:
 it returns None (panel) or nothing (timeline) when the user may not see it. Registering a name again
@@ -60,21 +63,55 @@ class NavEntry:
     prefix: str | None  # the path prefix that marks it current; None: only its own URL
     order: int
     app: str = "support"
+    group: str | None = None  # a key given to register_nav_group
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    key: str
+    label: str
+    order: int
+    app: str = "support"
 
 
 _NAV: dict[str, NavEntry] = {}
+_NAV_GROUPS: dict[str, NavGroup] = {}
+
+# The most top-level header links that still fit one line at 1280 px beside the service name and
+# "Sign out" (measured by tests/e2e/test_words.py); a user who sees more gets the groups folded.
+NAV_FLAT_MAX = 5
 
 
 def register_nav_item(
-    label: str, *, url_name: str, permission: str | None, prefix: str | None, order: int
+    label: str,
+    *,
+    url_name: str,
+    permission: str | None,
+    prefix: str | None,
+    order: int,
+    group: str | None = None,
 ) -> None:
-    """A link in the header for users holding ``permission``, placed by ``order`` (lower first)."""
-    _NAV[url_name] = NavEntry(label, url_name, permission, prefix, order, _registering_app())
+    """A link in the header for users holding ``permission``, placed by ``order`` (lower first).
+
+    With ``group``, the link folds into that group's menu for users who see more than ``NAV_FLAT_MAX``
+    links; the group then takes the place of its first link.
+    """
+    _NAV[url_name] = NavEntry(label, url_name, permission, prefix, order, _registering_app(), group)
+
+
+def register_nav_group(key: str, *, label: str, order: int) -> None:
+    """A header menu (a ``<details>``: it opens without JavaScript) that links with ``group=key`` join."""
+    _NAV_GROUPS[key] = NavGroup(key, label, order, _registering_app())
 
 
 def nav_entries() -> list[NavEntry]:
     shown = [entry for entry in _NAV.values() if _installed(entry.app)]
     return sorted(shown, key=lambda entry: (entry.order, entry.label))
+
+
+def nav_group(key: str) -> NavGroup | None:
+    group = _NAV_GROUPS.get(key)
+    return group if group is not None and _installed(group.app) else None
 
 
 @dataclass(frozen=True)
@@ -244,3 +281,31 @@ def register_timeline_source(
 def timeline_sources() -> list[TimelineSource]:
     shown = [source for source in _TIMELINE.values() if _installed(source.app)]
     return sorted(shown, key=lambda s: (s.order, s.kind))
+
+
+# --- Guides --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Guide:
+    slug: str
+    title: str
+    permission: str | None
+    app: str = "support"
+
+
+_GUIDES: dict[str, Guide] = {}
+
+
+def register_guide(slug: str, *, title: str, permission: str | None) -> None:
+    """A task's guide, ``docs/guides/<slug>.md``, for users holding ``permission`` (None: everyone)."""
+    _GUIDES[slug] = Guide(slug, title, permission, _registering_app())
+
+
+def guides() -> list[Guide]:
+    return [guide for guide in _GUIDES.values() if _installed(guide.app)]
+
+
+def guide(slug: str) -> Guide | None:
+    found = _GUIDES.get(slug)
+    return found if found is not None and _installed(found.app) else None

@@ -17,6 +17,7 @@ from django.utils import timezone
 from support.audit import audit_record, changed, snapshot
 from support.errors import SupportError
 from support.models import Pupil, SafeguardingReferral, School
+from support.people import person_name
 from support.scopes import require_school, scope_for
 
 # Notes staff type about a family or pupil are short on purpose: long notes become case files.
@@ -154,7 +155,7 @@ def safeguarding_referral_record(
         pupil=pupil,
         school=school,
         passed_by=actor,
-        passed_by_name=(actor.get_full_name() or actor.get_username())[:150],
+        passed_by_name=person_name(actor)[:150],
         lead_kind=lead_kind,
         lead_name=leads[lead_kind],
         passed_at=now,

@@ -17,6 +17,7 @@ from django.db.models.functions import Cast
 
 from support import registry, selectors
 from support.models import AuditEvent, Family, FamilyConsent, Pupil
+from support.people import person_name
 from support.permissions import has_perm
 
 User = AbstractBaseUser | AnonymousUser
@@ -62,13 +63,6 @@ class Timeline:
 def day(value: datetime.date) -> str:
     """1 March 2026"""
     return f"{value.day} {value:%B %Y}"
-
-
-def person_name(user: AbstractBaseUser | None) -> str:
-    """How a person is named on a page: their full name, never their username."""
-    if user is None:
-        return ""
-    return user.get_full_name().strip() or "a colleague with no name recorded"
 
 
 def timeline_kinds(user: User) -> list[tuple[str, str]]:

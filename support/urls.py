@@ -1,6 +1,6 @@
 from django.urls import path
 
-from support import views
+from support import guides, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -32,4 +32,5 @@ urlpatterns = [
     path("imports/", views.import_list, name="import_list"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/apply/", views.import_confirm, name="import_confirm"),
+    path("help/<slug:slug>/", guides.guide_view, name="guide"),
 ]

@@ -165,3 +165,56 @@ def test_the_import_column_table_is_the_one_the_importer_reads():
     text = (Path(__file__).resolve().parent.parent / "docs" / "import.md").read_text()
     documented = text.split("<!-- columns:start -->\n", 1)[1].split("<!-- columns:end -->", 1)[0]
     assert documented == columns_markdown(), "docs/import.md is stale: paste `manage.py import_columns` in"
+
+
+# --- Task guides (docs/guides/, served by support.guides) ------------------------------------------
+
+GUIDE_LINK = re.compile(r'\{% guide_link "([a-z0-9-]+)" %\}')
+
+
+def _linked_guides() -> dict[str, list[str]]:
+    linked: dict[str, list[str]] = {}
+    for template in sorted((ROOT / "templates").rglob("*.html")):
+        for slug in GUIDE_LINK.findall(template.read_text()):
+            linked.setdefault(slug, []).append(str(template.relative_to(ROOT)))
+    return linked
+
+
+def test_every_guide_a_page_links_is_registered_and_written():
+    from support import registry
+
+    linked = _linked_guides()
+    assert len(linked) >= 8
+    registered = {guide.slug for guide in registry.guides()}
+    for slug, templates in linked.items():
+        assert slug in registered, f"{templates} link an unregistered guide {slug!r}"
+        assert (ROOT / "docs" / "guides" / f"{slug}.md").is_file(), f"{templates} link a missing guide"
+
+
+def test_every_guide_written_is_registered_and_linked_from_a_page():
+    from support import registry
+
+    written = {path.stem for path in (ROOT / "docs" / "guides").glob("*.md")}
+    assert written == {guide.slug for guide in registry.guides()}
+    assert written == set(_linked_guides())
+
+
+@pytest.mark.django_db
+def test_a_page_links_its_guide_and_the_guide_is_served_to_who_does_the_task(
+    client_for, lead_a, pastoral_a, finance
+):
+    lead = client_for(lead_a)
+    page = lead.get("/imports/").content.decode()
+    assert 'href="/help/imports/">Help with this page' in page
+    guide = lead.get("/help/imports/")
+    assert guide.status_code == 200
+    html = guide.content.decode()
+    assert '<h1 class="govuk-heading-l">Importing pupils</h1>' in html
+    assert '<p class="govuk-body">' in html
+    assert client_for(pastoral_a).get("/help/imports/").status_code == 404
+    assert lead.get("/help/no-such-task/").status_code == 404
+    # A page shows the link only to a user who may read the guide: finance reads the statements, but the
+    # counter's guide is the charity's.
+    statements = client_for(finance).get("/statements/")
+    assert statements.status_code == 200
+    assert "Help with this page" not in statements.content.decode()

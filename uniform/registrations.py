@@ -24,11 +24,24 @@ def register() -> None:
             "requests.fulfil": SCHOOL_STAFF,
         }
     )
+    registry.register_guide("gifts-and-sizes", title="Welcome packs and sizes", permission="uniform.view")
+    registry.register_guide("requests", title="Coat, shoe and uniform requests", permission="requests.view")
+    registry.register_nav_group("uniform", label="Uniform", order=40)
     registry.register_nav_item(
-        "Uniform", url_name="uniform_overview", permission="uniform.view", prefix="/uniform/", order=40
+        "Uniform",
+        url_name="uniform_overview",
+        permission="uniform.view",
+        prefix="/uniform/",
+        order=40,
+        group="uniform",
     )
     registry.register_nav_item(
-        "Requests", url_name="support_request_list", permission="requests.view", prefix="/requests/", order=60
+        "Requests",
+        url_name="support_request_list",
+        permission="requests.view",
+        prefix="/requests/",
+        order=60,
+        group="uniform",
     )
     registry.register_family_panel(
         "request_link",

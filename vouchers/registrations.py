@@ -28,21 +28,42 @@ def register() -> None:
             "statements.view": {Role.CHARITY, Role.FINANCE},
         }
     )
+    registry.register_guide("issue-a-voucher", title="Issuing a voucher", permission="vouchers.issue")
+    registry.register_guide(
+        "redeem-at-the-counter", title="Redeeming a voucher at the counter", permission="vouchers.redeem"
+    )
+    registry.register_nav_group("vouchers", label="Vouchers", order=30)
     registry.register_nav_item(
-        "Vouchers", url_name="voucher_list", permission="vouchers.view", prefix="/vouchers/", order=30
+        "Vouchers",
+        url_name="voucher_list",
+        permission="vouchers.view",
+        prefix="/vouchers/",
+        order=30,
+        group="vouchers",
     )
     registry.register_nav_item(
-        "Check a voucher", url_name="redeem_start", permission="vouchers.redeem", prefix="/redeem/", order=50
+        "Check a voucher",
+        url_name="redeem_start",
+        permission="vouchers.redeem",
+        prefix="/redeem/",
+        order=50,
+        group="vouchers",
     )
     registry.register_nav_item(
         "Redeemed",
         url_name="redemption_list",
         permission="redemptions.view",
         prefix="/redemptions/",
+        group="vouchers",
         order=70,
     )
     registry.register_nav_item(
-        "Statements", url_name="statement_list", permission="statements.view", prefix="/statements/", order=80
+        "Statements",
+        url_name="statement_list",
+        permission="statements.view",
+        prefix="/statements/",
+        order=80,
+        group="vouchers",
     )
     registry.register_family_panel(
         "voucher_issue",

@@ -20,7 +20,8 @@ from support.contacts import barred_names, family_recipient, family_recipient_ad
 from support.errors import ConflictError, SupportError
 from support.models import Enrolment, Family, PartnerCharity, School
 from support.money import pounds
-from support.scopes import require_school
+from support.permissions import has_perm
+from support.scopes import require_school, scope_for
 from vouchers import codes
 from vouchers.models import (
     Delivery,
@@ -40,6 +41,15 @@ State = Voucher.State
 
 def _uk(day: datetime.date) -> str:
     return date_format(day, "j F Y")
+
+
+
+def voucher_limit_overridable_by(user: AbstractBaseUser, schools: list[School]) -> bool:
+    """Whether ``user`` may issue past a family's limit for one of ``schools`` (a lead there, or an admin)."""
+    if not has_perm(user, "vouchers.override_limit"):
+        return False
+    scope = scope_for(user)
+    return scope.is_admin or any(school.pk in scope.lead_school_ids for school in schools)
 
 
 @transaction.atomic
@@ -121,11 +131,16 @@ def voucher_issue(
     override_reason = override_reason.strip()
     if status.reached:
         if not override_reason:
+            how = (
+                "You can override the limit: give your reason in “Override the limit: reason” "
+                "and issue again."
+                if voucher_limit_overridable_by(issued_by, [school])
+                else f"A pastoral lead at {school.name} can override the limit with a reason."
+            )
             raise SupportError(
                 f"This family has had {status.count} {voucher_type.name.lower()} voucher"
                 f"{'s' if status.count != 1 else ''} in the last {status.window_days} days, the limit is "
-                f"{status.limit}. The next is allowed from {_uk(status.next_allowed)}. "
-                "A pastoral lead can override the limit with a reason.",
+                f"{status.limit}. The next is allowed from {_uk(status.next_allowed)}. {how}",
                 field="override_reason",
                 code="limit",
             )

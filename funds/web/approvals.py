@@ -19,9 +19,9 @@ from support.confirm import confirm_page, confirmed
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin, form_error_from
 from support.money import pounds
+from support.people import person_name
 from support.permissions import has_perm
 from support.scopes import scope_for
-from support.timeline import person_name
 
 Status = SpendRequest.Status
 DECIDED_PAGE_SIZE = 25

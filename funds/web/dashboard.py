@@ -45,6 +45,7 @@ from support.csv_safe import csv_text, safe_cell
 from support.forms import GovukErrorsMixin
 from support.models import School
 from support.money import pence_to_pounds
+from support.people import person_name
 from support.permissions import has_perm
 
 Kind = LedgerEntry.Kind
@@ -382,7 +383,7 @@ def summary_xlsx(request: HttpRequest) -> HttpResponse:
         ("From", summary.start),
         ("To", summary.as_at),
         ("Exported", timezone.localtime().replace(tzinfo=None, microsecond=0)),
-        ("Exported by", request.user.get_username()),
+        ("Exported by", person_name(request.user)),
     ]:
         about.append([label, safe_cell(value)])
         about.cell(row=about.max_row, column=1).font = bold

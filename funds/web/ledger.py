@@ -48,6 +48,7 @@ from support.csv_safe import safe_cell, stream_csv
 from support.errors import SupportError
 from support.forms import form_error_from
 from support.money import pence_to_pounds, pounds
+from support.people import person_name
 from support.permissions import has_perm
 from support.selectors import schools_visible_to
 
@@ -298,7 +299,7 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
         ("Net effect on the balance", pence_to_pounds(totals.amount_pence), MONEY_FORMAT),
         ("Net change in money committed", pence_to_pounds(totals.committed_pence), MONEY_FORMAT),
         ("Exported", timezone.localtime().replace(tzinfo=None, microsecond=0), "dd/mm/yyyy hh:mm"),
-        ("Exported by", request.user.get_username(), None),
+        ("Exported by", person_name(request.user), None),
     ]:
         about.append([cell(label, font=bold), cell(value, number_format if value is not None else None)])
 

@@ -75,3 +75,25 @@ for (const link of document.querySelectorAll("a[data-select-all]")) {
   form.addEventListener("change", label);
   label();
 }
+
+// The header's menus (<details class="app-header__menu">) open without JavaScript; with it, one is
+// open at a time, and a click elsewhere or Escape closes it (Escape puts focus back on its summary).
+const headerMenus = () => document.querySelectorAll(".app-header__menu[open]");
+document.addEventListener("click", (event) => {
+  for (const menu of headerMenus()) {
+    if (!menu.contains(event.target)) {
+      menu.open = false;
+    }
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") {
+    return;
+  }
+  for (const menu of headerMenus()) {
+    menu.open = false;
+    if (menu.contains(document.activeElement)) {
+      menu.querySelector("summary").focus();
+    }
+  }
+});

@@ -3,11 +3,13 @@ import logging
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from support.errors import SupportError
+from support.field_messages import name_api_errors
 from support.http import (
     DATABASE_UNAVAILABLE,
     DATABASE_UNAVAILABLE_DETAIL,
@@ -45,6 +47,8 @@ def _handle(exc, context):
         return Response(body, status=exc.status_code or status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)
     if response is not None:
+        if isinstance(exc, ValidationError):
+            response.data = name_api_errors(response.data)
         return response
     request = context.get("request")
     django_request = getattr(request, "_request", request)

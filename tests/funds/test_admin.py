@@ -16,7 +16,7 @@ def _donation(fund, **changes) -> dict:
     return {
         "fund": fund.pk,
         "donor": "Anonymous",
-        "amount_pence": 1234,
+        "amount_pence": "12.34",
         "received_on": "2025-11-03",
         "restricted_purpose": "",
         **changes,

@@ -553,7 +553,7 @@ def test_it_adds_a_donation_in_the_admin_through_the_service(fund, admin, client
         {
             "fund": fund.pk,
             "donor": "Anonymous",
-            "amount_pence": 1234,
+            "amount_pence": "12.34",  # the admin speaks pounds
             "received_on": "2025-11-03",
             "restricted_purpose": "",
         },

@@ -74,6 +74,8 @@ pupil_leave                     POST  pupil    L       403     302|404 403     4
 fsm_check                       GET   -        L       403     200     403     403     403     403     200
 fsm_letter                      GET   family   L       403     200|404 403     403     403     403     200
 duplicate_list                  GET   -        L       403     200     403     403     403     403     200
+# A task's guide (docs/guides/): for the roles that do the task; any other is a 404, like an unknown one.
+guide                           GET   guide    L       404     200     404     404     404     404     200
 duplicate_decide                GET   dup      405     405     405     405     405     405     405     405
 duplicate_decide                POST  dup      L       403     302|404 403     403     403     403     302
 import_list                     GET   -        L       403     200     403     403     403     403     200
@@ -401,7 +403,7 @@ def test_every_admin_model_has_a_row():
 
 
 # Objects of the world as a whole rather than of one side: requested once.
-SIDELESS = {"-", "entry", "spend", "pledge", "donation", "fund", "user", "app", "ct_obj"}
+SIDELESS = {"-", "guide", "entry", "spend", "pledge", "donation", "fund", "user", "app", "ct_obj"}
 
 # Query strings some doors need to answer at all (a summary export names its table).
 QUERY = {"finance_summary_csv": "?table=schools", "finance_summary_xlsx": "?table=categories"}
@@ -412,6 +414,7 @@ def _kwargs(world, obj: str, side: str) -> dict:
     last = statements.previous_month()
     return {
         "-": {},
+        "guide": {"slug": "imports"},
         "family": {"pk": s.family.pk, "family_pk": s.family.pk, "consent_pk": s.family.consents.first().pk},
         "pupil": {"pk": s.pupil.pk, "pupil_pk": s.pupil.pk},
         "contact": {"pk": s.contact.pk},

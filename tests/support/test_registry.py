@@ -14,25 +14,55 @@ from tests.factories import PupilFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_the_header_keeps_one_order_across_the_apps(admin):
-    request = RequestFactory().get("/")
-    request.user = admin
-    labels = [item.label for item in shell(request)["nav_items"]]
-    assert labels == [
-        "Home",
-        "Finance",
-        "Families",
-        "Vouchers",
-        "Uniform",
-        "Check a voucher",
-        "Requests",
-        "Redeemed",
-        "Statements",
-        "Pupil import",
-        "Possible duplicates",
-        "API",
-        "Admin",
+def _header(user, path="/"):
+    request = RequestFactory().get(path)
+    request.user = user
+    return shell(request)["nav_items"]
+
+
+def test_the_header_keeps_one_order_across_the_apps_and_folds_an_admins_into_menus(admin):
+    items = _header(admin, "/requests/")
+    assert [item.label for item in items] == ["Home", "Finance", "Families", "Vouchers", "Uniform", "Admin"]
+    menus = {item.label: [link.label for link in item.items] for item in items if item.items}
+    assert menus == {
+        "Families": ["Families", "Pupil import", "Possible duplicates"],
+        "Vouchers": ["Vouchers", "Check a voucher", "Redeemed", "Statements"],
+        "Uniform": ["Uniform", "Requests"],
+        "Admin": ["Admin", "API"],
+    }
+    uniform = next(item for item in items if item.label == "Uniform")
+    assert uniform.current
+    assert [link.current for link in uniform.items] == [False, True]
+
+
+def test_a_header_that_fits_one_line_stays_flat(charity_staff, pastoral_a):
+    assert [(item.label, item.items) for item in _header(charity_staff)] == [
+        ("Home", ()),
+        ("Check a voucher", ()),
+        ("Redeemed", ()),
+        ("Statements", ()),
     ]
+    pastoral = [item.label for item in _header(pastoral_a)]
+    assert pastoral == ["Home", "Families", "Vouchers", "Uniform", "Requests"]
+
+
+def test_a_lead_gets_menus_and_a_group_of_one_stays_a_link(lead_a):
+    items = _header(lead_a)
+    assert [(item.label, [link.label for link in item.items]) for item in items] == [
+        ("Home", []),
+        ("Families", ["Families", "Pupil import", "Possible duplicates"]),
+        ("Vouchers", []),
+        ("Uniform", ["Uniform", "Requests"]),
+    ]
+
+
+def test_only_admins_get_the_api_link(pastoral_a, lead_a, finance, charity_staff, admin):
+    def labels(user):
+        return {link.label for item in _header(user) for link in (item.items or (item,))}
+
+    for user in (pastoral_a, lead_a, finance, charity_staff):
+        assert "API" not in labels(user)
+    assert "API" in labels(admin)
 
 
 def test_feature_permissions_are_registered_by_their_apps(pastoral_a, lead_a, charity_staff, finance):

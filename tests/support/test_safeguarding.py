@@ -167,6 +167,8 @@ def test_it_takes_nothing_but_the_lead_through_the_api(api_for, pastoral_a, fami
 def test_it_shows_the_referral_on_the_pupils_card_to_staff_of_that_school(
     client_for, pastoral_a, lead_a, family_a, leads_a
 ):
+    pastoral_a.first_name, pastoral_a.last_name = "Pat", "Pastor"
+    pastoral_a.save(update_fields=["first_name", "last_name"])
     pupil = family_a.pupils.get()
     page = client_for(pastoral_a).get(reverse("pupil_safeguarding", args=[pupil.pk]))
     assert "Do not write the concern here" in page.content.decode()
@@ -176,7 +178,7 @@ def test_it_shows_the_referral_on_the_pupils_card_to_staff_of_that_school(
     referral = SafeguardingReferral.objects.get()
     family_page = client_for(lead_a).get(reverse("family_detail", args=[family_a.pk])).content.decode()
     assert (
-        f"Passed to the safeguarding lead on {referral.passed_at.astimezone():%-d %B %Y} by pastoral_a"
+        f"Passed to the safeguarding lead on {referral.passed_at.astimezone():%-d %B %Y} by Pat Pastor"
         in family_page
     )
 

@@ -22,7 +22,7 @@ def _item_post(school, **changes) -> dict:
         "name": "Polo shirt",
         "kind": "uniform",
         "sizes": '["5-6"]',
-        "unit_cost_pence": 650,
+        "unit_cost_pence": "6.50",
         "supplier": "",
         "is_active": "on",
         **changes,

@@ -161,7 +161,7 @@ def test_it_shows_how_many_each_type_has_had_and_when_the_next_is_allowed(
     assert "Limit reached" in page
     assert "Had 3 of 3 in the last 6 months." in page
     assert f"Next allowed from {next_allowed.day} {next_allowed:%B %Y}" in page
-    assert "A pastoral lead can override the limit" in page
+    assert "A pastoral lead at the school can override the limit" in page
     assert "Had 0 of 1 in the last 12 months." in page
     assert 'name="override_reason"' not in page  # pastoral staff cannot override
 
@@ -178,7 +178,8 @@ def test_it_offers_the_override_to_a_lead_only_at_the_limit(
     page = body(client.get(url))
     assert 'name="override_reason"' in page
     assert "Override the limit: reason" in page
-    assert "unless you override the limit below" in page
+    assert "You can override the limit: give your reason under “Override the limit: reason” below" in page
+    assert "A pastoral lead" not in page
 
 
 def test_it_lets_a_lead_override_the_limit_from_the_form(
@@ -193,6 +194,8 @@ def test_it_lets_a_lead_override_the_limit_from_the_form(
     missing = client.post(url, form_data(food_type))
     assert missing.status_code == 400
     assert 'href="#id_override_reason"' in body(missing)
+    assert "You can override the limit: give your reason in “Override the limit: reason”" in body(missing)
+    assert "A pastoral lead" not in body(missing)
     assert Voucher.objects.count() == 3
 
     response = client.post(url, form_data(food_type, override_reason="Evicted on Friday"))
@@ -205,14 +208,14 @@ def test_it_lets_a_lead_override_the_limit_from_the_form(
 
 
 def test_it_shows_the_limit_refusal_to_pastoral_staff(
-    client_for, consent, issue, pastoral_a, family_a, food_type
+    client_for, consent, issue, pastoral_a, family_a, food_type, school_a
 ):
     consent(family_a)
     for _ in range(3):
         issue(family_a, food_type)
     response = client_for(pastoral_a).post(f"/families/{family_a.pk}/vouchers/new/", form_data(food_type))
     assert response.status_code == 400
-    assert "A pastoral lead can override the limit with a reason." in body(response)
+    assert f"A pastoral lead at {school_a.name} can override the limit with a reason." in body(response)
     assert Voucher.objects.count() == 3
 
 
@@ -722,7 +725,7 @@ def test_it_lets_a_trust_admin_manage_types_and_read_vouchers(
             "partner": partner_1.pk,
             "service": "food_parcel",
             "name": "Food parcel",
-            "face_value_pence": 30_00,
+            "face_value_pence": "30.00",  # the admin speaks pounds
             "validity_days": 28,
             "limit_count": "",
             "limit_window_days": "",

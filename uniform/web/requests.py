@@ -23,8 +23,8 @@ from support.confirm import confirm_page, confirmed
 from support.errors import SupportError
 from support.forms import GovukErrorsMixin, SafeguardingHintsMixin, form_error_from
 from support.money import pounds
+from support.people import person_name
 from support.permissions import has_perm
-from support.timeline import person_name
 from support.visibility import can_see, visible_names
 from uniform.filters import SupportRequestFilter
 from uniform.models import ItemKind, SupportRequest, UniformItem

@@ -13,6 +13,7 @@ from support.errors import SupportError
 from support.http import client_ip
 from support.models import PartnerCharity
 from support.money import pounds
+from support.people import person_name
 from support.scopes import scope_for
 from vouchers import selectors
 from vouchers.filters import RedemptionFilter
@@ -144,7 +145,7 @@ def redemption_export(request: HttpRequest) -> HttpResponse:
                 pounds(r.voucher.face_value_pence, symbol=False),
                 r.items_given,
                 pounds(r.value_pence, symbol=False),
-                r.redeemed_by.get_username(),
+                person_name(r.redeemed_by),
             ]
             for r in redemptions
         ),

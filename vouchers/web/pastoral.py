@@ -31,6 +31,7 @@ from support.http import site_url
 from support.models import Family, School, Service
 from support.money import pounds
 from support.paging import ListPaginator
+from support.people import person_name
 from support.permissions import has_perm
 from support.scopes import scope_for
 from support.visibility import can_see, visible_names
@@ -47,6 +48,7 @@ from vouchers.services import (
     voucher_cancel,
     voucher_extend,
     voucher_issue,
+    voucher_limit_overridable_by,
     voucher_refusal,
     voucher_send_request,
 )
@@ -91,10 +93,7 @@ def _issuing_schools(request: HttpRequest, family: Family) -> list[School]:
 
 
 def _can_override(request: HttpRequest, schools: list[School]) -> bool:
-    if not has_perm(request.user, "vouchers.override_limit"):
-        return False
-    scope = scope_for(request.user)
-    return scope.is_admin or any(s.pk in scope.lead_school_ids for s in schools)
+    return voucher_limit_overridable_by(request.user, schools)
 
 
 def _deliveries(family: Family) -> list[tuple[str, str]]:
@@ -275,7 +274,7 @@ def voucher_export(request: HttpRequest) -> HttpResponse:
                 v.school.name,
                 v.get_state_display(),
                 timezone.localtime(v.issued_at).strftime("%d/%m/%Y %H:%M"),
-                v.issued_by.get_username(),
+                person_name(v.issued_by),
                 v.expires_on.strftime("%d/%m/%Y"),
                 pounds(v.face_value_pence, symbol=False),
                 v.household_size,
