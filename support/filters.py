@@ -16,7 +16,7 @@ from support import selectors
 from support.api.visibility import ScopedFilterSet, VisibleFilterBackend
 from support.bounds import bound_form_fields
 from support.forms import GovukErrorsMixin
-from support.models import Family, School
+from support.models import Family, PupilImport, School
 from support.pupil_csv import normalise_postcode
 
 QUERY_MAX_LENGTH = 100
@@ -96,3 +96,15 @@ def page_filterset(filterset_class, request, *, queryset, data=None):
 def filterset_for(request, *, queryset) -> FamilyFilterSet:
     """The family list's filter set for a page."""
     return page_filterset(FamilyFilterSet, request, queryset=queryset)
+
+
+class ImportFilter(django_filters.FilterSet):
+    """The pupil imports list: ``?status=previewed`` is what home counts as ready to apply. The list is
+    already the user's (``imports_visible_to``); an unknown status is not an error, it shows the recent
+    uploads of every status."""
+
+    status = django_filters.ChoiceFilter(choices=PupilImport.Status.choices)
+
+    class Meta:
+        model = PupilImport
+        fields = ["status"]

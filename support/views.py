@@ -17,7 +17,7 @@ from support.access import requires
 from support.confirm import confirm_page, confirmed
 from support.csv_safe import stream_csv
 from support.errors import SupportError
-from support.filters import filterset_for
+from support.filters import ImportFilter, filterset_for
 from support.forms import (
     ConsentForm,
     ContactForm,
@@ -749,12 +749,13 @@ def import_list(request: HttpRequest) -> HttpResponse:
         return redirect("import_detail", pk=upload.pk)
     uploads = selectors.imports_visible_to(request.user).select_related("school", "uploaded_by")
     # ?status=previewed: the uploads home counts as ready to apply (an unknown status shows them all).
-    status = request.GET.get("status")
-    shown_status = PupilImport.Status(status) if status in PupilImport.Status.values else None
-    if shown_status is None:
-        uploads = uploads[:RECENT_UPLOADS]
+    filterset = ImportFilter(request.GET, queryset=uploads)
+    shown_status = None
+    if filterset.is_valid() and filterset.form.cleaned_data.get("status"):
+        shown_status = PupilImport.Status(filterset.form.cleaned_data["status"])
+        uploads = filterset.qs[:MAX_UPLOADS_OF_A_STATUS]
     else:
-        uploads = uploads.filter(status=shown_status)[:MAX_UPLOADS_OF_A_STATUS]
+        uploads = uploads[:RECENT_UPLOADS]
     return render(
         request,
         "support/import_list.html",

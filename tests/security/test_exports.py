@@ -53,7 +53,10 @@ def hostile(world, db):
     PartnerCharity.objects.filter(pk=a.partner.pk).update(name=PARTNER)
     VoucherType.objects.filter(pk=a.voucher.voucher_type_id).update(name=TYPE)
     Redemption.objects.filter(pk=a.redemption.pk).update(items_given=ITEMS)
-    get_user_model().objects.filter(pk=a.redemption.redeemed_by_id).update(username=COUNTER)
+    # Exports name people (never their username): the hostile value is the name a CSV shows.
+    get_user_model().objects.filter(pk=a.redemption.redeemed_by_id).update(
+        username=COUNTER, first_name=COUNTER, last_name=""
+    )
     UniformItem.objects.filter(pk=a.item.pk).update(name=ITEM, supplier=SUPPLIER)
     finance = world.users["finance"]
     fund_donation_record(
