@@ -23,7 +23,7 @@ QUERY_MAX_LENGTH = 100
 
 
 class FamilyFilterForm(GovukErrorsMixin, forms.Form):
-    pass
+    """The family list's form: its fields are the filter set's; this gives them the GOV.UK error shape."""
 
 
 def _schools(request) -> object:

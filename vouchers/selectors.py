@@ -61,7 +61,7 @@ def voucher_search(vouchers: QuerySet[Voucher], *, user: User, query: str) -> Qu
     try:
         return vouchers.filter(code=codes.normalise(text))
     except codes.CodeError:
-        pass
+        pass  # not a whole code: its start or a carer's name, below
     found = Q(pk__in=[])
     start = codes.normalise_start(text)
     if start and len(start) >= 4 and any(ch.isdigit() for ch in text):
