@@ -367,15 +367,9 @@ def run(args: argparse.Namespace) -> None:
         reversals_of,
         source_titles,
     )
-    from funds.selectors.positions import fund_positions
+    from funds.selectors.positions import fund_position, fund_positions
     from funds.selectors.reports import fund_year_summary
-    from funds.services.ledger import (
-        financial_year_for,
-        fund_checkpoint,
-        fund_position,
-        fund_spend_commit,
-        standby_fund,
-    )
+    from funds.services.ledger import financial_year_for, fund_checkpoint, fund_spend_commit, standby_fund
     from support.models import Family, Membership, PartnerCharity, Role, School
     from support.pupil_csv import normalise_name_key
     from vouchers import codes

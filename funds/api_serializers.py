@@ -31,7 +31,7 @@ def _user_field(source: str) -> serializers.CharField:
 
 
 class PositionSerializer(serializers.Serializer):
-    """A fund's position (``funds.services.ledger.FundPosition``): balance = income − spent; available =
+    """A fund's position (``funds.selectors.positions.FundPosition``): balance = income − spent; available =
     balance − committed."""
 
     income_pence = serializers.IntegerField()

@@ -18,7 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from funds.models import LedgerEntry
-from funds.services.ledger import financial_year_bounds, financial_year_for, fund_position, standby_fund
+from funds.selectors.positions import fund_position
+from funds.services.ledger import financial_year_bounds, financial_year_for, standby_fund
 from support.audit import audit_event, audit_record_many
 from support.demo import BATCH, at_local, explicit_timestamps, school_staff
 from support.errors import SupportError

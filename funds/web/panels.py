@@ -4,7 +4,8 @@ from django.http import HttpRequest
 
 from funds.models import SpendRequest
 from funds.selectors import spend_requests_visible_to
-from funds.services.ledger import fund_position, standby_fund
+from funds.selectors.positions import fund_position
+from funds.services.ledger import standby_fund
 from support.scopes import scope_for
 
 

@@ -7,7 +7,7 @@ a confirmation page (no browser pop-up) says what will happen, and going back ch
 
 import pytest
 
-from funds.services.ledger import fund_position
+from funds.selectors.positions import fund_position
 from tests.e2e.browser import sign_in
 from tests.uniform.test_gifts_fixtures import this_year
 from uniform.models import Gift, WelcomePack

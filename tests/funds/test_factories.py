@@ -3,7 +3,7 @@
 import pytest
 
 from funds.models import LedgerEntry
-from funds.services.ledger import fund_position
+from funds.selectors.positions import fund_position
 from support.models import AuditEvent
 from tests.funds.factories import DonationFactory, FundFactory, PledgeFactory, SpendRequestFactory
 

@@ -16,7 +16,7 @@ from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from funds.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
-from funds.selectors.positions import fund_positions
+from funds.selectors.positions import fund_position, fund_positions
 from funds.selectors.reports import current_year, fund_year_summary
 from funds.services import approvals
 from funds.services import ledger as fund_module
@@ -24,7 +24,6 @@ from funds.services.ledger import (
     SourceFacts,
     fund_donation_record,
     fund_entry_reverse,
-    fund_position,
     fund_spend_actual,
     fund_spend_commit,
     standby_fund,

@@ -15,13 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from funds.models import LedgerEntry
+from funds.selectors.positions import fund_position
 from funds.selectors.reports import fund_year_summary
 from funds.services.ledger import (
     fund_checkpoint,
     fund_commitment_release,
     fund_donation_record,
     fund_entry_reverse,
-    fund_position,
     fund_spend_actual,
     fund_spend_commit,
     standby_fund,

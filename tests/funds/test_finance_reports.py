@@ -15,17 +15,16 @@ from django.test.utils import CaptureQueriesContext
 
 from funds.models import Fund, FundAllocation, LedgerEntry, Pledge
 from funds.selectors import funds_visible_to
+from funds.selectors.positions import FundPosition, fund_position
 from funds.selectors.reports import (
     TRUST_WIDE,
     Flows,
     fund_year_summary,
 )
 from funds.services.ledger import (
-    FundPosition,
     fund_commitment_release,
     fund_donation_record,
     fund_entry_reverse,
-    fund_position,
     fund_spend_actual,
     fund_spend_commit,
     standby_fund,

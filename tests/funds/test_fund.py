@@ -14,15 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funds.models import Donation, Fund, FundCheckpoint, LedgerEntry, LedgerImmutableError, Pledge
-from funds.selectors.positions import position_of
+from funds.selectors.positions import FundPosition, fund_position, position_of
 from funds.services.ledger import (
-    FundPosition,
     fund_checkpoint,
     fund_checkpoint_all,
     fund_commitment_release,
     fund_donation_record,
     fund_entry_reverse,
-    fund_position,
     fund_spend_actual,
     fund_spend_commit,
     next_due_after,

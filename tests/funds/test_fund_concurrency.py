@@ -5,7 +5,8 @@ import datetime
 import pytest
 
 from funds.models import LedgerEntry
-from funds.services.ledger import fund_donation_record, fund_position, fund_spend_commit, standby_fund
+from funds.selectors.positions import fund_position
+from funds.services.ledger import fund_donation_record, fund_spend_commit, standby_fund
 from support.errors import SupportError
 from tests.concurrency import storm
 from tests.factories import FamilyFactory, make_user

@@ -17,7 +17,8 @@ from django.test import Client
 from django.utils import timezone
 
 from funds.models import LedgerEntry
-from funds.services.ledger import fund_donation_record, fund_position, standby_fund
+from funds.selectors.positions import fund_position
+from funds.services.ledger import fund_donation_record, standby_fund
 from support import jobs
 from support.models import AuditEvent, OutboxMessage
 from tests.concurrency import storm
@@ -686,9 +687,7 @@ def test_a_real_worker_sends_what_waited_in_the_outbox_once_the_broker_is_back(b
     assert OutboxMessage.objects.count() == 1
     broker_at(real_broker)
     assert outbox_relay(grace=datetime.timedelta(0)) == 1
-    _wait(
-        lambda: voucher.sends.get().status == send.Status.SENT, timeout=60, what="the worker to send it"
-    )
+    _wait(lambda: voucher.sends.get().status == send.Status.SENT, timeout=60, what="the worker to send it")
     assert not OutboxMessage.objects.exists()
 
 

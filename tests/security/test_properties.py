@@ -25,8 +25,9 @@ from hypothesis.stateful import (
 from stdnum.gb import upn as stdnum_upn
 
 from funds.models import LedgerEntry
+from funds.selectors.positions import fund_position
 from funds.services.approvals import spend_request_approve, spend_request_for
-from funds.services.ledger import fund_donation_record, fund_for_school, fund_position
+from funds.services.ledger import fund_donation_record, fund_for_school
 from support.errors import SupportError
 from support.models import Role
 from support.money import TOO_PRECISE, parse_pounds, pounds

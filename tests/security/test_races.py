@@ -19,15 +19,10 @@ from django.db import connection
 from django.utils import timezone
 
 from funds.models import LedgerEntry, SpendRequest
+from funds.selectors.positions import fund_position
 from funds.services import approvals
 from funds.services import ledger as fund_module
-from funds.services.ledger import (
-    fund_donation_record,
-    fund_entry_reverse,
-    fund_position,
-    fund_spend_commit,
-    standby_fund,
-)
+from funds.services.ledger import fund_donation_record, fund_entry_reverse, fund_spend_commit, standby_fund
 from support.errors import ConflictError, SupportError
 from support.models import AuditEvent
 from tests.concurrency import storm

@@ -15,7 +15,8 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from funds.models import LedgerEntry, SpendRequest
-from funds.services.ledger import fund_donation_record, fund_position, standby_fund
+from funds.selectors.positions import fund_position
+from funds.services.ledger import fund_donation_record, standby_fund
 from support import data_rights
 from support.models import AuditEvent, Enrolment, Family, FamilyDuplicate, Pupil
 from support.services import family_update, pupil_set_in_need

@@ -8,8 +8,9 @@ from django.utils import timezone
 from stdnum.gb import upn as upn_module
 
 from funds.models import LedgerEntry, SpendRequest
+from funds.selectors.positions import fund_position
 from funds.selectors.reports import fund_year_summary
-from funds.services.ledger import financial_year_for, fund_position, standby_fund
+from funds.services.ledger import financial_year_for, standby_fund
 from support.dates import academic_year_start_for
 from support.demo import DEMO_PASSWORD
 from support.models import (

@@ -5,7 +5,8 @@ import pytest
 from django.urls import reverse
 
 from funds.models import LedgerEntry
-from funds.services.ledger import fund_position, standby_fund
+from funds.selectors.positions import fund_position
+from funds.services.ledger import standby_fund
 from support.models import AuditEvent
 from tests.uniform.test_gifts_fixtures import bag_a, jumper_a, make_intake, pack_a, this_year
 from uniform.models import Gift

@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from funds.models import Fund, SpendRequest
-from funds.services.ledger import fund_position, standby_fund
+from funds.selectors.positions import fund_position
+from funds.services.ledger import standby_fund
 from support.models import Phase, Pupil, School
 from support.selectors import on_roll_at
 from tests.uniform.test_gifts_fixtures import bag_a, jumper_a, make_intake, pack_a, this_year

@@ -7,8 +7,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
 from funds.models import Fund, LedgerEntry, SpendRequest
+from funds.selectors.positions import fund_position
 from funds.services.approvals import spend_request_approve, spend_request_reject, spend_request_send_back
-from funds.services.ledger import fund_position, standby_fund
+from funds.services.ledger import standby_fund
 from support.errors import ConflictError, SupportError
 from support.models import AuditEvent, Role
 from tests.factories import make_user

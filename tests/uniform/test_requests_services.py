@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from funds.models import Fund, LedgerEntry, SpendRequest
-from funds.services.ledger import fund_position, standby_fund
+from funds.selectors.positions import fund_position
+from funds.services.ledger import standby_fund
 from support.errors import ConflictError, SupportError
 from support.models import AuditEvent, Policy
 from tests.factories import PupilFactory

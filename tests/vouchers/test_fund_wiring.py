@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from funds.models import LedgerEntry
-from funds.services.ledger import fund_donation_record, fund_position, standby_fund
+from funds.selectors.positions import fund_position
+from funds.services.ledger import fund_donation_record, standby_fund
 from support.errors import SupportError
 from vouchers.models import Voucher, VoucherType
 from vouchers.services import voucher_cancel, voucher_expire_due, voucher_redeem
