@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint check assets bench prod prod-stop prod-status clean
+.PHONY: setup run test lint check assets bench prod prod-stop prod-status clean messages
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,13 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 	@bin/system-deps
+	@$(PY) manage.py compilemessages --ignore=.venv --ignore=frontend --ignore=staticfiles >/dev/null
+
+# After changing a family-facing string: update the message files (locale/*/LC_MESSAGES/django.po), then
+# translate the new entries (docs/translations.md). `make setup` compiles them; .mo files are never committed.
+messages:
+	$(PY) manage.py makemessages -l pl -l ur -l pa -l ro -l ar --no-location --ignore=tests --ignore=bench \
+	  --ignore=frontend --ignore=static --ignore=staticfiles --ignore=docs --ignore=artifacts
 
 # Links in e-mails, text messages and QR codes point at the address this serves on, unless SITE_URL is set.
 run: SITE_URL ?= http://$(HOST):$(PORT)

@@ -249,6 +249,19 @@ USE_I18N = True
 USE_TZ = True
 DATE_FORMAT = "j F Y"
 SHORT_DATE_FORMAT = "d/m/Y"
+# Staff pages are in English (no LocaleMiddleware): only what a family receives (the voucher, the
+# e-voucher page, e-mails and text messages) is rendered in English and the family's language too, by
+# ``translation.override`` / ``{% language %}``. The message files are in locale/ (and an app's own
+# locale/), committed as .po; `make setup` compiles them (docs/translations.md).
+LANGUAGES = [
+    ("en-gb", "English"),
+    ("pl", "Polish"),
+    ("ur", "Urdu"),
+    ("pa", "Punjabi (Gurmukhi)"),
+    ("ro", "Romanian"),
+    ("ar", "Arabic"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"

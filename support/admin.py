@@ -35,7 +35,7 @@ from support.scopes import scope_for
 
 
 def _words_label(db_field: models.Field, unit: str) -> str:
-    """"approval threshold pence" → "Approval threshold (£)"; "coat season start month" → "…month"."""
+    """ "approval threshold pence" → "Approval threshold (£)"; "coat season start month" → "…month"."""
     words = str(db_field.verbose_name)
     if unit and words.endswith(f" {unit}"):
         return f"{words[: -len(unit) - 1].capitalize()} (£)"
@@ -286,7 +286,7 @@ class FamilyAdmin(TrustModelAdmin):
     selector = staticmethod(selectors.families_visible_to)
     list_display = ["lead_carer_name", "postcode", "phone", "merged_into"]
     search_fields = ["lead_carer_name", "postcode", "email", "phone", "pupils__upn"]
-    readonly_fields = ["carer_name_key", "merged_into", "consents"]
+    readonly_fields = ["carer_name_key", "language_noted", "merged_into", "consents"]
     fields = [*services.FAMILY_EDITABLE, *readonly_fields]
 
     @admin.display(description="Consent to share")

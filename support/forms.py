@@ -150,6 +150,7 @@ class FamilyForm(GovukErrorsMixin, forms.ModelForm):
             "adults",
             "children",
             "dietary_needs",
+            "language",
         ]
         labels = {
             "lead_carer_name": "Lead carer's full name",
@@ -158,10 +159,12 @@ class FamilyForm(GovukErrorsMixin, forms.ModelForm):
             "adults": "Adults in the household",
             "children": "Children in the household",
             "dietary_needs": "Dietary needs (shown on vouchers)",
+            "language": "Preferred language",
         }
         help_texts = {
             "phone": "For example 07700 900123",
             "dietary_needs": "For example halal, vegetarian, nut allergy",
+            "language": "Vouchers, e-mails and text messages go in English and this language.",
         }
         widgets = {
             "lead_carer_name": forms.TextInput(attrs={"class": "govuk-input", "autocomplete": "name"}),
@@ -176,6 +179,7 @@ class FamilyForm(GovukErrorsMixin, forms.ModelForm):
             "adults": forms.NumberInput(attrs={"class": "govuk-input govuk-input--width-3", "min": 1}),
             "children": forms.NumberInput(attrs={"class": "govuk-input govuk-input--width-3", "min": 0}),
             "dietary_needs": forms.TextInput(attrs={"class": "govuk-input"}),
+            "language": forms.Select(attrs={"class": "govuk-select"}),
         }
 
     def clean_phone(self) -> str:

@@ -132,6 +132,7 @@ class PupilRow:
     service_child: bool = False
     looked_after: bool = False
     contacts: tuple[ContactRow, ...] = ()  # in the file's order; empty when the file has no contact columns
+    home_language: str = ""  # as the export wrote it (support.languages.language_from_export reads it)
 
 
 @dataclass
@@ -284,6 +285,13 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "Arbor": ("Is Service Child", "Service Children"),
         "Wonde, Groupcall Xporter": ("ServiceChild",),
     },
+    # The family's preferred language (issue 19): a name or the DfE's code; see support.languages.
+    "home_language": {
+        "SIMS": ("Home Language", "First Language", "Language"),
+        "Arbor": ("First Language", "Main Language Spoken at Home"),
+        "Bromcom": ("Home Language", "Language at Home"),
+        "Wonde, Groupcall Xporter": ("HomeLanguage", "FirstLanguage", "Home Language Code"),
+    },
     "looked_after": {
         "SIMS": ("In Care", "Looked After", "CLA"),
         "Arbor": ("Is Looked After", "Looked After Child"),
@@ -389,6 +397,7 @@ _LABELS: dict[str, str] = {
     "uifsm": "UIFSM",
     "service_child": "Service child",
     "looked_after": "Looked after",
+    "home_language": "Home language",
 }
 
 # Enrolment status codes as the information systems write them: C single registration (current),
@@ -1080,6 +1089,7 @@ class _RowParser:
                 service_child=flags["service_child"],
                 looked_after=flags["looked_after"],
                 contacts=contacts,
+                home_language=" ".join(get("home_language").split())[:60],
             )
         )
 

@@ -37,6 +37,7 @@ from support.contacts import contacts_import
 from support.dates import academic_year_start_for
 from support.errors import SupportError
 from support.jobs import enqueue_on_commit
+from support.languages import language_from_export
 from support.models import (
     AuditEvent,
     Enrolment,
@@ -393,7 +394,10 @@ def _new_family(group: FamilyGroup) -> Family:
         first = allowed[0] if allowed else None
         name = first.name if first else f"{lead.surname} household"
         phone, email = (first.phone, first.email) if first else ("", "")
+    language, noted = language_from_export(next((r.home_language for r in group.rows if r.home_language), ""))
     return Family(
+        language=language,
+        language_noted=noted,
         lead_carer_name=name,
         carer_name_key=normalise_name_key(name),
         phone=phone,
@@ -517,6 +521,7 @@ def _apply(
                 after={
                     "lead_carer_name": family.lead_carer_name,
                     "postcode": family.postcode,
+                    "language": family.language,
                     "source": "import",
                 },
             )

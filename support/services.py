@@ -7,6 +7,7 @@ from django.utils import timezone
 from support import selectors
 from support.audit import audit_record, changed, snapshot
 from support.errors import ConflictError, SupportError
+from support.languages import FamilyLanguage
 from support.merges import merge_handlers_run
 from support.models import Family, FamilyDuplicate, Pupil
 from support.models.families import HOUSEHOLD_MAX_ADULTS, HOUSEHOLD_MAX_CHILDREN
@@ -22,6 +23,7 @@ FAMILY_EDITABLE = (
     "adults",
     "children",
     "dietary_needs",
+    "language",
 )
 
 
@@ -45,6 +47,13 @@ def _clean_family_fields(fields: dict) -> dict:
         limit = Family._meta.get_field(name).max_length
         if limit and len(cleaned.get(name) or "") > limit:
             raise SupportError(f"Shorten this to at most {limit} characters.", field=name)
+    if "language" in cleaned:
+        cleaned["language"] = cleaned["language"] or ""
+        if cleaned["language"] not in FamilyLanguage.values:
+            raise SupportError("Choose a language from the list.", field="language")
+        if cleaned["language"] != FamilyLanguage.OTHER:
+            # The export's words for a language we could not name are no longer needed.
+            cleaned["language_noted"] = ""
     if "adults" in cleaned and int(cleaned["adults"]) < 1:
         raise SupportError("A household has at least one adult.", field="adults")
     for name, most in (("adults", HOUSEHOLD_MAX_ADULTS), ("children", HOUSEHOLD_MAX_CHILDREN)):

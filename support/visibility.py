@@ -155,7 +155,7 @@ def register_core() -> None:
     # A family and its pupils are school staff's business only: finance counts money, not people.
     family = (
         "id", "lead_carer_name", "phone", "email", "address", "postcode", "adults", "children",
-        "dietary_needs", "created_at", "updated_at",
+        "dietary_needs", "language", "language_noted", "created_at", "updated_at",
     )  # fmt: skip
     register_fields(
         Family,

@@ -17,6 +17,29 @@ from tests.http import make_request
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the message files when a .po is newer than its .mo (``make setup`` does it too), so a
+    test run straight from pytest reads the translations as committed. Once, before any xdist worker."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.core.management import call_command
+
+    for locale in settings.LOCALE_PATHS:
+        for po in Path(locale).glob("*/LC_MESSAGES/*.po"):
+            mo = po.with_suffix(".mo")
+            if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+                call_command(
+                    "compilemessages",
+                    locale=[po.parent.parent.name],
+                    ignore_patterns=[".venv", "frontend", "staticfiles"],
+                    verbosity=0,
+                )
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
         if os.environ.get("CI_REQUIRE_POSTGRES"):

@@ -7,18 +7,21 @@ row by its key with a conditional update. A redelivered or retried task finds it
 """
 
 import datetime
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from support.audit import audit_record
 from support.contacts import address_is_barred
 from support.jobs import enqueue_on_commit
+from support.languages import family_language
 from vouchers.models import Delivery, Voucher, VoucherSend
 from vouchers.pdf import render_voucher_pdf
 from vouchers.sms import get_sms_backend
@@ -28,6 +31,57 @@ Kind, Status = VoucherSend.Kind, VoucherSend.Status
 
 def evoucher_url(voucher: Voucher, *, site_url: str | None = None) -> str:
     return (site_url or settings.SITE_URL) + reverse("evoucher", args=[voucher.public_token])
+
+
+def _in_family_language(
+    voucher: Voucher, english: str, translated: Callable[[], str], sep: str = "\n\n"
+) -> str:
+    """``english``, then ``translated()`` made in the family's language when it has one we translate into.
+
+    Family-facing text is in English and the family's language (issue 19); staff's stays English.
+    """
+    language = family_language(voucher.family.language)
+    if language is None:
+        return english
+    with translation.override(language.code):
+        return f"{english}{sep}{translated()}"
+
+
+def _translated_voucher_text(voucher: Voucher, site_url: str) -> str:
+    return _(
+        "Your voucher from %(school)s for %(partner)s. Code %(code)s, valid until %(date)s. "
+        "Show it on your phone: %(url)s"
+    ) % {
+        "school": voucher.school.name,
+        "partner": voucher.voucher_type.partner.name,
+        "code": voucher.display_code,
+        "date": date_format(voucher.expires_on, "j E Y"),
+        "url": evoucher_url(voucher, site_url=site_url),
+    }
+
+
+def _translated_cancelled_text(voucher: Voucher) -> str:
+    names = {
+        "code": voucher.display_code,
+        "school": voucher.school.name,
+        "partner": voucher.voucher_type.partner.name,
+        "phone": voucher.school.phone,
+    }
+    if voucher.school.phone:
+        return (
+            _(
+                "Your voucher %(code)s from %(school)s for %(partner)s has been cancelled and can no longer "
+                "be used. If you need help, contact %(school)s on %(phone)s."
+            )
+            % names
+        )
+    return (
+        _(
+            "Your voucher %(code)s from %(school)s for %(partner)s has been cancelled and can no longer "
+            "be used. If you need help, contact %(school)s."
+        )
+        % names
+    )
 
 
 def _voucher_text(voucher: Voucher, site_url: str) -> str:
@@ -125,6 +179,15 @@ def _skip_reason(send: VoucherSend) -> str:
     return "" if reached.exists() else "The voucher itself was never sent to this address."
 
 
+def _family_body(send: VoucherSend, voucher: Voucher, site_url: str) -> str:
+    """A text message's words (and a cancellation e-mail's), in English and the family's language."""
+    if send.kind == Kind.VOUCHER:
+        return _in_family_language(
+            voucher, _voucher_text(voucher, site_url), lambda: _translated_voucher_text(voucher, site_url)
+        )
+    return _in_family_language(voucher, _cancelled_text(voucher), lambda: _translated_cancelled_text(voucher))
+
+
 def voucher_send_deliver(*, key: str, site_url: str = "", now: datetime.datetime | None = None) -> str:
     """Send the message ``key`` names, once: a send already claimed (sent, being sent) is left alone.
 
@@ -146,22 +209,41 @@ def voucher_send_deliver(*, key: str, site_url: str = "", now: datetime.datetime
         _finish(send, Status.SKIPPED, note=reason, now=now)
         return "skipped"
     site_url = site_url or settings.SITE_URL
-    body = _voucher_text(voucher, site_url) if send.kind == Kind.VOUCHER else _cancelled_text(voucher)
+    partner = voucher.voucher_type.partner.name
     try:
         if send.channel == Delivery.EMAIL:
-            partner = voucher.voucher_type.partner.name
             if send.kind == Kind.VOUCHER:
-                subject = f"Your voucher for {partner}"
-                body += "\n\nThe voucher is attached: print it or show it at the counter."
+                subject = _in_family_language(
+                    voucher,
+                    f"Your voucher for {partner}",
+                    lambda: _("Your voucher for %(partner)s") % {"partner": partner},
+                    sep=" / ",
+                )
+                attached = "\n\nThe voucher is attached: print it or show it at the counter."
+                body = _in_family_language(
+                    voucher,
+                    _voucher_text(voucher, site_url) + attached,
+                    lambda: (
+                        _translated_voucher_text(voucher, site_url)
+                        + "\n\n"
+                        + _("The voucher is attached: print it or show it at the counter.")
+                    ),
+                )
             else:
-                subject = f"Your voucher for {partner} has been cancelled"
+                subject = _in_family_language(
+                    voucher,
+                    f"Your voucher for {partner} has been cancelled",
+                    lambda: _("Your voucher for %(partner)s has been cancelled") % {"partner": partner},
+                    sep=" / ",
+                )
+                body = _family_body(send, voucher, site_url)
             email = EmailMessage(subject=subject, body=body, to=[send.address])
             if send.kind == Kind.VOUCHER:
                 pdf = render_voucher_pdf(voucher, site_url=site_url)
                 email.attach(f"voucher-{voucher.code}.pdf", pdf, "application/pdf")
             email.send()
         else:
-            get_sms_backend().send(to=send.address, body=body)
+            get_sms_backend().send(to=send.address, body=_family_body(send, voucher, site_url))
     except Exception as exc:
         _finish(send, Status.FAILED, note=f"{type(exc).__name__}: {exc}", now=now)
         raise

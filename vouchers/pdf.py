@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from pypdf import PdfReader, PdfWriter
 
 from support.errors import ConflictError
+from support.languages import family_language
 from support.pdf import html_to_pdf
 from vouchers.models import SERVICE_STOPPED_RULE, Fulfilment, Voucher
 from vouchers.qr import qr_data_uri, redemption_url
@@ -80,15 +81,19 @@ def _runs_long(voucher: Voucher) -> bool:
 def voucher_context(voucher: Voucher, *, site_url: str | None = None) -> dict:
     """What one voucher's page shows. Of the family: the lead carer's name, household size, dietary needs."""
     url = redemption_url(voucher.code, site_url=site_url)
+    language = family_language(voucher.family.language)
     return {
         "voucher": voucher,
         "partner": voucher.voucher_type.partner,
-        "compact": _runs_long(voucher),
+        # A page that says it all again in the family's language sets the English smaller to make room.
+        "compact": _runs_long(voucher) or language is not None,
         "school": voucher.school,
         "code_groups": voucher.display_code.split("-"),
         "delivery": voucher.fulfilment == Fulfilment.DELIVERY,
         "qr": qr_data_uri(url),
         "redeem_url": url,
+        # The family's language, when it is one we translate into: the page says it all again in it.
+        "language": language,
     }
 
 

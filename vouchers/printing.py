@@ -104,7 +104,9 @@ def _check_paper(paper: str) -> str:
 def vouchers_in_scope(*, voucher_ids: Iterable[int], actor: AbstractBaseUser) -> list[Voucher]:
     """The actor's vouchers with these ids, in the order given. Any id out of scope: PrintNotFound."""
     ids = list(dict.fromkeys(voucher_ids))  # without repeats, in order
-    found = vouchers_visible_to(actor).select_related("voucher_type__partner", "school").in_bulk(ids)
+    found = (
+        vouchers_visible_to(actor).select_related("voucher_type__partner", "school", "family").in_bulk(ids)
+    )
     if len(found) != len(ids):
         raise PrintNotFound()
     return [found[pk] for pk in ids]

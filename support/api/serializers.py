@@ -124,10 +124,12 @@ class FamilySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
             "children",
             "household_size",
             "dietary_needs",
+            "language",
+            "language_noted",
             "consents",
             "pupils",
         ]
-        read_only_fields = ["id", "consents", "household_size", "pupils"]
+        read_only_fields = ["id", "consents", "household_size", "pupils", "language_noted"]
 
     def get_pupils(self, family: Family) -> list[dict]:
         pupils = getattr(family, "visible_pupils", None)

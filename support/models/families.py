@@ -6,6 +6,7 @@ from django.db.models import F, Func, Q
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.gb import upn as upn_module
 
+from support.languages import FamilyLanguage
 from support.models.schools import School
 
 # A household bigger than this is a typing mistake (or a probe): a voucher copies the household size
@@ -87,6 +88,17 @@ class Family(models.Model):
         default=1, validators=[MaxValueValidator(HOUSEHOLD_MAX_CHILDREN)]
     )
     dietary_needs = models.CharField(max_length=200, blank=True)
+    # What the family receives (voucher, e-voucher, e-mail, text) is in English and this language.
+    language = models.CharField(
+        "preferred language",
+        max_length=8,
+        choices=FamilyLanguage.choices,
+        blank=True,
+        default="",
+        help_text="Vouchers and messages go in English and this language.",
+    )
+    # The school export's own words for a language we have no translation for (language "other").
+    language_noted = models.CharField("language as the school's export gave it", max_length=60, blank=True)
     # Consent to share is named, one partner at a time: ``FamilyConsent`` (support/models/consents.py).
     # Set when a lead merged this family into another; its pupils moved there.
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
