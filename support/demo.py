@@ -172,6 +172,18 @@ def _consents_create(rng: random.Random, partner: PartnerCharity, given: list[tu
     FamilyConsent.objects.bulk_create(rows, batch_size=BATCH)
 
 
+_DEMO_LANGUAGES = ("pl", "ur", "pa", "ro", "ar")
+
+
+def _demo_language(number: int) -> dict[str, str]:
+    """About one family in nine with a language we translate into, one in forty with another one."""
+    if number % 40 == 39:
+        return {"language": "other", "language_noted": "Somali"}
+    if number % 9 == 4:
+        return {"language": _DEMO_LANGUAGES[(number // 9) % len(_DEMO_LANGUAGES)], "language_noted": ""}
+    return {}
+
+
 def _upn(school_index: int, admitted: int, serial: int) -> str:
     body = f"{LA_CODE}{2000 + school_index:04d}{admitted % 100:02d}{serial:03d}"
     return upn_module.calc_check_digit(body) + body
@@ -276,6 +288,9 @@ def demo_seed(*, today: datetime.date | None = None) -> dict[str, int]:
             adults=rng.choice([1, 1, 2, 2, 2, 3]),
             children=0,
             dietary_needs=rng.choice(DIETS),
+            # Some families get what they receive in their own language too (by number, not the random
+            # stream, so the rest of the demo stays as it was): each language several times over.
+            **_demo_language(number),
         )
         families.append(family)
         if consent:

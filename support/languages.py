@@ -20,7 +20,8 @@ class Language:
     name: str  # in English, for staff
     own_name: str  # in the language itself, for the family
     rtl: bool = False
-    # The fonts that carry its script in PDFs (Debian's fonts-noto-core); empty: the default font has it.
+    # The font that carries its script in PDFs (Debian's fonts-noto-core; templates/vouchers/pdf/voucher.css
+    # names it); empty: the PDFs' own DejaVu Sans has it.
     pdf_fonts: tuple[str, ...] = ()
 
 
@@ -28,10 +29,10 @@ LANGUAGES: dict[str, Language] = {
     language.code: language
     for language in (
         Language("pl", "Polish", "polski"),
-        Language("ur", "Urdu", "اردو", rtl=True, pdf_fonts=("Noto Nastaliq Urdu", "Noto Naskh Arabic")),
+        Language("ur", "Urdu", "اردو", rtl=True, pdf_fonts=("Noto Naskh Arabic",)),
         Language("pa", "Punjabi (Gurmukhi)", "ਪੰਜਾਬੀ", pdf_fonts=("Noto Sans Gurmukhi",)),
         Language("ro", "Romanian", "română"),
-        Language("ar", "Arabic", "العربية", rtl=True, pdf_fonts=("Noto Naskh Arabic", "Noto Sans Arabic")),
+        Language("ar", "Arabic", "العربية", rtl=True, pdf_fonts=("Noto Naskh Arabic",)),
     )
 }
 OTHER = "other"

@@ -270,6 +270,9 @@ class VoucherCheckSerializer(VisibleFieldsMixin, serializers.Serializer):
     fulfilment = serializers.CharField()
     note_for_charity = serializers.CharField()
     school = serializers.CharField()
+    family_language = serializers.CharField(
+        help_text='The family\'s preferred language, so staff can greet them (e.g. "Urdu (اردو)", "English")'
+    )
 
 
 def check_payload(voucher: Voucher) -> dict:
@@ -289,6 +292,7 @@ def check_payload(voucher: Voucher) -> dict:
         "fulfilment": voucher.fulfilment,
         "note_for_charity": voucher.note_for_charity,
         "school": voucher.school.name,
+        "family_language": selectors.voucher_family_language(voucher),
     }
 
 

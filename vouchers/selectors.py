@@ -17,6 +17,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from support.contacts import family_recipient_address
+from support.languages import language_label
 from support.models import Family, PartnerCharity, PartnerService, Policy
 from support.scopes import scope_for
 from vouchers import codes
@@ -212,3 +213,14 @@ def statements_visible_to(user: User) -> QuerySet[PartnerStatement]:
         .defer("pdf")
         .select_related("partner", "generated_by")
     )
+
+
+def voucher_family_language(voucher: Voucher) -> str:
+    """The family's preferred language as the counter sees it ("Urdu (اردو)", "English"), and nothing more.
+
+    ``voucher`` is one the caller may already see (the counter's lookup found it).
+    """
+    language, noted = (
+        Family.objects.filter(pk=voucher.family_id).values_list("language", "language_noted").get()
+    )
+    return language_label(language, noted)

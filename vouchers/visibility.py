@@ -38,6 +38,8 @@ def register() -> None:
             "lead_carer_name": SCHOOL_STAFF | COUNTER,
             "dietary_needs": SCHOOL_STAFF | COUNTER,
             "note_for_charity": SCHOOL_STAFF | COUNTER,
+            # The family's language only (so the counter can greet them), nothing else of the family.
+            "family_language": SCHOOL_STAFF | COUNTER,
             # The counter's check: whether it can be redeemed, and why not.
             "valid": Reads("state", "expires_on"),
             "reason": Reads("state", "expires_on"),

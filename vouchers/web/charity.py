@@ -91,6 +91,8 @@ def redeem_code(request: HttpRequest, code: str) -> HttpResponse:
             "refusal": refusal,
             "just_redeemed": just_redeemed,
             "notice": voucher_service_notice(voucher),
+            # So staff can greet the family in it: the language only, nothing else of the family.
+            "family_language": selectors.voucher_family_language(voucher),
         },
     )
 
