@@ -56,6 +56,12 @@ def test_it_builds_a_trust_the_size_of_a_real_one(seeded):
     }
     assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
     assert FamilyDuplicate.objects.filter(status="open").exists()
+    # Families who receive things in their own language too, every language several times (issue 19),
+    # and some of them with vouchers to open.
+    languages = dict(Family.objects.exclude(language="").values_list("language").annotate(n=Count("pk")))
+    assert set(languages) == {"pl", "ur", "pa", "ro", "ar", "other"}
+    assert min(languages.values()) >= 20
+    assert Voucher.objects.filter(family__language="ur").exists()
 
 
 def test_it_records_named_consent_to_the_partner_and_leaves_a_few_migrated_for_a_lead(seeded):
