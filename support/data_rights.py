@@ -160,6 +160,8 @@ def _family_data(family: Family) -> dict[str, Any]:
         "children": family.children,
         "household_size": family.household_size,
         "dietary_needs": family.dietary_needs,
+        "language": family.language,
+        "language_noted": family.language_noted,
         "merged_into": family.merged_into_id,
         "merged_from": list(
             Family.objects.filter(merged_into=family).order_by("pk").values_list("pk", flat=True)
@@ -619,6 +621,9 @@ def family_anonymise(*, family_id: int, cutoff: datetime.datetime, result: Anony
         address="",
         postcode="",
         dietary_needs="",
+        # A home language says something of where a family comes from: it goes with the rest.
+        language="",
+        language_noted="",
     )
     result.duplicates += FamilyDuplicate.objects.filter(Q(family_a=family) | Q(family_b=family)).update(
         reason=ANONYMISED, request_note=""

@@ -60,6 +60,7 @@ def household(family_a, family_b, school_a, pastoral_a, partner_1, charity_staff
     """family_a with everything: consent, an in-need pupil, two paid vouchers (one redeemed), a coat
     request paid by the fund, a welcome pack, an edit and a duplicate decision."""
     family_update(family=family_a, actor=pastoral_a, email="anna@example.org", address="1 Mill Lane")
+    Family.objects.filter(pk=family_a.pk).update(language="other", language_noted="Somali")  # as imported
     consent_to(family_a, pastoral_a)
     pupil = family_a.pupils.get()
     pupil_set_in_need(pupil=pupil, actor=pastoral_a, in_need=True, reason="Mum lost her job at the mill")
@@ -151,6 +152,7 @@ def test_it_exports_every_section_of_a_familys_data(household, admin, family_b):
     assert set(data) >= SECTIONS
     assert data["family"]["lead_carer_name"] == "Anna Able"
     assert data["family"]["email"] == "anna@example.org"
+    assert (data["family"]["language"], data["family"]["language_noted"]) == ("other", "Somali")
     [consent] = data["consent"]
     assert (consent["partner"], consent["given_on"], consent["recorded_by"]) == (
         "First Food Bank",
@@ -337,6 +339,7 @@ def test_it_strips_a_family_past_retention_and_keeps_money_and_counts(household,
     family = Family.objects.get(pk=household.pk)
     assert family.lead_carer_name == "Anonymised"
     assert (family.phone, family.email, family.address, family.postcode, family.dietary_needs) == ("",) * 5
+    assert (family.language, family.language_noted) == ("", "")  # a home language goes with the rest
     assert (family.adults, family.children) == (household.adults, household.children)
     # That the household agreed to share with a partner is not personal once the household is anonymous.
     assert family.consents.filter(withdrawn_on__isnull=True).exists()
