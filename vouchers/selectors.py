@@ -218,9 +218,11 @@ def statements_visible_to(user: User) -> QuerySet[PartnerStatement]:
 def voucher_family_language(voucher: Voucher) -> str:
     """The family's preferred language as the counter sees it ("Urdu (اردو)", "English"), and nothing more.
 
-    ``voucher`` is one the caller may already see (the counter's lookup found it).
+    ``voucher`` is one the caller may already see; ``services.voucher_find_for_partner`` reads the
+    language in its own query, so the counter's check stays at its query count.
     """
-    language, noted = (
-        Family.objects.filter(pk=voucher.family_id).values_list("language", "language_noted").get()
-    )
+    if hasattr(voucher, "family_language"):
+        return language_label(voucher.family_language, voucher.family_language_noted)
+    family = Family.objects.filter(pk=voucher.family_id)
+    language, noted = family.values_list("language", "language_noted").get()
     return language_label(language, noted)

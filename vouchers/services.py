@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -355,6 +356,8 @@ def voucher_find_for_partner(*, code: str, partner_ids: frozenset[int]) -> Vouch
     voucher = (
         vouchers_with_type_offered(Voucher.objects.select_related("voucher_type__partner", "school"))
         .filter(code=normalised, voucher_type__partner_id__in=partner_ids)
+        # The family's language only (the counter greets them in it), in the same query.
+        .annotate(family_language=F("family__language"), family_language_noted=F("family__language_noted"))
         .order_by()
         .first()
     )
