@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet, Sum
-from django.utils import timezone
 
+from support.dates import local_midnight
 from support.models import School
 from support.scopes import scope_for
 from uniform.models import (
@@ -85,11 +85,7 @@ def gifts_awaiting_sizes(user: User, *, academic_year: int) -> QuerySet[Gift]:
 
 def _day_bounds(start: datetime.date, end: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
     """From the start of ``start`` to the end of ``end``, in the trust's time zone."""
-    zone = timezone.get_current_timezone()
-    return (
-        datetime.datetime.combine(start, datetime.time.min, tzinfo=zone),
-        datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone),
-    )
+    return local_midnight(start), local_midnight(end + datetime.timedelta(days=1))
 
 
 def secondhand_savings(start: datetime.date, end: datetime.date) -> dict[int, int]:

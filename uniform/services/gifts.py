@@ -50,7 +50,10 @@ BATCH_SIZE = 1000
 
 # --- Items and welcome packs -----------------------------------------------------------------
 
-ITEM_FIELDS = ["name", "kind", "sizes", "unit_cost_pence", "supplier", "track_stock", "is_active"]
+ITEM_FIELDS = [
+    "name", "kind", "sizes", "unit_cost_pence", "supplier", "track_stock", "is_active", "branded", "required",
+    "is_tie",
+]  # fmt: skip
 
 
 @transaction.atomic
@@ -66,10 +69,14 @@ def uniform_item_save(
     is_active: bool = True,
     item: UniformItem | None = None,
     kind: str = ItemKind.UNIFORM,
+    branded: bool | None = None,
+    required: bool | None = None,
+    is_tie: bool | None = None,
 ) -> UniformItem:
     """Add an item (uniform, a coat, shoes) to ``school`` or change one (``item``). A pastoral lead at the
     school only. Sizes are kept in their one spelling (``uniform.sizes``); requests are priced from
-    ``unit_cost_pence``."""
+    ``unit_cost_pence``. ``branded``, ``required`` and ``is_tie`` (None: as they are) count toward the legal
+    limit on required branded items (``uniform.branded``)."""
     require_school(actor, school, lead=True)
     if kind not in ItemKind.values:
         raise SupportError("Choose uniform, a coat or shoes.", field="kind")
@@ -102,6 +109,8 @@ def uniform_item_save(
         "track_stock": track_stock,
         "is_active": is_active,
     }
+    for field, flag in (("branded", branded), ("required", required), ("is_tie", is_tie)):
+        values[field] = bool(flag) if flag is not None else bool(item and getattr(item, field))
     if item is None:
         item = UniformItem.objects.create(school=school, **values)
         audit_record(actor=actor, action="uniform_item.created", subject=item, after=values)
@@ -121,9 +130,16 @@ def uniform_item_save(
 
 @transaction.atomic
 def welcome_pack_set(
-    *, school: School, year_group: int, contents: Mapping[int, int], actor: AbstractBaseUser
+    *,
+    school: School,
+    year_group: int,
+    contents: Mapping[int, int],
+    actor: AbstractBaseUser,
+    promise_new: bool | None = None,
 ) -> WelcomePack:
-    """Set what the ``year_group`` (0 = Reception, 7) pack of ``school`` holds: item id → how many (0 = none).
+    """Set what the ``year_group`` (0 = Reception, 7) pack of ``school`` holds: item id → how many (0 = none),
+    and whether the trust promises it new (``promise_new``; None leaves it as it is): a pack promised new
+    is never given second-hand stock.
 
     Gifts already generated keep the contents they were made with.
     """
@@ -137,6 +153,16 @@ def welcome_pack_set(
     if items.count() != len(wanted):
         raise SupportError("Choose items of this school only.", field="contents")
     pack, _ = WelcomePack.objects.get_or_create(school=school, year_group=year_group)
+    if promise_new is not None and promise_new != pack.promise_new:
+        WelcomePack.objects.filter(pk=pack.pk).update(promise_new=promise_new)
+        audit_record(
+            actor=actor,
+            action="welcome_pack.promise_new_changed",
+            subject=pack,
+            before={"promise_new": pack.promise_new},
+            after={"promise_new": promise_new},
+        )
+        pack.promise_new = promise_new
     before = dict(WelcomePackItem.objects.filter(pack=pack).values_list("item_id", "quantity"))
     if before == wanted:
         return pack

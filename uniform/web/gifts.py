@@ -119,6 +119,7 @@ def uniform_overview(request: HttpRequest) -> HttpResponse:
             "can_generate": has_perm(request.user, "uniform.generate_gifts"),
             "can_stock": has_perm(request.user, "uniform.stock"),
             "can_print": has_perm(request.user, "uniform.print"),
+            "can_branded": has_perm(request.user, "uniform.branded"),
             "form": filters.form,
         },
         status=200 if filters.is_valid() else 400,
@@ -140,6 +141,7 @@ def _plan_rows(plan: services.GiftPlan) -> list[dict]:
             "pack_cost": pounds(intake.pack_cost_pence),
             "total": pounds(intake.total_pence),
             "fund": intake.fund,
+            "branded_over": intake.branded_over,
         }
         for intake in plan.intakes
     ]
@@ -352,9 +354,14 @@ def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> Http
             "summary": summary,
             "can_size": can_size and any(gift.status in editable for gift in gifts),
             "can_hand_over": has_perm(request.user, "uniform.hand_over"),
+            # Second-hand is offered only where the class's pack does not promise new.
+            "secondhand_ok": selectors.welcome_packs_visible_to(request.user)
+            .filter(school=school, year_group=year_group, promise_new=False)
+            .exists(),
             # Which statuses show the pack and hand-over buttons: the gift's transitions table says.
             "pack_from": GIFT_FLOW["pack"].sources,
             "hand_over_from": GIFT_FLOW["hand-over"].sources,
+            "secondhand_from": (Status.SIZED, Status.PACKED),
             "can_print": has_perm(request.user, "uniform.print"),
             "shows_names": shows_names,
             "error": error,
@@ -427,6 +434,21 @@ class ItemForm(GovukErrorsMixin, forms.Form):
         initial=True,
         widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
     )
+    branded = forms.BooleanField(
+        label="Branded (the school's logo, or sold only through the school)",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
+    required = forms.BooleanField(
+        label="Required (pupils must have it)",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
+    is_tie = forms.BooleanField(
+        label="It is a tie",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
 
     def clean_kind(self) -> str:
         return self.cleaned_data["kind"] or ItemKind.UNIFORM
@@ -477,6 +499,9 @@ def uniform_item_edit(request: HttpRequest, school_pk: int, pk: int | None = Non
             "supplier": item.supplier,
             "track_stock": item.track_stock,
             "is_active": item.is_active,
+            "branded": item.branded,
+            "required": item.required,
+            "is_tie": item.is_tie,
         }
         if item
         else None
@@ -496,6 +521,9 @@ def uniform_item_edit(request: HttpRequest, school_pk: int, pk: int | None = Non
                 supplier=data["supplier"],
                 track_stock=data["track_stock"],
                 is_active=data["is_active"],
+                branded=data["branded"],
+                required=data["required"],
+                is_tie=data["is_tie"],
             )
         except SupportError as exc:
             form_error_from(form, exc)
@@ -536,7 +564,11 @@ def welcome_pack_edit(request: HttpRequest, school_pk: int, year_group: int) -> 
         if not error:
             try:
                 services.welcome_pack_set(
-                    school=school, year_group=year_group, contents=contents, actor=request.user
+                    school=school,
+                    year_group=year_group,
+                    contents=contents,
+                    actor=request.user,
+                    promise_new=request.POST.get("promise_new") == "yes",
                 )
             except SupportError as exc:
                 error = exc.message
@@ -548,7 +580,15 @@ def welcome_pack_edit(request: HttpRequest, school_pk: int, year_group: int) -> 
     return render(
         request,
         "uniform/pack_form.html",
-        {"school": school, "label": printing.year_label(year_group), "rows": rows, "error": error},
+        {
+            "school": school,
+            "label": printing.year_label(year_group),
+            "rows": rows,
+            "error": error,
+            "promise_new": request.POST.get("promise_new") == "yes"
+            if request.method == "POST"
+            else (pack.promise_new if pack else True),
+        },
         status=400 if error else 200,
     )
 
