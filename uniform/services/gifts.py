@@ -253,7 +253,9 @@ class GiftPlan:
         return f"{self.count}:{self.total_pence}"
 
 
-def _gift_plan(school: School, academic_year: int) -> GiftPlan:
+def _gift_plan(school: School, academic_year: int, *, branded: bool = False) -> GiftPlan:
+    """The plan; with ``branded``, the school's required branded items are counted too (the check page's
+    flag: generating itself does not need the query)."""
     pack_rows = list(
         WelcomePack.objects.filter(school=school)
         .select_related("fund")
@@ -271,7 +273,7 @@ def _gift_plan(school: School, academic_year: int) -> GiftPlan:
         .only("pk", "legal_forename", "preferred_forename", "surname", "year_group", "upn")
         .order_by("pk")
     )
-    branded = branded_count(school)
+    count = branded_count(school) if branded else None
     intakes = []
     for year_group in sorted(packs):
         pack = packs[year_group]
@@ -289,17 +291,17 @@ def _gift_plan(school: School, academic_year: int) -> GiftPlan:
                 pack_cost_pence=sum(line.item.unit_cost_pence * line.quantity for line in pack.items.all()),
                 fund=pack.fund,
                 lines=tuple((line.item_id, line.quantity) for line in pack.items.all()),
-                branded_over=required_branded if branded.over else (),
+                branded_over=required_branded if count and count.over else (),
             )
         )
-    return GiftPlan(school=school, academic_year=academic_year, intakes=tuple(intakes), branded=branded)
+    return GiftPlan(school=school, academic_year=academic_year, intakes=tuple(intakes), branded=count)
 
 
 def gifts_generate_preview(*, school: School, academic_year: int, actor: AbstractBaseUser) -> GiftPlan:
     """What ``gifts_generate`` would do now, writing nothing: the same checks and the same pricing."""
     require_school(actor, school, lead=True)
     _check_academic_year(academic_year)
-    return _gift_plan(school, academic_year)
+    return _gift_plan(school, academic_year, branded=True)
 
 
 @transaction.atomic
