@@ -55,7 +55,7 @@ from funds.services.ledger import (
 )
 from support.audit import audit_event, audit_record, audit_record_many
 from support.dates import academic_year_start_for
-from support.errors import SupportError
+from support.errors import ConflictError, SupportError
 from support.models import Policy, Pupil
 from support.money import pounds
 from support.permissions import has_perm
@@ -588,7 +588,7 @@ def request_mark_from_secondhand(
         or ""
     )
     if not condition:
-        raise SupportError(
+        raise ConflictError(
             f"There is not enough second-hand {request.item.name} in size {request.size_label} in stock.",
             code="no_stock",
         )
