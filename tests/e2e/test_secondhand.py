@@ -50,7 +50,7 @@ def test_a_school_takes_in_donated_blazers_and_meets_a_request_from_them_at_no_c
     check_page(page, "request-offered-second-hand")
     page.get_by_role("button", name="Give second-hand: good (3 in stock)").click()
     assert page.get_by_text("Request met second-hand, at no cost to the fund.").is_visible()
-    assert page.get_by_text("£0.00: Met from second-hand stock (second-hand, good)").is_visible()
+    assert page.get_by_text("£0.00: Met from second-hand stock (good): no cost to the fund.").is_visible()
     approved_blazer.refresh_from_db()
     assert (approved_blazer.status, approved_blazer.cost_pence) == (SupportRequest.Status.FROM_STOCK, 0)
     assert fund_position(fund=funded).committed_pence == committed - 30_00  # the £30 went back

@@ -266,3 +266,51 @@ def test_it_counts_what_second_hand_saved_per_school_between_two_days(
     assert [row.school.pk for row in secondhand_by_school(pastoral_b, start=today, end=today)] == [
         school_b.pk
     ]
+
+
+def test_the_api_takes_donations_in_for_the_callers_schools_only(pastoral_a, pastoral_b, finance, blazer_a):
+    api = APIClient()
+    body = {"item": blazer_a.pk, "size": "9-10", "condition": "as_new", "quantity": 2, "note": "Fair"}
+    api.force_authenticate(finance)
+    assert api.post("/api/v1/stock-donations/", body, format="json").status_code == 403
+    api.force_authenticate(pastoral_b)
+    answer = api.post("/api/v1/stock-donations/", body, format="json")
+    assert answer.status_code == 400  # another school's item "does not exist"
+    assert not StockLevel.objects.exists()
+    api.force_authenticate(pastoral_a)
+    answer = api.post("/api/v1/stock-donations/", body, format="json")
+    assert answer.status_code == 201, answer.content
+    assert (answer.json()["condition"], answer.json()["change"]) == ("as_new", 2)
+    assert stock_services.secondhand_in_stock(item=blazer_a, size="9-10") == {"as_new": 2}
+
+
+def test_the_api_chooses_second_hand_for_a_pack(pastoral_a, blazer_a, packed_gift):
+    api = APIClient()
+    api.force_authenticate(pastoral_a)
+    url = f"/api/v1/gifts/{packed_gift.pk}/second-hand/"
+    body = {"lines": [{"item": blazer_a.pk, "condition": "good"}]}
+    assert api.post(url, body, format="json").status_code == 400  # the pack promises new
+    _allow_secondhand(packed_gift)
+    answer = api.post(url, body, format="json")
+    assert answer.status_code == 200, answer.content
+    conditions = {line["item"]: line["condition"] for line in answer.json()["lines"]}
+    assert conditions[blazer_a.pk] == "good"
+
+
+def test_a_lead_lets_a_pack_be_given_second_hand_on_its_page(client_for, lead_a, school_a, blazer_a):
+    from uniform.models import WelcomePack
+
+    page = f"/uniform/schools/{school_a.pk}/packs/0/"
+    assert (
+        'name="promise_new" type="checkbox" value="yes" checked'
+        in client_for(lead_a).get(page).content.decode()
+    )
+    client_for(lead_a).post(page, {f"qty-{blazer_a.pk}": "1"})
+    pack = WelcomePack.objects.get(school=school_a, year_group=0)
+    assert not pack.promise_new  # the box left unticked
+    assert AuditEvent.objects.filter(
+        action="welcome_pack.promise_new_changed", after__promise_new=False
+    ).exists()
+    client_for(lead_a).post(page, {f"qty-{blazer_a.pk}": "1", "promise_new": "yes"})
+    pack.refresh_from_db()
+    assert pack.promise_new

@@ -593,7 +593,9 @@ def request_mark_from_secondhand(
             code="no_stock",
         )
     before = _snapshot(request)
-    reason = SECONDHAND_NO_COST.format(condition=Condition(condition).label.lower())
+    reason = SECONDHAND_NO_COST.format(
+        condition=Condition(condition).label.removeprefix("Second-hand, ").lower()
+    )
     moved = _move(
         request=request,
         actor=actor,
