@@ -1,6 +1,7 @@
 """The API of making the fund go further: donated uniform taken into stock, second-hand per school, and
 each school's required branded items against the legal limit. Scoped as the pages are."""
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
@@ -9,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from support.dates import academic_year_bounds, academic_year_start_for
+from support.models import School
 from support.scopes import scope_for
 from support.selectors import schools_visible_to
 from uniform import selectors
@@ -84,6 +86,10 @@ class SecondhandViewSet(viewsets.ViewSet):
 
     permission = "uniform.view"
 
+    def get_queryset(self) -> QuerySet[School]:
+        """The schools the caller sees (the rows), with no filters of their own."""
+        return schools_visible_to(self.request.user).filter(is_active=True).order_by("name")
+
     @extend_schema(responses={200: SecondhandSchoolSerializer(many=True)})
     def list(self, request: Request) -> Response:
         today = timezone.localdate()
@@ -98,13 +104,15 @@ class BrandedItemsViewSet(viewsets.ViewSet):
 
     permission = "uniform.branded"
 
+    def get_queryset(self) -> QuerySet[School]:
+        """A lead's own schools; every school for a trust admin."""
+        scope = scope_for(self.request.user)
+        schools = schools_visible_to(self.request.user).filter(is_active=True).order_by("name")
+        return schools if scope.is_admin else schools.filter(pk__in=scope.lead_school_ids)
+
     @extend_schema(responses={200: BrandedSchoolSerializer(many=True)})
     def list(self, request: Request) -> Response:
-        scope = scope_for(request.user)
-        schools = schools_visible_to(request.user).filter(is_active=True).order_by("name")
-        if not scope.is_admin:
-            schools = schools.filter(pk__in=scope.lead_school_ids)
-        return Response(BrandedSchoolSerializer(branded_counts(schools), many=True).data)
+        return Response(BrandedSchoolSerializer(branded_counts(self.get_queryset()), many=True).data)
 
 
 router = SimpleRouter()
