@@ -14,6 +14,7 @@ from django.utils import timezone
 from support.access import requires
 from support.dates import academic_year_bounds, academic_year_start_for
 from support.errors import SupportError
+from support.permissions import has_perm
 from support.scopes import scope_for
 from support.selectors import schools_visible_to
 from uniform import selectors
@@ -37,7 +38,7 @@ def uniform_secondhand(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "year": year,
             "total_saved": sum(row.saved_pence for row in rows),
-            "can_stock": scope_for(request.user).is_school_staff or scope_for(request.user).is_admin,
+            "can_stock": has_perm(request.user, "uniform.stock"),
         },
     )
 
