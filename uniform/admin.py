@@ -49,6 +49,9 @@ class UniformItemForm(BoundedFormMixin, forms.ModelForm):
             "supplier",
             "track_stock",
             "is_active",
+            "branded",
+            "required",
+            "is_tie",
         ]
 
     def clean_sizes(self) -> list[str]:
@@ -64,7 +67,8 @@ class UniformItemAdmin(TrustModelAdmin):
     form = UniformItemForm
     selector = staticmethod(selectors.uniform_items_visible_to)
     list_display = ["name", "school", "kind", "sizes", "unit_cost", "supplier", "track_stock", "is_active"]
-    list_filter = ["kind", "is_active", "track_stock", "school"]
+    list_display += ["branded", "required"]
+    list_filter = ["kind", "is_active", "track_stock", "branded", "required", "school"]
     search_fields = ["name", "supplier", "school__name"]
     list_select_related = ["school"]
 
@@ -82,6 +86,9 @@ class UniformItemAdmin(TrustModelAdmin):
             **{name: data[name] for name in ("name", "kind", "sizes", "unit_cost_pence", "supplier")},
             track_stock=data.get("track_stock", False),
             is_active=data.get("is_active", False),
+            branded=data.get("branded", False),
+            required=data.get("required", False),
+            is_tie=data.get("is_tie", False),
         )
         obj.pk, obj._state.adding = item.pk, False
         obj.refresh_from_db()
@@ -177,7 +184,7 @@ class WelcomePackAdmin(TrustModelAdmin):
 class GiftLineInline(BoundedAdminMixin, admin.TabularInline):
     model = GiftLine
     extra = 0
-    fields = readonly_fields = ["item", "quantity", "size"]
+    fields = readonly_fields = ["item", "quantity", "size", "condition"]
 
     def has_view_permission(self, request, obj=None):
         return scope_for(request.user).is_admin
@@ -205,14 +212,14 @@ class GiftAdmin(ReadOnlyUniformAdmin):
 @admin.register(StockLevel)
 class StockLevelAdmin(ReadOnlyUniformAdmin):
     selector = staticmethod(selectors.stock_levels_visible_to)
-    list_display = ["item", "size", "quantity"]
-    list_filter = ["item__school"]
+    list_display = ["item", "size", "condition", "quantity"]
+    list_filter = ["condition", "item__school"]
     list_select_related = ["item__school"]
 
 
 @admin.register(StockMovement)
 class StockMovementAdmin(ReadOnlyUniformAdmin):
     selector = staticmethod(selectors.stock_movements_visible_to)
-    list_display = ["at", "item", "size", "change", "kind", "by", "note"]
-    list_filter = ["kind", "item__school"]
+    list_display = ["at", "item", "size", "condition", "change", "kind", "saved_pence", "by", "note"]
+    list_filter = ["kind", "condition", "item__school"]
     list_select_related = ["item__school", "by"]

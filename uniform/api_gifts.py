@@ -12,7 +12,7 @@ from support.bounds import ID_MAX
 from support.errors import SupportError
 from uniform import selectors
 from uniform.filters import GiftFilter
-from uniform.models import Gift, GiftLine, UniformItem, WelcomePack, WelcomePackItem
+from uniform.models import Condition, Gift, GiftLine, UniformItem, WelcomePack, WelcomePackItem
 from uniform.services import gifts as services
 
 
@@ -31,6 +31,9 @@ class UniformItemSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
             "supplier",
             "track_stock",
             "is_active",
+            "branded",
+            "required",
+            "is_tie",
         ]
         read_only_fields = fields
 
@@ -49,7 +52,7 @@ class WelcomePackSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = WelcomePack
-        fields = ["id", "school", "year_group", "items"]
+        fields = ["id", "school", "year_group", "promise_new", "items"]
         read_only_fields = fields
 
 
@@ -59,7 +62,7 @@ class GiftLineSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = GiftLine
-        fields = ["id", "item", "item_name", "quantity", "size", "sizes"]
+        fields = ["id", "item", "item_name", "quantity", "size", "sizes", "condition"]
         read_only_fields = fields
 
 
@@ -103,6 +106,19 @@ class SizesSerializer(serializers.Serializer):
     sizes = SizeSerializer(many=True)
 
 
+class LineConditionSerializer(serializers.Serializer):
+    item = serializers.IntegerField(
+        min_value=1, max_value=ID_MAX, help_text="The uniform item's id (one of the gift's lines)"
+    )
+    condition = serializers.ChoiceField(
+        choices=Condition.choices, help_text="new, or the condition of donated second-hand stock to give"
+    )
+
+
+class SecondhandChoiceSerializer(serializers.Serializer):
+    lines = LineConditionSerializer(many=True)
+
+
 class UniformItemViewSet(viewsets.ReadOnlyModelViewSet):
     permission = "uniform.view"
     serializer_class = UniformItemSerializer
@@ -136,6 +152,7 @@ class GiftViewSet(viewsets.ReadOnlyModelViewSet):
         "sizes": "uniform.record_sizes",
         "packed": "uniform.hand_over",
         "handed_over": "uniform.hand_over",
+        "second_hand": "uniform.hand_over",
     }
     serializer_class = GiftSerializer
     filterset_class = GiftFilter
@@ -181,6 +198,23 @@ class GiftViewSet(viewsets.ReadOnlyModelViewSet):
     def handed_over(self, request: Request, pk: str | None = None) -> Response:
         """Hand a packed gift over: refused (409) when tracked stock is too low."""
         gift = services.gift_hand_over(gift=self.get_object(), actor=request.user)
+        return self._fresh(gift)
+
+    @extend_schema(request=SecondhandChoiceSerializer, responses={200: GiftSerializer})
+    @action(detail=True, methods=["post"], url_path="second-hand")
+    def second_hand(self, request: Request, pk: str | None = None) -> Response:
+        """Choose, by item, donated second-hand stock instead of new (never for a pack promised new): the
+        fund is charged only for what is given new at hand-over."""
+        gift = self.get_object()
+        body = SecondhandChoiceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        lines = {line.item_id: line.pk for line in gift.lines.all()}
+        wanted = {}
+        for entry in body.validated_data["lines"]:
+            if entry["item"] not in lines:
+                raise SupportError("This item is not in the pack.", field="lines")
+            wanted[lines[entry["item"]]] = entry["condition"]
+        services.gift_secondhand_choose(gift=gift, conditions=wanted, actor=request.user)
         return self._fresh(gift)
 
 

@@ -11,7 +11,7 @@ from support import safeguarding
 from support.api.visibility import VisibleFieldsMixin
 from support.selectors import pupils_visible_to
 from uniform.filters import SupportRequestFilter
-from uniform.models import ItemKind, SupportRequest
+from uniform.models import SECONDHAND, Condition, ItemKind, SupportRequest
 from uniform.selectors import support_requests_visible_to, uniform_items_visible_to
 from uniform.services import requests as services
 from uniform.transitions import REQUEST_FLOW
@@ -105,6 +105,15 @@ class ApprovalSerializer(DecisionSerializer):
     )
 
 
+class SecondhandSerializer(serializers.Serializer):
+    condition = serializers.ChoiceField(
+        choices=[(c, Condition(c).label) for c in SECONDHAND],
+        required=False,
+        default="",
+        help_text="Which second-hand stock to take; default the best condition that has enough.",
+    )
+
+
 class SupportRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Requests for coats, shoes and uniform for pupils in need. Approve and reject are for leads."""
 
@@ -113,7 +122,9 @@ class SupportRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
         "retrieve": "requests.view",
         "create": "requests.create",
         # The moves the API offers, each with the permission the transitions table gives it.
-        **REQUEST_FLOW.action_permissions("approve", "reject", "ordered", "from-stock", "handed-over"),
+        **REQUEST_FLOW.action_permissions(
+            "approve", "reject", "ordered", "from-stock", "from-secondhand", "handed-over"
+        ),
     }
     serializer_class = SupportRequestSerializer
     filterset_class = SupportRequestFilter
@@ -162,6 +173,18 @@ class SupportRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
     @action(detail=True, methods=["post"], url_path="from-stock")
     def from_stock(self, request: Request, pk: str | None = None) -> Response:
         return self._fulfil(services.request_mark_from_stock)
+
+    @extend_schema(request=SecondhandSerializer, responses={200: SupportRequestSerializer})
+    @action(detail=True, methods=["post"], url_path="from-secondhand")
+    def from_secondhand(self, request: Request, pk: str | None = None) -> Response:
+        """Meet an approved request from donated second-hand stock: it costs the fund nothing (the money
+        committed is given back); 409 when there is not enough in the size."""
+        body = SecondhandSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        moved = services.request_mark_from_secondhand(
+            request=self.get_object(), actor=request.user, **body.validated_data
+        )
+        return Response(self.get_serializer(moved).data)
 
     @extend_schema(request=None, responses={200: SupportRequestSerializer})
     @action(detail=True, methods=["post"], url_path="handed-over")

@@ -1,3 +1,3 @@
-from uniform import api_gifts, api_requests
+from uniform import api_gifts, api_requests, api_secondhand
 
-urlpatterns = [*api_gifts.urlpatterns, *api_requests.urlpatterns]
+urlpatterns = [*api_gifts.urlpatterns, *api_requests.urlpatterns, *api_secondhand.urlpatterns]

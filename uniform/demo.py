@@ -120,12 +120,17 @@ def uniform_demo_seed() -> list[str]:
     history = _requests_history(today=timezone.localdate())
     requests = _requests_demo_seed()
     refused = _finance_refuses_one()
+    over = _branded_demo_seed()
+    secondhand = _secondhand_demo_seed()
     return [
         f"Welcome uniform: items, a welcome pack and opening stock at {seeded} schools (no gifts yet).",
         f"Coats and shoes: {history} handed over since 1 September last year.",
         f"Coats, shoes and uniform: {requests} requests at the first lead's schools today; "
         f"{SupportRequest.objects.filter(status=SupportRequest.Status.AWAITING_FINANCE).count()} wait for "
         f"finance, {refused} turned down by finance.",
+        f"Branded items: required ones marked at every school; {over} over the legal limit.",
+        f"Second-hand uniform: {secondhand} donated blazers taken in at the first lead's secondary; "
+        "one request met from them at £0, one approved and waiting.",
     ]
 
 
@@ -426,3 +431,69 @@ def _requests_demo_seed() -> int:
         )
         made += 1
     return made
+
+
+# Branded and required at every school: within the law (3; 4 at a secondary with a tie), except the first
+# demo lead's primary, which also requires its branded polo shirt (4 of 3: the branded-items page shows it).
+BRANDED = {
+    Phase.PRIMARY: ["Sweatshirt", "PE kit", "Book bag"],
+    Phase.SECONDARY: ["Blazer", "Tie", "PE kit"],
+}
+OVER_THE_LIMIT = "Polo shirt"
+
+
+def _lead_schools(phase: str) -> list[School]:
+    from django.contrib.auth import get_user_model
+
+    from support.scopes import scope_for
+
+    lead = get_user_model().objects.filter(username="lead_a").first()
+    if lead is None:
+        return []
+    return list(School.objects.filter(pk__in=scope_for(lead).school_ids, phase=phase).order_by("pk"))
+
+
+def _branded_demo_seed() -> int:
+    """Mark each school's branded required items; returns how many schools are over the limit."""
+    for phase, names in BRANDED.items():
+        UniformItem.objects.filter(school__phase=phase, kind=ItemKind.UNIFORM, name__in=names).update(
+            branded=True, required=True
+        )
+    UniformItem.objects.filter(kind=ItemKind.UNIFORM, name="Tie").update(is_tie=True)
+    over = _lead_schools(Phase.PRIMARY)[:1]
+    UniformItem.objects.filter(school__in=over, name=OVER_THE_LIMIT).update(branded=True, required=True)
+    return len(over)
+
+
+def _secondhand_demo_seed() -> int:
+    """Donated blazers at the first demo lead's secondary school, whose Year 7 pack does not promise new:
+    one in-need pupil's blazer request met from them at £0, another approved and waiting for staff to
+    choose second-hand or new. Returns how many blazers were donated."""
+    from django.contrib.auth import get_user_model
+
+    from uniform.services.requests import request_create, request_mark_from_secondhand
+    from uniform.services.stock import stock_donation_receive
+
+    lead = get_user_model().objects.filter(username="lead_a").first()
+    school = next(iter(_lead_schools(Phase.SECONDARY)), None)
+    blazer = school and UniformItem.objects.filter(school=school, name="Blazer").first()
+    if lead is None or not blazer:
+        return 0
+    WelcomePack.objects.filter(school=school).update(promise_new=False)
+    donated = 0
+    for size, condition, count in ((blazer.sizes[0], "good", 4), (blazer.sizes[1], "as_new", 2)):
+        stock_donation_receive(
+            item=blazer, size=size, quantity=count, condition=condition, actor=lead, note="Summer fair"
+        )
+        donated += count
+    # In-need pupils without a request yet (the 4-blazer request above took the newest).
+    asked = SupportRequest.objects.filter(school=school).values("pupil_id")
+    pupils = Pupil.objects.filter(school=school, in_need=True).exclude(pk__in=asked).order_by("-pk")[:2]
+    for n, pupil in enumerate(pupils):
+        request = request_create(
+            pupil=pupil, kind=ItemKind.UNIFORM, item=blazer, size=blazer.sizes[n], reason="Outgrown",
+            urgency="routine", actor=lead,
+        )  # fmt: skip
+        if n == 0 and request.status == SupportRequest.Status.APPROVED:
+            request_mark_from_secondhand(request=request, actor=lead)
+    return donated

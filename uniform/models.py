@@ -22,6 +22,18 @@ class ItemKind(models.TextChoices):
     SHOES = "shoes", "Shoes"
 
 
+class Condition(models.TextChoices):
+    """What state an item of stock is in: new from the supplier, or donated second-hand."""
+
+    NEW = "new", "New"
+    AS_NEW = "as_new", "Second-hand, as new"
+    GOOD = "good", "Second-hand, good"
+    FAIR = "fair", "Second-hand, worn but usable"
+
+
+SECONDHAND = (Condition.AS_NEW, Condition.GOOD, Condition.FAIR)  # best first: the order they are offered in
+
+
 class UniformItem(models.Model):
     """Something a school gives: a jumper, polo, PE kit, book bag, blazer, tie... or a coat or shoes."""
 
@@ -40,6 +52,13 @@ class UniformItem(models.Model):
         default=True, help_text="Refuse hand-overs that would take stock below zero."
     )
     is_active = models.BooleanField(default=True)
+    # The Children's Wellbeing and Schools Act 2026 limits the branded items a school may require
+    # (``uniform.branded``).
+    branded = models.BooleanField(default=False, help_text="Carries the school's logo or is only sold by it.")
+    required = models.BooleanField(default=False, help_text="Pupils must wear or have it (not optional).")
+    is_tie = models.BooleanField(
+        default=False, help_text="A tie: a secondary school may require a fourth branded item if it is a tie."
+    )
 
     class Meta:
         ordering = ["school__name", "name"]
@@ -64,6 +83,10 @@ class WelcomePack(models.Model):
         related_name="+",
         help_text="The fund that pays for these packs: generating the gifts commits their cost, handing "
         "one over spends it. Blank when the school pays from its own budget.",
+    )
+    promise_new = models.BooleanField(
+        default=True,
+        help_text="The trust promises these packs new: second-hand stock is never offered for them.",
     )
 
     class Meta:
@@ -141,6 +164,12 @@ class GiftLine(models.Model):
     item = models.ForeignKey(UniformItem, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveSmallIntegerField(default=1)
     size = models.CharField(max_length=30, blank=True)
+    condition = models.CharField(
+        max_length=8,
+        choices=Condition.choices,
+        default=Condition.NEW,
+        help_text="New, or second-hand stock staff chose instead (costing the fund nothing).",
+    )
 
     class Meta:
         ordering = ["gift", "item__name"]
@@ -238,11 +267,17 @@ class StockMovement(models.Model):
 
     class Kind(models.TextChoices):
         RECEIPT = "receipt", "Received from supplier"
+        DONATION = "donation", "Donated second-hand"
         HANDOVER = "handover", "Handed over"
         ADJUSTMENT = "adjustment", "Adjustment"
 
     item = models.ForeignKey(UniformItem, on_delete=models.PROTECT, related_name="movements")
     size = models.CharField(max_length=30, blank=True)
+    condition = models.CharField(max_length=8, choices=Condition.choices, default=Condition.NEW)
+    saved_pence = models.PositiveIntegerField(
+        default=0,
+        help_text="A second-hand hand-over: what the items would have cost new, which the fund did not pay.",
+    )
     change = models.IntegerField()
     kind = models.CharField(max_length=12, choices=Kind.choices)
     note = models.CharField(max_length=300, blank=True)
@@ -257,7 +292,11 @@ class StockMovement(models.Model):
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["item", "size"], name="stock_movement_item_size")]
         constraints = [
-            models.CheckConstraint(condition=~Q(change=0), name="stock_movement_changes_something")
+            models.CheckConstraint(condition=~Q(change=0), name="stock_movement_changes_something"),
+            models.CheckConstraint(
+                condition=Q(saved_pence=0) | (~Q(condition="new") & Q(kind="handover")),
+                name="stock_movement_saving_is_secondhand",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -277,14 +316,18 @@ class StockLevel(models.Model):
 
     item = models.ForeignKey(UniformItem, on_delete=models.PROTECT, related_name="stock_levels")
     size = models.CharField(max_length=30, blank=True)
+    condition = models.CharField(max_length=8, choices=Condition.choices, default=Condition.NEW)
     quantity = models.IntegerField(default=0)
 
     class Meta:
-        ordering = ["item", "size"]
+        ordering = ["item", "size", "condition"]
         constraints = [
-            models.UniqueConstraint(fields=["item", "size"], name="stock_level_per_item_size"),
+            models.UniqueConstraint(
+                fields=["item", "size", "condition"], name="stock_level_per_item_size_condition"
+            ),
             models.CheckConstraint(condition=Q(quantity__gte=0), name="stock_level_not_negative"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.item.name} {self.size}: {self.quantity}"
+        label = "" if self.condition == Condition.NEW else f" ({self.get_condition_display().lower()})"
+        return f"{self.item.name} {self.size}{label}: {self.quantity}"

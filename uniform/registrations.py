@@ -22,10 +22,15 @@ def register() -> None:
             "requests.create": SCHOOL_STAFF,
             "requests.decide": LEADS,
             "requests.fulfil": SCHOOL_STAFF,
+            # Each school's required branded items against the legal limit (issue 22).
+            "uniform.branded": LEADS,
         }
     )
     registry.register_guide("gifts-and-sizes", title="Welcome packs and sizes", permission="uniform.view")
     registry.register_guide("requests", title="Coat, shoe and uniform requests", permission="requests.view")
+    registry.register_guide(
+        "second-hand-and-branded", title="Second-hand uniform and branded items", permission="uniform.view"
+    )
     registry.register_nav_group("uniform", label="Uniform", order=40)
     registry.register_nav_item(
         "Uniform",

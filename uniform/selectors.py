@@ -4,11 +4,24 @@ School staff see their schools' items, gifts and requests; finance and trust adm
 charity staff see none.
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+import datetime
+from dataclasses import dataclass
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet, Sum
+
+from support.dates import local_midnight
+from support.models import School
 from support.scopes import scope_for
-from uniform.models import Gift, StockLevel, StockMovement, SupportRequest, UniformItem, WelcomePack
+from uniform.models import (
+    SECONDHAND,
+    Gift,
+    StockLevel,
+    StockMovement,
+    SupportRequest,
+    UniformItem,
+    WelcomePack,
+)
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -65,3 +78,71 @@ def support_requests_sent_back(user: User) -> QuerySet[SupportRequest]:
 def gifts_awaiting_sizes(user: User, *, academic_year: int) -> QuerySet[Gift]:
     """Welcome packs of ``academic_year`` with a size still to record (the overview's "Waiting for sizes")."""
     return gifts_visible_to(user).filter(academic_year=academic_year, status=Gift.Status.AWAITING_SIZES)
+
+
+# --- Second-hand uniform ----------------------------------------------------------------------
+
+
+def _day_bounds(start: datetime.date, end: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """From the start of ``start`` to the end of ``end``, in the trust's time zone."""
+    return local_midnight(start), local_midnight(end + datetime.timedelta(days=1))
+
+
+def secondhand_savings(start: datetime.date, end: datetime.date) -> dict[int, int]:
+    """What donated second-hand uniform saved each school between ``start`` and ``end`` (inclusive):
+    school id → pence, the items' unit cost new, for the second-hand items handed over (welcome packs)
+    or taken for a request in those days. Schools that saved nothing are left out.
+
+    Trust-wide aggregates with no pupil or family in them, for the trustees' impact report: the caller
+    decides who may read them.
+    """
+    since, until = _day_bounds(start, end)
+    rows = (
+        StockMovement.objects.filter(
+            kind=StockMovement.Kind.HANDOVER, condition__in=SECONDHAND, at__gte=since, at__lt=until
+        )
+        .values("item__school_id")
+        .annotate(saved=Sum("saved_pence"))
+        .order_by("item__school_id")
+    )
+    return {row["item__school_id"]: row["saved"] for row in rows if row["saved"]}
+
+
+@dataclass(frozen=True)
+class SecondhandRow:
+    """One school's second-hand uniform: in stock now, and given out and saved between two days."""
+
+    school: School
+    in_stock: int
+    given: int
+    saved_pence: int
+
+
+def secondhand_by_school(user: User, *, start: datetime.date, end: datetime.date) -> list[SecondhandRow]:
+    """Second-hand uniform per school the user sees (the second-hand page and its API): in stock now,
+    items given out and what they saved between ``start`` and ``end``."""
+    schools = list(_school_filter(user, School.objects.filter(is_active=True), "pk").order_by("name"))
+    since, until = _day_bounds(start, end)
+    stock = dict(
+        stock_levels_visible_to(user)
+        .filter(condition__in=SECONDHAND)
+        .values("item__school_id")
+        .annotate(n=Sum("quantity"))
+        .values_list("item__school_id", "n")
+    )
+    given = {
+        row["item__school_id"]: row
+        for row in stock_movements_visible_to(user)
+        .filter(kind=StockMovement.Kind.HANDOVER, condition__in=SECONDHAND, at__gte=since, at__lt=until)
+        .values("item__school_id")
+        .annotate(n=Sum("change"), saved=Sum("saved_pence"))
+    }
+    return [
+        SecondhandRow(
+            school=school,
+            in_stock=stock.get(school.pk) or 0,
+            given=-(given[school.pk]["n"] or 0) if school.pk in given else 0,
+            saved_pence=(given[school.pk]["saved"] or 0) if school.pk in given else 0,
+        )
+        for school in schools
+    ]

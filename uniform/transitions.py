@@ -5,7 +5,7 @@ A coat, shoe or uniform request (``SupportRequest``)::
     requested ─approve─▶ approved | finance      (the cost decides: committed, or finance decides)
     finance ─(finance's decision)─▶ approved | rejected | changes
     changes ─revise─▶ requested | approved | finance
-    approved ─ordered─▶ ordered;  approved ─from-stock─▶ from stock
+    approved ─ordered─▶ ordered;  approved ─from-stock | from-secondhand─▶ from stock
     ordered | from stock ─handed-over─▶ handed over
     requested | finance | changes | approved ─reject─▶ rejected
 
@@ -40,6 +40,8 @@ REQUEST_FLOW = Transitions(
             "requests.create",
             "changed",
         ),
+        # Offered first when second-hand stock in the size is there: the fund is then charged nothing.
+        Move("from-secondhand", (_R.APPROVED,), (_R.FROM_STOCK,), "requests.fulfil", "met second-hand"),
         Move("ordered", (_R.APPROVED,), (_R.ORDERED,), "requests.fulfil", "ordered"),
         Move("from-stock", (_R.APPROVED,), (_R.FROM_STOCK,), "requests.fulfil", "taken from stock"),
         Move("handed-over", (_R.ORDERED, _R.FROM_STOCK), (_R.HANDED_OVER,), "requests.fulfil", "handed over"),

@@ -1,3 +1,3 @@
-from uniform.web import gifts, requests
+from uniform.web import gifts, requests, secondhand
 
-urlpatterns = [*gifts.urlpatterns, *requests.urlpatterns]
+urlpatterns = [*gifts.urlpatterns, *requests.urlpatterns, *secondhand.urlpatterns]

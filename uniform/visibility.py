@@ -10,11 +10,11 @@ from uniform.models import Gift, GiftLine, SupportRequest, UniformItem, WelcomeP
 
 def register() -> None:
     item = ("id", "school", "name", "kind", "sizes", "unit_cost_pence", "supplier", "track_stock")
-    item += ("is_active",)
+    item += ("is_active", "branded", "required", "is_tie")
     register_fields(UniformItem, dict.fromkeys(item, MONEY))
-    register_fields(WelcomePack, dict.fromkeys(("id", "school", "year_group", "items"), MONEY))
+    register_fields(WelcomePack, dict.fromkeys(("id", "school", "year_group", "promise_new", "items"), MONEY))
     register_fields(WelcomePackItem, dict.fromkeys(("id", "pack", "item", "quantity"), MONEY))
-    register_fields(GiftLine, dict.fromkeys(("id", "gift", "item", "quantity", "size"), MONEY))
+    register_fields(GiftLine, dict.fromkeys(("id", "gift", "item", "quantity", "size", "condition"), MONEY))
     gift = (
         "id", "school", "academic_year", "year_group", "status", "packed_at", "packed_by", "handed_over_at",
         "handed_over_by", "cost_pence", "lines", "created_at",

@@ -486,15 +486,22 @@ def fund_commitment_release(
     note: str = "",
     occurred_on: date | None = None,
     today: date | None = None,
+    amount_pence: int | None = None,
 ) -> list[LedgerEntry]:
     """A voucher cancelled or expired, a request withdrawn (on ``occurred_on``, default today): give the
-    open commitment back.
+    open commitment back. ``amount_pence`` gives back only that much of it (a welcome pack handed over
+    partly from donated second-hand stock), the rest staying open.
 
     Idempotent: with nothing open it does nothing and returns [].
     """
     occurred_on = occurred_day(occurred_on, today=today)
     releases = []
+    left = amount_pence
     for fund_id, commitment, open_pence in _open_commitments(source):
+        if left is not None:
+            open_pence, left = min(open_pence, left), left - min(open_pence, left)
+            if open_pence <= 0:
+                continue
         release = LedgerEntry.objects.create(
             fund_id=fund_id,
             kind=Kind.COMMITMENT_RELEASE,

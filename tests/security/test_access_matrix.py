@@ -127,6 +127,13 @@ gift_pack                       GET   gift     405     405     405     405     4
 gift_pack                       POST  gift     L       302|404 302|404 404|302 403     403     403     302
 gift_hand_over                  GET   gift     405     405     405     405     405     405     405     405
 gift_hand_over                  POST  gift     L       302|404 302|404 404|302 403     403     403     302
+# A pack's new-or-second-hand choice (issue 22.2): staff who hand packs over; the world's pack promises new.
+gift_secondhand                 GET   gift     L       200|404 200|404 404|200 403     403     403     200
+gift_secondhand                 POST  gift     L       400|404 400|404 404|400 403     403     403     400
+# Second-hand uniform per school (what donated stock saved): whoever sees uniform, for their schools.
+uniform_secondhand              GET   -        L       200     200     200     200     403     403     200
+# Required branded items against the legal limit: leads (their schools) and trust admins.
+uniform_branded                 GET   -        L       403     200     403     403     403     403     200
 uniform_items                   GET   school   L       200|404 200|404 404|200 200     403     403     200
 uniform_item_add                GET   school   L       403     200|404 403     403     403     403     200
 uniform_item_add                POST  school   L       403     400|404 403     403     403     403     400
@@ -237,6 +244,12 @@ support-request-approve         POST  request  401     403     409|404 403     4
 support-request-reject          POST  request  401     403     400|404 403     403     403     403     400
 support-request-ordered         POST  request  401     200|404 200|404 404|200 403     403     403     200
 support-request-from-stock      POST  request  401     200|404 200|404 404|200 403     403     403     200
+# The world has no second-hand stock: refused as a conflict (409), changing nothing.
+support-request-from-secondhand POST  request  401     409|404 409|404 404|409 403     403     403     409
+gift-second-hand                POST  gift     401     400|404 400|404 404|400 403     403     403     400
+stock-donation-list             POST  -        401     400     400     400     403     403     403     400
+secondhand-school-list          GET   -        401     200     200     200     200     403     403     200
+branded-item-list               GET   -        401     403     200     403     403     403     403     200
 support-request-handed-over     POST  request  401     409|404 409|404 404|409 403     403     403     409
 
 # --- API: finance --------------------------------------------------------------------------------

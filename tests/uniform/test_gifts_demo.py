@@ -1,5 +1,6 @@
 """The demo trust's uniform, generating its whole intake in bounded queries, and the uniform admin."""
 
+import datetime
 from io import StringIO
 
 import pytest
@@ -15,9 +16,12 @@ from funds.services.ledger import standby_fund
 from support.models import Phase, Pupil, School
 from support.selectors import on_roll_at
 from tests.uniform.test_gifts_fixtures import bag_a, jumper_a, make_intake, pack_a, this_year
+from uniform.branded import branded_counts
 from uniform.demo import uniform_demo_seed
 from uniform.models import Gift, StockLevel, SupportRequest, UniformItem, WelcomePack
+from uniform.selectors import secondhand_savings
 from uniform.services import gifts as gift_services
+from uniform.services.requests import request_secondhand_offer
 
 FIXTURES = (bag_a, jumper_a, pack_a)  # pytest finds these by name
 pytestmark = pytest.mark.django_db
@@ -38,6 +42,19 @@ def test_it_seeds_items_packs_and_stock_for_every_demo_school_once():
     # some committed, some handed over (actual), and one uniform request waiting for finance.
     assert set(WelcomePack.objects.values_list("fund__name", flat=True)) == {"Welcome uniform budget"}
     assert fund_position(fund=Fund.objects.get(name="Welcome uniform budget")).available_pence == 70_000_00
+    # Issue 22: one school over the branded limit; donated blazers, one request met from them at £0.
+    assert [count.school.phase for count in branded_counts(School.objects.all()) if count.over] == [
+        Phase.PRIMARY
+    ]
+    met = SupportRequest.objects.get(no_cost_reason__startswith="Met from second-hand")
+    assert (met.status, met.cost_pence, met.item.name) == (SupportRequest.Status.FROM_STOCK, 0, "Blazer")
+    waiting = SupportRequest.objects.filter(
+        item__name="Blazer", quantity=1, status=SupportRequest.Status.APPROVED
+    )
+    assert request_secondhand_offer(request=waiting.get())
+    assert secondhand_savings(datetime.date.today(), datetime.date.today()) == {
+        met.school_id: met.item.unit_cost_pence
+    }
     standby = fund_position(fund=standby_fund())
     assert standby.committed_pence > 0
     assert standby.spent_pence > 0

@@ -12,6 +12,7 @@ from tests.uniform.conftest import make_outdoor_item
 from uniform.api_requests import SupportRequestViewSet
 from uniform.models import ItemKind, SupportRequest
 from uniform.services import requests as services
+from uniform.services.stock import stock_donation_receive
 from uniform.transitions import REQUEST_FLOW
 from uniform.web.requests import STEPS
 
@@ -25,6 +26,7 @@ BUTTONS = {
     "revise": ">Change the request</a>",
     "ordered": ">Mark as ordered</button>",
     "from-stock": ">Take from stock</button>",
+    "from-secondhand": ">Give second-hand: ",
     "handed-over": ">Mark as handed over</button>",
 }
 # How each door's service is called for a move (the web's and the API's are the same functions).
@@ -33,6 +35,7 @@ CALLS = {
     "reject": lambda r, actor: services.request_reject(request=r, actor=actor, reason="Not needed"),
     "ordered": lambda r, actor: services.request_mark_ordered(request=r, actor=actor),
     "from-stock": lambda r, actor: services.request_mark_from_stock(request=r, actor=actor),
+    "from-secondhand": lambda r, actor: services.request_mark_from_secondhand(request=r, actor=actor),
     "handed-over": lambda r, actor: services.request_hand_over(request=r, actor=actor),
     "revise": lambda r, actor: services.request_revise(
         request=r, actor=actor, size=r.size, reason="Changed", item=r.item
@@ -47,6 +50,8 @@ def request_in(family_a, pastoral_a, school_a):
     pupil.in_need = True
     pupil.save(update_fields=["in_need"])
     coat = make_outdoor_item(school_a, ItemKind.COAT, cost=5000_00)  # above any threshold: a lead decides
+    # Donated stock in its size, so the second-hand step is offered wherever the table allows it.
+    stock_donation_receive(item=coat, size=coat.sizes[0], quantity=3, condition="good", actor=pastoral_a)
 
     def make(status: str) -> SupportRequest:
         created = services.request_create(
@@ -93,7 +98,7 @@ def test_it_refuses_in_the_api_every_move_the_table_does_not_allow(status, reque
     api = APIClient()
     api.force_authenticate(admin)
     allowed = {m.name for m in REQUEST_FLOW.moves_from(status)}
-    for name in ["approve", "reject", "ordered", "from-stock", "handed-over"]:
+    for name in ["approve", "reject", "ordered", "from-stock", "from-secondhand", "handed-over"]:
         if name in allowed:
             continue
         answer = api.post(f"/api/v1/support-requests/{support_request.pk}/{name}/", {"reason": "x"})

@@ -444,8 +444,9 @@ def test_it_offers_only_the_moves_the_user_may_make(coat, pastoral_a, lead_a, pa
     assert request_next_steps(request=waiting, user=lead_a) == ["approve", "reject"]
     assert request_next_steps(request=waiting, user=pastoral_a) == []
     approved = SupportRequest.objects.filter(status=Status.APPROVED).get()
-    assert request_next_steps(request=approved, user=pastoral_a) == ["ordered", "from-stock"]
-    assert request_next_steps(request=approved, user=lead_a) == ["ordered", "from-stock", "reject"]
+    fulfil = ["from-secondhand", "ordered", "from-stock"]
+    assert request_next_steps(request=approved, user=pastoral_a) == fulfil
+    assert request_next_steps(request=approved, user=lead_a) == [*fulfil, "reject"]
     assert request_next_steps(request=approved, user=pastoral_b) == []
 
 

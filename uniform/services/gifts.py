@@ -15,14 +15,22 @@ from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from funds.models import Fund
-from funds.services.ledger import SpendItem, fund_spend_actual, fund_spend_commit_many
+from funds.services.ledger import (
+    SpendItem,
+    fund_commitment_release,
+    fund_spend_actual,
+    fund_spend_commit_many,
+)
 from support.audit import audit_event, audit_record, audit_record_many
 from support.dates import academic_year_start_for
 from support.errors import ConflictError, SupportError
 from support.models import Pupil, School
 from support.scopes import require_school
 from support.selectors import on_roll_at
+from uniform.branded import BrandedCount, branded_count
 from uniform.models import (
+    SECONDHAND,
+    Condition,
     Gift,
     GiftLine,
     ItemKind,
@@ -42,7 +50,10 @@ BATCH_SIZE = 1000
 
 # --- Items and welcome packs -----------------------------------------------------------------
 
-ITEM_FIELDS = ["name", "kind", "sizes", "unit_cost_pence", "supplier", "track_stock", "is_active"]
+ITEM_FIELDS = [
+    "name", "kind", "sizes", "unit_cost_pence", "supplier", "track_stock", "is_active", "branded", "required",
+    "is_tie",
+]  # fmt: skip
 
 
 @transaction.atomic
@@ -58,10 +69,14 @@ def uniform_item_save(
     is_active: bool = True,
     item: UniformItem | None = None,
     kind: str = ItemKind.UNIFORM,
+    branded: bool | None = None,
+    required: bool | None = None,
+    is_tie: bool | None = None,
 ) -> UniformItem:
     """Add an item (uniform, a coat, shoes) to ``school`` or change one (``item``). A pastoral lead at the
     school only. Sizes are kept in their one spelling (``uniform.sizes``); requests are priced from
-    ``unit_cost_pence``."""
+    ``unit_cost_pence``. ``branded``, ``required`` and ``is_tie`` (None: as they are) count toward the legal
+    limit on required branded items (``uniform.branded``)."""
     require_school(actor, school, lead=True)
     if kind not in ItemKind.values:
         raise SupportError("Choose uniform, a coat or shoes.", field="kind")
@@ -94,6 +109,8 @@ def uniform_item_save(
         "track_stock": track_stock,
         "is_active": is_active,
     }
+    for field, flag in (("branded", branded), ("required", required), ("is_tie", is_tie)):
+        values[field] = bool(flag) if flag is not None else bool(item and getattr(item, field))
     if item is None:
         item = UniformItem.objects.create(school=school, **values)
         audit_record(actor=actor, action="uniform_item.created", subject=item, after=values)
@@ -113,9 +130,16 @@ def uniform_item_save(
 
 @transaction.atomic
 def welcome_pack_set(
-    *, school: School, year_group: int, contents: Mapping[int, int], actor: AbstractBaseUser
+    *,
+    school: School,
+    year_group: int,
+    contents: Mapping[int, int],
+    actor: AbstractBaseUser,
+    promise_new: bool | None = None,
 ) -> WelcomePack:
-    """Set what the ``year_group`` (0 = Reception, 7) pack of ``school`` holds: item id → how many (0 = none).
+    """Set what the ``year_group`` (0 = Reception, 7) pack of ``school`` holds: item id → how many (0 = none),
+    and whether the trust promises it new (``promise_new``; None leaves it as it is): a pack promised new
+    is never given second-hand stock.
 
     Gifts already generated keep the contents they were made with.
     """
@@ -129,6 +153,16 @@ def welcome_pack_set(
     if items.count() != len(wanted):
         raise SupportError("Choose items of this school only.", field="contents")
     pack, _ = WelcomePack.objects.get_or_create(school=school, year_group=year_group)
+    if promise_new is not None and promise_new != pack.promise_new:
+        WelcomePack.objects.filter(pk=pack.pk).update(promise_new=promise_new)
+        audit_record(
+            actor=actor,
+            action="welcome_pack.promise_new_changed",
+            subject=pack,
+            before={"promise_new": pack.promise_new},
+            after={"promise_new": promise_new},
+        )
+        pack.promise_new = promise_new
     before = dict(WelcomePackItem.objects.filter(pack=pack).values_list("item_id", "quantity"))
     if before == wanted:
         return pack
@@ -167,6 +201,8 @@ class IntakePlan:
     pack_cost_pence: int
     fund: Fund | None  # None when no fund pays for this intake's packs
     lines: tuple[tuple[int, int], ...] = ()  # (item id, quantity) in each pack
+    # The pack's required branded items, named, when the school requires more than the law allows.
+    branded_over: tuple[str, ...] = ()
 
     @property
     def count(self) -> int:
@@ -188,6 +224,12 @@ class GiftPlan:
     school: School
     academic_year: int
     intakes: tuple[IntakePlan, ...]
+    branded: BrandedCount | None = None
+
+    @property
+    def branded_flagged(self) -> bool:
+        """A pack would give a required branded item while the school requires more than the legal limit."""
+        return any(intake.branded_over and intake.count for intake in self.intakes)
 
     @property
     def count(self) -> int:
@@ -211,7 +253,9 @@ class GiftPlan:
         return f"{self.count}:{self.total_pence}"
 
 
-def _gift_plan(school: School, academic_year: int) -> GiftPlan:
+def _gift_plan(school: School, academic_year: int, *, branded: bool = False) -> GiftPlan:
+    """The plan; with ``branded``, the school's required branded items are counted too (the check page's
+    flag: generating itself does not need the query)."""
     pack_rows = list(
         WelcomePack.objects.filter(school=school)
         .select_related("fund")
@@ -229,9 +273,15 @@ def _gift_plan(school: School, academic_year: int) -> GiftPlan:
         .only("pk", "legal_forename", "preferred_forename", "surname", "year_group", "upn")
         .order_by("pk")
     )
+    count = branded_count(school) if branded else None
     intakes = []
     for year_group in sorted(packs):
         pack = packs[year_group]
+        required_branded = tuple(
+            line.item.name
+            for line in pack.items.all()
+            if line.item.branded and line.item.required and line.item.is_active
+        )
         intakes.append(
             IntakePlan(
                 year_group=year_group,
@@ -241,16 +291,17 @@ def _gift_plan(school: School, academic_year: int) -> GiftPlan:
                 pack_cost_pence=sum(line.item.unit_cost_pence * line.quantity for line in pack.items.all()),
                 fund=pack.fund,
                 lines=tuple((line.item_id, line.quantity) for line in pack.items.all()),
+                branded_over=required_branded if count and count.over else (),
             )
         )
-    return GiftPlan(school=school, academic_year=academic_year, intakes=tuple(intakes))
+    return GiftPlan(school=school, academic_year=academic_year, intakes=tuple(intakes), branded=count)
 
 
 def gifts_generate_preview(*, school: School, academic_year: int, actor: AbstractBaseUser) -> GiftPlan:
     """What ``gifts_generate`` would do now, writing nothing: the same checks and the same pricing."""
     require_school(actor, school, lead=True)
     _check_academic_year(academic_year)
-    return _gift_plan(school, academic_year)
+    return _gift_plan(school, academic_year, branded=True)
 
 
 @transaction.atomic
@@ -529,19 +580,92 @@ class _Need:
     item: UniformItem
     size: str
     quantity: int
+    condition: str = Condition.NEW
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        return (self.item.pk, self.size, self.condition)
+
+    @property
+    def saved_pence(self) -> int:
+        """What second-hand stock saved here: the item's unit cost new (nothing for new stock)."""
+        return 0 if self.condition == Condition.NEW else self.item.unit_cost_pence * self.quantity
 
 
-def _lock_levels(needs: list[_Need]) -> dict[tuple[int, str], StockLevel]:
+def _lock_levels(needs: list[_Need]) -> dict[tuple[int, str, str], StockLevel]:
     """The stock rows for ``needs``, locked in primary-key order (so two hand-overs cannot deadlock)."""
     if not needs:
         return {}
-    keys = {(need.item.pk, need.size) for need in needs}
-    candidates = StockLevel.objects.filter(item_id__in={item_id for item_id, _ in keys}).values_list(
-        "pk", "item_id", "size"
+    keys = {need.key for need in needs}
+    candidates = StockLevel.objects.filter(item_id__in={key[0] for key in keys}).values_list(
+        "pk", "item_id", "size", "condition"
     )
-    pks = sorted(pk for pk, item_id, size in candidates if (item_id, size) in keys)
+    pks = sorted(pk for pk, *key in candidates if tuple(key) in keys)
     locked = StockLevel.objects.select_for_update().filter(pk__in=pks).order_by("pk")
-    return {(level.item_id, level.size): level for level in locked}
+    return {(level.item_id, level.size, level.condition): level for level in locked}
+
+
+def _pack_allows_secondhand(gift: Gift) -> bool:
+    """Whether staff may give second-hand stock in ``gift``: only when its pack does not promise new."""
+    return WelcomePack.objects.filter(
+        school_id=gift.school_id, year_group=gift.year_group, promise_new=False
+    ).exists()
+
+
+def gift_secondhand_offer(*, gift: Gift) -> dict[int, dict[str, int]]:
+    """Second-hand stock for each line of ``gift`` in its size: line id → {condition: how many}, best
+    first. Empty when the pack promises new, the pack is handed over, or a size is still to record."""
+    if gift.status not in (Status.SIZED, Status.PACKED) or not _pack_allows_secondhand(gift):
+        return {}
+    lines = list(GiftLine.objects.filter(gift=gift).select_related("item"))
+    have: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
+    for item_id, size, condition, quantity in StockLevel.objects.filter(
+        item_id__in={line.item_id for line in lines}, condition__in=SECONDHAND, quantity__gt=0
+    ).values_list("item_id", "size", "condition", "quantity"):
+        have[(item_id, size)][condition] = quantity
+    offer = {}
+    for line in lines:
+        there = have.get((line.item_id, line.size), {})
+        if there or line.condition != Condition.NEW:
+            offer[line.pk] = {condition: there[condition] for condition in SECONDHAND if condition in there}
+    return offer
+
+
+@transaction.atomic
+def gift_secondhand_choose(*, gift: Gift, conditions: Mapping[int, str], actor: AbstractBaseUser) -> Gift:
+    """Staff choose, line by line, to give donated second-hand stock in ``gift`` instead of new (gift line
+    id → condition, or "new" to go back to new). Never for a pack the trust promises new.
+
+    The stock is checked and taken at hand-over (``gift_hand_over``), where the fund is charged only for
+    the lines given new. Sized or packed gifts only. Audited as ``gift.secondhand_chosen``.
+    """
+    require_school(actor, gift.school_id)
+    locked = Gift.objects.select_for_update().filter(pk=gift.pk).first()
+    if locked is None:
+        raise SupportError("This pack is not at your schools.")
+    if locked.status not in (Status.SIZED, Status.PACKED):
+        raise gift_refusal(locked, "given second-hand")
+    if not _pack_allows_secondhand(locked):
+        raise SupportError(
+            "The trust promises this welcome pack new: second-hand stock is not offered for it.",
+            code="promise_new",
+        )
+    lines = {line.pk: line for line in GiftLine.objects.filter(gift=locked).select_related("item")}
+    before, after, changed = {}, {}, []
+    for line_id, condition in conditions.items():
+        line = lines.get(int(line_id))
+        if line is None:
+            raise SupportError("Some of these lines are not on this pack.", field="conditions")
+        if condition not in Condition.values:
+            raise SupportError("Choose new or a second-hand condition.", field="conditions")
+        if condition != line.condition:
+            before[line.item.name], after[line.item.name] = line.condition, condition
+            line.condition = condition
+            changed.append(line)
+    if changed:
+        GiftLine.objects.bulk_update(changed, ["condition"])
+        audit_record(actor=actor, action="gift.secondhand_chosen", subject=locked, before=before, after=after)
+    return locked
 
 
 @transaction.atomic
@@ -549,7 +673,9 @@ def gift_hand_over(*, gift: Gift, actor: AbstractBaseUser) -> Gift:
     """Hand a packed gift to the pupil or their family: stock goes down, the cost is kept on the gift.
 
     Refused (changing nothing) when a tracked item's stock in that size is too low; items whose stock
-    is not tracked are handed over without a stock movement.
+    is not tracked are handed over without a stock movement. Lines staff chose to give second-hand
+    (``gift_secondhand_choose``) come out of second-hand stock (always counted) and cost the fund
+    nothing: that part of the pack's commitment is released, and the rest becomes actual spend.
     """
     require_school(actor, gift.school_id)
     locked = Gift.objects.select_for_update().filter(pk=gift.pk).first()
@@ -557,51 +683,68 @@ def gift_hand_over(*, gift: Gift, actor: AbstractBaseUser) -> Gift:
         gift.refresh_from_db()
         raise gift_refusal(gift, "handed over")
     lines = list(GiftLine.objects.filter(gift=gift).select_related("item").order_by("item_id"))
-    needs = [_Need(line.item, line.size, line.quantity) for line in lines if line.item.track_stock]
+    if any(line.condition != Condition.NEW for line in lines) and not _pack_allows_secondhand(locked):
+        raise SupportError(
+            "The trust promises this welcome pack new: choose new for every item first.", code="promise_new"
+        )
+    needs = [
+        _Need(line.item, line.size, line.quantity, line.condition)
+        for line in lines
+        if line.item.track_stock or line.condition != Condition.NEW
+    ]
     levels = _lock_levels(needs)
     short = []
     for need in needs:
-        level = levels.get((need.item.pk, need.size))
+        level = levels.get(need.key)
         have = level.quantity if level else 0
         if have < need.quantity:
             size = f" size {need.size}" if need.size else ""
-            short.append(f"{need.item.name}{size} (needs {need.quantity}, {have} in stock)")
+            kind = "" if need.condition == Condition.NEW else f" {Condition(need.condition).label.lower()}"
+            short.append(f"{need.item.name}{size}{kind} (needs {need.quantity}, {have} in stock)")
     if short:
         raise ConflictError(
             "Not enough stock to hand this pack over: "
             + "; ".join(short)
-            + ". Record the delivery from the supplier first.",
+            + ". Record the delivery from the supplier first, or choose new.",
             code="no_stock",
         )
     for need in needs:
-        StockLevel.objects.filter(pk=levels[(need.item.pk, need.size)].pk).update(
-            quantity=F("quantity") - need.quantity
-        )
+        StockLevel.objects.filter(pk=levels[need.key].pk).update(quantity=F("quantity") - need.quantity)
     StockMovement.objects.bulk_create(
         [
             StockMovement(
                 item=need.item,
                 size=need.size,
+                condition=need.condition,
                 change=-need.quantity,
                 kind=StockMovement.Kind.HANDOVER,
                 gift=gift,
                 by=actor,
+                saved_pence=need.saved_pence,
             )
             for need in needs
         ]
     )
     now = timezone.now()
-    cost = sum(line.item.unit_cost_pence * line.quantity for line in lines)
+    saved = sum(need.saved_pence for need in needs)
+    cost = sum(line.item.unit_cost_pence * line.quantity for line in lines if line.condition == Condition.NEW)
     Gift.objects.filter(pk=gift.pk, status__in=GIFT_FLOW["hand-over"].sources).update(
         status=Status.HANDED_OVER, handed_over_at=now, handed_over_by=actor, cost_pence=cost
     )
     gift.refresh_from_db()
+    if saved:
+        fund_commitment_release(
+            source=gift, actor=actor, amount_pence=saved, note="Given from donated second-hand stock"
+        )
     fund_spend_actual(source=gift, actor=actor)
+    after = {"status": Status.HANDED_OVER, "cost_pence": cost}
+    if saved:
+        after["secondhand_saved_pence"] = saved
     audit_record(
         actor=actor,
         action="gift.handed_over",
         subject=gift,
         before={"status": Status.PACKED},
-        after={"status": Status.HANDED_OVER, "cost_pence": cost},
+        after=after,
     )
     return gift

@@ -24,8 +24,11 @@ Decisions (see each docstring):
   (``funds.services.approvals``), who approve (committing the money), reject, or send it back for changes.
   A request sent back is revised by staff at the school and goes through the same routing again.
 - **Money.** Handing over makes the commitment actual spend; rejecting an approved request releases it.
-- **Stock.** "From stock" is recorded as a status only: taking the item out of stock is the stock
-  service's business, and none is offered to requests yet.
+- **Stock.** "From stock" takes the item from the school's new stock when it is tracked
+  (``uniform.services.stock``). Second-hand stock in the request's size is offered first
+  (``request_secondhand_offer``); staff choose it (``request_mark_from_secondhand``) or new. Met from
+  second-hand, the request's commitment is released and it is recorded at £0 ("met from second-hand
+  stock"), the movement keeping what it saved.
 """
 
 import calendar
@@ -52,15 +55,15 @@ from funds.services.ledger import (
 )
 from support.audit import audit_event, audit_record, audit_record_many
 from support.dates import academic_year_start_for
-from support.errors import SupportError
+from support.errors import ConflictError, SupportError
 from support.models import Policy, Pupil
 from support.money import pounds
 from support.permissions import has_perm
 from support.scopes import require_school, scope_for
 from support.selectors import pupils_visible_to
-from uniform.models import ItemKind, SupportRequest, UniformItem
+from uniform.models import SECONDHAND, Condition, ItemKind, SupportRequest, UniformItem
 from uniform.selectors import support_requests_visible_to
-from uniform.services.stock import stock_take_for_request
+from uniform.services.stock import secondhand_condition_for, secondhand_in_stock, stock_take_for_request
 from uniform.sizes import check_size
 from uniform.transitions import REQUEST_FLOW
 
@@ -547,6 +550,64 @@ def request_mark_from_stock(*, request: SupportRequest, actor: AbstractBaseUser)
         action="support_request.from_stock",
     )
     stock_take_for_request(request=moved, actor=actor)
+    return moved
+
+
+SECONDHAND_NO_COST = "Met from second-hand stock ({condition}): no cost to the fund."
+
+
+def request_secondhand_offer(*, request: SupportRequest) -> dict[str, int]:
+    """Second-hand stock of the request's item in its size, per condition (best first), while it can still
+    be met from stock; empty when there is none, or the request is past that step."""
+    if request.item is None or request.status != Status.APPROVED:
+        return {}
+    return secondhand_in_stock(item=request.item, size=request.size)
+
+
+@transaction.atomic
+def request_mark_from_secondhand(
+    *, request: SupportRequest, actor: AbstractBaseUser, condition: str = ""
+) -> SupportRequest:
+    """Staff at the school meet an approved request from donated second-hand stock instead of new.
+
+    The stock is taken (in ``condition``, or the best condition that has enough), the money committed
+    for the request is released, and the request is recorded at £0 with why: the fund pays nothing. The
+    stock movement keeps the saving (the item's unit cost new). Refused, changing nothing, when there is
+    not enough second-hand stock in the size.
+    """
+    require_school(actor, request.school)
+    request = _locked(request)
+    REQUEST_FLOW.check(request, "from-secondhand")
+    if request.item is None:
+        raise SupportError("This request names no item, so it cannot be met from stock.", code="no_stock")
+    if condition and condition not in SECONDHAND:
+        raise SupportError("Choose as new, good or worn.", field="condition")
+    condition = (
+        condition
+        or secondhand_condition_for(item=request.item, size=request.size, quantity=request.quantity)
+        or ""
+    )
+    if not condition:
+        raise ConflictError(
+            f"There is not enough second-hand {request.item.name} in size {request.size_label} in stock.",
+            code="no_stock",
+        )
+    before = _snapshot(request)
+    reason = SECONDHAND_NO_COST.format(
+        condition=Condition(condition).label.removeprefix("Second-hand, ").lower()
+    )
+    moved = _move(
+        request=request,
+        actor=actor,
+        move="from-secondhand",
+        action="support_request.from_secondhand",
+        note=reason,
+        audit_extra={"condition": condition, "saved_pence": before["cost_pence"]},
+        cost_pence=0,
+        no_cost_reason=reason,
+    )
+    stock_take_for_request(request=moved, actor=actor, condition=condition)
+    fund_commitment_release(source=moved, actor=actor, note="Met from second-hand stock")
     return moved
 
 

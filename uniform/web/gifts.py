@@ -29,7 +29,7 @@ from support.selectors import schools_visible_to
 from support.visibility import can_see, order_visible
 from uniform import printing, selectors
 from uniform.filters import GiftFilter
-from uniform.models import Gift, ItemKind, UniformItem
+from uniform.models import SECONDHAND, Condition, Gift, ItemKind, UniformItem
 from uniform.services import gifts as services
 from uniform.services import stock as stock_services
 from uniform.transitions import GIFT_FLOW
@@ -119,6 +119,7 @@ def uniform_overview(request: HttpRequest) -> HttpResponse:
             "can_generate": has_perm(request.user, "uniform.generate_gifts"),
             "can_stock": has_perm(request.user, "uniform.stock"),
             "can_print": has_perm(request.user, "uniform.print"),
+            "can_branded": has_perm(request.user, "uniform.branded"),
             "form": filters.form,
         },
         status=200 if filters.is_valid() else 400,
@@ -140,6 +141,7 @@ def _plan_rows(plan: services.GiftPlan) -> list[dict]:
             "pack_cost": pounds(intake.pack_cost_pence),
             "total": pounds(intake.total_pence),
             "fund": intake.fund,
+            "branded_over": intake.branded_over,
         }
         for intake in plan.intakes
     ]
@@ -352,9 +354,14 @@ def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> Http
             "summary": summary,
             "can_size": can_size and any(gift.status in editable for gift in gifts),
             "can_hand_over": has_perm(request.user, "uniform.hand_over"),
+            # Second-hand is offered only where the class's pack does not promise new.
+            "secondhand_ok": selectors.welcome_packs_visible_to(request.user)
+            .filter(school=school, year_group=year_group, promise_new=False)
+            .exists(),
             # Which statuses show the pack and hand-over buttons: the gift's transitions table says.
             "pack_from": GIFT_FLOW["pack"].sources,
             "hand_over_from": GIFT_FLOW["hand-over"].sources,
+            "secondhand_from": (Status.SIZED, Status.PACKED),
             "can_print": has_perm(request.user, "uniform.print"),
             "shows_names": shows_names,
             "error": error,
@@ -427,6 +434,21 @@ class ItemForm(GovukErrorsMixin, forms.Form):
         initial=True,
         widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
     )
+    branded = forms.BooleanField(
+        label="Branded (the school's logo, or sold only through the school)",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
+    required = forms.BooleanField(
+        label="Required (pupils must have it)",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
+    is_tie = forms.BooleanField(
+        label="It is a tie",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
 
     def clean_kind(self) -> str:
         return self.cleaned_data["kind"] or ItemKind.UNIFORM
@@ -477,6 +499,9 @@ def uniform_item_edit(request: HttpRequest, school_pk: int, pk: int | None = Non
             "supplier": item.supplier,
             "track_stock": item.track_stock,
             "is_active": item.is_active,
+            "branded": item.branded,
+            "required": item.required,
+            "is_tie": item.is_tie,
         }
         if item
         else None
@@ -496,6 +521,9 @@ def uniform_item_edit(request: HttpRequest, school_pk: int, pk: int | None = Non
                 supplier=data["supplier"],
                 track_stock=data["track_stock"],
                 is_active=data["is_active"],
+                branded=data["branded"],
+                required=data["required"],
+                is_tie=data["is_tie"],
             )
         except SupportError as exc:
             form_error_from(form, exc)
@@ -536,7 +564,11 @@ def welcome_pack_edit(request: HttpRequest, school_pk: int, year_group: int) -> 
         if not error:
             try:
                 services.welcome_pack_set(
-                    school=school, year_group=year_group, contents=contents, actor=request.user
+                    school=school,
+                    year_group=year_group,
+                    contents=contents,
+                    actor=request.user,
+                    promise_new=request.POST.get("promise_new") == "yes",
                 )
             except SupportError as exc:
                 error = exc.message
@@ -548,7 +580,15 @@ def welcome_pack_edit(request: HttpRequest, school_pk: int, year_group: int) -> 
     return render(
         request,
         "uniform/pack_form.html",
-        {"school": school, "label": printing.year_label(year_group), "rows": rows, "error": error},
+        {
+            "school": school,
+            "label": printing.year_label(year_group),
+            "rows": rows,
+            "error": error,
+            "promise_new": request.POST.get("promise_new") == "yes"
+            if request.method == "POST"
+            else (pack.promise_new if pack else True),
+        },
         status=400 if error else 200,
     )
 
@@ -568,14 +608,18 @@ class StockForm(GovukErrorsMixin, forms.Form):
         required=False, max_length=300, widget=forms.TextInput(attrs={"class": "govuk-input"})
     )
 
+    condition = forms.ChoiceField(
+        label="Condition",
+        choices=Condition.choices,
+        initial=Condition.NEW,
+        required=False,
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+
     def __init__(self, *args, items: list[UniformItem], adjust: bool, **kwargs) -> None:
         super().__init__(*args, prefix="adjust" if adjust else "receive", **kwargs)
         self.items = {item.pk: item for item in items}
-        self.fields["item_size"].choices = [
-            (f"{item.pk}|{size}", f"{item.name} {size}".strip())
-            for item in items
-            for size in (item.sizes or [""])
-        ]
+        self.fields["item_size"].choices = self.choices_for(items)
         if adjust:
             self.fields["change"].label = "Change (negative to take away)"
             self.fields["note"].label = "Why (a count, a loss, a return)"
@@ -584,51 +628,110 @@ class StockForm(GovukErrorsMixin, forms.Form):
             self.fields["change"].label = "How many were delivered"
             self.fields["change"].min_value = 1
             self.fields["note"].label = "Delivery note or order number (optional)"
+            del self.fields["condition"]
+
+    def clean_condition(self) -> str:
+        return self.cleaned_data.get("condition") or Condition.NEW
+
+    @staticmethod
+    def choices_for(items: list[UniformItem]) -> list[tuple[str, str]]:
+        pairs = [(item, size) for item in items for size in (item.sizes or [""])]
+        return [(f"{item.pk}|{size}", f"{item.name} {size}".strip()) for item, size in pairs]
 
     def item_and_size(self) -> tuple[UniformItem, str]:
         item_pk, _, size = self.cleaned_data["item_size"].partition("|")
         return self.items[int(item_pk)], size
 
 
+class DonationForm(GovukErrorsMixin, forms.Form):
+    """Donated second-hand uniform taken into stock: item and size, condition, how many."""
+
+    item_size = forms.ChoiceField(label="Item and size", widget=forms.Select(attrs={"class": "govuk-select"}))
+    condition = forms.ChoiceField(
+        label="Condition",
+        choices=[(value, Condition(value).label) for value in SECONDHAND],
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+    quantity = forms.IntegerField(
+        label="How many were donated",
+        min_value=1,
+        max_value=1000,
+        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-4", "inputmode": "numeric"}),
+    )
+    note = forms.CharField(
+        label="Where they came from (optional)",
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"class": "govuk-input"}),
+    )
+
+    def __init__(self, *args, items: list[UniformItem], **kwargs) -> None:
+        super().__init__(*args, prefix="donate", **kwargs)
+        self.items = {item.pk: item for item in items}
+        self.fields["item_size"].choices = StockForm.choices_for(items)
+
+    item_and_size = StockForm.item_and_size
+
+
 @requires("uniform.stock")
 def uniform_stock(request: HttpRequest, school_pk: int) -> HttpResponse:
+    """A school's stock, new and second-hand: deliveries, donations taken in, adjustments, movements."""
     school = _school(request, school_pk)
-    items = list(
-        selectors.uniform_items_visible_to(request.user).filter(
-            school=school, track_stock=True, is_active=True
-        )
-    )
-    adjusting = request.POST.get("action") == "adjust"
-    receive_form = StockForm(
-        request.POST if request.method == "POST" and not adjusting else None, items=items, adjust=False
-    )
-    adjust_form = StockForm(request.POST if adjusting else None, items=items, adjust=True)
-    form = adjust_form if adjusting else receive_form
+    active = list(selectors.uniform_items_visible_to(request.user).filter(school=school, is_active=True))
+    items = [item for item in active if item.track_stock]
+    action = request.POST.get("action") if request.method == "POST" else None
+    adjusting, donating = action == "adjust", action == "donate"
+    receive_form = StockForm(request.POST if action == "receive" else None, items=items, adjust=False)
+    adjust_form = StockForm(request.POST if adjusting else None, items=active, adjust=True)
+    donate_form = DonationForm(request.POST if donating else None, items=active)
+    form = adjust_form if adjusting else donate_form if donating else receive_form
     if request.method == "POST" and form.is_valid():
         item, size = form.item_and_size()
         data = form.cleaned_data
         try:
             if adjusting:
                 stock_services.stock_adjust(
-                    item=item, size=size, change=data["change"], actor=request.user, note=data["note"]
+                    item=item,
+                    size=size,
+                    change=data["change"],
+                    actor=request.user,
+                    note=data["note"],
+                    condition=data["condition"],
+                )
+            elif donating:
+                stock_services.stock_donation_receive(
+                    item=item,
+                    size=size,
+                    quantity=data["quantity"],
+                    condition=data["condition"],
+                    actor=request.user,
+                    note=data["note"],
                 )
             else:
                 stock_services.stock_receive(
                     item=item, size=size, quantity=data["change"], actor=request.user, note=data["note"]
                 )
         except SupportError as exc:
-            form_error_from(form, exc, fields={"quantity": "change"})
+            form_error_from(form, exc, fields={} if donating else {"quantity": "change"})
         else:
-            messages.success(request, f"Stock of {item.name} {size} recorded.".replace("  ", " "))
+            what = "Donated second-hand " if donating else "Stock of "
+            messages.success(request, f"{what}{item.name} {size} recorded.".replace("  ", " "))
             return redirect("uniform_stock", school_pk=school.pk)
-    levels = {
-        (level.item_id, level.size): level.quantity
-        for level in selectors.stock_levels_visible_to(request.user).filter(item__school=school)
-    }
+    new: dict[tuple[int, str], int] = {}
+    used: dict[tuple[int, str], int] = {}
+    for level in selectors.stock_levels_visible_to(request.user).filter(item__school=school):
+        into = new if level.condition == Condition.NEW else used
+        into[level.item_id, level.size] = into.get((level.item_id, level.size), 0) + level.quantity
     rows = [
-        {"item": item, "size": size, "quantity": levels.get((item.pk, size), 0)}
-        for item in items
+        {
+            "item": item,
+            "size": size,
+            "quantity": new.get((item.pk, size), 0) if item.track_stock else None,
+            "secondhand": used.get((item.pk, size), 0),
+        }
+        for item in active
         for size in (item.sizes or [""])
+        if item.track_stock or used.get((item.pk, size))
     ]
     movements = (
         selectors.stock_movements_visible_to(request.user)
@@ -644,6 +747,9 @@ def uniform_stock(request: HttpRequest, school_pk: int) -> HttpResponse:
             "movements": movements,
             "receive_form": receive_form,
             "adjust_form": adjust_form,
+            "donate_form": donate_form,
+            "can_receive": bool(items),
+            "can_donate": bool(active),
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -27,7 +27,7 @@ from support.people import person_name
 from support.permissions import has_perm
 from support.visibility import can_see, visible_names
 from uniform.filters import SupportRequestFilter
-from uniform.models import ItemKind, SupportRequest, UniformItem
+from uniform.models import Condition, ItemKind, SupportRequest, UniformItem
 from uniform.selectors import (
     support_requests_to_decide,
     support_requests_visible_to,
@@ -320,6 +320,7 @@ STEPS = {
     "reject": (services.request_reject, "rejected"),
     "ordered": (services.request_mark_ordered, "marked as ordered"),
     "from-stock": (services.request_mark_from_stock, "marked as taken from stock"),
+    "from-secondhand": (services.request_mark_from_secondhand, "met second-hand, at no cost to the fund"),
     "handed-over": (services.request_hand_over, "marked as handed over"),
     "revise": (None, "changed"),  # request_revise_page
 }
@@ -342,12 +343,20 @@ def _render_detail(
     form: ReasonForm | None = None,
 ) -> HttpResponse:
     steps = services.request_next_steps(request=support_request, user=request.user)
+    # Second-hand stock in the size is offered first; with none, the step is not shown.
+    offer = services.request_secondhand_offer(request=support_request) if "from-secondhand" in steps else {}
     return render(
         request,
         "uniform/request_detail.html",
         {
             "support_request": support_request,
             "steps": steps,
+            "secondhand": [
+                {"condition": condition, "label": Condition(condition).label, "count": count}
+                for condition, count in offer.items()
+                if count >= support_request.quantity
+            ],
+            "secondhand_total": sum(offer.values()),
             "reason_form": form or ReasonForm(safeguarding_schools=[support_request.school]),
             "shows_case": can_see(request.user, SupportRequest, "pupil"),
             "sees": visible_names(request.user, SupportRequest),
@@ -399,6 +408,8 @@ def request_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     kwargs = {"reason": form.cleaned_data.get("reason", "")} if REQUEST_FLOW[step].lead else {}
     if step == "approve":
         kwargs["no_cost_reason"] = form.cleaned_data.get("no_cost_reason", "")
+    if step == "from-secondhand":
+        kwargs["condition"] = request.POST.get("condition", "")[:10]
     reason = form.cleaned_data.get("reason", "").strip()
     rejectable = step == "reject" and reason and not confirmed(request)
     if rejectable and step in services.request_next_steps(request=support_request, user=request.user):
