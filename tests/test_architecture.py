@@ -102,8 +102,8 @@ def _feature_url_names() -> set[str]:
                 names.add(pattern.name)
 
     for module in (
-        "funds.urls", "funds.api_urls", "vouchers.urls", "vouchers.api_urls", "uniform.urls", "signposting.urls",
-        "signposting.api_urls",
+        "funds.urls", "funds.api_urls", "vouchers.urls", "vouchers.api_urls", "uniform.urls",
+        "signposting.urls", "signposting.api_urls",
     ):  # fmt: skip
         walk(get_resolver(module).url_patterns)
     walk(get_resolver("uniform.api_urls").url_patterns)
