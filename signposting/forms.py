@@ -36,6 +36,7 @@ class SignpostForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
     school = forms.ModelChoiceField(
         label="Recorded by which school",
         queryset=School.objects.none(),
+        required=False,  # left out when the user has one school with the family's pupils
         empty_label=None,
         widget=forms.Select(attrs={"class": "govuk-select"}),
     )
@@ -67,7 +68,7 @@ class SignpostForm(SafeguardingHintsMixin, GovukErrorsMixin, forms.Form):
 
     def __init__(self, *args, schools, kinds=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].queryset = schools
+        self.fields["school"].queryset = School.objects.filter(pk__in=[school.pk for school in schools])
         if len(schools) == 1:
             self.fields["school"].initial = schools[0].pk
             self.fields["school"].widget = forms.HiddenInput()
