@@ -139,11 +139,10 @@ class SignpostViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def outcome(self, request: Request, pk: str | None = None) -> Response:
         """Record what came of it: engaged, declined or not reached close it; waiting keeps it open."""
+        signpost = self.get_object()  # out of scope is a 404 before the body is read
         body = OutcomeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        moved = services.signpost_outcome_record(
-            signpost=self.get_object(), actor=request.user, **body.validated_data
-        )
+        moved = services.signpost_outcome_record(signpost=signpost, actor=request.user, **body.validated_data)
         return Response(self.get_serializer(moved).data)
 
 
