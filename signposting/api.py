@@ -13,6 +13,7 @@ from signposting.filters import SignpostFilter
 from signposting.models import Agency, Signpost
 from signposting.selectors import agencies_visible_to, signposts_visible_to
 from support import safeguarding
+from support.api.fields import BoundedDateField
 from support.api.visibility import VisibleFieldsMixin
 from support.models.consents import RECORDABLE_METHODS
 from support.selectors import families_visible_to, schools_visible_to
@@ -73,8 +74,8 @@ class SignpostCreateSerializer(serializers.Serializer):
         default=None,
         help_text="One of your schools with a pupil of the family; may be left out when there is one.",
     )
-    given_on = serializers.DateField(required=False, allow_null=True, default=None)
-    follow_up_on = serializers.DateField(required=False, allow_null=True, default=None)
+    given_on = BoundedDateField(required=False, allow_null=True, default=None)
+    follow_up_on = BoundedDateField(required=False, allow_null=True, default=None)
     lead_professional = serializers.CharField(
         max_length=120, required=False, allow_blank=True, default="",
         help_text="Required for an Early Help assessment or a team around the family.",
@@ -83,7 +84,7 @@ class SignpostCreateSerializer(serializers.Serializer):
         choices=RECORDABLE_METHODS, required=False, allow_blank=True, default="",
         help_text="A referral only, and required for one: how the carer agreed to share with that agency.",
     )  # fmt: skip
-    consent_given_on = serializers.DateField(required=False, allow_null=True, default=None)
+    consent_given_on = BoundedDateField(required=False, allow_null=True, default=None)
     note = serializers.CharField(
         max_length=safeguarding.NOTE_MAX_LENGTH,
         required=False,
@@ -103,7 +104,7 @@ class SignpostCreateSerializer(serializers.Serializer):
 
 class OutcomeSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Signpost.Outcome.choices)
-    follow_up_on = serializers.DateField(
+    follow_up_on = BoundedDateField(
         required=False, allow_null=True, default=None, help_text="Waiting only: when to follow up again."
     )
 
