@@ -20,7 +20,8 @@ def register() -> None:
         url_name="agency_list",
         permission="signposting.view",
         prefix="/agencies/",
-        order=70,
+        order=95,
+        group="families",  # beside the families: it folds into their menu when a header is full
     )
     registry.register_family_panel(
         "signpost_action",
