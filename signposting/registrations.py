@@ -1,5 +1,8 @@
-"""What the core learns about signposting: permissions, the directory's link, the family page's panels,
-timeline entries and home's count of the follow-ups due (see support.registry)."""
+"""What the core learns about signposting: permissions, the family page's panels, timeline entries and
+home's count of the follow-ups due (see support.registry).
+
+No header link: a pastoral header is full (one more link would fold "Families" into a menu, a click more
+to a pastoral worker's first job), so the directory is linked from the family page's panel instead."""
 
 from signposting.panels import family_recent_signposts, family_signpost_action, home_follow_ups_due
 from signposting.timeline import signpost_timeline_entries
@@ -15,14 +18,6 @@ def register() -> None:
         }
     )
     registry.register_guide("signposting", title="Signposting and referrals", permission="signposting.view")
-    registry.register_nav_item(
-        "Agencies",
-        url_name="agency_list",
-        permission="signposting.view",
-        prefix="/agencies/",
-        order=95,
-        group="families",  # beside the families: it folds into their menu when a header is full
-    )
     registry.register_family_panel(
         "signpost_action",
         template="signposting/panels/family_action.html",

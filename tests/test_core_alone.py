@@ -44,7 +44,7 @@ FEATURE_WORDS = (
     "Welcome packs",
     "Request a coat",
     "Signpost or refer",
-    ">Agencies</a>",
+    "Signposting and referrals",
 )
 
 

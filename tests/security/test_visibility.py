@@ -56,7 +56,9 @@ CASE = {
     },
     "uniform.SupportRequest": {"pupil", "reason", "decision_reason"},
     "uniform.Gift": {"pupil", "pupil_name"},
-    "signposting.Signpost": {"family", "agency", "agency_name", "note", "lead_professional", "consent_method"},
+    "signposting.Signpost": {
+        "family", "agency", "agency_name", "note", "lead_professional", "consent_method",
+    },
     "support.Family": {
         "lead_carer_name", "phone", "email", "address", "postcode", "dietary_needs", "pupils", "q",
     },
