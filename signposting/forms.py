@@ -87,9 +87,4 @@ class OutcomeForm(GovukErrorsMixin, forms.Form):
 
 
 class SheetEmailForm(GovukErrorsMixin, forms.Form):
-    address = forms.EmailField(
-        label="E-mail address",
-        required=False,
-        help_text="Leave empty to use the family's own address.",
-        widget=forms.EmailInput(attrs={"class": "govuk-input", "autocomplete": "off", "spellcheck": "false"}),
-    )
+    """No fields: the sheet goes where the family's messages may go. It carries a refusal to the page."""

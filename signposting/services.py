@@ -17,7 +17,7 @@ from signposting.models import Agency, Signpost
 from signposting.sheet import agency_sheet_text
 from support import safeguarding
 from support.audit import audit_record, snapshot
-from support.contacts import EMAIL, address_is_barred
+from support.contacts import EMAIL, family_recipient
 from support.errors import ConflictError, SupportError
 from support.jobs import enqueue_on_commit
 from support.models import Family, School
@@ -225,22 +225,20 @@ def signpost_outcome_record(
 
 
 @transaction.atomic
-def agency_sheet_email(*, family: Family, agency: Agency, actor: AbstractBaseUser, address: str = "") -> str:
+def agency_sheet_email(*, family: Family, agency: Agency, actor: AbstractBaseUser) -> str:
     """E-mail the family the agency's details in plain words (through the outbox, after commit).
 
-    Sent to the family's own e-mail address unless another is given; never to an address a contact without
-    parental responsibility or under a restriction holds. Returns the address it went to."""
+    It goes where a voucher would (``support.contacts.family_recipient``): the first contact with parental
+    responsibility and no restriction who has an address no barred contact shares, else the lead carer when
+    the family has no contacts. Staff cannot type another address. Returns the address it went to."""
     agency_require_not_safeguarding(agency)
-    address = (address or family.email or "").strip()
+    recipient = family_recipient(family, channel=EMAIL)
+    address = recipient.address(EMAIL) if recipient is not None else ""
     if not address:
         raise SupportError(
-            "The family has no e-mail address on record: print the sheet instead.", field="address"
+            "The family has no e-mail address we may send to: print the sheet instead.", field="address"
         )
-    if address_is_barred(family, EMAIL, address):
-        raise SupportError(
-            "That address belongs to a contact who must not be sent anything.", field="address"
-        )
-    subject, body = agency_sheet_text(family=family, agency=agency)
+    subject, body = agency_sheet_text(family=family, agency=agency, name=recipient.name)
     enqueue_on_commit("support.send_email", [address], subject, body)
     audit_record(
         actor=actor,

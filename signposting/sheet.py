@@ -53,13 +53,14 @@ def _context(*, family: Family, agency: Agency) -> dict:
     }
 
 
-def agency_sheet_text(*, family: Family, agency: Agency) -> tuple[str, str]:
-    """The sheet as an e-mail: (subject, plain-text body), in the family's language."""
+def agency_sheet_text(*, family: Family, agency: Agency, name: str = "") -> tuple[str, str]:
+    """The sheet as an e-mail to ``name`` (the lead carer when not given): (subject, plain-text body), in
+    the family's language."""
     with translation.override(family_language(family)):
         context = _context(family=family, agency=agency)
         body = "\n\n".join(
             [
-                _("Dear %(name)s,") % {"name": family.lead_carer_name},
+                _("Dear %(name)s,") % {"name": name or family.lead_carer_name},
                 context["intro"],
                 "\n".join(f"{label}: {value}" for label, value in context["lines"]),
                 context["closing"],

@@ -195,9 +195,7 @@ def agency_sheet_email(request: HttpRequest, family_pk: int, agency_pk: int) -> 
     form = SheetEmailForm(request.POST)
     if form.is_valid():
         try:
-            address = services.agency_sheet_email(
-                family=family, agency=agency, actor=request.user, address=form.cleaned_data["address"]
-            )
+            address = services.agency_sheet_email(family=family, agency=agency, actor=request.user)
         except SupportError as exc:
             form_error_from(form, exc)
         else:

@@ -121,3 +121,15 @@ def test_the_signpost_is_on_the_family_timeline(client_for, pastoral_a, family_a
     signpost_record(family=family_a, agency=college, kind="signpost", actor=pastoral_a)
     page = client_for(pastoral_a).get(reverse("family_detail", args=[family_a.pk])).content.decode()
     assert "Signposted to Riverton College adult learning" in page
+
+
+def test_an_agency_serving_other_schools_is_not_offered(client_for, pastoral_a, family_a, school_b, college):
+    from signposting.models import Agency
+
+    elsewhere = Agency.objects.create(name="Brookfield Family Hub", helps_with="Local help")
+    elsewhere.schools.set([school_b])
+    client = client_for(pastoral_a)
+    choose = client.get(reverse("signpost_choose", args=[family_a.pk])).content.decode()
+    assert college.name in choose
+    assert "Brookfield Family Hub" not in choose
+    assert client.get(reverse("signpost_create", args=[family_a.pk, elsewhere.pk])).status_code == 404

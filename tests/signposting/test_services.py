@@ -177,8 +177,25 @@ def test_the_sheet_is_not_sent_without_an_address_or_for_safeguarding(
     family_a.email = ""
     with pytest.raises(SupportError, match="no e-mail address"):
         agency_sheet_email(family=family_a, agency=college, actor=pastoral_a)
+    family_a.email = "carer@example.com"
     with pytest.raises(SupportError, match="safeguarding"):
-        agency_sheet_email(family=family_a, agency=social_care, actor=pastoral_a, address="a@example.com")
+        agency_sheet_email(family=family_a, agency=social_care, actor=pastoral_a)
+
+
+def test_the_sheet_never_goes_to_a_restricted_contact(family_a, pastoral_a, college):
+    from support.contacts import contact_create
+
+    contact_create(
+        family=family_a, actor=pastoral_a, name="Lee Able", email="lee@example.com", restriction="court_order"
+    )
+    contact_create(
+        family=family_a,
+        actor=pastoral_a,
+        name="Anna Able",
+        email="anna@example.com",
+        parental_responsibility=True,
+    )
+    assert agency_sheet_email(family=family_a, agency=college, actor=pastoral_a) == "anna@example.com"
 
 
 def test_the_sheet_is_a_pdf_naming_the_agency_and_no_pupil(family_a, college):
