@@ -15,11 +15,15 @@ from signposting.selectors import agencies_visible_to, signposts_visible_to
 from support import safeguarding
 from support.api.fields import BoundedDateField
 from support.api.visibility import VisibleFieldsMixin
-from support.models.consents import RECORDABLE_METHODS
+from support.models.consents import RECORDABLE_METHODS, ConsentMethod
 from support.selectors import families_visible_to, schools_visible_to
 
 
 class AgencySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    # Either may be blank, so not documented as an e-mail or a URI format (which "" is not).
+    email = serializers.CharField(read_only=True)
+    website = serializers.CharField(read_only=True)
+
     class Meta:
         model = Agency
         fields = [
@@ -44,6 +48,9 @@ class AgencyViewSet(viewsets.ReadOnlyModelViewSet):
 class SignpostSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     agency_name = serializers.CharField(source="agency.name", read_only=True, allow_null=True, default=None)
     school_name = serializers.CharField(source="school.name", read_only=True)
+    # "" until there is one (no consent: not a referral; no outcome: not recorded yet).
+    consent_method = serializers.ChoiceField(choices=ConsentMethod.choices, allow_blank=True, read_only=True)
+    outcome = serializers.ChoiceField(choices=Signpost.Outcome.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Signpost
