@@ -19,7 +19,7 @@ from support.timeline import family_timeline
 
 pytestmark = pytest.mark.django_db
 
-FEATURES = ("funds", "vouchers", "uniform")
+FEATURES = ("funds", "vouchers", "uniform", "signposting")
 CORE_APPS = [app for app in settings.INSTALLED_APPS if app not in FEATURES]
 
 urlpatterns = [
@@ -43,6 +43,8 @@ FEATURE_WORDS = (
     "The standby fund",
     "Welcome packs",
     "Request a coat",
+    "Signpost or refer",
+    "Signposting and referrals",
 )
 
 

@@ -22,6 +22,8 @@ from django.utils import timezone
 from funds.models import LedgerEntry, Pledge, SpendRequest
 from funds.services.ledger import fund_donation_record, standby_fund
 from funds.services.pledges import pledge_create
+from signposting.models import Agency
+from signposting.services import signpost_record
 from support.contacts import contact_create
 from support.dates import academic_year_start_for
 from support.models import FamilyDuplicate, PupilImport, Role
@@ -67,6 +69,7 @@ class Side:
     duplicate: object
     print_job: str  # a background job started by the side's pastoral staff (see put_print_jobs)
     contact: object = None  # a contact under a court order (the family's allowed contact comes first)
+    signpost: object = None  # the family signposted by the side's pastoral staff, follow-up due today
 
 
 @dataclass
@@ -266,6 +269,13 @@ def build_world() -> World:
         actor=users["pastoral_a"],
     )
     spend_request = SpendRequest.objects.get(source_id=str(waiting.pk), status=SpendRequest.Status.PENDING)
+    # Signposting: one agency serving every school, one safeguarding service, a signpost on each side.
+    agency = Agency.objects.create(name="Lanternway Advice", helps_with="Debt and benefits advice")
+    care = Agency.objects.create(name="Front Door", helps_with="Children at risk", safeguarding=True)
+    for side, staff in ((a, users["pastoral_a"]), (b, users["pastoral_b"])):
+        side.signpost = signpost_record(
+            family=side.family, agency=agency, kind="signpost", actor=staff, follow_up_on=timezone.localdate()
+        )
     pledge = pledge_create(
         fund=fund,
         donor=DONOR,
@@ -286,7 +296,13 @@ def build_world() -> World:
         pledge=pledge,
         spend_request=spend_request,
         fund=fund,
-        extra={"waiting_request": waiting, "blazer": blazer, "lead_b": lead_b},
+        extra={
+            "waiting_request": waiting,
+            "blazer": blazer,
+            "lead_b": lead_b,
+            "agency": agency,
+            "safeguarding_agency": care,
+        },
     )
     for role, user in users.items():
         client = Client()

@@ -184,6 +184,22 @@ finance_pledge_new              POST  -        L       403     403     403     4
 finance_pledge_stop             GET   pledge   L       403     403     403     200     403     403     200
 finance_pledge_stop             POST  pledge   L       403     403     403     400     403     403     400
 
+# --- signposting and referrals (issue 18): school staff, for their schools' families ---------------
+# An empty POST is a form error (400): the world's families have no e-mail address to send the sheet to.
+agency_list                     GET   -        L       200     200     200     403     403     403     200
+signpost_choose                 GET   family   L       200|404 200|404 404|200 403     403     403     200
+signpost_assessment             GET   family   L       200|404 200|404 404|200 403     403     403     200
+signpost_assessment             POST  family   L       400|404 400|404 404|400 403     403     403     400
+signpost_create                 GET   family   L       200|404 200|404 404|200 403     403     403     200
+signpost_create                 POST  family   L       400|404 400|404 404|400 403     403     403     400
+agency_sheet                    GET   family   L       200|404 200|404 404|200 403     403     403     200
+agency_sheet_email              GET   family   405     405     405     405     405     405     405     405
+agency_sheet_email              POST  family   L       400|404 400|404 404|400 403     403     403     400
+signpost_follow_ups             GET   -        L       200     200     200     403     403     403     200
+signpost_detail                 GET   signpost L       200|404 200|404 404|200 403     403     403     200
+signpost_outcome                GET   signpost 405     405     405     405     405     405     405     405
+signpost_outcome                POST  signpost L       400|404 400|404 404|400 403     403     403     400
+
 # --- API: schema and docs ------------------------------------------------------------------------
 api_schema                      GET   -        401     200     200     200     200     200     200     200
 api_docs                        GET   -        401     200     200     200     200     200     200     200
@@ -252,6 +268,14 @@ secondhand-school-list          GET   -        401     200     200     200     2
 branded-item-list               GET   -        401     403     200     403     403     403     403     200
 support-request-handed-over     POST  request  401     409|404 409|404 404|409 403     403     403     409
 
+# --- API: signposting ------------------------------------------------------------------------------
+agency-list                     GET   -        401     200     200     200     403     403     403     200
+agency-detail                   GET   agency   401     200     200     200     403     403     403     200
+signpost-list                   GET   -        401     200     200     200     403     403     403     200
+signpost-list                   POST  -        401     400     400     400     403     403     403     400
+signpost-detail                 GET   signpost 401     200|404 200|404 404|200 403     403     403     200
+signpost-outcome                POST  signpost 401     400|404 400|404 404|400 403     403     403     400
+
 # --- API: finance --------------------------------------------------------------------------------
 fund-list                       GET   -        401     403     403     403     200     403     403     200
 fund-detail                     GET   fund     401     403     403     403     200     403     403     200
@@ -308,6 +332,7 @@ admin:uniform_welcomepack       MODEL -        AL      AL      AL      AL      A
 admin:uniform_gift              MODEL -        AL      AL      AL      AL      AL      AL      AL      200
 admin:uniform_stocklevel        MODEL -        AL      AL      AL      AL      AL      AL      AL      200
 admin:uniform_stockmovement     MODEL -        AL      AL      AL      AL      AL      AL      AL      200
+admin:signposting_agency        MODEL -        AL      AL      AL      AL      AL      AL      AL      200
 """
 # fmt: on
 
@@ -416,7 +441,7 @@ def test_every_admin_model_has_a_row():
 
 
 # Objects of the world as a whole rather than of one side: requested once.
-SIDELESS = {"-", "guide", "entry", "spend", "pledge", "donation", "fund", "user", "app", "ct_obj"}
+SIDELESS = {"-", "guide", "agency", "entry", "spend", "pledge", "donation", "fund", "user", "app", "ct_obj"}
 
 # Query strings some doors need to answer at all (a summary export names its table).
 QUERY = {"finance_summary_csv": "?table=schools", "finance_summary_xlsx": "?table=categories"}
@@ -428,7 +453,14 @@ def _kwargs(world, obj: str, side: str) -> dict:
     return {
         "-": {},
         "guide": {"slug": "imports"},
-        "family": {"pk": s.family.pk, "family_pk": s.family.pk, "consent_pk": s.family.consents.first().pk},
+        "family": {
+            "pk": s.family.pk,
+            "family_pk": s.family.pk,
+            "consent_pk": s.family.consents.first().pk,
+            "agency_pk": world.extra["agency"].pk,
+        },
+        "signpost": {"pk": s.signpost.pk},
+        "agency": {"pk": world.extra["agency"].pk},
         "pupil": {"pk": s.pupil.pk, "pupil_pk": s.pupil.pk},
         "contact": {"pk": s.contact.pk},
         "dup": {"pk": s.duplicate.pk},
@@ -560,7 +592,7 @@ def describe(response) -> str:
 # --- State: a refused request changes nothing -----------------------------------------------------
 
 # The project's data and the users. Audit events are left out: recording a refusal is allowed.
-STATE_APPS = {"support", "vouchers", "uniform", "auth", "authtoken"}
+STATE_APPS = {"support", "vouchers", "uniform", "signposting", "auth", "authtoken"}
 SKIP_STATE = {"support.AuditEvent", "auth.Permission"}
 
 
@@ -728,6 +760,9 @@ DOORS = {
     "api items by school": lambda w, s: f"/api/v1/uniform-items/?school={s.school.pk}",
     "api partners search": lambda w, s: f"/api/v1/partners/?search={s.partner.name.split()[0]}",
     "api ledger by school": lambda w, s: f"/api/v1/ledger-entries/?school={s.school.pk}",
+    "signpost follow-ups": lambda w, s: "/signposts/follow-ups/",
+    "api signposts by family": lambda w, s: f"/api/v1/signposts/?family={s.family.pk}",
+    "api signposts by school": lambda w, s: f"/api/v1/signposts/?school={s.school.pk}",
 }
 
 DOOR_DEFECTS: dict[tuple[str, str], str] = {}

@@ -92,6 +92,7 @@ def _real_object(world, path: str) -> dict:
     if "{code}" in path:
         return {"code": world.a.voucher.code}
     objects = {
+        "agencies": world.extra["agency"],
         "donations": world.donation,
         "families": world.a.family,
         "funds": world.fund,
@@ -101,6 +102,7 @@ def _real_object(world, path: str) -> dict:
         "pledges": world.pledge,
         "pupils": world.a.pupil,
         "schools": world.a.school,
+        "signposts": world.a.signpost,
         "spend-requests": world.spend_request,
         "support-requests": world.extra["waiting_request"],
         "uniform-items": world.a.item,
@@ -120,6 +122,7 @@ def _real_ids(world) -> dict:
         "item": world.extra["blazer"].pk,
         "fund": world.fund.pk,
         "pledge": world.pledge.pk,
+        "agency": world.extra["agency"].pk,
     }
 
 

@@ -56,6 +56,9 @@ CASE = {
     },
     "uniform.SupportRequest": {"pupil", "reason", "decision_reason"},
     "uniform.Gift": {"pupil", "pupil_name"},
+    "signposting.Signpost": {
+        "family", "agency", "agency_name", "note", "lead_professional", "consent_method",
+    },
     "support.Family": {
         "lead_carer_name", "phone", "email", "address", "postcode", "dietary_needs", "pupils", "q",
     },
@@ -67,6 +70,7 @@ CHARITY_NEVER = {
         "family", "referral_reason", "referral_other", "limit_override_reason", "cancel_reason",
     },
     "uniform.SupportRequest": {"pupil", "reason", "decision_reason"},
+    "signposting.Signpost": CASE["signposting.Signpost"],
     "support.Family": CASE["support.Family"],
     "support.Pupil": CASE["support.Pupil"],
 }  # fmt: skip

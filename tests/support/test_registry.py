@@ -100,8 +100,8 @@ def test_a_pupil_panel_is_asked_once_for_all_the_pupils(monkeypatch, pastoral_a,
     shown = registry.family_panels(request, family_a, pupils)
     assert calls == [2]
     assert all("probe" in [panel.name for panel in pupil.panels] for pupil in pupils)
-    assert [panel.name for panel in shown["actions"]] == ["voucher_issue"]
-    assert [panel.name for panel in shown["main"]] == ["vouchers"]
+    assert [panel.name for panel in shown["actions"]] == ["voucher_issue", "signpost_action"]
+    assert [panel.name for panel in shown["main"]] == ["vouchers", "signposts"]
 
 
 def test_the_finance_home_panel_shows_only_to_finance(client_for, finance, pastoral_a):

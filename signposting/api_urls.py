@@ -1,0 +1,3 @@
+from signposting import api
+
+urlpatterns = [*api.urlpatterns]

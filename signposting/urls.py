@@ -1,0 +1,3 @@
+from signposting.web import pages
+
+urlpatterns = [*pages.urlpatterns]
