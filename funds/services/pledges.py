@@ -26,6 +26,7 @@ from django.utils.formats import date_format
 from funds.filters import DonationFilter
 from funds.models import Donation, Fund, Pledge
 from funds.selectors import donation_is_reversed, donations_visible_to, pledges_visible_to
+from funds.selectors.gift_aid import with_gift_aid_state
 from funds.services.ledger import (
     SPEND_CATEGORIES,
     category_label,
@@ -247,13 +248,14 @@ def _sees_funds(user: User) -> bool:
 
 def donation_list(*, user: User, fund: Fund, year: int) -> QuerySet[Donation]:
     """The donations to ``fund`` received in the financial year starting September ``year``, newest
-    first, each with ``is_reversed``."""
+    first, each with ``is_reversed`` and its Gift Aid state (``funds.selectors.gift_aid.gift_aid_state``)."""
     filters = DonationFilter(
         {"fund": fund.pk, "year": year},
-        queryset=donations_visible_to(user)
-        .select_related("pledge", "recorded_by")
-        .annotate(is_reversed=donation_is_reversed())
-        .order_by("-received_on", "-pk"),
+        queryset=with_gift_aid_state(
+            donations_visible_to(user)
+            .select_related("pledge", "recorded_by")
+            .annotate(is_reversed=donation_is_reversed())
+        ).order_by("-received_on", "-pk"),
     )
     if not filters.is_valid():
         raise ValueError(f"Not a fund and financial year: {filters.errors.as_text()}")
