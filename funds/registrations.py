@@ -19,6 +19,8 @@ def register() -> None:
             # Donors' declarations hold home addresses: finance's alone (trust admins hold every permission).
             "giftaid.view": FINANCE,
             "giftaid.manage": FINANCE,
+            # A donor's subject access export, like a family's, is a trust admin's.
+            "giftaid.subject_access": frozenset(),
         }
     )
     registry.register_nav_item(

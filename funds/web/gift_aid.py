@@ -6,6 +6,7 @@ a check page that reads back what will happen. Pages need ``giftaid.view`` to re
 ``giftaid.manage`` to write: finance's (declarations hold donors' home addresses)."""
 
 import io
+import json
 
 from django import forms
 from django.contrib import messages
@@ -16,6 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from funds.data_rights import donor_subject_access
 from funds.models import GiftAidClaim, GiftAidDeclaration
 from funds.selectors import donations_visible_to, gift_aid_claims_visible_to, gift_aid_declarations_visible_to
 from funds.selectors.gift_aid import (
@@ -215,6 +217,7 @@ def _declaration_page(request: HttpRequest, declaration: GiftAidDeclaration, for
             "donations": [(d, declaration.covers(d.received_on)) for d in donations],
             "form": form or CancelForm(initial={"cancelled_on": timezone.localdate()}),
             "can_manage": has_perm(request.user, "giftaid.manage"),
+            "can_export": has_perm(request.user, "giftaid.subject_access"),
         },
         status=status,
     )
@@ -241,6 +244,16 @@ def declaration_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"The declaration from {declaration.donor} is cancelled.")
             return redirect("finance_gift_aid_declaration", pk=pk)
     return _declaration_page(request, declaration, form=form, status=400)
+
+
+@requires("giftaid.subject_access")
+def declaration_subject_access(request: HttpRequest, pk: int) -> HttpResponse:
+    """A donor's data as JSON (trust admins), answering a subject access request."""
+    declaration = get_object_or_404(gift_aid_declarations_visible_to(request.user), pk=pk)
+    data = donor_subject_access(declaration=declaration, actor=request.user)
+    response = HttpResponse(json.dumps(data, indent=2), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="donor-{declaration.pk}-subject-access.json"'
+    return response
 
 
 # --- Claims --------------------------------------------------------------------------------------
@@ -444,6 +457,11 @@ urlpatterns = [
         "gift-aid/declarations/<int:pk>/cancel/",
         declaration_cancel,
         name="finance_gift_aid_declaration_cancel",
+    ),
+    path(
+        "gift-aid/declarations/<int:pk>/subject-access.json",
+        declaration_subject_access,
+        name="finance_gift_aid_subject_access",
     ),
     path("gift-aid/claims/new/", claim_new, name="finance_gift_aid_claim_new"),
     path("gift-aid/claims/<int:pk>/", claim_detail, name="finance_gift_aid_claim"),

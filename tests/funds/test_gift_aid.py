@@ -338,3 +338,156 @@ def test_the_schedule_has_hmrcs_columns_dates_and_amounts(fund, finance):
     assert values[1][:8] == ("Mrs", "Helen", "Pemberton", "12", "RV1 2AB", None, "Yes", "02/09/26")
     assert values[1][8] == 10000
     assert "£" not in str(values[1][8])
+
+
+# --- Retention and subject access ------------------------------------------------------------------
+
+
+def test_a_declaration_is_anonymised_six_years_after_the_financial_year_of_its_last_activity(fund, finance):
+    from funds.data_rights import gift_aid_declarations_anonymise_expired
+
+    declaration = declare(finance, declared_on=datetime.date(2019, 10, 1), today=datetime.date(2019, 10, 1))
+    donate(fund, finance, received_on=datetime.date(2020, 3, 1), today=datetime.date(2020, 3, 1))
+    # The last activity, a gift on 1 March 2020, is in the year ending 31 August 2020: kept to 31 August 2026.
+    assert gift_aid_declarations_anonymise_expired(today=datetime.date(2026, 8, 31), years=6) == []
+    assert gift_aid_declarations_anonymise_expired(today=datetime.date(2026, 9, 1), years=6) == [
+        declaration.pk
+    ]
+    declaration.refresh_from_db()
+    assert declaration.anonymised_at is not None
+    assert (declaration.first_name, declaration.address, declaration.postcode, declaration.house) == (
+        "Anonymised",
+        "",
+        "",
+        "",
+    )
+    assert not declaration.covers(datetime.date(2020, 3, 1))
+    assert (
+        gift_aid_declarations_anonymise_expired(today=datetime.date(2026, 9, 1), years=6) == []
+    )  # idempotent
+    assert AuditEvent.objects.filter(action="retention.gift_aid_anonymised").count() == 3  # each run
+
+
+def test_a_recent_gift_keeps_the_declaration(fund, finance):
+    from funds.data_rights import expired_declarations
+
+    declare(finance, declared_on=datetime.date(2019, 10, 1), today=datetime.date(2019, 10, 1))
+    donate(fund, finance, received_on=datetime.date(2025, 10, 1), today=TODAY)
+    assert expired_declarations(today=datetime.date(2027, 1, 1), years=6) == []
+
+
+def test_a_donors_subject_access_export_is_a_trust_admins_and_audited(client_for, fund, finance, admin):
+    declaration = declare(finance)
+    donate(fund, finance)
+    url = f"/finance/gift-aid/declarations/{declaration.pk}/subject-access.json"
+    assert client_for(finance).get(url).status_code == 403
+    response = client_for(admin).get(url)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["gift_aid_declarations"][0]["address"] == "12 Mill Lane\nRiverton"
+    assert [d["amount_pence"] for d in data["donations"]] == [10_000_00]
+    assert AuditEvent.objects.filter(action="gift_aid.donor_subject_access", actor=admin).exists()
+
+
+# --- Pages and API ---------------------------------------------------------------------------------
+
+
+def test_finance_reads_a_declaration_and_school_staff_never_do(client_for, finance, lead_a, charity_staff):
+    declaration = declare(finance)
+    page = client_for(finance).get(f"/finance/gift-aid/declarations/{declaration.pk}/")
+    assert "12 Mill Lane" in page.content.decode()
+    for user in (lead_a, charity_staff):
+        response = client_for(user).get(f"/finance/gift-aid/declarations/{declaration.pk}/")
+        assert response.status_code == 403
+        assert "Mill Lane" not in response.content.decode()
+
+
+def test_the_claim_check_page_prepares_only_what_it_showed(client_for, fund, finance):
+    declare(finance)
+    shown = donate(fund, finance)
+    client = client_for(finance)
+    check = client.get("/finance/gift-aid/claims/new/")
+    assert check.status_code == 200
+    assert f'value="{shown.pk}"' in check.content.decode()
+    assert not GiftAidClaim.objects.exists()  # the check page writes nothing
+    later = donate(fund, finance, received_on=datetime.date(2026, 9, 9))
+    response = client.post("/finance/gift-aid/claims/new/", {"confirm": "yes", "donation": [shown.pk]})
+    claim = GiftAidClaim.objects.get()
+    assert response["Location"] == f"/finance/gift-aid/claims/{claim.pk}/"
+    assert list(claim.items.values_list("donation_id", flat=True)) == [shown.pk]
+    assert later.pk in claimable_ids()
+
+
+def test_marking_a_claim_paid_is_read_back_before_the_money_is_recorded(client_for, fund, finance):
+    declare(finance)
+    donate(fund, finance)
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    gift_aid_claim_submit(claim=claim, hmrc_reference="CH1", actor=finance, today=TODAY)
+    client = client_for(finance)
+    today = datetime.date.today().isoformat()
+    check = client.post(f"/finance/gift-aid/claims/{claim.pk}/pay/", {"paid_on": today})
+    assert check.status_code == 200
+    assert "Record that HMRC paid claim" in check.content.decode()
+    assert not LedgerEntry.objects.filter(category="gift_aid").exists()
+    done = client.post(f"/finance/gift-aid/claims/{claim.pk}/pay/", {"paid_on": today, "confirm": "yes"})
+    assert done.status_code == 302
+    assert LedgerEntry.objects.get(category="gift_aid").amount_pence == 2_500_00
+
+
+def test_the_schedule_downloads_as_csv_without_a_pound_sign_and_is_audited(client_for, fund, finance):
+    declare(finance, last_name="O'Neill")
+    donate(fund, finance, amount_pence=25_50)
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    response = client_for(finance).get(f"/finance/gift-aid/claims/{claim.pk}/schedule.csv")
+    text = b"".join(response.streaming_content).decode()
+    assert text.splitlines()[1] == "Mrs,Helen,O'Neill,12,RV1 2AB,,,02/09/26,25.50"
+    assert "£" not in text
+    assert AuditEvent.objects.filter(action="gift_aid.schedule_downloaded").exists()
+
+
+def test_the_api_declares_claims_and_pays(fund, finance, pastoral_a):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(finance)
+    body = {
+        "donor": DONOR,
+        "title": "Mrs",
+        "first_name": "Helen",
+        "last_name": "Pemberton",
+        "house": "12",
+        "address": "12 Mill Lane",
+        "postcode": "RV1 2AB",
+        "declared_on": "2026-10-01",
+        "covers_past": True,
+        "covers_future": True,
+    }
+    created = api.post("/api/v1/gift-aid/declarations/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["postcode"] == "RV1 2AB"
+    donation = donate(fund, finance)
+    listed = api.get("/api/v1/donations/").json()["results"]
+    assert [d["gift_aid_state"] for d in listed] == ["claimable"]
+    claim = api.post("/api/v1/gift-aid/claims/", {}, format="json")
+    assert claim.status_code == 201, claim.content
+    claim_id = claim.json()["id"]
+    assert [i["donation"] for i in claim.json()["items"]] == [donation.pk]
+    assert api.post("/api/v1/gift-aid/claims/", {}, format="json").status_code == 400  # nothing left
+    paid_early = api.post(
+        f"/api/v1/gift-aid/claims/{claim_id}/pay/", {"paid_on": "2026-11-01"}, format="json"
+    )
+    assert paid_early.status_code == 409
+    submitted = api.post(
+        f"/api/v1/gift-aid/claims/{claim_id}/submit/", {"hmrc_reference": "CH9"}, format="json"
+    )
+    assert submitted.json()["status"] == "submitted"
+    paid = api.post(
+        f"/api/v1/gift-aid/claims/{claim_id}/pay/",
+        {"paid_on": datetime.date.today().isoformat()},
+        format="json",
+    )
+    assert paid.json()["status"] == "paid"
+    other = APIClient()
+    other.force_authenticate(pastoral_a)
+    assert other.get("/api/v1/gift-aid/declarations/").status_code == 403
+    assert other.post("/api/v1/gift-aid/claims/", {}, format="json").status_code == 403

@@ -184,6 +184,8 @@ finance_gift_aid_declaration_new POST -        L       403     403     403     4
 finance_gift_aid_declaration    GET   giftdecl  L       403     403     403     200     403     403     200
 finance_gift_aid_declaration_cancel GET giftdecl L      403     403     403     302     403     403     302
 finance_gift_aid_declaration_cancel POST giftdecl L     403     403     403     400     403     403     400
+# A donor's subject access export, like a family's, is a trust admin's.
+finance_gift_aid_subject_access GET   giftdecl L       403     403     403     403     403     403     200
 finance_gift_aid_claim_new      GET   -        L       403     403     403     200     403     403     200
 finance_gift_aid_claim_new      POST  -        L       403     403     403     200     403     403     200
 finance_gift_aid_claim          GET   claim  L       403     403     403     200     403     403     200
