@@ -491,3 +491,23 @@ def test_the_api_declares_claims_and_pays(fund, finance, pastoral_a):
     other.force_authenticate(pastoral_a)
     assert other.get("/api/v1/gift-aid/declarations/").status_code == 403
     assert other.post("/api/v1/gift-aid/claims/", {}, format="json").status_code == 403
+
+
+# --- The demo ------------------------------------------------------------------------------------
+
+
+def test_the_demo_declares_both_trustees_and_prepares_a_claim_without_the_undeclared_gift(finance):
+    from funds.demo import TRUSTEE_PLEDGES, fund_demo_seed, gift_aid_demo_seed
+    from funds.models import Donation, GiftAidDeclaration
+
+    fund_demo_seed(today=TODAY)
+    assert gift_aid_demo_seed(today=TODAY).startswith("Gift Aid: 2 declarations, claim")
+    assert set(GiftAidDeclaration.objects.values_list("donor", flat=True)) == set(TRUSTEE_PLEDGES)
+    claim = GiftAidClaim.objects.get()
+    assert claim.status == GiftAidClaim.Status.PREPARED
+    claimed = set(claim.items.values_list("donation__donor", flat=True))
+    assert claimed == set(TRUSTEE_PLEDGES)
+    undeclared = Donation.objects.filter(donor__startswith="Mrs J. Carter", gift_aid=True)
+    assert undeclared.exists()
+    assert not GiftAidClaimItem.objects.filter(donation__in=undeclared).exists()
+    assert gift_aid_demo_seed(today=TODAY) == ""  # once
