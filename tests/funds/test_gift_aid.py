@@ -511,3 +511,31 @@ def test_the_demo_declares_both_trustees_and_prepares_a_claim_without_the_undecl
     assert undeclared.exists()
     assert not GiftAidClaimItem.objects.filter(donation__in=undeclared).exists()
     assert gift_aid_demo_seed(today=TODAY) == ""  # once
+
+
+def test_recording_a_sponsored_gift_on_a_declaration_says_it_will_be_claimed(client_for, fund, finance):
+    from django.contrib.messages import get_messages
+
+    from funds.models import Donation
+
+    declare(finance, declared_on=datetime.date.today(), today=datetime.date.today())
+    response = client_for(finance).post(
+        "/finance/donations/new/",
+        {
+            "fund": fund.pk,
+            "donor": DONOR,
+            "amount": "50",
+            "received_on": datetime.date.today().isoformat(),
+            "gift_aid": "on",
+            "sponsored": "on",
+            "restricted_purpose": "",
+            "pledge": "",
+        },
+    )
+    assert response.status_code == 302
+    donation = Donation.objects.get()
+    assert (donation.gift_aid, donation.sponsored) == (True, True)
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert message.endswith("A Gift Aid declaration covers it: it will be in the next claim.")
+    page = client_for(finance).get(response["Location"]).content.decode()
+    assert "Declared: to claim" in page
