@@ -125,7 +125,7 @@ def gift_aid_declaration_record(
     phone, with the confirmation HMRC requires sent). ``donor`` is the name their donations are
     recorded under; the declaration covers those gifts in its span."""
     _require_finance(actor, "record Gift Aid declarations")
-    donor = " ".join((donor or "").split())
+    donor = (donor or "").strip()  # as fund_donation_record keeps it, so the two names match
     if not donor:
         raise SupportError("Say which donor made the declaration.", field="donor", code="required")
     if len(donor) > 200:
