@@ -186,6 +186,7 @@ _QUEUE_OF_TASK = {
         "funds.checkpoint_funds",
         "support.purge_pupil_uploads",
         "support.anonymise_expired",
+        "funds.anonymise_gift_aid_declarations",
     ],
 }
 CELERY_TASK_ROUTES = {task: {"queue": queue} for queue, tasks in _QUEUE_OF_TASK.items() for task in tasks}
@@ -421,6 +422,12 @@ CELERY_BEAT_SCHEDULE = {
     "anonymise-expired-weekly": {
         "task": "support.anonymise_expired",
         "schedule": crontab(day_of_week="sunday", hour=3, minute=0),
+        "options": {"expires": 6 * 60 * 60},
+    },
+    # Donors' Gift Aid declarations six years after the financial year of their last gift or claim.
+    "anonymise-gift-aid-declarations-weekly": {
+        "task": "funds.anonymise_gift_aid_declarations",
+        "schedule": crontab(day_of_week="sunday", hour=3, minute=30),
         "options": {"expires": 6 * 60 * 60},
     },
 }

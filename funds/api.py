@@ -26,24 +26,27 @@ from rest_framework.response import Response
 
 from funds import api_serializers as s
 from funds.filters import DonationFilter, LedgerEntryFilter, PledgeFilter, SpendRequestFilter
-from funds.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
+from funds.models import Donation, Fund, GiftAidClaim, GiftAidDeclaration, LedgerEntry, Pledge, SpendRequest
 from funds.selectors import (
     donations_visible_to,
     funds_visible_to,
+    gift_aid_claims_visible_to,
+    gift_aid_declarations_visible_to,
     ledger_entries_visible_to,
     spend_requests_visible_to,
 )
+from funds.selectors.gift_aid import with_gift_aid_state
 from funds.selectors.ledger import source_title
 from funds.selectors.positions import balance_effect, committed_effect, fund_positions
 from funds.selectors.reports import current_year, fund_year_summary
-from funds.services import approvals
+from funds.services import approvals, gift_aid
 from funds.services.ledger import (
     describe_sources,
     fund_donation_record,
     fund_entry_reverse,
 )
 from funds.services.pledges import pledge_create, pledge_list
-from funds.transitions import SPEND_FLOW
+from funds.transitions import GIFT_AID_CLAIM_FLOW, SPEND_FLOW
 from support.api.idempotency import HEADER, idempotent
 from support.errors import SupportError
 
@@ -218,15 +221,15 @@ class DonationViewSet(mixins.ListModelMixin, _FinanceViewSet):
             source_type=ContentType.objects.get_for_model(Donation),
             source_id=Cast(OuterRef("pk"), output_field=CharField()),
         )
-        return (
+        donations = (
             donations_visible_to(self.request.user)
             .select_related("fund", "recorded_by")
             .annotate(
                 entry_id=Subquery(of_this_donation.filter(kind=Kind.INCOME).order_by("pk").values("pk")[:1]),
                 is_reversed=Exists(of_this_donation.filter(kind=Kind.REVERSAL)),
             )
-            .order_by("-received_on", "-pk")
         )
+        return with_gift_aid_state(donations).order_by("-received_on", "-pk")
 
     @extend_schema(
         parameters=[IDEMPOTENCY_PARAMETER],
@@ -342,3 +345,131 @@ class SpendRequestViewSet(mixins.ListModelMixin, _FinanceViewSet):
         body.is_valid(raise_exception=True)
         service(spend_request=spend_request, actor=request.user, note=body.validated_data["note"])
         return Response(self.fresh(spend_request.pk))
+
+
+# --- Gift Aid -------------------------------------------------------------------------------------
+
+
+class GiftAidDeclarationViewSet(mixins.ListModelMixin, _FinanceViewSet):
+    """Donors' Gift Aid declarations (names and home addresses: finance only)."""
+
+    permission = "giftaid.view"
+    permissions = {"create": "giftaid.manage", "cancel": "giftaid.manage"}
+    serializer_class = s.GiftAidDeclarationSerializer
+    filterset_fields = ["donor"]
+    ordering_fields = ["declared_on", "id"]
+
+    def get_queryset(self) -> QuerySet[GiftAidDeclaration]:
+        return (
+            gift_aid_declarations_visible_to(self.request.user)
+            .filter(anonymised_at__isnull=True)
+            .select_related("recorded_by", "cancelled_by")
+            .order_by("donor", "-declared_on", "-pk")
+        )
+
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=s.GiftAidDeclarationCreateSerializer,
+        responses={201: s.GiftAidDeclarationSerializer},
+    )
+    @idempotent
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        """Record a declaration as the donor made it."""
+        body = s.GiftAidDeclarationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        declaration = gift_aid.gift_aid_declaration_record(actor=request.user, **body.validated_data)
+        return Response(self.fresh(declaration.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.GiftAidCancelSerializer,
+        responses={
+            200: s.GiftAidDeclarationSerializer,
+            409: OpenApiResponse(description="Already cancelled, or a gift after that day is claimed"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """The donor cancelled: gifts from ``cancelled_on`` on are not covered."""
+        declaration = self.get_object()
+        body = s.GiftAidCancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        gift_aid.gift_aid_declaration_cancel(
+            declaration=declaration, actor=request.user, **body.validated_data
+        )
+        return Response(self.fresh(declaration.pk))
+
+
+CLAIM_REFUSALS = {
+    409: OpenApiResponse(description="Not in a state that allows it, or donations taken meanwhile")
+}
+
+
+class GiftAidClaimViewSet(mixins.ListModelMixin, _FinanceViewSet):
+    """Gift Aid claims: prepared (of the claimable donations, each in one claim only), submitted to HMRC,
+    paid (the Gift Aid comes into the funds as income on the day paid), or withdrawn."""
+
+    permission = "giftaid.view"
+    permissions = {
+        "create": "giftaid.manage",
+        **GIFT_AID_CLAIM_FLOW.action_permissions("submit", "pay", "withdraw"),
+    }
+    serializer_class = s.GiftAidClaimSerializer
+    filterset_fields = ["status"]
+    ordering_fields = ["prepared_on", "id"]
+
+    def get_queryset(self) -> QuerySet[GiftAidClaim]:
+        return (
+            gift_aid_claims_visible_to(self.request.user)
+            .select_related("prepared_by", "submitted_by", "paid_by")
+            .prefetch_related("items__donation")
+            .order_by("-prepared_on", "-pk")
+        )
+
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=s.GiftAidPrepareSerializer,
+        responses={201: s.GiftAidClaimSerializer, **CLAIM_REFUSALS},
+    )
+    @idempotent
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        """Prepare a claim."""
+        body = s.GiftAidPrepareSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        claim = gift_aid.gift_aid_claim_prepare(actor=request.user, **body.validated_data)
+        return Response(self.fresh(claim.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.GiftAidSubmitSerializer, responses={200: s.GiftAidClaimSerializer, **CLAIM_REFUSALS}
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        """The claim went to HMRC: its reference."""
+        claim = self.get_object()
+        body = s.GiftAidSubmitSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        gift_aid.gift_aid_claim_submit(claim=claim, actor=request.user, **body.validated_data)
+        return Response(self.fresh(claim.pk))
+
+    @extend_schema(
+        request=s.GiftAidPaidSerializer, responses={200: s.GiftAidClaimSerializer, **CLAIM_REFUSALS}
+    )
+    @action(detail=True, methods=["post"])
+    def pay(self, request: Request, pk: str | None = None) -> Response:
+        """HMRC paid: the Gift Aid becomes income in each fund on ``paid_on``."""
+        claim = self.get_object()
+        body = s.GiftAidPaidSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        gift_aid.gift_aid_claim_paid(claim=claim, actor=request.user, **body.validated_data)
+        return Response(self.fresh(claim.pk))
+
+    @extend_schema(
+        request=s.GiftAidWithdrawSerializer, responses={200: s.GiftAidClaimSerializer, **CLAIM_REFUSALS}
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        """A prepared claim is not going to HMRC: its donations are free again."""
+        claim = self.get_object()
+        body = s.GiftAidWithdrawSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        gift_aid.gift_aid_claim_withdraw(claim=claim, actor=request.user, **body.validated_data)
+        return Response(self.fresh(claim.pk))

@@ -10,8 +10,18 @@ import datetime
 from django.utils import timezone
 from rest_framework import serializers
 
-from funds.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
+from funds.models import (
+    Donation,
+    Fund,
+    GiftAidClaim,
+    GiftAidClaimItem,
+    GiftAidDeclaration,
+    LedgerEntry,
+    Pledge,
+    SpendRequest,
+)
 from funds.selectors import funds_visible_to, pledges_visible_to
+from funds.selectors.gift_aid import gift_aid_state
 from funds.selectors.ledger import kind_label
 from funds.services.ledger import REVERSIBLE, SPEND_CATEGORIES, category_label
 from funds.services.pledges import pledge_status
@@ -150,6 +160,9 @@ class DonationSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     is_reversed = serializers.BooleanField(
         read_only=True, help_text="Its income entry was reversed (recorded in error): left out of totals"
     )
+    gift_aid_state = serializers.SerializerMethodField(
+        help_text="not_asked; no_declaration (asked, but no declaration covers it); claimable; claimed"
+    )
 
     class Meta:
         model = Donation
@@ -161,6 +174,8 @@ class DonationSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
             "amount_pence",
             "received_on",
             "gift_aid",
+            "gift_aid_state",
+            "sponsored",
             "restricted_purpose",
             "restricted_purpose_label",
             "pledge",
@@ -173,6 +188,9 @@ class DonationSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
     def get_restricted_purpose_label(self, donation: Donation) -> str:
         return category_label(donation.restricted_purpose) if donation.restricted_purpose else ""
+
+    def get_gift_aid_state(self, donation: Donation) -> str:
+        return gift_aid_state(donation)
 
 
 class _ScopedFundMixin(serializers.Serializer):
@@ -187,7 +205,12 @@ class DonationCreateSerializer(_ScopedFundMixin):
     donor = serializers.CharField(max_length=200, allow_blank=True)
     amount_pence = PenceField(help_text="Positive, in pence")
     received_on = BoundedDateField()
-    gift_aid = serializers.BooleanField(default=False)
+    gift_aid = serializers.BooleanField(
+        default=False,
+        help_text="Claim Gift Aid on it (the donor's own money, nothing in return): claimed while a "
+        "declaration from the donor covers the day it was received",
+    )
+    sponsored = serializers.BooleanField(default=False, help_text="Sponsorship of a charity event")
     restricted_purpose = serializers.ChoiceField(
         choices=PURPOSES,
         allow_blank=True,
@@ -418,3 +441,129 @@ class FundYearSummarySerializer(serializers.Serializer):
 
 class YearQuerySerializer(serializers.Serializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
+
+
+# --- Gift Aid -------------------------------------------------------------------------------------
+
+
+class GiftAidDeclarationSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    recorded_by = _user_field("recorded_by")
+    cancelled_by = _user_field("cancelled_by")
+
+    class Meta:
+        model = GiftAidDeclaration
+        fields = [
+            "id",
+            "donor",
+            "title",
+            "first_name",
+            "last_name",
+            "house",
+            "address",
+            "postcode",
+            "declared_on",
+            "covers_past",
+            "covers_future",
+            "covers_from",
+            "covers_to",
+            "cancelled_on",
+            "cancel_reason",
+            "cancelled_by",
+            "recorded_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class GiftAidDeclarationCreateSerializer(serializers.Serializer):
+    donor = serializers.CharField(
+        max_length=200, help_text="The name the donor's donations are recorded under"
+    )
+    title = serializers.CharField(max_length=4, allow_blank=True, default="")
+    first_name = serializers.CharField(max_length=35, allow_blank=True)
+    last_name = serializers.CharField(max_length=35, allow_blank=True)
+    house = serializers.CharField(max_length=40, allow_blank=True, help_text="House name or number")
+    address = serializers.CharField(max_length=500, allow_blank=True, help_text="Home address")
+    postcode = serializers.CharField(max_length=10, allow_blank=True)
+    declared_on = BoundedDateField()
+    covers_past = serializers.BooleanField(help_text="Covers gifts in the four years before declared_on")
+    covers_future = serializers.BooleanField(help_text="Covers gifts from declared_on on, until cancelled")
+
+
+class GiftAidCancelSerializer(serializers.Serializer):
+    cancelled_on = BoundedDateField(help_text="Gifts received on or after this day are not covered")
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class GiftAidClaimItemSerializer(serializers.ModelSerializer):
+    donor = serializers.CharField(source="donation.donor", read_only=True)
+    received_on = serializers.DateField(source="donation.received_on", read_only=True)
+    fund = serializers.IntegerField(source="donation.fund_id", read_only=True)
+
+    class Meta:
+        model = GiftAidClaimItem
+        fields = [
+            "id",
+            "donation",
+            "declaration",
+            "donor",
+            "received_on",
+            "fund",
+            "amount_pence",
+            "gift_aid_pence",
+        ]
+        read_only_fields = fields
+
+
+class GiftAidClaimSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    prepared_by = _user_field("prepared_by")
+    submitted_by = _user_field("submitted_by")
+    paid_by = _user_field("paid_by")
+    items = GiftAidClaimItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = GiftAidClaim
+        fields = [
+            "id",
+            "status",
+            "status_label",
+            "prepared_on",
+            "prepared_by",
+            "donations_pence",
+            "gift_aid_pence",
+            "submitted_on",
+            "submitted_by",
+            "hmrc_reference",
+            "paid_on",
+            "paid_by",
+            "withdrawn_reason",
+            "created_at",
+            "items",
+        ]
+        read_only_fields = fields
+
+
+class GiftAidPrepareSerializer(serializers.Serializer):
+    donation_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=1000,
+        help_text="Exactly these donations (refused whole if any is no longer claimable); "
+        "left out: every claimable donation, oldest first, up to 1,000",
+    )
+
+
+class GiftAidSubmitSerializer(serializers.Serializer):
+    hmrc_reference = serializers.CharField(max_length=40, allow_blank=True)
+    submitted_on = BoundedDateField(required=False, allow_null=True, default=None)
+
+
+class GiftAidPaidSerializer(serializers.Serializer):
+    paid_on = BoundedDateField(help_text="The day HMRC's payment reached the trust's account")
+
+
+class GiftAidWithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, allow_blank=True)

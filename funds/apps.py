@@ -15,7 +15,9 @@ class FundsConfig(AppConfig):
         visibility.register()
 
     def demo_seed(self) -> list[str]:
-        from funds.demo import fund_demo_seed
+        from funds.demo import fund_demo_seed, gift_aid_demo_seed
 
         donations = fund_demo_seed()
-        return [f"Standby fund: {donations} donations recorded."] if donations else []
+        lines = [f"Standby fund: {donations} donations recorded."] if donations else []
+        gift_aid = gift_aid_demo_seed()
+        return [*lines, gift_aid] if gift_aid else lines

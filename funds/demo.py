@@ -147,3 +147,47 @@ def _history_donations(*, fund, finance, start: datetime.date, today: datetime.d
         events.append(event)
     audit_record_many(events)
     return len(rows)
+
+
+# --- Gift Aid: both trustees have declared (past and future gifts); Mrs Carter's sponsored walk asks for
+# Gift Aid but no declaration covers it, so no claim takes it; last year's and this year's declared gifts
+# are in one prepared claim, for finance to submit to HMRC and mark paid in the walk-through.
+TRUSTEE_DECLARATIONS = [
+    # donor, title, first name, last name, house, address, postcode
+    (TRUSTEE_PLEDGES[0], "Mrs", "Helen", "Pemberton", "Old Rectory", "Old Rectory\nRiverton", "RV2 7PL"),
+    (TRUSTEE_PLEDGES[1], "Mr", "Robert", "Okonjo", "14", "14 Weaver's Row\nRiverton", "RV1 4QT"),
+]  # fmt: skip
+
+
+def gift_aid_demo_seed(*, today: datetime.date | None = None) -> str:
+    """The trustees' declarations and one prepared claim. Does nothing once a declaration exists."""
+    from funds.models import GiftAidDeclaration
+    from funds.services.gift_aid import gift_aid_claim_prepare, gift_aid_declaration_record
+    from funds.services.ledger import financial_year_bounds, financial_year_for
+    from support.errors import SupportError
+
+    finance = get_user_model().objects.filter(username="finance").first()
+    if finance is None or GiftAidDeclaration.objects.exists():
+        return ""
+    today = today or timezone.localdate()
+    start, _ = financial_year_bounds(financial_year_for(today))
+    for donor, title, first, last, house, address, postcode in TRUSTEE_DECLARATIONS:
+        gift_aid_declaration_record(
+            donor=donor,
+            title=title,
+            first_name=first,
+            last_name=last,
+            house=house,
+            address=address,
+            postcode=postcode,
+            declared_on=min(start, today),
+            covers_past=True,
+            covers_future=True,
+            actor=finance,
+            today=today,
+        )
+    try:
+        claim = gift_aid_claim_prepare(actor=finance, today=today)
+    except SupportError:
+        return "Gift Aid: 2 declarations."
+    return f"Gift Aid: 2 declarations, claim {claim.pk} prepared ({claim.items.count()} donations)."

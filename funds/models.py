@@ -79,7 +79,12 @@ class Donation(AppendOnlyModel):
     donor = models.CharField(max_length=200)
     amount_pence = models.BigIntegerField()
     received_on = models.DateField()
+    # Gift Aid is asked for on this gift: the donor's own money, nothing in return. It is claimed only
+    # while a Gift Aid declaration covers the donor and the day (``funds.services.gift_aid``).
     gift_aid = models.BooleanField(default=False)
+    # Sponsorship of a charity event (HMRC's schedule says so per row). Empty on donations recorded
+    # before it was asked: read as "no". Nullable so that adding it never rebuilds the append-only table.
+    sponsored = models.BooleanField(null=True, blank=True)
     restricted_purpose = models.TextField(blank=True)
     pledge = models.ForeignKey(
         "Pledge", null=True, blank=True, on_delete=models.PROTECT, related_name="donations"
@@ -313,3 +318,132 @@ class SpendRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.summary} ({self.get_status_display()})"
+
+
+# --- Gift Aid --------------------------------------------------------------------------------------
+
+
+class GiftAidDeclaration(models.Model):
+    """A donor's Gift Aid declaration, as HMRC requires it kept: who (name and home address), when, and
+    which gifts it covers: the four years before ``declared_on`` (``covers_past``), ``declared_on`` itself,
+    and from then on (``covers_future``) until ``cancelled_on``.
+
+    ``donor`` is the name the donor's donations and pledges are recorded under; ``covers_from`` and
+    ``covers_to`` (empty: no end) are the span it was made for, kept so a query can match donations.
+    Personal data: finance only; anonymised by retention (``anonymised_at``).
+    """
+
+    donor = models.CharField(max_length=200, db_index=True, help_text="As the donor's donations name them.")
+    title = models.CharField(max_length=4, blank=True)
+    first_name = models.CharField(max_length=35)
+    last_name = models.CharField(max_length=35)
+    house = models.CharField("house name or number", max_length=40)
+    address = models.TextField("home address", max_length=500)
+    postcode = models.CharField(max_length=8)
+    declared_on = models.DateField(help_text="The date on the declaration.")
+    covers_past = models.BooleanField(help_text="Covers gifts in the four years before the declaration.")
+    covers_future = models.BooleanField(help_text="Covers gifts from the declaration on, until cancelled.")
+    covers_from = models.DateField()
+    covers_to = models.DateField(null=True, blank=True)
+    cancelled_on = models.DateField(
+        null=True, blank=True, help_text="Gifts on or after this day are not covered."
+    )
+    cancel_reason = models.TextField(blank=True, max_length=500)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["donor", "-declared_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(covers_to__isnull=True) | Q(covers_to__gte=models.F("covers_from")),
+                name="gift_aid_declaration_span",
+            ),
+            models.CheckConstraint(
+                condition=Q(cancelled_on__isnull=True) | Q(cancelled_on__gte=models.F("declared_on")),
+                name="gift_aid_declaration_cancelled_after",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Gift Aid declaration: {self.donor} ({self.declared_on:%-d %B %Y})"
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_on is not None
+
+    def covers(self, day: date) -> bool:
+        """The declaration covers a gift received on ``day``."""
+        if self.anonymised_at is not None or (self.cancelled_on is not None and day >= self.cancelled_on):
+            return False
+        return self.covers_from <= day and (self.covers_to is None or day <= self.covers_to)
+
+
+class GiftAidClaim(models.Model):
+    """A batch of donations claimed from HMRC in one schedule: prepared, submitted (HMRC's reference),
+    paid (the Gift Aid then comes into each fund as income on the day HMRC paid). A prepared claim may be
+    withdrawn, which frees its donations for another."""
+
+    class Status(models.TextChoices):
+        PREPARED = "prepared", "Prepared"
+        SUBMITTED = "submitted", "Submitted to HMRC"
+        PAID = "paid", "Paid by HMRC"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREPARED, db_index=True)
+    prepared_on = models.DateField()
+    prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    donations_pence = models.BigIntegerField(help_text="The donations claimed on.")
+    gift_aid_pence = models.BigIntegerField(help_text="25p for every £1 claimed on.")
+    submitted_on = models.DateField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    hmrc_reference = models.CharField(max_length=40, blank=True)
+    paid_on = models.DateField(null=True, blank=True)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_reason = models.TextField(blank=True, max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-prepared_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(donations_pence__gt=0), name="gift_aid_claim_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_on__isnull=False), name="gift_aid_claim_paid_on"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Gift Aid claim {self.pk} ({self.get_status_display()})"
+
+
+class GiftAidClaimItem(models.Model):
+    """One donation in a claim (one row of HMRC's schedule), with the declaration that covered it."""
+
+    claim = models.ForeignKey(GiftAidClaim, on_delete=models.PROTECT, related_name="items")
+    donation = models.ForeignKey(Donation, on_delete=models.PROTECT, related_name="gift_aid_items")
+    declaration = models.ForeignKey(GiftAidDeclaration, on_delete=models.PROTECT, related_name="claim_items")
+    amount_pence = models.BigIntegerField()
+    gift_aid_pence = models.BigIntegerField()
+    released = models.BooleanField(default=False, help_text="Its claim was withdrawn before submission.")
+
+    class Meta:
+        ordering = ["claim", "donation__received_on", "donation_id"]
+        constraints = [
+            # Each donation is claimed once: only a withdrawn claim's rows are released.
+            models.UniqueConstraint(
+                fields=["donation"], condition=Q(released=False), name="gift_aid_donation_claimed_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Donation {self.donation_id} in claim {self.claim_id}"

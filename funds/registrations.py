@@ -1,5 +1,6 @@
 """What the core learns about the fund: its permissions, navigation and home panel (see support.registry)."""
 
+from funds.services import gift_aid  # noqa: F401  (registers the claim as a ledger source)
 from funds.web.panels import home_standby_fund
 from support import registry
 from support.models import Role
@@ -15,6 +16,11 @@ def register() -> None:
             "fund.approve": FINANCE,
             "fund.reverse": FINANCE,
             "fund.export": FINANCE,
+            # Donors' declarations hold home addresses: finance's alone (trust admins hold every permission).
+            "giftaid.view": FINANCE,
+            "giftaid.manage": FINANCE,
+            # A donor's subject access export, like a family's, is a trust admin's.
+            "giftaid.subject_access": frozenset(),
         }
     )
     registry.register_nav_item(
@@ -24,6 +30,7 @@ def register() -> None:
         "finance-approvals", title="Approving spending from the fund", permission="fund.view"
     )
     registry.register_guide("donations", title="Recording donations and pledges", permission="fund.view")
+    registry.register_guide("gift-aid", title="Gift Aid declarations and claims", permission="giftaid.view")
     # Finance's own tabs (templates/finance/_nav.html): (url name, label, section key).
     registry.register_section_nav(
         "finance",
@@ -34,6 +41,7 @@ def register() -> None:
             ("finance_ledger", "Ledger", "ledger"),
             ("finance_donations", "Donations", "donations"),
             ("finance_pledges", "Pledges", "pledges"),
+            ("finance_gift_aid", "Gift Aid", "gift_aid"),
         ],
     )
 

@@ -33,3 +33,11 @@ def checkpoint_funds() -> int:
     from funds.services.ledger import fund_checkpoint_all
 
     return fund_checkpoint_all()
+
+
+@shared_task(name="funds.anonymise_gift_aid_declarations", acks_late=True, reject_on_worker_lost=True)
+def anonymise_gift_aid_declarations() -> int:
+    """Weekly (Celery beat): donors' Gift Aid declarations past retention lose their names and address."""
+    from funds.data_rights import gift_aid_declarations_anonymise_expired
+
+    return len(gift_aid_declarations_anonymise_expired())

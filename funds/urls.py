@@ -4,13 +4,19 @@ includes each app's ``urls`` at the site root and its ``api_urls`` under ``/api/
 
 from django.urls import include, path
 
-from funds.web import approvals, dashboard, donations, ledger
+from funds.web import approvals, dashboard, donations, gift_aid, ledger
 
 urlpatterns = [
     path(
         "finance/",
         include(
-            [*dashboard.urlpatterns, *ledger.urlpatterns, *approvals.urlpatterns, *donations.urlpatterns]
+            [
+                *dashboard.urlpatterns,
+                *ledger.urlpatterns,
+                *approvals.urlpatterns,
+                *donations.urlpatterns,
+                *gift_aid.urlpatterns,
+            ]
         ),
     ),
 ]

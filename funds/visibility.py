@@ -4,7 +4,16 @@ from support.visibility import FINANCE, register_fields
 
 
 def register() -> None:
-    from funds.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
+    from funds.models import (
+        Donation,
+        Fund,
+        GiftAidClaim,
+        GiftAidClaimItem,
+        GiftAidDeclaration,
+        LedgerEntry,
+        Pledge,
+        SpendRequest,
+    )
 
     # The fund's books are finance's (trust admins see everything anyway).
     register_fields(
@@ -18,7 +27,8 @@ def register() -> None:
     )  # fmt: skip
     register_fields(LedgerEntry, dict.fromkeys(ledger, FINANCE))
     donation = (
-        "id", "fund", "donor", "amount_pence", "received_on", "gift_aid", "restricted_purpose",
+        "id", "fund", "donor", "amount_pence", "received_on", "gift_aid", "sponsored", "gift_aid_state",
+        "restricted_purpose",
         "restricted_purpose_label", "pledge", "recorded_by", "created_at", "entry", "is_reversed",
         "received_from", "received_to", "year",
     )  # fmt: skip
@@ -35,3 +45,19 @@ def register() -> None:
         "override_reason", "commitment", "fund_available_pence", "available_after_pence", "source",
     )  # fmt: skip
     register_fields(SpendRequest, dict.fromkeys(spend, FINANCE))
+    # Gift Aid: a declaration names the donor and their home address (personal data, HMRC's records):
+    # finance only, never trustees or school staff.
+    declaration = (
+        "id", "donor", "title", "first_name", "last_name", "house", "address", "postcode", "declared_on",
+        "covers_past", "covers_future", "covers_from", "covers_to", "cancelled_on", "cancel_reason",
+        "cancelled_by", "recorded_by", "created_at", "updated_at", "anonymised_at", "is_cancelled",
+    )  # fmt: skip
+    register_fields(GiftAidDeclaration, dict.fromkeys(declaration, FINANCE))
+    claim = (
+        "id", "status", "status_label", "prepared_on", "prepared_by", "donations_pence", "gift_aid_pence",
+        "submitted_on", "submitted_by", "hmrc_reference", "paid_on", "paid_by", "withdrawn_reason",
+        "created_at", "updated_at", "items", "count",
+    )  # fmt: skip
+    register_fields(GiftAidClaim, dict.fromkeys(claim, FINANCE))
+    item = ("id", "claim", "donation", "declaration", "amount_pence", "gift_aid_pence", "released")
+    register_fields(GiftAidClaimItem, dict.fromkeys(item, FINANCE))

@@ -2,9 +2,20 @@
 fund's; nobody else sees any). The modules beside this one read through these."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.functions import Cast
 
-from funds.models import Donation, Fund, LedgerEntry, Pledge, SpendRequest
+from funds.models import (
+    Donation,
+    Fund,
+    GiftAidClaim,
+    GiftAidDeclaration,
+    LedgerEntry,
+    Pledge,
+    SpendRequest,
+)
 from support.models import Role
 from support.scopes import scope_for
 
@@ -13,7 +24,6 @@ User = AbstractBaseUser | AnonymousUser | None
 
 def _sees_funds(user: User) -> bool:
     return scope_for(user).has_role(Role.FINANCE)
-
 
 
 def funds_visible_to(user: User) -> QuerySet[Fund]:
@@ -44,3 +54,23 @@ def ledger_entries_visible_to(user: User) -> QuerySet[LedgerEntry]:
     if scope_for(user).has_role("finance"):
         return LedgerEntry.objects.filter(fund__in=funds_visible_to(user))
     return LedgerEntry.objects.none()
+
+
+def gift_aid_declarations_visible_to(user: User) -> QuerySet[GiftAidDeclaration]:
+    """Donors' declarations (names and home addresses): finance and trust admins only."""
+    return GiftAidDeclaration.objects.all() if _sees_funds(user) else GiftAidDeclaration.objects.none()
+
+
+def gift_aid_claims_visible_to(user: User) -> QuerySet[GiftAidClaim]:
+    return GiftAidClaim.objects.all() if _sees_funds(user) else GiftAidClaim.objects.none()
+
+
+def donation_is_reversed() -> Exists:
+    """True for a donation whose income entry finance has reversed (it stays listed, out of totals)."""
+    return Exists(
+        LedgerEntry.objects.filter(
+            kind=LedgerEntry.Kind.REVERSAL,
+            source_type=ContentType.objects.get_for_model(Donation),
+            source_id=Cast(OuterRef("pk"), output_field=models.CharField()),
+        )
+    )

@@ -46,6 +46,7 @@ Kind = LedgerEntry.Kind
 CATEGORIES = {
     "donation": "Donations",
     "income": "Other income",
+    "gift_aid": "Gift Aid",
     "voucher": "Vouchers",
     "coat": "Coats",
     "shoes": "Shoes",
@@ -252,13 +253,16 @@ def fund_donation_record(
     gift_aid: bool,
     restricted_purpose: str = "",
     pledge: Pledge | None = None,
+    sponsored: bool = False,
     actor: AbstractBaseUser,
     today: date | None = None,
 ) -> Donation:
     """Finance (or a trust admin) records a donation; it becomes an income entry in the fund.
 
     ``restricted_purpose`` is empty or one of ``SPEND_CATEGORIES`` (the donor asked for it to pay only
-    for that). A donation against a ``pledge`` moves the pledge's next due date on by its frequency.
+    for that). ``gift_aid`` asks for Gift Aid on it; it is claimed only while a declaration covers it
+    (``funds.services.gift_aid``). ``sponsored``: sponsorship of a charity event. A donation against a
+    ``pledge`` moves the pledge's next due date on by its frequency.
     Its income entry is dated ``received_on``, which cannot be after ``today``.
     """
     if not scope_for(actor).has_role("finance"):
@@ -301,6 +305,7 @@ def fund_donation_record(
         amount_pence=amount_pence,
         received_on=received_on,
         gift_aid=gift_aid,
+        sponsored=bool(sponsored),
         restricted_purpose=restricted_purpose,
         pledge=pledge,
         recorded_by=actor,
@@ -326,11 +331,46 @@ def fund_donation_record(
             "amount_pence": amount_pence,
             "received_on": received_on,
             "gift_aid": gift_aid,
+            "sponsored": bool(sponsored),
             "restricted_purpose": donation.restricted_purpose,
             "pledge": pledge.pk if pledge else None,
         },
     )
     return donation
+
+
+@transaction.atomic
+def fund_income_record(
+    *,
+    fund: Fund,
+    source: models.Model,
+    amount_pence: int,
+    category: str,
+    occurred_on: date,
+    actor: AbstractBaseUser | None,
+    note: str = "",
+    today: date | None = None,
+) -> LedgerEntry:
+    """Income other than a donation (Gift Aid HMRC paid on a claim): one income entry for ``source``,
+    dated the day the money came, which cannot be after ``today``. The caller checks who may record it."""
+    if isinstance(amount_pence, bool) or not isinstance(amount_pence, int) or amount_pence <= 0:
+        raise SupportError("Income must be a positive amount.", field="amount_pence", code="invalid")
+    occurred_on = occurred_day(occurred_on, today=today)
+    fund = _lock_fund(fund)
+    source_type, source_id = _source_ref(source)
+    entry = LedgerEntry.objects.create(
+        fund=fund,
+        kind=Kind.INCOME,
+        amount_pence=amount_pence,
+        source_type=source_type,
+        source_id=source_id,
+        category=category,
+        occurred_on=occurred_on,
+        note=note,
+        created_by=actor,
+    )
+    audit_record(actor=actor, action="fund.income", subject=entry, after=_entry_after(entry))
+    return entry
 
 
 @transaction.atomic

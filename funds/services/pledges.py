@@ -14,19 +14,19 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import models, transaction
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from funds.filters import DonationFilter
-from funds.models import Donation, Fund, LedgerEntry, Pledge
-from funds.selectors import donations_visible_to, pledges_visible_to
+from funds.models import Donation, Fund, Pledge
+from funds.selectors import donation_is_reversed, donations_visible_to, pledges_visible_to
+from funds.selectors.gift_aid import with_gift_aid_state
 from funds.services.ledger import (
     SPEND_CATEGORIES,
     category_label,
@@ -246,26 +246,16 @@ def _sees_funds(user: User) -> bool:
     return scope_for(user).has_role(Role.FINANCE)
 
 
-def _reversed_donation() -> Exists:
-    """True for a donation whose income entry finance has reversed (it stays listed, out of totals)."""
-    return Exists(
-        LedgerEntry.objects.filter(
-            kind=LedgerEntry.Kind.REVERSAL,
-            source_type=ContentType.objects.get_for_model(Donation),
-            source_id=Cast(OuterRef("pk"), output_field=models.CharField()),
-        )
-    )
-
-
 def donation_list(*, user: User, fund: Fund, year: int) -> QuerySet[Donation]:
     """The donations to ``fund`` received in the financial year starting September ``year``, newest
-    first, each with ``is_reversed``."""
+    first, each with ``is_reversed`` and its Gift Aid state (``funds.selectors.gift_aid.gift_aid_state``)."""
     filters = DonationFilter(
         {"fund": fund.pk, "year": year},
-        queryset=donations_visible_to(user)
-        .select_related("pledge", "recorded_by")
-        .annotate(is_reversed=_reversed_donation())
-        .order_by("-received_on", "-pk"),
+        queryset=with_gift_aid_state(
+            donations_visible_to(user)
+            .select_related("pledge", "recorded_by")
+            .annotate(is_reversed=donation_is_reversed())
+        ).order_by("-received_on", "-pk"),
     )
     if not filters.is_valid():
         raise ValueError(f"Not a fund and financial year: {filters.errors.as_text()}")

@@ -62,7 +62,8 @@ class _MoneyFormBase(GovukErrorsMixin, forms.Form):
         error_messages={"required": "Enter the amount"},
     )
     gift_aid = forms.BooleanField(
-        label="The donor has made a Gift Aid declaration",
+        label="Claim Gift Aid on it: the donor's own money, with nothing in return",
+        help_text="Claimed only while the donor's Gift Aid declaration covers the day it was received",
         required=False,
         widget=_checkbox(),
     )
@@ -103,7 +104,15 @@ class DonationForm(_MoneyFormBase):
         error_messages={"invalid_choice": "Choose one of the active pledges"},
     )
 
-    field_order = ["pledge", "fund", "donor", "amount", "received_on", "gift_aid", "restricted_purpose"]
+    sponsored = forms.BooleanField(
+        label="Sponsorship of a charity event (a sponsored walk, swim or run)",
+        required=False,
+        widget=_checkbox(),
+    )
+
+    field_order = [
+        "pledge", "fund", "donor", "amount", "received_on", "gift_aid", "sponsored", "restricted_purpose"
+    ]  # fmt: skip
 
     def __init__(self, *args, funds, pledges, **kwargs) -> None:
         super().__init__(*args, funds=funds, **kwargs)

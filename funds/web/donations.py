@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from funds.filters import DonationFilter, PledgeFilter
 from funds.models import Fund, Pledge
 from funds.selectors import funds_visible_to, pledges_visible_to
+from funds.selectors.gift_aid import GIFT_AID_STATES, covering_declarations, gift_aid_state
 from funds.services.ledger import (
     STANDBY_FUND_NAME,
     category_label,
@@ -108,6 +109,7 @@ def donation_list_page(request: HttpRequest) -> HttpResponse:
     donations = donation_list(user=request.user, fund=fund, year=year)
     page = Paginator(donations, PAGE_SIZE).get_page(request.GET.get("page"))
     for donation in page:
+        donation.gift_aid_label = GIFT_AID_STATES[gift_aid_state(donation)]
         donation.purpose_label = (
             category_label(donation.restricted_purpose) if donation.restricted_purpose else ""
         )
@@ -161,6 +163,7 @@ def donation_new(request: HttpRequest) -> HttpResponse:
                 amount_pence=data["amount"],
                 received_on=data["received_on"],
                 gift_aid=data["gift_aid"],
+                sponsored=data["sponsored"],
                 restricted_purpose=data["restricted_purpose"],
                 pledge=data["pledge"],
                 actor=request.user,
@@ -169,6 +172,15 @@ def donation_new(request: HttpRequest) -> HttpResponse:
             form_error_from(form, exc, fields=FORM_FIELDS)
         else:
             note = f"{pounds(donation.amount_pence)} from {donation.donor} recorded in {donation.fund.name}."
+            if donation.gift_aid:
+                # The check at each donation: is Gift Aid on it claimable, or waiting for a declaration?
+                covered = covering_declarations(donation.donor, donation.received_on).exists()
+                note += (
+                    " A Gift Aid declaration covers it: it will be in the next claim."
+                    if covered
+                    else " No Gift Aid declaration from this donor covers it yet: record one before it can "
+                    "be claimed."
+                )
             if donation.pledge is not None:
                 pledge = Pledge.objects.get(pk=donation.pledge_id)  # next_due moved on in the service
                 note += f" The pledge's next payment is due on {date_format(pledge.next_due, 'j F Y')}."
@@ -191,7 +203,8 @@ def _donation_check(request: HttpRequest, form: DonationForm) -> HttpResponse:
         ("Amount", pounds(data["amount"])),
         ("Amount in words", pounds_in_words(data["amount"])),
         ("Date received", date_format(data["received_on"], "j F Y")),
-        ("Gift Aid", "Yes: the donor has made a Gift Aid declaration" if data["gift_aid"] else "No"),
+        ("Gift Aid", "Claim it while a declaration from the donor covers it" if data["gift_aid"] else "No"),
+        ("Sponsorship of a charity event", "Yes" if data["sponsored"] else "No"),
         ("Fund", data["fund"].name),
     ]
     if data["restricted_purpose"]:

@@ -20,6 +20,7 @@ from django.test import Client
 from django.utils import timezone
 
 from funds.models import LedgerEntry, Pledge, SpendRequest
+from funds.services.gift_aid import gift_aid_claim_prepare, gift_aid_declaration_record
 from funds.services.ledger import fund_donation_record, standby_fund
 from funds.services.pledges import pledge_create
 from signposting.models import Agency
@@ -286,6 +287,29 @@ def build_world() -> World:
         actor=users["finance"],
     )
     entry = LedgerEntry.objects.get(kind=LedgerEntry.Kind.INCOME, fund=fund, amount_pence=5_000_00)
+    # Gift Aid: the donor's declaration (a home address: finance's alone) and a prepared claim of a second
+    # gift, so nothing is left to claim.
+    declaration = gift_aid_declaration_record(
+        donor=DONOR,
+        first_name="Marchbanks",
+        last_name="Trust",
+        house="1",
+        address="1 Marchbanks Row",
+        postcode="RV1 1MB",
+        declared_on=timezone.localdate(),
+        covers_past=True,
+        covers_future=True,
+        actor=users["finance"],
+    )
+    fund_donation_record(
+        fund=fund,
+        donor=DONOR,
+        amount_pence=40_00,
+        received_on=timezone.localdate(),
+        gift_aid=True,
+        actor=users["finance"],
+    )
+    claim = gift_aid_claim_prepare(actor=users["finance"])
     world = World(
         a=a,
         b=b,
@@ -302,6 +326,8 @@ def build_world() -> World:
             "lead_b": lead_b,
             "agency": agency,
             "safeguarding_agency": care,
+            "declaration": declaration,
+            "claim": claim,
         },
     )
     for role, user in users.items():

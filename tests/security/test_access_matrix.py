@@ -183,6 +183,22 @@ finance_pledge_new              GET   -        L       403     403     403     2
 finance_pledge_new              POST  -        L       403     403     403     400     403     403     400
 finance_pledge_stop             GET   pledge   L       403     403     403     200     403     403     200
 finance_pledge_stop             POST  pledge   L       403     403     403     400     403     403     400
+# Gift Aid (issue 22): declarations hold donors' home addresses, finance's alone. A POST without the check
+# page's confirm=yes shows the check page (200) and prepares nothing; an empty move is a form error.
+finance_gift_aid                GET   -        L       403     403     403     200     403     403     200
+finance_gift_aid_declaration_new GET  -        L       403     403     403     200     403     403     200
+finance_gift_aid_declaration_new POST -        L       403     403     403     400     403     403     400
+finance_gift_aid_declaration    GET   giftdecl  L       403     403     403     200     403     403     200
+finance_gift_aid_declaration_cancel GET giftdecl L      403     403     403     302     403     403     302
+finance_gift_aid_declaration_cancel POST giftdecl L     403     403     403     400     403     403     400
+# A donor's subject access export, like a family's, is a trust admin's.
+finance_gift_aid_subject_access GET   giftdecl L       403     403     403     403     403     403     200
+finance_gift_aid_claim_new      GET   -        L       403     403     403     200     403     403     200
+finance_gift_aid_claim_new      POST  -        L       403     403     403     200     403     403     200
+finance_gift_aid_claim          GET   claim  L       403     403     403     200     403     403     200
+finance_gift_aid_claim_move     GET   claim  L       403     403     403     302     403     403     302
+finance_gift_aid_claim_move     POST  claim  L       403     403     403     400     403     403     400
+finance_gift_aid_schedule       GET   claim  L       403     403     403     200     403     403     200
 
 # --- signposting and referrals (issue 18): school staff, for their schools' families ---------------
 # An empty POST is a form error (400): the world's families have no e-mail address to send the sheet to.
@@ -294,6 +310,17 @@ spend-request-detail            GET   spend    401     403     403     403     2
 spend-request-approve           POST  spend    401     403     403     403     200     403     403     403
 spend-request-reject            POST  spend    401     403     403     403     400     403     403     403
 spend-request-send-back         POST  spend    401     403     403     403     400     403     403     403
+gift-aid-declaration-list       GET   -        401     403     403     403     200     403     403     200
+gift-aid-declaration-list       POST  -        401     403     403     403     400     403     403     400
+gift-aid-declaration-detail     GET   giftdecl  401     403     403     403     200     403     403     200
+gift-aid-declaration-cancel     POST  giftdecl  401     403     403     403     400     403     403     400
+# Preparing with nothing left to claim is refused (400); an empty move is a 400.
+gift-aid-claim-list             GET   -        401     403     403     403     200     403     403     200
+gift-aid-claim-list             POST  -        401     403     403     403     400     403     403     400
+gift-aid-claim-detail           GET   claim  401     403     403     403     200     403     403     200
+gift-aid-claim-submit           POST  claim  401     403     403     403     400     403     403     400
+gift-aid-claim-pay              POST  claim  401     403     403     403     400     403     403     400
+gift-aid-claim-withdraw         POST  claim  401     403     403     403     400     403     403     400
 
 # --- the admin site: its own pages, then a changelist and a change page per ModelAdmin ------------
 admin:index                     GET   -        AL      AL      AL      AL      AL      AL      AL      200
@@ -441,7 +468,21 @@ def test_every_admin_model_has_a_row():
 
 
 # Objects of the world as a whole rather than of one side: requested once.
-SIDELESS = {"-", "guide", "agency", "entry", "spend", "pledge", "donation", "fund", "user", "app", "ct_obj"}
+SIDELESS = {
+    "-",
+    "guide",
+    "agency",
+    "entry",
+    "spend",
+    "pledge",
+    "donation",
+    "giftdecl",
+    "claim",
+    "fund",
+    "user",
+    "app",
+    "ct_obj",
+}
 
 # Query strings some doors need to answer at all (a summary export names its table).
 QUERY = {"finance_summary_csv": "?table=schools", "finance_summary_xlsx": "?table=categories"}
@@ -479,6 +520,8 @@ def _kwargs(world, obj: str, side: str) -> dict:
         "spend": {"pk": world.spend_request.pk, "decision": "approve"},
         "pledge": {"pk": world.pledge.pk},
         "donation": {"pk": world.donation.pk},
+        "giftdecl": {"pk": world.extra["declaration"].pk},
+        "claim": {"pk": world.extra["claim"].pk, "move": "submit", "fmt": "xlsx"},
         "fund": {"pk": world.fund.pk},
         "user": {"id": world.users["pastoral_a"].pk},
         "app": {"app_label": "support"},

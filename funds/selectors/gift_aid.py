@@ -1,0 +1,168 @@
+"""Gift Aid reads: which declaration covers a gift, which donations a claim may take, a claim's schedule.
+
+A donation is **claimable** when Gift Aid was asked for on it (``Donation.gift_aid``), a declaration
+from its donor (the same name) covers the day it was received, its income was not reversed, no claim
+that is not withdrawn holds it, and HMRC's time limit has not passed: a claim must be made within four
+years of the end of the financial year (1 September to 31 August) the gift was received in.
+
+HMRC's schedule (Charities Online) has one row per donation: title, first name, last name, house name or
+number, postcode, aggregated donations, sponsored event, donation date (DD/MM/YY) and amount (pounds and
+pence, no £ sign); at most ``SCHEDULE_MAX_ROWS`` rows.
+"""
+
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from funds.models import Donation, GiftAidClaim, GiftAidClaimItem, GiftAidDeclaration
+from funds.selectors import donation_is_reversed, donations_visible_to
+from support.dates import academic_year_bounds, academic_year_start_for
+from support.money import pence_to_pounds
+
+# HMRC's online schedule takes up to 1,000 donations; a claim holds no more.
+SCHEDULE_MAX_ROWS = 1000
+# A claim must reach HMRC within four years of the end of the financial year of the gift.
+CLAIM_YEARS = 4
+SCHEDULE_HEADER = (
+    "Title",
+    "First name or initial",
+    "Last name",
+    "House name or number",
+    "Postcode",
+    "Aggregated donations",
+    "Sponsored event",
+    "Donation date",
+    "Amount",
+)
+
+
+def gift_aid_on(amount_pence: int) -> int:
+    """Basic-rate Gift Aid on a gift: 25p for every £1, rounded down to the penny."""
+    return amount_pence // 4
+
+
+def earliest_claimable(today: datetime.date) -> datetime.date:
+    """The first day of the oldest financial year whose gifts may still be claimed ``today``."""
+    start, _end = academic_year_bounds(academic_year_start_for(today) - CLAIM_YEARS)
+    return start
+
+
+def covering_declarations(donor, day) -> QuerySet[GiftAidDeclaration]:
+    """Declarations from ``donor`` that cover a gift received on ``day`` (values or ``OuterRef``s), oldest
+    first. The same rule as ``GiftAidDeclaration.covers``."""
+    return (
+        GiftAidDeclaration.objects.filter(donor=donor, anonymised_at__isnull=True, covers_from__lte=day)
+        .filter(Q(covers_to__isnull=True) | Q(covers_to__gte=day))
+        .filter(Q(cancelled_on__isnull=True) | Q(cancelled_on__gt=day))
+        .order_by("declared_on", "pk")
+    )
+
+
+def _held_by_a_claim() -> Exists:
+    return Exists(GiftAidClaimItem.objects.filter(donation=OuterRef("pk"), released=False))
+
+
+def with_gift_aid_state(donations: QuerySet[Donation]) -> QuerySet[Donation]:
+    """``donations`` with ``declaration_id`` (the oldest declaration covering each, or None) and
+    ``gift_aid_claimed`` (a claim holds it); ``gift_aid_state`` reads them."""
+    covering = covering_declarations(OuterRef("donor"), OuterRef("received_on"))
+    return donations.annotate(
+        declaration_id=Subquery(covering.values("pk")[:1]), gift_aid_claimed=_held_by_a_claim()
+    )
+
+
+GIFT_AID_STATES = {
+    "not_asked": "No",
+    "no_declaration": "No declaration covers it",
+    "claimable": "Declared: to claim",
+    "claimed": "Claimed",
+}
+
+
+def gift_aid_state(donation: Donation) -> str:
+    """One of ``GIFT_AID_STATES`` for a donation read through ``with_gift_aid_state``."""
+    if not donation.gift_aid:
+        return "not_asked"
+    if getattr(donation, "gift_aid_claimed", False):
+        return "claimed"
+    return "claimable" if getattr(donation, "declaration_id", None) else "no_declaration"
+
+
+def claimable_donations(*, today: datetime.date) -> QuerySet[Donation]:
+    """Every donation a new claim may take (see the module's docstring), oldest first, each with
+    ``declaration_id``. Unscoped: the services' own read; doors use ``claimable_donations_for``."""
+    asked = Donation.objects.filter(gift_aid=True, received_on__gte=earliest_claimable(today))
+    return (
+        with_gift_aid_state(asked)
+        .filter(declaration_id__isnull=False, gift_aid_claimed=False)
+        .exclude(donation_is_reversed())
+        .select_related("fund")
+        .order_by("received_on", "pk")
+    )
+
+
+def claimable_donations_for(user, *, today: datetime.date) -> QuerySet[Donation]:
+    return claimable_donations(today=today).filter(pk__in=donations_visible_to(user).values("pk"))
+
+
+@dataclass(frozen=True)
+class ClaimableTotals:
+    count: int
+    donations_pence: int
+    gift_aid_pence: int
+
+
+def claimable_totals(donations: QuerySet[Donation]) -> ClaimableTotals:
+    """How many, how much given and how much Gift Aid (per donation, rounded down), in one query."""
+    rows = list(donations.values_list("amount_pence", flat=True)[:SCHEDULE_MAX_ROWS])
+    return ClaimableTotals(len(rows), sum(rows), sum(gift_aid_on(p) for p in rows))
+
+
+def claim_items(claim: GiftAidClaim) -> QuerySet[GiftAidClaimItem]:
+    """A claim's rows, in the schedule's order (the day each gift was received)."""
+    return (
+        claim.items.select_related("donation", "donation__fund", "declaration")
+        .order_by("donation__received_on", "donation_id")
+        .all()
+    )
+
+
+def claim_fund_totals(claim: GiftAidClaim) -> list[tuple[int, int]]:
+    """(fund id, Gift Aid pence) of a claim's rows, per fund: what each fund receives when HMRC pays."""
+    rows = (
+        claim.items.values(fund_id=F("donation__fund_id"))
+        .annotate(total=Coalesce(Sum("gift_aid_pence"), 0))
+        .order_by("fund_id")
+    )
+    return [(row["fund_id"], int(row["total"])) for row in rows]
+
+
+def schedule_date(day: datetime.date) -> str:
+    """HMRC's schedule date: DD/MM/YY."""
+    return day.strftime("%d/%m/%y")
+
+
+def schedule_amount(pence: int) -> Decimal:
+    """HMRC's schedule amount: pounds and pence as a number, no £ sign."""
+    return pence_to_pounds(pence)
+
+
+def claim_schedule_rows(claim: GiftAidClaim) -> Iterator[list]:
+    """The claim's schedule rows, in ``SCHEDULE_HEADER``'s order (dates as DD/MM/YY text)."""
+    for item in claim_items(claim):
+        declaration, donation = item.declaration, item.donation
+        yield [
+            declaration.title,
+            declaration.first_name,
+            declaration.last_name,
+            declaration.house,
+            declaration.postcode,
+            "",  # every gift is its own row: none aggregated
+            "Yes" if donation.sponsored else "",
+            schedule_date(donation.received_on),
+            schedule_amount(item.amount_pence),
+        ]

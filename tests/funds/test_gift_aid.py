@@ -1,0 +1,541 @@
+"""Gift Aid: declarations and what they cover, claims (each donation once), the schedule HMRC takes and
+the Gift Aid HMRC pays coming into the ledger on the day it paid."""
+
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+from openpyxl import load_workbook
+
+from funds.models import GiftAidClaim, GiftAidClaimItem, LedgerEntry
+from funds.selectors import gift_aid_claims_visible_to, gift_aid_declarations_visible_to
+from funds.selectors.gift_aid import (
+    SCHEDULE_HEADER,
+    claim_schedule_rows,
+    claimable_donations,
+    earliest_claimable,
+    gift_aid_state,
+    with_gift_aid_state,
+)
+from funds.selectors.positions import fund_position
+from funds.services.gift_aid import (
+    gift_aid_claim_paid,
+    gift_aid_claim_prepare,
+    gift_aid_claim_submit,
+    gift_aid_claim_withdraw,
+    gift_aid_declaration_cancel,
+    gift_aid_declaration_record,
+    normalise_postcode,
+)
+from funds.services.ledger import fund_donation_record, fund_entry_reverse, standby_fund
+from funds.web.gift_aid import schedule_xlsx_bytes
+from support.errors import ConflictError, SupportError
+from support.models import AuditEvent
+
+TODAY = datetime.date(2026, 11, 23)
+DONOR = "Trustee: Mrs H. Pemberton"
+
+
+@pytest.fixture
+def fund(db):
+    return standby_fund()
+
+
+def declare(actor, donor=DONOR, **extra):
+    values = {
+        "donor": donor,
+        "title": "Mrs",
+        "first_name": "Helen",
+        "last_name": "Pemberton",
+        "house": "12",
+        "address": "12 Mill Lane\nRiverton",
+        "postcode": "rv1 2ab",
+        "declared_on": datetime.date(2026, 10, 1),
+        "covers_past": True,
+        "covers_future": True,
+        "today": TODAY,
+    }
+    values.update(extra)
+    return gift_aid_declaration_record(actor=actor, **values)
+
+
+def donate(fund, actor, donor=DONOR, received_on=datetime.date(2026, 9, 2), amount_pence=10_000_00, **extra):
+    values = {"gift_aid": True, "today": TODAY}
+    values.update(extra)
+    return fund_donation_record(
+        fund=fund, donor=donor, amount_pence=amount_pence, received_on=received_on, actor=actor, **values
+    )
+
+
+def claimable_ids():
+    return list(claimable_donations(today=TODAY).values_list("pk", flat=True))
+
+
+# --- Declarations --------------------------------------------------------------------------------
+
+
+def test_it_records_a_declaration_with_a_normalised_postcode_and_its_span(finance):
+    declaration = declare(finance)
+    assert declaration.postcode == "RV1 2AB"
+    assert declaration.covers_from == datetime.date(2022, 10, 1)
+    assert declaration.covers_to is None
+    event = AuditEvent.objects.get(action="gift_aid.declaration_recorded")
+    assert "Mill Lane" not in str(event.after)  # the audit keeps no home address
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"first_name": ""}, "first_name"),
+        ({"last_name": "=HYPERLINK(1)"}, "last_name"),
+        ({"postcode": "not a postcode"}, "postcode"),
+        ({"house": ""}, "house"),
+        ({"address": " "}, "address"),
+        ({"declared_on": datetime.date(2026, 11, 24)}, "declared_on"),
+        ({"title": "Professor"}, "title"),
+    ],
+)
+def test_it_refuses_a_declaration_hmrc_would_not_take(finance, change, field):
+    with pytest.raises(SupportError) as refused:
+        declare(finance, **change)
+    assert refused.value.field == field
+
+
+def test_only_finance_records_declarations(pastoral_a):
+    with pytest.raises(SupportError) as refused:
+        declare(pastoral_a)
+    assert refused.value.code == "forbidden"
+
+
+def test_it_reads_uk_postcodes():
+    assert normalise_postcode(" sw1a1aa ") == "SW1A 1AA"
+    assert normalise_postcode("M1 1AE") == "M1 1AE"
+
+
+@pytest.mark.parametrize(
+    ("past", "future", "covered", "not_covered"),
+    [
+        (True, True, [datetime.date(2022, 10, 1), datetime.date(2026, 11, 20)], [datetime.date(2022, 9, 30)]),
+        (
+            False,
+            True,
+            [datetime.date(2026, 10, 1), datetime.date(2026, 11, 20)],
+            [datetime.date(2026, 9, 30)],
+        ),
+        (True, False, [datetime.date(2023, 1, 1), datetime.date(2026, 10, 1)], [datetime.date(2026, 10, 2)]),
+    ],
+)
+def test_a_declaration_covers_its_span(fund, finance, past, future, covered, not_covered):
+    declaration = declare(finance, covers_past=past, covers_future=future)
+    for day in covered:
+        assert declaration.covers(day)
+        donation = donate(fund, finance, received_on=day)
+        assert donation.pk in claimable_ids(), day
+    for day in not_covered:
+        assert not declaration.covers(day)
+        donation = donate(fund, finance, received_on=day)
+        assert donation.pk not in claimable_ids(), day
+
+
+def test_a_cancelled_declaration_covers_gifts_before_the_cancellation_only(fund, finance):
+    declaration = declare(finance)
+    before = donate(fund, finance, received_on=datetime.date(2026, 10, 5))
+    donate(fund, finance, received_on=datetime.date(2026, 11, 1))
+    gift_aid_declaration_cancel(
+        declaration=declaration, cancelled_on=datetime.date(2026, 11, 1), reason="Letter", actor=finance
+    )
+    assert claimable_ids() == [before.pk]
+    with pytest.raises(ConflictError):
+        gift_aid_declaration_cancel(declaration=declaration, cancelled_on=TODAY, actor=finance)
+
+
+def test_a_cancellation_cannot_reach_back_before_a_claimed_gift(fund, finance):
+    declaration = declare(finance)
+    donate(fund, finance, received_on=datetime.date(2026, 10, 5))
+    gift_aid_claim_prepare(actor=finance, today=TODAY)
+    with pytest.raises(ConflictError) as refused:
+        gift_aid_declaration_cancel(
+            declaration=declaration, cancelled_on=datetime.date(2026, 10, 5), actor=finance
+        )
+    assert refused.value.code == "claimed_after"
+
+
+# --- Which donations a claim takes ---------------------------------------------------------------
+
+
+def test_a_donation_without_a_declaration_is_never_in_a_claim(fund, finance):
+    declare(finance)
+    declared = donate(fund, finance)
+    undeclared = donate(fund, finance, donor="Mrs J. Carter (sponsored walk)", amount_pence=180_00)
+    not_asked = donate(fund, finance, gift_aid=False, received_on=datetime.date(2026, 10, 3))
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    claimed = set(claim.items.values_list("donation_id", flat=True))
+    assert claimed == {declared.pk}
+    assert undeclared.pk not in claimed
+    assert not_asked.pk not in claimed
+    # Asked for by id (a crafted check page), the undeclared one is refused and nothing is claimed.
+    with pytest.raises(ConflictError):
+        gift_aid_claim_prepare(actor=finance, donation_ids=[undeclared.pk], today=TODAY)
+    assert GiftAidClaim.objects.count() == 1
+
+
+def test_each_donation_shows_its_gift_aid_state(fund, finance):
+    declare(finance)
+    claimed = donate(fund, finance, received_on=datetime.date(2026, 9, 2))
+    gift_aid_claim_prepare(actor=finance, today=TODAY)
+    claimable = donate(fund, finance, received_on=datetime.date(2026, 9, 3))
+    undeclared = donate(fund, finance, donor="Someone else")
+    not_asked = donate(fund, finance, gift_aid=False)
+    from funds.models import Donation
+
+    states = {d.pk: gift_aid_state(d) for d in with_gift_aid_state(Donation.objects.all())}
+    assert states == {
+        claimed.pk: "claimed",
+        claimable.pk: "claimable",
+        undeclared.pk: "no_declaration",
+        not_asked.pk: "not_asked",
+    }
+
+
+def test_a_reversed_donation_and_one_past_hmrcs_time_limit_are_not_claimable(fund, finance):
+    declare(finance, declared_on=datetime.date(2026, 10, 1))
+    reversed_one = donate(fund, finance)
+    entry = LedgerEntry.objects.get(source_id=str(reversed_one.pk), kind=LedgerEntry.Kind.INCOME)
+    fund_entry_reverse(entry=entry, actor=finance, reason="Recorded twice")
+    # Financial year 2021–22 ended 31 August 2022; its claims closed 31 August 2026.
+    assert earliest_claimable(TODAY) == datetime.date(2022, 9, 1)
+    too_old = donate(fund, finance, received_on=datetime.date(2022, 8, 31))
+    assert reversed_one.pk not in claimable_ids()
+    assert too_old.pk not in claimable_ids()
+
+
+def test_a_donation_is_claimed_once_even_if_two_batches_are_prepared_at_once(fund, finance):
+    """Both finance users looked at the same check page; the second's claim is refused whole."""
+    declare(finance)
+    donations = [donate(fund, finance, received_on=datetime.date(2026, 9, day)) for day in (2, 3, 4)]
+    shown = [d.pk for d in donations]
+    first = gift_aid_claim_prepare(actor=finance, donation_ids=shown, today=TODAY)
+    with pytest.raises(ConflictError) as refused:
+        gift_aid_claim_prepare(actor=finance, donation_ids=shown, today=TODAY)
+    assert refused.value.code == "no_longer_claimable"
+    with pytest.raises(SupportError):
+        gift_aid_claim_prepare(actor=finance, today=TODAY)  # nothing left to claim
+    assert GiftAidClaim.objects.count() == 1
+    assert set(first.items.values_list("donation_id", flat=True)) == set(shown)
+
+
+def test_the_database_refuses_a_donation_in_two_claims(fund, finance, monkeypatch):
+    """Past every check (here, a selector that forgot what is claimed), the unique index still holds."""
+    declare(finance)
+    donation = donate(fund, finance)
+    gift_aid_claim_prepare(actor=finance, today=TODAY)
+    import funds.services.gift_aid as service
+
+    def forgetful(*, today):
+        from funds.models import Donation
+        from funds.selectors.gift_aid import with_gift_aid_state
+
+        return with_gift_aid_state(Donation.objects.filter(pk=donation.pk))
+
+    monkeypatch.setattr(service, "claimable_donations", forgetful)
+    with pytest.raises(ConflictError):
+        gift_aid_claim_prepare(actor=finance, donation_ids=[donation.pk], today=TODAY)
+    assert GiftAidClaim.objects.count() == 1
+    item = GiftAidClaimItem.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GiftAidClaimItem.objects.create(
+            claim=item.claim,
+            donation=donation,
+            declaration=item.declaration,
+            amount_pence=1,
+            gift_aid_pence=0,
+        )
+
+
+def test_withdrawing_a_prepared_claim_frees_its_donations(fund, finance):
+    declare(finance)
+    donation = donate(fund, finance)
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    with pytest.raises(SupportError):
+        gift_aid_claim_withdraw(claim=claim, reason="", actor=finance)
+    gift_aid_claim_withdraw(claim=claim, reason="Wrong donor name", actor=finance)
+    assert claim.status == GiftAidClaim.Status.WITHDRAWN
+    again = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    assert list(again.items.values_list("donation_id", flat=True)) == [donation.pk]
+
+
+# --- The claim's life and the money ----------------------------------------------------------------
+
+
+def test_a_claim_moves_prepared_submitted_paid_and_brings_the_gift_aid_in_on_the_day_hmrc_paid(fund, finance):
+    declare(finance)
+    donate(fund, finance, amount_pence=10_000_00)
+    donate(fund, finance, amount_pence=33_33, received_on=datetime.date(2026, 9, 5))
+    before = fund_position(fund=fund).income_pence
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    assert (claim.status, claim.donations_pence, claim.gift_aid_pence) == ("prepared", 10_033_33, 2_508_33)
+    with pytest.raises(ConflictError):
+        gift_aid_claim_paid(claim=claim, paid_on=TODAY, actor=finance, today=TODAY)  # not submitted yet
+    with pytest.raises(SupportError):
+        gift_aid_claim_submit(claim=claim, hmrc_reference=" ", actor=finance, today=TODAY)
+    gift_aid_claim_submit(claim=claim, hmrc_reference="CH-1234", actor=finance, today=TODAY)
+    assert claim.status == "submitted"
+    assert claim.hmrc_reference == "CH-1234"
+    assert fund_position(fund=fund).income_pence == before
+    with pytest.raises(SupportError):
+        gift_aid_claim_paid(
+            claim=claim, paid_on=TODAY + datetime.timedelta(days=1), actor=finance, today=TODAY
+        )
+    gift_aid_claim_paid(claim=claim, paid_on=TODAY, actor=finance, today=TODAY)
+    entry = LedgerEntry.objects.get(category="gift_aid")
+    assert (entry.kind, entry.amount_pence, entry.occurred_on) == ("income", 2_508_33, TODAY)
+    assert fund_position(fund=fund).income_pence == before + 2_508_33
+    with pytest.raises(ConflictError):
+        gift_aid_claim_paid(claim=claim, paid_on=TODAY, actor=finance, today=TODAY)  # paid once
+    assert LedgerEntry.objects.filter(category="gift_aid").count() == 1
+    actions = set(
+        AuditEvent.objects.filter(action__startswith="gift_aid.claim").values_list("action", flat=True)
+    )
+    assert actions == {"gift_aid.claim_prepared", "gift_aid.claim_submitted", "gift_aid.claim_paid"}
+
+
+def test_only_finance_prepares_claims(pastoral_a, finance, fund):
+    declare(finance)
+    donate(fund, finance)
+    with pytest.raises(SupportError) as refused:
+        gift_aid_claim_prepare(actor=pastoral_a, today=TODAY)
+    assert refused.value.code == "forbidden"
+
+
+def test_only_finance_and_admins_see_declarations_and_claims(
+    finance, admin, pastoral_a, lead_a, charity_staff
+):
+    declare(finance)
+    assert gift_aid_declarations_visible_to(finance).count() == 1
+    assert gift_aid_declarations_visible_to(admin).count() == 1
+    for user in (pastoral_a, lead_a, charity_staff, None):
+        assert not gift_aid_declarations_visible_to(user).exists()
+        assert not gift_aid_claims_visible_to(user).exists()
+
+
+# --- The schedule --------------------------------------------------------------------------------
+
+
+def test_the_schedule_has_hmrcs_columns_dates_and_amounts(fund, finance):
+    declare(finance)
+    donate(fund, finance, amount_pence=10_000_00, received_on=datetime.date(2026, 9, 2), sponsored=True)
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    rows = list(claim_schedule_rows(claim))
+    assert rows == [
+        ["Mrs", "Helen", "Pemberton", "12", "RV1 2AB", "", "Yes", "02/09/26", Decimal("10000.00")]
+    ]
+    book = load_workbook(io.BytesIO(schedule_xlsx_bytes(claim)))
+    sheet = book.active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0] == SCHEDULE_HEADER
+    assert values[1][:8] == ("Mrs", "Helen", "Pemberton", "12", "RV1 2AB", None, "Yes", "02/09/26")
+    assert values[1][8] == 10000
+    assert "£" not in str(values[1][8])
+
+
+# --- Retention and subject access ------------------------------------------------------------------
+
+
+def test_a_declaration_is_anonymised_six_years_after_the_financial_year_of_its_last_activity(fund, finance):
+    from funds.data_rights import gift_aid_declarations_anonymise_expired
+
+    declaration = declare(finance, declared_on=datetime.date(2019, 10, 1), today=datetime.date(2019, 10, 1))
+    donate(fund, finance, received_on=datetime.date(2020, 3, 1), today=datetime.date(2020, 3, 1))
+    # The last activity, a gift on 1 March 2020, is in the year ending 31 August 2020: kept to 31 August 2026.
+    assert gift_aid_declarations_anonymise_expired(today=datetime.date(2026, 8, 31), years=6) == []
+    assert gift_aid_declarations_anonymise_expired(today=datetime.date(2026, 9, 1), years=6) == [
+        declaration.pk
+    ]
+    declaration.refresh_from_db()
+    assert declaration.anonymised_at is not None
+    assert (declaration.first_name, declaration.address, declaration.postcode, declaration.house) == (
+        "Anonymised",
+        "",
+        "",
+        "",
+    )
+    assert not declaration.covers(datetime.date(2020, 3, 1))
+    assert (
+        gift_aid_declarations_anonymise_expired(today=datetime.date(2026, 9, 1), years=6) == []
+    )  # idempotent
+    assert AuditEvent.objects.filter(action="retention.gift_aid_anonymised").count() == 3  # each run
+
+
+def test_a_recent_gift_keeps_the_declaration(fund, finance):
+    from funds.data_rights import expired_declarations
+
+    declare(finance, declared_on=datetime.date(2019, 10, 1), today=datetime.date(2019, 10, 1))
+    donate(fund, finance, received_on=datetime.date(2025, 10, 1), today=TODAY)
+    assert expired_declarations(today=datetime.date(2027, 1, 1), years=6) == []
+
+
+def test_a_donors_subject_access_export_is_a_trust_admins_and_audited(client_for, fund, finance, admin):
+    declaration = declare(finance)
+    donate(fund, finance)
+    url = f"/finance/gift-aid/declarations/{declaration.pk}/subject-access.json"
+    assert client_for(finance).get(url).status_code == 403
+    response = client_for(admin).get(url)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["gift_aid_declarations"][0]["address"] == "12 Mill Lane\nRiverton"
+    assert [d["amount_pence"] for d in data["donations"]] == [10_000_00]
+    assert AuditEvent.objects.filter(action="gift_aid.donor_subject_access", actor=admin).exists()
+
+
+# --- Pages and API ---------------------------------------------------------------------------------
+
+
+def test_finance_reads_a_declaration_and_school_staff_never_do(client_for, finance, lead_a, charity_staff):
+    declaration = declare(finance)
+    page = client_for(finance).get(f"/finance/gift-aid/declarations/{declaration.pk}/")
+    assert "12 Mill Lane" in page.content.decode()
+    for user in (lead_a, charity_staff):
+        response = client_for(user).get(f"/finance/gift-aid/declarations/{declaration.pk}/")
+        assert response.status_code == 403
+        assert "Mill Lane" not in response.content.decode()
+
+
+def test_the_claim_check_page_prepares_only_what_it_showed(client_for, fund, finance):
+    declare(finance)
+    shown = donate(fund, finance)
+    client = client_for(finance)
+    check = client.get("/finance/gift-aid/claims/new/")
+    assert check.status_code == 200
+    assert f'value="{shown.pk}"' in check.content.decode()
+    assert not GiftAidClaim.objects.exists()  # the check page writes nothing
+    later = donate(fund, finance, received_on=datetime.date(2026, 9, 9))
+    response = client.post("/finance/gift-aid/claims/new/", {"confirm": "yes", "donation": [shown.pk]})
+    claim = GiftAidClaim.objects.get()
+    assert response["Location"] == f"/finance/gift-aid/claims/{claim.pk}/"
+    assert list(claim.items.values_list("donation_id", flat=True)) == [shown.pk]
+    assert later.pk in claimable_ids()
+
+
+def test_marking_a_claim_paid_is_read_back_before_the_money_is_recorded(client_for, fund, finance):
+    declare(finance)
+    donate(fund, finance)
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    gift_aid_claim_submit(claim=claim, hmrc_reference="CH1", actor=finance, today=TODAY)
+    client = client_for(finance)
+    today = datetime.date.today().isoformat()
+    check = client.post(f"/finance/gift-aid/claims/{claim.pk}/pay/", {"paid_on": today})
+    assert check.status_code == 200
+    assert "Record that HMRC paid claim" in check.content.decode()
+    assert not LedgerEntry.objects.filter(category="gift_aid").exists()
+    done = client.post(f"/finance/gift-aid/claims/{claim.pk}/pay/", {"paid_on": today, "confirm": "yes"})
+    assert done.status_code == 302
+    assert LedgerEntry.objects.get(category="gift_aid").amount_pence == 2_500_00
+
+
+def test_the_schedule_downloads_as_csv_without_a_pound_sign_and_is_audited(client_for, fund, finance):
+    declare(finance, last_name="O'Neill")
+    donate(fund, finance, amount_pence=25_50)
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    response = client_for(finance).get(f"/finance/gift-aid/claims/{claim.pk}/schedule.csv")
+    text = b"".join(response.streaming_content).decode()
+    assert text.splitlines()[1] == "Mrs,Helen,O'Neill,12,RV1 2AB,,,02/09/26,25.50"
+    assert "£" not in text
+    assert AuditEvent.objects.filter(action="gift_aid.schedule_downloaded").exists()
+
+
+def test_the_api_declares_claims_and_pays(fund, finance, pastoral_a):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(finance)
+    body = {
+        "donor": DONOR,
+        "title": "Mrs",
+        "first_name": "Helen",
+        "last_name": "Pemberton",
+        "house": "12",
+        "address": "12 Mill Lane",
+        "postcode": "RV1 2AB",
+        "declared_on": "2026-10-01",
+        "covers_past": True,
+        "covers_future": True,
+    }
+    created = api.post("/api/v1/gift-aid/declarations/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["postcode"] == "RV1 2AB"
+    donation = donate(fund, finance)
+    listed = api.get("/api/v1/donations/").json()["results"]
+    assert [d["gift_aid_state"] for d in listed] == ["claimable"]
+    claim = api.post("/api/v1/gift-aid/claims/", {}, format="json")
+    assert claim.status_code == 201, claim.content
+    claim_id = claim.json()["id"]
+    assert [i["donation"] for i in claim.json()["items"]] == [donation.pk]
+    assert api.post("/api/v1/gift-aid/claims/", {}, format="json").status_code == 400  # nothing left
+    paid_early = api.post(
+        f"/api/v1/gift-aid/claims/{claim_id}/pay/", {"paid_on": "2026-11-01"}, format="json"
+    )
+    assert paid_early.status_code == 409
+    submitted = api.post(
+        f"/api/v1/gift-aid/claims/{claim_id}/submit/", {"hmrc_reference": "CH9"}, format="json"
+    )
+    assert submitted.json()["status"] == "submitted"
+    paid = api.post(
+        f"/api/v1/gift-aid/claims/{claim_id}/pay/",
+        {"paid_on": datetime.date.today().isoformat()},
+        format="json",
+    )
+    assert paid.json()["status"] == "paid"
+    other = APIClient()
+    other.force_authenticate(pastoral_a)
+    assert other.get("/api/v1/gift-aid/declarations/").status_code == 403
+    assert other.post("/api/v1/gift-aid/claims/", {}, format="json").status_code == 403
+
+
+# --- The demo ------------------------------------------------------------------------------------
+
+
+def test_the_demo_declares_both_trustees_and_prepares_a_claim_without_the_undeclared_gift(finance):
+    from funds.demo import TRUSTEE_PLEDGES, fund_demo_seed, gift_aid_demo_seed
+    from funds.models import Donation, GiftAidDeclaration
+
+    fund_demo_seed(today=TODAY)
+    assert gift_aid_demo_seed(today=TODAY).startswith("Gift Aid: 2 declarations, claim")
+    assert set(GiftAidDeclaration.objects.values_list("donor", flat=True)) == set(TRUSTEE_PLEDGES)
+    claim = GiftAidClaim.objects.get()
+    assert claim.status == GiftAidClaim.Status.PREPARED
+    claimed = set(claim.items.values_list("donation__donor", flat=True))
+    assert claimed == set(TRUSTEE_PLEDGES)
+    undeclared = Donation.objects.filter(donor__startswith="Mrs J. Carter", gift_aid=True)
+    assert undeclared.exists()
+    assert not GiftAidClaimItem.objects.filter(donation__in=undeclared).exists()
+    assert gift_aid_demo_seed(today=TODAY) == ""  # once
+
+
+def test_recording_a_sponsored_gift_on_a_declaration_says_it_will_be_claimed(client_for, fund, finance):
+    from django.contrib.messages import get_messages
+
+    from funds.models import Donation
+
+    declare(finance, declared_on=datetime.date.today(), today=datetime.date.today())
+    response = client_for(finance).post(
+        "/finance/donations/new/",
+        {
+            "fund": fund.pk,
+            "donor": DONOR,
+            "amount": "50",
+            "received_on": datetime.date.today().isoformat(),
+            "gift_aid": "on",
+            "sponsored": "on",
+            "restricted_purpose": "",
+            "pledge": "",
+        },
+    )
+    assert response.status_code == 302
+    donation = Donation.objects.get()
+    assert (donation.gift_aid, donation.sponsored) == (True, True)
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert message.endswith("A Gift Aid declaration covers it: it will be in the next claim.")
+    page = client_for(finance).get(response["Location"]).content.decode()
+    assert "Declared: to claim" in page
