@@ -17,6 +17,8 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 	@bin/system-deps
+	@# The family-facing strings' message files (the .mo files are built, never committed).
+	@cd asks && ../$(PY) ../manage.py compilemessages -v 0
 
 # Links in e-mails, text messages and QR codes point at the address this serves on, unless SITE_URL is set.
 run: SITE_URL ?= http://$(HOST):$(PORT)

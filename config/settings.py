@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "funds",
     "vouchers",
     "uniform",
+    "asks",
 ]
 
 MIDDLEWARE = [
@@ -174,6 +175,7 @@ _QUEUE_OF_TASK = {
     "pdf": ["vouchers.print_chunk", "vouchers.print_merge"],
     "mail": [
         "support.send_email",
+        "asks.send_reply",
         "funds.send_pledge_reminder",
         "vouchers.send_to_family",
         "vouchers.send_statement",
@@ -185,6 +187,7 @@ _QUEUE_OF_TASK = {
         "funds.checkpoint_funds",
         "support.purge_pupil_uploads",
         "support.anonymise_expired",
+        "asks.purge_asks",
     ],
 }
 CELERY_TASK_ROUTES = {task: {"queue": queue} for queue, tasks in _QUEUE_OF_TASK.items() for task in tasks}
@@ -246,6 +249,16 @@ CONTENT_SECURITY_POLICY = (
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
+# The languages family-facing pages and messages come in (staff pages stay in English). Urdu and
+# Arabic run right to left. Message files live in each app's locale/ and are compiled by the set-up.
+LANGUAGES = [
+    ("en", "English"),
+    ("pl", "Polski"),
+    ("ur", "اردو"),
+    ("pa", "ਪੰਜਾਬੀ"),
+    ("ro", "Română"),
+    ("ar", "العربية"),
+]
 USE_TZ = True
 DATE_FORMAT = "j F Y"
 SHORT_DATE_FORMAT = "d/m/Y"
@@ -403,6 +416,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=15),
         "options": {"expires": 60 * 60},
     },
+    # Asks for help older than ASKS_RETENTION_DAYS are deleted.
+    "purge-asks-nightly": {
+        "task": "asks.purge_asks",
+        "schedule": crontab(hour=2, minute=45),
+        "options": {"expires": 60 * 60},
+    },
     # Retention: families with no activity for RETENTION_YEARS_AFTER_LEAVING years are anonymised.
     "anonymise-expired-weekly": {
         "task": "support.anonymise_expired",
@@ -411,3 +430,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 RETENTION_YEARS_AFTER_LEAVING = env_int("RETENTION_YEARS_AFTER_LEAVING", 6)
+
+# --- Asks for help (the public page per school) ----------------------------------------------
+# An ask is deleted this many days after it arrived, whatever became of it (asks.purge_asks, nightly).
+ASKS_RETENTION_DAYS = env_int("ASKS_RETENTION_DAYS", 90)
+ASKS_PER_ADDRESS_PER_HOUR = env_int("ASKS_PER_ADDRESS_PER_HOUR", 5)
+ASKS_PER_ADDRESS_PER_DAY = env_int("ASKS_PER_ADDRESS_PER_DAY", 20)
+ASKS_PER_SCHOOL_PER_HOUR = env_int("ASKS_PER_SCHOOL_PER_HOUR", 200)
+# How soon the confirmation promises a reply, in school days.
+ASKS_REPLY_SCHOOL_DAYS = env_int("ASKS_REPLY_SCHOOL_DAYS", 3)
