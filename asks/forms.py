@@ -9,10 +9,11 @@ from asks.services import CLOSE_LIMIT, LIMITS, REPLY_LIMIT
 from support.contacts import EMAIL, SMS
 from uniform.models import SupportRequest
 from support.forms import GovukErrorsMixin
+from support.models import Pupil
 from support.money import pounds
 from uniform.models import UniformItem
 from uniform.sizes import size_choices
-from vouchers.models import ReferralReason
+from vouchers.models import ReferralReason, VoucherType
 
 KIND_LABELS = {
     AskKind.UNIFORM: _("School uniform"),
@@ -70,7 +71,7 @@ SELECT = {"class": "govuk-select"}
 
 class MatchForm(GovukErrorsMixin, forms.Form):
     pupil = forms.ModelChoiceField(
-        queryset=None, label="Pupil", empty_label="Choose a pupil", widget=forms.Select(attrs=SELECT),
+        queryset=Pupil.objects.none(), label="Pupil", empty_label="Choose a pupil", widget=forms.Select(attrs=SELECT),
         error_messages={"required": "Choose a pupil"},
     )  # fmt: skip
 
@@ -112,7 +113,7 @@ class RequestForm(GovukErrorsMixin, forms.Form):
 
 class VoucherForm(GovukErrorsMixin, forms.Form):
     voucher_type = forms.ModelChoiceField(
-        queryset=None, label="Voucher", empty_label="Choose a voucher", widget=forms.Select(attrs=SELECT)
+        queryset=VoucherType.objects.none(), label="Voucher", empty_label="Choose a voucher", widget=forms.Select(attrs=SELECT)
     )
     referral_reason = forms.ChoiceField(
         choices=ReferralReason.choices, label="Reason for the referral", widget=forms.Select(attrs=SELECT)
