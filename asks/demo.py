@@ -29,11 +29,13 @@ def asks_demo_seed() -> list[str]:
     for index, kind, asker, child, year, way, message, lang in WAITING:
         school = ordered[index]
         if child is None:  # a real pupil at the school in need, so the lead can match and help
-            pupil = Pupil.objects.filter(school=school, in_need=True, year_group__gte=1).order_by("pk").first()
+            pupil = (
+                Pupil.objects.filter(school=school, in_need=True, year_group__gte=1).order_by("pk").first()
+            )
             child = pupil.known_as if pupil else "Sam"
         ask_submit(
-            link=links[index], kind=kind, asker_name=asker, child_name=child, child_year=year, contact_way=way,
-            message=message, language=lang,
+            link=links[index], kind=kind, asker_name=asker, child_name=child, child_year=year,
+            contact_way=way, message=message, language=lang,
         )  # fmt: skip
     lines.append(f"Asks for help: {len(WAITING)} waiting in the leads' queues (lead_a and lead_b)")
     return lines

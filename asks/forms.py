@@ -7,11 +7,10 @@ from django.utils.translation import gettext_lazy as _
 from asks.models import AskKind, ContactWay
 from asks.services import CLOSE_LIMIT, LIMITS, REPLY_LIMIT
 from support.contacts import EMAIL, SMS
-from uniform.models import SupportRequest
 from support.forms import GovukErrorsMixin
 from support.models import Pupil
 from support.money import pounds
-from uniform.models import UniformItem
+from uniform.models import SupportRequest, UniformItem
 from uniform.sizes import size_choices
 from vouchers.models import ReferralReason, VoucherType
 
@@ -29,10 +28,12 @@ WAY_LABELS = {
     ContactWay.ANY: _("Any of these"),
 }
 REQUIRED = _("This is required.")
+CHOOSE_KIND = _("Choose what would help.")
+RADIOS = {"class": "govuk-radios__input"}
 
 
 def _too_long(limit: int) -> str:
-    # Called as each form is made, inside the asker's language (a lazy string formatted at import would not be).
+    # Called as each form is made, in the asker's language (a lazy string formatted at import is not).
     return gettext("Keep this to %(limit)s characters or fewer.") % {"limit": limit}
 
 
@@ -40,14 +41,14 @@ class AskForm(forms.Form):
     """What a parent or carer sends. ``website`` is a honeypot: hidden from people, filled by bots."""
 
     kind = forms.ChoiceField(
-        choices=list(KIND_LABELS.items()), widget=forms.RadioSelect(attrs={"class": "govuk-radios__input"}),
-        error_messages={"required": _("Choose what would help."), "invalid_choice": _("Choose what would help.")},
+        choices=list(KIND_LABELS.items()), widget=forms.RadioSelect(attrs=RADIOS),
+        error_messages={"required": CHOOSE_KIND, "invalid_choice": CHOOSE_KIND},
     )  # fmt: skip
     asker_name = forms.CharField(max_length=LIMITS["asker_name"], error_messages={"required": REQUIRED})
     child_name = forms.CharField(max_length=LIMITS["child_name"], error_messages={"required": REQUIRED})
     child_year = forms.CharField(max_length=LIMITS["child_year"], required=False)
     contact_way = forms.ChoiceField(
-        choices=list(WAY_LABELS.items()), widget=forms.RadioSelect(attrs={"class": "govuk-radios__input"}),
+        choices=list(WAY_LABELS.items()), widget=forms.RadioSelect(attrs=RADIOS),
         error_messages={
             "required": _("Choose how we should contact you."),
             "invalid_choice": _("Choose how we should contact you."),
@@ -71,7 +72,8 @@ SELECT = {"class": "govuk-select"}
 
 class MatchForm(GovukErrorsMixin, forms.Form):
     pupil = forms.ModelChoiceField(
-        queryset=Pupil.objects.none(), label="Pupil", empty_label="Choose a pupil", widget=forms.Select(attrs=SELECT),
+        queryset=Pupil.objects.none(), label="Pupil", empty_label="Choose a pupil",
+        widget=forms.Select(attrs=SELECT),
         error_messages={"required": "Choose a pupil"},
     )  # fmt: skip
 
@@ -113,7 +115,10 @@ class RequestForm(GovukErrorsMixin, forms.Form):
 
 class VoucherForm(GovukErrorsMixin, forms.Form):
     voucher_type = forms.ModelChoiceField(
-        queryset=VoucherType.objects.none(), label="Voucher", empty_label="Choose a voucher", widget=forms.Select(attrs=SELECT)
+        queryset=VoucherType.objects.none(),
+        label="Voucher",
+        empty_label="Choose a voucher",
+        widget=forms.Select(attrs=SELECT),
     )
     referral_reason = forms.ChoiceField(
         choices=ReferralReason.choices, label="Reason for the referral", widget=forms.Select(attrs=SELECT)
@@ -130,8 +135,8 @@ class ReplyForm(GovukErrorsMixin, forms.Form):
     )
     body = forms.CharField(
         max_length=REPLY_LIMIT, label="Reply",
-        help_text="It goes to the family's contact with parental responsibility and no restriction. Say nothing "
-        "about a child or anyone else in the family.",
+        help_text="It goes to the family's contact with parental responsibility and no restriction. Say "
+        "nothing about a child or anyone else in the family.",
         widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 4}),
     )  # fmt: skip
 

@@ -110,7 +110,7 @@ def ask_submit(
 
 
 def ask_pupils(*, ask: Ask, user: AbstractBaseUser):
-    """The pupils a lead may match ``ask`` to: those on the roll of the ask's school, as ``user`` sees them."""
+    """The pupils a lead may match ``ask`` to: on the roll of the ask's school, as ``user`` sees them."""
     on_roll = Enrolment.objects.current().filter(school_id=ask.school_id).values("pupil_id")
     return pupils_visible_to(user).filter(pk__in=on_roll).select_related("family")
 
@@ -135,7 +135,9 @@ def ask_match(*, ask: Ask, actor: AbstractBaseUser, pupil: Pupil | None) -> Ask:
     return ask
 
 
-def _finish(ask: Ask, *, actor: AbstractBaseUser, move: str, outcome: str, note: str = "", ref: str = "") -> Ask:
+def _finish(
+    ask: Ask, *, actor: AbstractBaseUser, move: str, outcome: str, note: str = "", ref: str = ""
+) -> Ask:
     before = _snapshot(ask)
     ASK_FLOW.claim(
         ask, move, touch=None, outcome=outcome, outcome_note=note, outcome_ref=ref, decided_by=actor,

@@ -1,8 +1,8 @@
 """The transitions table of an ask (``Ask``), read by its services and its page::
 
-    waiting ─match─▶ matched;  matched ─match─▶ matched (a different family)
-    matched ─to-request | to-voucher | reply─▶ done
-    waiting | matched ─close─▶ closed (with a reason)
+waiting ─match─▶ matched;  matched ─match─▶ matched (a different family)
+matched ─to-request | to-voucher | reply─▶ done
+waiting | matched ─close─▶ closed (with a reason)
 """
 
 from asks.models import Ask

@@ -21,7 +21,13 @@ from vouchers.qr import qr_svg
 from vouchers.selectors import voucher_types_available
 
 # The page's action -> the move it makes.
-ACTIONS = {"match": "match", "request": "to-request", "voucher": "to-voucher", "reply": "reply", "close": "close"}
+ACTIONS = {
+    "match": "match",
+    "request": "to-request",
+    "voucher": "to-voucher",
+    "reply": "reply",
+    "close": "close",
+}
 
 
 @requires("asks.decide")
@@ -40,7 +46,9 @@ def _forms(request: HttpRequest, ask: Ask, data=None, action: str = "") -> dict:
 
     forms = {"close": CloseForm(bound("close"), prefix="close")}
     if ask.status in ASK_FLOW["match"].sources:
-        forms["match"] = MatchForm(bound("match"), pupils=services.ask_pupils(ask=ask, user=user), prefix="match")
+        forms["match"] = MatchForm(
+            bound("match"), pupils=services.ask_pupils(ask=ask, user=user), prefix="match"
+        )
     if ask.status == Ask.Status.MATCHED:
         if ask.wants_item:
             items = list(
@@ -125,7 +133,9 @@ def ask_poster(request: HttpRequest, school_pk: int) -> HttpResponse:
     school = get_object_or_404(ask_schools_visible_to(request.user), pk=school_pk)
     link = services.ask_link_for(school)
     url = site_url(request) + reverse("ask_public", args=[link.code])
-    return render(request, "asks/poster.html", {"school": school, "link": link, "url": url, "qr": qr_svg(url)})
+    return render(
+        request, "asks/poster.html", {"school": school, "link": link, "url": url, "qr": qr_svg(url)}
+    )
 
 
 urlpatterns = [

@@ -42,7 +42,8 @@ def coat_a(school_a):
 def test_the_queue_shows_a_lead_only_their_schools_asks(client_for, lead_a, link_a, link_b):
     mine, theirs = _ask(link_a, asker_name="Ada Mine"), _ask(link_b, asker_name="Bea Theirs")
     html = client_for(lead_a).get(reverse("ask_queue")).content.decode()
-    assert "Ada Mine" in html and "Bea Theirs" not in html
+    assert "Ada Mine" in html
+    assert "Bea Theirs" not in html
     assert client_for(lead_a).get(reverse("ask_detail", args=[theirs.pk])).status_code == 404
     assert client_for(lead_a).get(reverse("ask_detail", args=[mine.pk])).status_code == 200
 
@@ -59,7 +60,7 @@ def test_other_staff_at_the_school_do_not_see_asks(client_for, pastoral_a, finan
 def test_home_counts_the_asks_waiting_for_a_lead(request_for, lead_a, pastoral_a, link_a, link_b):
     _ask(link_a), _ask(link_a), _ask(link_b)
     [work] = home_asks_waiting(request_for(lead_a))
-    assert work.count == 2 and work.url == reverse("ask_queue")
+    assert (work.count, work.url) == (2, reverse("ask_queue"))
     assert home_asks_waiting(request_for(pastoral_a)) == []
 
 
@@ -98,7 +99,9 @@ def test_a_reply_goes_only_to_an_allowed_contact_never_to_a_typed_address(
     lead_a, link_a, pupil_a, eager, django_capture_on_commit_callbacks
 ):
     family = pupil_a.family
-    contact_create(family=family, actor=lead_a, name="Lee Barred", email="lee@example.com", restriction="court_order")
+    contact_create(
+        family=family, actor=lead_a, name="Lee Barred", email="lee@example.com", restriction="court_order"
+    )
     ask = services.ask_match(ask=_ask(link_a), actor=lead_a, pupil=pupil_a)
     with pytest.raises(SupportError, match="parental responsibility"):
         services.ask_reply(ask=ask, actor=lead_a, channel="email", body="Please call the office.")
@@ -116,7 +119,11 @@ def test_a_reply_goes_only_to_an_allowed_contact_never_to_a_typed_address(
 
 def test_a_restriction_recorded_before_the_reply_is_sent_stops_it(lead_a, link_a, pupil_a):
     allowed = contact_create(
-        family=pupil_a.family, actor=lead_a, name="Anna Able", email="anna@example.com", parental_responsibility=True
+        family=pupil_a.family,
+        actor=lead_a,
+        name="Anna Able",
+        email="anna@example.com",
+        parental_responsibility=True,
     )
     ask = services.ask_match(ask=_ask(link_a), actor=lead_a, pupil=pupil_a)
     Ask.objects.filter(pk=ask.pk).update(status="done", outcome="reply", outcome_note="Hello")
@@ -182,5 +189,6 @@ def test_the_poster_shows_the_link_and_its_qr_code(client_for, pastoral_a, pasto
     response = client_for(pastoral_a).get(reverse("ask_poster", args=[school_a.pk]))
     html = response.content.decode()
     link = school_a.ask_link
-    assert reverse("ask_public", args=[link.code]) in html and "<svg" in html
+    assert reverse("ask_public", args=[link.code]) in html
+    assert "<svg" in html
     assert client_for(pastoral_b).get(reverse("ask_poster", args=[school_a.pk])).status_code == 404

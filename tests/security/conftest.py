@@ -70,7 +70,9 @@ class Side:
     print_job: str  # a background job started by the side's pastoral staff (see put_print_jobs)
     contact: object = None  # a contact under a court order (the family's allowed contact comes first)
     ask_link: object = None  # the school's public ask-for-help page
-    ask: object = None  # an ask for a coat waiting in the school's leads' queue (the child's surname is the mark)
+    ask: object = (
+        None  # an ask for a coat waiting in the school's leads' queue (the child's surname is the mark)
+    )
 
 
 @dataclass
