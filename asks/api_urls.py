@@ -1,1 +1,3 @@
-urlpatterns: list = []
+from asks.api import router
+
+urlpatterns = [*router.urls]

@@ -245,6 +245,8 @@ gift-detail                     GET   gift     401     200|404 200|404 404|200 2
 gift-handed-over                POST  gift     401     409|404 409|404 404|409 403     403     403     409
 gift-packed                     POST  gift     401     409|404 409|404 404|409 403     403     403     409
 gift-sizes                      POST  gift     401     400|404 400|404 404|400 403     403     403     400
+ask-list                        GET   -        401     403     200     403     403     403     403     200
+ask-detail                      GET   ask      401     403     200|404 403     403     403     403     200
 support-request-list            GET   -        401     200     200     200     200     403     403     200
 support-request-list            POST  -        401     400     400     400     403     403     403     400
 support-request-detail          GET   request  401     200|404 200|404 404|200 200     403     403     200
