@@ -192,3 +192,22 @@ def test_the_poster_shows_the_link_and_its_qr_code(client_for, pastoral_a, pasto
     assert reverse("ask_public", args=[link.code]) in html
     assert "<svg" in html
     assert client_for(pastoral_b).get(reverse("ask_poster", args=[school_a.pk])).status_code == 404
+
+
+def test_the_transitions_table_allows_only_these_moves():
+    from asks.transitions import ASK_FLOW
+
+    assert ASK_FLOW.edges() == {
+        ("waiting", "matched"), ("matched", "matched"), ("matched", "done"), ("waiting", "closed"),
+        ("matched", "closed"),
+    }  # fmt: skip
+    assert [m.name for m in ASK_FLOW.moves_from("waiting")] == ["match", "close"]
+    assert ASK_FLOW.moves_from("done") == ASK_FLOW.moves_from("closed") == []
+
+
+def test_a_closed_ask_cannot_be_matched_or_closed_again(lead_a, link_a, pupil_a):
+    ask = services.ask_close(ask=_ask(link_a), actor=lead_a, reason="Helped another way")
+    with pytest.raises(ConflictError):
+        services.ask_match(ask=ask, actor=lead_a, pupil=pupil_a)
+    with pytest.raises(ConflictError):
+        services.ask_close(ask=ask, actor=lead_a, reason="Again")
