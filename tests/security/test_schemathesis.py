@@ -92,6 +92,7 @@ def _real_object(world, path: str) -> dict:
     if "{code}" in path:
         return {"code": world.a.voucher.code}
     objects = {
+        "asks": world.a.ask,
         "donations": world.donation,
         "families": world.a.family,
         "funds": world.fund,
