@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "vouchers",
     "uniform",
     "signposting",
+    "asks",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +176,7 @@ _QUEUE_OF_TASK = {
     "pdf": ["vouchers.print_chunk", "vouchers.print_merge"],
     "mail": [
         "support.send_email",
+        "asks.send_reply",
         "funds.send_pledge_reminder",
         "vouchers.send_to_family",
         "vouchers.send_statement",
@@ -187,6 +189,7 @@ _QUEUE_OF_TASK = {
         "support.purge_pupil_uploads",
         "support.anonymise_expired",
         "funds.anonymise_gift_aid_declarations",
+        "asks.purge_asks",
     ],
 }
 CELERY_TASK_ROUTES = {task: {"queue": queue} for queue, tasks in _QUEUE_OF_TASK.items() for task in tasks}
@@ -418,6 +421,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=15),
         "options": {"expires": 60 * 60},
     },
+    # Asks for help older than ASKS_RETENTION_DAYS are deleted.
+    "purge-asks-nightly": {
+        "task": "asks.purge_asks",
+        "schedule": crontab(hour=2, minute=45),
+        "options": {"expires": 60 * 60},
+    },
     # Retention: families with no activity for RETENTION_YEARS_AFTER_LEAVING years are anonymised.
     "anonymise-expired-weekly": {
         "task": "support.anonymise_expired",
@@ -432,3 +441,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 RETENTION_YEARS_AFTER_LEAVING = env_int("RETENTION_YEARS_AFTER_LEAVING", 6)
+
+# --- Asks for help (the public page per school) ----------------------------------------------
+# An ask is deleted this many days after it arrived, whatever became of it (asks.purge_asks, nightly).
+ASKS_RETENTION_DAYS = env_int("ASKS_RETENTION_DAYS", 90)
+ASKS_PER_ADDRESS_PER_HOUR = env_int("ASKS_PER_ADDRESS_PER_HOUR", 5)
+ASKS_PER_ADDRESS_PER_DAY = env_int("ASKS_PER_ADDRESS_PER_DAY", 20)
+ASKS_PER_SCHOOL_PER_HOUR = env_int("ASKS_PER_SCHOOL_PER_HOUR", 200)
+# How soon the confirmation promises a reply, in school days.
+ASKS_REPLY_SCHOOL_DAYS = env_int("ASKS_REPLY_SCHOOL_DAYS", 3)

@@ -15,17 +15,19 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("support", "funds", "vouchers", "uniform", "signposting")
-FEATURES = ("funds", "vouchers", "uniform", "signposting")
+APPS = ("support", "funds", "vouchers", "uniform", "signposting", "asks")
+FEATURES = ("funds", "vouchers", "uniform", "signposting", "asks")
 
 # app -> the project packages it must never import
 FORBIDDEN = {
-    "support": {"funds", "vouchers", "uniform", "signposting", "config"},
-    "funds": {"vouchers", "uniform", "signposting", "config"},
-    "vouchers": {"uniform", "signposting", "config"},
-    "uniform": {"vouchers", "signposting", "config"},
+    "support": {"funds", "vouchers", "uniform", "signposting", "asks", "config"},
+    "funds": {"vouchers", "uniform", "signposting", "asks", "config"},
+    "vouchers": {"uniform", "signposting", "asks", "config"},
+    "uniform": {"vouchers", "signposting", "asks", "config"},
     # Signposting uses only the core.
-    "signposting": {"funds", "vouchers", "uniform", "config"},
+    "signposting": {"funds", "vouchers", "uniform", "asks", "config"},
+    # asks may use the core, uniform's and vouchers' services; nothing imports asks.
+    "asks": {"funds", "config"},
 }
 
 CORE_TEMPLATES = ["base.html", "403.html", "404.html", "500.html", "support", "includes", "registration"]
@@ -103,7 +105,7 @@ def _feature_url_names() -> set[str]:
 
     for module in (
         "funds.urls", "funds.api_urls", "vouchers.urls", "vouchers.api_urls", "uniform.urls",
-        "signposting.urls", "signposting.api_urls",
+        "signposting.urls", "signposting.api_urls", "asks.urls",
     ):  # fmt: skip
         walk(get_resolver(module).url_patterns)
     walk(get_resolver("uniform.api_urls").url_patterns)

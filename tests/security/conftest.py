@@ -19,6 +19,8 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from asks.models import AskLink
+from asks.services import ask_submit
 from funds.models import LedgerEntry, Pledge, SpendRequest
 from funds.services.gift_aid import gift_aid_claim_prepare, gift_aid_declaration_record
 from funds.services.ledger import fund_donation_record, standby_fund
@@ -71,6 +73,10 @@ class Side:
     print_job: str  # a background job started by the side's pastoral staff (see put_print_jobs)
     contact: object = None  # a contact under a court order (the family's allowed contact comes first)
     signpost: object = None  # the family signposted by the side's pastoral staff, follow-up due today
+    ask_link: object = None  # the school's public ask-for-help page
+    ask: object = (
+        None  # an ask for a coat waiting in the school's leads' queue (the child's surname is the mark)
+    )
 
 
 @dataclass
@@ -206,7 +212,16 @@ def _side(*, name, school, partner, staff, lead, surname, item_name) -> Side:
         duplicate=duplicate,
         print_job=_print_job_id(staff),
         contact=_contacts(family, staff, surname),
+        **_asks(name, school, surname),
     )
+
+
+def _asks(name, school, surname) -> dict:
+    link = AskLink.objects.create(school=school, code=f"ask{name * 3}")
+    ask = ask_submit(
+        link=link, kind="coat", asker_name=f"Jo {surname}", child_name=f"Sam {surname}", contact_way="email"
+    )
+    return {"ask_link": link, "ask": ask}
 
 
 def _contacts(family, staff, surname):

@@ -160,6 +160,21 @@ support_request_revise          POST  request  L       302|404 302|404 404|302 4
 support_request_step            GET   request  405     405     405     405     405     405     405     405
 support_request_step            POST  request  L       302|404 302|404 404|302 403     403     403     302
 
+# --- asks for help: the public page per school (no account), and its pastoral leads' queue ----------
+# The public page answers everyone alike (an empty POST is the form again, with its errors); the queue,
+# an ask and its actions are the leads' of the ask's school only; the poster is any staff's of it.
+ask_public                      GET   asklink  200     200     200     200     200     200     200     200
+ask_public                      POST  asklink  200     200     200     200     200     200     200     200
+ask_public_lang                 GET   asklink  200     200     200     200     200     200     200     200
+ask_public_lang                 POST  asklink  200     200     200     200     200     200     200     200
+ask_thanks                      GET   asklink  200     200     200     200     200     200     200     200
+ask_privacy                     GET   asklink  200     200     200     200     200     200     200     200
+ask_queue                       GET   -        L       403     200     403     403     403     403     200
+ask_detail                      GET   ask      L       403     200|404 403     403     403     403     200
+ask_act                         GET   ask      405     405     405     405     405     405     405     405
+ask_act                         POST  ask      L       403     400|404 403     403     403     403     400
+ask_poster                      GET   school   L       200|404 200|404 404|200 403     403     403     200
+
 # --- finance -------------------------------------------------------------------------------------
 finance_dashboard               GET   -        L       403     403     403     200     403     403     200
 finance_summary_csv             GET   -        L       403     403     403     200     403     403     200
@@ -269,6 +284,8 @@ gift-detail                     GET   gift     401     200|404 200|404 404|200 2
 gift-handed-over                POST  gift     401     409|404 409|404 404|409 403     403     403     409
 gift-packed                     POST  gift     401     409|404 409|404 404|409 403     403     403     409
 gift-sizes                      POST  gift     401     400|404 400|404 404|400 403     403     403     400
+ask-list                        GET   -        401     403     200     403     403     403     403     200
+ask-detail                      GET   ask      401     403     200|404 403     403     403     403     200
 support-request-list            GET   -        401     200     200     200     200     403     403     200
 support-request-list            POST  -        401     400     400     400     403     403     403     400
 support-request-detail          GET   request  401     200|404 200|404 404|200 200     403     403     200
@@ -516,6 +533,8 @@ def _kwargs(world, obj: str, side: str) -> dict:
         "item": {"pk": s.item.pk, "school_pk": s.school.pk},
         "pack": {"pk": s.pack.pk},
         "request": {"pk": s.request.pk, "step": "ordered"},
+        "ask": {"pk": s.ask.pk, "action": "close"},
+        "asklink": {"code": s.ask_link.code, "lang": "pl"},
         "entry": {"pk": world.entry.pk},
         "spend": {"pk": world.spend_request.pk, "decision": "approve"},
         "pledge": {"pk": world.pledge.pk},
@@ -635,7 +654,7 @@ def describe(response) -> str:
 # --- State: a refused request changes nothing -----------------------------------------------------
 
 # The project's data and the users. Audit events are left out: recording a refusal is allowed.
-STATE_APPS = {"support", "vouchers", "uniform", "signposting", "auth", "authtoken"}
+STATE_APPS = {"support", "vouchers", "uniform", "signposting", "asks", "auth", "authtoken"}
 SKIP_STATE = {"support.AuditEvent", "auth.Permission"}
 
 

@@ -93,6 +93,7 @@ def _real_object(world, path: str) -> dict:
         return {"code": world.a.voucher.code}
     objects = {
         "agencies": world.extra["agency"],
+        "asks": world.a.ask,
         "donations": world.donation,
         "families": world.a.family,
         "funds": world.fund,

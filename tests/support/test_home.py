@@ -127,8 +127,8 @@ def test_the_work_waiting_shows_as_one_task_list_each_item_linking_to_its_queue(
     page = client_for(lead_a).get(reverse("home")).content.decode()
     work = page[page.index('id="work-waiting"') :]
     work = work[: work.index("</ul>")]
-    # Requests to decide and sent back, vouchers expiring, packs waiting, signposting follow-ups due,
-    # duplicates, imports.
+    # Asks for help, requests to decide and sent back, vouchers expiring, packs waiting, signposting
+    # follow-ups due, duplicates, imports.
     assert work.count('<li class="govuk-task-list__item') == 7
     assert 'href="/duplicates/"' in work
     assert "2 waiting" in work

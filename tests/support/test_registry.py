@@ -27,12 +27,12 @@ def test_the_header_keeps_one_order_across_the_apps_and_folds_an_admins_into_men
     assert menus == {
         "Families": ["Families", "Pupil import", "Possible duplicates"],
         "Vouchers": ["Vouchers", "Check a voucher", "Redeemed", "Statements"],
-        "Uniform": ["Uniform", "Requests"],
+        "Uniform": ["Uniform", "Requests", "Asks for help"],
         "Admin": ["Admin", "API"],
     }
     uniform = next(item for item in items if item.label == "Uniform")
     assert uniform.current
-    assert [link.current for link in uniform.items] == [False, True]
+    assert [link.current for link in uniform.items] == [False, True, False]
 
 
 def test_a_header_that_fits_one_line_stays_flat(charity_staff, pastoral_a):
@@ -52,7 +52,7 @@ def test_a_lead_gets_menus_and_a_group_of_one_stays_a_link(lead_a):
         ("Home", []),
         ("Families", ["Families", "Pupil import", "Possible duplicates"]),
         ("Vouchers", []),
-        ("Uniform", ["Uniform", "Requests"]),
+        ("Uniform", ["Uniform", "Requests", "Asks for help"]),
     ]
 
 

@@ -1,0 +1,3 @@
+from asks.api import router
+
+urlpatterns = [*router.urls]

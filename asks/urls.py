@@ -1,0 +1,3 @@
+from asks.web import public, queue
+
+urlpatterns = [*public.urlpatterns, *queue.urlpatterns]
