@@ -129,7 +129,7 @@ def test_the_work_waiting_shows_as_one_task_list_each_item_linking_to_its_queue(
     work = work[: work.index("</ul>")]
     # Asks for help, requests to decide and sent back, vouchers expiring, packs waiting, signposting
     # follow-ups due, duplicates, imports.
-    assert work.count('<li class="govuk-task-list__item') == 7
+    assert work.count('<li class="govuk-task-list__item') == 8
     assert 'href="/duplicates/"' in work
     assert "2 waiting" in work
     # Each link is described by its hint and its count, for a screen reader.
