@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "funds",
     "vouchers",
     "uniform",
+    "deliveries",
 ]
 
 MIDDLEWARE = [
@@ -390,6 +391,12 @@ CELERY_BEAT_SCHEDULE = {
     "remind-due-pledges-daily": {
         "task": "funds.remind_due_pledges",
         "schedule": crontab(hour=7, minute=30),
+        "options": {"expires": 60 * 60},
+    },
+    # Families whose delivery (white goods, furniture) is expected tomorrow are told (once each).
+    "remind-deliveries-daily": {
+        "task": "deliveries.remind_before_delivery",
+        "schedule": crontab(hour=9, minute=0),
         "options": {"expires": 60 * 60},
     },
     "checkpoint-funds-nightly": {

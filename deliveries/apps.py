@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+
+
+class DeliveriesConfig(AppConfig):
+    """Delivered services (white goods, furniture): referrals to the partner charity, its capacity, and
+    what happened (built on the support core, funds and vouchers; nothing imports it)."""
+
+    name = "deliveries"
+
+    def ready(self) -> None:
+        from deliveries import fund_sources, registrations, statements, visibility
+
+        registrations.register()
+        fund_sources.register()
+        visibility.register()
+        statements.register()
+
+    def demo_seed(self) -> list[str]:
+        from deliveries.demo import deliveries_demo_seed
+
+        return deliveries_demo_seed()
