@@ -74,12 +74,11 @@ class ReferralViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     def _move(self, request: Request, serializer, service) -> Response:
+        referral = self.get_object()  # out of scope is a 404 before anything about the body is said
         body = serializer(data=request.data) if serializer else None
         if body is not None:
             body.is_valid(raise_exception=True)
-        moved = service(
-            referral=self.get_object(), actor=request.user, **(body.validated_data if body else {})
-        )
+        moved = service(referral=referral, actor=request.user, **(body.validated_data if body else {}))
         return Response(self.get_serializer(moved).data)
 
     @extend_schema(request=AcceptSerializer, responses={200: ReferralSerializer})

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.views.decorators.http import require_POST
 
 from deliveries import services
 from deliveries.filters import ReferralFilter
@@ -47,7 +48,9 @@ def referral_new(request: HttpRequest, pk: int) -> HttpResponse:
         "delivery_postcode": family.postcode,
         "delivery_phone": family.phone,
     }
-    form = ReferralForm(request.POST or None, initial=initial, services=offered, schools=schools)
+    form = ReferralForm(
+        request.POST if request.method == "POST" else None, initial=initial, services=offered, schools=schools
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -89,7 +92,7 @@ def referral_inbox(request: HttpRequest) -> HttpResponse:
         "item", "school", "service__voucher_type__partner"
     )
     filterset = ReferralFilter(request.GET or None, queryset=referrals, request=request).for_page()
-    valid = filterset.is_valid()
+    valid = not filterset.is_bound or filterset.is_valid()
     shown = filterset.qs if valid else referrals.none()
     page = Paginator(shown.order_by("-created_at", "-pk"), 50).get_page(request.GET.get("page"))
     counts = {state: 0 for state, _ in referrals.model.State.choices}
@@ -103,7 +106,7 @@ def referral_inbox(request: HttpRequest) -> HttpResponse:
             "page": page,
             "form": filterset.form,
             "tabs": tabs,
-            "current": filterset.form.cleaned_data.get("state") if valid else "",
+            "current": filterset.form.cleaned_data.get("state") if filterset.is_bound and valid else "",
             "services": list(delivered_services_visible_to(request.user))
             if scope_for(request.user).is_charity
             else [],
@@ -139,10 +142,9 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@require_POST
 @requires("deliveries.view")
 def referral_move(request: HttpRequest, pk: int, move: str) -> HttpResponse:
-    if request.method != "POST":
-        return HttpResponse(status=405, headers={"Allow": "POST"})
     referral = get_object_or_404(
         referrals_visible_to(request.user).select_related("item", "school", "service__voucher_type__partner"),
         pk=pk,
@@ -210,7 +212,7 @@ def service_capacity_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "paused_until": service.paused_until,
         "pause_note": service.pause_note,
     }
-    form = CapacityForm(request.POST or None, initial=initial)
+    form = CapacityForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.delivered_service_set_capacity(service=service, actor=request.user, **form.cleaned_data)
