@@ -35,7 +35,7 @@ from support.scopes import scope_for
 
 
 def _words_label(db_field: models.Field, unit: str) -> str:
-    """ "approval threshold pence" → "Approval threshold (£)"; "coat season start month" → "…month"."""
+    """"approval threshold pence" → "Approval threshold (£)"; "coat season start month" → "…month"."""
     words = str(db_field.verbose_name)
     if unit and words.endswith(f" {unit}"):
         return f"{words[: -len(unit) - 1].capitalize()} (£)"

@@ -24,7 +24,7 @@ FORBIDDEN = {
     "funds": {"vouchers", "uniform", "deliveries", "config"},
     "vouchers": {"uniform", "deliveries", "config"},
     "uniform": {"vouchers", "deliveries", "config"},
-    # Delivered services build on vouchers' partners and types, funds' ledger and the core; nothing imports it.
+    # Delivered services build on vouchers, funds and the core; nothing imports them.
     "deliveries": {"uniform", "config"},
 }
 

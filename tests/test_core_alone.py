@@ -1,9 +1,9 @@
 """The core's pages work with every feature app taken out (issue 17: the core learns of features only
 through ``support.registry``).
 
-``funds``, ``vouchers``, ``uniform`` and ``deliveries`` leave ``INSTALLED_APPS`` and the URL conf (this module's
-``urlpatterns``: config/urls.py without them); the database stays as it is. Every core page renders for
-every role that may open it, names no feature, and a feature's registrations (navigation, panels,
+``funds``, ``vouchers``, ``uniform`` and ``deliveries`` leave ``INSTALLED_APPS`` and the URL conf
+(this module's ``urlpatterns``: config/urls.py without them); the database stays as it is. Every core page
+renders for every role that may open it, names no feature, and a feature's registrations (navigation, panels,
 timeline kinds) fall away with it.
 """
 

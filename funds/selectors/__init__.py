@@ -15,6 +15,7 @@ def _sees_funds(user: User) -> bool:
     return scope_for(user).has_role(Role.FINANCE)
 
 
+
 def funds_visible_to(user: User) -> QuerySet[Fund]:
     """Every fund for finance and trust admins; nothing for anyone else."""
     return Fund.objects.all() if _sees_funds(user) else Fund.objects.none()

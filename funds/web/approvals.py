@@ -48,7 +48,9 @@ class DecisionForm(GovukErrorsMixin, forms.Form):
 def approval_queue(request: HttpRequest) -> HttpResponse:
     rows = approvals.approval_queue(user=request.user)
     decided = (
-        spend_requests_visible_to(request.user).exclude(status=Status.PENDING).order_by("-decided_at", "-pk")
+        spend_requests_visible_to(request.user)
+        .exclude(status=Status.PENDING)
+        .order_by("-decided_at", "-pk")
     )
     page = Paginator(decided, DECIDED_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
