@@ -9,11 +9,15 @@ class DeliveriesConfig(AppConfig):
 
     def ready(self) -> None:
         from deliveries import fund_sources, registrations, statements, visibility
+        from deliveries.models import DeliveredService
+        from vouchers.selectors import register_not_for_vouchers
 
         registrations.register()
         fund_sources.register()
         visibility.register()
         statements.register()
+        # A delivered service is referred, not issued as a counter code.
+        register_not_for_vouchers(lambda: DeliveredService.objects.values("voucher_type_id"))
 
     def demo_seed(self) -> list[str]:
         from deliveries.demo import deliveries_demo_seed
