@@ -36,7 +36,7 @@ def family_referrals(request: HttpRequest, family: Family) -> dict | None:
 
 
 def home_referrals_waiting(request: HttpRequest) -> list[WorkWaiting]:
-    """Charity staff: new referrals to answer. School staff: referrals declined or not reached lately."""
+    """Charity staff: the new referrals to answer, linking to the inbox filtered to exactly those."""
     user = request.user
     if not has_perm(user, "deliveries.view"):
         return []
@@ -52,13 +52,19 @@ def home_referrals_waiting(request: HttpRequest) -> list[WorkWaiting]:
                 "Accept with a date, put on the waiting list, or decline with a reason.",
             )
         ]
-    if scope.is_school_staff:
-        return [
-            WorkWaiting(
-                "Delivery referrals accepted, not yet delivered",
-                mine.filter(state=Referral.State.ACCEPTED).count(),
-                f"{url}?state=accepted",
-                "The charity has given a date: the family has been told.",
-            )
-        ]
     return []
+
+
+def home_latest_from_charity(request: HttpRequest) -> dict | None:
+    """School staff: the latest steps the charity took on their schools' referrals (accepted with a date,
+    wait-listed, declined with the reason, delivered), newest first; hidden when there are none."""
+    user = request.user
+    if not (scope_for(user).is_school_staff and has_perm(user, "deliveries.view")):
+        return None
+    latest = list(
+        referrals_visible_to(user)
+        .exclude(state=Referral.State.NEW)
+        .select_related("item", "school", "service__voucher_type__partner")
+        .order_by("-updated_at", "-pk")[:RECENT]
+    )
+    return {"referrals": latest, "inbox_url": reverse("referral_inbox")} if latest else None

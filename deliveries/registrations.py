@@ -1,6 +1,11 @@
 """What the core learns about deliveries: permissions, navigation, family-page and home panels, timeline."""
 
-from deliveries.panels import family_refer_action, family_referrals, home_referrals_waiting
+from deliveries.panels import (
+    family_refer_action,
+    family_referrals,
+    home_latest_from_charity,
+    home_referrals_waiting,
+)
 from deliveries.timeline import referral_timeline_entries
 from support import registry
 from support.models import Role
@@ -46,3 +51,9 @@ def register() -> None:
         order=15,
     )
     registry.register_home_panel("referrals_waiting", context=home_referrals_waiting, slot="work", order=25)
+    registry.register_home_panel(
+        "referrals_latest",
+        template="deliveries/panels/home_latest.html",
+        context=home_latest_from_charity,
+        order=40,
+    )

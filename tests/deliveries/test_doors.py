@@ -189,3 +189,19 @@ def test_finance_reads_the_referral_behind_a_ledger_entry_without_the_family(coo
     facts = describe_referrals([str(cooker.pk)])[str(cooker.pk)]
     text = str(facts)
     assert "Cooker" in text and "Mill Lane" not in text and "Anna" not in text
+
+
+def test_home_tells_the_charity_what_is_new_and_the_school_what_the_charity_did(
+    client_for, cooker, charity_staff, pastoral_a, pastoral_b
+):
+    from deliveries.services import referral_decline
+
+    charity_home = client_for(charity_staff).get("/").content.decode()
+    assert "New delivery referrals to answer" in charity_home
+    assert "/deliveries/?state=new" in charity_home
+    assert "latest from the charity" not in client_for(pastoral_a).get("/").content.decode()
+    referral_decline(referral=cooker, actor=charity_staff, reason="No cookers until March")
+    school_home = client_for(pastoral_a).get("/").content.decode()
+    assert "Deliveries: latest from the charity" in school_home
+    assert "No cookers until March" in school_home
+    assert "No cookers until March" not in client_for(pastoral_b).get("/").content.decode()

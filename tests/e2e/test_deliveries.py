@@ -134,6 +134,9 @@ def test_a_family_is_referred_for_a_cooker_and_a_bed_and_the_cooker_is_delivered
     assert "Cooker accepted for delivery" in history
     assert "Bed on the charity's waiting list" in history
     check_page(page, "family")
+    page.goto("/")
+    latest = page.get_by_role("heading", name="Deliveries: latest from the charity").locator("..").inner_text()
+    assert "Cooker" in latest and "Delivered" in latest
 
     # The fund shows it as spend.
     assert fund_position(fund=funded).spent_pence == spent_before + 180_00
