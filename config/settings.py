@@ -178,6 +178,7 @@ _QUEUE_OF_TASK = {
         "funds.send_pledge_reminder",
         "vouchers.send_to_family",
         "vouchers.send_statement",
+        "deliveries.send_message",
     ],
     "nightly": [
         "vouchers.expire_vouchers",
@@ -186,6 +187,7 @@ _QUEUE_OF_TASK = {
         "funds.checkpoint_funds",
         "support.purge_pupil_uploads",
         "support.anonymise_expired",
+        "deliveries.remind_before_delivery",
     ],
 }
 CELERY_TASK_ROUTES = {task: {"queue": queue} for queue, tasks in _QUEUE_OF_TASK.items() for task in tasks}
