@@ -91,7 +91,8 @@ def test_a_family_is_referred_for_a_cooker_and_a_bed_and_the_cooker_is_delivered
     phone.wait_for_load_state()
     assert "Accepted" in phone.locator("main").inner_text()
     cooker.refresh_from_db()
-    assert cooker.state == Referral.State.ACCEPTED and cooker.expected_on == expected
+    assert cooker.state == Referral.State.ACCEPTED
+    assert cooker.expected_on == expected
     assert fund_position(fund=funded).committed_pence >= 180_00
 
     # The bed: no beds this week, so the waiting list.
@@ -109,12 +110,15 @@ def test_a_family_is_referred_for_a_cooker_and_a_bed_and_the_cooker_is_delivered
     phone.get_by_role("button", name="Mark as delivered").click()
     phone.wait_for_load_state()
     main = phone.locator("main").inner_text()
-    assert "Delivered" in main and "Cooker, reconditioned" in main
-    assert "Mill Lane" not in phone.content() and "+447700900123" not in phone.content()
+    assert "Delivered" in main
+    assert "Cooker, reconditioned" in main
+    assert "Mill Lane" not in phone.content()
+    assert "+447700900123" not in phone.content()
     assert "Erased: the referral is closed." in main
     check_page(phone, "delivered")
     cooker.refresh_from_db()
-    assert cooker.delivery_address == "" and cooker.delivery_phone == ""
+    assert cooker.delivery_address == ""
+    assert cooker.delivery_phone == ""
 
     # The family was texted at accept and at delivery.
     texts = [m["body"] for m in LocMemSMSBackend.outbox]
@@ -124,7 +128,8 @@ def test_a_family_is_referred_for_a_cooker_and_a_bed_and_the_cooker_is_delivered
     # The statement lists it beside the counter's redemptions.
     month = today.replace(day=1)
     csv = phone.request.get(f"/statements/{cooker.service.voucher_type.partner_id}/{month:%Y-%m}.csv").text()
-    assert "Deliveries" in csv and "Cooker, reconditioned" in csv
+    assert "Deliveries" in csv
+    assert "Cooker, reconditioned" in csv
 
     # The school sees each step: the family's page and its history.
     page.goto(f"/families/{family.pk}/")
@@ -135,8 +140,11 @@ def test_a_family_is_referred_for_a_cooker_and_a_bed_and_the_cooker_is_delivered
     assert "Bed on the charity's waiting list" in history
     check_page(page, "family")
     page.goto("/")
-    latest = page.get_by_role("heading", name="Deliveries: latest from the charity").locator("..").inner_text()
-    assert "Cooker" in latest and "Delivered" in latest
+    latest = (
+        page.get_by_role("heading", name="Deliveries: latest from the charity").locator("..").inner_text()
+    )
+    assert "Cooker" in latest
+    assert "Delivered" in latest
 
     # The fund shows it as spend.
     assert fund_position(fund=funded).spent_pence == spent_before + 180_00
