@@ -58,9 +58,7 @@ def test_a_family_is_referred_for_a_cooker_and_a_bed_and_the_cooker_is_delivered
     sign_in(page, pastoral_a, next_path=f"/families/{family.pk}/")
     page.get_by_role("button", name="Refer for delivery").click()
     assert page.get_by_role("heading", name="Refer for delivery").is_visible()
-    assert (
-        "3 of 3 places left this week" in page.locator("#capacity-%d" % delivered["Cooker"].pk).inner_text()
-    )
+    assert "3 of 3 places left this week" in page.locator(f"#capacity-{delivered['Cooker'].pk}").inner_text()
     page.get_by_label("Cooker").check()
     page.get_by_label("Bed").check()
     page.get_by_label("Delivery address").fill("Flat 4, 12 Mill Lane\nRiverton")
