@@ -8,7 +8,7 @@ class DeliveriesConfig(AppConfig):
     name = "deliveries"
 
     def ready(self) -> None:
-        from deliveries import fund_sources, registrations, statements, visibility
+        from deliveries import data_rights, fund_sources, registrations, statements, visibility
         from deliveries.models import DeliveredService
         from vouchers.selectors import register_not_for_vouchers
 
@@ -16,6 +16,7 @@ class DeliveriesConfig(AppConfig):
         fund_sources.register()
         visibility.register()
         statements.register()
+        data_rights.register()
         # A delivered service is referred, not issued as a counter code.
         register_not_for_vouchers(lambda: DeliveredService.objects.values("voucher_type_id"))
 

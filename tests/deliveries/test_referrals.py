@@ -250,3 +250,20 @@ def test_an_email_when_there_is_no_phone(
         services.referral_accept(referral=cooker, actor=charity_staff, expected_on=TODAY)
     assert mail.outbox[-1].to == ["eve@example.org"]
     assert "cooker" in mail.outbox[-1].body
+
+
+def test_a_merge_moves_the_referrals_and_anonymising_erases_them(refer, white_goods, family_a, school_a):
+    from deliveries.data_rights import anonymise_referrals, collect_referrals, referrals_move_family
+
+    (cooker,) = refer(item(white_goods, "Cooker"))
+    assert collect_referrals(family_a)[0]["delivery_address"].startswith("1 Mill Lane")
+    kept = FamilyFactory(lead_carer_name="Anna Able")
+    PupilFactory(family=kept, school=school_a)
+    referrals_move_family(source=family_a, target=kept, actor=None)
+    cooker.refresh_from_db()
+    assert cooker.family == kept
+    anonymise_referrals(kept)
+    cooker.refresh_from_db()
+    assert cooker.state == State.CANCELLED
+    assert cooker.delivery_address == ""
+    assert cooker.lead_carer_name != "Anna Able"
