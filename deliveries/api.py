@@ -14,6 +14,7 @@ from deliveries.filters import ReferralFilter
 from deliveries.models import Referral
 from deliveries.selectors import referrals_visible_to
 from deliveries.transitions import REFERRAL_FLOW
+from support.api.fields import BoundedDateField
 from support.api.idempotency import idempotent
 from support.api.visibility import VisibleFieldsMixin
 
@@ -35,7 +36,7 @@ class ReferralSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
 
 class AcceptSerializer(serializers.Serializer):
-    expected_on = serializers.DateField(help_text="When the charity expects to deliver (today or later).")
+    expected_on = BoundedDateField(help_text="When the charity expects to deliver (today or later).")
 
 
 class DeclineSerializer(serializers.Serializer):
@@ -43,7 +44,7 @@ class DeclineSerializer(serializers.Serializer):
 
 
 class DeliverSerializer(serializers.Serializer):
-    delivered_on = serializers.DateField()
+    delivered_on = BoundedDateField()
     delivered_what = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 

@@ -6,6 +6,7 @@ from django import forms
 
 from deliveries.models import CatalogueItem, DeliveredService
 from deliveries.selectors import Capacity
+from support.bounds import BoundedFormMixin
 from support.models import School
 from vouchers.forms import GovukRadioSelect
 
@@ -15,7 +16,7 @@ DATE = {"class": "govuk-input govuk-input--width-10", "type": "date"}
 AREA = {"class": "govuk-textarea", "rows": 3}
 
 
-class ReferralForm(forms.Form):
+class ReferralForm(BoundedFormMixin, forms.Form):
     items = forms.TypedMultipleChoiceField(
         label="What the family needs",
         coerce=int,
@@ -72,17 +73,17 @@ class ReferralForm(forms.Form):
         return [i for service, _cap in self.services for i in service.items.all() if i.pk in wanted]
 
 
-class AcceptForm(forms.Form):
+class AcceptForm(BoundedFormMixin, forms.Form):
     expected_on = forms.DateField(label="Expected delivery date", widget=forms.DateInput(DATE))
 
 
-class DeclineForm(forms.Form):
+class DeclineForm(BoundedFormMixin, forms.Form):
     reason = forms.CharField(
         label="Reason (the school reads it)", max_length=300, widget=forms.Textarea(AREA)
     )
 
 
-class DeliverForm(forms.Form):
+class DeliverForm(BoundedFormMixin, forms.Form):
     delivered_on = forms.DateField(
         label="Delivered on", widget=forms.DateInput(DATE), initial=datetime.date.today
     )
@@ -91,15 +92,15 @@ class DeliverForm(forms.Form):
     )
 
 
-class NotReachedForm(forms.Form):
+class NotReachedForm(BoundedFormMixin, forms.Form):
     note = forms.CharField(label="What you tried", max_length=300, widget=forms.Textarea(AREA))
 
 
-class CancelForm(forms.Form):
+class CancelForm(BoundedFormMixin, forms.Form):
     reason = forms.CharField(label="Why cancel", max_length=300, widget=forms.Textarea(AREA))
 
 
-class CapacityForm(forms.Form):
+class CapacityForm(BoundedFormMixin, forms.Form):
     capacity_per_week = forms.IntegerField(
         label="Referrals you can take a week",
         min_value=0,
