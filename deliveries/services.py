@@ -136,7 +136,15 @@ def referral_issue(
             )
         family_consent_require(family=family, partner=voucher_type.partner)
     remaining = {pk: service_capacity(s, today=today).remaining for pk, s in services.items()}
+    # The charity calls and names someone who may be told: a contact with parental responsibility.
     recipient = family_recipient(family)
+    if recipient is None:
+        raise SupportError(
+            "No contact of this family has parental responsibility without a restriction: record one "
+            "before referring the family.",
+            field="contact",
+            code="no_allowed_contact",
+        )
     made: list[Referral] = []
     group = None
     for item in sorted(items, key=lambda i: (i.service_id, i.name)):
@@ -151,7 +159,7 @@ def referral_issue(
             school=school,
             state=State.WAITING if joins_wait else State.NEW,
             waiting_since=today if joins_wait else None,
-            lead_carer_name=recipient.name if recipient else family.lead_carer_name,
+            lead_carer_name=recipient.name,
             delivery_address=address,
             delivery_postcode=postcode,
             delivery_phone=phone,

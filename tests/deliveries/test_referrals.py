@@ -267,3 +267,15 @@ def test_a_merge_moves_the_referrals_and_anonymising_erases_them(refer, white_go
     assert cooker.state == State.CANCELLED
     assert cooker.delivery_address == ""
     assert cooker.lead_carer_name != "Anna Able"
+
+
+def test_it_refuses_when_no_contact_may_be_told(refer, white_goods, family_a, pastoral_a):
+    from support.contacts import contact_create
+
+    contact_create(
+        family=family_a, actor=pastoral_a, name="Lee Able", relationship="Father", restriction="court_order"
+    )
+    with pytest.raises(SupportError) as exc:
+        refer(item(white_goods, "Cooker"))
+    assert exc.value.code == "no_allowed_contact"
+    assert not Referral.objects.exists()
