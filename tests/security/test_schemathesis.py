@@ -100,6 +100,7 @@ def _real_object(world, path: str) -> dict:
         "partners": world.a.partner,
         "pledges": world.pledge,
         "pupils": world.a.pupil,
+        "referrals": world.a.referral,
         "schools": world.a.school,
         "spend-requests": world.spend_request,
         "support-requests": world.extra["waiting_request"],
