@@ -149,3 +149,50 @@ def test_a_family_is_referred_for_a_cooker_and_a_bed_and_the_cooker_is_delivered
     money = new_page()
     sign_in(money, finance, next_path="/finance/ledger/")
     assert "Delivery: white goods" in money.locator("main").inner_text()
+
+
+def test_the_charity_pauses_beds_and_declines_with_a_reason_the_school_reads(
+    page, new_page, check_page, consented_family, delivered, pastoral_a, charity_staff
+):
+    from deliveries.models import Referral
+
+    family = consented_family
+    march = timezone.localdate() + datetime.timedelta(days=60)
+
+    # The charity, on a phone: no beds until March.
+    phone = new_page(PHONE)
+    sign_in(phone, charity_staff, next_path="/deliveries/")
+    phone.get_by_role("link", name="Furniture: capacity").click()
+    phone.get_by_label("Paused until (optional)").fill(march.isoformat())
+    phone.get_by_label("Why paused (schools read it)").fill("No beds until March")
+    check_page(phone, "capacity")
+    phone.get_by_role("button", name="Save").click()
+    phone.wait_for_load_state()
+    assert "capacity saved" in phone.locator(".govuk-notification-banner").inner_text()
+
+    # The school sees the pause when referring; the bed joins the waiting list instead of pretending.
+    sign_in(page, pastoral_a, next_path=f"/families/{family.pk}/refer-for-delivery/")
+    bed_capacity = page.locator(f"#capacity-{delivered['Bed'].pk}").inner_text()
+    assert "Paused until" in bed_capacity
+    assert "No beds until March" in bed_capacity
+    page.get_by_label("Bed").check()
+    page.get_by_label("Delivery address").fill("Flat 4, 12 Mill Lane")
+    page.get_by_label("Postcode").fill("RV1 1AA")
+    page.get_by_label("Phone for the delivery").fill("+447700900123")
+    page.get_by_role("button", name="Send the referral").click()
+    page.wait_for_load_state()
+    assert "On the waiting list" in page.locator(".govuk-notification-banner").inner_text()
+    bed = Referral.objects.get(item__name="Bed")
+    assert bed.state == Referral.State.WAITING
+
+    # The charity declines it with a reason; the school reads the reason on the family's history.
+    phone.goto("/deliveries/?state=waiting")
+    phone.get_by_role("link", name="Bed").click()
+    phone.get_by_label("Reason (the school reads it)").fill("We cannot take beds this winter")
+    phone.get_by_role("button", name="Decline").click()
+    phone.wait_for_load_state()
+    assert "Erased: the referral is closed." in phone.locator("main").inner_text()
+    page.goto(f"/families/{family.pk}/")
+    history = page.locator("#timeline").inner_text()
+    assert "Bed declined by the charity" in history
+    assert "We cannot take beds this winter" in history
