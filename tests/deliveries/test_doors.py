@@ -210,3 +210,17 @@ def test_home_tells_the_charity_what_is_new_and_the_school_what_the_charity_did(
     assert "Deliveries: latest from the charity" in school_home
     assert "No cookers until March" in school_home
     assert "No cookers until March" not in client_for(pastoral_b).get("/").content.decode()
+
+
+def test_the_statement_pdf_lists_the_delivery(cooker, charity_staff, partner_1):
+    from deliveries.services import referral_accept, referral_deliver
+    from tests.e2e.browser import pdf_text
+
+    referral_accept(referral=cooker, actor=charity_staff, expected_on=TODAY)
+    referral_deliver(
+        referral=cooker, actor=charity_staff, delivered_on=TODAY, delivered_what="Cooker, reconditioned"
+    )
+    text = pdf_text(statements.statement_preview_pdf(partner=partner_1, month=statements.current_month()))
+    assert "Deliveries" in text
+    assert "Cooker, reconditioned" in text
+    assert "Anna" not in text  # the statement names no family
