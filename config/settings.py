@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "uniform",
     "signposting",
     "asks",
+    "deliveries",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +181,7 @@ _QUEUE_OF_TASK = {
         "funds.send_pledge_reminder",
         "vouchers.send_to_family",
         "vouchers.send_statement",
+        "deliveries.send_message",
     ],
     "nightly": [
         "vouchers.expire_vouchers",
@@ -190,6 +192,7 @@ _QUEUE_OF_TASK = {
         "support.anonymise_expired",
         "funds.anonymise_gift_aid_declarations",
         "asks.purge_asks",
+        "deliveries.remind_before_delivery",
     ],
 }
 CELERY_TASK_ROUTES = {task: {"queue": queue} for queue, tasks in _QUEUE_OF_TASK.items() for task in tasks}
@@ -408,6 +411,12 @@ CELERY_BEAT_SCHEDULE = {
     "remind-due-pledges-daily": {
         "task": "funds.remind_due_pledges",
         "schedule": crontab(hour=7, minute=30),
+        "options": {"expires": 60 * 60},
+    },
+    # Families whose delivery (white goods, furniture) is expected tomorrow are told (once each).
+    "remind-deliveries-daily": {
+        "task": "deliveries.remind_before_delivery",
+        "schedule": crontab(hour=9, minute=0),
         "options": {"expires": 60 * 60},
     },
     "checkpoint-funds-nightly": {

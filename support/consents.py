@@ -23,7 +23,10 @@ from support.models.consents import RECORDABLE_METHODS
 CONSENT_WORDING = (
     "We would like to give you a voucher that you take to {partner}. To do that, we share with "
     "{partner} your name, how many people live in your household, any dietary needs and which "
-    "school gave the voucher, and {partner} tells us when the voucher is used. We do not share "
+    "school gave the voucher, and {partner} tells us when the voucher is used. If {partner} "
+    "delivers something to your home, such as a cooker or a bed, we also share your address, a "
+    "phone number, how many adults and children (by age group) live with you and how to get in, "
+    "only for the delivery: {partner} no longer sees them once it is done. We do not share "
     "your children's names or anything else about them. Do you agree that we share these "
     "details with {partner}? You do not have to agree: we will still help you in other ways. "
     "You can change your mind at any time by telling the school, and we will not share anything"

@@ -15,19 +15,21 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("support", "funds", "vouchers", "uniform", "signposting", "asks")
-FEATURES = ("funds", "vouchers", "uniform", "signposting", "asks")
+APPS = ("support", "funds", "vouchers", "uniform", "signposting", "asks", "deliveries")
+FEATURES = ("funds", "vouchers", "uniform", "signposting", "asks", "deliveries")
 
 # app -> the project packages it must never import
 FORBIDDEN = {
-    "support": {"funds", "vouchers", "uniform", "signposting", "asks", "config"},
-    "funds": {"vouchers", "uniform", "signposting", "asks", "config"},
-    "vouchers": {"uniform", "signposting", "asks", "config"},
-    "uniform": {"vouchers", "signposting", "asks", "config"},
+    "support": {"funds", "vouchers", "uniform", "signposting", "asks", "deliveries", "config"},
+    "funds": {"vouchers", "uniform", "signposting", "asks", "deliveries", "config"},
+    "vouchers": {"uniform", "signposting", "asks", "deliveries", "config"},
+    "uniform": {"vouchers", "signposting", "asks", "deliveries", "config"},
     # Signposting uses only the core.
-    "signposting": {"funds", "vouchers", "uniform", "asks", "config"},
+    "signposting": {"funds", "vouchers", "uniform", "asks", "deliveries", "config"},
     # asks may use the core, uniform's and vouchers' services; nothing imports asks.
-    "asks": {"funds", "config"},
+    "asks": {"funds", "deliveries", "config"},
+    # Delivered services build on vouchers, funds and the core; nothing imports them.
+    "deliveries": {"uniform", "signposting", "asks", "config"},
 }
 
 CORE_TEMPLATES = ["base.html", "403.html", "404.html", "500.html", "support", "includes", "registration"]
@@ -103,12 +105,9 @@ def _feature_url_names() -> set[str]:
             elif isinstance(pattern, URLPattern) and pattern.name:
                 names.add(pattern.name)
 
-    for module in (
-        "funds.urls", "funds.api_urls", "vouchers.urls", "vouchers.api_urls", "uniform.urls",
-        "signposting.urls", "signposting.api_urls", "asks.urls",
-    ):  # fmt: skip
-        walk(get_resolver(module).url_patterns)
-    walk(get_resolver("uniform.api_urls").url_patterns)
+    for app in FEATURES:
+        for module in (f"{app}.urls", f"{app}.api_urls"):
+            walk(get_resolver(module).url_patterns)
     return names
 
 

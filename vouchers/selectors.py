@@ -1,6 +1,7 @@
 """Reads of vouchers, scoped through the one access mechanism (``support.scopes.scope_for``)."""
 
 import datetime
+from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
@@ -137,9 +138,24 @@ def _offered(prefix: str = "") -> Q:
     return Q(**{f"{prefix}is_active": True, f"{prefix}partner__is_active": True}) & ~_service_stopped(prefix)
 
 
+# Types given some other way than a code at the counter (the deliveries app registers its delivered
+# services: issuing for them makes a referral). No new vouchers of these; vouchers already issued are
+# honoured at the counter as before (the counter reads ``_offered``, not this).
+_NOT_FOR_VOUCHERS: list[Callable[[], QuerySet]] = []
+
+
+def register_not_for_vouchers(type_ids: Callable[[], QuerySet]) -> None:
+    """``type_ids()`` returns the ids of voucher types no longer issued as vouchers (a values queryset)."""
+    _NOT_FOR_VOUCHERS.append(type_ids)
+
+
 def voucher_types_available() -> QuerySet[VoucherType]:
-    """The types a school may issue now: the type, its partner and the partner's service all active."""
-    return VoucherType.objects.filter(_offered()).select_related("partner")
+    """The types a school may issue now: the type, its partner and the partner's service all active, and
+    not given another way (see ``register_not_for_vouchers``)."""
+    types = VoucherType.objects.filter(_offered()).select_related("partner")
+    for type_ids in _NOT_FOR_VOUCHERS:
+        types = types.exclude(pk__in=type_ids())
+    return types
 
 
 def vouchers_with_type_offered(vouchers: QuerySet[Voucher]) -> QuerySet[Voucher]:

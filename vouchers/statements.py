@@ -16,7 +16,7 @@ The statement is for the charity's and the trust's accounts: it names no family 
 
 import datetime
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -214,6 +214,36 @@ def statement_summary(*, partner: PartnerCharity, month: datetime.date) -> State
     )
 
 
+# --- Other sections: what other apps give through the same partner (deliveries) ----------------
+
+
+@dataclass(frozen=True)
+class StatementSection:
+    """A part of the statement another app adds beside the counter's redemptions (e.g. deliveries):
+    its rows as plain text cells (the first a date), and its count and value for the total line."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    count: int
+    value_pence: int
+    empty: str = "None."
+
+
+_SECTIONS: dict[str, Callable[..., StatementSection | None]] = {}
+
+
+def register_statement_section(name: str, section: Callable[..., StatementSection | None]) -> None:
+    """``section(partner=, month=)`` returns the month's section for the partner, or None to leave it out.
+    Registered at start-up by the app that owns the rows; vouchers never imports it."""
+    _SECTIONS[name] = section
+
+
+def statement_sections(*, partner: PartnerCharity, month: datetime.date) -> list[StatementSection]:
+    found = (section(partner=partner, month=month) for section in _SECTIONS.values())
+    return [s for s in found if s is not None]
+
+
 # --- Rendering ---------------------------------------------------------------------------------
 
 
@@ -244,6 +274,7 @@ def statement_render_pdf(summary: StatementSummary, *, generated_at: datetime.da
             "partner": partner,
             "summary": summary,
             "rows": _rows_for_pdf(partner, summary.month),
+            "sections": statement_sections(partner=partner, month=summary.month),
             "generated_at": timezone.localtime(generated_at, trust_tz()),
             "reference": statement_reference(partner, summary.month),
         },
@@ -300,6 +331,13 @@ def statement_csv_rows(*, partner: PartnerCharity, month: datetime.date) -> Iter
     ]
     yield ["Expired unredeemed", _vouchers(summary.expired_count)]
     yield ["Cancelled by the school", _vouchers(summary.cancelled_count)]
+    for section in statement_sections(partner=partner, month=month):
+        yield []
+        yield [section.title]
+        yield section.headers
+        yield from section.rows
+        total = pounds(section.value_pence, symbol=False)
+        yield [f"Total: {section.title}", str(section.count), "", "", total]
 
 
 def _vouchers(count: int) -> str:

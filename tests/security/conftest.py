@@ -77,6 +77,8 @@ class Side:
     ask: object = (
         None  # an ask for a coat waiting in the school's leads' queue (the child's surname is the mark)
     )
+    delivered: object = None  # the side's charity's delivered service (white goods)
+    referral: object = None  # a new referral for a cooker to it, from the side's school
 
 
 @dataclass
@@ -195,7 +197,12 @@ def _side(*, name, school, partner, staff, lead, surname, item_name) -> Side:
     PupilFactory(family=twin_2, school=school, surname=surname)
     low, high = sorted((twin_1, twin_2), key=lambda f: f.pk)
     duplicate = FamilyDuplicate.objects.create(family_a=low, family_b=high, reason="Same carer and postcode")
+    delivered, referral = _referral(
+        partner=partner, school=school, family=family, staff=staff, surname=surname
+    )
     return Side(
+        delivered=delivered,
+        referral=referral,
         school=school,
         partner=partner,
         family=family,
@@ -222,6 +229,28 @@ def _asks(name, school, surname) -> dict:
         link=link, kind="coat", asker_name=f"Jo {surname}", child_name=f"Sam {surname}", contact_way="email"
     )
     return {"ask_link": link, "ask": ask}
+
+
+def _referral(*, partner, school, family, staff, surname):
+    """A delivered service at the side's charity and a new referral to it (the address names the side)."""
+    from deliveries.models import CatalogueItem, DeliveredService
+    from deliveries.services import referral_issue
+
+    white_goods = VoucherType.objects.create(
+        partner=partner, service="white_goods", name="White goods", face_value_pence=0, validity_days=56
+    )
+    delivered = DeliveredService.objects.create(voucher_type=white_goods, capacity_per_week=5)
+    cooker = CatalogueItem.objects.create(service=delivered, name="Cooker", value_pence=150_00)
+    (referral,) = referral_issue(
+        family=family,
+        items=[cooker],
+        school=school,
+        issued_by=staff,
+        delivery_address=f"1 {surname} Court",
+        delivery_postcode="RV8 1ZZ",
+        delivery_phone="+447700900111",
+    )
+    return delivered, referral
 
 
 def _contacts(family, staff, surname):

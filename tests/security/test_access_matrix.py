@@ -116,6 +116,18 @@ statement_list                  POST  -        L       403     403     403     4
 statement_pdf                   GET   partner  L       403     403     403     200     200|404 404|200 200
 statement_csv                   GET   partner  L       403     403     403     200     200|404 404|200 200
 
+# --- deliveries: referrals for delivered services (issue 21) -------------------------------------
+referral_new                    GET   family   L       200|404 200|404 404|200 403     403     403     200
+referral_new                    POST  family   L       400|404 400|404 404|400 403     403     403     400
+referral_inbox                  GET   -        L       200     200     200     403     200     200     200
+referral_detail                 GET   referral L       200|404 200|404 404|200 403     200|404 404|200 200
+referral_move                   GET   referral 405     405     405     405     405     405     405     405
+# An empty accept is a form error for the referral's charity; school staff may not accept (403).
+referral_move                   POST  referral L       403|404 403|404 404|403 403     400|404 404|400 400
+delivered_service_capacity      GET   dservice L       403     403     403     403     200|404 404|200 200
+# An empty form states "no limit, not paused": saved, back to the inbox.
+delivered_service_capacity      POST  dservice L       403     403     403     403     302|404 404|302 302
+
 # --- welcome uniform -----------------------------------------------------------------------------
 uniform_overview                GET   -        L       200     200     200     200     403     403     200
 uniform_generate                GET   school   L       403     200|404 403     403     403     403     200
@@ -274,6 +286,16 @@ voucher-send                    POST  voucher  401     400|404 400|404 404|400 4
 api_redeem_check                GET   code     401     403     403     403     403     200|404 404|200 404
 api_redeem                      POST  code     401     403     403     403     403     201|404 404|201 404
 
+# --- API: delivery referrals (charity answers, school cancels) -----------------------------------
+referral-list                   GET   -        401     200     200     200     403     200     200     200
+referral-detail                 GET   referral 401     200|404 200|404 404|200 403     200|404 404|200 200
+referral-accept                 POST  referral 401     403     403     403     403     400|404 404|400 400
+referral-wait                   POST  referral 401     403     403     403     403     200|404 404|200 200
+referral-decline                POST  referral 401     403     403     403     403     400|404 404|400 400
+referral-deliver                POST  referral 401     403     403     403     403     400|404 404|400 400
+referral-not-reached            POST  referral 401     403     403     403     403     400|404 404|400 400
+referral-cancel                 POST  referral 401     400|404 400|404 404|400 403     403     403     400
+
 # --- API: uniform and requests -------------------------------------------------------------------
 uniform-item-list               GET   -        401     200     200     200     200     403     403     200
 uniform-item-detail             GET   item     401     200|404 200|404 404|200 200     403     403     200
@@ -377,6 +399,7 @@ admin:uniform_gift              MODEL -        AL      AL      AL      AL      A
 admin:uniform_stocklevel        MODEL -        AL      AL      AL      AL      AL      AL      AL      200
 admin:uniform_stockmovement     MODEL -        AL      AL      AL      AL      AL      AL      AL      200
 admin:signposting_agency        MODEL -        AL      AL      AL      AL      AL      AL      AL      200
+admin:deliveries_deliveredservice MODEL -      AL      AL      AL      AL      AL      AL      AL      200
 """
 # fmt: on
 
@@ -535,6 +558,8 @@ def _kwargs(world, obj: str, side: str) -> dict:
         "request": {"pk": s.request.pk, "step": "ordered"},
         "ask": {"pk": s.ask.pk, "action": "close"},
         "asklink": {"code": s.ask_link.code, "lang": "pl"},
+        "referral": {"pk": s.referral.pk, "move": "accept"},
+        "dservice": {"pk": s.delivered.pk},
         "entry": {"pk": world.entry.pk},
         "spend": {"pk": world.spend_request.pk, "decision": "approve"},
         "pledge": {"pk": world.pledge.pk},
@@ -654,7 +679,7 @@ def describe(response) -> str:
 # --- State: a refused request changes nothing -----------------------------------------------------
 
 # The project's data and the users. Audit events are left out: recording a refusal is allowed.
-STATE_APPS = {"support", "vouchers", "uniform", "signposting", "asks", "auth", "authtoken"}
+STATE_APPS = {"support", "vouchers", "uniform", "signposting", "asks", "deliveries", "auth", "authtoken"}
 SKIP_STATE = {"support.AuditEvent", "auth.Permission"}
 
 

@@ -102,6 +102,7 @@ def _real_object(world, path: str) -> dict:
         "partners": world.a.partner,
         "pledges": world.pledge,
         "pupils": world.a.pupil,
+        "referrals": world.a.referral,
         "schools": world.a.school,
         "signposts": world.a.signpost,
         "spend-requests": world.spend_request,

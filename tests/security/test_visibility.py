@@ -517,6 +517,8 @@ def test_a_user_with_no_role_gets_no_schema_or_docs(client_for):
 
 
 def test_a_charity_is_shown_only_the_counter(world, shared_client):
+    """The counter, and its own delivery referrals (issue 21) with the moves a charity makes: not the
+    school's cancel."""
     client = client_as(world, shared_client, "charity_1")
     schema = json.loads(client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
     assert set(schema["paths"]) == {
@@ -524,6 +526,13 @@ def test_a_charity_is_shown_only_the_counter(world, shared_client):
         "/api/v1/partners/{id}/",
         "/api/v1/redeem/{code}/",
         "/api/v1/redeem/{code}/redeem/",
+        "/api/v1/referrals/",
+        "/api/v1/referrals/{id}/",
+        "/api/v1/referrals/{id}/accept/",
+        "/api/v1/referrals/{id}/wait/",
+        "/api/v1/referrals/{id}/decline/",
+        "/api/v1/referrals/{id}/deliver/",
+        "/api/v1/referrals/{id}/not-reached/",
     }
 
 

@@ -1,0 +1,3 @@
+from deliveries import api
+
+urlpatterns = [*api.urlpatterns]

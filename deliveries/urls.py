@@ -1,0 +1,3 @@
+from deliveries.web import pages
+
+urlpatterns = [*pages.urlpatterns]
