@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "funds",
     "vouchers",
     "uniform",
+    "impact",
 ]
 
 MIDDLEWARE = [

@@ -212,3 +212,67 @@ def statements_visible_to(user: User) -> QuerySet[PartnerStatement]:
         .defer("pdf")
         .select_related("partner", "generated_by")
     )
+
+
+# --- Aggregates for the impact report (impact/): no family, no code, only counts --------------------
+# Unscoped by design: the impact report is for roles that see the whole trust (``impact.view``) and
+# shows only counts grouped by school and service, suppressed where small (impact.suppression).
+
+
+def voucher_support_events(start: datetime.date, end: datetime.date, *, service: str | None = None) -> QuerySet:
+    """Vouchers issued from ``start`` to ``end`` (inclusive, local days), cancelled ones left out, as
+    support events: ``family_id, pupil_id (None: a voucher is for the family), school_id, on``."""
+    from django.db.models import IntegerField
+    from django.db.models.functions import TruncDate
+
+    from support.dates import local_midnight
+
+    vouchers = Voucher.objects.filter(
+        issued_at__gte=local_midnight(start),
+        issued_at__lt=local_midnight(end + datetime.timedelta(days=1)),
+    ).exclude(state=Voucher.State.CANCELLED)
+    if service is not None:
+        vouchers = vouchers.filter(voucher_type__service=service)
+    return (
+        vouchers.order_by()
+        .annotate(pupil_ref=Value(None, output_field=IntegerField()), on=TruncDate("issued_at"))
+        .values_list("family_id", "pupil_ref", "school_id", "on")
+    )
+
+
+def voucher_services_used() -> list[str]:
+    """The services of every voucher type, in the services' order."""
+    from support.models import Service
+
+    used = set(VoucherType.objects.values_list("service", flat=True).distinct())
+    return [value for value, _ in Service.choices if value in used]
+
+
+def voucher_year_figures(start: datetime.date, end: datetime.date) -> list[dict]:
+    """Per school and service, of the vouchers issued from ``start`` to ``end``: how many were issued
+    (cancelled left out), redeemed, expired unused, and the total days from issue to redemption. One
+    grouped query."""
+    from django.db.models import Count, DurationField, Sum
+    from django.db.models.functions import TruncDate
+
+    from support.dates import local_midnight
+
+    issued = Voucher.objects.filter(
+        issued_at__gte=local_midnight(start),
+        issued_at__lt=local_midnight(end + datetime.timedelta(days=1)),
+    ).exclude(state=Voucher.State.CANCELLED)
+    return list(
+        issued.order_by()
+        .values("school_id", service=F("voucher_type__service"))
+        .annotate(
+            issued=Count("pk"),
+            redeemed=Count("pk", filter=Q(state=Voucher.State.REDEEMED)),
+            expired=Count("pk", filter=Q(state=Voucher.State.EXPIRED)),
+            wait=Sum(
+                ExpressionWrapper(
+                    TruncDate("redemption__redeemed_at") - TruncDate("issued_at"), output_field=DurationField()
+                ),
+                filter=Q(state=Voucher.State.REDEEMED),
+            ),
+        )
+    )

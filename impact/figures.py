@@ -1,0 +1,263 @@
+"""The impact report's raw figures for one academic year, counted in SQL (a handful of queries).
+
+Nothing here leaves the module unsuppressed: ``impact.selectors`` turns these counts into ``Shown``
+values through ``impact.suppression`` before any door sees them.
+
+Support events come from the kinds in ``impact.registry``; their querysets are unioned in one SQL
+statement (``_events_sql``) so a family or pupil helped in several ways is counted once. Support given to
+a family as a whole (a voucher) counts for the family's pupils on the roll of the school that gave it.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, Q
+
+from impact.registry import SupportKind, support_kinds
+from support.dates import academic_year_bounds
+from support.models import Enrolment, Pupil, PupilAttendance, Registration, Term
+from support.models.attendance import TERM_MONTHS
+from uniform.models import ItemKind
+from uniform.selectors import in_need_received, welcome_coverage
+from vouchers.selectors import voucher_year_figures
+
+TRUST = None  # the key of trust-wide figures in every {school id: ...} map
+PERSISTENT_ABSENCE_BELOW = Decimal("90")  # the DfE's measure: missing 10% or more of sessions
+
+
+@dataclass
+class Counts:
+    families: int = 0
+    pupils: int = 0
+
+
+@dataclass
+class Attendance:
+    """Supported pupils with attendance the term before and after their first support, and similar
+    pupils (same school and year group) not supported, for the same terms."""
+
+    n: int = 0
+    before: Decimal = Decimal(0)  # sums of percentages
+    after: Decimal = Decimal(0)
+    persistent_before: int = 0  # how many were below 90%
+    persistent_after: int = 0
+    compare_n: int = 0
+    compare_before: Decimal = Decimal(0)
+    compare_after: Decimal = Decimal(0)
+    compare_persistent_before: int = 0
+    compare_persistent_after: int = 0
+
+
+@dataclass
+class YearFigures:
+    year: int
+    start: datetime.date
+    end: datetime.date
+    kinds: list[SupportKind]
+    # {school id or TRUST: Counts}
+    supported: dict = field(default_factory=lambda: defaultdict(Counts))
+    # {(school id or TRUST, kind key): Counts}
+    by_kind: dict = field(default_factory=lambda: defaultdict(Counts))
+    # {school id or TRUST: {"all": n, "fsm": n, "pp": n}} pupils on roll, and supported among them
+    population: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    reached: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    # {school id or TRUST: {year group: (entitled, handed over)}}
+    welcome: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(lambda: [0, 0])))
+    # {(school id or TRUST, "coat"|"shoes"): [flagged, received]}
+    in_need: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    # {(school id or TRUST, service): {"issued", "redeemed", "expired", "wait_days"}}
+    vouchers: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    # {school id or TRUST: Attendance}
+    attendance: dict = field(default_factory=lambda: defaultdict(Attendance))
+
+
+def _events_sql(kinds: list[SupportKind], start: datetime.date, end: datetime.date) -> tuple[str, list]:
+    """``ev(family_id, pupil_id, school_id, on_day, kind)``: every kind's events, unioned; and
+    ``pe(pupil_id, school_id, on_day, kind)``: the pupils they supported."""
+    parts, params = [], []
+    for kind in kinds:
+        sql, kind_params = kind.events(start, end).query.sql_with_params()
+        parts.append(f"SELECT t.*, %s FROM ({sql}) t")
+        params += [kind.key, *kind_params]
+    pupil = Pupil._meta.db_table
+    union = " UNION ALL ".join(parts)
+    return (
+        f"WITH ev(family_id, pupil_id, school_id, on_day, kind) AS ({union}), "
+        "pe(pupil_id, school_id, on_day, kind) AS ("
+        "SELECT pupil_id, school_id, on_day, kind FROM ev WHERE pupil_id IS NOT NULL "
+        f"UNION ALL SELECT p.id, ev.school_id, ev.on_day, ev.kind FROM ev JOIN {pupil} p "
+        "ON p.family_id = ev.family_id AND p.school_id = ev.school_id WHERE ev.pupil_id IS NULL) ",
+        params,
+    )
+
+
+def _supported(figures: YearFigures) -> None:
+    """Families and pupils supported, each once: per school, trust-wide, and per kind. One query."""
+    if not figures.kinds:
+        return
+    head, params = _events_sql(figures.kinds, figures.start, figures.end)
+    pupil = Pupil._meta.db_table
+    sql = head + (
+        "SELECT 'f', school_id, kind, COUNT(DISTINCT family_id) FROM ev GROUP BY school_id, kind "
+        "UNION ALL SELECT 'f', school_id, NULL, COUNT(DISTINCT family_id) FROM ev GROUP BY school_id "
+        "UNION ALL SELECT 'f', NULL, kind, COUNT(DISTINCT family_id) FROM ev GROUP BY kind "
+        "UNION ALL SELECT 'f', NULL, NULL, COUNT(DISTINCT family_id) FROM ev "
+        "UNION ALL SELECT 'p', school_id, kind, COUNT(DISTINCT pupil_id) FROM pe GROUP BY school_id, kind "
+        "UNION ALL SELECT 'p', school_id, NULL, COUNT(DISTINCT pupil_id) FROM pe GROUP BY school_id "
+        "UNION ALL SELECT 'p', NULL, kind, COUNT(DISTINCT pupil_id) FROM pe GROUP BY kind "
+        "UNION ALL SELECT 'p', NULL, NULL, COUNT(DISTINCT pupil_id) FROM pe "
+        # Reach among disadvantaged pupils: supported pupils flagged FSM / pupil premium.
+        f"UNION ALL SELECT 'fsm', pe.school_id, NULL, COUNT(DISTINCT pe.pupil_id) FROM pe JOIN {pupil} p "
+        "ON p.id = pe.pupil_id WHERE p.fsm GROUP BY pe.school_id "
+        f"UNION ALL SELECT 'fsm', NULL, NULL, COUNT(DISTINCT pe.pupil_id) FROM pe JOIN {pupil} p "
+        "ON p.id = pe.pupil_id WHERE p.fsm "
+        f"UNION ALL SELECT 'pp', pe.school_id, NULL, COUNT(DISTINCT pe.pupil_id) FROM pe JOIN {pupil} p "
+        "ON p.id = pe.pupil_id WHERE p.pupil_premium GROUP BY pe.school_id "
+        f"UNION ALL SELECT 'pp', NULL, NULL, COUNT(DISTINCT pe.pupil_id) FROM pe JOIN {pupil} p "
+        "ON p.id = pe.pupil_id WHERE p.pupil_premium"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for measure, school_id, kind, n in rows:
+        if measure in ("fsm", "pp"):
+            figures.reached[school_id][measure] = n
+            continue
+        target = figures.supported[school_id] if kind is None else figures.by_kind[(school_id, kind)]
+        setattr(target, "families" if measure == "f" else "pupils", n)
+        if measure == "p" and kind is None:
+            figures.reached[school_id]["all"] = n
+
+
+def _population(figures: YearFigures) -> None:
+    """Pupils on a main roll at some time in the year, per school: all, FSM, pupil premium. One query."""
+    rows = (
+        Enrolment.objects.filter(registration=Registration.MAIN, joined__lte=figures.end)
+        .filter(Q(left_on__isnull=True) | Q(left_on__gte=figures.start))
+        .order_by()
+        .values("school_id")
+        .annotate(
+            all=Count("pupil_id", distinct=True),
+            fsm=Count("pupil_id", filter=Q(pupil__fsm=True), distinct=True),
+            pp=Count("pupil_id", filter=Q(pupil__pupil_premium=True), distinct=True),
+        )
+    )
+    for row in rows:
+        for measure in ("all", "fsm", "pp"):
+            figures.population[row["school_id"]][measure] = row[measure]
+            figures.population[TRUST][measure] += row[measure]
+
+
+def _welcome(figures: YearFigures) -> None:
+    for row in welcome_coverage(figures.year):
+        for key in (row["school_id"], TRUST):
+            cell = figures.welcome[key][row["year_group"]]
+            cell[0] += row["entitled"]
+            cell[1] += row["handed_over"]
+
+
+def _in_need(figures: YearFigures) -> None:
+    flagged = Pupil.objects.filter(in_need=True)
+    for kind in (ItemKind.COAT, ItemKind.SHOES):
+        for row in in_need_received(kind, figures.year, flagged):
+            for key in (row["school_id"], TRUST):
+                cell = figures.in_need[(key, str(kind))]
+                cell[0] += row["flagged"]
+                cell[1] += row["received_count"]
+
+
+def _days(wait) -> int:
+    if wait is None:
+        return 0
+    if isinstance(wait, datetime.timedelta):
+        return wait.days
+    return int(wait) // 86_400_000_000  # SQLite sums durations as microseconds
+
+
+def _vouchers(figures: YearFigures) -> None:
+    for row in voucher_year_figures(figures.start, figures.end):
+        for key in (row["school_id"], TRUST):
+            for service in (row["service"], ""):  # "": every service
+                cell = figures.vouchers[(key, service)]
+                cell["issued"] += row["issued"]
+                cell["redeemed"] += row["redeemed"]
+                cell["expired"] += row["expired"]
+                cell["wait_days"] += _days(row["wait"])
+
+
+def term_bounds(year: int, term: int) -> tuple[datetime.date, datetime.date]:
+    first, last = TERM_MONTHS[Term(term)]
+    start_year = year if first >= 9 else year + 1
+    start = datetime.date(start_year, first, 1)
+    end = (datetime.date(start_year + (last == 12), last % 12 + 1, 1)) - datetime.timedelta(days=1)
+    return start, end
+
+
+def _attendance(figures: YearFigures) -> None:
+    """Attendance the term before and the term after each supported pupil's first support in the year,
+    beside unsupported pupils of the same school and year group in the same terms. One query, grouped
+    by school; a term is numbered ``academic_year * 3 + term - 1`` so "before" and "after" are -1, +1."""
+    if not figures.kinds:
+        return
+    head, params = _events_sql(figures.kinds, figures.start, figures.end)
+    pupil, att = Pupil._meta.db_table, PupilAttendance._meta.db_table
+    spring, summer = term_bounds(figures.year, Term.SPRING)[0], term_bounds(figures.year, Term.SUMMER)[0]
+    base = figures.year * 3  # the ordinal of this year's autumn term
+    sql = head + (
+        ", sup AS (SELECT pe.pupil_id, p.school_id, p.year_group, "
+        "CASE WHEN MIN(pe.on_day) < %s THEN 0 WHEN MIN(pe.on_day) < %s THEN 1 ELSE 2 END AS t "
+        f"FROM pe JOIN {pupil} p ON p.id = pe.pupil_id GROUP BY pe.pupil_id, p.school_id, p.year_group), "
+        "measured AS (SELECT s.pupil_id, s.school_id, s.year_group, s.t, b.percent AS before_pc, "
+        f"a.percent AS after_pc FROM sup s JOIN {att} b ON b.pupil_id = s.pupil_id "
+        "AND b.academic_year * 3 + b.term - 1 = %s + s.t - 1 "
+        f"JOIN {att} a ON a.pupil_id = s.pupil_id AND a.academic_year * 3 + a.term - 1 = %s + s.t + 1), "
+        "cells AS (SELECT DISTINCT school_id, year_group, t FROM measured), "
+        "compared AS (SELECT p.school_id, b.percent AS before_pc, a.percent AS after_pc FROM cells c "
+        f"JOIN {pupil} p ON p.school_id = c.school_id AND p.year_group = c.year_group "
+        f"JOIN {att} b ON b.pupil_id = p.id AND b.academic_year * 3 + b.term - 1 = %s + c.t - 1 "
+        f"JOIN {att} a ON a.pupil_id = p.id AND a.academic_year * 3 + a.term - 1 = %s + c.t + 1 "
+        "WHERE p.id NOT IN (SELECT pupil_id FROM sup)) "
+        "SELECT 's', school_id, COUNT(*), SUM(before_pc), SUM(after_pc), "
+        "SUM(CASE WHEN before_pc < %s THEN 1 ELSE 0 END), SUM(CASE WHEN after_pc < %s THEN 1 ELSE 0 END) "
+        "FROM measured GROUP BY school_id "
+        "UNION ALL SELECT 'c', school_id, COUNT(*), SUM(before_pc), SUM(after_pc), "
+        "SUM(CASE WHEN before_pc < %s THEN 1 ELSE 0 END), SUM(CASE WHEN after_pc < %s THEN 1 ELSE 0 END) "
+        "FROM compared GROUP BY school_id"
+    )
+    pa = PERSISTENT_ABSENCE_BELOW
+    params += [spring, summer, base, base, base, base, pa, pa, pa, pa]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for group, school_id, n, before, after, pa_before, pa_after in rows:
+        before, after = Decimal(str(before or 0)), Decimal(str(after or 0))
+        for key in (school_id, TRUST):
+            cell = figures.attendance[key]
+            if group == "s":
+                cell.n += n
+                cell.before += before
+                cell.after += after
+                cell.persistent_before += pa_before or 0
+                cell.persistent_after += pa_after or 0
+            else:
+                cell.compare_n += n
+                cell.compare_before += before
+                cell.compare_after += after
+                cell.compare_persistent_before += pa_before or 0
+                cell.compare_persistent_after += pa_after or 0
+
+
+def year_figures(year: int) -> YearFigures:
+    """Every raw figure of the academic year starting September ``year``."""
+    start, end = academic_year_bounds(year)
+    figures = YearFigures(year=year, start=start, end=end, kinds=support_kinds())
+    _supported(figures)
+    _population(figures)
+    _welcome(figures)
+    _in_need(figures)
+    _vouchers(figures)
+    _attendance(figures)
+    return figures
