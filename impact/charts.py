@@ -23,7 +23,9 @@ def pupils_by_kind_chart(
     highest = max([v.value or 0 for _, a, b in rows for v in (a, b)] + [1])
     hatch = f"{_e(chart_id)}-hatch"
     title = f"Pupils supported by kind of support, {this_label} and {last_label}"
-    described = "; ".join(f"{label}: {a.text} in {this_label}, {b.text} in {last_label}" for label, a, b in rows)
+    described = "; ".join(
+        f"{label}: {a.text} in {this_label}, {b.text} in {last_label}" for label, a, b in rows
+    )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
         f' role="img" aria-labelledby="{_e(chart_id)}-title {_e(chart_id)}-desc" font-family="{_e(FONT)}">',
@@ -40,7 +42,9 @@ def pupils_by_kind_chart(
     ]
     for index, (label, this, last) in enumerate(rows):
         y = top + index * pair_h
-        parts.append(f'<text x="{label_w}" y="{y + bar_h + 4}" font-size="14" text-anchor="end" fill="{INK}">{_e(label)}</text>')
+        parts.append(
+            f'<text x="{label_w}" y="{y + bar_h + 4}" font-size="14" text-anchor="end" fill="{INK}">{_e(label)}</text>'
+        )
         for offset, shown, fill in ((0, this, TEAL), (bar_h + 2, last, f"url(#{hatch})")):
             length = (shown.value or 0) / highest * plot_w
             if length:

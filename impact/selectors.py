@@ -108,22 +108,38 @@ def report_years(today: datetime.date | None = None) -> list[int]:
 def _supported(key, now: YearFigures, before: YearFigures) -> Section:
     section = Section("supported", "Families and pupils supported", note=MEASURES)
     a, b = now.supported.get(key), before.supported.get(key)
-    section.rows.append(Row("Families supported", sup.count(a.families if a else 0), sup.count(b.families if b else 0)))
-    section.rows.append(Row("Pupils supported", sup.count(a.pupils if a else 0), sup.count(b.pupils if b else 0)))
+    section.rows.append(
+        Row("Families supported", sup.count(a.families if a else 0), sup.count(b.families if b else 0))
+    )
+    section.rows.append(
+        Row("Pupils supported", sup.count(a.pupils if a else 0), sup.count(b.pupils if b else 0))
+    )
     for kind in now.kinds:
         this, last = now.by_kind.get((key, kind.key)), before.by_kind.get((key, kind.key))
         section.rows.append(
-            Row(f"{kind.label}: families", sup.count(this.families if this else 0), sup.count(last.families if last else 0))
+            Row(
+                f"{kind.label}: families",
+                sup.count(this.families if this else 0),
+                sup.count(last.families if last else 0),
+            )
         )
         section.rows.append(
-            Row(f"{kind.label}: pupils", sup.count(this.pupils if this else 0), sup.count(last.pupils if last else 0))
+            Row(
+                f"{kind.label}: pupils",
+                sup.count(this.pupils if this else 0),
+                sup.count(last.pupils if last else 0),
+            )
         )
     return section
 
 
 def _reach(key, now: YearFigures, before: YearFigures) -> Section:
     section = Section("reach", "Reach among disadvantaged pupils", note=FSM_MEASURE)
-    for measure, label in (("all", "All pupils"), ("fsm", "Pupils eligible for free school meals"), ("pp", "Pupil premium pupils")):
+    for measure, label in (
+        ("all", "All pupils"),
+        ("fsm", "Pupils eligible for free school meals"),
+        ("pp", "Pupil premium pupils"),
+    ):
         shares = []
         for figures in (now, before):
             reached = figures.reached.get(key, {}).get(measure, 0)
@@ -154,7 +170,11 @@ def _welcome(key, now: YearFigures, before: YearFigures) -> Section:
         cells = [figures.welcome.get(key, {}).get(year_group, [0, 0]) for figures in (now, before)]
         section.rows.append(Row(f"{label}: entitled", sup.count(cells[0][0]), sup.count(cells[1][0])))
         section.rows.append(
-            Row(f"{label}: pack handed over", sup.share(cells[0][1], cells[0][0]), sup.share(cells[1][1], cells[1][0]))
+            Row(
+                f"{label}: pack handed over",
+                sup.share(cells[0][1], cells[0][0]),
+                sup.share(cells[1][1], cells[1][0]),
+            )
         )
     return section
 
@@ -168,7 +188,11 @@ def _coats(key, now: YearFigures, before: YearFigures) -> Section:
     for kind, label in ((ItemKind.COAT, "a coat this winter"), (ItemKind.SHOES, "shoes this year")):
         cells = [figures.in_need.get((key, str(kind)), [0, 0]) for figures in (now, before)]
         section.rows.append(
-            Row(f"Pupils in need who received {label}", sup.share(cells[0][1], cells[0][0]), sup.share(cells[1][1], cells[1][0]))
+            Row(
+                f"Pupils in need who received {label}",
+                sup.share(cells[0][1], cells[0][0]),
+                sup.share(cells[1][1], cells[1][0]),
+            )
         )
     flagged = [figures.in_need.get((key, str(ItemKind.COAT)), [0, 0])[0] for figures in (now, before)]
     section.rows.append(Row("Pupils flagged in need", sup.count(flagged[0]), sup.count(flagged[1])))
@@ -181,14 +205,20 @@ def _vouchers(key, now: YearFigures, before: YearFigures) -> Section:
         "Vouchers",
         note="Take-up is the share of vouchers issued in the year (cancelled ones left out) that were redeemed.",
     )
-    services = [""] + [value for value, _ in Service.choices if (TRUST, value) in now.vouchers or (TRUST, value) in before.vouchers]
+    services = [""] + [
+        value
+        for value, _ in Service.choices
+        if (TRUST, value) in now.vouchers or (TRUST, value) in before.vouchers
+    ]
     names = dict(Service.choices)
     for service in services:
         prefix = f"{names[service]}: " if service else "All vouchers: "
         cells = [figures.vouchers.get((key, service), {}) for figures in (now, before)]
         section.rows.append(Row(prefix + "issued", *(sup.count(c.get("issued", 0)) for c in cells)))
         section.rows.append(Row(prefix + "redeemed", *(sup.count(c.get("redeemed", 0)) for c in cells)))
-        section.rows.append(Row(prefix + "take-up", *(sup.share(c.get("redeemed", 0), c.get("issued", 0)) for c in cells)))
+        section.rows.append(
+            Row(prefix + "take-up", *(sup.share(c.get("redeemed", 0), c.get("issued", 0)) for c in cells))
+        )
         section.rows.append(
             Row(
                 prefix + "days from issue to redemption (average)",
@@ -263,14 +293,24 @@ def _fund(school_id, now: YearFigures, before: YearFigures, summaries, pledges) 
         for key in keys:
             groups = [{g.key: g for g in s.categories}.get(key) for s in summaries]
             label = next(g.label for g in groups if g is not None)
-            section.rows.append(Row(f"Spent on {label.lower()}", *(money(g.spent_pence if g else 0) for g in groups)))
+            section.rows.append(
+                Row(f"Spent on {label.lower()}", *(money(g.spent_pence if g else 0) for g in groups))
+            )
         section.rows.append(
             Row(
                 "Spent per pupil supported",
-                *(per_pupil(s.spent_pence, (f.supported.get(TRUST) or _none()).pupils) for s, f in zip(summaries, years, strict=True)),
+                *(
+                    per_pupil(s.spent_pence, (f.supported.get(TRUST) or _none()).pupils)
+                    for s, f in zip(summaries, years, strict=True)
+                ),
             )
         )
-        section.rows.append(Row("Committed, not yet spent (at the year's end or today)", *(money(s.committed_pence) for s in summaries)))
+        section.rows.append(
+            Row(
+                "Committed, not yet spent (at the year's end or today)",
+                *(money(s.committed_pence) for s in summaries),
+            )
+        )
         return section
     figures = [{row.school_id: row for row in s.schools}.get(school_id) for s in summaries]
     section.rows.append(Row("Spent at this school", *(money(f.spent_pence if f else 0) for f in figures)))
@@ -283,7 +323,9 @@ def _fund(school_id, now: YearFigures, before: YearFigures, summaries, pledges) 
             ),
         )
     )
-    section.rows.append(Row("Committed, not yet spent", *(money(f.committed_pence if f else 0) for f in figures)))
+    section.rows.append(
+        Row("Committed, not yet spent", *(money(f.committed_pence if f else 0) for f in figures))
+    )
     return section
 
 
@@ -327,7 +369,9 @@ def impact_report(*, user: User, year: int, school_id: int | None = None) -> Imp
     chart_rows = []
     for kind in now.kinds:
         this, last = now.by_kind.get((TRUST, kind.key)), before.by_kind.get((TRUST, kind.key))
-        chart_rows.append((kind.label, sup.count(this.pupils if this else 0), sup.count(last.pupils if last else 0)))
+        chart_rows.append(
+            (kind.label, sup.count(this.pupils if this else 0), sup.count(last.pupils if last else 0))
+        )
     return ImpactReport(
         year=year,
         label=year_label(year),

@@ -53,7 +53,8 @@ class ReportForm(GovukErrorsMixin, forms.Form):
         self.default_year = years[0]
         self.fields["year"].choices = [("", "This year")] + [(y, year_label(y)) for y in years]
         self.fields["school"].choices = [("", "The trust and every school")] + [
-            (pk, name) for pk, name in School.objects.filter(is_active=True).order_by("name").values_list("pk", "name")
+            (pk, name)
+            for pk, name in School.objects.filter(is_active=True).order_by("name").values_list("pk", "name")
         ]
 
     def chosen(self) -> tuple[int, int | None]:
@@ -114,7 +115,9 @@ def report_page(request: HttpRequest) -> HttpResponse:
 def report_csv(request: HttpRequest) -> HttpResponse:
     report = _report_or_404(request)
     _audit(request, report, "csv")
-    response = HttpResponse(csv_text(report_table(report), header=HEADER, bom=True), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        csv_text(report_table(report), header=HEADER, bom=True), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{_filename(report, "csv")}"'
     return response
 
@@ -163,7 +166,10 @@ def render_report_pdf(report: ImpactReport) -> bytes:
             "trust_name": settings.TRUST_NAME,
             "report": report,
             "chart": pupils_by_kind_chart(
-                report.chart_rows, this_label=report.label, last_label=report.last_label, chart_id="pdf-by-kind"
+                report.chart_rows,
+                this_label=report.label,
+                last_label=report.last_label,
+                chart_id="pdf-by-kind",
             ),
             "generated_at": timezone.localtime(report.generated_at),
         },

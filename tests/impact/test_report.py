@@ -77,18 +77,33 @@ def world(db):
         issue(food, families[name], b, october)
     staff = make_user("pastoral_a", Role.PASTORAL, schools=[a])
     coat = SupportRequest.objects.create(
-        pupil=pupils["A1"], school=a, kind=ItemKind.COAT, size="7-8", reason="Torn", period=YEAR,
-        status=SupportRequest.Status.HANDED_OVER, requested_by=staff, handed_over_at=at(datetime.date(2025, 11, 3)),
+        pupil=pupils["A1"],
+        school=a,
+        kind=ItemKind.COAT,
+        size="7-8",
+        reason="Torn",
+        period=YEAR,
+        status=SupportRequest.Status.HANDED_OVER,
+        requested_by=staff,
+        handed_over_at=at(datetime.date(2025, 11, 3)),
         cost_pence=2200,
     )
     type(pupils["A1"]).objects.filter(pk=pupils["A1"].pk).update(in_need=True)
     # Attendance: the supported (first support in the autumn term) the summer before and the spring after.
     for name in ("A1", "A2", "A3", "A4", "A5"):
-        PupilAttendance.objects.create(pupil=pupils[name], school=a, academic_year=2024, term=3, percent=Decimal("88"))
-        PupilAttendance.objects.create(pupil=pupils[name], school=a, academic_year=2025, term=2, percent=Decimal("95"))
+        PupilAttendance.objects.create(
+            pupil=pupils[name], school=a, academic_year=2024, term=3, percent=Decimal("88")
+        )
+        PupilAttendance.objects.create(
+            pupil=pupils[name], school=a, academic_year=2025, term=2, percent=Decimal("95")
+        )
     for name in ("A6", "A7", "A8", "A9", "AB-a"):
-        PupilAttendance.objects.create(pupil=pupils[name], school=a, academic_year=2024, term=3, percent=Decimal("92"))
-        PupilAttendance.objects.create(pupil=pupils[name], school=a, academic_year=2025, term=2, percent=Decimal("93"))
+        PupilAttendance.objects.create(
+            pupil=pupils[name], school=a, academic_year=2024, term=3, percent=Decimal("92")
+        )
+        PupilAttendance.objects.create(
+            pupil=pupils[name], school=a, academic_year=2025, term=2, percent=Decimal("93")
+        )
     return {"a": a, "b": b, "coat": coat}
 
 
@@ -104,7 +119,11 @@ def rows(part) -> dict[str, tuple[str, str]]:
 def test_it_counts_each_family_and_pupil_once_across_kinds(world, trustee):
     report = impact_report(user=trustee, year=YEAR)
     trust, alpha, beta = (rows(part) for part in report.parts)
-    assert [part.name for part in report.parts] == ["The trust", "Alpha Primary Academy", "Beta Secondary Academy"]
+    assert [part.name for part in report.parts] == [
+        "The trust",
+        "Alpha Primary Academy",
+        "Beta Secondary Academy",
+    ]
     assert trust["Families supported"] == ("9", "fewer than 5")
     assert trust["Pupils supported"] == ("9", "fewer than 5")
     assert alpha["Families supported"] == ("5", "fewer than 5")
