@@ -27,7 +27,7 @@ def pupils_by_kind_chart(
         f"{label}: {a.text} in {this_label}, {b.text} in {last_label}" for label, a, b in rows
     )
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="app-chart" width="100%" viewBox="0 0 {width} {height}"'
         f' role="img" aria-labelledby="{_e(chart_id)}-title {_e(chart_id)}-desc" font-family="{_e(FONT)}">',
         f'<title id="{_e(chart_id)}-title">{_e(title)}</title>',
         f'<desc id="{_e(chart_id)}-desc">{_e(described or "No support recorded.")}</desc>',
