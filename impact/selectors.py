@@ -102,6 +102,15 @@ def report_years(today: datetime.date | None = None) -> list[int]:
     return list(range(this_year, max(FIRST_YEAR, this_year - 6) - 1, -1))
 
 
+def _given(now: YearFigures, before: YearFigures) -> list:
+    """The kinds of support given somewhere in the trust in either year (a kind nobody had is left out)."""
+    return [
+        kind
+        for kind in now.kinds
+        if any((f.by_kind.get((TRUST, kind.key)) or _none()).families for f in (now, before))
+    ]
+
+
 # --- Sections ------------------------------------------------------------------------------------
 
 
@@ -114,7 +123,7 @@ def _supported(key, now: YearFigures, before: YearFigures) -> Section:
     section.rows.append(
         Row("Pupils supported", sup.count(a.pupils if a else 0), sup.count(b.pupils if b else 0))
     )
-    for kind in now.kinds:
+    for kind in _given(now, before):
         this, last = now.by_kind.get((key, kind.key)), before.by_kind.get((key, kind.key))
         section.rows.append(
             Row(
@@ -367,7 +376,7 @@ def impact_report(*, user: User, year: int, school_id: int | None = None) -> Imp
         parts = []
     parts += [_part(school.name, school.pk, now, before, summaries, pledges) for school in schools]
     chart_rows = []
-    for kind in now.kinds:
+    for kind in _given(now, before):
         this, last = now.by_kind.get((TRUST, kind.key)), before.by_kind.get((TRUST, kind.key))
         chart_rows.append(
             (kind.label, sup.count(this.pupils if this else 0), sup.count(last.pupils if last else 0))
