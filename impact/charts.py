@@ -27,8 +27,9 @@ def pupils_by_kind_chart(
         f"{label}: {a.text} in {this_label}, {b.text} in {last_label}" for label, a, b in rows
     )
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="app-chart" width="100%" viewBox="0 0 {width} {height}"'
-        f' role="img" aria-labelledby="{_e(chart_id)}-title {_e(chart_id)}-desc" font-family="{_e(FONT)}">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="app-chart" width="100%"'
+        f' viewBox="0 0 {width} {height}" role="img"'
+        f' aria-labelledby="{_e(chart_id)}-title {_e(chart_id)}-desc" font-family="{_e(FONT)}">',
         f'<title id="{_e(chart_id)}-title">{_e(title)}</title>',
         f'<desc id="{_e(chart_id)}-desc">{_e(described or "No support recorded.")}</desc>',
         f'<defs><pattern id="{hatch}" width="6" height="6" patternUnits="userSpaceOnUse"'
@@ -38,12 +39,14 @@ def pupils_by_kind_chart(
         f'<text x="{plot_left + 30}" y="26" font-size="14" fill="{INK}">{_e(this_label)}</text>',
         f'<rect x="{plot_left + 130}" y="14" width="24" height="14" fill="url(#{hatch})" stroke="{TEAL}"/>',
         f'<text x="{plot_left + 160}" y="26" font-size="14" fill="{INK}">{_e(last_label)}</text>',
-        f'<line x1="{plot_left}" y1="{top - 6}" x2="{plot_left}" y2="{top + len(rows) * pair_h}" stroke="{GRID}"/>',
+        f'<line x1="{plot_left}" y1="{top - 6}" x2="{plot_left}" y2="{top + len(rows) * pair_h}"'
+        f' stroke="{GRID}"/>',
     ]
     for index, (label, this, last) in enumerate(rows):
         y = top + index * pair_h
         parts.append(
-            f'<text x="{label_w}" y="{y + bar_h + 4}" font-size="14" text-anchor="end" fill="{INK}">{_e(label)}</text>'
+            f'<text x="{label_w}" y="{y + bar_h + 4}" font-size="14" text-anchor="end"'
+            f' fill="{INK}">{_e(label)}</text>'
         )
         for offset, shown, fill in ((0, this, TEAL), (bar_h + 2, last, f"url(#{hatch})")):
             length = (shown.value or 0) / highest * plot_w

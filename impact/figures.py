@@ -3,6 +3,10 @@
 Nothing here leaves the module unsuppressed: ``impact.selectors`` turns these counts into ``Shown``
 values through ``impact.suppression`` before any door sees them.
 
+The SQL is composed from the kinds' own querysets (``query.sql_with_params()``, their values bound as
+parameters) and model table names; nothing a user typed is ever part of its text (hence ruff's S608 is
+waived for this module in pyproject.toml).
+
 Support events come from the kinds in ``impact.registry``; their querysets are unioned in one SQL
 statement (``_events_sql``) so a family or pupil helped in several ways is counted once. Support given to
 a family as a whole (a voucher) counts for the family's pupils on the roll of the school that gave it.

@@ -173,7 +173,10 @@ def _welcome(key, now: YearFigures, before: YearFigures) -> Section:
     section = Section(
         "welcome",
         "Welcome uniform",
-        note="The share of Reception and Year 7 pupils entitled to the school's welcome pack whose pack was handed over.",
+        note=(
+            "The share of Reception and Year 7 pupils entitled to the school's welcome pack whose pack "
+            "was handed over."
+        ),
     )
     for year_group, label in YEAR_GROUPS:
         cells = [figures.welcome.get(key, {}).get(year_group, [0, 0]) for figures in (now, before)]
@@ -192,7 +195,10 @@ def _coats(key, now: YearFigures, before: YearFigures) -> Section:
     section = Section(
         "coats_shoes",
         "Coats and shoes for pupils in need",
-        note="Of the pupils flagged in need now, the share who received a coat this winter and shoes this year.",
+        note=(
+            "Of the pupils flagged in need now, the share who received a coat this winter and shoes "
+            "this year."
+        ),
     )
     for kind, label in ((ItemKind.COAT, "a coat this winter"), (ItemKind.SHOES, "shoes this year")):
         cells = [figures.in_need.get((key, str(kind)), [0, 0]) for figures in (now, before)]
@@ -212,7 +218,10 @@ def _vouchers(key, now: YearFigures, before: YearFigures) -> Section:
     section = Section(
         "vouchers",
         "Vouchers",
-        note="Take-up is the share of vouchers issued in the year (cancelled ones left out) that were redeemed.",
+        note=(
+            "Take-up is the share of vouchers issued in the year (cancelled ones left out) that were "
+            "redeemed."
+        ),
     )
     services = [""] + [
         value

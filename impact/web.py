@@ -70,7 +70,7 @@ def _report(request: HttpRequest) -> tuple[ReportForm, ImpactReport | None]:
 
 
 def _report_or_404(request: HttpRequest) -> ImpactReport:
-    form, report = _report(request)
+    _, report = _report(request)
     if report is None:
         raise Http404("No such year or school")
     return report

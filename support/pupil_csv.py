@@ -134,7 +134,8 @@ class PupilRow:
     service_child: bool = False
     looked_after: bool = False
     contacts: tuple[ContactRow, ...] = ()  # in the file's order; empty when the file has no contact columns
-    # Attendance this academic year, per term given (issue 18): ((1 autumn | 2 spring | 3 summer, percent), ...)
+    # Attendance this academic year, per term given (issue 18): ((term: 1 autumn, 2 spring, 3 summer,
+    # percent), ...)
     attendance: tuple[tuple[int, Decimal], ...] = ()
 
 

@@ -631,7 +631,12 @@ def _attendance_record(
         for pupil_id, upn in Pupil.objects.filter(upn__in=chunk).values_list("pk", "upn"):
             records += [
                 PupilAttendance(
-                    pupil_id=pupil_id, school=school, academic_year=year, term=term, percent=percent, updated_at=now
+                    pupil_id=pupil_id,
+                    school=school,
+                    academic_year=year,
+                    term=term,
+                    percent=percent,
+                    updated_at=now,
                 )
                 for term, percent in wanted[upn]
             ]

@@ -105,7 +105,14 @@ def _feature_url_names() -> set[str]:
             elif isinstance(pattern, URLPattern) and pattern.name:
                 names.add(pattern.name)
 
-    for module in ("funds.urls", "funds.api_urls", "vouchers.urls", "vouchers.api_urls", "uniform.urls", "impact.urls"):
+    for module in (
+        "funds.urls",
+        "funds.api_urls",
+        "vouchers.urls",
+        "vouchers.api_urls",
+        "uniform.urls",
+        "impact.urls",
+    ):
         walk(get_resolver(module).url_patterns)
     walk(get_resolver("uniform.api_urls").url_patterns)
     return names

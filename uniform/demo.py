@@ -126,8 +126,8 @@ def uniform_demo_seed() -> list[str]:
     requests = _requests_demo_seed()
     refused = _finance_refuses_one()
     return [
-        f"Welcome uniform: items, a welcome pack and opening stock at {seeded} schools (no gifts yet this year; "
-        f"{packs} of last year's intake handed over).",
+        f"Welcome uniform: items, a welcome pack and opening stock at {seeded} schools "
+        f"(no gifts yet this year; {packs} of last year's intake handed over).",
         f"Coats and shoes: {history} handed over since 1 September last year.",
         f"Coats, shoes and uniform: {requests} requests at the first lead's schools today; "
         f"{SupportRequest.objects.filter(status=SupportRequest.Status.AWAITING_FINANCE).count()} wait for "
@@ -436,7 +436,8 @@ def _requests_demo_seed() -> int:
 
 def _welcome_history(*, today: datetime.date) -> int:
     """Last year's intake (today's Year 1 at the primaries, Year 8 at the secondaries): nine in ten packs
-    handed over in the first weeks of the year, the rest never collected. Returns how many were handed over."""
+    handed over in the first weeks of the year, the rest never collected. Returns how many were handed
+    over."""
     from support.dates import academic_year_start_for
     from support.demo import at_local, school_staff
 
@@ -446,8 +447,10 @@ def _welcome_history(*, today: datetime.date) -> int:
     for school in School.objects.filter(phase__in=INTAKE).order_by("pk"):
         year_group = INTAKE[school.phase][0]
         staff = school_staff(school.pk)
-        for pupil_id in Pupil.objects.filter(school=school, year_group=year_group + 1).order_by("pk").values_list(
-            "pk", flat=True
+        for pupil_id in (
+            Pupil.objects.filter(school=school, year_group=year_group + 1)
+            .order_by("pk")
+            .values_list("pk", flat=True)
         ):
             gift = Gift(pupil_id=pupil_id, school=school, academic_year=last_year, year_group=year_group)
             if rng.random() < 0.9:

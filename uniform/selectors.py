@@ -12,7 +12,6 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from support.dates import local_midnight
-
 from support.scopes import scope_for
 from uniform.models import Gift, StockLevel, StockMovement, SupportRequest, UniformItem, WelcomePack
 
@@ -89,8 +88,10 @@ def gift_support_events(start: datetime.date, end: datetime.date) -> QuerySet:
     """Welcome packs handed over from ``start`` to ``end`` as support events:
     ``family_id, pupil_id, school_id, on``."""
     gifts = _handed_over_between(Gift.objects.filter(status=Gift.Status.HANDED_OVER), start, end)
-    return gifts.order_by().annotate(on=TruncDate("handed_over_at")).values_list(
-        "pupil__family_id", "pupil_id", "school_id", "on"
+    return (
+        gifts.order_by()
+        .annotate(on=TruncDate("handed_over_at"))
+        .values_list("pupil__family_id", "pupil_id", "school_id", "on")
     )
 
 

@@ -219,7 +219,9 @@ def statements_visible_to(user: User) -> QuerySet[PartnerStatement]:
 # shows only counts grouped by school and service, suppressed where small (impact.suppression).
 
 
-def voucher_support_events(start: datetime.date, end: datetime.date, *, service: str | None = None) -> QuerySet:
+def voucher_support_events(
+    start: datetime.date, end: datetime.date, *, service: str | None = None
+) -> QuerySet:
     """Vouchers issued from ``start`` to ``end`` (inclusive, local days), cancelled ones left out, as
     support events: ``family_id, pupil_id (None: a voucher is for the family), school_id, on``."""
     from django.db.models import IntegerField
@@ -270,7 +272,8 @@ def voucher_year_figures(start: datetime.date, end: datetime.date) -> list[dict]
             expired=Count("pk", filter=Q(state=Voucher.State.EXPIRED)),
             wait=Sum(
                 ExpressionWrapper(
-                    TruncDate("redemption__redeemed_at") - TruncDate("issued_at"), output_field=DurationField()
+                    TruncDate("redemption__redeemed_at") - TruncDate("issued_at"),
+                    output_field=DurationField(),
                 ),
                 filter=Q(state=Voucher.State.REDEEMED),
             ),

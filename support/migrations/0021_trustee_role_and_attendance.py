@@ -5,32 +5,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('support', '0020_family_search'),
+        ("support", "0020_family_search"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='membership',
-            name='role',
-            field=models.CharField(choices=[('pastoral', 'Pastoral staff'), ('lead', 'Pastoral lead'), ('finance', 'Finance'), ('charity', 'Partner charity staff'), ('admin', 'Trust admin'), ('trustee', 'Trustee')], max_length=10),
+            model_name="membership",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("pastoral", "Pastoral staff"),
+                    ("lead", "Pastoral lead"),
+                    ("finance", "Finance"),
+                    ("charity", "Partner charity staff"),
+                    ("admin", "Trust admin"),
+                    ("trustee", "Trustee"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.CreateModel(
-            name='PupilAttendance',
+            name="PupilAttendance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('academic_year', models.PositiveSmallIntegerField(help_text='The year the academic year starts, e.g. 2026.')),
-                ('term', models.PositiveSmallIntegerField(choices=[(1, 'Autumn'), (2, 'Spring'), (3, 'Summer')])),
-                ('percent', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('pupil', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attendance', to='support.pupil')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='support.school')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "academic_year",
+                    models.PositiveSmallIntegerField(
+                        help_text="The year the academic year starts, e.g. 2026."
+                    ),
+                ),
+                (
+                    "term",
+                    models.PositiveSmallIntegerField(choices=[(1, "Autumn"), (2, "Spring"), (3, "Summer")]),
+                ),
+                ("percent", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "pupil",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attendance",
+                        to="support.pupil",
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="support.school"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pupil', 'academic_year', 'term'],
-                'indexes': [models.Index(fields=['school', 'academic_year', 'term'], name='attendance_school_term')],
-                'constraints': [models.UniqueConstraint(fields=('pupil', 'school', 'academic_year', 'term'), name='attendance_once'), models.CheckConstraint(condition=models.Q(('percent__gte', 0), ('percent__lte', 100)), name='attendance_percent_range')],
+                "ordering": ["pupil", "academic_year", "term"],
+                "indexes": [
+                    models.Index(fields=["school", "academic_year", "term"], name="attendance_school_term")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("pupil", "school", "academic_year", "term"), name="attendance_once"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("percent__gte", 0), ("percent__lte", 100)),
+                        name="attendance_percent_range",
+                    ),
+                ],
             },
         ),
     ]

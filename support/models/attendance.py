@@ -24,7 +24,9 @@ class PupilAttendance(models.Model):
 
     pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="attendance")
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
-    academic_year = models.PositiveSmallIntegerField(help_text="The year the academic year starts, e.g. 2026.")
+    academic_year = models.PositiveSmallIntegerField(
+        help_text="The year the academic year starts, e.g. 2026."
+    )
     term = models.PositiveSmallIntegerField(choices=Term.choices)
     percent = models.DecimalField(max_digits=5, decimal_places=2)
     updated_at = models.DateTimeField(auto_now=True)
@@ -32,8 +34,12 @@ class PupilAttendance(models.Model):
     class Meta:
         ordering = ["pupil", "academic_year", "term"]
         constraints = [
-            models.UniqueConstraint(fields=["pupil", "school", "academic_year", "term"], name="attendance_once"),
-            models.CheckConstraint(condition=Q(percent__gte=0, percent__lte=100), name="attendance_percent_range"),
+            models.UniqueConstraint(
+                fields=["pupil", "school", "academic_year", "term"], name="attendance_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__gte=0, percent__lte=100), name="attendance_percent_range"
+            ),
         ]
         indexes = [models.Index(fields=["school", "academic_year", "term"], name="attendance_school_term")]
 

@@ -30,7 +30,9 @@ def test_a_trustee_reads_the_impact_report_and_downloads_its_pdf(page, check_pag
     assert "Pupils supported by kind of support" in (chart.locator("title").text_content() or "")
     check_page(page, "impact-report")
 
-    data, filename = download_from(page, page.get_by_role("link", name="Download the report for the board (PDF)"))
+    data, filename = download_from(
+        page, page.get_by_role("link", name="Download the report for the board (PDF)")
+    )
     assert filename == "impact-report-2025-26.pdf"
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
     assert "Impact report for the" in text

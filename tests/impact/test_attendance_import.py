@@ -26,7 +26,10 @@ def test_it_keeps_each_terms_attendance_and_replaces_it_on_a_later_import():
 
     again = row(upn) | {"Autumn Attendance %": "94", "Spring Term Attendance": "88.25"}
     pupil_import_apply(school=school, data=csv_bytes([again], WITH_ATTENDANCE), actor=None)
-    assert dict(PupilAttendance.objects.values_list("term", "percent")) == {1: Decimal("94.00"), 2: Decimal("88.25")}
+    assert dict(PupilAttendance.objects.values_list("term", "percent")) == {
+        1: Decimal("94.00"),
+        2: Decimal("88.25"),
+    }
 
 
 @pytest.mark.parametrize("value", ["101", "-1", "ninety", "NaN"])

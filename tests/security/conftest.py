@@ -36,7 +36,17 @@ from vouchers.models import PartnerStatement, VoucherType
 from vouchers.printing import _key as print_job_key
 from vouchers.services import voucher_issue, voucher_redeem
 
-ROLES = ("anon", "pastoral_a", "lead_a", "pastoral_b", "finance", "charity_1", "charity_2", "admin", "trustee")
+ROLES = (
+    "anon",
+    "pastoral_a",
+    "lead_a",
+    "pastoral_b",
+    "finance",
+    "charity_1",
+    "charity_2",
+    "admin",
+    "trustee",
+)
 
 # Strings found only on one side's objects. Side B's are what roles of side A must never see.
 MARK_A = "Ashcombe"  # family A's surname (carer and pupils at school A)
