@@ -84,7 +84,7 @@ def _events_sql(kinds: list[SupportKind], start: datetime.date, end: datetime.da
     parts, params = [], []
     for kind in kinds:
         sql, kind_params = kind.events(start, end).query.sql_with_params()
-        parts.append(f"SELECT t.*, %s FROM ({sql}) t")
+        parts.append(f"SELECT t.*, CAST(%s AS VARCHAR(100)) FROM ({sql}) t")
         params += [kind.key, *kind_params]
     pupil = Pupil._meta.db_table
     union = " UNION ALL ".join(parts)

@@ -21,7 +21,7 @@ def _voucher_events(service: str):
 def register() -> None:
     registry.register_permissions({"impact.view": READERS, "impact.export": READERS})
     registry.register_nav_item(
-        "Impact", url_name="impact_report", permission="impact.view", prefix="/impact/", order=12
+        "Impact", url_name="impact_report", permission="impact.view", prefix="/impact/", order=90
     )
     registry.register_home_panel(
         "impact", template="impact/home_panel.html", context=_home_panel, order=35, slot="main"

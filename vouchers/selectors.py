@@ -225,7 +225,7 @@ def voucher_support_events(
     """Vouchers issued from ``start`` to ``end`` (inclusive, local days), cancelled ones left out, as
     support events: ``family_id, pupil_id (None: a voucher is for the family), school_id, on``."""
     from django.db.models import IntegerField
-    from django.db.models.functions import TruncDate
+    from django.db.models.functions import Cast, TruncDate
 
     from support.dates import local_midnight
 
@@ -237,7 +237,9 @@ def voucher_support_events(
         vouchers = vouchers.filter(voucher_type__service=service)
     return (
         vouchers.order_by()
-        .annotate(pupil_ref=Value(None, output_field=IntegerField()), on=TruncDate("issued_at"))
+        # A typed NULL: PostgreSQL types a UNION's column from its first branches, and an untyped NULL
+        # there would be text against the other kinds' pupil ids.
+        .annotate(pupil_ref=Cast(Value(None), IntegerField()), on=TruncDate("issued_at"))
         .values_list("family_id", "pupil_ref", "school_id", "on")
     )
 
