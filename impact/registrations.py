@@ -11,13 +11,6 @@ from vouchers.selectors import voucher_support_events
 READERS = frozenset({Role.FINANCE, Role.TRUSTEE})
 
 
-def _voucher_events(service: str):
-    def events(start, end):
-        return voucher_support_events(start, end, service=service)
-
-    return events
-
-
 def register() -> None:
     registry.register_permissions({"impact.view": READERS, "impact.export": READERS})
     registry.register_nav_item(
@@ -26,10 +19,12 @@ def register() -> None:
     registry.register_home_panel(
         "impact", template="impact/home_panel.html", context=_home_panel, order=35, slot="main"
     )
-    for service, label in Service.choices:
-        kinds.register_support_kind(
-            f"voucher:{service}", f"{label} vouchers", _voucher_events(service), group="Vouchers"
-        )
+    kinds.register_support_kind(
+        "voucher",
+        "Vouchers",
+        voucher_support_events,
+        parts=tuple((f"voucher:{service}", f"{label} vouchers") for service, label in Service.choices),
+    )
     kinds.register_support_kind("welcome_pack", "Welcome packs handed over", gift_support_events)
     kinds.register_support_kind("coat", "Coats", request_support_events(ItemKind.COAT))
     kinds.register_support_kind("shoes", "Shoes", request_support_events(ItemKind.SHOES))

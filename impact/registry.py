@@ -24,18 +24,29 @@ Events = Callable[[datetime.date, datetime.date], QuerySet]
 
 @dataclass(frozen=True)
 class SupportKind:
-    key: str  # "voucher:food_parcel", "welcome_pack", "coat"
-    label: str  # "Food parcel vouchers"
+    key: str  # "welcome_pack", "coat", "voucher"
+    label: str  # "Coats"
     events: Events
-    group: str = ""  # "Vouchers" for each service's kind; "" for a kind of its own
+    group: str = ""
+    # A kind counted in parts (vouchers by service): ((part key, label), ...). Its ``events`` then give a
+    # fifth column, the part's key, so one scan of the table serves every part.
+    parts: tuple[tuple[str, str], ...] = ()
+
+    def listed(self) -> list["SupportKind"]:
+        """What the report lists: the kind, or each of its parts."""
+        if not self.parts:
+            return [self]
+        return [SupportKind(key, label, self.events, self.label) for key, label in self.parts]
 
 
 _KINDS: dict[str, SupportKind] = {}
 
 
-def register_support_kind(key: str, label: str, events: Events, *, group: str = "") -> None:
-    """Add (or replace) a kind of support the report counts."""
-    _KINDS[key] = SupportKind(key, label, events, group)
+def register_support_kind(
+    key: str, label: str, events: Events, *, group: str = "", parts: tuple[tuple[str, str], ...] = ()
+) -> None:
+    """Add (or replace) a kind of support the report counts (``parts``: see ``SupportKind``)."""
+    _KINDS[key] = SupportKind(key, label, events, group, tuple(parts))
 
 
 def unregister_support_kind(key: str) -> None:
@@ -57,3 +68,8 @@ def collect_app_kinds() -> None:
             continue
         for key, label, events, *rest in declare():
             register_support_kind(key, label, events, group=rest[0] if rest else "")
+
+
+def listed_kinds() -> list[SupportKind]:
+    """Every kind as the report lists it (a kind in parts, each part)."""
+    return [listed for kind in support_kinds() for listed in kind.listed()]

@@ -106,7 +106,7 @@ def _given(now: YearFigures, before: YearFigures) -> list:
     """The kinds of support given somewhere in the trust in either year (a kind nobody had is left out)."""
     return [
         kind
-        for kind in now.kinds
+        for kind in now.listed
         if any((f.by_kind.get((TRUST, kind.key)) or _none()).families for f in (now, before))
     ]
 

@@ -219,37 +219,31 @@ def statements_visible_to(user: User) -> QuerySet[PartnerStatement]:
 # shows only counts grouped by school and service, suppressed where small (impact.suppression).
 
 
-def voucher_support_events(
-    start: datetime.date, end: datetime.date, *, service: str | None = None
-) -> QuerySet:
+def voucher_support_events(start: datetime.date, end: datetime.date) -> QuerySet:
     """Vouchers issued from ``start`` to ``end`` (inclusive, local days), cancelled ones left out, as
-    support events: ``family_id, pupil_id (None: a voucher is for the family), school_id, on``."""
+    support events: ``family_id, pupil_id (None: a voucher is for the family), school_id, on`` and
+    ``"voucher:<service>"``, in one scan of the vouchers."""
     from django.db.models import IntegerField
-    from django.db.models.functions import Cast, TruncDate
+    from django.db.models.functions import Cast, Concat, TruncDate
 
     from support.dates import local_midnight
 
-    vouchers = Voucher.objects.filter(
-        issued_at__gte=local_midnight(start),
-        issued_at__lt=local_midnight(end + datetime.timedelta(days=1)),
-    ).exclude(state=Voucher.State.CANCELLED)
-    if service is not None:
-        vouchers = vouchers.filter(voucher_type__service=service)
     return (
-        vouchers.order_by()
+        Voucher.objects.filter(
+            issued_at__gte=local_midnight(start),
+            issued_at__lt=local_midnight(end + datetime.timedelta(days=1)),
+        )
+        .exclude(state=Voucher.State.CANCELLED)
+        .order_by()
         # A typed NULL: PostgreSQL types a UNION's column from its first branches, and an untyped NULL
         # there would be text against the other kinds' pupil ids.
-        .annotate(pupil_ref=Cast(Value(None), IntegerField()), on=TruncDate("issued_at"))
-        .values_list("family_id", "pupil_ref", "school_id", "on")
+        .annotate(
+            pupil_ref=Cast(Value(None), IntegerField()),
+            on=TruncDate("issued_at"),
+            part=Concat(Value("voucher:"), F("voucher_type__service"), output_field=CharField()),
+        )
+        .values_list("family_id", "pupil_ref", "school_id", "on", "part")
     )
-
-
-def voucher_services_used() -> list[str]:
-    """The services of every voucher type, in the services' order."""
-    from support.models import Service
-
-    used = set(VoucherType.objects.values_list("service", flat=True).distinct())
-    return [value for value, _ in Service.choices if value in used]
 
 
 def voucher_year_figures(start: datetime.date, end: datetime.date) -> list[dict]:
