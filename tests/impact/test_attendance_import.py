@@ -40,3 +40,19 @@ def test_a_percentage_outside_0_to_100_is_a_row_error(value):
     # Named as the file names the column.
     assert refused.value.errors[0].reason == "Autumn Attendance % must be a percentage from 0 to 100"
     assert not PupilAttendance.objects.exists()
+
+
+def test_a_pupils_attendance_is_in_subject_access_and_goes_with_anonymisation(admin):
+    from support.data_rights import anonymise_expired, subject_access_data
+    from tests.factories import PupilFactory
+    from tests.support.test_data_rights import _age
+
+    pupil = PupilFactory()
+    PupilAttendance.objects.create(pupil=pupil, school=pupil.school, academic_year=2025, term=2, percent=91)
+    data = subject_access_data(family=pupil.family, actor=admin)
+    assert data["pupils"][0]["attendance"] == [
+        {"school": pupil.school.name, "academic_year": 2025, "term": "Spring", "percent": "91.00"}
+    ]
+    _age(pupil.family)
+    assert [pk for pk, _ in anonymise_expired()[0]] == [pupil.family_id]
+    assert not PupilAttendance.objects.exists()
