@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "signposting",
     "asks",
     "deliveries",
+    "impact",
 ]
 
 MIDDLEWARE = [

@@ -8,7 +8,7 @@ from support import health
 from support.api.schema import UsesTheApi
 
 # The core last: a feature's more specific paths come first.
-APPS = ["funds", "vouchers", "uniform", "signposting", "asks", "deliveries", "support"]
+APPS = ["impact", "funds", "vouchers", "uniform", "signposting", "asks", "deliveries", "support"]
 
 schema_view = SpectacularAPIView.as_view(permission_classes=[UsesTheApi])
 

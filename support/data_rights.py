@@ -38,7 +38,15 @@ from django.utils import timezone
 from support.audit import _json_value, audit_event, audit_record, audit_record_many
 from support.dates import local_midnight
 from support.errors import SupportError
-from support.models import AuditEvent, Enrolment, Family, FamilyConsent, FamilyDuplicate, Pupil
+from support.models import (
+    AuditEvent,
+    Enrolment,
+    Family,
+    FamilyConsent,
+    FamilyDuplicate,
+    Pupil,
+    PupilAttendance,
+)
 from support.pdf import render_pdf
 from support.scopes import scope_for
 from support.upload_retention import uploads_about_family, uploads_forget_family
@@ -221,13 +229,23 @@ def _pupils_data(family: Family) -> list[dict[str, Any]]:
             "service_child": pupil.service_child,
             "looked_after": pupil.looked_after,
             "in_need": pupil.in_need,
+            # Attendance per term as the school's export gave it (issue 18).
+            "attendance": [
+                {
+                    "school": row.school.name,
+                    "academic_year": row.academic_year,
+                    "term": row.get_term_display(),
+                    "percent": str(row.percent),
+                }
+                for row in pupil.attendance.all()
+            ],
             "school_family_reference": pupil.sis_family_ref,
             "created_at": iso(pupil.created_at),
             "updated_at": iso(pupil.updated_at),
         }
         for pupil in Pupil.objects.filter(family=family)
         .select_related("school")
-        .prefetch_related("enrolments__school")
+        .prefetch_related("enrolments__school", "attendance__school")
         .order_by("pk")
     ]
 
@@ -613,6 +631,8 @@ def family_anonymise(*, family_id: int, cutoff: datetime.datetime, result: Anony
     result.uploads += uploads_forget_family(family)
     for pupil in pupils:
         Pupil.objects.filter(pk=pupil.pk).update(upn=f"anon{pupil.pk}", **PUPIL_ANONYMOUS)
+    # Attendance is kept only while the family's records are: the impact report counts the living years.
+    PupilAttendance.objects.filter(pupil__in=pupils).delete()
     Family.objects.filter(pk=family.pk).update(
         lead_carer_name=ANONYMISED,
         carer_name_key="",

@@ -119,6 +119,7 @@ USERS = [
     DemoUser("finance", "Fiona", "Marsh", Role.FINANCE),
     DemoUser("charity", "Chris", "Doyle", Role.CHARITY, partner=True),
     DemoUser("admin", "Ada", "Moreton", Role.ADMIN, superuser=True),
+    DemoUser("trustee", "Tom", "Ashworth", Role.TRUSTEE),
 ]
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import datetime
+import decimal
 import difflib
 import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -133,6 +135,9 @@ class PupilRow:
     looked_after: bool = False
     contacts: tuple[ContactRow, ...] = ()  # in the file's order; empty when the file has no contact columns
     home_language: str = ""  # as the export wrote it (support.languages.language_from_export reads it)
+    # Attendance this academic year, per term given (issue 18): ((term: 1 autumn, 2 spring, 3 summer,
+    # percent), ...)
+    attendance: tuple[tuple[int, Decimal], ...] = ()
 
 
 @dataclass
@@ -297,7 +302,24 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "Arbor": ("Is Looked After", "Looked After Child"),
         "Wonde, Groupcall Xporter": ("LookedAfter", "Child Looked After"),
     },
+    # Attendance per term this academic year, a percentage (issue 18: the impact report's outcomes).
+    "attendance_autumn": {
+        "SIMS": ("Autumn Attendance %", "Attendance Autumn"),
+        "Arbor": ("Autumn Term Attendance", "Attendance Autumn Term"),
+        "Wonde, Groupcall Xporter": ("AttendanceAutumn",),
+    },
+    "attendance_spring": {
+        "SIMS": ("Spring Attendance %", "Attendance Spring"),
+        "Arbor": ("Spring Term Attendance", "Attendance Spring Term"),
+        "Wonde, Groupcall Xporter": ("AttendanceSpring",),
+    },
+    "attendance_summer": {
+        "SIMS": ("Summer Attendance %", "Attendance Summer"),
+        "Arbor": ("Summer Term Attendance", "Attendance Summer Term"),
+        "Wonde, Groupcall Xporter": ("AttendanceSummer",),
+    },
 }
+ATTENDANCE_TERMS = {"attendance_autumn": 1, "attendance_spring": 2, "attendance_summer": 3}
 # --- Contacts (issue 20) --------------------------------------------------------------------------
 # Each contact's relationship, priority, parental responsibility, whether they live with the pupil, and
 # court order / no contact flags, for contacts 1 to MAX_CONTACTS, as SIMS ("Priority 2 Contact
@@ -398,6 +420,9 @@ _LABELS: dict[str, str] = {
     "service_child": "Service child",
     "looked_after": "Looked after",
     "home_language": "Home language",
+    "attendance_autumn": "Attendance, autumn term (%)",
+    "attendance_spring": "Attendance, spring term (%)",
+    "attendance_summer": "Attendance, summer term (%)",
 }
 
 # Enrolment status codes as the information systems write them: C single registration (current),
@@ -1060,6 +1085,19 @@ class _RowParser:
                 dates["fsm_end"] is None or dates["fsm_end"] >= self.today
             )
         contacts = self._contacts(get, error, warnings, names["contact_name"], phone, email)
+        attendance = []
+        for column, term in ATTENDANCE_TERMS.items():
+            raw = get(column)
+            if not raw:
+                continue
+            try:
+                percent = Decimal(raw.rstrip("%").strip())
+            except decimal.InvalidOperation:
+                percent = None
+            if percent is None or not percent.is_finite() or not 0 <= percent <= 100:
+                error(column, f"{_LABELS[column]} must be a percentage from 0 to 100", raw)
+                continue
+            attendance.append((term, percent.quantize(Decimal("0.01"))))
 
         if errors or date_of_birth is None or year_group is None:
             result.errors.extend(errors)
@@ -1090,6 +1128,7 @@ class _RowParser:
                 looked_after=flags["looked_after"],
                 contacts=contacts,
                 home_language=" ".join(get("home_language").split())[:60],
+                attendance=tuple(attendance),
             )
         )
 

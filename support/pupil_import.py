@@ -45,6 +45,7 @@ from support.models import (
     FamilyDuplicate,
     Phase,
     Pupil,
+    PupilAttendance,
     PupilImport,
     Registration,
     Role,
@@ -585,6 +586,8 @@ def _apply(
         )
     Pupil.objects.bulk_update(changed_pupils, [*PUPIL_FIELDS, "updated_at"], batch_size=500)
 
+    attendance = _attendance_record(school=school, rows=parsed.rows, held_back=held_back, today=today)
+
     attached = _join_roll(plan=plan, today=today, actor=actor, events=events)
     _change_registrations(plan=plan, actor=actor, events=events)
     _leave_roll(plan=plan, actor=actor, events=events)
@@ -608,6 +611,7 @@ def _apply(
         "new_families": len(families),
         "duplicates_flagged": len(duplicates),
         "held_back": len(held_back),
+        **({"attendance": attendance} if attendance else {}),
     }
     events.append(
         audit_event(actor=actor, action="pupils.imported", subject=school, after=summary, note=filename)
@@ -615,6 +619,40 @@ def _apply(
     audit_record_many(events)
     _tell_other_schools(school=school, attached=attached, clashes=plan.clashes, actor=actor, today=today)
     return summary
+
+
+def _attendance_record(
+    *, school: School, rows: list[PupilRow], held_back: set[str], today: datetime.date
+) -> int:
+    """Each row's attendance per term (this academic year) for its pupil at ``school``: added, or
+    replaced when a later export gives a term again. Returns how many term figures were written."""
+    wanted = {row.upn: row.attendance for row in rows if row.attendance and row.upn not in held_back}
+    if not wanted:
+        return 0
+    year = academic_year_start_for(today)
+    now = timezone.now()
+    records = []
+    for chunk in _chunks(sorted(wanted)):
+        for pupil_id, upn in Pupil.objects.filter(upn__in=chunk).values_list("pk", "upn"):
+            records += [
+                PupilAttendance(
+                    pupil_id=pupil_id,
+                    school=school,
+                    academic_year=year,
+                    term=term,
+                    percent=percent,
+                    updated_at=now,
+                )
+                for term, percent in wanted[upn]
+            ]
+    PupilAttendance.objects.bulk_create(
+        records,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["pupil", "school", "academic_year", "term"],
+        update_fields=["percent", "updated_at"],
+    )
+    return len(records)
 
 
 def _join_roll(

@@ -139,6 +139,7 @@ def register_core() -> None:
         PartnerCharity,
         PartnerService,
         Pupil,
+        PupilAttendance,
         SafeguardingReferral,
         School,
     )
@@ -187,6 +188,10 @@ def register_core() -> None:
     # That a concern was passed on (never the concern): the pupil's school only (the selector scopes it).
     referral = ("id", "pupil", "school", "passed_by_name", "lead_kind", "lead_name", "passed_at")
     register_fields(SafeguardingReferral, dict.fromkeys(referral, SCHOOL_STAFF))
+    # A pupil's attendance per term (issue 18), as imported: the pupil's school's staff, like the pupil.
+    # Trustees see no field of any family, pupil or voucher: only the impact report's suppressed counts.
+    attendance = ("id", "pupil", "school", "academic_year", "term", "percent", "updated_at")
+    register_fields(PupilAttendance, dict.fromkeys(attendance, SCHOOL_STAFF))
 
 
 def visible_names(user: AbstractBaseUser | AnonymousUser | None, model: type[models.Model]) -> frozenset[str]:

@@ -15,22 +15,29 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("support", "funds", "vouchers", "uniform", "signposting", "asks", "deliveries")
-FEATURES = ("funds", "vouchers", "uniform", "signposting", "asks", "deliveries")
+APPS = ("support", "funds", "vouchers", "uniform", "signposting", "asks", "deliveries", "impact")
+FEATURES = ("funds", "vouchers", "uniform", "signposting", "asks", "deliveries", "impact")
 
-# app -> the project packages it must never import
+# app -> the project packages it must never import. Nothing imports ``impact`` (the report reads the
+# others; another app adds a kind of support through its AppConfig, see impact/registry.py).
 FORBIDDEN = {
-    "support": {"funds", "vouchers", "uniform", "signposting", "asks", "deliveries", "config"},
-    "funds": {"vouchers", "uniform", "signposting", "asks", "deliveries", "config"},
-    "vouchers": {"uniform", "signposting", "asks", "deliveries", "config"},
-    "uniform": {"vouchers", "signposting", "asks", "deliveries", "config"},
+    "support": {"funds", "vouchers", "uniform", "signposting", "asks", "deliveries", "impact", "config"},
+    "funds": {"vouchers", "uniform", "signposting", "asks", "deliveries", "impact", "config"},
+    "vouchers": {"uniform", "signposting", "asks", "deliveries", "impact", "config"},
+    "uniform": {"vouchers", "signposting", "asks", "deliveries", "impact", "config"},
     # Signposting uses only the core.
-    "signposting": {"funds", "vouchers", "uniform", "asks", "deliveries", "config"},
+    "signposting": {"funds", "vouchers", "uniform", "asks", "deliveries", "impact", "config"},
     # asks may use the core, uniform's and vouchers' services; nothing imports asks.
-    "asks": {"funds", "deliveries", "config"},
+    "asks": {"funds", "deliveries", "impact", "config"},
     # Delivered services build on vouchers, funds and the core; nothing imports them.
-    "deliveries": {"uniform", "signposting", "asks", "config"},
+    "deliveries": {"uniform", "signposting", "asks", "impact", "config"},
+    # The impact report reads every app's aggregates; nothing imports it.
+    "impact": {"asks", "config"},
 }
+
+# What ``impact`` may import of each feature app: its reads (selectors), its models (for their
+# choices) and the finance dashboard's chart palette. Never a service, a door or a task.
+IMPACT_MAY_IMPORT = ("selectors", "models", "charts")
 
 CORE_TEMPLATES = ["base.html", "403.html", "404.html", "500.html", "support", "includes", "registration"]
 
@@ -137,4 +144,25 @@ def test_the_core_templates_name_no_feature_url_or_tag_library():
             for library in loaded.split():
                 if library in libraries:
                     wrong.append(f"{path.relative_to(ROOT)} loads the feature tag library {library!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+def test_impact_reads_the_feature_apps_through_their_selectors_only():
+    wrong = []
+    for path in _modules("impact"):
+        for module in sorted(_imported_modules(path)):
+            app, _, rest = module.partition(".")
+            if app in ("funds", "vouchers", "uniform") and rest.partition(".")[0] not in IMPACT_MAY_IMPORT:
+                wrong.append(f"{path.relative_to(ROOT)} imports {module}")
     assert not wrong, "\n".join(wrong)

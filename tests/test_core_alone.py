@@ -1,7 +1,7 @@
 """The core's pages work with every feature app taken out (issue 17: the core learns of features only
 through ``support.registry``).
 
-``funds``, ``vouchers``, ``uniform``, ``signposting``, ``asks`` and ``deliveries`` leave
+``funds``, ``vouchers``, ``uniform``, ``signposting``, ``asks``, ``deliveries`` and ``impact`` leave
 ``INSTALLED_APPS`` and the URL conf (this module's ``urlpatterns``: config/urls.py without them); the
 database stays as it is. Every core page renders for every role that may open it, names no feature, and a
 feature's registrations (navigation, panels, timeline kinds) fall away with it.
@@ -19,7 +19,7 @@ from support.timeline import family_timeline
 
 pytestmark = pytest.mark.django_db
 
-FEATURES = ("funds", "vouchers", "uniform", "signposting", "asks", "deliveries")
+FEATURES = ("funds", "vouchers", "uniform", "signposting", "asks", "deliveries", "impact")
 CORE_APPS = [app for app in settings.INSTALLED_APPS if app not in FEATURES]
 
 urlpatterns = [

@@ -18,7 +18,7 @@ from uniform.services import gifts as gift_services
 
 FIXTURES = (bag_a, jumper_a, pack_a)  # pytest finds these by name
 ROOT = Path(__file__).resolve().parent.parent
-WEB_VIEWS = ("funds/web", "vouchers/web", "uniform/web", "support/views.py")
+WEB_VIEWS = ("funds/web", "vouchers/web", "uniform/web", "support/views.py", "impact/web.py")
 
 # Read anywhere: the pager and a redirect target.
 EVERYWHERE = {"page", "next"}

@@ -6,8 +6,11 @@ The history's coats and shoes are handed over and paid for with the dates it hap
 winter: with the vouchers they take the standby fund down to its last few hundred pounds in the autumn
 term, so today's requests wait for finance and finance turns one down.
 
-No gifts: a pastoral lead generates the intake's packs from the Uniform page, as they would for real;
-their cost is committed against the trust's welcome uniform budget (a fund of its own).
+No gifts this year: a pastoral lead generates the intake's packs from the Uniform page, as they would
+for real; their cost is committed against the trust's welcome uniform budget (a fund of its own). Last
+year's intake (today's Year 1 and Year 8) had theirs handed over in September and October, so the impact
+report has welcome uniform coverage to show beside this year's (they were paid from before the welcome
+budget began, so they carry no ledger entries).
 """
 
 import datetime
@@ -21,6 +24,7 @@ from django.utils import timezone
 from funds.models import Fund
 from support.models import Phase, Pupil, School
 from uniform.models import (
+    Gift,
     ItemKind,
     StockLevel,
     StockMovement,
@@ -118,12 +122,14 @@ def uniform_demo_seed() -> list[str]:
     if not seeded:
         return []
     history = _requests_history(today=timezone.localdate())
+    packs = _welcome_history(today=timezone.localdate())
     requests = _requests_demo_seed()
     refused = _finance_refuses_one()
     over = _branded_demo_seed()
     secondhand = _secondhand_demo_seed()
     return [
-        f"Welcome uniform: items, a welcome pack and opening stock at {seeded} schools (no gifts yet).",
+        f"Welcome uniform: items, a welcome pack and opening stock at {seeded} schools "
+        f"(no gifts yet this year; {packs} of last year's intake handed over).",
         f"Coats and shoes: {history} handed over since 1 September last year.",
         f"Coats, shoes and uniform: {requests} requests at the first lead's schools today; "
         f"{SupportRequest.objects.filter(status=SupportRequest.Status.AWAITING_FINANCE).count()} wait for "
@@ -497,3 +503,34 @@ def _secondhand_demo_seed() -> int:
         if n == 0 and request.status == SupportRequest.Status.APPROVED:
             request_mark_from_secondhand(request=request, actor=lead)
     return donated
+
+
+def _welcome_history(*, today: datetime.date) -> int:
+    """Last year's intake (today's Year 1 at the primaries, Year 8 at the secondaries): nine in ten packs
+    handed over in the first weeks of the year, the rest never collected. Returns how many were handed
+    over."""
+    from support.dates import academic_year_start_for
+    from support.demo import at_local, school_staff
+
+    rng = random.Random(20250901)
+    last_year = academic_year_start_for(today) - 1
+    gifts = []
+    for school in School.objects.filter(phase__in=INTAKE).order_by("pk"):
+        year_group = INTAKE[school.phase][0]
+        staff = school_staff(school.pk)
+        for pupil_id in (
+            Pupil.objects.filter(school=school, year_group=year_group + 1)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ):
+            gift = Gift(pupil_id=pupil_id, school=school, academic_year=last_year, year_group=year_group)
+            if rng.random() < 0.9:
+                day = datetime.date(last_year, 9, 2) + datetime.timedelta(days=rng.randrange(45))
+                gift.status = Gift.Status.HANDED_OVER
+                gift.handed_over_at = at_local(day, rng.randint(8, 15))
+                gift.handed_over_by = staff
+            else:
+                gift.status = Gift.Status.SIZED
+            gifts.append(gift)
+    Gift.objects.bulk_create(gifts, batch_size=500)
+    return sum(1 for gift in gifts if gift.status == Gift.Status.HANDED_OVER)

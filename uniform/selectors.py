@@ -5,10 +5,12 @@ charity staff see none.
 """
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from support.dates import local_midnight
 from support.models import School
@@ -146,3 +148,68 @@ def secondhand_by_school(user: User, *, start: datetime.date, end: datetime.date
         )
         for school in schools
     ]
+
+
+# --- Aggregates for the impact report (impact/): counts only ----------------------------------------
+# Unscoped by design, like vouchers.selectors.voucher_year_figures: the report is for roles that see the
+# whole trust (``impact.view``) and shows counts grouped by school, suppressed where small.
+
+
+def _handed_over_between(queryset: QuerySet, start: datetime.date, end: datetime.date) -> QuerySet:
+    return queryset.filter(
+        handed_over_at__gte=local_midnight(start),
+        handed_over_at__lt=local_midnight(end + datetime.timedelta(days=1)),
+    )
+
+
+def gift_support_events(start: datetime.date, end: datetime.date) -> QuerySet:
+    """Welcome packs handed over from ``start`` to ``end`` as support events:
+    ``family_id, pupil_id, school_id, on``."""
+    gifts = _handed_over_between(Gift.objects.filter(status=Gift.Status.HANDED_OVER), start, end)
+    return (
+        gifts.order_by()
+        .annotate(on=TruncDate("handed_over_at"))
+        .values_list("pupil__family_id", "pupil_id", "school_id", "on")
+    )
+
+
+def request_support_events(kind: str) -> Callable[[datetime.date, datetime.date], QuerySet]:
+    """Coats, shoes or uniform for need (``kind``) handed over from ``start`` to ``end``, as support
+    events: ``family_id, pupil_id, school_id, on``."""
+
+    def events(start: datetime.date, end: datetime.date) -> QuerySet:
+        handed = SupportRequest.objects.filter(kind=kind, status=SupportRequest.Status.HANDED_OVER)
+        return (
+            _handed_over_between(handed, start, end)
+            .order_by()
+            .annotate(on=TruncDate("handed_over_at"))
+            .values_list("pupil__family_id", "pupil_id", "school_id", "on")
+        )
+
+    return events
+
+
+def welcome_coverage(academic_year: int) -> list[dict]:
+    """Per school and year group (Reception, Year 7): the pupils entitled to a welcome pack in
+    ``academic_year`` (a gift was generated for them) and how many were handed over. One query."""
+    return list(
+        Gift.objects.filter(academic_year=academic_year)
+        .order_by()
+        .values("school_id", "year_group")
+        .annotate(entitled=Count("pk"), handed_over=Count("pk", filter=Q(status=Gift.Status.HANDED_OVER)))
+    )
+
+
+def in_need_received(kind: str, period: int, pupils: QuerySet) -> list[dict]:
+    """Per school, of ``pupils`` (a queryset of pupils flagged in need): how many there are and how many
+    were handed a ``kind`` (coat, shoes) counted against ``period`` (the coat season's or the academic
+    year's start year). One query."""
+    handed = SupportRequest.objects.filter(
+        pupil=OuterRef("pk"), kind=kind, period=period, status=SupportRequest.Status.HANDED_OVER
+    )
+    return list(
+        pupils.order_by()
+        .annotate(received=Exists(handed))
+        .values("school_id")
+        .annotate(flagged=Count("pk"), received_count=Count("pk", filter=Q(received=True)))
+    )

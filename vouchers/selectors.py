@@ -242,3 +242,66 @@ def voucher_family_language(voucher: Voucher) -> str:
     family = Family.objects.filter(pk=voucher.family_id)
     language, noted = family.values_list("language", "language_noted").get()
     return language_label(language, noted)
+
+
+# --- Aggregates for the impact report (impact/): no family, no code, only counts --------------------
+# Unscoped by design: the impact report is for roles that see the whole trust (``impact.view``) and
+# shows only counts grouped by school and service, suppressed where small (impact.suppression).
+
+
+def voucher_support_events(start: datetime.date, end: datetime.date) -> QuerySet:
+    """Vouchers issued from ``start`` to ``end`` (inclusive, local days), cancelled ones left out, as
+    support events: ``family_id, pupil_id (None: a voucher is for the family), school_id, on`` and
+    ``"voucher:<service>"``, in one scan of the vouchers."""
+    from django.db.models import IntegerField
+    from django.db.models.functions import Cast, Concat, TruncDate
+
+    from support.dates import local_midnight
+
+    return (
+        Voucher.objects.filter(
+            issued_at__gte=local_midnight(start),
+            issued_at__lt=local_midnight(end + datetime.timedelta(days=1)),
+        )
+        .exclude(state=Voucher.State.CANCELLED)
+        .order_by()
+        # A typed NULL: PostgreSQL types a UNION's column from its first branches, and an untyped NULL
+        # there would be text against the other kinds' pupil ids.
+        .annotate(
+            pupil_ref=Cast(Value(None), IntegerField()),
+            on=TruncDate("issued_at"),
+            part=Concat(Value("voucher:"), F("voucher_type__service"), output_field=CharField()),
+        )
+        .values_list("family_id", "pupil_ref", "school_id", "on", "part")
+    )
+
+
+def voucher_year_figures(start: datetime.date, end: datetime.date) -> list[dict]:
+    """Per school and service, of the vouchers issued from ``start`` to ``end``: how many were issued
+    (cancelled left out), redeemed, expired unused, and the total days from issue to redemption. One
+    grouped query."""
+    from django.db.models import Count, DurationField, Sum
+    from django.db.models.functions import TruncDate
+
+    from support.dates import local_midnight
+
+    issued = Voucher.objects.filter(
+        issued_at__gte=local_midnight(start),
+        issued_at__lt=local_midnight(end + datetime.timedelta(days=1)),
+    ).exclude(state=Voucher.State.CANCELLED)
+    return list(
+        issued.order_by()
+        .values("school_id", service=F("voucher_type__service"))
+        .annotate(
+            issued=Count("pk"),
+            redeemed=Count("pk", filter=Q(state=Voucher.State.REDEEMED)),
+            expired=Count("pk", filter=Q(state=Voucher.State.EXPIRED)),
+            wait=Sum(
+                ExpressionWrapper(
+                    TruncDate("redemption__redeemed_at") - TruncDate("issued_at"),
+                    output_field=DurationField(),
+                ),
+                filter=Q(state=Voucher.State.REDEEMED),
+            ),
+        )
+    )

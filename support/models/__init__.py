@@ -1,4 +1,5 @@
 from support.models.api import IdempotencyRecord
+from support.models.attendance import PupilAttendance, Term
 from support.models.audit import AuditEvent
 from support.models.consents import ConsentMethod, FamilyConsent
 from support.models.contacts import Contact
@@ -28,6 +29,7 @@ __all__ = [
     "Phase",
     "Policy",
     "Pupil",
+    "PupilAttendance",
     "PupilImport",
     "RateLimitCounter",
     "Registration",
@@ -35,5 +37,6 @@ __all__ = [
     "SafeguardingReferral",
     "School",
     "Service",
+    "Term",
     "YearGroup",
 ]

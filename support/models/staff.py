@@ -12,6 +12,8 @@ class Role(models.TextChoices):
     FINANCE = "finance", "Finance"
     CHARITY = "charity", "Partner charity staff"
     ADMIN = "admin", "Trust admin"
+    # Read-only, whole trust, aggregates only: the impact report and the fund's summary (issue 18).
+    TRUSTEE = "trustee", "Trustee"
 
 
 SCHOOL_ROLES = (Role.PASTORAL, Role.LEAD)

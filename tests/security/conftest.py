@@ -41,7 +41,17 @@ from vouchers.models import PartnerStatement, VoucherType
 from vouchers.printing import _key as print_job_key
 from vouchers.services import voucher_issue, voucher_redeem
 
-ROLES = ("anon", "pastoral_a", "lead_a", "pastoral_b", "finance", "charity_1", "charity_2", "admin")
+ROLES = (
+    "anon",
+    "pastoral_a",
+    "lead_a",
+    "pastoral_b",
+    "finance",
+    "charity_1",
+    "charity_2",
+    "admin",
+    "trustee",
+)
 
 # Strings found only on one side's objects. Side B's are what roles of side A must never see.
 MARK_A = "Ashcombe"  # family A's surname (carer and pupils at school A)
@@ -273,6 +283,7 @@ def build_world() -> World:
         "charity_1": make_user("charity_1", Role.CHARITY, partner=partner_1),
         "charity_2": make_user("charity_2", Role.CHARITY, partner=partner_2),
         "admin": make_user("admin", Role.ADMIN, superuser=True),
+        "trustee": make_user("trustee", Role.TRUSTEE),
     }
     lead_b = make_user("lead_b", Role.LEAD, schools=[school_b])
     fund = standby_fund()

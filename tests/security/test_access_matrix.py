@@ -36,370 +36,375 @@ from vouchers import statements
 pytestmark = pytest.mark.django_db
 
 # fmt: off
-# route (URL name)              method obj     anon    past_a  lead_a  past_b  finance char_1  char_2  admin
+# route (URL name)              method obj     anon    past_a  lead_a  past_b  finance char_1  char_2  admin   trustee
 TABLE = """
-login                           GET   -        200     302     302     302     302     302     302     302
-logout                          GET   -        405     405     405     405     405     405     405     405
-healthz                         GET   -        200     200     200     200     200     200     200     200
-home                            GET   -        L       200     200     200     200     200     200     200
+login                           GET   -        200     302     302     302     302     302     302     302     302
+logout                          GET   -        405     405     405     405     405     405     405     405     405
+healthz                         GET   -        200     200     200     200     200     200     200     200     200
+home                            GET   -        L       200     200     200     200     200     200     200     200
 
 # --- families, pupils, duplicates, imports -------------------------------------------------------
-family_list                     GET   -        L       200     200     200     403     403     403     200
-family_export                   GET   -        L       200     200     200     403     403     403     200
-family_detail                   GET   family   L       200|404 200|404 404|200 403     403     403     200
-family_subject_access           GET   family   L       403     403     403     403     403     403     200
-family_edit                     GET   family   L       200|404 200|404 404|200 403     403     403     200
-family_edit                     POST  family   L       200|404 200|404 404|200 403     403     403     200
-family_consent                  GET   family   405     405     405     405     405     405     405     405
-family_consent                  POST  family   L       400|404 400|404 404|400 403     403     403     400
+family_list                     GET   -        L       200     200     200     403     403     403     200     403
+family_export                   GET   -        L       200     200     200     403     403     403     200     403
+family_detail                   GET   family   L       200|404 200|404 404|200 403     403     403     200     403
+family_subject_access           GET   family   L       403     403     403     403     403     403     200     403
+family_edit                     GET   family   L       200|404 200|404 404|200 403     403     403     200     403
+family_edit                     POST  family   L       200|404 200|404 404|200 403     403     403     200     403
+family_consent                  GET   family   405     405     405     405     405     405     405     405     405
+family_consent                  POST  family   L       400|404 400|404 404|400 403     403     403     400     403
 # Confirming a migrated consent is a lead's (the world's consents are not migrated: a lead is told so).
-family_consent_confirm          GET   family   405     405     405     405     405     405     405     405
-family_consent_confirm          POST  family   L       403|404 302|404 404|403 403     403     403     302
-contact_add                     GET   family   L       200|404 200|404 404|200 403     403     403     200
-contact_add                     POST  family   L       200|404 200|404 404|200 403     403     403     200
-contact_edit                    GET   contact  L       200|404 200|404 404|200 403     403     403     200
-contact_edit                    POST  contact  L       200|404 200|404 404|200 403     403     403     200
-pupil_need                      GET   pupil    405     405     405     405     405     405     405     405
+family_consent_confirm          GET   family   405     405     405     405     405     405     405     405     405
+family_consent_confirm          POST  family   L       403|404 302|404 404|403 403     403     403     302     403
+contact_add                     GET   family   L       200|404 200|404 404|200 403     403     403     200     403
+contact_add                     POST  family   L       200|404 200|404 404|200 403     403     403     200     403
+contact_edit                    GET   contact  L       200|404 200|404 404|200 403     403     403     200     403
+contact_edit                    POST  contact  L       200|404 200|404 404|200 403     403     403     200     403
+pupil_need                      GET   pupil    405     405     405     405     405     405     405     405     405
 # An empty POST would take the in-need flag off: it is asked on the confirmation page first (200).
-pupil_need                      POST  pupil    L       200|404 200|404 404|200 403     403     403     200
+pupil_need                      POST  pupil    L       200|404 200|404 404|200 403     403     403     200     403
 # Safeguarding: only staff of the pupil's own school (a trust admin is not, so 404); the world's
 # schools have no safeguarding lead recorded, so an empty POST is refused with that message.
-pupil_safeguarding              GET   pupil    L       200|404 200|404 404|200 403     403     403     404
-pupil_safeguarding              POST  pupil    L       400|404 400|404 404|400 403     403     403     404
-school_safeguarding_leads       GET   school   L       403     200|404 403     403     403     403     200
-school_safeguarding_leads       POST  school   L       403     400|404 403     403     403     403     400
-pupil_leave                     GET   pupil    405     405     405     405     405     405     405     405
-pupil_leave                     POST  pupil    L       403     302|404 403     403     403     403     302
+pupil_safeguarding              GET   pupil    L       200|404 200|404 404|200 403     403     403     404     403
+pupil_safeguarding              POST  pupil    L       400|404 400|404 404|400 403     403     403     404     403
+school_safeguarding_leads       GET   school   L       403     200|404 403     403     403     403     200     403
+school_safeguarding_leads       POST  school   L       403     400|404 403     403     403     403     400     403
+pupil_leave                     GET   pupil    405     405     405     405     405     405     405     405     405
+pupil_leave                     POST  pupil    L       403     302|404 403     403     403     403     302     403
 # The free-school-meals check and its letter (issue 20.5): a lead's, for the lead's schools' families.
-fsm_check                       GET   -        L       403     200     403     403     403     403     200
-fsm_letter                      GET   family   L       403     200|404 403     403     403     403     200
-duplicate_list                  GET   -        L       403     200     403     403     403     403     200
+fsm_check                       GET   -        L       403     200     403     403     403     403     200     403
+fsm_letter                      GET   family   L       403     200|404 403     403     403     403     200     403
+duplicate_list                  GET   -        L       403     200     403     403     403     403     200     403
 # A task's guide (docs/guides/): for the roles that do the task; any other is a 404, like an unknown one.
-guide                           GET   guide    L       404     200     404     404     404     404     200
-duplicate_decide                GET   dup      405     405     405     405     405     405     405     405
-duplicate_decide                POST  dup      L       403     302|404 403     403     403     403     302
-import_list                     GET   -        L       403     200     403     403     403     403     200
-import_list                     POST  -        L       403     200     403     403     403     403     200
-import_detail                   GET   import   L       403     200|404 403     403     403     403     200
-import_confirm                  GET   import   405     405     405     405     405     405     405     405
-import_confirm                  POST  import   L       403     302|404 403     403     403     403     302
+guide                           GET   guide    L       404     200     404     404     404     404     200     404
+duplicate_decide                GET   dup      405     405     405     405     405     405     405     405     405
+duplicate_decide                POST  dup      L       403     302|404 403     403     403     403     302     403
+import_list                     GET   -        L       403     200     403     403     403     403     200     403
+import_list                     POST  -        L       403     200     403     403     403     403     200     403
+import_detail                   GET   import   L       403     200|404 403     403     403     403     200     403
+import_confirm                  GET   import   405     405     405     405     405     405     405     405     405
+import_confirm                  POST  import   L       403     302|404 403     403     403     403     302     403
 
 # --- vouchers: issuing, lists, printing ----------------------------------------------------------
-voucher_issue                   GET   family   L       200|404 200|404 404|200 403     403     403     200
-voucher_issue                   POST  family   L       400|404 400|404 404|400 403     403     403     400
-voucher_list                    GET   -        L       200     200     200     200     403     403     200
-voucher_export                  GET   -        L       200     200     200     200     403     403     200
-voucher_detail                  GET   voucher  L       200|404 200|404 404|200 200     403     403     200
-voucher_cancel                  GET   voucher  405     405     405     405     405     405     405     405
-voucher_cancel                  POST  voucher  L       400|404 400|404 404|400 403     403     403     400
-voucher_extend                  GET   voucher  405     405     405     405     405     405     405     405
-voucher_extend                  POST  voucher  L       403     400|404 403     403     403     403     400
-voucher_send                    GET   voucher  405     405     405     405     405     405     405     405
-voucher_send                    POST  voucher  L       400|404 400|404 404|400 403     403     403     400
-voucher_pdf                     GET   voucher  L       200|404 200|404 404|200 403     403     403     200
-voucher_print_batch             GET   -        L       405     405     405     403     403     403     405
-voucher_print_batch             POST  -        L       400     400     400     403     403     403     400
-voucher_print_job               GET   job      L       200|404 404     404|200 403     403     403     404
-voucher_print_job_progress      GET   job      L       200|404 404     404|200 403     403     403     404
-voucher_print_job_download      GET   job      L       302|404 404     404|302 403     403     403     404
-evoucher                        GET   token    200     200     200     200     200     200     200     200
+voucher_issue                   GET   family   L       200|404 200|404 404|200 403     403     403     200     403
+voucher_issue                   POST  family   L       400|404 400|404 404|400 403     403     403     400     403
+voucher_list                    GET   -        L       200     200     200     200     403     403     200     403
+voucher_export                  GET   -        L       200     200     200     200     403     403     200     403
+voucher_detail                  GET   voucher  L       200|404 200|404 404|200 200     403     403     200     403
+voucher_cancel                  GET   voucher  405     405     405     405     405     405     405     405     405
+voucher_cancel                  POST  voucher  L       400|404 400|404 404|400 403     403     403     400     403
+voucher_extend                  GET   voucher  405     405     405     405     405     405     405     405     405
+voucher_extend                  POST  voucher  L       403     400|404 403     403     403     403     400     403
+voucher_send                    GET   voucher  405     405     405     405     405     405     405     405     405
+voucher_send                    POST  voucher  L       400|404 400|404 404|400 403     403     403     400     403
+voucher_pdf                     GET   voucher  L       200|404 200|404 404|200 403     403     403     200     403
+voucher_print_batch             GET   -        L       405     405     405     403     403     403     405     403
+voucher_print_batch             POST  -        L       400     400     400     403     403     403     400     403
+voucher_print_job               GET   job      L       200|404 404     404|200 403     403     403     404     403
+voucher_print_job_progress      GET   job      L       200|404 404     404|200 403     403     403     404     403
+voucher_print_job_download      GET   job      L       302|404 404     404|302 403     403     403     404     403
+evoucher                        GET   token    200     200     200     200     200     200     200     200     200
 
 # --- the charity's counter, redemptions and statements -------------------------------------------
-redeem_start                    GET   -        L       403     403     403     403     200     200     200
-redeem_start                    POST  -        L       403     403     403     403     200     200     200
-redeem_code                     GET   code     L       403     403     403     403     200|404 404|200 404
-redeem_code                     POST  code     L       403     403     403     403     200|404 404|200 404
-redemption_list                 GET   -        L       403     403     403     200     200     200     200
-redemption_export               GET   -        L       403     403     403     200     200     200     200
-statement_list                  GET   -        L       403     403     403     200     200     200     200
-statement_list                  POST  -        L       403     403     403     400     400     400     400
-statement_pdf                   GET   partner  L       403     403     403     200     200|404 404|200 200
-statement_csv                   GET   partner  L       403     403     403     200     200|404 404|200 200
+redeem_start                    GET   -        L       403     403     403     403     200     200     200     403
+redeem_start                    POST  -        L       403     403     403     403     200     200     200     403
+redeem_code                     GET   code     L       403     403     403     403     200|404 404|200 404     403
+redeem_code                     POST  code     L       403     403     403     403     200|404 404|200 404     403
+redemption_list                 GET   -        L       403     403     403     200     200     200     200     403
+redemption_export               GET   -        L       403     403     403     200     200     200     200     403
+statement_list                  GET   -        L       403     403     403     200     200     200     200     403
+statement_list                  POST  -        L       403     403     403     400     400     400     400     403
+statement_pdf                   GET   partner  L       403     403     403     200     200|404 404|200 200     403
+statement_csv                   GET   partner  L       403     403     403     200     200|404 404|200 200     403
 
 # --- deliveries: referrals for delivered services (issue 21) -------------------------------------
-referral_new                    GET   family   L       200|404 200|404 404|200 403     403     403     200
-referral_new                    POST  family   L       400|404 400|404 404|400 403     403     403     400
-referral_inbox                  GET   -        L       200     200     200     403     200     200     200
-referral_detail                 GET   referral L       200|404 200|404 404|200 403     200|404 404|200 200
-referral_move                   GET   referral 405     405     405     405     405     405     405     405
+referral_new                    GET   family   L       200|404 200|404 404|200 403     403     403     200     403
+referral_new                    POST  family   L       400|404 400|404 404|400 403     403     403     400     403
+referral_inbox                  GET   -        L       200     200     200     403     200     200     200     403
+referral_detail                 GET   referral L       200|404 200|404 404|200 403     200|404 404|200 200     403
+referral_move                   GET   referral 405     405     405     405     405     405     405     405     405
 # An empty accept is a form error for the referral's charity; school staff may not accept (403).
-referral_move                   POST  referral L       403|404 403|404 404|403 403     400|404 404|400 400
-delivered_service_capacity      GET   dservice L       403     403     403     403     200|404 404|200 200
+referral_move                   POST  referral L       403|404 403|404 404|403 403     400|404 404|400 400     403
+delivered_service_capacity      GET   dservice L       403     403     403     403     200|404 404|200 200     403
 # An empty form states "no limit, not paused": saved, back to the inbox.
-delivered_service_capacity      POST  dservice L       403     403     403     403     302|404 404|302 302
+delivered_service_capacity      POST  dservice L       403     403     403     403     302|404 404|302 302     403
 
 # --- welcome uniform -----------------------------------------------------------------------------
-uniform_overview                GET   -        L       200     200     200     200     403     403     200
-uniform_generate                GET   school   L       403     200|404 403     403     403     403     200
-uniform_generate                POST  school   L       403     302|404 403     403     403     403     302
-uniform_generated               GET   school   L       403     302|404 403     403     403     403     302
-uniform_class                   GET   school   L       200|404 200|404 404|200 200     403     403     200
-uniform_class                   POST  school   L       302|404 302|404 404|302 403     403     403     302
-gift_pack                       GET   gift     405     405     405     405     405     405     405     405
-gift_pack                       POST  gift     L       302|404 302|404 404|302 403     403     403     302
-gift_hand_over                  GET   gift     405     405     405     405     405     405     405     405
-gift_hand_over                  POST  gift     L       302|404 302|404 404|302 403     403     403     302
+uniform_overview                GET   -        L       200     200     200     200     403     403     200     403
+uniform_generate                GET   school   L       403     200|404 403     403     403     403     200     403
+uniform_generate                POST  school   L       403     302|404 403     403     403     403     302     403
+uniform_generated               GET   school   L       403     302|404 403     403     403     403     302     403
+uniform_class                   GET   school   L       200|404 200|404 404|200 200     403     403     200     403
+uniform_class                   POST  school   L       302|404 302|404 404|302 403     403     403     302     403
+gift_pack                       GET   gift     405     405     405     405     405     405     405     405     405
+gift_pack                       POST  gift     L       302|404 302|404 404|302 403     403     403     302     403
+gift_hand_over                  GET   gift     405     405     405     405     405     405     405     405     405
+gift_hand_over                  POST  gift     L       302|404 302|404 404|302 403     403     403     302     403
 # A pack's new-or-second-hand choice (issue 22.2): staff who hand packs over; the world's pack promises new.
-gift_secondhand                 GET   gift     L       200|404 200|404 404|200 403     403     403     200
-gift_secondhand                 POST  gift     L       400|404 400|404 404|400 403     403     403     400
+gift_secondhand                 GET   gift     L       200|404 200|404 404|200 403     403     403     200     403
+gift_secondhand                 POST  gift     L       400|404 400|404 404|400 403     403     403     400     403
 # Second-hand uniform per school (what donated stock saved): whoever sees uniform, for their schools.
-uniform_secondhand              GET   -        L       200     200     200     200     403     403     200
+uniform_secondhand              GET   -        L       200     200     200     200     403     403     200     403
 # Required branded items against the legal limit: leads (their schools) and trust admins.
-uniform_branded                 GET   -        L       403     200     403     403     403     403     200
-uniform_items                   GET   school   L       200|404 200|404 404|200 200     403     403     200
-uniform_item_add                GET   school   L       403     200|404 403     403     403     403     200
-uniform_item_add                POST  school   L       403     400|404 403     403     403     403     400
-uniform_item_edit               GET   item     L       403     200|404 403     403     403     403     200
-uniform_item_edit               POST  item     L       403     400|404 403     403     403     403     400
-welcome_pack_edit               GET   school   L       403     200|404 403     403     403     403     200
-welcome_pack_edit               POST  school   L       403     302|404 403     403     403     403     302
-uniform_stock                   GET   school   L       200|404 200|404 404|200 403     403     403     200
-uniform_stock                   POST  school   L       400|404 400|404 404|400 403     403     403     400
-uniform_packing_list            GET   school   L       200|404 200|404 404|200 403     403     403     200
-uniform_gift_slips              GET   school   L       200|404 200|404 404|200 403     403     403     200
-uniform_order_summary           GET   school   L       200|404 200|404 404|200 403     403     403     200
+uniform_branded                 GET   -        L       403     200     403     403     403     403     200     403
+uniform_items                   GET   school   L       200|404 200|404 404|200 200     403     403     200     403
+uniform_item_add                GET   school   L       403     200|404 403     403     403     403     200     403
+uniform_item_add                POST  school   L       403     400|404 403     403     403     403     400     403
+uniform_item_edit               GET   item     L       403     200|404 403     403     403     403     200     403
+uniform_item_edit               POST  item     L       403     400|404 403     403     403     403     400     403
+welcome_pack_edit               GET   school   L       403     200|404 403     403     403     403     200     403
+welcome_pack_edit               POST  school   L       403     302|404 403     403     403     403     302     403
+uniform_stock                   GET   school   L       200|404 200|404 404|200 403     403     403     200     403
+uniform_stock                   POST  school   L       400|404 400|404 404|400 403     403     403     400     403
+uniform_packing_list            GET   school   L       200|404 200|404 404|200 403     403     403     200     403
+uniform_gift_slips              GET   school   L       200|404 200|404 404|200 403     403     403     200     403
+uniform_order_summary           GET   school   L       200|404 200|404 404|200 403     403     403     200     403
 
 # --- coats, shoes and uniform for need -----------------------------------------------------------
-support_request_create          GET   pupil    L       200|404 200|404 404|200 403     403     403     200
-support_request_create          POST  pupil    L       400|404 400|404 404|400 403     403     403     400
-support_request_list            GET   -        L       200     200     200     200     403     403     200
-support_request_queue           GET   -        L       403     200     403     403     403     403     200
-support_request_winter_drive    GET   -        L       403     200     403     403     403     403     200
-support_request_winter_drive    POST  -        L       403     400     403     403     403     403     400
-support_request_detail          GET   request  L       200|404 200|404 404|200 200     403     403     200
-support_request_revise          GET   request  L       302|404 302|404 404|302 403     403     403     302
-support_request_revise          POST  request  L       302|404 302|404 404|302 403     403     403     302
-support_request_step            GET   request  405     405     405     405     405     405     405     405
-support_request_step            POST  request  L       302|404 302|404 404|302 403     403     403     302
+support_request_create          GET   pupil    L       200|404 200|404 404|200 403     403     403     200     403
+support_request_create          POST  pupil    L       400|404 400|404 404|400 403     403     403     400     403
+support_request_list            GET   -        L       200     200     200     200     403     403     200     403
+support_request_queue           GET   -        L       403     200     403     403     403     403     200     403
+support_request_winter_drive    GET   -        L       403     200     403     403     403     403     200     403
+support_request_winter_drive    POST  -        L       403     400     403     403     403     403     400     403
+support_request_detail          GET   request  L       200|404 200|404 404|200 200     403     403     200     403
+support_request_revise          GET   request  L       302|404 302|404 404|302 403     403     403     302     403
+support_request_revise          POST  request  L       302|404 302|404 404|302 403     403     403     302     403
+support_request_step            GET   request  405     405     405     405     405     405     405     405     405
+support_request_step            POST  request  L       302|404 302|404 404|302 403     403     403     302     403
 
 # --- asks for help: the public page per school (no account), and its pastoral leads' queue ----------
 # The public page answers everyone alike (an empty POST is the form again, with its errors); the queue,
 # an ask and its actions are the leads' of the ask's school only; the poster is any staff's of it.
-ask_public                      GET   asklink  200     200     200     200     200     200     200     200
-ask_public                      POST  asklink  200     200     200     200     200     200     200     200
-ask_public_lang                 GET   asklink  200     200     200     200     200     200     200     200
-ask_public_lang                 POST  asklink  200     200     200     200     200     200     200     200
-ask_thanks                      GET   asklink  200     200     200     200     200     200     200     200
-ask_privacy                     GET   asklink  200     200     200     200     200     200     200     200
-ask_queue                       GET   -        L       403     200     403     403     403     403     200
-ask_detail                      GET   ask      L       403     200|404 403     403     403     403     200
-ask_act                         GET   ask      405     405     405     405     405     405     405     405
-ask_act                         POST  ask      L       403     400|404 403     403     403     403     400
-ask_poster                      GET   school   L       200|404 200|404 404|200 403     403     403     200
+ask_public                      GET   asklink  200     200     200     200     200     200     200     200     200
+ask_public                      POST  asklink  200     200     200     200     200     200     200     200     200
+ask_public_lang                 GET   asklink  200     200     200     200     200     200     200     200     200
+ask_public_lang                 POST  asklink  200     200     200     200     200     200     200     200     200
+ask_thanks                      GET   asklink  200     200     200     200     200     200     200     200     200
+ask_privacy                     GET   asklink  200     200     200     200     200     200     200     200     200
+ask_queue                       GET   -        L       403     200     403     403     403     403     200     403
+ask_detail                      GET   ask      L       403     200|404 403     403     403     403     200     403
+ask_act                         GET   ask      405     405     405     405     405     405     405     405     405
+ask_act                         POST  ask      L       403     400|404 403     403     403     403     400     403
+ask_poster                      GET   school   L       200|404 200|404 404|200 403     403     403     200     403
 
 # --- finance -------------------------------------------------------------------------------------
-finance_dashboard               GET   -        L       403     403     403     200     403     403     200
-finance_summary_csv             GET   -        L       403     403     403     200     403     403     200
-finance_summary_xlsx            GET   -        L       403     403     403     200     403     403     200
-finance_year_end_pdf            GET   -        L       403     403     403     200     403     403     200
-finance_ledger                  GET   -        L       403     403     403     200     403     403     200
-finance_ledger_csv              GET   -        L       403     403     403     200     403     403     200
-finance_ledger_xlsx             GET   -        L       403     403     403     200     403     403     200
-finance_entry                   GET   entry    L       403     403     403     200     403     403     200
-finance_entry_reverse           GET   entry    L       403     403     403     200     403     403     200
-finance_entry_reverse           POST  entry    L       403     403     403     400     403     403     400
-finance_approvals               GET   -        L       403     403     403     200     403     403     200
-finance_approval                GET   spend    L       403     403     403     200     403     403     200
-finance_approval_decide         GET   spend    405     405     405     405     405     405     405     405
-finance_approval_decide         POST  spend    L       403     403     403     302     403     403     400
-finance_donations               GET   -        L       403     403     403     200     403     403     200
-finance_donation_new            GET   -        L       403     403     403     200     403     403     200
-finance_donation_new            POST  -        L       403     403     403     400     403     403     400
-finance_pledges                 GET   -        L       403     403     403     200     403     403     200
-finance_pledge_new              GET   -        L       403     403     403     200     403     403     200
-finance_pledge_new              POST  -        L       403     403     403     400     403     403     400
-finance_pledge_stop             GET   pledge   L       403     403     403     200     403     403     200
-finance_pledge_stop             POST  pledge   L       403     403     403     400     403     403     400
+finance_dashboard               GET   -        L       403     403     403     200     403     403     200     403
+finance_summary_csv             GET   -        L       403     403     403     200     403     403     200     403
+finance_summary_xlsx            GET   -        L       403     403     403     200     403     403     200     403
+finance_year_end_pdf            GET   -        L       403     403     403     200     403     403     200     403
+finance_ledger                  GET   -        L       403     403     403     200     403     403     200     403
+finance_ledger_csv              GET   -        L       403     403     403     200     403     403     200     403
+finance_ledger_xlsx             GET   -        L       403     403     403     200     403     403     200     403
+finance_entry                   GET   entry    L       403     403     403     200     403     403     200     403
+finance_entry_reverse           GET   entry    L       403     403     403     200     403     403     200     403
+finance_entry_reverse           POST  entry    L       403     403     403     400     403     403     400     403
+finance_approvals               GET   -        L       403     403     403     200     403     403     200     403
+finance_approval                GET   spend    L       403     403     403     200     403     403     200     403
+finance_approval_decide         GET   spend    405     405     405     405     405     405     405     405     405
+finance_approval_decide         POST  spend    L       403     403     403     302     403     403     400     403
+finance_donations               GET   -        L       403     403     403     200     403     403     200     403
+finance_donation_new            GET   -        L       403     403     403     200     403     403     200     403
+finance_donation_new            POST  -        L       403     403     403     400     403     403     400     403
+finance_pledges                 GET   -        L       403     403     403     200     403     403     200     403
+finance_pledge_new              GET   -        L       403     403     403     200     403     403     200     403
+finance_pledge_new              POST  -        L       403     403     403     400     403     403     400     403
+finance_pledge_stop             GET   pledge   L       403     403     403     200     403     403     200     403
+finance_pledge_stop             POST  pledge   L       403     403     403     400     403     403     400     403
 # Gift Aid (issue 22): declarations hold donors' home addresses, finance's alone. A POST without the check
 # page's confirm=yes shows the check page (200) and prepares nothing; an empty move is a form error.
-finance_gift_aid                GET   -        L       403     403     403     200     403     403     200
-finance_gift_aid_declaration_new GET  -        L       403     403     403     200     403     403     200
-finance_gift_aid_declaration_new POST -        L       403     403     403     400     403     403     400
-finance_gift_aid_declaration    GET   giftdecl  L       403     403     403     200     403     403     200
-finance_gift_aid_declaration_cancel GET giftdecl L      403     403     403     302     403     403     302
-finance_gift_aid_declaration_cancel POST giftdecl L     403     403     403     400     403     403     400
+finance_gift_aid                GET   -        L       403     403     403     200     403     403     200     403
+finance_gift_aid_declaration_new GET  -        L       403     403     403     200     403     403     200     403
+finance_gift_aid_declaration_new POST -        L       403     403     403     400     403     403     400     403
+finance_gift_aid_declaration    GET   giftdecl  L       403     403     403     200     403     403     200     403
+finance_gift_aid_declaration_cancel GET giftdecl L      403     403     403     302     403     403     302     403
+finance_gift_aid_declaration_cancel POST giftdecl L     403     403     403     400     403     403     400     403
 # A donor's subject access export, like a family's, is a trust admin's.
-finance_gift_aid_subject_access GET   giftdecl L       403     403     403     403     403     403     200
-finance_gift_aid_claim_new      GET   -        L       403     403     403     200     403     403     200
-finance_gift_aid_claim_new      POST  -        L       403     403     403     200     403     403     200
-finance_gift_aid_claim          GET   claim  L       403     403     403     200     403     403     200
-finance_gift_aid_claim_move     GET   claim  L       403     403     403     302     403     403     302
-finance_gift_aid_claim_move     POST  claim  L       403     403     403     400     403     403     400
-finance_gift_aid_schedule       GET   claim  L       403     403     403     200     403     403     200
+finance_gift_aid_subject_access GET   giftdecl L       403     403     403     403     403     403     200     403
+finance_gift_aid_claim_new      GET   -        L       403     403     403     200     403     403     200     403
+finance_gift_aid_claim_new      POST  -        L       403     403     403     200     403     403     200     403
+finance_gift_aid_claim          GET   claim  L       403     403     403     200     403     403     200     403
+finance_gift_aid_claim_move     GET   claim  L       403     403     403     302     403     403     302     403
+finance_gift_aid_claim_move     POST  claim  L       403     403     403     400     403     403     400     403
+finance_gift_aid_schedule       GET   claim  L       403     403     403     200     403     403     200     403
 
 # --- signposting and referrals (issue 18): school staff, for their schools' families ---------------
 # An empty POST is a form error (400): the world's families have no e-mail address to send the sheet to.
-agency_list                     GET   -        L       200     200     200     403     403     403     200
-signpost_choose                 GET   family   L       200|404 200|404 404|200 403     403     403     200
-signpost_assessment             GET   family   L       200|404 200|404 404|200 403     403     403     200
-signpost_assessment             POST  family   L       400|404 400|404 404|400 403     403     403     400
-signpost_create                 GET   family   L       200|404 200|404 404|200 403     403     403     200
-signpost_create                 POST  family   L       400|404 400|404 404|400 403     403     403     400
-agency_sheet                    GET   family   L       200|404 200|404 404|200 403     403     403     200
-agency_sheet_email              GET   family   405     405     405     405     405     405     405     405
-agency_sheet_email              POST  family   L       400|404 400|404 404|400 403     403     403     400
-signpost_follow_ups             GET   -        L       200     200     200     403     403     403     200
-signpost_detail                 GET   signpost L       200|404 200|404 404|200 403     403     403     200
-signpost_outcome                GET   signpost 405     405     405     405     405     405     405     405
-signpost_outcome                POST  signpost L       400|404 400|404 404|400 403     403     403     400
+agency_list                     GET   -        L       200     200     200     403     403     403     200     403
+signpost_choose                 GET   family   L       200|404 200|404 404|200 403     403     403     200     403
+signpost_assessment             GET   family   L       200|404 200|404 404|200 403     403     403     200     403
+signpost_assessment             POST  family   L       400|404 400|404 404|400 403     403     403     400     403
+signpost_create                 GET   family   L       200|404 200|404 404|200 403     403     403     200     403
+signpost_create                 POST  family   L       400|404 400|404 404|400 403     403     403     400     403
+agency_sheet                    GET   family   L       200|404 200|404 404|200 403     403     403     200     403
+agency_sheet_email              GET   family   405     405     405     405     405     405     405     405     405
+agency_sheet_email              POST  family   L       400|404 400|404 404|400 403     403     403     400     403
+signpost_follow_ups             GET   -        L       200     200     200     403     403     403     200     403
+signpost_detail                 GET   signpost L       200|404 200|404 404|200 403     403     403     200     403
+signpost_outcome                GET   signpost 405     405     405     405     405     405     405     405     405
+signpost_outcome                POST  signpost L       400|404 400|404 404|400 403     403     403     400     403
+# --- the impact report (issue 18): trust admins, finance and trustees; aggregates only ---------------
+impact_report                   GET   -        L       403     403     403     200     403     403     200     200
+impact_report_pdf               GET   -        L       403     403     403     200     403     403     200     200
+impact_report_csv               GET   -        L       403     403     403     200     403     403     200     200
+impact_report_xlsx              GET   -        L       403     403     403     200     403     403     200     200
 
 # --- API: schema and docs ------------------------------------------------------------------------
-api_schema                      GET   -        401     200     200     200     200     200     200     200
-api_docs                        GET   -        401     200     200     200     200     200     200     200
-api_redoc                       GET   -        401     200     200     200     200     200     200     200
-api-root                        GET   -        401     403     403     403     403     403     403     403
-api-root.json                   GET   -        401     403     403     403     403     403     403     403
+api_schema                      GET   -        401     200     200     200     200     200     200     200     200
+api_docs                        GET   -        401     200     200     200     200     200     200     200     200
+api_redoc                       GET   -        401     200     200     200     200     200     200     200     200
+api-root                        GET   -        401     403     403     403     403     403     403     403     403
+api-root.json                   GET   -        401     403     403     403     403     403     403     403     403
 
 # --- API: schools, partners, families, pupils ----------------------------------------------------
-school-list                     GET   -        401     200     200     200     200     403     403     200
-school-list.json                GET   -        401     200     200     200     200     403     403     200
-school-detail                   GET   school   401     200|404 200|404 404|200 200     403     403     200
-school-detail.json              GET   school   401     200|404 200|404 404|200 200     403     403     200
-partner-list                    GET   -        401     200     200     200     200     200     200     200
-partner-list.json               GET   -        401     200     200     200     200     200     200     200
-partner-detail                  GET   partner  401     200     200     200     200     200|404 404|200 200
-partner-detail.json             GET   partner  401     200     200     200     200     200|404 404|200 200
-family-list                     GET   -        401     200     200     200     403     403     403     200
-family-list.json                GET   -        401     200     200     200     403     403     403     200
-family-list                     POST  -        401     403     403     403     403     403     403     403
-family-detail                   GET   family   401     200|404 200|404 404|200 403     403     403     200
-family-detail.json              GET   family   401     200|404 200|404 404|200 403     403     403     200
-family-detail                   PATCH family   401     200|404 200|404 404|200 403     403     403     200
-family-consent                  POST  family   401     400|404 400|404 404|400 403     403     403     400
-family-consent.json             POST  family   401     400|404 400|404 404|400 403     403     403     400
-pupil-list                      GET   -        401     200     200     200     403     403     403     200
-pupil-list.json                 GET   -        401     200     200     200     403     403     403     200
-pupil-detail                    GET   pupil    401     200|404 200|404 404|200 403     403     403     200
-pupil-detail.json               GET   pupil    401     200|404 200|404 404|200 403     403     403     200
-pupil-in-need                   POST  pupil    401     200|404 200|404 404|200 403     403     403     200
-pupil-in-need.json              POST  pupil    401     200|404 200|404 404|200 403     403     403     200
-pupil-safeguarding-referral     POST  pupil    401     400|404 400|404 404|400 403     403     403     404
-pupil-safeguarding-referral.json POST pupil    401     400|404 400|404 404|400 403     403     403     404
+school-list                     GET   -        401     200     200     200     200     403     403     200     403
+school-list.json                GET   -        401     200     200     200     200     403     403     200     403
+school-detail                   GET   school   401     200|404 200|404 404|200 200     403     403     200     403
+school-detail.json              GET   school   401     200|404 200|404 404|200 200     403     403     200     403
+partner-list                    GET   -        401     200     200     200     200     200     200     200     403
+partner-list.json               GET   -        401     200     200     200     200     200     200     200     403
+partner-detail                  GET   partner  401     200     200     200     200     200|404 404|200 200     403
+partner-detail.json             GET   partner  401     200     200     200     200     200|404 404|200 200     403
+family-list                     GET   -        401     200     200     200     403     403     403     200     403
+family-list.json                GET   -        401     200     200     200     403     403     403     200     403
+family-list                     POST  -        401     403     403     403     403     403     403     403     403
+family-detail                   GET   family   401     200|404 200|404 404|200 403     403     403     200     403
+family-detail.json              GET   family   401     200|404 200|404 404|200 403     403     403     200     403
+family-detail                   PATCH family   401     200|404 200|404 404|200 403     403     403     200     403
+family-consent                  POST  family   401     400|404 400|404 404|400 403     403     403     400     403
+family-consent.json             POST  family   401     400|404 400|404 404|400 403     403     403     400     403
+pupil-list                      GET   -        401     200     200     200     403     403     403     200     403
+pupil-list.json                 GET   -        401     200     200     200     403     403     403     200     403
+pupil-detail                    GET   pupil    401     200|404 200|404 404|200 403     403     403     200     403
+pupil-detail.json               GET   pupil    401     200|404 200|404 404|200 403     403     403     200     403
+pupil-in-need                   POST  pupil    401     200|404 200|404 404|200 403     403     403     200     403
+pupil-in-need.json              POST  pupil    401     200|404 200|404 404|200 403     403     403     200     403
+pupil-safeguarding-referral     POST  pupil    401     400|404 400|404 404|400 403     403     403     404     403
+pupil-safeguarding-referral.json POST pupil    401     400|404 400|404 404|400 403     403     403     404     403
 
 # --- API: vouchers and redemption ----------------------------------------------------------------
-voucher-list                    GET   -        401     200     200     200     200     403     403     200
-voucher-list                    POST  -        401     400     400     400     403     403     403     400
-voucher-detail                  GET   voucher  401     200|404 200|404 404|200 200     403     403     200
-voucher-cancel                  POST  voucher  401     400|404 400|404 404|400 403     403     403     400
-voucher-pdf                     GET   voucher  401     200|404 200|404 404|200 403     403     403     200
-voucher-send                    POST  voucher  401     400|404 400|404 404|400 403     403     403     400
-api_redeem_check                GET   code     401     403     403     403     403     200|404 404|200 404
-api_redeem                      POST  code     401     403     403     403     403     201|404 404|201 404
+voucher-list                    GET   -        401     200     200     200     200     403     403     200     403
+voucher-list                    POST  -        401     400     400     400     403     403     403     400     403
+voucher-detail                  GET   voucher  401     200|404 200|404 404|200 200     403     403     200     403
+voucher-cancel                  POST  voucher  401     400|404 400|404 404|400 403     403     403     400     403
+voucher-pdf                     GET   voucher  401     200|404 200|404 404|200 403     403     403     200     403
+voucher-send                    POST  voucher  401     400|404 400|404 404|400 403     403     403     400     403
+api_redeem_check                GET   code     401     403     403     403     403     200|404 404|200 404     403
+api_redeem                      POST  code     401     403     403     403     403     201|404 404|201 404     403
 
 # --- API: delivery referrals (charity answers, school cancels) -----------------------------------
-referral-list                   GET   -        401     200     200     200     403     200     200     200
-referral-detail                 GET   referral 401     200|404 200|404 404|200 403     200|404 404|200 200
-referral-accept                 POST  referral 401     403     403     403     403     400|404 404|400 400
-referral-wait                   POST  referral 401     403     403     403     403     200|404 404|200 200
-referral-decline                POST  referral 401     403     403     403     403     400|404 404|400 400
-referral-deliver                POST  referral 401     403     403     403     403     400|404 404|400 400
-referral-not-reached            POST  referral 401     403     403     403     403     400|404 404|400 400
-referral-cancel                 POST  referral 401     400|404 400|404 404|400 403     403     403     400
+referral-list                   GET   -        401     200     200     200     403     200     200     200     403
+referral-detail                 GET   referral 401     200|404 200|404 404|200 403     200|404 404|200 200     403
+referral-accept                 POST  referral 401     403     403     403     403     400|404 404|400 400     403
+referral-wait                   POST  referral 401     403     403     403     403     200|404 404|200 200     403
+referral-decline                POST  referral 401     403     403     403     403     400|404 404|400 400     403
+referral-deliver                POST  referral 401     403     403     403     403     400|404 404|400 400     403
+referral-not-reached            POST  referral 401     403     403     403     403     400|404 404|400 400     403
+referral-cancel                 POST  referral 401     400|404 400|404 404|400 403     403     403     400     403
 
 # --- API: uniform and requests -------------------------------------------------------------------
-uniform-item-list               GET   -        401     200     200     200     200     403     403     200
-uniform-item-detail             GET   item     401     200|404 200|404 404|200 200     403     403     200
-welcome-pack-list               GET   -        401     200     200     200     200     403     403     200
-welcome-pack-detail             GET   pack     401     200|404 200|404 404|200 200     403     403     200
-gift-list                       GET   -        401     200     200     200     200     403     403     200
-gift-detail                     GET   gift     401     200|404 200|404 404|200 200     403     403     200
-gift-handed-over                POST  gift     401     409|404 409|404 404|409 403     403     403     409
-gift-packed                     POST  gift     401     409|404 409|404 404|409 403     403     403     409
-gift-sizes                      POST  gift     401     400|404 400|404 404|400 403     403     403     400
-ask-list                        GET   -        401     403     200     403     403     403     403     200
-ask-detail                      GET   ask      401     403     200|404 403     403     403     403     200
-support-request-list            GET   -        401     200     200     200     200     403     403     200
-support-request-list            POST  -        401     400     400     400     403     403     403     400
-support-request-detail          GET   request  401     200|404 200|404 404|200 200     403     403     200
-support-request-approve         POST  request  401     403     409|404 403     403     403     403     409
-support-request-reject          POST  request  401     403     400|404 403     403     403     403     400
-support-request-ordered         POST  request  401     200|404 200|404 404|200 403     403     403     200
-support-request-from-stock      POST  request  401     200|404 200|404 404|200 403     403     403     200
+uniform-item-list               GET   -        401     200     200     200     200     403     403     200     403
+uniform-item-detail             GET   item     401     200|404 200|404 404|200 200     403     403     200     403
+welcome-pack-list               GET   -        401     200     200     200     200     403     403     200     403
+welcome-pack-detail             GET   pack     401     200|404 200|404 404|200 200     403     403     200     403
+gift-list                       GET   -        401     200     200     200     200     403     403     200     403
+gift-detail                     GET   gift     401     200|404 200|404 404|200 200     403     403     200     403
+gift-handed-over                POST  gift     401     409|404 409|404 404|409 403     403     403     409     403
+gift-packed                     POST  gift     401     409|404 409|404 404|409 403     403     403     409     403
+gift-sizes                      POST  gift     401     400|404 400|404 404|400 403     403     403     400     403
+ask-list                        GET   -        401     403     200     403     403     403     403     200     403
+ask-detail                      GET   ask      401     403     200|404 403     403     403     403     200     403
+support-request-list            GET   -        401     200     200     200     200     403     403     200     403
+support-request-list            POST  -        401     400     400     400     403     403     403     400     403
+support-request-detail          GET   request  401     200|404 200|404 404|200 200     403     403     200     403
+support-request-approve         POST  request  401     403     409|404 403     403     403     403     409     403
+support-request-reject          POST  request  401     403     400|404 403     403     403     403     400     403
+support-request-ordered         POST  request  401     200|404 200|404 404|200 403     403     403     200     403
+support-request-from-stock      POST  request  401     200|404 200|404 404|200 403     403     403     200     403
 # The world has no second-hand stock: refused as a conflict (409), changing nothing.
-support-request-from-secondhand POST  request  401     409|404 409|404 404|409 403     403     403     409
-gift-second-hand                POST  gift     401     400|404 400|404 404|400 403     403     403     400
-stock-donation-list             POST  -        401     400     400     400     403     403     403     400
-secondhand-school-list          GET   -        401     200     200     200     200     403     403     200
-branded-item-list               GET   -        401     403     200     403     403     403     403     200
-support-request-handed-over     POST  request  401     409|404 409|404 404|409 403     403     403     409
+support-request-from-secondhand POST  request  401     409|404 409|404 404|409 403     403     403     409     403
+gift-second-hand                POST  gift     401     400|404 400|404 404|400 403     403     403     400     403
+stock-donation-list             POST  -        401     400     400     400     403     403     403     400     403
+secondhand-school-list          GET   -        401     200     200     200     200     403     403     200     403
+branded-item-list               GET   -        401     403     200     403     403     403     403     200     403
+support-request-handed-over     POST  request  401     409|404 409|404 404|409 403     403     403     409     403
 
 # --- API: signposting ------------------------------------------------------------------------------
-agency-list                     GET   -        401     200     200     200     403     403     403     200
-agency-detail                   GET   agency   401     200     200     200     403     403     403     200
-signpost-list                   GET   -        401     200     200     200     403     403     403     200
-signpost-list                   POST  -        401     400     400     400     403     403     403     400
-signpost-detail                 GET   signpost 401     200|404 200|404 404|200 403     403     403     200
-signpost-outcome                POST  signpost 401     400|404 400|404 404|400 403     403     403     400
+agency-list                     GET   -        401     200     200     200     403     403     403     200     403
+agency-detail                   GET   agency   401     200     200     200     403     403     403     200     403
+signpost-list                   GET   -        401     200     200     200     403     403     403     200     403
+signpost-list                   POST  -        401     400     400     400     403     403     403     400     403
+signpost-detail                 GET   signpost 401     200|404 200|404 404|200 403     403     403     200     403
+signpost-outcome                POST  signpost 401     400|404 400|404 404|400 403     403     403     400     403
 
 # --- API: finance --------------------------------------------------------------------------------
-fund-list                       GET   -        401     403     403     403     200     403     403     200
-fund-detail                     GET   fund     401     403     403     403     200     403     403     200
-fund-summary                    GET   fund     401     403     403     403     200     403     403     200
-ledger-entry-list               GET   -        401     403     403     403     200     403     403     200
-ledger-entry-detail             GET   entry    401     403     403     403     200     403     403     200
-ledger-entry-reverse            POST  entry    401     403     403     403     400     403     403     400
-donation-list                   GET   -        401     403     403     403     200     403     403     200
-donation-list                   POST  -        401     403     403     403     400     403     403     400
-donation-detail                 GET   donation 401     403     403     403     200     403     403     200
-pledge-list                     GET   -        401     403     403     403     200     403     403     200
-pledge-list                     POST  -        401     403     403     403     400     403     403     400
-pledge-detail                   GET   pledge   401     403     403     403     200     403     403     200
-spend-request-list              GET   -        401     403     403     403     200     403     403     200
-spend-request-detail            GET   spend    401     403     403     403     200     403     403     200
-spend-request-approve           POST  spend    401     403     403     403     200     403     403     403
-spend-request-reject            POST  spend    401     403     403     403     400     403     403     403
-spend-request-send-back         POST  spend    401     403     403     403     400     403     403     403
-gift-aid-declaration-list       GET   -        401     403     403     403     200     403     403     200
-gift-aid-declaration-list       POST  -        401     403     403     403     400     403     403     400
-gift-aid-declaration-detail     GET   giftdecl  401     403     403     403     200     403     403     200
-gift-aid-declaration-cancel     POST  giftdecl  401     403     403     403     400     403     403     400
+fund-list                       GET   -        401     403     403     403     200     403     403     200     403
+fund-detail                     GET   fund     401     403     403     403     200     403     403     200     403
+fund-summary                    GET   fund     401     403     403     403     200     403     403     200     403
+ledger-entry-list               GET   -        401     403     403     403     200     403     403     200     403
+ledger-entry-detail             GET   entry    401     403     403     403     200     403     403     200     403
+ledger-entry-reverse            POST  entry    401     403     403     403     400     403     403     400     403
+donation-list                   GET   -        401     403     403     403     200     403     403     200     403
+donation-list                   POST  -        401     403     403     403     400     403     403     400     403
+donation-detail                 GET   donation 401     403     403     403     200     403     403     200     403
+pledge-list                     GET   -        401     403     403     403     200     403     403     200     403
+pledge-list                     POST  -        401     403     403     403     400     403     403     400     403
+pledge-detail                   GET   pledge   401     403     403     403     200     403     403     200     403
+spend-request-list              GET   -        401     403     403     403     200     403     403     200     403
+spend-request-detail            GET   spend    401     403     403     403     200     403     403     200     403
+spend-request-approve           POST  spend    401     403     403     403     200     403     403     403     403
+spend-request-reject            POST  spend    401     403     403     403     400     403     403     403     403
+spend-request-send-back         POST  spend    401     403     403     403     400     403     403     403     403
+gift-aid-declaration-list       GET   -        401     403     403     403     200     403     403     200     403
+gift-aid-declaration-list       POST  -        401     403     403     403     400     403     403     400     403
+gift-aid-declaration-detail     GET   giftdecl  401     403     403     403     200     403     403     200     403
+gift-aid-declaration-cancel     POST  giftdecl  401     403     403     403     400     403     403     400     403
 # Preparing with nothing left to claim is refused (400); an empty move is a 400.
-gift-aid-claim-list             GET   -        401     403     403     403     200     403     403     200
-gift-aid-claim-list             POST  -        401     403     403     403     400     403     403     400
-gift-aid-claim-detail           GET   claim  401     403     403     403     200     403     403     200
-gift-aid-claim-submit           POST  claim  401     403     403     403     400     403     403     400
-gift-aid-claim-pay              POST  claim  401     403     403     403     400     403     403     400
-gift-aid-claim-withdraw         POST  claim  401     403     403     403     400     403     403     400
+gift-aid-claim-list             GET   -        401     403     403     403     200     403     403     200     403
+gift-aid-claim-list             POST  -        401     403     403     403     400     403     403     400     403
+gift-aid-claim-detail           GET   claim  401     403     403     403     200     403     403     200     403
+gift-aid-claim-submit           POST  claim  401     403     403     403     400     403     403     400     403
+gift-aid-claim-pay              POST  claim  401     403     403     403     400     403     403     400     403
+gift-aid-claim-withdraw         POST  claim  401     403     403     403     400     403     403     400     403
 
 # --- the admin site: its own pages, then a changelist and a change page per ModelAdmin ------------
-admin:index                     GET   -        AL      AL      AL      AL      AL      AL      AL      200
-admin:login                     GET   -        200     200     200     200     200     200     200     302
-admin:logout                    GET   -        302     302     302     302     302     302     302     405
-admin:password_change           GET   -        AL      AL      AL      AL      AL      AL      AL      200
-admin:password_change_done      GET   -        AL      AL      AL      AL      AL      AL      AL      200
-admin:autocomplete              GET   -        AL      AL      AL      AL      AL      AL      AL      403
-admin:jsi18n                    GET   -        AL      AL      AL      AL      AL      AL      AL      200
-admin:view_on_site              GET   ct_obj   AL      AL      AL      AL      AL      AL      AL      404
-admin:app_list                  GET   app      AL      AL      AL      AL      AL      AL      AL      200
-admin:auth_user_password_change GET   user     AL      AL      AL      AL      AL      AL      AL      200
-admin:auth_group                MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:authtoken_tokenproxy      MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:axes_accessattempt        MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:axes_accesslog            MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:axes_accessfailurelog     MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:support_school            MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:support_partnercharity    MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:support_membership        MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:support_family            MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:support_pupil             MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:support_policy            MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:support_familyduplicate   MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:support_pupilimport       MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:support_auditevent        MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:funds_fund               MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:funds_donation          MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:funds_ledgerentry       MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:auth_user                 MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:vouchers_vouchertype      MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:vouchers_voucher          MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:vouchers_redemption       MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:uniform_uniformitem       MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:uniform_welcomepack       MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:uniform_gift              MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:uniform_stocklevel        MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:uniform_stockmovement     MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:signposting_agency        MODEL -        AL      AL      AL      AL      AL      AL      AL      200
-admin:deliveries_deliveredservice MODEL -      AL      AL      AL      AL      AL      AL      AL      200
+admin:index                     GET   -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:login                     GET   -        200     200     200     200     200     200     200     302     200
+admin:logout                    GET   -        302     302     302     302     302     302     302     405     302
+admin:password_change           GET   -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:password_change_done      GET   -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:autocomplete              GET   -        AL      AL      AL      AL      AL      AL      AL      403     AL
+admin:jsi18n                    GET   -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:view_on_site              GET   ct_obj   AL      AL      AL      AL      AL      AL      AL      404     AL
+admin:app_list                  GET   app      AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:auth_user_password_change GET   user     AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:auth_group                MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:authtoken_tokenproxy      MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:axes_accessattempt        MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:axes_accesslog            MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:axes_accessfailurelog     MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:support_school            MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:support_partnercharity    MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:support_membership        MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:support_family            MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:support_pupil             MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:support_policy            MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:support_familyduplicate   MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:support_pupilimport       MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:support_auditevent        MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:funds_fund               MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:funds_donation          MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:funds_ledgerentry       MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:auth_user                 MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:vouchers_vouchertype      MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:vouchers_voucher          MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:vouchers_redemption       MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:uniform_uniformitem       MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:uniform_welcomepack       MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:uniform_gift              MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:uniform_stocklevel        MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:uniform_stockmovement     MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:signposting_agency        MODEL -        AL      AL      AL      AL      AL      AL      AL      200     AL
+admin:deliveries_deliveredservice MODEL -      AL      AL      AL      AL      AL      AL      AL      200     AL
 """
 # fmt: on
 
@@ -657,6 +662,8 @@ def forbidden_marks(world, role: str) -> set[str]:
         "charity_1": marks_b | {PARTNER_2, DONOR},
         "charity_2": marks_a | {PARTNER_1, DONOR},
         "admin": set(),
+        # Aggregates only: no family, pupil, code, partner's counter, school's item or donor.
+        "trustee": marks_a | marks_b | {PARTNER_1, PARTNER_2, DONOR, MARK_A, MARK_B},
     }[role]
 
 

@@ -257,6 +257,10 @@ def test_every_answer_holds_only_fields_the_table_lets_the_caller_see(world, sha
                     problems.append(f"{role} got {key} at {url}")
                 if role == "finance" and key in CASE.get(model._meta.label, set()):
                     problems.append(f"finance got {key} at {url}")
+    if role == "trustee":
+        # Aggregates only (issue 18): no API list answers a trustee at all.
+        assert not checked, problems
+        return
     assert checked, "no answer was read"
     assert not problems, "\n".join(problems)
 

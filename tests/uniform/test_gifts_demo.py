@@ -31,13 +31,15 @@ def test_it_seeds_items_packs_and_stock_for_every_demo_school_once():
     out = StringIO()
     call_command("seed_demo", stdout=out)
     assert "Welcome uniform: items, a welcome pack and opening stock at 11 schools" in out.getvalue()
+    # Last year's intake had its packs handed over (the impact report's coverage); none yet this year.
+    assert Gift.objects.filter(academic_year=this_year() - 1, status=Gift.Status.HANDED_OVER).exists()
     for school in School.objects.exclude(phase=Phase.ALTERNATIVE):
         pack = WelcomePack.objects.get(school=school)
         assert pack.year_group == (0 if school.phase == Phase.PRIMARY else 7)
         assert pack.items.count() == 4
         assert UniformItem.objects.filter(school=school, kind="uniform").exclude(supplier="").count() == 4
     assert StockLevel.objects.filter(quantity__gt=0).exists()
-    assert not Gift.objects.exists()
+    assert not Gift.objects.filter(academic_year=this_year()).exists()
     # Welcome packs are paid from the trust's welcome budget; coats and shoes from the standby fund,
     # some committed, some handed over (actual), and one uniform request waiting for finance.
     assert set(WelcomePack.objects.values_list("fund__name", flat=True)) == {"Welcome uniform budget"}

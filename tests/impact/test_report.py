@@ -1,0 +1,231 @@
+"""The impact report's figures against a hand-counted fixture, and the one suppression rule.
+
+Academic year 2025–26 (1 September 2025 to 31 August 2026), beside 2024–25.
+
+School A: families A1..A5 each got a food parcel voucher on 10 October 2025 (all redeemed, after 1, 2, 3,
+4 and 5 days); A1 also a white goods voucher and a coat for its pupil. A6 had a voucher in March 2025 (the
+year before) and a cancelled one in 2025–26 (not counted). A7..A9 got nothing. Family AB has a pupil at
+each school; its voucher was given at school B, so only its pupil at B counts as supported.
+School B: families B1..B3 and AB got food parcel vouchers (B1's expired unused): 4 families.
+"""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from impact import suppression as sup
+from impact.selectors import impact_report
+from support.models import Enrolment, PupilAttendance, Role, Service
+from tests.factories import FamilyFactory, PupilFactory, SchoolFactory, make_user
+from tests.vouchers.factories import RedemptionFactory, VoucherFactory, VoucherTypeFactory
+from uniform.models import ItemKind, SupportRequest
+from vouchers.models import Voucher
+
+pytestmark = pytest.mark.django_db
+YEAR = 2025
+
+
+def at(day: datetime.date, hour: int = 10) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+
+
+def issue(voucher_type, family, school, day, *, state=Voucher.State.ISSUED):
+    voucher = VoucherFactory(voucher_type=voucher_type, family=family, school=school)
+    cancelled = at(day) if state == Voucher.State.CANCELLED else None
+    Voucher.objects.filter(pk=voucher.pk).update(issued_at=at(day), state=state, cancelled_at=cancelled)
+    voucher.refresh_from_db()
+    return voucher
+
+
+def redeem(voucher, after_days: int):
+    redemption = RedemptionFactory(voucher=voucher)
+    Voucher.objects.filter(pk=voucher.pk).update(state=Voucher.State.REDEEMED)
+    type(redemption).objects.filter(pk=redemption.pk).update(
+        redeemed_at=voucher.issued_at + datetime.timedelta(days=after_days)
+    )
+
+
+@pytest.fixture
+def world(db):
+    a = SchoolFactory(name="Alpha Primary Academy", urn="140901")
+    b = SchoolFactory(name="Beta Secondary Academy", urn="140902")
+    food = VoucherTypeFactory(service=Service.FOOD_PARCEL)
+    goods = VoucherTypeFactory(service=Service.WHITE_GOODS, partner=food.partner, name="White goods")
+    families, pupils = {}, {}
+    for name in ("A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "A9"):
+        families[name] = FamilyFactory(lead_carer_name=f"Carer {name}")
+        pupils[name] = PupilFactory(family=families[name], school=a, year_group=4, fsm=name <= "A5")
+    for name in ("B1", "B2", "B3"):
+        families[name] = FamilyFactory(lead_carer_name=f"Carer {name}")
+        pupils[name] = PupilFactory(family=families[name], school=b, year_group=8)
+    families["AB"] = FamilyFactory(lead_carer_name="Carer AB")
+    pupils["AB-a"] = PupilFactory(family=families["AB"], school=a, year_group=4)
+    pupils["AB-b"] = PupilFactory(family=families["AB"], school=b, year_group=8)
+    Enrolment.objects.update(joined=datetime.date(2020, 9, 1))
+
+    october = datetime.date(2025, 10, 10)
+    for days, name in enumerate(("A1", "A2", "A3", "A4", "A5"), start=1):
+        redeem(issue(food, families[name], a, october), days)
+    issue(goods, families["A1"], a, october)
+    issue(food, families["A6"], a, datetime.date(2025, 3, 1))
+    issue(food, families["A6"], a, october, state=Voucher.State.CANCELLED)
+    issue(food, families["B1"], b, october, state=Voucher.State.EXPIRED)
+    for name in ("B2", "B3", "AB"):
+        issue(food, families[name], b, october)
+    staff = make_user("pastoral_a", Role.PASTORAL, schools=[a])
+    coat = SupportRequest.objects.create(
+        pupil=pupils["A1"],
+        school=a,
+        kind=ItemKind.COAT,
+        size="7-8",
+        reason="Torn",
+        period=YEAR,
+        status=SupportRequest.Status.HANDED_OVER,
+        requested_by=staff,
+        handed_over_at=at(datetime.date(2025, 11, 3)),
+        cost_pence=2200,
+    )
+    type(pupils["A1"]).objects.filter(pk=pupils["A1"].pk).update(in_need=True)
+    # Attendance: the supported (first support in the autumn term) the summer before and the spring after.
+    for name in ("A1", "A2", "A3", "A4", "A5"):
+        PupilAttendance.objects.create(
+            pupil=pupils[name], school=a, academic_year=2024, term=3, percent=Decimal("88")
+        )
+        PupilAttendance.objects.create(
+            pupil=pupils[name], school=a, academic_year=2025, term=2, percent=Decimal("95")
+        )
+    for name in ("A6", "A7", "A8", "A9", "AB-a"):
+        PupilAttendance.objects.create(
+            pupil=pupils[name], school=a, academic_year=2024, term=3, percent=Decimal("92")
+        )
+        PupilAttendance.objects.create(
+            pupil=pupils[name], school=a, academic_year=2025, term=2, percent=Decimal("93")
+        )
+    return {"a": a, "b": b, "coat": coat}
+
+
+@pytest.fixture
+def trustee(db):
+    return make_user("trustee", Role.TRUSTEE)
+
+
+def rows(part) -> dict[str, tuple[str, str]]:
+    return {row.label: (row.this.text, row.last.text) for section in part.sections for row in section.rows}
+
+
+def test_it_counts_each_family_and_pupil_once_across_kinds(world, trustee):
+    report = impact_report(user=trustee, year=YEAR)
+    trust, alpha, beta = (rows(part) for part in report.parts)
+    assert [part.name for part in report.parts] == [
+        "The trust",
+        "Alpha Primary Academy",
+        "Beta Secondary Academy",
+    ]
+    assert trust["Families supported"] == ("9", "fewer than 5")
+    assert trust["Pupils supported"] == ("9", "fewer than 5")
+    assert alpha["Families supported"] == ("5", "fewer than 5")
+    assert alpha["Pupils supported"] == ("5", "fewer than 5")
+    assert beta["Families supported"] == ("fewer than 5", "0")
+    assert trust["Food parcel vouchers: families"] == ("9", "fewer than 5")
+    assert trust["White goods vouchers: families"] == ("fewer than 5", "0")
+    assert trust["Coats: pupils"] == ("fewer than 5", "0")
+
+
+def test_it_reports_vouchers_take_up_and_days_to_redemption(world, trustee):
+    trust, alpha, beta = (rows(part) for part in impact_report(user=trustee, year=YEAR).parts)
+    assert alpha["Food parcel: issued"] == ("5", "fewer than 5")
+    assert alpha["Food parcel: take-up"] == ("100.0%", "not shown (small numbers)")
+    assert alpha["Food parcel: days from issue to redemption (average)"] == ("3.0 days", "–")
+    assert trust["Food parcel: issued"] == ("9", "fewer than 5")  # the cancelled one left out
+    assert trust["Food parcel: redeemed"] == ("5", "0")
+    assert trust["Food parcel: take-up"] == ("55.6%", "not shown (small numbers)")  # 0 of fewer than 5
+    assert trust["Food parcel: expired unused"] == ("fewer than 5", "0")
+    assert beta["Food parcel: take-up"] == ("not shown (small numbers)", "–")  # 0 of 4 issued
+
+
+def test_it_reports_reach_among_disadvantaged_pupils(world, trustee):
+    alpha = rows(impact_report(user=trustee, year=YEAR).parts[1])
+    assert alpha["Pupils eligible for free school meals: share supported"] == ("100.0%", "0.0%")  # 0 of the 5
+    assert alpha["All pupils: share supported"] == ("50.0%", "not shown (small numbers)")  # 5 of 10 on roll
+    assert alpha["All pupils: on roll"] == ("10", "10")
+
+
+def test_it_compares_attendance_with_similar_pupils_not_supported(world, trustee):
+    alpha = rows(impact_report(user=trustee, year=YEAR).parts[1])
+    assert alpha["Supported pupils with attendance before and after"] == ("5", "0")
+    assert alpha["Supported: attendance the term before first support"] == ("88.0%", "–")
+    assert alpha["Supported: attendance the term after first support"] == ("95.0%", "–")
+    assert alpha["Supported: persistently absent (under 90%) the term before"] == ("100.0%", "–")
+    assert alpha["Supported: persistently absent (under 90%) the term after"] == ("0.0%", "–")
+    assert alpha["Similar pupils not supported (same school and year group)"] == ("5", "0")
+    assert alpha["Not supported: attendance the same term before"] == ("92.0%", "–")
+    assert alpha["Not supported: attendance the same term after"] == ("93.0%", "–")
+
+
+def test_attendance_of_four_pupils_is_not_shown(world, trustee):
+    PupilAttendance.objects.filter(pupil__family__lead_carer_name="Carer A9").delete()
+    alpha = rows(impact_report(user=trustee, year=YEAR).parts[1])
+    assert alpha["Similar pupils not supported (same school and year group)"][0] == "fewer than 5"
+    assert alpha["Not supported: attendance the same term before"][0] == "not shown (small numbers)"
+
+
+def test_coats_for_pupils_in_need_are_a_share_hidden_when_small(world, trustee):
+    alpha = rows(impact_report(user=trustee, year=YEAR).parts[1])
+    assert alpha["Pupils flagged in need"] == ("fewer than 5", "fewer than 5")
+    assert alpha["Pupils in need who received a coat this winter"] == (
+        "not shown (small numbers)",
+        "not shown (small numbers)",
+    )
+
+
+def test_one_school_alone(world, trustee):
+    report = impact_report(user=trustee, year=YEAR, school_id=world["b"].pk)
+    assert [part.name for part in report.parts] == ["Beta Secondary Academy"]
+
+
+@pytest.mark.parametrize("role", [Role.PASTORAL, Role.LEAD])
+def test_it_is_refused_to_roles_without_impact_view(world, role):
+    user = make_user(f"someone_{role}", role, schools=[world["a"]])
+    with pytest.raises(PermissionDenied):
+        impact_report(user=user, year=YEAR)
+
+
+def test_finance_and_admins_read_it(world):
+    for user in (make_user("fin", Role.FINANCE), make_user("adm", Role.ADMIN, superuser=True)):
+        assert impact_report(user=user, year=YEAR).parts[0].name == "The trust"
+
+
+# --- The one rule -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n", "text", "value"),
+    [(0, "0", 0), (1, "fewer than 5", None), (4, "fewer than 5", None), (5, "5", 5), (1234, "1,234", 1234)],
+)
+def test_a_count_under_5_is_fewer_than_5(n, text, value):
+    shown = sup.count(n)
+    assert (shown.text, shown.value) == (text, value)
+    assert shown.suppressed == (value is None)
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "text"),
+    [
+        (4, 10, "not shown (small numbers)"),  # the part is suppressed
+        (5, 10, "50.0%"),
+        (5, 5, "100.0%"),
+        (0, 4, "not shown (small numbers)"),  # the whole is suppressed
+        (0, 5, "0.0%"),
+        (5, 0, "–"),
+    ],
+)
+def test_a_share_is_hidden_where_its_count_is_suppressed(part, whole, text):
+    assert sup.share(part, whole).text == text
+
+
+def test_an_average_is_hidden_for_four_and_shown_for_five():
+    assert sup.average(20, 4, unit=" days").text == "not shown (small numbers)"
+    assert sup.average(20, 5, unit=" days").text == "4.0 days"
