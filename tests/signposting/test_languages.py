@@ -183,3 +183,14 @@ def test_it_emails_english_only_to_a_family_with_no_other_language(speaks, colle
     assert body.count("Dear ") == 1
     assert body.count(college.phone) == 1
     assert body.startswith("Dear Anna Able,")
+
+
+def test_the_agency_page_tells_staff_which_language_the_sheet_comes_in(
+    client_for, pastoral_a, speaks, college
+):
+    url = reverse("signpost_create", args=[speaks("ur").pk, college.pk])
+    page = client_for(pastoral_a).get(url).content.decode()
+    assert 'id="sheet-language">Printed or e-mailed, their details come in English and in Urdu' in page
+    assert '<bdi lang="ur">اردو</bdi>' in page
+    speaks("other", "Somali")
+    assert 'id="sheet-language"' not in client_for(pastoral_a).get(url).content.decode()
