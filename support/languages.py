@@ -9,9 +9,11 @@ translation for (the export's value is kept in ``Family.language_noted`` so staf
 "Panjabi (Gurmukhi)") or the Department for Education's code ("POL", "PNJG", "URD") or an ISO code.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils import translation
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,19 @@ class FamilyLanguage(models.TextChoices):
 def family_language(code: str) -> Language | None:
     """The language a family receives beside English, or None (English, or one with no translation)."""
     return LANGUAGES.get(code or "")
+
+
+def in_family_language(code: str, english: str, translated: Callable[[], str], sep: str = "\n\n") -> str:
+    """``english``, then ``translated()`` made in the language ``code`` names when we translate into it.
+
+    Family-facing text is in English and the family's language (issue 19): a voucher's messages, the agency
+    sheet's e-mail. English only for English, "another language" or a language we have no translation for.
+    """
+    language = family_language(code)
+    if language is None:
+        return english
+    with translation.override(language.code):
+        return f"{english}{sep}{translated()}"
 
 
 def language_label(code: str, noted: str = "") -> str:

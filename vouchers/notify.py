@@ -14,14 +14,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from support.audit import audit_record
 from support.contacts import address_is_barred
 from support.jobs import enqueue_on_commit
-from support.languages import family_language
+from support.languages import in_family_language
 from vouchers.models import Delivery, Voucher, VoucherSend
 from vouchers.pdf import render_voucher_pdf
 from vouchers.sms import get_sms_backend
@@ -36,15 +36,8 @@ def evoucher_url(voucher: Voucher, *, site_url: str | None = None) -> str:
 def _in_family_language(
     voucher: Voucher, english: str, translated: Callable[[], str], sep: str = "\n\n"
 ) -> str:
-    """``english``, then ``translated()`` made in the family's language when it has one we translate into.
-
-    Family-facing text is in English and the family's language (issue 19); staff's stays English.
-    """
-    language = family_language(voucher.family.language)
-    if language is None:
-        return english
-    with translation.override(language.code):
-        return f"{english}{sep}{translated()}"
+    """``english``, then ``translated()`` in the family's language (``support.languages``)."""
+    return in_family_language(voucher.family.language, english, translated, sep)
 
 
 def _translated_voucher_text(voucher: Voucher, site_url: str) -> str:

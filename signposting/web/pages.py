@@ -20,6 +20,7 @@ from support.access import requires
 from support.confirm import confirmed
 from support.errors import SupportError
 from support.forms import form_error_from
+from support.languages import family_language
 from support.models import Family
 from support.permissions import has_perm
 from support.safeguarding import lead_names
@@ -120,6 +121,8 @@ def signpost_create(request: HttpRequest, family_pk: int, agency_pk: int | None 
             "agency": agency,
             "form": form,
             "consent_wording": services.referral_consent_wording(agency) if agency else "",
+            # The sheet (printed or e-mailed) says it all again in this language after the English.
+            "sheet_language": family_language(family.language),
         },
         status=400 if request.method == "POST" and not editing else 200,
     )

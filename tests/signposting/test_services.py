@@ -213,22 +213,3 @@ def test_the_sheet_is_a_pdf_naming_the_agency_and_no_pupil(family_a, college):
     assert "01632 960100" in text
     for pupil in family_a.pupils.all():
         assert pupil.legal_forename not in text
-
-
-def test_the_sheet_is_in_the_familys_language_when_it_has_one(family_a, college, monkeypatch):
-    from django.utils import translation
-
-    from signposting import sheet
-
-    seen = []
-    real = sheet._context
-
-    def spy(**kwargs):
-        seen.append(translation.get_language())
-        return real(**kwargs)
-
-    monkeypatch.setattr(sheet, "_context", spy)
-    sheet.agency_sheet_text(family=family_a, agency=college)
-    family_a.language = "cy"  # Family.language, where the project records it
-    sheet.agency_sheet_text(family=family_a, agency=college)
-    assert seen == ["en", "cy"]
