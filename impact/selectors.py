@@ -23,10 +23,12 @@ from support.models import School, Service
 from support.money import pounds
 from support.permissions import has_perm
 from uniform.models import ItemKind
+from uniform.selectors import secondhand_savings
 
 User = AbstractBaseUser | AnonymousUser | None
 
 FIRST_YEAR = 2015
+SAVED = "Saved by donated second-hand uniform (at new prices)"
 MEASURES = (
     "Families supported counts each family once, however many kinds of support it had. Pupils supported "
     "counts each pupil once: support given to a pupil, and a voucher given to a family for the family's "
@@ -285,9 +287,9 @@ def _attendance(key, now: YearFigures, before: YearFigures) -> Section:
     return section
 
 
-def _fund(school_id, now: YearFigures, before: YearFigures, summaries, pledges) -> Section:
-    """The standby fund: trust-wide income, pledges, spend by category, per pupil supported, committed;
-    for a school, its spend and commitments."""
+def _fund(school_id, now: YearFigures, before: YearFigures, summaries, pledges, savings) -> Section:
+    """The standby fund: trust-wide income, pledges, spend by category, per pupil supported, committed,
+    and what donated second-hand uniform saved it; for a school, its spend, commitments and saving."""
     section = Section("fund", "The standby fund", note="Money is the fund's own and is shown in full.")
 
     def money(pence: int) -> Shown:
@@ -329,6 +331,7 @@ def _fund(school_id, now: YearFigures, before: YearFigures, summaries, pledges) 
                 *(money(s.committed_pence) for s in summaries),
             )
         )
+        section.rows.append(Row(SAVED, *(money(sum(saved.values())) for saved in savings)))
         return section
     figures = [{row.school_id: row for row in s.schools}.get(school_id) for s in summaries]
     section.rows.append(Row("Spent at this school", *(money(f.spent_pence if f else 0) for f in figures)))
@@ -344,6 +347,7 @@ def _fund(school_id, now: YearFigures, before: YearFigures, summaries, pledges) 
     section.rows.append(
         Row("Committed, not yet spent", *(money(f.committed_pence if f else 0) for f in figures))
     )
+    section.rows.append(Row(SAVED, *(money(saved.get(school_id, 0)) for saved in savings)))
     return section
 
 
@@ -353,7 +357,7 @@ def _none():
     return Counts()
 
 
-def _part(name: str, key, now: YearFigures, before: YearFigures, summaries, pledges) -> Part:
+def _part(name: str, key, now: YearFigures, before: YearFigures, summaries, pledges, savings) -> Part:
     return Part(
         name=name,
         school_id=key,
@@ -363,7 +367,7 @@ def _part(name: str, key, now: YearFigures, before: YearFigures, summaries, pled
             _welcome(key, now, before),
             _coats(key, now, before),
             _vouchers(key, now, before),
-            _fund(key, now, before, summaries, pledges),
+            _fund(key, now, before, summaries, pledges, savings),
             _attendance(key, now, before),
         ],
     )
@@ -378,12 +382,14 @@ def impact_report(*, user: User, year: int, school_id: int | None = None) -> Imp
     fund = default_fund()
     summaries = [fund_year_summary(fund=fund, year=y) for y in (year, year - 1)]
     pledges = [pledges_due_and_received(fund=fund, start=f.start, end=f.end) for f in (now, before)]
-    parts = [_part("The trust", TRUST, now, before, summaries, pledges)]
+    # What donated second-hand uniform saved the fund, per school, at the items' new prices.
+    savings = [secondhand_savings(f.start, f.end) for f in (now, before)]
+    parts = [_part("The trust", TRUST, now, before, summaries, pledges, savings)]
     schools = School.objects.filter(is_active=True).order_by("name")
     if school_id is not None:
         schools = schools.filter(pk=school_id)
         parts = []
-    parts += [_part(school.name, school.pk, now, before, summaries, pledges) for school in schools]
+    parts += [_part(school.name, school.pk, now, before, summaries, pledges, savings) for school in schools]
     chart_rows = []
     for kind in _given(now, before):
         this, last = now.by_kind.get((TRUST, kind.key)), before.by_kind.get((TRUST, kind.key))

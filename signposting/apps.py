@@ -14,6 +14,13 @@ class SignpostingConfig(AppConfig):
         merges.register()
         visibility.register()
 
+    def impact_support_kinds(self) -> list:
+        """Signposts and referrals, counted by the trust's impact report (which reads this at start-up,
+        so signposting never imports it)."""
+        from signposting.selectors import support_events
+
+        return [("signposting", "Signposting and referrals", support_events)]
+
     def demo_seed(self) -> list[str]:
         from signposting.demo import signposting_demo_seed
 

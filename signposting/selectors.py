@@ -9,6 +9,7 @@ import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, F, IntegerField, Q, QuerySet, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from signposting.models import Agency, Signpost
@@ -68,7 +69,12 @@ def follow_ups_due(user: User, *, today: datetime.date | None = None) -> QuerySe
 def support_events(start: datetime.date, end: datetime.date) -> QuerySet:
     """For the trust's impact report (aggregates only, never shown per family): one row per signpost,
     referral, Early Help assessment or team around the family given from ``start`` to ``end`` inclusive,
-    as values ``family_id, pupil_id (None), school_id, on``."""
-    return Signpost.objects.filter(given_on__gte=start, given_on__lte=end).values(
-        "family_id", "school_id", pupil_id=Value(None, output_field=IntegerField()), on=F("given_on")
+    as tuples ``family_id, pupil_id (None: it is for the family), school_id, on`` — the shape every kind
+    of support gives the report, which unions them in SQL."""
+    return (
+        Signpost.objects.filter(given_on__gte=start, given_on__lte=end)
+        .order_by()
+        # A typed NULL: PostgreSQL types a UNION's column from its branches.
+        .annotate(pupil_ref=Cast(Value(None), IntegerField()), on=F("given_on"))
+        .values_list("family_id", "pupil_ref", "school_id", "on")
     )

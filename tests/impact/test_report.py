@@ -229,3 +229,44 @@ def test_a_share_is_hidden_where_its_count_is_suppressed(part, whole, text):
 def test_an_average_is_hidden_for_four_and_shown_for_five():
     assert sup.average(20, 4, unit=" days").text == "not shown (small numbers)"
     assert sup.average(20, 5, unit=" days").text == "4.0 days"
+
+
+def test_signposting_counts_as_support_once_with_the_rest(world, trustee):
+    from signposting.models import Agency, Signpost
+
+    college = Agency.objects.create(name="Riverton College", helps_with="Adult learning")
+    staff = type(world["coat"].requested_by).objects.get(username="pastoral_a")
+    family_b1 = Voucher.objects.filter(school=world["b"], state=Voucher.State.EXPIRED).get().family
+    new_family = FamilyFactory(lead_carer_name="Carer S")
+    PupilFactory(family=new_family, school=world["b"], year_group=8)
+    Enrolment.objects.update(joined=datetime.date(2020, 9, 1))
+    for family in (family_b1, new_family):  # B1 had a voucher already; S only this signpost
+        Signpost.objects.create(
+            family=family, school=world["b"], agency=college, kind=Signpost.Kind.SIGNPOST,
+            given_on=datetime.date(2026, 1, 12), recorded_by=staff, recorded_at=timezone.now(),
+        )  # fmt: skip
+    trust, _alpha, beta = (rows(part) for part in impact_report(user=trustee, year=YEAR).parts)
+    assert trust["Families supported"] == ("10", "fewer than 5")  # 9 before, and S: B1 counted once
+    assert beta["Families supported"] == ("5", "0")
+    assert trust["Signposting and referrals: families"] == ("fewer than 5", "0")
+
+
+def test_what_second_hand_uniform_saved_is_in_the_fund_section(world, trustee, monkeypatch):
+    import impact.selectors
+
+    calls = []
+
+    def savings(start, end):
+        calls.append((start, end))
+        return {world["a"].pk: 45_00, world["b"].pk: 20_00} if start.year == YEAR else {}
+
+    monkeypatch.setattr(impact.selectors, "secondhand_savings", savings)
+    trust, alpha, beta = (rows(part) for part in impact_report(user=trustee, year=YEAR).parts)
+    saved = impact.selectors.SAVED
+    assert trust[saved] == ("£65.00", "£0.00")
+    assert alpha[saved] == ("£45.00", "£0.00")
+    assert beta[saved] == ("£20.00", "£0.00")
+    assert calls == [
+        (datetime.date(2025, 9, 1), datetime.date(2026, 8, 31)),
+        (datetime.date(2024, 9, 1), datetime.date(2025, 8, 31)),
+    ]

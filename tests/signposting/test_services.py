@@ -149,9 +149,7 @@ def test_support_events_are_one_row_each_in_the_dates(family_a, pastoral_a, coll
     rows = list(
         selectors.support_events(TODAY - datetime.timedelta(days=60), TODAY - datetime.timedelta(days=1))
     )
-    assert rows == [
-        {"family_id": family_a.pk, "pupil_id": None, "school_id": school_a.pk, "on": one.given_on}
-    ]
+    assert rows == [(family_a.pk, None, school_a.pk, one.given_on)]
     assert len(selectors.support_events(TODAY - datetime.timedelta(days=60), TODAY)) == 2
 
 
