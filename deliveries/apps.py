@@ -20,6 +20,13 @@ class DeliveriesConfig(AppConfig):
         # A delivered service is referred, not issued as a counter code.
         register_not_for_vouchers(lambda: DeliveredService.objects.values("voucher_type_id"))
 
+    def impact_support_kinds(self) -> list:
+        """White goods and furniture delivered, counted by the trust's impact report (which reads this at
+        start-up, so deliveries never imports it)."""
+        from deliveries.selectors import delivery_support_events
+
+        return [("delivered", "White goods and furniture delivered", delivery_support_events)]
+
     def demo_seed(self) -> list[str]:
         from deliveries.demo import deliveries_demo_seed
 

@@ -4,7 +4,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Min, QuerySet
+from django.db.models import F, IntegerField, Min, QuerySet, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from deliveries.models import CatalogueItem, DeliveredService, Referral
@@ -101,4 +102,17 @@ def service_capacity(service: DeliveredService, *, today: datetime.date | None =
         pause_note=service.pause_note if paused else "",
         waiting=referrals.filter(state=Referral.State.WAITING).count(),
         waiting_since=waiting["since"],
+    )
+
+
+def delivery_support_events(start: datetime.date, end: datetime.date) -> QuerySet:
+    """For the trust's impact report (aggregates only): one row per item delivered from ``start`` to
+    ``end`` inclusive, as tuples ``family_id, pupil_id (None: it is for the family), school_id, on``."""
+    return (
+        Referral.objects.filter(
+            state=Referral.State.DELIVERED, delivered_on__gte=start, delivered_on__lte=end
+        )
+        .order_by()
+        .annotate(pupil_ref=Cast(Value(None), IntegerField()), on=F("delivered_on"))
+        .values_list("family_id", "pupil_ref", "school_id", "on")
     )

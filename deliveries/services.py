@@ -23,7 +23,7 @@ from support.consents import family_consent_require
 from support.contacts import family_recipient
 from support.errors import ConflictError, SupportError
 from support.jobs import enqueue_on_commit
-from support.languages import family_language
+from support.languages import family_language, in_family_language
 from support.models import Enrolment, Family, School
 from support.scopes import require_school, scope_for
 
@@ -370,10 +370,8 @@ def _queue_message(referral: Referral, kind: str) -> ReferralMessage | None:
     # English, then the family's own language where we translate into it (as the vouchers' messages).
     language = family_language(family.language)
     with translation.override("en"):
-        body = message_text(referral, kind)
-    if language is not None:
-        with translation.override(language.code):
-            body = f"{body}\n\n{message_text(referral, kind)}"
+        english = message_text(referral, kind)
+    body = in_family_language(family.language, english, lambda: message_text(referral, kind))
     message, made = ReferralMessage.objects.get_or_create(
         referral=referral,
         kind=kind,

@@ -294,3 +294,19 @@ def test_it_refuses_when_no_contact_may_be_told(refer, white_goods, family_a, pa
         refer(item(white_goods, "Cooker"))
     assert exc.value.code == "no_allowed_contact"
     assert not Referral.objects.exists()
+
+
+def test_only_what_was_delivered_counts_for_the_impact_report(refer, white_goods, furniture, charity_staff):
+    from deliveries.selectors import delivery_support_events
+    from impact.registry import support_kinds
+
+    cooker, bed = refer(item(white_goods, "Cooker"), item(furniture, "Bed"))
+    services.referral_accept(referral=cooker, actor=charity_staff, expected_on=TODAY)
+    services.referral_deliver(
+        referral=cooker, actor=charity_staff, delivered_on=TODAY, delivered_what="Cooker"
+    )
+    services.referral_accept(referral=bed, actor=charity_staff, expected_on=TODAY)  # not yet delivered
+    week = (TODAY - datetime.timedelta(days=7), TODAY)
+    assert list(delivery_support_events(*week)) == [(cooker.family_id, None, cooker.school_id, TODAY)]
+    assert not delivery_support_events(TODAY + datetime.timedelta(days=1), TODAY + datetime.timedelta(days=8))
+    assert "delivered" in {kind.key for kind in support_kinds()}
