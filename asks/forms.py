@@ -6,10 +6,12 @@ from django.utils.translation import gettext_lazy as _
 
 from asks.models import AskKind, ContactWay
 from asks.services import CLOSE_LIMIT, LIMITS, REPLY_LIMIT
+from signposting.models import Agency
 from support.contacts import EMAIL, SMS
 from support.forms import GovukErrorsMixin
 from support.models import Pupil
 from support.money import pounds
+from support.safeguarding import NOTE_MAX_LENGTH
 from uniform.models import SupportRequest, UniformItem
 from uniform.sizes import size_choices
 from vouchers.models import ReferralReason, VoucherType
@@ -127,6 +129,32 @@ class VoucherForm(GovukErrorsMixin, forms.Form):
     def __init__(self, *args, types, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["voucher_type"].queryset = types
+
+
+class SignpostForm(GovukErrorsMixin, forms.Form):
+    """An agency from the directory of the family's schools (safeguarding services are listed, and choosing
+    one shows signposting's guidance instead) and how the family gets its details."""
+
+    agency = forms.ModelChoiceField(
+        queryset=Agency.objects.none(), label="Agency", empty_label="Choose an agency",
+        widget=forms.Select(attrs=SELECT), error_messages={"required": "Choose the agency"},
+    )  # fmt: skip
+    send = forms.ChoiceField(
+        choices=[("", "Print the agency's sheet after recording it"), (EMAIL, "E-mail the agency's sheet")],
+        required=False, label="How the family gets the details", widget=forms.Select(attrs=SELECT),
+        help_text="A signpost shares nothing with the agency: the family contacts it themselves. An ask "
+        "is not consent to a referral.",
+    )  # fmt: skip
+    note = forms.CharField(
+        required=False, label="Note (optional)", max_length=NOTE_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"class": "govuk-input"}),
+    )  # fmt: skip
+
+    def __init__(self, *args, agencies, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["agency"]
+        field.queryset = agencies
+        field.label_from_instance = lambda a: f"{a.name} (safeguarding)" if a.safeguarding else a.name
 
 
 class ReplyForm(GovukErrorsMixin, forms.Form):

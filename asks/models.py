@@ -61,6 +61,7 @@ class Ask(models.Model):
         NONE = "", "None yet"
         REQUEST = "request", "Turned into a request"
         VOUCHER = "voucher", "Turned into a voucher"
+        SIGNPOST = "signpost", "Turned into a signpost"
         REPLY = "reply", "Replied"
         CLOSED = "closed", "Closed with a reason"
 

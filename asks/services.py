@@ -11,6 +11,9 @@ Decisions:
 - **Replies go only to a contact the school already holds** with parental responsibility and no
   restriction (``support.contacts.family_recipient``), re-checked when the message is sent; the
   address the person typed is never used. With no such contact the lead closes the ask with a reason.
+- **A signpost, never a referral**: an ask establishes no consent to share the family's details, so the
+  lead can only give the family an agency's details (signposting's ``signpost_record``, kind signpost);
+  a safeguarding service is refused with signposting's guidance and nothing is recorded.
 - **Audit** records ids, kinds and states, never the names or message typed (they are purged with the
   ask after ``ASKS_RETENTION_DAYS``).
 """
@@ -26,6 +29,9 @@ from django.utils import timezone
 
 from asks.models import Ask, AskKind, AskLink, ContactWay
 from asks.transitions import ASK_FLOW
+from signposting.models import Agency, Signpost
+from signposting.selectors import agencies_for_family
+from signposting.services import agency_sheet_email, signpost_check, signpost_record
 from support.audit import audit_record
 from support.contacts import EMAIL, SMS, family_recipient
 from support.errors import SupportError
@@ -186,6 +192,59 @@ def ask_to_voucher(
     )
     _finish(ask, actor=actor, move="to-voucher", outcome=Ask.Outcome.VOUCHER, ref=f"voucher:{voucher.pk}")
     return voucher
+
+
+SIGNPOST_SEND = ("", EMAIL)
+
+
+def _signpost_given(ask: Ask, actor: AbstractBaseUser, agency: Agency | None, note: str) -> dict:
+    if agency is None:
+        raise SupportError("Choose the agency.", field="agency")
+    # Only the agencies signposting's choose page offers for this family (its schools' directory).
+    if not agencies_for_family(actor, ask.family).filter(pk=agency.pk).exists():
+        raise SupportError("Choose an agency from the directory for this family's schools.", field="agency")
+    return {
+        "family": ask.family, "kind": Signpost.Kind.SIGNPOST, "agency": agency, "school": ask.school,
+        "note": note,
+    }  # fmt: skip
+
+
+def ask_signpost_check(
+    *, ask: Ask, actor: AbstractBaseUser, agency: Agency | None, note: str = "", send: str = ""
+) -> dict:
+    """Every rule of ``ask_to_signpost``, writing nothing (the check page asks it first): signposting's
+    ``signpost_check`` values, or a SupportError naming the field (a safeguarding service: its guidance)."""
+    require_school(actor, ask.school_id, lead=True)
+    ASK_FLOW.check(ask, "to-signpost")
+    if send not in SIGNPOST_SEND:
+        raise SupportError("Choose how the family gets the agency's details.", field="send")
+    return signpost_check(actor=actor, **_signpost_given(ask, actor, agency, note))
+
+
+@transaction.atomic
+def ask_to_signpost(
+    *,
+    ask: Ask,
+    actor: AbstractBaseUser,
+    agency: Agency | None,
+    note: str = "",
+    send: str = "",
+    now: datetime.datetime | None = None,
+) -> Signpost:
+    """Turn a matched ask into a signpost for the matched family: the agency's details given, nothing
+    shared (never a referral: an ask establishes no consent). Recorded through signposting's
+    ``signpost_record`` (its rules and audit) at the ask's school. With ``send="email"`` the agency's sheet
+    is e-mailed to the family's allowed contact too (signposting's ``agency_sheet_email``; refused, with
+    nothing recorded, when there is none: print the sheet instead). Returns the signpost."""
+    ask = _locked(ask, actor)
+    ASK_FLOW.check(ask, "to-signpost")
+    if send not in SIGNPOST_SEND:
+        raise SupportError("Choose how the family gets the agency's details.", field="send")
+    signpost = signpost_record(actor=actor, now=now, **_signpost_given(ask, actor, agency, note))
+    if send == EMAIL:
+        agency_sheet_email(family=ask.family, agency=agency, actor=actor)
+    _finish(ask, actor=actor, move="to-signpost", outcome=Ask.Outcome.SIGNPOST, ref=f"signpost:{signpost.pk}")
+    return signpost
 
 
 CHANNELS = {ContactWay.EMAIL: EMAIL, ContactWay.TEXT: SMS}

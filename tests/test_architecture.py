@@ -27,7 +27,7 @@ FORBIDDEN = {
     "uniform": {"vouchers", "signposting", "asks", "deliveries", "impact", "config"},
     # Signposting uses only the core.
     "signposting": {"funds", "vouchers", "uniform", "asks", "deliveries", "impact", "config"},
-    # asks may use the core, uniform's and vouchers' services; nothing imports asks.
+    # asks may use the core, uniform's, vouchers' and signposting's services; nothing imports asks.
     "asks": {"funds", "deliveries", "impact", "config"},
     # Delivered services build on vouchers, funds and the core; nothing imports them.
     "deliveries": {"uniform", "signposting", "asks", "impact", "config"},

@@ -7,11 +7,13 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from asks import services
-from asks.forms import CloseForm, MatchForm, ReplyForm, RequestForm, VoucherForm
+from asks.forms import CloseForm, MatchForm, ReplyForm, RequestForm, SignpostForm, VoucherForm
 from asks.models import Ask
 from asks.selectors import ask_schools_visible_to, asks_open_for, asks_visible_to
 from asks.transitions import ASK_FLOW
+from signposting.selectors import agencies_for_family, signposts_visible_to
 from support.access import requires
+from support.confirm import confirm_page, confirmed
 from support.contacts import family_recipient
 from support.errors import SupportError
 from support.forms import form_error_from
@@ -25,6 +27,7 @@ ACTIONS = {
     "match": "match",
     "request": "to-request",
     "voucher": "to-voucher",
+    "signpost": "to-signpost",
     "reply": "reply",
     "close": "close",
 }
@@ -56,6 +59,9 @@ def _forms(request: HttpRequest, ask: Ask, data=None, action: str = "") -> dict:
             )
             forms["request"] = RequestForm(bound("request"), items=items, prefix="request")
         forms["voucher"] = VoucherForm(bound("voucher"), types=voucher_types_available(), prefix="voucher")
+        forms["signpost"] = SignpostForm(
+            bound("signpost"), agencies=agencies_for_family(user, ask.family), prefix="signpost"
+        )
         forms["reply"] = ReplyForm(bound("reply"), prefix="reply")
     return forms
 
@@ -68,6 +74,12 @@ def _render(request: HttpRequest, ask: Ask, forms: dict, *, status: int = 200) -
             for label, channel in (("E-mail", "email"), ("Text message", "sms"))
         ]
     context = {"ask": ask, "forms": forms, "recipients": recipients, "open": ask.is_open}
+    if ask.outcome == Ask.Outcome.SIGNPOST:
+        # The signpost the ask became, as the lead may see it: its page and the sheet to print.
+        _, _, ref = ask.outcome_ref.partition(":")
+        context["signpost"] = (
+            signposts_visible_to(request.user).select_related("agency").filter(pk=ref or None).first()
+        )
     return render(request, "asks/detail.html", context, status=status)
 
 
@@ -99,11 +111,50 @@ def _act(request: HttpRequest, ask: Ask, action: str, form) -> str:
             referral_reason=data["referral_reason"],
         )  # fmt: skip
         return "Voucher issued."
+    if action == "signpost":
+        signpost = services.ask_to_signpost(
+            ask=ask, actor=request.user, agency=data["agency"], note=data["note"], send=data["send"]
+        )
+        sent = " and its sheet e-mailed to the family's contact" if data["send"] else ""
+        return f"Signposted to {signpost.agency.name}{sent}. Nothing was shared with the agency."
     if action == "reply":
         services.ask_reply(ask=ask, actor=request.user, channel=data["channel"], body=data["body"])
         return "Reply sent to the family's contact."
     services.ask_close(ask=ask, actor=request.user, reason=data["reason"])
     return "Ask closed."
+
+
+def _signpost_check_page(request: HttpRequest, ask: Ask, form: SignpostForm) -> HttpResponse:
+    """Check before recording (the service's rules first: a safeguarding service raises its guidance)."""
+    data = form.cleaned_data
+    values = services.ask_signpost_check(
+        ask=ask, actor=request.user, agency=data["agency"], note=data["note"], send=data["send"]
+    )
+    agency = values["agency"]
+    summary = [
+        ("What", "A signpost: the family is given the agency's details"),
+        ("Agency", agency.name),
+        ("Family", f"The family of {ask.family.lead_carer_name}"),
+        ("School", values["school"].name),
+        ("Shared with the agency", f"Nothing: the family contacts {agency.name} themselves"),
+        ("The sheet", "E-mailed to the family's contact" if data["send"] else "Printed from the ask's page"),
+    ]
+    if values["note"]:
+        summary.append(("Note", values["note"]))
+    names = (f"signpost-{name}" for name in ("agency", "send", "note"))
+    fields = {name: form.data.get(name, "") for name in names}
+    return confirm_page(
+        request,
+        title="Check before you record the signpost",
+        caption=ask.school.name,
+        summary=summary,
+        consequences=["The ask is done: it cannot be turned into anything else afterwards."],
+        action=reverse("ask_act", args=[ask.pk, "signpost"]),
+        button="Record the signpost",
+        back_url=reverse("ask_detail", args=[ask.pk]),
+        fields=fields,
+        destructive=False,
+    )
 
 
 @require_POST
@@ -119,12 +170,15 @@ def ask_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         return redirect("ask_detail", ask.pk)
     if form.is_valid():
         try:
+            if action == "signpost" and not confirmed(request):
+                return _signpost_check_page(request, ask, form)
             done = _act(request, ask, action, form)
         except SupportError as exc:
             form_error_from(form, exc)
         else:
             messages.success(request, done)
-            return redirect("ask_detail", ask.pk) if action == "match" else redirect("ask_queue")
+            stay = action in ("match", "signpost")  # a signpost's page offers its sheet to print
+            return redirect("ask_detail", ask.pk) if stay else redirect("ask_queue")
     return _render(request, ask, forms, status=400)
 
 
