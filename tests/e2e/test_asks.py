@@ -2,14 +2,16 @@
 
 A carer on a phone (360 px) asks in Polish for a coat for their child, and sees the same confirmation
 whatever they typed; the school's lead finds the ask in their queue (home's "Waiting for you" links to
-it), matches it to a pupil and turns it into a coat request. axe-core checks the public page in each
-language, with Urdu and Arabic running right to left.
+it), matches it to a pupil and turns it into a coat request; another ask becomes a signpost after its
+check page. axe-core checks the public page in each language, with Urdu and Arabic running right to left.
 """
 
 import pytest
 from django.urls import reverse
 
 from asks.models import Ask, AskLink
+from asks.services import ask_match, ask_submit
+from signposting.models import Agency, Signpost
 from support.services import pupil_set_in_need
 from tests.asks.i18n import compile_asks_messages
 from tests.e2e.browser import PHONE, sign_in
@@ -103,3 +105,36 @@ def test_the_public_page_is_accessible_in_every_language(new_page, check_page, l
         check_page(page, f"ask-{lang}")
     page.goto(reverse("ask_privacy", args=[link.code, "ar"]))
     check_page(page, "privacy-ar")
+
+
+def test_a_lead_turns_an_ask_into_a_signpost_after_checking_it(new_page, check_page, link, school_a, lead_a):
+    family = FamilyFactory(lead_carer_name="Kim Jones")
+    PupilFactory(family=family, school=school_a, legal_forename="Riley", surname="Jones", year_group=5)
+    Agency.objects.create(name="Riverton Citizens Advice", helps_with="Debt, benefits and housing advice")
+    Agency.objects.create(name="Children's social care", helps_with="Child protection", safeguarding=True)
+    ask = ask_submit(
+        link=link, kind="contact", asker_name="K. Jones", child_name="Riley", contact_way="phone"
+    )
+    ask_match(ask=ask, actor=lead_a, pupil=family.pupils.get())
+
+    lead = new_page()
+    sign_in(lead, lead_a)
+    lead.goto(reverse("ask_detail", args=[ask.pk]))
+    # A safeguarding service is refused with the guidance, and nothing is recorded.
+    lead.get_by_label("Agency").select_option(label="Children's social care (safeguarding)")
+    lead.get_by_role("button", name="Check the signpost").click()
+    assert lead.get_by_text("is a safeguarding service").first.is_visible()
+    assert not Signpost.objects.exists()
+    lead.get_by_label("Agency").select_option(label="Riverton Citizens Advice")
+    lead.get_by_role("button", name="Check the signpost").click()
+    assert lead.get_by_role("heading", level=1).inner_text() == "Check before you record the signpost"
+    assert lead.get_by_text("Nothing: the family contacts Riverton Citizens Advice themselves").is_visible()
+    check_page(lead, "signpost-check")
+    lead.get_by_role("button", name="Record the signpost").click()
+    assert lead.get_by_text("Signposted to Riverton Citizens Advice.").is_visible()
+    assert lead.get_by_role("link", name="print the agency's sheet").is_visible()
+    check_page(lead, "signposted")
+    signpost = Signpost.objects.get()
+    assert (signpost.kind, signpost.family, signpost.consent_method) == ("signpost", family, "")
+    ask.refresh_from_db()
+    assert (ask.status, ask.outcome) == ("done", "signpost")
