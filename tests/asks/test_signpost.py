@@ -142,3 +142,13 @@ def test_the_page_refuses_a_safeguarding_agency_with_the_guidance(client_for, le
         assert response.status_code == 400
         assert "is a safeguarding service" in response.content.decode()
     assert not Signpost.objects.exists()
+
+
+def test_the_signpost_action_is_refused_to_other_roles_and_schools(
+    client_for, pastoral_a, lead_b, finance, matched, college
+):
+    url = reverse("ask_act", args=[matched.pk, "signpost"])
+    data = {"signpost-agency": college.pk, "confirm": "yes"}
+    for user, status in ((pastoral_a, 403), (finance, 403), (lead_b, 404)):
+        assert client_for(user).post(url, data).status_code == status
+    assert not Signpost.objects.exists()
