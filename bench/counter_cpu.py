@@ -196,7 +196,7 @@ def main() -> None:
     if args.profile:
         for endpoint in ("check", "redeem"):
             calls = requests(endpoint, 50)
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on the database
             profiler.enable()
             for c in calls:
                 c()

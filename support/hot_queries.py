@@ -47,10 +47,12 @@ def _marks(args: Sequence) -> list:
     for i, arg in enumerate(args):
         if isinstance(arg, str):
             marked.append(f"\x1ehot-query-argument-{i}\x1e")
+        elif isinstance(arg, int) and not isinstance(arg, bool):
+            marked.append(_INT_MARK - 1000 * i - 999)
         elif isinstance(arg, tuple):
             marked.append(tuple(_INT_MARK - 1000 * i - k for k in range(len(arg))))
         else:
-            raise TypeError(f"hot_query arguments are str or tuple of int, not {type(arg).__name__}")
+            raise TypeError(f"hot_query arguments are str, int or tuple of int, not {type(arg).__name__}")
     return marked
 
 
@@ -88,8 +90,8 @@ def _compile(build: Callable[..., QuerySet], args: Sequence, alias: str) -> _Com
 
 
 def hot_query(build: Callable[..., QuerySet]) -> Callable[..., list]:
-    """Decorate a function that builds a queryset of model instances from its arguments (each a ``str``
-    or a ``tuple`` of ints); the decorated function returns the list the queryset would."""
+    """Decorate a function that builds a queryset of model instances from its arguments (each a ``str``,
+    an ``int`` or a ``tuple`` of ints); the decorated function returns the list the queryset would."""
 
     def run(*args: Any, using: str = "default") -> list:
         connection = connections[using]
