@@ -102,7 +102,12 @@ def main() -> None:
 
     for voucher in vouchers:
         fund_spend_commit(
-            fund=fund, source=voucher, amount_pence=2500, category="voucher:food_parcel", school=school, actor=issuer
+            fund=fund,
+            source=voucher,
+            amount_pence=2500,
+            category="voucher:food_parcel",
+            school=school,
+            actor=issuer,
         )
     token = Token.objects.create(user=counter).key
     handler = WSGIHandler()
@@ -203,7 +208,7 @@ def main() -> None:
             profiler.disable()
             stats = pstats.Stats(profiler)
             total_calls = stats.total_calls  # type: ignore[attr-defined]
-            print(f"\n{endpoint}: {total_calls / len(calls):,.0f} function calls per request; most cumulative time:")
+            print(f"\n{endpoint}: {total_calls / len(calls):,.0f} calls per request; most CPU:")
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
             print(out.getvalue())

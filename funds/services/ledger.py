@@ -475,7 +475,9 @@ def _commitment_entries(source_type_id: int, source_id: str) -> models.QuerySet:
     """A source's commitments and releases, oldest first (the counter's redeem reads them: compiled once,
     support.hot_queries)."""
     return LedgerEntry.objects.filter(
-        source_type_id=source_type_id, source_id=source_id, kind__in=[Kind.COMMITMENT, Kind.COMMITMENT_RELEASE]
+        source_type_id=source_type_id,
+        source_id=source_id,
+        kind__in=[Kind.COMMITMENT, Kind.COMMITMENT_RELEASE],
     ).order_by("pk")
 
 

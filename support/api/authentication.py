@@ -18,7 +18,8 @@ from support.scopes import remember_scope
 
 @hot_query
 def token_with_scope(key: str):
-    """The token, its user, and a row per active membership and school (compiled once: support.hot_queries)."""
+    """The token, its user, and a row per active membership and school (compiled once per connection:
+    support.hot_queries)."""
     return (
         Token.objects.select_related("user")
         .filter(key=key)

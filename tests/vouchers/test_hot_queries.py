@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from support.api.authentication import token_with_scope
-from support.hot_queries import _ATTR, hot_query, hot_queries_forget
+from support.hot_queries import _ATTR, hot_queries_forget, hot_query
 from support.models import School
 from vouchers.models import Voucher, VoucherType
 from vouchers.services import _voucher_for_code
@@ -42,7 +42,8 @@ def test_it_builds_the_voucher_the_orm_builds(issue, family_a, voucher_type, par
         assert fields(hot.school) == fields(orm.school)
         for name in ("type_offered", "family_language", "family_language_noted"):
             assert getattr(hot, name) == getattr(orm, name)
-        assert hot._state.adding is False and hot._state.db == "default"
+        assert hot._state.adding is False
+        assert hot._state.db == "default"
 
 
 def test_it_fills_the_arguments_of_each_call(issue, family_a, voucher_type, partner_1, partner_2):
@@ -67,7 +68,9 @@ def test_it_compiles_a_shape_once(issue, family_a, voucher_type, partner_1, monk
 
     compiled = []
     original = SQLCompiler.as_sql
-    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or original(self, *a, **k))
+    monkeypatch.setattr(
+        SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or original(self, *a, **k)
+    )
     vouchers = [issue(family_a, voucher_type) for _ in range(3)]
     compiled.clear()
     assert _voucher_for_code(vouchers[0].code, (partner_1.pk,))[0].pk == vouchers[0].pk
