@@ -210,7 +210,7 @@ def main() -> None:
             total_calls = stats.total_calls  # type: ignore[attr-defined]
             print(f"\n{endpoint}: {total_calls / len(calls):,.0f} calls per request; most CPU:")
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(40)
             print(out.getvalue())
 
 
