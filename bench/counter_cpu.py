@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.update(UNTHROTTLED)
     os.environ["LOAD_TEST_BARE_ENDPOINT"] = "true"
-    setup_django(use_database_url=args.use_database_url)
+    workdir = setup_django(use_database_url=args.use_database_url)  # kept: the SQLite file lives in it
 
     import datetime
     import uuid
@@ -184,6 +184,7 @@ def main() -> None:
     print(f"{'endpoint':<8} {'CPU ms/request':>15} {'SQL':>4} {'bare/endpoint':>14}")
     for endpoint, (cpu, n) in figures.items():
         print(f"{endpoint:<8} {cpu * 1000:>15.2f} {n:>4} {bare / cpu:>14.2f}")
+    postgres = connection.vendor == "postgresql"
     for endpoint in ("check", "redeem"):
         cpu = figures[endpoint][0]
         emit_result(
@@ -193,13 +194,16 @@ def main() -> None:
             unit="ms",
             baseline=bare * 1000,
             ratio=bare / cpu,
-            target=">= 0.5 (bare CPU / endpoint CPU)",
-            passed=bare / cpu >= 0.5,
-            note=f"median of {args.rounds} runs of {args.requests}; {figures[endpoint][1]} SQL statements",
+            # On SQLite every request opens its connection (CONN_MAX_AGE 0), which dominates the bare
+            # figure: only PostgreSQL's run is held to the target.
+            target=">= 0.5 (bare CPU / endpoint CPU), on PostgreSQL",
+            passed=bare / cpu >= 0.5 if postgres else None,
+            note=f"median of {args.rounds} runs of {args.requests}; {figures[endpoint][1]} SQL statements"
+            + ("" if postgres else "; SQLite opens a connection per request: not the production figure"),
         )
 
     if args.profile:
-        for endpoint in ("check", "redeem"):
+        for endpoint in ("bare", "check", "redeem"):
             calls = requests(endpoint, 50)
             profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on the database
             profiler.enable()
@@ -210,8 +214,11 @@ def main() -> None:
             total_calls = stats.total_calls  # type: ignore[attr-defined]
             print(f"\n{endpoint}: {total_calls / len(calls):,.0f} calls per request; most CPU:")
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(40)
+            order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime
+            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(40)
             print(out.getvalue())
+    if workdir is not None:
+        workdir.cleanup()
 
 
 if __name__ == "__main__":
