@@ -59,6 +59,9 @@ BENCHES = [
     Bench("import_pupils", ["--rows", "20000"], 300),
     # The in-process redeem benchmark measures the code path, not the throttle: raise its rates.
     Bench("redeem", ["--vouchers", "500"], 300, env=UNTHROTTLED),
+    # CPU per request of check and redeem against the bare endpoint (in-process, so a busy machine
+    # does not blur it); on a throwaway SQLite file and the per-process cache.
+    Bench("counter_cpu", ["--requests", "300"], 300, env=UNTHROTTLED),
     Bench(
         "voucher_pdf",
         ["--renders", "15", "--batch", "300"],

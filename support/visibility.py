@@ -14,6 +14,7 @@ A field nobody registered is visible to trust admins only: a new field stays hid
 decides who may see it, and ``tests/security/test_visibility.py`` fails until they do.
 """
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -60,6 +61,7 @@ def register_fields(model: type[models.Model], rules: Mapping[str, Iterable[str]
     rows = _TABLE.setdefault(_label(model), {})
     for name, rule in rules.items():
         rows[name] = rule if isinstance(rule, Reads) else frozenset(rule)
+    roles_seeing.cache_clear()
 
 
 def table() -> dict[str, dict[str, Rule]]:
@@ -77,9 +79,13 @@ def roles_of(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[str] | 
     return None if scope.is_admin else scope.roles
 
 
+@functools.lru_cache(maxsize=4096)
 def roles_seeing(model: type[models.Model], path: str) -> frozenset[str]:
     """The roles (trust admins aside) that may see ``path`` (``"name"``, ``"pupil__surname"``) of
-    ``model``. Every hop of a relation must be visible, and the field at its end."""
+    ``model``. Every hop of a relation must be visible, and the field at its end.
+
+    Remembered (every serializer asks it of every field on every request); ``register_fields``
+    forgets what it remembered."""
     return _roles_seeing(model, path, depth=0)
 
 

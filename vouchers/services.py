@@ -19,6 +19,7 @@ from support.audit import audit_event, audit_record, audit_record_many, audit_to
 from support.consents import family_consent_require
 from support.contacts import barred_names, family_recipient, family_recipient_address, name_is_barred
 from support.errors import ConflictError, SupportError
+from support.hot_queries import hot_query
 from support.models import Enrolment, Family, PartnerCharity, School
 from support.money import pounds
 from support.permissions import has_perm
@@ -352,17 +353,22 @@ def voucher_find_for_partner(*, code: str, partner_ids: frozenset[int]) -> Vouch
         normalised = codes.validate(code)
     except codes.CodeError as exc:
         raise SupportError(exc.args[0], field="code", code="mistyped") from None
-    voucher = (
+    found = _voucher_for_code(normalised, tuple(sorted(partner_ids)))
+    if not found:
+        raise SupportError(UNKNOWN_CODE_MESSAGE, field="code", code="unknown")
+    return found[0]
+
+
+@hot_query
+def _voucher_for_code(code: str, partner_ids: tuple[int, ...]):
+    """The counter's lookup, compiled once per connection and number of partners (support.hot_queries)."""
+    return (
         vouchers_with_type_offered(Voucher.objects.select_related("voucher_type__partner", "school"))
-        .filter(code=normalised, voucher_type__partner_id__in=partner_ids)
+        .filter(code=code, voucher_type__partner_id__in=partner_ids)
         # The family's language only (the counter greets them in it), in the same query.
         .annotate(family_language=F("family__language"), family_language_noted=F("family__language_noted"))
-        .order_by()
-        .first()
+        .order_by()[:1]
     )
-    if voucher is None:
-        raise SupportError(UNKNOWN_CODE_MESSAGE, field="code", code="unknown")
-    return voucher
 
 
 def voucher_service_notice(voucher: Voucher) -> str | None:

@@ -34,6 +34,7 @@ from funds.selectors.positions import (
 from support.audit import audit_event, audit_record, audit_record_many
 from support.dates import academic_year_bounds, academic_year_start_for
 from support.errors import ConflictError, SupportError
+from support.hot_queries import hot_query
 from support.models import School
 from support.money import pounds
 from support.scopes import scope_for
@@ -452,9 +453,8 @@ def _open_commitments(source: models.Model, *, locked: bool = False) -> list[tup
     if not locked:
         type(source)._base_manager.select_for_update().filter(pk=source.pk).values_list("pk").first()
     # A source has a handful of entries: read them in one query and add them up here.
-    entries = (
-        _source_entries(source).filter(kind__in=[Kind.COMMITMENT, Kind.COMMITMENT_RELEASE]).order_by("pk")
-    )
+    source_type, source_id = _source_ref(source)
+    entries = _commitment_entries(source_type.pk, source_id)
     open_of: dict[int, int] = {}
     latest_of: dict[int, LedgerEntry] = {}
     for entry in entries:
@@ -468,6 +468,17 @@ def _open_commitments(source: models.Model, *, locked: bool = False) -> list[tup
         for fund_id, open_pence in sorted(open_of.items())
         if open_pence > 0 and fund_id in latest_of
     ]
+
+
+@hot_query
+def _commitment_entries(source_type_id: int, source_id: str) -> models.QuerySet:
+    """A source's commitments and releases, oldest first (the counter's redeem reads them: compiled once,
+    support.hot_queries)."""
+    return LedgerEntry.objects.filter(
+        source_type_id=source_type_id,
+        source_id=source_id,
+        kind__in=[Kind.COMMITMENT, Kind.COMMITMENT_RELEASE],
+    ).order_by("pk")
 
 
 # No savepoint of its own: it refuses nothing, and a caller that is already in a transaction (a

@@ -12,22 +12,30 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
+from support.hot_queries import hot_query
 from support.scopes import remember_scope
+
+
+@hot_query
+def token_with_scope(key: str):
+    """The token, its user, and a row per active membership and school (compiled once per connection:
+    support.hot_queries)."""
+    return (
+        Token.objects.select_related("user")
+        .filter(key=key)
+        .annotate(
+            active=FilteredRelation("user__memberships", condition=Q(user__memberships__is_active=True)),
+            scope_role=F("active__role"),
+            scope_partner=F("active__partner_id"),
+            scope_school=F("active__schools__id"),
+        )
+        .order_by()
+    )
 
 
 class ScopedTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str):
-        rows = list(
-            Token.objects.select_related("user")
-            .filter(key=key)
-            .annotate(
-                active=FilteredRelation("user__memberships", condition=Q(user__memberships__is_active=True)),
-                scope_role=F("active__role"),
-                scope_partner=F("active__partner_id"),
-                scope_school=F("active__schools__id"),
-            )
-            .order_by()
-        )
+        rows = token_with_scope(key)
         if not rows:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         token = rows[0]

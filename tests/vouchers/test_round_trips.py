@@ -70,6 +70,25 @@ def test_it_checks_a_code_in_two_queries(token_client, issue, family_a, paid_typ
         assert len(statements(context)) <= CHECK_QUERIES, statements(context)
 
 
+def test_after_the_first_check_no_query_is_compiled_again(
+    token_client, issue, family_a, paid_type, monkeypatch
+):
+    """The token with its scope and the voucher are read by SQL the ORM compiled once per connection
+    (support.hot_queries): compiling was a third of a check's CPU."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    first, *vouchers = [issue(family_a, paid_type) for _ in range(3)]
+    assert token_client.get(f"/api/v1/redeem/{first.code}/").status_code == 200
+    compiled = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(
+        SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or original(self, *a, **k)
+    )
+    for voucher in vouchers:
+        assert token_client.get(f"/api/v1/redeem/{voucher.code}/").json()["code"] == voucher.code
+    assert compiled == []
+
+
 def test_it_says_a_stopped_service_is_still_honoured_without_another_query(
     token_client, issue, family_a, paid_type, partner_1
 ):

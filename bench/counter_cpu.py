@@ -1,0 +1,225 @@
+"""CPU per request of the counter's check and redeem against the bare endpoint, in-process: a figure that
+a busy machine does not blur.
+
+    .venv/bin/python bench/counter_cpu.py [--requests 300] [--use-database-url] [--profile]
+
+Each request goes through Django's WSGI handler (every middleware, DRF, token authentication, the
+throttles and the lookup guard), as gunicorn would call it, with no HTTP server or client around it.
+The figure is ``time.process_time()`` of this process over the requests: the Python and database-client
+CPU of one request, which other processes on the machine do not change (the database server's and
+Redis's own CPU is not in it). Ratio = bare CPU / endpoint CPU: the throughput the endpoint would reach
+against the bare endpoint if this process's CPU were the limit (target 0.5).
+
+Run against a scratch PostgreSQL (``DATABASE_URL=… --use-database-url``) and Redis (``REDIS_URL``) to
+count what production runs; without them it runs on a throwaway SQLite file and the per-process cache.
+``--profile`` prints the functions with the most calls per check and per redeem (cProfile).
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import UNTHROTTLED, add_database_argument, emit_result, setup_django
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3, help="each endpoint's run is repeated; the median")
+    parser.add_argument("--profile", action="store_true")
+    add_database_argument(parser)
+    args = parser.parse_args()
+    os.environ.update(UNTHROTTLED)
+    os.environ["LOAD_TEST_BARE_ENDPOINT"] = "true"
+    workdir = setup_django(use_database_url=args.use_database_url)  # kept: the SQLite file lives in it
+
+    import datetime
+    import uuid
+
+    from django.contrib.auth import get_user_model
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from funds.services.ledger import fund_donation_record, standby_fund
+    from support.models import Family, Membership, PartnerCharity, Role, School
+    from vouchers import codes
+    from vouchers.models import Voucher, VoucherType
+
+    run = uuid.uuid4().hex[:6]
+    school = School.objects.create(name=f"CPU Academy {run}", urn=str(uuid.uuid4().int)[:6], phase="primary")
+    partner = PartnerCharity.objects.create(name=f"CPU Pantry {run}", address="1 Bench Street")
+    user_model = get_user_model()
+    finance = user_model.objects.create_user(f"cpu_finance_{run}")
+    Membership.objects.create(user=finance, role=Role.FINANCE)
+    fund = standby_fund()
+    total = 2 * (args.requests + 2) * args.rounds + 120
+    fund_donation_record(
+        fund=fund,
+        donor="Bench",
+        amount_pence=25_00 * total,
+        received_on=timezone.localdate(),
+        gift_aid=False,
+        actor=finance,
+    )
+    food = VoucherType.objects.create(
+        partner=partner, service="food_parcel", name="Food", face_value_pence=2500, fund=fund
+    )
+    family = Family.objects.create(lead_carer_name="Bench Carer", language="ur")
+    issuer = user_model.objects.create_user(f"cpu_issuer_{run}")
+    counter = user_model.objects.create_user(f"cpu_counter_{run}")
+    Membership.objects.create(user=counter, role=Role.CHARITY, partner=partner)
+    expires = timezone.localdate() + datetime.timedelta(days=28)
+    vouchers = Voucher.objects.bulk_create(
+        [
+            Voucher(
+                code=codes.generate_code(),
+                voucher_type=food,
+                family=family,
+                school=school,
+                face_value_pence=2500,
+                issued_by=issuer,
+                expires_on=expires,
+                referral_reason="debt",
+                lead_carer_name="Bench Carer",
+                household_size=2,
+            )
+            for _ in range(total)
+        ]
+    )
+    # Each voucher's face value committed against the fund, as voucher_issue does: redeeming spends it.
+    from funds.services.ledger import fund_spend_commit
+
+    for voucher in vouchers:
+        fund_spend_commit(
+            fund=fund,
+            source=voucher,
+            amount_pence=2500,
+            category="voucher:food_parcel",
+            school=school,
+            actor=issuer,
+        )
+    token = Token.objects.create(user=counter).key
+    handler = WSGIHandler()
+
+    def call(method: str, path: str, *, body: bytes = b"", key: str | None = None) -> int:
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Token {token}",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/json" if body else "",
+        }
+        if key:
+            environ["HTTP_IDEMPOTENCY_KEY"] = key
+        status = []
+        response = handler(environ, lambda s, h, exc_info=None: status.append(s))
+        b"".join(response)
+        response.close()
+        return int(status[0].split()[0])
+
+    pool = iter(vouchers)
+
+    def requests(endpoint: str, n: int) -> list:
+        if endpoint == "bare":
+            return [lambda: call("GET", "/api/v1/_bare/")] * n
+        batch = [next(pool) for _ in range(n)]
+        if endpoint == "check":
+            return [lambda v=v: call("GET", f"/api/v1/redeem/{v.code}/") for v in batch]
+        return [
+            lambda v=v: call("POST", f"/api/v1/redeem/{v.code}/redeem/", body=b"{}", key=f"cpu-{run}-{v.pk}")
+            for v in batch
+        ]
+
+    def cpu_per_request(endpoint: str) -> tuple[float, int]:
+        calls = requests(endpoint, args.requests)
+        for warm in requests(endpoint, 2):  # per-process caches (content types, compiled queries)
+            warm()
+        statements: list[str] = []
+
+        def count(execute, sql, params, many, context):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        # (request_started empties connection.queries: count through a wrapper instead)
+        with connection.execute_wrapper(count):
+            assert calls[0]() < 300
+        started = time.process_time()
+        for c in calls[1:]:
+            status = c()
+            assert status < 300, (endpoint, status)
+        return (time.process_time() - started) / (len(calls) - 1), len(statements)
+
+    figures: dict[str, tuple[float, int]] = {}
+    rounds: dict[str, list[float]] = {"bare": [], "check": [], "redeem": []}
+    queries: dict[str, int] = {}
+    for _ in range(args.rounds):
+        for endpoint in rounds:
+            cpu, queries[endpoint] = cpu_per_request(endpoint)
+            rounds[endpoint].append(cpu)
+    for endpoint, values in rounds.items():
+        figures[endpoint] = (statistics.median(values), queries[endpoint])
+
+    bare = figures["bare"][0]
+    print(f"\n{connection.vendor}; {args.requests} requests × {args.rounds} rounds; CPU of this process\n")
+    print(f"{'endpoint':<8} {'CPU ms/request':>15} {'SQL':>4} {'bare/endpoint':>14}")
+    for endpoint, (cpu, n) in figures.items():
+        print(f"{endpoint:<8} {cpu * 1000:>15.2f} {n:>4} {bare / cpu:>14.2f}")
+    postgres = connection.vendor == "postgresql"
+    for endpoint in ("check", "redeem"):
+        cpu = figures[endpoint][0]
+        emit_result(
+            bench="counter_cpu",
+            figure=f"{endpoint}: CPU per request in-process ({connection.vendor}), bare / {endpoint}",
+            value=cpu * 1000,
+            unit="ms",
+            baseline=bare * 1000,
+            ratio=bare / cpu,
+            # On SQLite every request opens its connection (CONN_MAX_AGE 0), which dominates the bare
+            # figure: only PostgreSQL's run is held to the target.
+            target=">= 0.5 (bare CPU / endpoint CPU), on PostgreSQL",
+            passed=bare / cpu >= 0.5 if postgres else None,
+            note=f"median of {args.rounds} runs of {args.requests}; {figures[endpoint][1]} SQL statements"
+            + ("" if postgres else "; SQLite opens a connection per request: not the production figure"),
+        )
+
+    if args.profile:
+        for endpoint in ("bare", "check", "redeem"):
+            calls = requests(endpoint, 50)
+            profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on the database
+            profiler.enable()
+            for c in calls:
+                c()
+            profiler.disable()
+            stats = pstats.Stats(profiler)
+            total_calls = stats.total_calls  # type: ignore[attr-defined]
+            print(f"\n{endpoint}: {total_calls / len(calls):,.0f} calls per request; most CPU:")
+            out = io.StringIO()
+            order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime
+            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(40)
+            print(out.getvalue())
+    if workdir is not None:
+        workdir.cleanup()
+
+
+if __name__ == "__main__":
+    main()

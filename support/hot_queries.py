@@ -1,0 +1,133 @@
+"""The counter's hot reads, compiled by the ORM once per database connection and then only executed.
+
+Compiling a queryset to SQL (``SQLCompiler.as_sql``: joins, the select list, annotations, the
+``Exists`` subquery) was about a third of a voucher check's Python time, repeated on every request for
+SQL that differs only in its parameters. ``hot_query`` keeps the ORM the one author of the SQL and of
+the rows: the first call for a shape builds the queryset with marker values for its arguments, lets the
+ORM compile it, and remembers the SQL, where each argument lands among the parameters, and how the ORM
+turns a row into model instances (the select list, ``select_related`` populators, annotations and
+converters). Later calls put the arguments in place, execute, and build the instances as
+``ModelIterable`` does. A shape is the number of values of each sequence argument (``IN (%s, %s)``).
+
+The cache lives on the connection object (one per thread and database alias), so it follows the
+database's vendor and never crosses threads. Only plain equality and ``IN`` parameters can be marked:
+an argument the ORM rewrites (``LIKE`` patterns, dates) is refused when the query is first compiled.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+
+_ATTR = "_support_hot_queries"
+_INT_MARK = -(10**15)  # marker ints: far from any primary key
+
+
+@dataclass
+class _Compiled:
+    sql: str
+    params: list
+    slots: list[tuple[int, int, int | None]]  # (parameter index, argument index, element index)
+    compiler: Any
+    model: type[Model]
+    init_list: list[str]
+    fields: slice
+    populators: list
+    annotations: dict[str, int]
+    converters: dict
+    col_count: int | None  # trim the ORM's extra columns (e.g. for ordering), as execute_sql does
+
+
+def _marks(args: Sequence) -> list:
+    marked = []
+    for i, arg in enumerate(args):
+        if isinstance(arg, str):
+            marked.append(f"\x1ehot-query-argument-{i}\x1e")
+        elif isinstance(arg, int) and not isinstance(arg, bool):
+            marked.append(_INT_MARK - 1000 * i - 999)
+        elif isinstance(arg, tuple):
+            marked.append(tuple(_INT_MARK - 1000 * i - k for k in range(len(arg))))
+        else:
+            raise TypeError(f"hot_query arguments are str, int or tuple of int, not {type(arg).__name__}")
+    return marked
+
+
+def _compile(build: Callable[..., QuerySet], args: Sequence, alias: str) -> _Compiled | None:
+    marked = _marks(args)
+    queryset = build(*marked)
+    compiler = queryset.query.get_compiler(using=alias)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return None  # e.g. ``IN ()``: no row can match, as the ORM answers without asking
+    params = list(params)
+    slots = []
+    for i, mark in enumerate(marked):
+        for k, value in enumerate(mark) if isinstance(mark, tuple) else [(None, mark)]:
+            found = [p for p, param in enumerate(params) if param == value and type(param) is type(value)]
+            if len(found) != 1:
+                raise ValueError(f"{build.__qualname__}: argument {i} is not one plain parameter of the SQL")
+            slots.append((found[0], i, k))
+    klass_info, select = compiler.klass_info, compiler.select
+    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    return _Compiled(
+        sql=sql,
+        params=params,
+        slots=slots,
+        compiler=compiler,
+        model=klass_info["model"],
+        init_list=[f[0].target.attname for f in select[start:end]],
+        fields=slice(start, end),
+        populators=get_related_populators(klass_info, select, alias),
+        annotations=dict(compiler.annotation_col_map or {}),
+        converters=compiler.get_converters([s[0] for s in select[0 : compiler.col_count]]),
+        col_count=compiler.col_count if compiler.has_extra_select else None,
+    )
+
+
+def hot_query(build: Callable[..., QuerySet]) -> Callable[..., list]:
+    """Decorate a function that builds a queryset of model instances from its arguments (each a ``str``,
+    an ``int`` or a ``tuple`` of ints); the decorated function returns the list the queryset would."""
+
+    def run(*args: Any, using: str = "default") -> list:
+        connection = connections[using]
+        cache = connection.__dict__.setdefault(_ATTR, {})
+        shape = (build, tuple(len(a) if isinstance(a, tuple) else None for a in args))
+        if shape not in cache:
+            cache[shape] = _compile(build, args, using)
+        compiled = cache[shape]
+        if compiled is None:
+            return []
+        params = list(compiled.params)
+        for p, i, k in compiled.slots:
+            params[p] = args[i] if k is None else args[i][k]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        if compiled.col_count is not None:
+            rows = [row[: compiled.col_count] for row in rows]
+        if compiled.converters:
+            rows = compiled.compiler.apply_converters(rows, compiled.converters)
+        objects = []
+        for row in rows:
+            obj = compiled.model.from_db(using, compiled.init_list, row[compiled.fields])
+            for populator in compiled.populators:
+                populator.populate(row, obj)
+            for name, position in compiled.annotations.items():
+                setattr(obj, name, row[position])
+            objects.append(obj)
+        return objects
+
+    run.build = build  # type: ignore[attr-defined]  # the queryset itself, for tests
+    run.__doc__ = build.__doc__
+    run.__name__ = build.__name__
+    return run
+
+
+def hot_queries_forget(using: str = "default") -> None:
+    """Drop the compiled queries of this thread's connection (tests that change the schema's state)."""
+    connections[using].__dict__.pop(_ATTR, None)

@@ -1,0 +1,109 @@
+"""support.hot_queries: the counter's reads compiled once per connection give what the ORM gives."""
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+
+from support.api.authentication import token_with_scope
+from support.hot_queries import _ATTR, hot_queries_forget, hot_query
+from support.models import School
+from vouchers.models import Voucher, VoucherType
+from vouchers.services import _voucher_for_code
+
+
+@pytest.fixture(autouse=True)
+def fresh():
+    hot_queries_forget()
+    yield
+    hot_queries_forget()
+
+
+@pytest.fixture
+def voucher_type(partner_1):
+    return VoucherType.objects.create(
+        partner=partner_1, service="food_parcel", name="Food parcel", face_value_pence=25_00, validity_days=28
+    )
+
+
+def fields(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_it_builds_the_voucher_the_orm_builds(issue, family_a, voucher_type, partner_1):
+    voucher = issue(family_a, voucher_type)
+    args = (voucher.code, (partner_1.pk,))
+    for _ in range(2):  # compiled, then from the cache
+        (hot,) = _voucher_for_code(*args)
+        (orm,) = list(_voucher_for_code.build(*args))
+        assert fields(hot) == fields(orm)
+        assert fields(hot.voucher_type) == fields(orm.voucher_type)
+        assert fields(hot.voucher_type.partner) == fields(orm.voucher_type.partner)
+        assert fields(hot.school) == fields(orm.school)
+        for name in ("type_offered", "family_language", "family_language_noted"):
+            assert getattr(hot, name) == getattr(orm, name)
+        assert hot._state.adding is False
+        assert hot._state.db == "default"
+
+
+def test_it_fills_the_arguments_of_each_call(issue, family_a, voucher_type, partner_1, partner_2):
+    first, second = issue(family_a, voucher_type), issue(family_a, voucher_type)
+    assert [v.pk for v in _voucher_for_code(first.code, (partner_1.pk,))] == [first.pk]
+    assert [v.pk for v in _voucher_for_code(second.code, (partner_1.pk,))] == [second.pk]
+    # Another charity's ids: the same compiled SQL, and nothing found.
+    assert _voucher_for_code(first.code, (partner_2.pk,)) == []
+    assert _voucher_for_code(first.code, (partner_2.pk, partner_1.pk))[0].pk == first.pk
+    assert len(connections["default"].__dict__[_ATTR]) == 2  # one shape per number of partners
+
+
+def test_no_partner_finds_nothing_without_asking_the_database(issue, family_a, voucher_type):
+    voucher = issue(family_a, voucher_type)
+    with CaptureQueriesContext(connection) as context:
+        assert _voucher_for_code(voucher.code, ()) == []
+    assert len(context) == 0
+
+
+def test_it_compiles_a_shape_once(issue, family_a, voucher_type, partner_1, monkeypatch):
+    from django.db.models.sql.compiler import SQLCompiler
+
+    compiled = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(
+        SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or original(self, *a, **k)
+    )
+    vouchers = [issue(family_a, voucher_type) for _ in range(3)]
+    compiled.clear()
+    assert _voucher_for_code(vouchers[0].code, (partner_1.pk,))[0].pk == vouchers[0].pk
+    assert compiled  # the first call compiles (the query and its Exists subquery)
+    compiled.clear()
+    for voucher in vouchers[1:]:
+        assert _voucher_for_code(voucher.code, (partner_1.pk,))[0].pk == voucher.pk
+    assert compiled == []
+
+
+def test_the_token_rows_are_the_orm_rows(charity_staff):
+    key = Token.objects.create(user=charity_staff).key
+    hot = token_with_scope(key)
+    orm = list(token_with_scope.build(key))
+    assert [(r.pk, r.user.pk, r.scope_role, r.scope_partner, r.scope_school) for r in hot] == [
+        (r.pk, r.user.pk, r.scope_role, r.scope_partner, r.scope_school) for r in orm
+    ]
+    assert token_with_scope("no such token") == []
+
+
+def test_an_argument_the_orm_rewrites_is_refused_when_compiled(db):
+    @hot_query
+    def schools_like(text: str):
+        return School.objects.filter(name__icontains=text)
+
+    with pytest.raises(ValueError, match="not one plain parameter"):
+        schools_like("Acad")
+
+
+def test_an_argument_of_another_kind_is_refused(db):
+    @hot_query
+    def by_pk(pk):
+        return Voucher.objects.filter(pk=pk)
+
+    with pytest.raises(TypeError):
+        by_pk(1.5)
