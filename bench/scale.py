@@ -130,7 +130,12 @@ def copy_rows(model, objects: list, *, with_pk: bool) -> None:
     from psycopg.types.json import Jsonb
 
     table = model._meta.db_table
-    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    # A generated column (``Family.carer_sort_key``) is the database's to fill: COPY refuses it.
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if (with_pk or not f.primary_key) and not getattr(f, "generated", False)
+    ]
     as_dicts = isinstance(objects[0], dict)
     with connection.cursor() as cursor:
         if with_pk:

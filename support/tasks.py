@@ -34,7 +34,6 @@ def purge_pupil_uploads() -> dict:
     return pupil_uploads_purge()
 
 
-
 @shared_task(name="support.relay_outbox")
 def relay_outbox() -> int:
     """Every minute (Celery beat): send the tasks that waited in the outbox while the broker was down."""

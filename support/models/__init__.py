@@ -10,6 +10,7 @@ from support.models.policy import Policy
 from support.models.rolls import Enrolment, Registration
 from support.models.safeguarding import SafeguardingReferral
 from support.models.schools import Phase, School
+from support.models.search import FamilySearchName
 from support.models.staff import Membership, Role
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Family",
     "FamilyConsent",
     "FamilyDuplicate",
+    "FamilySearchName",
     "IdempotencyRecord",
     "Membership",
     "OutboxMessage",
