@@ -145,6 +145,18 @@ class InList(Lookup):
         return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
 
 
+class AnyBigint(Lookup):
+    """``column = ANY(ids::bigint[])`` (PostgreSQL): the ids typed as the bigint column is, so that a
+    ``btree_gin`` index holding the column can answer it."""
+
+    lookup_name = "any_bigint"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, [int(pk) for pk in self.rhs]]
+
+
 class PupilNameText(Func):
     """A pupil's names in one string, exactly as the ``pupil_name_trgm`` index has them (support's
     migration "family_search")."""
@@ -316,7 +328,11 @@ def _names_at_schools(families: QuerySet, *, found: Q, term: Value, school_ids: 
     scope filter, so a row can only narrow what the user may already see."""
     from support.models import FamilySearchName
 
-    rows = FamilySearchName.objects.filter(school_id__in=school_ids).filter(WordSimilar(F("name"), term))
+    # The school ids as bigint, the column's type: btree_gin's index answers ``bigint = bigint`` only,
+    # so a plain integer literal would leave the school to a filter over every school's rows.
+    rows = FamilySearchName.objects.filter(AnyBigint(F("school_id"), list(school_ids))).filter(
+        WordSimilar(F("name"), term)
+    )
     best = Subquery(
         rows.filter(family=OuterRef("pk"))
         .annotate(similarity=WordSimilarity(term, F("name")))
