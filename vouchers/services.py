@@ -44,7 +44,6 @@ def _uk(day: datetime.date) -> str:
     return date_format(day, "j F Y")
 
 
-
 def voucher_limit_overridable_by(user: AbstractBaseUser, schools: list[School]) -> bool:
     """Whether ``user`` may issue past a family's limit for one of ``schools`` (a lead there, or an admin)."""
     if not has_perm(user, "vouchers.override_limit"):

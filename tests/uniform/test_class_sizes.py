@@ -273,7 +273,9 @@ def test_it_shows_the_class_page_in_as_many_queries_for_30_pupils_as_for_3(
     assert len(many) == len(few)
 
 
-def test_a_pupils_size_can_be_cleared_from_the_class_page(client_for, pastoral_a, school_a, jumper_a, intake_a):
+def test_a_pupils_size_can_be_cleared_from_the_class_page(
+    client_for, pastoral_a, school_a, jumper_a, intake_a
+):
     """A size recorded by mistake is cleared ("No size yet"), and the pack waits for sizes again."""
     client = client_for(pastoral_a)
     client.post(_class_url(school_a), {f"default-{jumper_a.pk}": "5-6"})
