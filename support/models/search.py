@@ -14,6 +14,23 @@ The rows are the database's: triggers on families, pupils and rolls keep them (s
 
 from django.db import models
 
+# Every family's rows again, from scratch (PostgreSQL): for a bulk load that ran with triggers off
+# (bench/scale.py). The same query as the triggers' refresh and the migration's first fill.
+REFILL_SQL = [
+    "TRUNCATE support_familysearchname",
+    """
+    INSERT INTO support_familysearchname (family_id, school_id, name)
+    SELECT DISTINCT f.id, e.school_id, n.name
+    FROM support_family f
+    JOIN support_pupil p ON p.family_id = f.id
+    JOIN support_enrolment e ON e.pupil_id = p.id AND e.left_on IS NULL
+    CROSS JOIN LATERAL (
+        VALUES (f.carer_name_key), (p.preferred_forename || ' ' || p.legal_forename || ' ' || p.surname)
+    ) AS n(name)
+    WHERE f.merged_into_id IS NULL
+    """,
+]
+
 
 class FamilySearchName(models.Model):
     # No foreign key constraints and no Python-side cascade: the triggers own these rows.
