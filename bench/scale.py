@@ -350,6 +350,12 @@ def build(families_wanted: int, vouchers_wanted: int) -> None:
                     ],
                     with_pk=False,
                 )
+    # The family search's names table is kept by triggers, which this session has turned off.
+    from support.models.search import REFILL_SQL
+
+    with connection.cursor() as cursor:
+        for statement in REFILL_SQL:
+            cursor.execute(statement)
     print(f"  {to_make:,} families and {upn_serial:,} pupils: {time.perf_counter() - step:.0f} s", flush=True)
 
     # --- Vouchers, their redemptions, ledger entries and audit events -------------------------------

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from django.db import connections
 from django.db.backends.signals import connection_created
 from django.db.models import (
     Case,
@@ -144,6 +145,18 @@ class InList(Lookup):
         return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
 
 
+class AnyBigint(Lookup):
+    """``column = ANY(ids::bigint[])`` (PostgreSQL): the ids typed as the bigint column is, so that a
+    ``btree_gin`` index holding the column can answer it."""
+
+    lookup_name = "any_bigint"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, [int(pk) for pk in self.rhs]]
+
+
 class PupilNameText(Func):
     """A pupil's names in one string, exactly as the ``pupil_name_trgm`` index has them (support's
     migration "family_search")."""
@@ -234,10 +247,19 @@ def family_finders() -> dict[str, FamilyFinder]:
 # --- The search itself ---------------------------------------------------------------------------
 
 
-def family_search_apply(families: QuerySet, *, user, query: str, visible_pupils: QuerySet) -> QuerySet:
+def family_search_apply(
+    families: QuerySet,
+    *,
+    user,
+    query: str,
+    visible_pupils: QuerySet,
+    school_ids: list[int] | None = None,
+) -> QuerySet:
     """``families`` (already the user's) narrowed to those matching ``query``, annotated with
     ``match_score`` (1 for an identifier, the name's similarity otherwise) and ordered best match
-    first, then by surname. ``visible_pupils`` are the pupils the user may see."""
+    first, then by surname. ``visible_pupils`` are the pupils the user may see; ``school_ids`` the
+    schools whose current rolls make them visible (None for the whole trust): on PostgreSQL a name is
+    then looked up in those schools' rows of ``FamilySearchName`` alone."""
     parsed = parse_query(query)
     if parsed.is_empty:
         return families
@@ -263,6 +285,8 @@ def family_search_apply(families: QuerySet, *, user, query: str, visible_pupils:
     if not parsed.name_key:
         return families.filter(found).annotate(match_score=Value(1.0, output_field=FloatField()))
     term = Value(parsed.name_key, output_field=CharField())
+    if school_ids is not None and connections[families.db].vendor == "postgresql":
+        return _names_at_schools(families, found=found, term=term, school_ids=school_ids)
     # One list of candidate ids from the two trigram indexes (a UNION, not an OR, which would make
     # PostgreSQL test every family of the trust against the term), then the scope checks only those.
     # Each branch is already the user's: only the families they may see are fetched whole.
@@ -292,5 +316,32 @@ def family_search_apply(families: QuerySet, *, user, query: str, visible_pupils:
                 output_field=FloatField(),
             )
         )
+        .order_by(F("match_score").desc(), "carer_sort_key", "pk")
+    )
+
+
+def _names_at_schools(families: QuerySet, *, found: Q, term: Value, school_ids: list[int]) -> QuerySet:
+    """The name search for school staff on PostgreSQL: one trigram lookup in the rows of their
+    schools (``FamilySearchName``, kept by triggers: the carer's name and each pupil's on those
+    schools' current rolls), answered by the ``family_search_school_name`` index, which holds the
+    school beside the name's trigrams. A family's score is its best row's. ``families`` keeps its own
+    scope filter, so a row can only narrow what the user may already see."""
+    from support.models import FamilySearchName
+
+    # The school ids as bigint, the column's type: btree_gin's index answers ``bigint = bigint`` only,
+    # so a plain integer literal would leave the school to a filter over every school's rows.
+    rows = FamilySearchName.objects.filter(AnyBigint(F("school_id"), list(school_ids))).filter(
+        WordSimilar(F("name"), term)
+    )
+    best = Subquery(
+        rows.filter(family=OuterRef("pk"))
+        .annotate(similarity=WordSimilarity(term, F("name")))
+        .order_by("-similarity")
+        .values("similarity")[:1],
+        output_field=FloatField(),
+    )
+    return (
+        families.filter(found | Q(InList(F("pk"), rows.order_by().values("family"))))
+        .annotate(match_score=Coalesce(best, Value(0.0)))
         .order_by(F("match_score").desc(), "carer_sort_key", "pk")
     )

@@ -11,6 +11,7 @@ from support.models.policy import Policy
 from support.models.rolls import Enrolment, Registration
 from support.models.safeguarding import SafeguardingReferral
 from support.models.schools import Phase, School
+from support.models.search import FamilySearchName
 from support.models.staff import Membership, Role
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Family",
     "FamilyConsent",
     "FamilyDuplicate",
+    "FamilySearchName",
     "IdempotencyRecord",
     "Membership",
     "OutboxMessage",

@@ -120,3 +120,58 @@ def test_uniform_sizes_a_class_of_30_with_a_class_size_and_one_exception(
     height = page.evaluate("() => document.documentElement.scrollHeight")
     assert height < 3 * 800, f"the class of 30 is {height}px tall at 1280x800"
     check_page(page, "class-of-30-sized")
+
+    # A size recorded by mistake is cleared: that pupil's pack waits for sizes again.
+    page.get_by_role("link", name="Change sizes for Adam (born 3 Mar 2021)").click()
+    page.get_by_label("Cap for Adam (born 3 Mar 2021)").select_option(label="No size yet (clear it)")
+    check_page(page, "class-of-30-clearing-a-size")
+    page.get_by_role("button", name="Save sizes").click()
+    assert page.get_by_text("Sizes saved for 1 pupil.").is_visible()
+    cleared = GiftLine.objects.get(item=cap, gift__pupil__date_of_birth=datetime.date(2021, 3, 3))
+    assert cleared.size == ""
+
+
+def test_a_request_finance_sent_back_is_changed_checked_then_sent_again(
+    new_page, check_page, school_a, pastoral_a, finance, funded
+):
+    """Issue 15.4: changing a sent-back request shows what it now costs and who decides before it goes."""
+    from funds.services.approvals import spend_request_for, spend_request_send_back
+    from tests.factories import FamilyFactory, PupilFactory
+    from tests.uniform.factories import UniformItemFactory
+    from uniform.models import ItemKind, SupportRequest
+    from uniform.services.requests import request_create
+
+    dear = UniformItemFactory(
+        school=school_a, kind=ItemKind.COAT, name="Parka", sizes=["7-8"], unit_cost_pence=150_00
+    )
+    fleece = UniformItemFactory(
+        school=school_a, kind=ItemKind.COAT, name="Fleece", sizes=["7-8"], unit_cost_pence=25_00
+    )
+    pupil = PupilFactory(family=FamilyFactory(), school=school_a, in_need=True)
+    asked = request_create(
+        pupil=pupil,
+        kind=ItemKind.COAT,
+        item=dear,
+        size="7-8",
+        reason="Outgrown",
+        urgency="routine",
+        actor=pastoral_a,
+    )
+    spend_request_send_back(spend_request=spend_request_for(asked), actor=finance, note="A cheaper coat")
+
+    page = new_page({"width": 1280, "height": 800})
+    sign_in(page, pastoral_a, next_path=f"/requests/{asked.pk}/revise/")
+    page.locator("select[name=size]").select_option(f"{fleece.pk}:7-8")
+    page.get_by_role("button", name="Continue").click()
+    assert (
+        page.get_by_role("heading", level=1).inner_text()
+        == "Check the changed request before you send it again"
+    )
+    assert "£25.00" in page.locator("#request-cost").inner_text()
+    assert "(was £150.00)" in page.locator("#request-cost").inner_text()
+    assert "Approved when sent" in page.locator("#request-route").inner_text()
+    assert SupportRequest.objects.get(pk=asked.pk).status == SupportRequest.Status.CHANGES
+    check_page(page, "request-revise-check")
+    page.get_by_role("button", name="Send it again").click()
+    assert page.get_by_text("Coat request changed and approved").is_visible()
+    assert SupportRequest.objects.get(pk=asked.pk).status == SupportRequest.Status.APPROVED

@@ -271,3 +271,27 @@ def test_it_shows_the_class_page_in_as_many_queries_for_30_pupils_as_for_3(
     with CaptureQueriesContext(connection) as many:
         client.get(_class_url(school_a, first))
     assert len(many) == len(few)
+
+
+def test_a_pupils_size_can_be_cleared_from_the_class_page(
+    client_for, pastoral_a, school_a, jumper_a, intake_a
+):
+    """A size recorded by mistake is cleared ("No size yet"), and the pack waits for sizes again."""
+    client = client_for(pastoral_a)
+    client.post(_class_url(school_a), {f"default-{jumper_a.pk}": "5-6"})
+    kid01 = _line("Kid01")
+    page = client.get(_class_url(school_a, kid01.gift)).content.decode()
+    assert re.search(rf'id="size-{kid01.pk}".*?<option value="__clear__">No size yet', page, re.S)
+    jumper_sized = Gift.objects.get(pk=kid01.gift_id).status
+    response = client.post(
+        _class_url(school_a), {f"size-{kid01.pk}": "__clear__", "change": kid01.gift_id}, follow=True
+    )
+    assert "Sizes saved for 1 pupil." in response.content.decode()
+    assert _jumper_sizes() == {"Kid00": "5-6", "Kid01": "", "Kid02": "5-6"}
+    kid01.gift.refresh_from_db()
+    assert (jumper_sized, kid01.gift.status) == (Gift.Status.SIZED, Gift.Status.AWAITING_SIZES)
+    event = AuditEvent.objects.filter(action="gift.sized").latest("pk")
+    assert (event.before, event.after) == ({"Jumper": "5-6"}, {"Jumper": ""})
+    # "As the class" (an empty choice) still leaves a size alone: only "No size yet" clears it.
+    client.post(_class_url(school_a), {f"size-{_line('Kid02').pk}": "", "change": kid01.gift_id})
+    assert _jumper_sizes()["Kid02"] == "5-6"

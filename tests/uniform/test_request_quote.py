@@ -1,7 +1,10 @@
 """``request_quote`` says what ``request_create`` will do (cost, who decides) without writing, and agrees
 with it: within policy and afforded, beyond policy, above the threshold, a fund that is short."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from funds.models import Fund
 from support.errors import SupportError
@@ -26,7 +29,7 @@ def _ask(pupil, item, actor, *, create: bool):
     kwargs = {"pupil": pupil, "kind": ItemKind.COAT, "size": "9-10", "item": item, "actor": actor}
     if create:
         return request_create(reason="No coat", urgency="routine", **kwargs)
-    return request_quote(**kwargs)
+    return request_quote(today=timezone.localdate(), **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -56,3 +59,15 @@ def test_the_quote_refuses_what_sending_refuses(pupil_a, pastoral_b, school_a):
     coat = make_outdoor_item(school_a, "coat", cost=22_00, name="Coat")
     with pytest.raises(SupportError):
         _ask(pupil_a, coat, pastoral_b, create=False)  # another school's pupil
+
+
+def test_the_quote_counts_the_policy_in_the_period_of_the_day_it_is_given(pupil_a, pastoral_a, school_a):
+    """``today`` is passed in, not read inside: a second coat is beyond the policy this season, but
+    not in the season a year on."""
+    coat = make_outdoor_item(school_a, "coat", cost=22_00, name="Coat")
+    _ask(pupil_a, coat, pastoral_a, create=True)
+    kwargs = {"pupil": pupil_a, "kind": ItemKind.COAT, "size": "9-10", "item": coat, "actor": pastoral_a}
+    today = timezone.localdate()
+    assert request_quote(today=today, **kwargs).goes_to == "lead"
+    next_year = request_quote(today=today + datetime.timedelta(days=366), **kwargs)
+    assert (next_year.beyond_policy, next_year.goes_to) == (False, "approved")

@@ -26,6 +26,7 @@ from uniform.services.requests import (
     request_mark_ordered,
     request_reject,
     request_revise,
+    request_revise_quote,
 )
 
 FIXTURES = (bag_a, jumper_a, pack_a)
@@ -440,10 +441,54 @@ def test_the_school_sees_finances_note_and_revises_on_the_page(client_for, ask, 
     assert reverse("support_request_revise", args=[request.pk]) in detail
     form = client.get(reverse("support_request_revise", args=[request.pk]))
     assert form.status_code == 200
-    response = client.post(
-        reverse("support_request_revise", args=[request.pk]),
-        {"size": f"{request.item_id}:7-8", "quantity": 3, "reason": "Three will do"},
-    )
+    url = reverse("support_request_revise", args=[request.pk])
+    answers = {"size": f"{request.item_id}:7-8", "quantity": 3, "reason": "Three will do"}
+    check = client.post(url, answers)
+    assert check.status_code == 200  # the check page first: nothing is sent yet
+    page = check.content.decode()
+    assert "Check the changed request before you send it again" in page
+    assert "£90.00" in page
+    assert "(was £120.00)" in page
+    assert "Approved when sent" in page
+    request.refresh_from_db()
+    assert (request.status, request.quantity) == (Status.CHANGES, 4)
+    back = client.post(url, {**answers, "change": "yes"})
+    assert back.status_code == 200
+    assert "Change the" in back.content.decode()
+    request.refresh_from_db()
+    assert request.status == Status.CHANGES
+    response = client.post(url, {**answers, "confirm": "yes"})
     assert response.status_code == 302
     request.refresh_from_db()
     assert (request.status, request.quantity) == (Status.APPROVED, 3)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "free", "goes_to", "status"),
+    [
+        (3, False, "approved", Status.APPROVED),
+        (4, False, "finance", Status.AWAITING_FINANCE),
+        (4, True, "lead", Status.REQUESTED),
+    ],
+)
+def test_the_revise_quote_is_what_revising_does(
+    ask, finance, pastoral_a, school_a, quantity, free, goes_to, status
+):
+    request = ask(5)
+    spend_request_send_back(spend_request=_spend_request(request), actor=finance, note="Fewer")
+    request.refresh_from_db()
+    item = request.item
+    if free:
+        item = UniformItem.objects.create(school=school_a, name="Donated", sizes=["7-8"], unit_cost_pence=0)
+    kwargs = {"request": request, "actor": pastoral_a, "size": "7-8", "item": item, "quantity": quantity}
+    quote = request_revise_quote(**kwargs)
+    request.refresh_from_db()
+    assert request.status == Status.CHANGES  # the quote writes nothing
+    assert (quote.goes_to, quote.cost_pence) == (goes_to, item.unit_cost_pence * quantity)
+    assert request_revise(reason="x", **kwargs).status == status
+
+
+def test_the_revise_quote_refuses_what_revising_refuses(ask, pastoral_a, pastoral_b):
+    request = ask(4)
+    with pytest.raises(ConflictError):  # not sent back
+        request_revise_quote(request=request, actor=pastoral_a, size="7-8", item=request.item, quantity=1)

@@ -33,6 +33,7 @@ Decisions (see each docstring):
 
 import calendar
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -233,13 +234,53 @@ def _require_in_need(pupil: Pupil) -> None:
         )
 
 
-def _priced(*, pupil: Pupil, kind: str, item: UniformItem, quantity: int) -> tuple[str, bool, int]:
-    """The period a request counts in, whether it is beyond the policy there, and its cost in pence."""
+def _priced(
+    *, pupil: Pupil, kind: str, item: UniformItem, quantity: int, today: datetime.date
+) -> tuple[str, bool, int]:
+    """The period a request made on ``today`` counts in, whether it is beyond the policy there, and its
+    cost in pence."""
     policy = Policy.current()
-    period = period_for(kind, timezone.localdate(), policy)
+    period = period_for(kind, today, policy)
     limit = policy_limit(kind, policy)
     beyond = limit is not None and counted_requests(pupil=pupil, kind=kind, period=period).count() >= limit
     return period, beyond, item.unit_cost_pence * quantity
+
+
+# --- Routing: the one rule ----------------------------------------------------------------------
+# Where a request goes is decided in two steps, used by the request itself (``request_create``,
+# ``request_revise``, ``_route``) and by the check pages' quotes (``request_quote``,
+# ``request_revise_quote``) alike, so a quote can never disagree with what sending does.
+
+BEYOND_POLICY = "It is beyond the policy for this period, so a lead decides."
+NO_COST = "It costs nothing, so a lead records why and decides."
+WITHIN_POLICY = "It is within policy: it is approved and paid from the fund."
+FUND_SHORT = "The fund cannot afford it at the moment, so finance decides."
+
+
+def _lead_first(*, beyond: bool, cost_pence: int) -> str:
+    """Why a lead decides before the money is looked at ('' when no lead needs to)."""
+    if beyond:
+        return BEYOND_POLICY
+    if not cost_pence:
+        return NO_COST
+    return ""
+
+
+def _over_threshold(policy: Policy) -> str:
+    return f"It costs more than {pounds(policy.approval_threshold_pence)}, so finance decides."
+
+
+def _finance_reason(cost_pence: int, *, fund_pays: Callable[[], bool]) -> str:
+    """Why finance decides a priced request ('' when the school's fund pays it now).
+
+    ``fund_pays`` is asked only when the cost is within the approval threshold: the quote asks the fund
+    position whether it could pay; ``_route`` commits the spend and answers whether it went through.
+    """
+    if approvals_needed(cost_pence) > 0:
+        return _over_threshold(Policy.current())
+    if not fund_pays():
+        return FUND_SHORT
+    return ""
 
 
 @dataclass(frozen=True)
@@ -256,34 +297,36 @@ class RequestQuote:
         return self.goes_to == "finance"
 
 
+def _quote(*, school, cost_pence: int, beyond: bool) -> RequestQuote:
+    lead = _lead_first(beyond=beyond, cost_pence=cost_pence)
+    if lead:
+        return RequestQuote(cost_pence, beyond, "lead", lead)
+    fund = fund_for_school(school)
+    finance = _finance_reason(
+        cost_pence, fund_pays=lambda: fund_position(fund=fund).available_pence >= cost_pence
+    )
+    if finance:
+        return RequestQuote(cost_pence, False, "finance", finance)
+    return RequestQuote(cost_pence, False, "approved", WITHIN_POLICY)
+
+
 def request_quote(
     *,
     pupil: Pupil,
     kind: str,
     size: str,
     actor: AbstractBaseUser,
+    today: datetime.date,
     item: UniformItem | None = None,
     quantity: int = 1,
 ) -> RequestQuote:
-    """What ``request_create`` would do with this request now, writing nothing: the same checks, the same
-    price and policy count, and the same routing (a lead first; else approved from the school's fund, or
-    finance when it costs more than the threshold or the fund is short)."""
+    """What ``request_create`` would do with this request on ``today``, writing nothing: the same checks,
+    the same price and policy count, and the same routing rule (``_lead_first``, ``_finance_reason``)."""
     require_school(actor, pupil.school)
     item, size = _check_asked(pupil=pupil, kind=kind, item=item, size=size, quantity=quantity)
     _require_in_need(pupil)
-    _period, beyond, cost = _priced(pupil=pupil, kind=kind, item=item, quantity=quantity)
-    if beyond:
-        return RequestQuote(cost, True, "lead", "It is beyond the policy for this period, so a lead decides.")
-    if not cost:
-        return RequestQuote(cost, False, "lead", "It costs nothing, so a lead records why and decides.")
-    if approvals_needed(cost) > 0:
-        threshold = pounds(Policy.current().approval_threshold_pence)
-        return RequestQuote(cost, False, "finance", f"It costs more than {threshold}, so finance decides.")
-    if fund_position(fund=fund_for_school(pupil.school)).available_pence < cost:
-        return RequestQuote(cost, False, "finance", FUND_SHORT)
-    return RequestQuote(
-        cost, False, "approved", "It is within policy: it is approved and paid from the fund."
-    )
+    _period, beyond, cost = _priced(pupil=pupil, kind=kind, item=item, quantity=quantity, today=today)
+    return _quote(school=pupil.school, cost_pence=cost, beyond=beyond)
 
 
 @transaction.atomic
@@ -318,7 +361,9 @@ def request_create(
     # Lock the pupil so two staff asking at once cannot both count as the first of the period.
     pupil = Pupil.objects.select_for_update().select_related("school").get(pk=pupil.pk)
     _require_in_need(pupil)
-    period, beyond, cost = _priced(pupil=pupil, kind=kind, item=item, quantity=quantity)
+    period, beyond, cost = _priced(
+        pupil=pupil, kind=kind, item=item, quantity=quantity, today=timezone.localdate()
+    )
     request = SupportRequest.objects.create(
         pupil=pupil,
         school=pupil.school,
@@ -335,14 +380,12 @@ def request_create(
         cost_pence=cost,
     )
     audit_record(actor=actor, action="support_request.created", subject=request, after=_snapshot(request))
-    if beyond or not cost:
+    if _lead_first(beyond=beyond, cost_pence=cost):
         return request  # a lead decides first
     return _route(request=request, actor=actor, move="route", note=AUTO_APPROVED)
 
 
 # --- Money ------------------------------------------------------------------------------------
-
-FUND_SHORT = "The fund cannot afford it at the moment, so finance decides."
 
 
 def request_summary(request: SupportRequest) -> str:
@@ -369,8 +412,8 @@ def _route(*, request: SupportRequest, actor: AbstractBaseUser, move: str, note:
         )
     if request.cost_pence:
         fund = fund_for_school(request.school)
-        why_finance = ""
-        if approvals_needed(request.cost_pence) == 0:
+
+        def commit() -> bool:
             try:
                 fund_spend_commit(
                     fund=fund,
@@ -383,11 +426,10 @@ def _route(*, request: SupportRequest, actor: AbstractBaseUser, move: str, note:
             except SupportError as exc:
                 if exc.code != "insufficient_funds":
                     raise
-                why_finance = FUND_SHORT
-        else:
-            why_finance = (
-                f"It costs more than {pounds(Policy.current().approval_threshold_pence)}, so finance decides."
-            )
+                return False
+            return True
+
+        why_finance = _finance_reason(request.cost_pence, fund_pays=commit)
         if why_finance:
             moved = _move(
                 request=request,
@@ -627,6 +669,36 @@ def request_hand_over(*, request: SupportRequest, actor: AbstractBaseUser) -> Su
     return moved
 
 
+def _check_revision(
+    *, request: SupportRequest, item: UniformItem | None, size: str, quantity: int
+) -> tuple[UniformItem, str]:
+    """The item, size and quantity a sent-back request is changed to, checked (``request_revise``)."""
+    item = _check_item(
+        item=item, kind=request.kind, school_id=request.school_id, school_name=request.school.name
+    )
+    if request.kind != ItemKind.UNIFORM and quantity != 1:
+        raise SupportError("Coats and shoes are requested one at a time.", field="quantity")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise SupportError(f"Ask for between 1 and {MAX_QUANTITY}.", field="quantity")
+    return item, check_size(name=item.name, sizes=item.sizes, value=size)
+
+
+def request_revise_quote(
+    *,
+    request: SupportRequest,
+    actor: AbstractBaseUser,
+    size: str,
+    item: UniformItem | None = None,
+    quantity: int = 1,
+) -> RequestQuote:
+    """What ``request_revise`` would do with these changes now, writing nothing: the same checks and the
+    same routing rule. A changed request is not counted against the policy again (it already was)."""
+    require_school(actor, request.school)
+    REQUEST_FLOW.check(request, "revise")
+    item, size = _check_revision(request=request, item=item, size=size, quantity=quantity)
+    return _quote(school=request.school, cost_pence=item.unit_cost_pence * quantity, beyond=False)
+
+
 @transaction.atomic
 def request_revise(
     *,
@@ -644,14 +716,7 @@ def request_revise(
     request = _locked(request)
     REQUEST_FLOW.check(request, "revise")
     reason = _clean_text(reason, field="reason", required_message="Say why the pupil needs it.")
-    item = _check_item(
-        item=item, kind=request.kind, school_id=request.school_id, school_name=request.school.name
-    )
-    if request.kind != ItemKind.UNIFORM and quantity != 1:
-        raise SupportError("Coats and shoes are requested one at a time.", field="quantity")
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise SupportError(f"Ask for between 1 and {MAX_QUANTITY}.", field="quantity")
-    size = check_size(name=item.name, sizes=item.sizes, value=size)
+    item, size = _check_revision(request=request, item=item, size=size, quantity=quantity)
     before = _snapshot(request)
     request.item, request.size, request.quantity, request.reason = item, size, quantity, reason
     request.cost_pence = item.unit_cost_pence * quantity
@@ -663,7 +728,7 @@ def request_revise(
         before=before,
         after=_snapshot(request),
     )
-    if not request.cost_pence:
+    if _lead_first(beyond=False, cost_pence=request.cost_pence):
         return _move(
             request=request,
             actor=actor,
@@ -846,7 +911,7 @@ def _route_drive(created: list[SupportRequest], *, actor: AbstractBaseUser) -> N
     by_fund: dict[int, list[SupportRequest]] = {}
     to_finance: list[tuple[SupportRequest, str]] = []
     policy = Policy.current()
-    threshold_note = f"It costs more than {pounds(policy.approval_threshold_pence)}, so finance decides."
+    threshold_note = _over_threshold(policy)
     for request in created:
         if not request.cost_pence:
             continue  # a lead records why it costs nothing, then approves it

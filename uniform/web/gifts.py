@@ -253,6 +253,10 @@ def _class_items(gifts: list[Gift]) -> tuple[list[dict], list[tuple[UniformItem,
     return columns, sorted(one_size.values(), key=lambda pair: order(pair[0]))
 
 
+# The choice in a pupil's row that clears a size recorded by mistake (no item's size is spelt like it).
+CLEAR_SIZE = "__clear__"
+
+
 def _ids(values: list[str]) -> set[int]:
     return {int(value) for value in values if value.isdigit()}
 
@@ -277,9 +281,10 @@ def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> Http
             for key, value in request.POST.items()
             if key.startswith("default-") and key.removeprefix("default-").isdigit() and value
         }
-        # An empty choice in a pupil's row means "as the class": only a size chosen is an exception.
+        # An empty choice in a pupil's row means "as the class": only a size chosen is an exception,
+        # and "No size yet" (``CLEAR_SIZE``) clears the pupil's size.
         exceptions = {
-            int(key.removeprefix("size-")): value
+            int(key.removeprefix("size-")): "" if value == CLEAR_SIZE else value
             for key, value in request.POST.items()
             if key.startswith("size-") and key.removeprefix("size-").isdigit() and value
         }
@@ -365,6 +370,7 @@ def uniform_class(request: HttpRequest, school_pk: int, year_group: int) -> Http
             "can_print": has_perm(request.user, "uniform.print"),
             "shows_names": shows_names,
             "error": error,
+            "clear_size": CLEAR_SIZE,
         },
         status=status,
     )

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from funds.services.approvals import spend_request_for
@@ -156,7 +157,13 @@ def request_create_page(request: HttpRequest, pupil_pk: int) -> HttpResponse:
         try:
             if not confirmed(request):  # check answers first: what it costs and who decides
                 quote = services.request_quote(
-                    pupil=pupil, kind=kind, size=size, item=item, quantity=quantity, actor=request.user
+                    pupil=pupil,
+                    kind=kind,
+                    size=size,
+                    item=item,
+                    quantity=quantity,
+                    actor=request.user,
+                    today=timezone.localdate(),
                 )
                 return render(
                     request,
@@ -245,15 +252,38 @@ def request_revise_page(request: HttpRequest, pk: int) -> HttpResponse:
         safeguarding_schools=[support_request.school],
     )
     del form.fields["urgency"]
-    if request.method == "POST" and form.is_valid():
+    editing = request.method == "POST" and request.POST.get("change") == "yes"
+    if request.method == "POST" and not editing and form.is_valid():
         item, size = form.item_and_size()
+        quantity = form.cleaned_data.get("quantity") or 1
         try:
+            if not confirmed(request):  # check answers first: what it now costs and who decides
+                quote = services.request_revise_quote(
+                    request=support_request, actor=request.user, size=size, item=item, quantity=quantity
+                )
+                return render(
+                    request,
+                    "uniform/request_revise_check.html",
+                    {
+                        "support_request": support_request,
+                        "kind": kind,
+                        "kind_label": ItemKind(kind).label,
+                        "form": form,
+                        "item": item,
+                        "size": size,
+                        "quantity": quantity,
+                        "quote": quote,
+                        "cost": pounds(quote.cost_pence),
+                        "was": pounds(support_request.cost_pence),
+                        "each": pounds(item.unit_cost_pence),
+                    },
+                )
             moved = services.request_revise(
                 request=support_request,
                 actor=request.user,
                 size=size,
                 item=item,
-                quantity=form.cleaned_data.get("quantity") or 1,
+                quantity=quantity,
                 reason=form.cleaned_data["reason"],
             )
         except SupportError as exc:
@@ -265,7 +295,7 @@ def request_revise_page(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "uniform/request_revise.html",
         {"support_request": support_request, "form": form, "kind_label": ItemKind(kind).label},
-        status=400 if request.method == "POST" else 200,
+        status=400 if request.method == "POST" and not editing else 200,
     )
 
 
