@@ -62,6 +62,11 @@ def measure(year: int) -> None:
     from impact.figures import year_figures
     from impact.selectors import impact_report
 
+    from funds.services.ledger import fund_checkpoint_all
+
+    # As the nightly beat task does (funds.checkpoint_funds): the fund's position "now" is then its
+    # checkpoint plus the entries since, not a sum over its whole ledger.
+    fund_checkpoint_all()
     admin = get_user_model().objects.filter(is_superuser=True).first()
     impact_report(user=admin, year=year)  # warm: ContentTypes, the fund, the registry
     for label, run in (

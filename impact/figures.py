@@ -125,14 +125,15 @@ PAD = ", CAST(NULL AS NUMERIC), CAST(NULL AS NUMERIC), CAST(NULL AS BIGINT), CAS
 def _supported_sql() -> tuple[str, str]:
     """Families and pupils supported, each once: per school and kind, per school, per kind, trust-wide;
     and supported pupils flagged FSM / pupil premium. Distinct pairs first, then plain counts (hashes,
-    not one sort per COUNT(DISTINCT)). Returns (its CTEs, its SELECTs)."""
-    pupil = Pupil._meta.db_table
+    not one sort per COUNT(DISTINCT)). The pupils' flags come from ``sup`` (``_attendance_sql``: one row
+    a supported pupil, joined to the pupils once), not from another join to the pupils per figure.
+    Returns (its CTEs, its SELECTs)."""
     ctes = (
         "fk AS (SELECT school_id, kind, family_id FROM ev GROUP BY school_id, kind, family_id), "
         "pk AS (SELECT school_id, kind, pupil_id FROM pe GROUP BY school_id, kind, pupil_id), "
         "fs AS (SELECT school_id, family_id FROM fk GROUP BY school_id, family_id), "
         "ps AS (SELECT school_id, pupil_id FROM pk GROUP BY school_id, pupil_id), "
-        "pt AS (SELECT pupil_id FROM ps GROUP BY pupil_id) "
+        "psx AS (SELECT ps.school_id, s.fsm, s.pupil_premium FROM ps JOIN sup s ON s.pupil_id = ps.pupil_id) "
     )
     branches = [
         "'f', school_id, kind, COUNT(*) FROM fk GROUP BY school_id, kind",
@@ -144,14 +145,12 @@ def _supported_sql() -> tuple[str, str]:
         "'p', school_id, NULL, COUNT(*) FROM ps GROUP BY school_id",
         "'p', NULL, kind, COUNT(*) FROM (SELECT kind, pupil_id FROM pk GROUP BY kind, pupil_id) x "
         "GROUP BY kind",
-        "'p', NULL, NULL, COUNT(*) FROM pt",
+        "'p', NULL, NULL, COUNT(*) FROM sup",
         # Reach among disadvantaged pupils: supported pupils flagged FSM / pupil premium.
-        f"'fsm', ps.school_id, NULL, COUNT(*) FROM ps JOIN {pupil} p ON p.id = ps.pupil_id WHERE p.fsm "
-        "GROUP BY ps.school_id",
-        f"'fsm', NULL, NULL, COUNT(*) FROM pt JOIN {pupil} p ON p.id = pt.pupil_id WHERE p.fsm",
-        f"'pp', ps.school_id, NULL, COUNT(*) FROM ps JOIN {pupil} p ON p.id = ps.pupil_id "
-        "WHERE p.pupil_premium GROUP BY ps.school_id",
-        f"'pp', NULL, NULL, COUNT(*) FROM pt JOIN {pupil} p ON p.id = pt.pupil_id WHERE p.pupil_premium",
+        "'fsm', school_id, NULL, COUNT(*) FROM psx WHERE fsm GROUP BY school_id",
+        "'fsm', NULL, NULL, COUNT(*) FROM sup WHERE fsm",
+        "'pp', school_id, NULL, COUNT(*) FROM psx WHERE pupil_premium GROUP BY school_id",
+        "'pp', NULL, NULL, COUNT(*) FROM sup WHERE pupil_premium",
     ]
     selects = " UNION ALL ".join(
         "SELECT " + branch.replace(" FROM ", PAD + " FROM ", 1) for branch in branches
@@ -235,9 +234,11 @@ def _attendance_sql(figures: YearFigures) -> tuple[str, list, str, list]:
     after = "CASE {t} WHEN 0 THEN m.o_1 WHEN 1 THEN m.o_2 ELSE m.o_3 END"
     ctes = (
         # Each supported pupil's school, year group and the term (0, 1, 2) of their first support.
-        "sup AS (SELECT pe.pupil_id, p.school_id, p.year_group, "
+        # One row a supported pupil (also what ``_supported_sql`` counts them and their flags from).
+        "sup AS (SELECT pe.pupil_id, p.school_id, p.year_group, p.fsm, p.pupil_premium, "
         "CASE WHEN MIN(pe.on_day) < %s THEN 0 WHEN MIN(pe.on_day) < %s THEN 1 ELSE 2 END AS t "
-        f"FROM pe JOIN {pupil} p ON p.id = pe.pupil_id GROUP BY pe.pupil_id, p.school_id, p.year_group), "
+        f"FROM pe JOIN {pupil} p ON p.id = pe.pupil_id "
+        "GROUP BY pe.pupil_id, p.school_id, p.year_group, p.fsm, p.pupil_premium), "
         # Every pupil's attendance in the five terms that can be before or after one of the year's
         # (the summer before to the autumn after), one row a pupil: one pass over the table.
         "m AS (SELECT pupil_id, "
