@@ -77,10 +77,9 @@ def measure(year: int) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from funds.services.ledger import fund_checkpoint_all
     from impact.figures import year_figures
     from impact.selectors import impact_report
-
-    from funds.services.ledger import fund_checkpoint_all
 
     # As the nightly beat task does (funds.checkpoint_funds): the fund's position "now" is then its
     # checkpoint plus the entries since, not a sum over its whole ledger.
@@ -101,7 +100,8 @@ def measure(year: int) -> None:
             cpu_after = _backend_cpu_s(backend)
         sql_s = sum(float(q["time"]) for q in queries.captured_queries)
         cpu = f", {cpu_after - cpu_before:.2f} s of PostgreSQL CPU" if cpu_before is not None else ""
-        print(f"\n{label} (load {_load()}): {elapsed:.2f} s, {len(queries)} queries, {sql_s:.2f} s in SQL{cpu}")
+        took = f"{elapsed:.2f} s, {len(queries)} queries, {sql_s:.2f} s in SQL{cpu}"
+        print(f"\n{label} (load {_load()}): {took}")
         for q in sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:8]:
             print(f"  {float(q['time']) * 1000:8.1f} ms  {q['sql'][:110]}")
         if label.startswith("impact_report"):
