@@ -122,37 +122,59 @@ def _run(sql: str, params: list) -> list[tuple]:
 PAD = ", CAST(NULL AS NUMERIC), CAST(NULL AS NUMERIC), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
 
 
+def _firsts(source: str, who: str, extra: str = "", join: str = "") -> str:
+    """``source``'s distinct (school, kind, ``who``) rows, each flagged 1 where it is the first of its
+    (``who``, school), of its (``who``, kind) and of its ``who`` (window functions over two sorts): summing
+    a flag over (school, kind) cells then counts each family or pupil once per school, per kind or in
+    all, without hashing the rows again for every figure."""
+    flag = "CASE WHEN ROW_NUMBER() OVER (PARTITION BY {p} ORDER BY {o}) = 1 THEN 1 ELSE 0 END"
+    return (
+        f"SELECT x.school_id, x.kind{extra}, "
+        f"{flag.format(p=f'x.{who}, x.school_id', o='x.kind')} AS first_school, "
+        f"{flag.format(p=f'x.{who}, x.kind', o='x.school_id')} AS first_kind, "
+        f"{flag.format(p=f'x.{who}', o='x.school_id, x.kind')} AS first_all "
+        f"FROM {source} x{join}"
+    )
+
+
 def _supported_sql() -> tuple[str, str]:
     """Families and pupils supported, each once: per school and kind, per school, per kind, trust-wide;
-    and supported pupils flagged FSM / pupil premium. Distinct pairs first, then plain counts (hashes,
-    not one sort per COUNT(DISTINCT)). Returns (its CTEs, its SELECTs)."""
-    pupil = Pupil._meta.db_table
+    and supported pupils flagged FSM / pupil premium. Distinct (school, kind, family) and (school, kind,
+    pupil) rows first, each flagged where it is the first of its family or pupil per school, per kind and
+    in all (``_firsts``), summed into (school, kind) cells; every figure is then a sum over those few
+    cells. The pupils' flags come from ``sup`` (``_attendance_sql``: one row a supported pupil, joined to
+    the pupils once). Returns (its CTEs, its SELECTs)."""
+    fsm = "SUM(CASE WHEN fsm THEN {f} ELSE 0 END)"
+    pp = "SUM(CASE WHEN pupil_premium THEN {f} ELSE 0 END)"
+    flags = " JOIN sup s ON s.pupil_id = x.pupil_id"
     ctes = (
         "fk AS (SELECT school_id, kind, family_id FROM ev GROUP BY school_id, kind, family_id), "
         "pk AS (SELECT school_id, kind, pupil_id FROM pe GROUP BY school_id, kind, pupil_id), "
-        "fs AS (SELECT school_id, family_id FROM fk GROUP BY school_id, family_id), "
-        "ps AS (SELECT school_id, pupil_id FROM pk GROUP BY school_id, pupil_id), "
-        "pt AS (SELECT pupil_id FROM ps GROUP BY pupil_id) "
+        f"fw AS ({_firsts('fk', 'family_id')}), "
+        f"pw AS ({_firsts('pk', 'pupil_id', ', s.fsm, s.pupil_premium', flags)}), "
+        "fc AS (SELECT school_id, kind, COUNT(*) AS n, SUM(first_school) AS n_school, "
+        "SUM(first_kind) AS n_kind, SUM(first_all) AS n_all FROM fw GROUP BY school_id, kind), "
+        "pc AS (SELECT school_id, kind, COUNT(*) AS n, SUM(first_school) AS n_school, "
+        "SUM(first_kind) AS n_kind, SUM(first_all) AS n_all, "
+        f"{fsm.format(f='first_school')} AS fsm_school, {pp.format(f='first_school')} AS pp_school, "
+        f"{fsm.format(f='first_all')} AS fsm_all, {pp.format(f='first_all')} AS pp_all "
+        "FROM pw GROUP BY school_id, kind) "
     )
-    branches = [
-        "'f', school_id, kind, COUNT(*) FROM fk GROUP BY school_id, kind",
-        "'f', school_id, NULL, COUNT(*) FROM fs GROUP BY school_id",
-        "'f', NULL, kind, COUNT(*) FROM (SELECT kind, family_id FROM fk GROUP BY kind, family_id) x "
-        "GROUP BY kind",
-        "'f', NULL, NULL, COUNT(*) FROM (SELECT family_id FROM fs GROUP BY family_id) x",
-        "'p', school_id, kind, COUNT(*) FROM pk GROUP BY school_id, kind",
-        "'p', school_id, NULL, COUNT(*) FROM ps GROUP BY school_id",
-        "'p', NULL, kind, COUNT(*) FROM (SELECT kind, pupil_id FROM pk GROUP BY kind, pupil_id) x "
-        "GROUP BY kind",
-        "'p', NULL, NULL, COUNT(*) FROM pt",
-        # Reach among disadvantaged pupils: supported pupils flagged FSM / pupil premium.
-        f"'fsm', ps.school_id, NULL, COUNT(*) FROM ps JOIN {pupil} p ON p.id = ps.pupil_id WHERE p.fsm "
-        "GROUP BY ps.school_id",
-        f"'fsm', NULL, NULL, COUNT(*) FROM pt JOIN {pupil} p ON p.id = pt.pupil_id WHERE p.fsm",
-        f"'pp', ps.school_id, NULL, COUNT(*) FROM ps JOIN {pupil} p ON p.id = ps.pupil_id "
-        "WHERE p.pupil_premium GROUP BY ps.school_id",
-        f"'pp', NULL, NULL, COUNT(*) FROM pt JOIN {pupil} p ON p.id = pt.pupil_id WHERE p.pupil_premium",
-    ]
+    total = "CAST(COALESCE(SUM({c}), 0) AS BIGINT)"
+    branches = []
+    for measure, cells in (("f", "fc"), ("p", "pc")):
+        branches += [
+            f"'{measure}', school_id, kind, n FROM {cells}",
+            f"'{measure}', school_id, NULL, {total.format(c='n_school')} FROM {cells} GROUP BY school_id",
+            f"'{measure}', NULL, kind, {total.format(c='n_kind')} FROM {cells} GROUP BY kind",
+            f"'{measure}', NULL, NULL, {total.format(c='n_all')} FROM {cells}",
+        ]
+    # Reach among disadvantaged pupils: supported pupils flagged FSM / pupil premium.
+    for measure in ("fsm", "pp"):
+        branches += [
+            f"'{measure}', school_id, NULL, {total.format(c=f'{measure}_school')} FROM pc GROUP BY school_id",
+            f"'{measure}', NULL, NULL, {total.format(c=f'{measure}_all')} FROM pc",
+        ]
     selects = " UNION ALL ".join(
         "SELECT " + branch.replace(" FROM ", PAD + " FROM ", 1) for branch in branches
     )
@@ -235,9 +257,11 @@ def _attendance_sql(figures: YearFigures) -> tuple[str, list, str, list]:
     after = "CASE {t} WHEN 0 THEN m.o_1 WHEN 1 THEN m.o_2 ELSE m.o_3 END"
     ctes = (
         # Each supported pupil's school, year group and the term (0, 1, 2) of their first support.
-        "sup AS (SELECT pe.pupil_id, p.school_id, p.year_group, "
+        # One row a supported pupil (also what ``_supported_sql`` counts them and their flags from).
+        "sup AS (SELECT pe.pupil_id, p.school_id, p.year_group, p.fsm, p.pupil_premium, "
         "CASE WHEN MIN(pe.on_day) < %s THEN 0 WHEN MIN(pe.on_day) < %s THEN 1 ELSE 2 END AS t "
-        f"FROM pe JOIN {pupil} p ON p.id = pe.pupil_id GROUP BY pe.pupil_id, p.school_id, p.year_group), "
+        f"FROM pe JOIN {pupil} p ON p.id = pe.pupil_id "
+        "GROUP BY pe.pupil_id, p.school_id, p.year_group, p.fsm, p.pupil_premium), "
         # Every pupil's attendance in the five terms that can be before or after one of the year's
         # (the summer before to the autumn after), one row a pupil: one pass over the table.
         "m AS (SELECT pupil_id, "

@@ -129,7 +129,16 @@ class Voucher(models.Model):
 
     class Meta:
         ordering = ["-issued_at", "-pk"]
-        indexes = [models.Index(fields=["family", "voucher_type", "issued_at"], name="voucher_limit_window")]
+        indexes = [
+            models.Index(fields=["family", "voucher_type", "issued_at"], name="voucher_limit_window"),
+            # A year's vouchers read from the index alone (PostgreSQL; elsewhere a plain index on
+            # issued_at): the impact report's support events and voucher figures (bench/impact.py).
+            models.Index(
+                fields=["issued_at"],
+                include=["state", "school", "family", "voucher_type", "id"],
+                name="voucher_issued_covering",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(household_size__gte=1), name="voucher_household_size"),
             models.CheckConstraint(

@@ -270,3 +270,31 @@ def test_what_second_hand_uniform_saved_is_in_the_fund_section(world, trustee, m
         (datetime.date(2025, 9, 1), datetime.date(2026, 8, 31)),
         (datetime.date(2024, 9, 1), datetime.date(2025, 8, 31)),
     ]
+
+
+def test_the_raw_counts_roll_up_each_family_and_pupil_once_per_school_kind_and_trust(world):
+    """The unsuppressed figures (impact.figures' window pass): each (school, kind) cell, each school,
+    each kind and the trust count a family or pupil once, and FSM reach is of the pupils counted."""
+    from impact.figures import TRUST, year_figures
+
+    figures = year_figures(YEAR)
+    a, b = world["a"].pk, world["b"].pk
+    food, goods = f"voucher:{Service.FOOD_PARCEL.value}", f"voucher:{Service.WHITE_GOODS.value}"
+    counts = {key: (c.families, c.pupils) for key, c in figures.supported.items()}
+    assert counts == {a: (5, 5), b: (4, 4), TRUST: (9, 9)}
+    by_kind = {key: (c.families, c.pupils) for key, c in figures.by_kind.items()}
+    assert by_kind == {
+        (a, food): (5, 5),
+        (b, food): (4, 4),
+        (TRUST, food): (9, 9),
+        (a, goods): (1, 1),
+        (TRUST, goods): (1, 1),
+        (a, "coat"): (1, 1),
+        (TRUST, "coat"): (1, 1),
+    }
+    assert figures.reached[a]["all"] == 5
+    assert figures.reached[a]["fsm"] == 5
+    assert figures.reached[TRUST]["all"] == 9
+    assert figures.reached[TRUST]["fsm"] == 5 + figures.reached[b]["fsm"]
+    before = year_figures(YEAR - 1)  # A6's voucher of March 2025 alone
+    assert {key: (c.families, c.pupils) for key, c in before.supported.items()} == {a: (1, 1), TRUST: (1, 1)}
