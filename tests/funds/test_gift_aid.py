@@ -211,6 +211,21 @@ def test_a_reversed_donation_and_one_past_hmrcs_time_limit_are_not_claimable(fun
     assert too_old.pk not in claimable_ids()
 
 
+def test_a_donation_in_a_prepared_claim_cannot_be_reversed_until_the_claim_is_withdrawn(fund, finance):
+    """Else the claim would send HMRC a gift the trust no longer holds (a refund, a bounced payment)."""
+    declare(finance)
+    donation = donate(fund, finance)
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    entry = LedgerEntry.objects.get(source_id=str(donation.pk), kind=LedgerEntry.Kind.INCOME)
+    with pytest.raises(ConflictError) as refused:
+        fund_entry_reverse(entry=entry, actor=finance, reason="The payment bounced")
+    assert refused.value.code == "gift_aid_claimed"
+    assert not LedgerEntry.objects.filter(reverses=entry).exists()
+    gift_aid_claim_withdraw(claim=claim, reason="A payment bounced", actor=finance)
+    fund_entry_reverse(entry=entry, actor=finance, reason="The payment bounced")
+    assert donation.pk not in claimable_ids()
+
+
 def test_a_donation_is_claimed_once_even_if_two_batches_are_prepared_at_once(fund, finance):
     """Both finance users looked at the same check page; the second's claim is refused whole."""
     declare(finance)
