@@ -40,7 +40,9 @@ def test_the_api_refuses_an_agency_serving_only_other_schools(family_a, pastoral
     assert not Signpost.objects.exists()
 
 
-def test_an_agency_serving_the_familys_school_or_every_school_is_taken(family_a, pastoral_a, school_a, college):
+def test_an_agency_serving_the_familys_school_or_every_school_is_taken(
+    family_a, pastoral_a, school_a, college
+):
     everywhere = signpost_record(
         family=family_a, actor=pastoral_a, kind=Signpost.Kind.SIGNPOST, agency=college, today=TODAY
     )
