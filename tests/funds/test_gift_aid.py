@@ -383,6 +383,34 @@ def test_a_declaration_is_anonymised_six_years_after_the_financial_year_of_its_l
     assert AuditEvent.objects.filter(action="retention.gift_aid_anonymised").count() == 3  # each run
 
 
+def test_anonymising_a_declaration_redacts_its_audit_events_too(fund, finance):
+    """The cancellation's reason (free text: "moved to ...") is cleared on the declaration; the audit
+    log's copy of it must not outlive it."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from funds.data_rights import gift_aid_declarations_anonymise_expired
+    from funds.models import GiftAidDeclaration
+
+    declaration = declare(finance, declared_on=datetime.date(2019, 10, 1), today=datetime.date(2019, 10, 1))
+    gift_aid_declaration_cancel(
+        declaration=declaration,
+        cancelled_on=datetime.date(2020, 1, 6),
+        reason="Moved to 5 Weir Road, Riverton",
+        actor=finance,
+    )
+    assert gift_aid_declarations_anonymise_expired(today=datetime.date(2026, 9, 1), years=6) == [
+        declaration.pk
+    ]
+    events = AuditEvent.objects.filter(
+        subject_type=ContentType.objects.get_for_model(GiftAidDeclaration), subject_id=str(declaration.pk)
+    )
+    assert events.count() == 2
+    for event in events:
+        text = f"{event.subject_repr} {event.note} {event.before} {event.after}"
+        assert "Weir Road" not in text
+        assert "Pemberton" not in text
+
+
 def test_a_recent_gift_keeps_the_declaration(fund, finance):
     from funds.data_rights import expired_declarations
 
