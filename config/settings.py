@@ -72,6 +72,8 @@ MIDDLEWARE = [
     # A null character in the query string is a 400 here, before any filter passes it to the database.
     "support.middleware.NullCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages and API answers hold personal data: "private, no-store" unless a view says otherwise.
+    "support.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

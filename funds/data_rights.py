@@ -16,15 +16,17 @@ import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from funds.models import Donation, GiftAidClaimItem, GiftAidDeclaration, Pledge
 from support.audit import audit_record
-from support.data_rights import ANONYMISED, iso, retention_years
+from support.data_rights import ANONYMISED, iso, redact_audit_events, retention_years
 from support.dates import academic_year_bounds, academic_year_start_for
 from support.errors import SupportError
+from support.models import AuditEvent
 from support.scopes import scope_for
 
 
@@ -151,6 +153,15 @@ def gift_aid_declarations_anonymise_expired(
             postcode="",
             cancel_reason="",
             anonymised_at=timezone.now(),
+        )
+        # What the audit log kept of them (the donor's name, a cancellation's reason) goes too.
+        redact_audit_events(
+            list(
+                AuditEvent.objects.filter(
+                    subject_type=ContentType.objects.get_for_model(GiftAidDeclaration),
+                    subject_id__in=[str(pk) for pk in expired],
+                )
+            )
         )
     audit_record(
         actor=None,

@@ -64,6 +64,12 @@ def agency_require_not_safeguarding(agency: Agency) -> None:
         raise SupportError(safeguarding_guidance(agency), field="agency", code="safeguarding")
 
 
+def agency_serves(agency: Agency, school: School) -> bool:
+    """True when ``agency`` serves ``school``: it names that school, or names none (every school)."""
+    served = list(agency.schools.values_list("pk", flat=True))
+    return not served or school.pk in served
+
+
 def _school_for(*, actor: AbstractBaseUser, family: Family, school: School | None) -> School:
     """The recording school: one of the actor's schools with a pupil of the family on its roll."""
     schools = list(family_schools_visible_to(actor, family).order_by("name"))
@@ -117,6 +123,9 @@ def signpost_check(
     elif kind in (Kind.SIGNPOST, Kind.REFERRAL):
         raise SupportError("Choose the agency.", field="agency")
     school = _school_for(actor=actor, family=family, school=school)
+    if agency is not None and not agency_serves(agency, school):
+        # The page offers only agencies serving the family's school; the API must not reach the others.
+        raise SupportError(f"{agency.name} does not serve {school.name}.", field="agency")
     if given_on > today:
         raise SupportError("The date cannot be in the future.", field="given_on")
     _follow_up_check(follow_up_on, since=given_on, today=today)

@@ -585,6 +585,12 @@ def _redact_audit_events(events: list[AuditEvent]) -> tuple[int, int]:
     return redacted, 0
 
 
+def redact_audit_events(events: list[AuditEvent]) -> tuple[int, int]:
+    """The same redaction for an app whose own retention anonymises records outside a family (a donor's
+    Gift Aid declaration): its audit events must not keep what the record no longer does."""
+    return _redact_audit_events(events)
+
+
 @dataclass
 class AnonymiseResult:
     families: int = 0

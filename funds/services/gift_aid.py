@@ -6,7 +6,8 @@
   (``gift_aid_declaration_cancel``: gifts from the cancellation day on are not covered; gifts already
   claimed under it stay claimed, so it cannot be cancelled from before one of them).
 - A **claim** (``gift_aid_claim_prepare``) takes the claimable donations (``funds.selectors.gift_aid``)
-  and holds each one once: the donations' rows are locked in primary-key order, the choice is read
+  and holds each one once: the donations' rows are locked in primary-key order, then their donors'
+  declarations (so a cancellation cannot slip between the read and the commit), the choice is read
   again after the lock, and a partial unique index on the claim's rows refuses a donation held twice.
   ``prepared → submitted`` (HMRC's reference) ``→ paid``: the Gift Aid comes into each fund whose
   donations were claimed, as income dated the day HMRC paid. A prepared claim may be withdrawn,
@@ -259,6 +260,15 @@ def gift_aid_claim_prepare(
     # Lock the donations in primary-key order (a second claim waits here), then read the choice again:
     # each statement sees what the claims before it committed.
     list(Donation.objects.select_for_update().filter(pk__in=candidates).order_by("pk").values_list("pk"))
+    # And their donors' declarations, as a cancellation does first: a cancellation racing this claim either
+    # commits before the read below (its gifts drop out) or waits and then sees them claimed (refused).
+    donors = Donation.objects.filter(pk__in=candidates).values("donor")
+    list(
+        GiftAidDeclaration.objects.select_for_update()
+        .filter(donor__in=donors)
+        .order_by("pk")
+        .values_list("pk")
+    )
     rows = list(wanted.filter(pk__in=candidates).values_list("pk", "amount_pence", "declaration_id"))
     if len(rows) != len(candidates):
         if donation_ids is None and rows:

@@ -22,7 +22,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
 
-from funds.models import Donation, Fund, FundCheckpoint, LedgerEntry, Pledge
+from funds.models import Donation, Fund, FundCheckpoint, GiftAidClaim, GiftAidClaimItem, LedgerEntry, Pledge
 from funds.selectors.positions import (
     ZERO_POSITION,
     FundPosition,
@@ -721,6 +721,32 @@ def fund_for_school(school: School) -> Fund:
 REVERSIBLE = (Kind.INCOME, Kind.SPEND)
 
 
+def _refuse_reversing_a_claimed_gift(entry: LedgerEntry) -> None:
+    """A donation's income in a prepared Gift Aid claim is not reversed: the claim would send HMRC a gift
+    the trust no longer holds. Finance withdraws the claim first (its other gifts go in a new one). The
+    donation's row is locked as ``gift_aid_claim_prepare`` locks it, so a claim racing this reversal
+    either sees it reversed or is seen here."""
+    if (
+        entry.source_type_id != ContentType.objects.get_for_model(Donation).pk
+        or not entry.source_id.isdigit()
+    ):
+        return
+    list(Donation.objects.select_for_update().filter(pk=int(entry.source_id)).values_list("pk"))
+    held = (
+        GiftAidClaimItem.objects.filter(
+            donation_id=int(entry.source_id), released=False, claim__status=GiftAidClaim.Status.PREPARED
+        )
+        .values_list("claim_id", flat=True)
+        .first()
+    )
+    if held is not None:
+        raise ConflictError(
+            f"Gift Aid claim {held} holds this donation: withdraw the claim first (prepare a new one for its "
+            "other gifts), then reverse the income.",
+            code="gift_aid_claimed",
+        )
+
+
 @transaction.atomic
 def fund_entry_reverse(
     *,
@@ -753,6 +779,7 @@ def fund_entry_reverse(
         )
     if LedgerEntry.objects.filter(reverses=entry).exists():
         raise ConflictError("This entry has already been reversed.", code="already_reversed")
+    _refuse_reversing_a_claimed_gift(entry)
     reversal = LedgerEntry.objects.create(
         fund_id=entry.fund_id,
         kind=Kind.REVERSAL,

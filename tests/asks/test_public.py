@@ -143,6 +143,18 @@ def test_it_limits_asks_per_address(link_a, settings):
     assert Ask.objects.count() == 3
 
 
+def test_an_ipv6_home_cannot_slip_the_limit_by_changing_address(link_a, settings):
+    # A home or phone gets a whole /64 (2^64 addresses): counted per address, one sender could flood
+    # the school's queue and use up its hourly limit, so parents asking for real get "try later".
+    settings.ASKS_PER_ADDRESS_PER_HOUR = 2
+    for host in (1, 2):
+        assert _post(Client(REMOTE_ADDR=f"2001:db8:1:2::{host}"), link_a).status_code == 302
+    assert _post(Client(REMOTE_ADDR="2001:db8:1:2:aaaa::3"), link_a).status_code == 429
+    # Another household's /64 is not held back.
+    assert _post(Client(REMOTE_ADDR="2001:db8:1:3::1"), link_a).status_code == 302
+    assert Ask.objects.count() == 3
+
+
 def test_it_limits_asks_per_school(link_a, link_b, settings):
     settings.ASKS_PER_SCHOOL_PER_HOUR = 1
     assert _post(Client(REMOTE_ADDR="203.0.113.1"), link_a).status_code == 302

@@ -211,6 +211,21 @@ def test_a_reversed_donation_and_one_past_hmrcs_time_limit_are_not_claimable(fun
     assert too_old.pk not in claimable_ids()
 
 
+def test_a_donation_in_a_prepared_claim_cannot_be_reversed_until_the_claim_is_withdrawn(fund, finance):
+    """Else the claim would send HMRC a gift the trust no longer holds (a refund, a bounced payment)."""
+    declare(finance)
+    donation = donate(fund, finance)
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    entry = LedgerEntry.objects.get(source_id=str(donation.pk), kind=LedgerEntry.Kind.INCOME)
+    with pytest.raises(ConflictError) as refused:
+        fund_entry_reverse(entry=entry, actor=finance, reason="The payment bounced")
+    assert refused.value.code == "gift_aid_claimed"
+    assert not LedgerEntry.objects.filter(reverses=entry).exists()
+    gift_aid_claim_withdraw(claim=claim, reason="A payment bounced", actor=finance)
+    fund_entry_reverse(entry=entry, actor=finance, reason="The payment bounced")
+    assert donation.pk not in claimable_ids()
+
+
 def test_a_donation_is_claimed_once_even_if_two_batches_are_prepared_at_once(fund, finance):
     """Both finance users looked at the same check page; the second's claim is refused whole."""
     declare(finance)
@@ -366,6 +381,34 @@ def test_a_declaration_is_anonymised_six_years_after_the_financial_year_of_its_l
         gift_aid_declarations_anonymise_expired(today=datetime.date(2026, 9, 1), years=6) == []
     )  # idempotent
     assert AuditEvent.objects.filter(action="retention.gift_aid_anonymised").count() == 3  # each run
+
+
+def test_anonymising_a_declaration_redacts_its_audit_events_too(fund, finance):
+    """The cancellation's reason (free text: "moved to ...") is cleared on the declaration; the audit
+    log's copy of it must not outlive it."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from funds.data_rights import gift_aid_declarations_anonymise_expired
+    from funds.models import GiftAidDeclaration
+
+    declaration = declare(finance, declared_on=datetime.date(2019, 10, 1), today=datetime.date(2019, 10, 1))
+    gift_aid_declaration_cancel(
+        declaration=declaration,
+        cancelled_on=datetime.date(2020, 1, 6),
+        reason="Moved to 5 Weir Road, Riverton",
+        actor=finance,
+    )
+    assert gift_aid_declarations_anonymise_expired(today=datetime.date(2026, 9, 1), years=6) == [
+        declaration.pk
+    ]
+    events = AuditEvent.objects.filter(
+        subject_type=ContentType.objects.get_for_model(GiftAidDeclaration), subject_id=str(declaration.pk)
+    )
+    assert events.count() == 2
+    for event in events:
+        text = f"{event.subject_repr} {event.note} {event.before} {event.after}"
+        assert "Weir Road" not in text
+        assert "Pemberton" not in text
 
 
 def test_a_recent_gift_keeps_the_declaration(fund, finance):

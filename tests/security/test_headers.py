@@ -177,3 +177,35 @@ def test_the_api_refuses_a_session_post_without_the_csrf_token(db, pastoral_a, f
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
     assert not family_a.consents.exists()
+
+
+@pytest.fixture
+def gift_aid_declaration(finance):
+    import datetime
+
+    from funds.services.gift_aid import gift_aid_declaration_record
+
+    return gift_aid_declaration_record(
+        donor="Trustee: Mrs H. Pemberton", first_name="Helen", last_name="Pemberton", house="12",
+        address="12 Mill Lane", postcode="RV1 2AB", declared_on=datetime.date(2026, 9, 1), covers_past=True,
+        covers_future=True, actor=finance,
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_no_page_or_answer_with_personal_data_may_be_kept_by_a_browser_or_proxy(
+    client_for, pastoral_a, finance, family_a, gift_aid_declaration
+):
+    """A shared staff-room computer's back button, or a proxy, must not keep a donor's home address or a
+    family's page after sign-out: every signed-in page and API answer says ``no-store``."""
+    consent_to(family_a, pastoral_a)
+    answers = [
+        client_for(pastoral_a).get(f"/families/{family_a.pk}/"),
+        client_for(pastoral_a).get(f"/api/v1/families/{family_a.pk}/"),
+        client_for(finance).get(f"/finance/gift-aid/declarations/{gift_aid_declaration.pk}/"),
+        client_for(finance).get("/api/v1/gift-aid/declarations/"),
+    ]
+    for response in answers:
+        assert response.status_code == 200, response.request["PATH_INFO"]
+        assert "no-store" in response.get("Cache-Control", ""), response.request["PATH_INFO"]
+        assert "private" in response["Cache-Control"], response.request["PATH_INFO"]
