@@ -358,6 +358,16 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LedgerEntryKindEnum": "funds.models.LedgerEntry.Kind",
         "ItemKindEnum": "uniform.models.ItemKind",
+        "ConsentMethodEnum": "support.models.consents.ConsentMethod",
+        "SignpostKindEnum": "signposting.models.Signpost.Kind",
+        "SignpostOutcomeEnum": "signposting.models.Signpost.Outcome",
+        "AskKindEnum": "asks.models.AskKind",
+        "AskOutcomeEnum": "asks.models.Ask.Outcome",
+        "ReferralStateEnum": "deliveries.models.Referral.State",
+        "VoucherStateEnum": "vouchers.models.Voucher.State",
+        "ConditionEnum": "uniform.models.Condition",
+        "SecondhandConditionEnum": "uniform.models.SECONDHAND_CHOICES",
+        "RecordableConsentMethodEnum": "support.models.consents.RECORDABLE_METHODS",
     },
 }
 

@@ -19,12 +19,16 @@ def register() -> None:
             "deliveries.refer": SCHOOL_STAFF,
             "deliveries.cancel": SCHOOL_STAFF,
             "deliveries.manage": {Role.CHARITY},
+            # The header link to the referrals list: the charity's inbox, and leads' overview. Pastoral
+            # staff follow their referrals on the family page and home, so their header keeps its five
+            # links of daily work on one line (a sixth folds it into menus); the list still opens for them.
+            "deliveries.list_link": {Role.LEAD, Role.CHARITY},
         }
     )
     registry.register_nav_item(
         "Deliveries",
         url_name="referral_inbox",
-        permission="deliveries.view",
+        permission="deliveries.list_link",
         prefix="/deliveries/",
         order=60,
         group="vouchers",

@@ -173,7 +173,8 @@ def render_report_pdf(report: ImpactReport) -> bytes:
             ),
             "generated_at": timezone.localtime(report.generated_at),
         },
-        stylesheet="impact/pdf/report.css",
+        # The fund's year-end report's look: both are papers for the trust board.
+        stylesheet="finance/pdf/year_end.css",
     )
 
 

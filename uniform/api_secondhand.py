@@ -15,18 +15,18 @@ from support.scopes import scope_for
 from support.selectors import schools_visible_to
 from uniform import selectors
 from uniform.branded import branded_counts
-from uniform.models import SECONDHAND, Condition
+from uniform.models import SECONDHAND_CHOICES
 from uniform.services import stock as stock_services
 
 
-class DonationSerializer(serializers.Serializer):
+class StockDonationSerializer(serializers.Serializer):
     item = serializers.PrimaryKeyRelatedField(
         queryset=selectors.uniform_items_visible_to(None), help_text="One of your schools' items."
     )
     size = serializers.CharField(
         max_length=30, allow_blank=True, default="", help_text="One of the item's sizes."
     )
-    condition = serializers.ChoiceField(choices=[(c, Condition(c).label) for c in SECONDHAND])
+    condition = serializers.ChoiceField(choices=SECONDHAND_CHOICES)
     quantity = serializers.IntegerField(min_value=1, max_value=1000)
     note = serializers.CharField(max_length=300, allow_blank=True, default="")
 
@@ -66,9 +66,9 @@ class StockDonationViewSet(viewsets.ViewSet):
 
     permission = "uniform.stock"
 
-    @extend_schema(request=DonationSerializer, responses={201: DonationResultSerializer})
+    @extend_schema(request=StockDonationSerializer, responses={201: DonationResultSerializer})
     def create(self, request: Request) -> Response:
-        body = DonationSerializer(data=request.data, context={"request": request})
+        body = StockDonationSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         movement = stock_services.stock_donation_receive(actor=request.user, **body.validated_data)
         result = {

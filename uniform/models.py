@@ -32,6 +32,7 @@ class Condition(models.TextChoices):
 
 
 SECONDHAND = (Condition.AS_NEW, Condition.GOOD, Condition.FAIR)  # best first: the order they are offered in
+SECONDHAND_CHOICES = [(condition.value, condition.label) for condition in SECONDHAND]
 
 
 class UniformItem(models.Model):

@@ -126,6 +126,7 @@ CSV_EXPORTS = {
     "statement csv": ("charity_1", _statement_url, {TYPE, SCHOOL}),
     "ledger csv": ("finance", lambda w: "/finance/ledger.csv", {REVERSAL, SCHOOL}),
     "summary csv (schools)": ("finance", lambda w: "/finance/summary.csv?table=schools", {SCHOOL}),
+    "impact csv": ("trustee", lambda w: "/impact/report.csv", {SCHOOL}),
     "supplier order csv": (
         "lead_a",
         lambda w: (
@@ -137,6 +138,7 @@ CSV_EXPORTS = {
 }
 
 XLSX_EXPORTS = {
+    "impact xlsx": ("trustee", lambda w: "/impact/report.xlsx", {SCHOOL}),
     "ledger xlsx": ("finance", lambda w: "/finance/ledger.xlsx", {REVERSAL, SCHOOL}),
     "summary xlsx (schools)": ("finance", lambda w: "/finance/summary.xlsx?table=schools", {SCHOOL}),
 }
@@ -175,6 +177,8 @@ def test_every_export_url_is_covered():
         "finance_ledger_xlsx",
         "finance_summary_csv",
         "finance_summary_xlsx",
+        "impact_report_csv",
+        "impact_report_xlsx",
     }
     # uniform_order_summary takes its format as a path argument, so it is named here by hand.
     assert exports <= covered | {"uniform_order_summary"}, sorted(exports - covered)

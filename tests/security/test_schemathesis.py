@@ -110,8 +110,13 @@ def _real_object(world, path: str) -> dict:
         "uniform-items": world.a.item,
         "vouchers": world.a.voucher,
         "welcome-packs": world.a.pack,
+        "gift-aid/declarations": world.extra["declaration"],
+        "gift-aid/claims": world.extra["claim"],
     }
-    return {"id": objects[path.split("/")[3]].pk}
+    resource = path.split("/")[3]
+    if resource == "gift-aid":
+        resource = "/".join(path.split("/")[3:5])
+    return {"id": objects[resource].pk}
 
 
 def _real_ids(world) -> dict:

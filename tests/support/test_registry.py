@@ -28,7 +28,7 @@ def test_the_header_keeps_one_order_across_the_apps_and_folds_an_admins_into_men
     menus = {item.label: [link.label for link in item.items] for item in items if item.items}
     assert menus == {
         "Families": ["Families", "Pupil import", "Possible duplicates"],
-        "Vouchers": ["Vouchers", "Check a voucher", "Redeemed", "Statements"],
+        "Vouchers": ["Vouchers", "Check a voucher", "Deliveries", "Redeemed", "Statements"],
         "Uniform": ["Uniform", "Requests", "Asks for help"],
         "Admin": ["Admin", "API"],
     }
@@ -41,6 +41,7 @@ def test_a_header_that_fits_one_line_stays_flat(charity_staff, pastoral_a):
     assert [(item.label, item.items) for item in _header(charity_staff)] == [
         ("Home", ()),
         ("Check a voucher", ()),
+        ("Deliveries", ()),
         ("Redeemed", ()),
         ("Statements", ()),
     ]
@@ -53,7 +54,7 @@ def test_a_lead_gets_menus_and_a_group_of_one_stays_a_link(lead_a):
     assert [(item.label, [link.label for link in item.items]) for item in items] == [
         ("Home", []),
         ("Families", ["Families", "Pupil import", "Possible duplicates"]),
-        ("Vouchers", []),
+        ("Vouchers", ["Vouchers", "Deliveries"]),
         ("Uniform", ["Uniform", "Requests", "Asks for help"]),
     ]
 
