@@ -7,7 +7,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from asks.models import Ask
 from support.models import Family
 
-FIELDS = ("kind", "asker_name", "child_name", "child_year", "contact_way", "message", "language", "status")
+# What the person asking typed about themselves (their name, how to reach them, their message) is left out:
+# it may be another carer's words, and a subject access request may come from a parent who must not learn
+# who asked or what they said (a court order, a restriction). The export says an ask was made, for what,
+# and what the school did.
+FIELDS = ("kind", "child_year", "language", "status")
 
 
 def _collect(family: Family) -> list[dict[str, Any]]:
