@@ -100,7 +100,18 @@ def _move_consents(*, source: Family, target: Family, actor: AbstractBaseUser | 
     return {"consents_moved": moved}
 
 
+def _search_names_follow(*, source: Family, target: Family, actor: AbstractBaseUser | None) -> dict[str, Any]:
+    # The search's names table (support.FamilySearchName) is the database's own: on PostgreSQL its
+    # triggers refill both families' rows when the pupils move and the merged-away family is marked, so
+    # there is nothing to move here (on SQLite the table is not used). Registered so that every foreign
+    # key to a family has said what a merge does to it.
+    return {"search_names": "refilled by the database"}
+
+
 def register_core_handlers() -> None:
+    register_merge_handler(
+        "search_names", covers=("support.FamilySearchName.family",), move=_search_names_follow
+    )
     register_merge_handler("consents", covers=("support.FamilyConsent.family",), move=_move_consents)
     register_merge_handler("pupils", covers=("support.Pupil.family",), move=_move_pupils)
     register_merge_handler(
