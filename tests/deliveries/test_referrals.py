@@ -92,7 +92,7 @@ def test_only_the_partner_sets_its_capacity(white_goods, other_charity_staff):
 
 
 def test_accept_commits_and_tells_the_family_deliver_spends_and_erases(
-    refer, white_goods, charity_staff, fund, settings, django_capture_on_commit_callbacks
+    refer, white_goods, charity_staff, fund, settings, eager, django_capture_on_commit_callbacks
 ):
     settings.SMS_BACKEND = "vouchers.sms.LocMemSMSBackend"
     from vouchers.sms import LocMemSMSBackend
@@ -250,7 +250,7 @@ def test_the_message_is_english_only_for_a_family_without_a_translated_language(
 
 
 def test_an_email_when_there_is_no_phone(
-    pastoral_a, school_a, white_goods, charity_staff, django_capture_on_commit_callbacks
+    pastoral_a, school_a, white_goods, charity_staff, eager, django_capture_on_commit_callbacks
 ):
     family = FamilyFactory(lead_carer_name="Eve Email", phone="", email="eve@example.org")
     PupilFactory(family=family, school=school_a)
