@@ -388,6 +388,23 @@ def request_create(
 # --- Money ------------------------------------------------------------------------------------
 
 
+def _open_finance_review(
+    request: SupportRequest, *, fund: Fund, reason: str, actor: AbstractBaseUser
+) -> None:
+    """Put a request's cost before finance (a spend request on the school's fund)."""
+    spend_request_open(
+        fund=fund,
+        source=request,
+        amount_pence=request.cost_pence,
+        category=request.kind,
+        school=request.school,
+        summary=request_summary(request),
+        # Finance reads why the money needs a decision, never the school's case for the pupil.
+        reason=reason,
+        actor=actor,
+    )
+
+
 def request_summary(request: SupportRequest) -> str:
     """What is asked for, as finance reads it: no pupil name, no case notes."""
     what = (
@@ -439,17 +456,7 @@ def _route(*, request: SupportRequest, actor: AbstractBaseUser, move: str, note:
                 action="support_request.sent_to_finance",
                 note=why_finance,
             )
-            spend_request_open(
-                fund=fund,
-                source=moved,
-                amount_pence=moved.cost_pence,
-                category=moved.kind,
-                school=moved.school,
-                summary=request_summary(moved),
-                # Finance reads why the money needs a decision, never the school's case for the pupil.
-                reason=why_finance,
-                actor=actor,
-            )
+            _open_finance_review(moved, fund=fund, reason=why_finance, actor=actor)
             return moved
     automatic = note == AUTO_APPROVED
     return _move(
@@ -979,13 +986,4 @@ def _route_drive(created: list[SupportRequest], *, actor: AbstractBaseUser) -> N
         ]
     )
     for request, why_finance in to_finance:
-        spend_request_open(
-            fund=funds[request.school_id],
-            source=request,
-            amount_pence=request.cost_pence,
-            category=request.kind,
-            school=request.school,
-            summary=request_summary(request),
-            reason=why_finance,
-            actor=actor,
-        )
+        _open_finance_review(request, fund=funds[request.school_id], reason=why_finance, actor=actor)
