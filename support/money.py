@@ -29,6 +29,13 @@ def pounds(pence: int | None, *, symbol: bool = True) -> str:
     return f"{sign}{'£' if symbol else ''}{whole:,}.{part:02d}"
 
 
+def pounds_sql(pence: str) -> str:
+    """``pounds`` as a PostgreSQL expression, for SQL that writes the text itself (the counter's one-statement
+    redeem): ``pence`` is an SQL expression of a whole number of pence, at least 0."""
+    whole = f"to_char(({pence}) / 100, 'FM999,999,999,999,999,990')"
+    return f"('£' || {whole} || '.' || lpad(mod({pence}, 100)::text, 2, '0'))"
+
+
 def pence_to_pounds(pence: int) -> Decimal:
     """1234 → Decimal('12.34'), exactly: for a spreadsheet cell that holds a number."""
     return Decimal(int(pence)).scaleb(-2)

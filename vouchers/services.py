@@ -1,27 +1,31 @@
 """Voucher use cases. Every state change is a conditional update, so concurrent requests cannot both win."""
 
 import datetime
+import json
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from funds.models import LedgerEntry
 from funds.services.ledger import (
     fund_commitment_release,
     fund_commitment_release_many,
     fund_spend_actual,
     fund_spend_commit,
+    occurred_day,
 )
 from support.audit import audit_event, audit_record, audit_record_many, audit_together
 from support.consents import family_consent_require
 from support.contacts import barred_names, family_recipient, family_recipient_address, name_is_barred
 from support.errors import ConflictError, SupportError
 from support.hot_queries import hot_query
-from support.models import Enrolment, Family, PartnerCharity, School
-from support.money import pounds
+from support.models import AuditEvent, Enrolment, Family, PartnerCharity, School
+from support.money import pounds, pounds_sql
 from support.permissions import has_perm
 from support.scopes import require_school, scope_for
 from vouchers import codes
@@ -381,7 +385,6 @@ def voucher_service_notice(voucher: Voucher) -> str | None:
     )
 
 
-@transaction.atomic
 def voucher_redeem(
     *,
     voucher: Voucher,
@@ -390,7 +393,12 @@ def voucher_redeem(
     items_given: str = "",
     value_pence: int | None = None,
 ) -> Redemption:
-    """Redeem ``voucher`` at ``partner``: exactly once, only while issued and not past its expiry date."""
+    """Redeem ``voucher`` at ``partner``: exactly once, only while issued and not past its expiry date.
+
+    Claims the voucher, records the redemption, makes the fund's commitment actual spend (a release and
+    a spend per fund) and audits both, all or nothing. On PostgreSQL that is one statement
+    (``_redeem_in_one_statement``); elsewhere the same rows are written step by step.
+    """
     if voucher.voucher_type.partner_id != partner.pk:
         raise SupportError(
             "This voucher is for another charity, so it cannot be used here.", code="other_partner"
@@ -404,6 +412,59 @@ def voucher_redeem(
             code="over_face_value",
         )
     today, now = timezone.localdate(), timezone.now()
+    items_given = items_given.strip()
+    if _redeem_in_one_statement_here():
+        redemption_id = _redeem_in_one_statement(
+            voucher=voucher,
+            partner=partner,
+            redeemed_by=redeemed_by,
+            items_given=items_given,
+            value_pence=value_pence,
+            today=today,
+            now=now,
+        )
+        if redemption_id is None:
+            voucher.refresh_from_db()
+            raise voucher_refusal(voucher)
+        voucher.state, voucher.updated_at = State.REDEEMED, now
+        redemption = Redemption(
+            pk=redemption_id,
+            voucher=voucher,
+            partner=partner,
+            redeemed_by=redeemed_by,
+            redeemed_at=now,
+            items_given=items_given,
+            value_pence=value_pence,
+        )
+        redemption._state.adding, redemption._state.db = False, connection.alias
+        return redemption
+    with transaction.atomic():
+        return _redeem_step_by_step(
+            voucher=voucher,
+            partner=partner,
+            redeemed_by=redeemed_by,
+            items_given=items_given,
+            value_pence=value_pence,
+            today=today,
+            now=now,
+        )
+
+
+def _redeem_in_one_statement_here() -> bool:
+    # SQLite has no data-modifying CTEs: there the step-by-step path writes the same rows.
+    return connection.vendor == "postgresql"
+
+
+def _redeem_step_by_step(
+    *,
+    voucher: Voucher,
+    partner: PartnerCharity,
+    redeemed_by: AbstractBaseUser,
+    items_given: str,
+    value_pence: int | None,
+    today: datetime.date,
+    now: datetime.datetime,
+) -> Redemption:
     redeem = VOUCHER_FLOW["redeem"]
     claimed = Voucher.objects.filter(pk=voucher.pk, state__in=redeem.sources, expires_on__gte=today).update(
         state=State.REDEEMED, updated_at=now
@@ -416,7 +477,7 @@ def voucher_redeem(
         voucher=voucher,
         partner=partner,
         redeemed_by=redeemed_by,
-        items_given=items_given.strip(),
+        items_given=items_given,
         value_pence=value_pence,
     )
     with audit_together():  # the redemption's and the fund's audit rows in one statement
@@ -426,11 +487,132 @@ def voucher_redeem(
             subject=voucher,
             before={"state": State.ISSUED},
             after={"state": State.REDEEMED, "partner": partner.pk, "value_pence": value_pence},
-            note=items_given.strip(),
+            note=items_given,
         )
         # The claim above locked the voucher's row: the ledger needs no second lock.
         fund_spend_actual(source=voucher, actor=redeemed_by, today=today, source_locked=True)
     return redemption
+
+
+# The redemption in one round trip, with no BEGIN and COMMIT around it: a statement is atomic on its own.
+# It writes what _redeem_step_by_step writes (tests/vouchers/test_redeem_statement.py compares the rows):
+# the claim (a conditional update: a concurrent redeem waits on the row lock, re-checks the state and
+# claims nothing), the redemption, per fund the commitment's release and the spend (as fund_spend_actual
+# does), and the two audit rows. Every insert reads from ``claimed``, so a refused claim writes nothing.
+# The ledger is read in the statement's snapshot, taken before any wait on the row lock: enough, because a
+# voucher's commitment entries change only when it is issued or when it leaves "issued" (cancelled,
+# expired, redeemed), and then the claim finds it no longer issued.
+_REDEEM_SQL = """
+WITH claimed AS (
+    UPDATE {voucher} SET state = %(redeemed)s, updated_at = %(now)s
+    WHERE id = %(voucher_id)s AND state = ANY(%(sources)s) AND expires_on >= %(today)s
+    RETURNING id
+), redemption AS (
+    INSERT INTO {redemption} (voucher_id, partner_id, redeemed_by_id, redeemed_at, items_given, value_pence)
+    SELECT id, %(partner_id)s, %(actor_id)s, %(now)s, %(items_given)s, %(value_pence)s FROM claimed
+    RETURNING id
+), open_commitment AS (
+    SELECT fund_id,
+           SUM(CASE WHEN kind = %(commitment)s THEN amount_pence ELSE -amount_pence END) AS open_pence,
+           MAX(id) FILTER (WHERE kind = %(commitment)s) AS latest_id
+    FROM {ledger}
+    WHERE source_type_id = %(voucher_type_id)s AND source_id = %(source_id)s
+      AND kind IN (%(commitment)s, %(release)s) AND EXISTS (SELECT 1 FROM claimed)
+    GROUP BY fund_id
+), entry AS (
+    INSERT INTO {ledger} (fund_id, kind, amount_pence, source_type_id, source_id, school_id, category,
+                          reverses_id, note, override_reason, created_by_id, occurred_on, created_at)
+    SELECT o.fund_id, k.kind, o.open_pence, c.source_type_id, c.source_id, c.school_id, c.category,
+           NULL, k.note, '', %(actor_id)s, %(occurred_on)s, %(now)s
+    FROM open_commitment o
+    JOIN {ledger} c ON c.id = o.latest_id
+    CROSS JOIN (VALUES (1, %(release)s, %(release_note)s), (2, %(spend)s, '')) AS k (n, kind, note)
+    WHERE o.open_pence > 0
+    ORDER BY o.fund_id, k.n
+    RETURNING id, fund_id, kind, amount_pence, source_type_id, source_id, school_id, category, occurred_on
+), audit AS (
+    INSERT INTO {audit} (at, actor_id, actor_label, action, subject_type_id, subject_id, subject_repr,
+                         before, after, note)
+    SELECT %(now)s, %(actor_id)s, %(actor_label)s, a.action, a.subject_type_id, a.subject_id,
+           a.subject_repr, a.before, a.after, a.note
+    FROM (
+        SELECT 0 AS n, 'voucher.redeemed' AS action, %(voucher_type_id)s AS subject_type_id,
+               %(source_id)s AS subject_id, %(voucher_repr)s AS subject_repr, %(before)s::jsonb AS before,
+               %(after)s::jsonb AS after, %(note)s AS note
+        FROM claimed
+        UNION ALL
+        SELECT e.id, 'fund.spend_actual', %(entry_type_id)s, e.id::text,
+               '#' || e.id || ' ' || %(spend_label)s || ' ' || {spend_pounds} || ' (' || e.fund_id || ')',
+               '{{}}'::jsonb,
+               jsonb_build_object(
+                   'fund', e.fund_id, 'kind', e.kind, 'amount_pence', e.amount_pence,
+                   'source_type', e.source_type_id, 'source_id', e.source_id, 'category', e.category,
+                   'school', e.school_id, 'occurred_on', e.occurred_on
+               ),
+               ''
+        FROM entry e WHERE e.kind = %(spend)s
+    ) a
+    ORDER BY a.n
+)
+SELECT id FROM redemption
+"""
+
+
+def _redeem_in_one_statement(
+    *,
+    voucher: Voucher,
+    partner: PartnerCharity,
+    redeemed_by: AbstractBaseUser,
+    items_given: str,
+    value_pence: int | None,
+    today: datetime.date,
+    now: datetime.datetime,
+) -> int | None:
+    """The redemption's id, or None when the voucher was not claimable (nothing was written)."""
+    sql = _REDEEM_SQL.format(
+        voucher=Voucher._meta.db_table,
+        redemption=Redemption._meta.db_table,
+        ledger=LedgerEntry._meta.db_table,
+        audit=AuditEvent._meta.db_table,
+        spend_pounds=pounds_sql("e.amount_pence"),
+    )
+    voucher_event = audit_event(
+        actor=redeemed_by,
+        action="voucher.redeemed",
+        subject=voucher,
+        before={"state": State.ISSUED},
+        after={"state": State.REDEEMED, "partner": partner.pk, "value_pence": value_pence},
+        note=items_given,
+    )
+    params = {
+        "redeemed": State.REDEEMED,
+        "sources": list(VOUCHER_FLOW["redeem"].sources),
+        "voucher_id": voucher.pk,
+        "today": today,
+        "now": now,
+        "partner_id": partner.pk,
+        "actor_id": voucher_event.actor_id,
+        "actor_label": voucher_event.actor_label,
+        "items_given": items_given,
+        "value_pence": value_pence,
+        "voucher_type_id": voucher_event.subject_type_id,
+        "source_id": voucher_event.subject_id,
+        "voucher_repr": voucher_event.subject_repr,
+        "before": json.dumps(voucher_event.before),
+        "after": json.dumps(voucher_event.after),
+        "note": voucher_event.note,
+        "commitment": LedgerEntry.Kind.COMMITMENT,
+        "release": LedgerEntry.Kind.COMMITMENT_RELEASE,
+        "release_note": "made actual",
+        "spend": LedgerEntry.Kind.SPEND,
+        "spend_label": str(LedgerEntry.Kind.SPEND.label),
+        "occurred_on": occurred_day(None, today=today),
+        "entry_type_id": ContentType.objects.get_for_model(LedgerEntry).pk,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def voucher_expire_due(*, today: datetime.date | None = None) -> int:
