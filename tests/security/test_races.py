@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from funds.models import LedgerEntry, SpendRequest
@@ -162,16 +162,27 @@ def test_it_refuses_a_redemption_when_the_voucher_is_cancelled_between_its_check
     assert not Redemption.objects.filter(voucher=w.voucher).exists()
 
 
-def test_it_makes_a_cancel_wait_for_a_redemption_that_has_claimed_the_voucher(monkeypatch):
-    """The competitor arrives after the claim: it must wait for the row and then see it redeemed."""
+@pytest.mark.parametrize("one_statement", [True, False], ids=["one statement", "step by step"])
+def test_it_makes_a_cancel_wait_for_a_redemption_that_has_claimed_the_voucher(monkeypatch, one_statement):
+    """The competitor arrives after the claim: it must wait for the row and then see it redeemed.
+
+    On PostgreSQL the redeem is one statement that commits by itself, so nothing runs between its claim
+    and its commit: the competitor comes while a caller's transaction still holds the claimed row. The
+    step-by-step path (SQLite's) is raced from inside its own transaction, after the claim."""
     w = _voucher_world()
-    race = inject(
-        monkeypatch,
-        voucher_services,
-        "audit_record",
-        lambda: voucher_cancel(voucher=_fresh(w.voucher), actor=w.pastoral, reason="Too late"),
-    )
-    voucher_redeem(voucher=_fresh(w.voucher), partner=w.partner, redeemed_by=w.charity)
+
+    def cancel() -> Voucher:
+        return voucher_cancel(voucher=_fresh(w.voucher), actor=w.pastoral, reason="Too late")
+
+    monkeypatch.setattr(voucher_services, "_redeem_in_one_statement_here", lambda: one_statement)
+    if one_statement:
+        race = Competitor(cancel)
+        with transaction.atomic():
+            voucher_redeem(voucher=_fresh(w.voucher), partner=w.partner, redeemed_by=w.charity)
+            race.start()
+    else:
+        race = inject(monkeypatch, voucher_services, "audit_record", cancel)
+        voucher_redeem(voucher=_fresh(w.voucher), partner=w.partner, redeemed_by=w.charity)
     race.finish()
     assert race.blocked, "the cancel did not wait for the redemption's row lock"
     assert isinstance(race.error, ConflictError)
