@@ -215,7 +215,7 @@ def main() -> None:
             print(f"\n{endpoint}: {total_calls / len(calls):,.0f} calls per request; most CPU:")
             out = io.StringIO()
             order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime
-            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(40)
+            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(*([os.environ["PROFILE_MATCH"]] if os.environ.get("PROFILE_MATCH") else []), 40)
             print(out.getvalue())
     if workdir is not None:
         workdir.cleanup()
