@@ -498,6 +498,8 @@ def fund_spend_actual(
     Writes a commitment release and a spend of the same amount. Idempotent: with no open commitment
     (already actual, released, or never committed) it does nothing and returns []. ``source_locked``:
     the caller has locked the source's row in this transaction (e.g. by the update that claimed it).
+    The counter's redeem writes the same entries in its one statement on PostgreSQL
+    (``vouchers.services._REDEEM_SQL``); tests/vouchers/test_redeem_statement.py holds the two equal.
     """
     occurred_on = occurred_day(occurred_on, today=today)
     written = []
