@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable
 from functools import wraps
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.request import Request
@@ -76,20 +76,23 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
             return response
 
         try:
-            try:
-                response = view(self, request, *args, **kwargs)
-            except Exception as exc:
-                # Turn a refusal (SupportError, validation error) into its response, so it is stored;
-                # DRF re-raises what it cannot handle, and then nothing is stored.
-                response = self.handle_exception(exc)
+            # The work and its stored answer commit together: one wait for the disk, not two.
+            with transaction.atomic():
+                try:
+                    response = view(self, request, *args, **kwargs)
+                except Exception as exc:
+                    # Turn a refusal (SupportError, validation error) into its response, so it is stored;
+                    # DRF re-raises what it cannot handle, and then nothing is stored.
+                    response = self.handle_exception(exc)
+                if response.status_code < 500:
+                    # Handled errors (400, 409, ...) are answers too: a retry must not succeed where the
+                    # first failed.
+                    _store(record.pk, response.status_code, response.data)
         except Exception:
             record.delete()
             raise
         if response.status_code >= 500:
             record.delete()
-        else:
-            # Handled errors (400, 409, ...) are answers too: a retry must not succeed where the first failed.
-            _store(record.pk, response.status_code, response.data)
         return response
 
     return wrapped
@@ -103,17 +106,26 @@ _CLAIM = (
     'VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (user_id, "key") DO NOTHING RETURNING id'
 )
 _STORE = 'UPDATE "{table}" SET status_code = %s, response_body = %s WHERE id = %s'
+# One round trip: the SET and the insert run as one implicit transaction, so SET LOCAL holds for its commit.
+_UNFLUSHED = "SET LOCAL synchronous_commit TO off; "
 _CLAIM_SQL, _STORE_SQL = (sql.format(table=IdempotencyRecord._meta.db_table) for sql in (_CLAIM, _STORE))
 
 
 def _claim(user, key: str, fields: dict) -> IdempotencyRecord | None:
     """Insert the key's record, or None when the key is taken. ``ON CONFLICT DO NOTHING`` (PostgreSQL and
     SQLite alike) answers a taken key without an error, so no savepoint is needed inside a transaction;
-    outside one the insert commits on its own (no BEGIN and COMMIT)."""
+    outside one the insert commits on its own (no BEGIN and COMMIT).
+
+    On PostgreSQL, outside a transaction, that commit does not wait for the disk (``synchronous_commit``
+    off for it alone): other requests see the claim at once, and the request's own work commits later,
+    synchronously, which writes the claim to disk with it. A crash can lose the claim only with everything
+    after it, so a retry then starts afresh, as it should. A commit waits about as long as a request to
+    the bare endpoint takes."""
     now = timezone.now()
+    unflushed = connection.vendor == "postgresql" and not connection.in_atomic_block
     with connection.cursor() as cursor:
         cursor.execute(
-            _CLAIM_SQL,
+            _UNFLUSHED + _CLAIM_SQL if unflushed else _CLAIM_SQL,
             [
                 user.pk,
                 key,
@@ -123,6 +135,8 @@ def _claim(user, key: str, fields: dict) -> IdempotencyRecord | None:
                 connection.ops.adapt_datetimefield_value(now),
             ],
         )
+        if unflushed:
+            cursor.nextset()  # past the SET's result to the insert's
         row = cursor.fetchone()
     if row is None:
         return None

@@ -214,3 +214,53 @@ def _paid_voucher(partner, finance) -> Voucher:
     return voucher_issue(
         family=family, voucher_type=paid, school=school, issued_by=pastoral, referral_reason="debt"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_keyed_redeem_waits_for_the_disk_once(partner_1, finance, monkeypatch):
+    """The key's claim commits without waiting for the disk; the redemption and the stored answer commit
+    together, once. A retry during the work sees the claim at once and is told it is in progress."""
+    import threading
+
+    from rest_framework.test import APIClient
+
+    voucher = _paid_voucher(partner_1, finance)
+    staff = make_user("counter_keyed", "charity", partner=partner_1)
+    retried = []
+    original = services.voucher_redeem
+
+    def retry_meanwhile(**kwargs):
+        def run():
+            try:
+                client = APIClient()
+                client.force_authenticate(staff)
+                again = client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="once")
+                retried.append((again.status_code, again.json()["code"]))
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(10)
+        return original(**kwargs)
+
+    monkeypatch.setattr(services, "voucher_redeem", retry_meanwhile)
+    url = f"/api/v1/redeem/{voucher.code}/redeem/"
+    client = APIClient()
+    client.force_authenticate(staff)
+    seen = []
+
+    def watch(execute, sql, params, many, context):
+        seen.append((sql.lstrip().split()[0], connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        response = client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="once")
+    assert response.status_code == 201
+    assert retried == [(409, "idempotency_in_progress")]
+    # The claim alone, with synchronous_commit off for it; then the work and the answer in one transaction.
+    claim = seen.index(("SET", False))  # after the caller's scope is read
+    assert [atomic for _, atomic in seen[claim + 1 :]] == [True] * (len(seen) - claim - 1)
+    assert [kind for kind, _ in seen[claim + 1 :]] == ["SELECT", "WITH", "UPDATE"]
+    replay = client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="once")
+    assert (replay.status_code, replay["Idempotent-Replayed"]) == (201, "true")
