@@ -4,9 +4,9 @@ A partner's system authenticates with a token. After the first request (which ma
 as content types), a check reads the token, the caller's scope and the voucher in two queries. A
 redeem (with an Idempotency-Key, paid from the fund) reads the token and scope, claims the key, finds
 the voucher, then on PostgreSQL claims it and writes the redemption, the ledger entries and both audit
-rows in one statement that commits by itself (no BEGIN, no COMMIT), and stores the answer under the
-key: 5. SQLite has no data-modifying CTEs and writes the same rows step by step in an atomic block (9;
-savepoints are left out of the count).
+rows in one statement, and stores the answer under the key in the same commit: 5 (BEGIN, COMMIT and
+savepoints are not counted). SQLite has no data-modifying CTEs and writes the same rows step by step
+in an atomic block: 9.
 (The cache's round trips, for the throttles and the lookup guard, are counted by the throttle tests.)
 """
 
