@@ -259,7 +259,7 @@ def family_search_apply(
     ``match_score`` (1 for an identifier, the name's similarity otherwise) and ordered best match
     first, then by surname. ``visible_pupils`` are the pupils the user may see; ``school_ids`` the
     schools whose current rolls make them visible (None for the whole trust): on PostgreSQL a name is
-    then looked up in those schools' rows of ``FamilySearchName`` alone."""
+    then looked up in those schools' rows of ``FamilySearchName`` alone (the trust's rows for None)."""
     parsed = parse_query(query)
     if parsed.is_empty:
         return families
@@ -285,7 +285,7 @@ def family_search_apply(
     if not parsed.name_key:
         return families.filter(found).annotate(match_score=Value(1.0, output_field=FloatField()))
     term = Value(parsed.name_key, output_field=CharField())
-    if school_ids is not None and connections[families.db].vendor == "postgresql":
+    if connections[families.db].vendor == "postgresql":
         return _names_at_schools(families, found=found, term=term, school_ids=school_ids)
     # One list of candidate ids from the two trigram indexes (a UNION, not an OR, which would make
     # PostgreSQL test every family of the trust against the term), then the scope checks only those.
@@ -320,19 +320,22 @@ def family_search_apply(
     )
 
 
-def _names_at_schools(families: QuerySet, *, found: Q, term: Value, school_ids: list[int]) -> QuerySet:
-    """The name search for school staff on PostgreSQL: one trigram lookup in the rows of their
-    schools (``FamilySearchName``, kept by triggers: the carer's name and each pupil's on those
-    schools' current rolls), answered by the ``family_search_school_name`` index, which holds the
-    school beside the name's trigrams. A family's score is its best row's. ``families`` keeps its own
-    scope filter, so a row can only narrow what the user may already see."""
+def _names_at_schools(families: QuerySet, *, found: Q, term: Value, school_ids: list[int] | None) -> QuerySet:
+    """The name search on PostgreSQL: one trigram lookup in the rows of the user's schools
+    (``FamilySearchName``, kept by triggers: the carer's name and each pupil's on those schools'
+    current rolls), answered by the ``family_search_school_name`` index, which holds the school beside
+    the name's trigrams; for the whole trust (``school_ids`` None) in the trust's rows (every pupil of
+    the family), answered by ``family_search_trust_name``. A family's score is its best row's.
+    ``families`` keeps its own scope filter, so a row can only narrow what the user may already see."""
     from support.models import FamilySearchName
 
-    # The school ids as bigint, the column's type: btree_gin's index answers ``bigint = bigint`` only,
-    # so a plain integer literal would leave the school to a filter over every school's rows.
-    rows = FamilySearchName.objects.filter(AnyBigint(F("school_id"), list(school_ids))).filter(
-        WordSimilar(F("name"), term)
-    )
+    if school_ids is None:
+        rows = FamilySearchName.objects.filter(school__isnull=True)
+    else:
+        # The school ids as bigint, the column's type: btree_gin's index answers ``bigint = bigint``
+        # only, so a plain integer literal would leave the school to a filter over every school's rows.
+        rows = FamilySearchName.objects.filter(AnyBigint(F("school_id"), list(school_ids)))
+    rows = rows.filter(WordSimilar(F("name"), term))
     best = Subquery(
         rows.filter(family=OuterRef("pk"))
         .annotate(similarity=WordSimilarity(term, F("name")))
