@@ -46,6 +46,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.aggregates import Max
 from django.db.models.functions import Coalesce, Greatest
 from django.db.models.lookups import Lookup
 from stdnum.exceptions import ValidationError as StdnumError
@@ -286,7 +287,8 @@ def family_search_apply(
         return families.filter(found).annotate(match_score=Value(1.0, output_field=FloatField()))
     term = Value(parsed.name_key, output_field=CharField())
     if connections[families.db].vendor == "postgresql":
-        return _names_at_schools(families, found=found, term=term, school_ids=school_ids)
+        # Nothing but a name reaches here: ``found`` is still empty (no finder recognised the text).
+        return _names_at_schools(families, term=term, school_ids=school_ids)
     # One list of candidate ids from the two trigram indexes (a UNION, not an OR, which would make
     # PostgreSQL test every family of the trust against the term), then the scope checks only those.
     # Each branch is already the user's: only the families they may see are fetched whole.
@@ -320,31 +322,24 @@ def family_search_apply(
     )
 
 
-def _names_at_schools(families: QuerySet, *, found: Q, term: Value, school_ids: list[int] | None) -> QuerySet:
+def _names_at_schools(families: QuerySet, *, term: Value, school_ids: list[int] | None) -> QuerySet:
     """The name search on PostgreSQL: one trigram lookup in the rows of the user's schools
     (``FamilySearchName``, kept by triggers: the carer's name and each pupil's on those schools'
     current rolls), answered by the ``family_search_school_name`` index, which holds the school beside
     the name's trigrams; for the whole trust (``school_ids`` None) in the trust's rows (every pupil of
-    the family), answered by ``family_search_trust_name``. A family's score is its best row's.
+    the family), answered by ``family_search_trust_name``. The rows are joined to their families and a
+    family's score is its best row's (one ``GROUP BY``, not a second look-up per family).
     ``families`` keeps its own scope filter, so a row can only narrow what the user may already see."""
-    from support.models import FamilySearchName
-
     if school_ids is None:
-        rows = FamilySearchName.objects.filter(school__isnull=True)
+        at_schools = Q(search_names__school__isnull=True)
     else:
         # The school ids as bigint, the column's type: btree_gin's index answers ``bigint = bigint``
         # only, so a plain integer literal would leave the school to a filter over every school's rows.
-        rows = FamilySearchName.objects.filter(AnyBigint(F("school_id"), list(school_ids)))
-    rows = rows.filter(WordSimilar(F("name"), term))
-    best = Subquery(
-        rows.filter(family=OuterRef("pk"))
-        .annotate(similarity=WordSimilarity(term, F("name")))
-        .order_by("-similarity")
-        .values("similarity")[:1],
-        output_field=FloatField(),
-    )
+        at_schools = Q(AnyBigint(F("search_names__school_id"), list(school_ids)))
+    # One filter() call: the school and the name are tested on the same row, and the score below is
+    # taken over the rows that matched.
     return (
-        families.filter(found | Q(InList(F("pk"), rows.order_by().values("family"))))
-        .annotate(match_score=Coalesce(best, Value(0.0)))
+        families.filter(at_schools, WordSimilar(F("search_names__name"), term))
+        .annotate(match_score=Max(WordSimilarity(term, F("search_names__name"))))
         .order_by(F("match_score").desc(), "carer_sort_key", "pk")
     )

@@ -127,6 +127,16 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AlterField(
             model_name="familysearchname",
+            name="family",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="search_names",
+                to="support.family",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="familysearchname",
             name="school",
             field=models.ForeignKey(
                 db_constraint=False,
