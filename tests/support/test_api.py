@@ -197,3 +197,26 @@ def test_its_searched_family_list_pages_by_the_web_lists_size(api_for, pastoral_
     assert (searched["count"], len(searched["results"])) == (SEARCH_PAGE_SIZE + 5, SEARCH_PAGE_SIZE)
     assert len(client.get(searched["next"]).json()["results"]) == 5
     assert len(client.get("/api/v1/families/").json()["results"]) == SEARCH_PAGE_SIZE + 5  # 50 a page
+
+
+def test_its_family_serializers_build_their_fields_once_and_still_hide_per_user(
+    api_for, admin, finance, family_a
+):
+    from support.api.serializers import FamilySerializer
+
+    assert FamilySerializer.build_fields_once
+    seen = api_for(admin).get("/api/v1/families/").json()["results"][0]
+    again = api_for(admin).get("/api/v1/families/").json()["results"][0]
+    assert seen == again
+    assert "_built_fields" in FamilySerializer.__dict__
+    # Built once for the class, but which fields a user sees is still decided for each serializer.
+    from rest_framework.test import APIRequestFactory
+
+    def fields_for(user) -> set[str]:
+        request = APIRequestFactory().get("/")
+        request.user = user
+        return set(FamilySerializer(context={"request": request}).fields)
+
+    assert "lead_carer_name" in fields_for(admin)
+    assert fields_for(finance) == set()  # finance counts money, not people
+    assert "lead_carer_name" in fields_for(admin)
