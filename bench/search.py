@@ -258,7 +258,7 @@ def run_load(url: str, args: argparse.Namespace) -> bool:
     try:
         print(f"\nStarting the production-like stack on {base}", flush=True)
         prod("start")
-        runs = asyncio.run(load.load(args, plan, base, None))
+        runs = asyncio.run(load.load(args, plan, [base], None))  # one node: load.py takes a list
     finally:
         print("\nStopping the stack", flush=True)
         prod("stop")
@@ -338,7 +338,7 @@ def main() -> None:
 
     print(f"{Family.objects.count():,} families; load average {os.getloadavg()[0]:.2f}", flush=True)
     ok = True
-    for username in args.users.split(","):
+    for username in filter(None, args.users.split(",")):
         if args.profile:
             profile_searches(username)
         results = time_searches(username, args.repeat)
