@@ -260,7 +260,7 @@ def family_search_apply(
     ``match_score`` (1 for an identifier, the name's similarity otherwise) and ordered best match
     first, then by surname. ``visible_pupils`` are the pupils the user may see; ``school_ids`` the
     schools whose current rolls make them visible (None for the whole trust): on PostgreSQL a name is
-    then looked up in those schools' rows of ``FamilySearchName`` alone (the trust's rows for None)."""
+    then looked up in those schools' rows of ``FamilySearchName`` alone."""
     parsed = parse_query(query)
     if parsed.is_empty:
         return families
@@ -286,8 +286,11 @@ def family_search_apply(
     if not parsed.name_key:
         return families.filter(found).annotate(match_score=Value(1.0, output_field=FloatField()))
     term = Value(parsed.name_key, output_field=CharField())
-    if connections[families.db].vendor == "postgresql":
+    if school_ids is not None and connections[families.db].vendor == "postgresql":
         # Nothing but a name reaches here: ``found`` is still empty (no finder recognised the text).
+        # The whole trust (an admin) keeps the road below: its candidates are the trust's anyway, and
+        # the two trigram indexes with the carer's exact match short-cut measured faster than names
+        # rows joined to every family (bench/search.py, 100,000 families).
         return _names_at_schools(families, term=term, school_ids=school_ids)
     # One list of candidate ids from the two trigram indexes (a UNION, not an OR, which would make
     # PostgreSQL test every family of the trust against the term), then the scope checks only those.
@@ -322,24 +325,22 @@ def family_search_apply(
     )
 
 
-def _names_at_schools(families: QuerySet, *, term: Value, school_ids: list[int] | None) -> QuerySet:
-    """The name search on PostgreSQL: one trigram lookup in the rows of the user's schools
-    (``FamilySearchName``, kept by triggers: the carer's name and each pupil's on those schools'
-    current rolls), answered by the ``family_search_school_name`` index, which holds the school beside
-    the name's trigrams; for the whole trust (``school_ids`` None) in the trust's rows (every pupil of
-    the family), answered by ``family_search_trust_name``. The rows are joined to their families and a
-    family's score is its best row's (one ``GROUP BY``, not a second look-up per family).
-    ``families`` keeps its own scope filter, so a row can only narrow what the user may already see."""
-    if school_ids is None:
-        at_schools = Q(search_names__school__isnull=True)
-    else:
-        # The school ids as bigint, the column's type: btree_gin's index answers ``bigint = bigint``
-        # only, so a plain integer literal would leave the school to a filter over every school's rows.
-        at_schools = Q(AnyBigint(F("search_names__school_id"), list(school_ids)))
-    # One filter() call: the school and the name are tested on the same row, and the score below is
-    # taken over the rows that matched.
+def _names_at_schools(families: QuerySet, *, term: Value, school_ids: list[int]) -> QuerySet:
+    """The name search for school staff on PostgreSQL: one trigram lookup in the rows of their
+    schools (``FamilySearchName``, kept by triggers: the carer's name and each pupil's on those
+    schools' current rolls), answered by the ``family_search_school_name`` index, which holds the
+    school beside the name's trigrams. The rows are joined to their families and a family's score is
+    its best row's (one ``GROUP BY``, not a second look-up per family). ``families`` keeps its own
+    scope filter, so a row can only narrow what the user may already see."""
+    # The school ids as bigint, the column's type: btree_gin's index answers ``bigint = bigint`` only,
+    # so a plain integer literal would leave the school to a filter over every school's rows. One
+    # filter() call: the school and the name are tested on the same row, and the score below is taken
+    # over the rows that matched.
     return (
-        families.filter(at_schools, WordSimilar(F("search_names__name"), term))
+        families.filter(
+            AnyBigint(F("search_names__school_id"), list(school_ids)),
+            WordSimilar(F("search_names__name"), term),
+        )
         .annotate(match_score=Max(WordSimilarity(term, F("search_names__name"))))
         .order_by(F("match_score").desc(), "carer_sort_key", "pk")
     )

@@ -1,12 +1,10 @@
 """The names a family is found by, per school it is visible through (PostgreSQL only).
 
 One row per (family, school, name): the lead carer's name key and each pupil's names, for every school
-whose current roll holds one of the family's pupils; and the trust's rows (``school`` NULL): the carer's
-name and every pupil's names, on a roll or not, for a search over the whole trust (a trust admin's),
-answered by their own partial index (``family_search_trust_name``). A school's staff search is then one
-trigram query over their schools' rows (``family_search_school_name``, a GIN index of the school and
-the name's trigrams, ``btree_gin``), rather than every family of the trust that looks like the name checked
-against their rolls. A school's row exists only through a current roll, so a pupil at another school, a roll
+whose current roll holds one of the family's pupils. A school's staff search is then one trigram query
+over their schools' rows (``family_search_school_name``, a GIN index of the school and the name's
+trigrams, ``btree_gin``), rather than every family of the trust that looks like the name checked
+against their rolls. A row exists only through a current roll, so a pupil at another school, a roll
 left, or a family merged away never matches.
 
 The rows are the database's: triggers on families, pupils and rolls keep them (support's migration
@@ -30,14 +28,6 @@ REFILL_SQL = [
         VALUES (f.carer_name_key), (p.preferred_forename || ' ' || p.legal_forename || ' ' || p.surname)
     ) AS n(name)
     WHERE f.merged_into_id IS NULL
-    UNION ALL
-    SELECT DISTINCT f.id, NULL::bigint, n.name
-    FROM support_family f
-    LEFT JOIN support_pupil p ON p.family_id = f.id
-    CROSS JOIN LATERAL (
-        VALUES (f.carer_name_key), (p.preferred_forename || ' ' || p.legal_forename || ' ' || p.surname)
-    ) AS n(name)
-    WHERE f.merged_into_id IS NULL AND n.name IS NOT NULL
     """,
 ]
 
@@ -48,12 +38,7 @@ class FamilySearchName(models.Model):
         "support.Family", on_delete=models.DO_NOTHING, db_constraint=False, related_name="search_names"
     )
     school = models.ForeignKey(
-        "support.School",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-        db_index=False,
-        null=True,  # the trust's rows
+        "support.School", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
     name = models.CharField(max_length=241)
 
