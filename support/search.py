@@ -46,7 +46,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.aggregates import Max
 from django.db.models.functions import Coalesce, Greatest
 from django.db.models.lookups import Lookup
 from stdnum.exceptions import ValidationError as StdnumError
@@ -287,11 +286,7 @@ def family_search_apply(
         return families.filter(found).annotate(match_score=Value(1.0, output_field=FloatField()))
     term = Value(parsed.name_key, output_field=CharField())
     if school_ids is not None and connections[families.db].vendor == "postgresql":
-        # Nothing but a name reaches here: ``found`` is still empty (no finder recognised the text).
-        # The whole trust (an admin) keeps the road below: its candidates are the trust's anyway, and
-        # the two trigram indexes with the carer's exact match short-cut measured faster than names
-        # rows joined to every family (bench/search.py, 100,000 families).
-        return _names_at_schools(families, term=term, school_ids=school_ids)
+        return _names_at_schools(families, found=found, term=term, school_ids=school_ids)
     # One list of candidate ids from the two trigram indexes (a UNION, not an OR, which would make
     # PostgreSQL test every family of the trust against the term), then the scope checks only those.
     # Each branch is already the user's: only the families they may see are fetched whole.
@@ -325,22 +320,28 @@ def family_search_apply(
     )
 
 
-def _names_at_schools(families: QuerySet, *, term: Value, school_ids: list[int]) -> QuerySet:
+def _names_at_schools(families: QuerySet, *, found: Q, term: Value, school_ids: list[int]) -> QuerySet:
     """The name search for school staff on PostgreSQL: one trigram lookup in the rows of their
     schools (``FamilySearchName``, kept by triggers: the carer's name and each pupil's on those
     schools' current rolls), answered by the ``family_search_school_name`` index, which holds the
-    school beside the name's trigrams. The rows are joined to their families and a family's score is
-    its best row's (one ``GROUP BY``, not a second look-up per family). ``families`` keeps its own
+    school beside the name's trigrams. A family's score is its best row's. ``families`` keeps its own
     scope filter, so a row can only narrow what the user may already see."""
+    from support.models import FamilySearchName
+
     # The school ids as bigint, the column's type: btree_gin's index answers ``bigint = bigint`` only,
-    # so a plain integer literal would leave the school to a filter over every school's rows. One
-    # filter() call: the school and the name are tested on the same row, and the score below is taken
-    # over the rows that matched.
+    # so a plain integer literal would leave the school to a filter over every school's rows.
+    rows = FamilySearchName.objects.filter(AnyBigint(F("school_id"), list(school_ids))).filter(
+        WordSimilar(F("name"), term)
+    )
+    best = Subquery(
+        rows.filter(family=OuterRef("pk"))
+        .annotate(similarity=WordSimilarity(term, F("name")))
+        .order_by("-similarity")
+        .values("similarity")[:1],
+        output_field=FloatField(),
+    )
     return (
-        families.filter(
-            AnyBigint(F("search_names__school_id"), list(school_ids)),
-            WordSimilar(F("search_names__name"), term),
-        )
-        .annotate(match_score=Max(WordSimilarity(term, F("search_names__name"))))
+        families.filter(found | Q(InList(F("pk"), rows.order_by().values("family"))))
+        .annotate(match_score=Coalesce(best, Value(0.0)))
         .order_by(F("match_score").desc(), "carer_sort_key", "pk")
     )

@@ -35,7 +35,7 @@ REFILL_SQL = [
 class FamilySearchName(models.Model):
     # No foreign key constraints and no Python-side cascade: the triggers own these rows.
     family = models.ForeignKey(
-        "support.Family", on_delete=models.DO_NOTHING, db_constraint=False, related_name="search_names"
+        "support.Family", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     school = models.ForeignKey(
         "support.School", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
