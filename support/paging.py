@@ -107,3 +107,17 @@ class ListPagination(PageNumberPagination):
     """The API's page-number pagination (same answer shape), with ``ListPaginator``'s counting."""
 
     django_paginator_class = ListPaginator
+
+
+# A search's page: the web family list's size. Someone searching reads the best matches first, and
+# each family on the page costs its serializing (pupils, consents): half the page, half that cost.
+SEARCH_PAGE_SIZE = 25
+
+
+class SearchListPagination(ListPagination):
+    """``ListPagination``, with ``SEARCH_PAGE_SIZE`` rows a page when the list is searched (``q``)."""
+
+    def get_page_size(self, request) -> int | None:  # type: ignore[no-untyped-def]
+        if request.query_params.get("q", "").strip():
+            return SEARCH_PAGE_SIZE
+        return super().get_page_size(request)

@@ -81,12 +81,14 @@ class SafeguardingReferralCreateSerializer(serializers.Serializer):
 
 
 class FamilyPupilSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    build_fields_once = True  # the family list's: built per page otherwise
     class Meta:
         model = Pupil
         fields = ["id", "preferred_forename", "legal_forename", "surname", "year_group", "school"]
 
 
 class FamilyConsentSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    build_fields_once = True  # the family list's: built per page otherwise
     partner_name = serializers.CharField(source="partner.name", read_only=True)
     recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     confirmed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -107,6 +109,7 @@ class FamilyConsentSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
 
 
 class FamilySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
+    build_fields_once = True  # the family list's: built per page otherwise
     pupils = serializers.SerializerMethodField(help_text="Pupils at the caller's schools only.")
     consents = FamilyConsentSerializer(many=True, read_only=True, help_text="Consent to share, per partner.")
     household_size = serializers.IntegerField(read_only=True)

@@ -8,6 +8,7 @@
   from (the browsable API would render that list: every pupil of the trust, by name).
 """
 
+import copy
 from contextvars import ContextVar
 
 import django_filters
@@ -74,8 +75,20 @@ class VisibleFieldsMixin:
     generation) is a mistake that would show every field, so it is refused.
     """
 
+    # A serializer whose fields depend on its class alone (nothing overrides how they are built) may set
+    # this: the ModelSerializer's introspection then runs once per class, and each instance gets a copy,
+    # as DRF copies declared fields. Which of them the user sees is still decided below, every time.
+    build_fields_once = False
+
     def get_fields(self):  # type: ignore[no-untyped-def]
-        fields = super().get_fields()  # type: ignore[misc]
+        if self.build_fields_once:
+            built = type(self).__dict__.get("_built_fields")
+            if built is None:
+                built = super().get_fields()  # type: ignore[misc]
+                type.__setattr__(type(self), "_built_fields", built)
+            fields = copy.deepcopy(built)
+        else:
+            fields = super().get_fields()  # type: ignore[misc]
         model = self.Meta.model  # type: ignore[attr-defined]
         viewer = self._viewer()
         if viewer is ALL_FIELDS:

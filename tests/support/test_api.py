@@ -142,3 +142,81 @@ def test_it_keeps_the_family_page_queries_flat(
     with django_assert_max_num_queries(12):
         response = client.get("/families/", {"q": "Flat"})
     assert response.content.decode().count("Flat Query") == 25
+
+
+def test_its_family_list_shows_each_family_as_its_detail_does(api_for, pastoral_a, family_ab, partner_1):
+    from support import consents
+
+    consents.family_consent_record(family=family_ab, partner=partner_1, actor=pastoral_a, method="phone")
+    client = api_for(pastoral_a)
+    [listed] = client.get("/api/v1/families/", {"q": "Cross"}).json()["results"]
+    assert listed == client.get(f"/api/v1/families/{family_ab.pk}/").json()
+    assert [p["legal_forename"] for p in listed["pupils"]] == ["Cleo"]  # never school B's Caspar
+    assert [c["partner"] for c in listed["consents"]] == [partner_1.pk]
+    [unfiltered] = client.get("/api/v1/families/").json()["results"]
+    assert unfiltered == listed
+
+
+def test_its_family_list_runs_as_many_queries_for_a_full_page_as_for_one(
+    api_for, pastoral_a, school_a, partner_1
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from support import consents
+    from tests.factories import FamilyFactory, PupilFactory
+
+    client = api_for(pastoral_a)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/v1/families/", {"q": "Flat"}).status_code == 200
+        return len(captured.captured_queries)
+
+    family = FamilyFactory(lead_carer_name="Flat Query")
+    PupilFactory(school=school_a, family=family)
+    consents.family_consent_record(family=family, partner=partner_1, actor=pastoral_a, method="phone")
+    queries()
+    one = queries()
+    for _ in range(30):
+        family = FamilyFactory(lead_carer_name="Flat Query")
+        PupilFactory(school=school_a, family=family)
+        PupilFactory(school=school_a, family=family)
+        consents.family_consent_record(family=family, partner=partner_1, actor=pastoral_a, method="phone")
+    assert queries() == one
+
+
+def test_its_searched_family_list_pages_by_the_web_lists_size(api_for, pastoral_a, school_a):
+    from support.paging import SEARCH_PAGE_SIZE
+    from tests.factories import FamilyFactory, PupilFactory
+
+    for _ in range(SEARCH_PAGE_SIZE + 5):
+        PupilFactory(school=school_a, family=FamilyFactory(lead_carer_name="Paged Smith"))
+    client = api_for(pastoral_a)
+    searched = client.get("/api/v1/families/", {"q": "Smith"}).json()
+    assert (searched["count"], len(searched["results"])) == (SEARCH_PAGE_SIZE + 5, SEARCH_PAGE_SIZE)
+    assert len(client.get(searched["next"]).json()["results"]) == 5
+    assert len(client.get("/api/v1/families/").json()["results"]) == SEARCH_PAGE_SIZE + 5  # 50 a page
+
+
+def test_its_family_serializers_build_their_fields_once_and_still_hide_per_user(
+    api_for, admin, finance, family_a
+):
+    from support.api.serializers import FamilySerializer
+
+    assert FamilySerializer.build_fields_once
+    seen = api_for(admin).get("/api/v1/families/").json()["results"][0]
+    again = api_for(admin).get("/api/v1/families/").json()["results"][0]
+    assert seen == again
+    assert "_built_fields" in FamilySerializer.__dict__
+    # Built once for the class, but which fields a user sees is still decided for each serializer.
+    from rest_framework.test import APIRequestFactory
+
+    def fields_for(user) -> set[str]:
+        request = APIRequestFactory().get("/")
+        request.user = user
+        return set(FamilySerializer(context={"request": request}).fields)
+
+    assert "lead_carer_name" in fields_for(admin)
+    assert fields_for(finance) == set()  # finance counts money, not people
+    assert "lead_carer_name" in fields_for(admin)

@@ -20,8 +20,9 @@ def _rows(family) -> set[tuple[int, str]]:
     return set(FamilySearchName.objects.filter(family=family).values_list("school_id", "name"))
 
 
-def _found(user, query: str) -> list[int]:
-    return list(selectors.family_search(user=user, query=query).values_list("pk", flat=True))
+def _found(user, query: str, school_id: int | None = None) -> list[int]:
+    found = selectors.family_search(user=user, query=query, school_id=school_id)
+    return list(found.values_list("pk", flat=True))
 
 
 @pytest.fixture
@@ -96,3 +97,32 @@ def test_renames_moves_merges_and_deletions_follow(okafor, school_a, pastoral_a)
     Family.objects.filter(pk=other.pk).update(merged_into=None)
     Pupil.objects.filter(pk=pupil.pk).delete()
     assert _rows(other) == set()
+
+
+def test_a_sibling_at_another_school_neither_finds_nor_ranks_a_family_for_a_school(
+    okafor, school_a, school_b, pastoral_a
+):
+    family, _pupil = okafor
+    PupilFactory(
+        family=family, school=school_b, preferred_forename="", legal_forename="Zainab", surname="Patel"
+    )
+    near = FamilyFactory(lead_carer_name="Sam Patal")
+    PupilFactory(family=near, school=school_a, surname="Patal")
+    # School B's Zainab Patel would score the Okafors 1.0 for "Patel"; at school A they are not found at all.
+    assert _found(pastoral_a, "Patel") == [near.pk]
+
+
+def test_school_staff_and_the_trust_admin_rank_alike(school_a, admin, pastoral_a):
+    exact = FamilyFactory(lead_carer_name="Sam Patel")
+    PupilFactory(family=exact, school=school_a, surname="Patel")
+    near = FamilyFactory(lead_carer_name="Sam Patal")
+    PupilFactory(family=near, school=school_a, surname="Patal")
+    assert _found(admin, "Patel") == _found(pastoral_a, "Patel") == [exact.pk, near.pk]
+    assert _found(admin, "Patel", school_id=school_a.pk) == [exact.pk, near.pk]
+
+
+def test_the_trust_admin_finds_a_pupil_on_no_roll(okafor, admin, pastoral_a):
+    family, pupil = okafor
+    Enrolment.objects.filter(pupil=pupil).delete()
+    assert _found(pastoral_a, "Tobias") == []
+    assert _found(admin, "Tobias") == [family.pk]  # the whole trust's pupils, on a roll or not
