@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from funds.selectors.reports import default_fund, fund_year_summary, pledges_due_and_received
 from impact import suppression as sup
-from impact.figures import TRUST, Attendance, YearFigures, year_figures
+from impact.figures import TRUST, Attendance, YearFigures, years_figures
 from impact.suppression import Shown
 from support.dates import academic_year_start_for
 from support.models import School, Service
@@ -378,7 +378,8 @@ def impact_report(*, user: User, year: int, school_id: int | None = None) -> Imp
     trust-wide, then each school (or only ``school_id``'s), every figure suppressed where small."""
     if not has_perm(user, "impact.view"):
         raise PermissionDenied
-    now, before = year_figures(year), year_figures(year - 1)
+    span = years_figures(year - 1, year)  # both years in one statement
+    now, before = span[year], span[year - 1]
     fund = default_fund()
     summaries = [fund_year_summary(fund=fund, year=y) for y in (year, year - 1)]
     pledges = [pledges_due_and_received(fund=fund, start=f.start, end=f.end) for f in (now, before)]
