@@ -201,23 +201,33 @@ def _supported_sql() -> tuple[str, str]:
     return ctes, selects
 
 
-def _population(figures: YearFigures) -> None:
-    """Pupils on a main roll at some time in the year, per school: all, FSM, pupil premium. One query."""
+FLAGS = (("all", Q()), ("fsm", Q(pupil__fsm=True)), ("pp", Q(pupil__pupil_premium=True)))
+
+
+def _population(span: dict[int, YearFigures]) -> None:
+    """Pupils on a main roll at some time in each year, per school: all, FSM, pupil premium. One query
+    for every year of ``span``."""
+    first, last = min(span.values(), key=lambda f: f.year), max(span.values(), key=lambda f: f.year)
+    counts = {}
+    for figures in span.values():
+        on_roll = Q(joined__lte=figures.end) & (Q(left_on__isnull=True) | Q(left_on__gte=figures.start))
+        for measure, flag in FLAGS:
+            counts[f"{measure}_{figures.year}"] = Count("pupil_id", filter=on_roll & flag, distinct=True)
     rows = (
-        Enrolment.objects.filter(registration=Registration.MAIN, joined__lte=figures.end)
-        .filter(Q(left_on__isnull=True) | Q(left_on__gte=figures.start))
+        Enrolment.objects.filter(registration=Registration.MAIN, joined__lte=last.end)
+        .filter(Q(left_on__isnull=True) | Q(left_on__gte=first.start))
         .order_by()
         .values("school_id")
-        .annotate(
-            all=Count("pupil_id", distinct=True),
-            fsm=Count("pupil_id", filter=Q(pupil__fsm=True), distinct=True),
-            pp=Count("pupil_id", filter=Q(pupil__pupil_premium=True), distinct=True),
-        )
+        .annotate(**counts)
     )
     for row in rows:
-        for measure in ("all", "fsm", "pp"):
-            figures.population[row["school_id"]][measure] = row[measure]
-            figures.population[TRUST][measure] += row[measure]
+        for figures in span.values():
+            if not row[f"all_{figures.year}"]:
+                continue  # nobody on this school's roll that year
+            for measure, _flag in FLAGS:
+                n = row[f"{measure}_{figures.year}"]
+                figures.population[row["school_id"]][measure] = n
+                figures.population[TRUST][measure] += n
 
 
 def _welcome(figures: YearFigures) -> None:
@@ -246,8 +256,10 @@ def _days(wait) -> int:
     return int(wait) // 86_400_000_000  # SQLite sums durations as microseconds
 
 
-def _vouchers(figures: YearFigures) -> None:
-    for row in voucher_year_figures(figures.start, figures.end):
+def _vouchers(span: dict[int, YearFigures]) -> None:
+    years = sorted(span)
+    for row in voucher_year_figures([(span[year].start, span[year].end) for year in years]):
+        figures = span[years[row["period"]]]
         for key in (row["school_id"], TRUST):
             for service in (row["service"], ""):  # "": every service
                 cell = figures.vouchers[(key, service)]
@@ -386,11 +398,11 @@ def years_figures(first: int, last: int) -> dict[int, YearFigures]:
             year=year, start=start, end=end, kinds=support_kinds(), listed=listed_kinds()
         )
     _from_events(span)
+    _population(span)
     for figures in span.values():
-        _population(figures)
         _welcome(figures)
         _in_need(figures)
-        _vouchers(figures)
+    _vouchers(span)
     return span
 
 
