@@ -140,61 +140,39 @@ def _run(sql: str, params: list) -> list[tuple]:
 PAD = ", CAST(NULL AS NUMERIC), CAST(NULL AS NUMERIC), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
 
 
-def _firsts(source: str, who: str, extra: str = "", join: str = "") -> str:
-    """``source``'s distinct (year, school, kind, ``who``) rows, each flagged 1 where it is the first of
-    its (``who``, school), of its (``who``, kind) and of its ``who`` in its year (window functions over two
-    sorts): summing a flag over (year, school, kind) cells then counts each family or pupil once per
-    school, per kind or in all, without hashing the rows again for every figure."""
-    flag = "CASE WHEN ROW_NUMBER() OVER (PARTITION BY x.y, {p} ORDER BY {o}) = 1 THEN 1 ELSE 0 END"
-    return (
-        f"SELECT x.y, x.school_id, x.kind{extra}, "
-        f"{flag.format(p=f'x.{who}, x.school_id', o='x.kind')} AS first_school, "
-        f"{flag.format(p=f'x.{who}, x.kind', o='x.school_id')} AS first_kind, "
-        f"{flag.format(p=f'x.{who}', o='x.school_id, x.kind')} AS first_all "
-        f"FROM {source} x{join}"
-    )
-
-
 def _supported_sql() -> tuple[str, str]:
     """Families and pupils supported, each once a year: per school and kind, per school, per kind,
-    trust-wide; and supported pupils flagged FSM / pupil premium. Distinct (year, school, kind, family) and
-    (year, school, kind, pupil) rows first, each flagged where it is the first of its family or pupil per
-    school, per kind and in all (``_firsts``), summed into (year, school, kind) cells; every figure is then
-    a sum over those few cells. The pupils' flags come from ``sup`` (``_attendance_sql``: one row a
-    supported pupil and year, joined to the pupils once). Returns (its CTEs, its SELECTs)."""
-    fsm = "SUM(CASE WHEN fsm THEN {f} ELSE 0 END)"
-    pp = "SUM(CASE WHEN pupil_premium THEN {f} ELSE 0 END)"
-    flags = " JOIN sup s ON s.y = x.y AND s.pupil_id = x.pupil_id"
+    trust-wide; and supported pupils flagged FSM / pupil premium. Each figure counts the rows of one
+    distinct set, each set grouped (hashed) from a smaller one before it: (year, school, kind, family)
+    from the events, then (year, school, family), (year, kind, family), (year, family); for pupils,
+    ``pk`` (year, school, kind, pupil) and ``sup`` (year, pupil, with the pupil's flags), both from
+    ``_attendance_sql``. Hashing beat sorting for the window flags this replaced (bench/impact.py).
+    Returns (its CTEs, its SELECTs)."""
     ctes = (
         "fk AS (SELECT y, school_id, kind, family_id FROM ev GROUP BY y, school_id, kind, family_id), "
-        "pk AS (SELECT y, school_id, kind, pupil_id FROM pe GROUP BY y, school_id, kind, pupil_id), "
-        f"fw AS ({_firsts('fk', 'family_id')}), "
-        f"pw AS ({_firsts('pk', 'pupil_id', ', s.fsm, s.pupil_premium', flags)}), "
-        "fc AS (SELECT y, school_id, kind, COUNT(*) AS n, SUM(first_school) AS n_school, "
-        "SUM(first_kind) AS n_kind, SUM(first_all) AS n_all FROM fw GROUP BY y, school_id, kind), "
-        "pc AS (SELECT y, school_id, kind, COUNT(*) AS n, SUM(first_school) AS n_school, "
-        "SUM(first_kind) AS n_kind, SUM(first_all) AS n_all, "
-        f"{fsm.format(f='first_school')} AS fsm_school, {pp.format(f='first_school')} AS pp_school, "
-        f"{fsm.format(f='first_all')} AS fsm_all, {pp.format(f='first_all')} AS pp_all "
-        "FROM pw GROUP BY y, school_id, kind) "
+        "fs AS (SELECT y, school_id, family_id FROM fk GROUP BY y, school_id, family_id), "
+        "ps AS (SELECT x.y, x.school_id, s.fsm, s.pupil_premium FROM "
+        "(SELECT y, school_id, pupil_id FROM pk GROUP BY y, school_id, pupil_id) x "
+        "JOIN sup s ON s.y = x.y AND s.pupil_id = x.pupil_id) "
     )
-    total = "CAST(COALESCE(SUM({c}), 0) AS BIGINT)"
-    branches = []
-    for measure, cells in (("f", "fc"), ("p", "pc")):
-        branches += [
-            f"'{measure}', y, school_id, kind, n FROM {cells}",
-            f"'{measure}', y, school_id, NULL, {total.format(c='n_school')} FROM {cells} "
-            "GROUP BY y, school_id",
-            f"'{measure}', y, NULL, kind, {total.format(c='n_kind')} FROM {cells} GROUP BY y, kind",
-            f"'{measure}', y, NULL, NULL, {total.format(c='n_all')} FROM {cells} GROUP BY y",
-        ]
-    # Reach among disadvantaged pupils: supported pupils flagged FSM / pupil premium.
-    for measure in ("fsm", "pp"):
-        branches += [
-            f"'{measure}', y, school_id, NULL, {total.format(c=f'{measure}_school')} FROM pc "
-            "GROUP BY y, school_id",
-            f"'{measure}', y, NULL, NULL, {total.format(c=f'{measure}_all')} FROM pc GROUP BY y",
-        ]
+    n = "CAST(COUNT(*) AS BIGINT)"
+    per_kind = "SELECT y, kind FROM {s} GROUP BY y, kind, {who}"
+    fsm, pp = "SUM(CASE WHEN fsm THEN 1 ELSE 0 END)", "SUM(CASE WHEN pupil_premium THEN 1 ELSE 0 END)"
+    branches = [
+        f"'f', y, school_id, kind, {n} FROM fk GROUP BY y, school_id, kind",
+        f"'f', y, school_id, NULL, {n} FROM fs GROUP BY y, school_id",
+        f"'f', y, NULL, kind, {n} FROM ({per_kind.format(s='fk', who='family_id')}) x GROUP BY y, kind",
+        f"'f', y, NULL, NULL, {n} FROM (SELECT y FROM fs GROUP BY y, family_id) x GROUP BY y",
+        f"'p', y, school_id, kind, {n} FROM pk GROUP BY y, school_id, kind",
+        f"'p', y, school_id, NULL, {n} FROM ps GROUP BY y, school_id",
+        f"'p', y, NULL, kind, {n} FROM ({per_kind.format(s='pk', who='pupil_id')}) x GROUP BY y, kind",
+        f"'p', y, NULL, NULL, {n} FROM sup GROUP BY y",
+        # Reach among disadvantaged pupils: supported pupils flagged FSM / pupil premium.
+        f"'fsm', y, school_id, NULL, CAST({fsm} AS BIGINT) FROM ps GROUP BY y, school_id",
+        f"'fsm', y, NULL, NULL, CAST({fsm} AS BIGINT) FROM sup GROUP BY y",
+        f"'pp', y, school_id, NULL, CAST({pp} AS BIGINT) FROM ps GROUP BY y, school_id",
+        f"'pp', y, NULL, NULL, CAST({pp} AS BIGINT) FROM sup GROUP BY y",
+    ]
     selects = " UNION ALL ".join(
         "SELECT " + branch.replace(" FROM ", PAD + " FROM ", 1) for branch in branches
     )
@@ -291,7 +269,7 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
     # The ordinal of the term a first support fell in: the term starts, after the first, in order.
     whens, term_params = [], []
     for ordinal in ordinals[1:]:
-        whens.append(f"WHEN MIN(pe.on_day) < %s THEN {ordinal - 1}")
+        whens.append(f"WHEN x.first_day < %s THEN {ordinal - 1}")
         term_params.append(term_bounds(ordinal // 3, ordinal % 3 + 1)[0])
     term = f"CASE {' '.join(whens)} ELSE {ordinals[-1]} END" if whens else str(ordinals[-1])
 
@@ -304,9 +282,11 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         # Each supported pupil's school, year group and the term (its ordinal) of their first support,
         # per year. One row a supported pupil and year (also what ``_supported_sql`` counts them and
         # their flags from).
-        "sup AS (SELECT pe.y, pe.pupil_id, p.school_id, p.year_group, p.fsm, p.pupil_premium, "
-        f"{term} AS t FROM pe JOIN {pupil} p ON p.id = pe.pupil_id "
-        "GROUP BY pe.y, pe.pupil_id, p.school_id, p.year_group, p.fsm, p.pupil_premium), "
+        "pk AS (SELECT y, school_id, kind, pupil_id, MIN(on_day) AS first_day FROM pe "
+        "GROUP BY y, school_id, kind, pupil_id), "
+        "sup AS (SELECT x.y, x.pupil_id, p.school_id, p.year_group, p.fsm, p.pupil_premium, "
+        f"{term} AS t FROM (SELECT y, pupil_id, MIN(first_day) AS first_day FROM pk "
+        f"GROUP BY y, pupil_id) x JOIN {pupil} p ON p.id = x.pupil_id), "
         # Every pupil's attendance in the terms that can be before or after one of the years' (the
         # summer before the first to the autumn after the last), one row a pupil: one pass over the table.
         f"m AS (SELECT pupil_id, {pivot} "
