@@ -1,4 +1,5 @@
-"""The impact report's raw figures for one academic year, counted in SQL (a handful of queries).
+"""The impact report's raw figures for academic years, counted in SQL (a handful of queries, however many
+years: the report's two are counted together, ``years_figures``).
 
 Nothing here leaves the module unsuppressed: ``impact.selectors`` turns these counts into ``Shown``
 values through ``impact.suppression`` before any door sees them.
@@ -8,7 +9,8 @@ parameters) and model table names; nothing a user typed is ever part of its text
 waived for this module in pyproject.toml).
 
 Support events come from the kinds in ``impact.registry``; their querysets are unioned in one SQL
-statement (``_events_sql``) so a family or pupil helped in several ways is counted once. Support given to
+statement (``_events_sql``), every row tagged with its year, so a family or pupil helped in several ways
+is counted once a year. Support given to
 a family as a whole (a voucher) counts for the family's pupils on the roll of the school that gave it.
 """
 
