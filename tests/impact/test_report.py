@@ -340,3 +340,21 @@ def test_both_years_in_one_statement_give_what_each_year_gives_alone(world):
         assert _raw(span[year]) == _raw(year_figures(year))
     assert span[YEAR - 1].attendance[world["a"].pk].n == 1  # the spring's shoes: autumn before, summer after
     assert span[YEAR].attendance[world["a"].pk].compare_n == 6  # and compared the year after
+
+
+def test_the_report_makes_the_same_queries_however_much_support_and_however_many_schools(world, trustee):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    impact_report(user=trustee, year=YEAR)  # content types and the fund made
+    with CaptureQueriesContext(connection) as small:
+        impact_report(user=trustee, year=YEAR)
+    c = SchoolFactory(name="Gamma Academy", urn="140903")
+    food = Voucher.objects.filter(school=world["a"]).first().voucher_type
+    for n in range(6):
+        family = FamilyFactory(lead_carer_name=f"Carer C{n}")
+        PupilFactory(family=family, school=c, year_group=2)
+        issue(food, family, c, datetime.date(2024 + n % 2, 11, 5))
+    with CaptureQueriesContext(connection) as large:
+        impact_report(user=trustee, year=YEAR)
+    assert len(large) == len(small) <= 30
