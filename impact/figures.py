@@ -16,6 +16,7 @@ a family as a whole (a voucher) counts for the family's pupils on the roll of th
 
 import datetime
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -123,16 +124,26 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
     )
 
 
-def _run(sql: str, params: list) -> list[tuple]:
-    """One report query. On PostgreSQL, in a transaction with room to hash and sort in memory, no JIT
-    (compiling a plan costs more than it saves on a query run once) and no nested loops: the planner cannot
-    see how many rows the unioned kinds give (it guessed hundreds for 150,000 vouchers) and looked each
-    family's pupils up one by one; every join here is over whole sets (bench/impact.py: 2.3 s to 0.8 s)."""
-    with transaction.atomic(), connection.cursor() as cursor:
+@contextmanager
+def _tuned():
+    """The report's queries in one transaction (one snapshot for both years) and, on PostgreSQL, with
+    room to hash and sort in memory, no JIT (compiling a plan costs more than it saves on a query run
+    once) and no nested loops: the planner cannot see how many rows the unioned kinds give (it guessed
+    hundreds for 150,000 vouchers) and looked each family's pupils up one by one; every join here is over
+    whole sets (bench/impact.py: 2.3 s to 0.8 s). The vouchers' figures, grouped by a year it cannot
+    estimate, sorted on disk without the memory."""
+    with transaction.atomic():
         if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL enable_nestloop = off")
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL enable_nestloop = off")
+        yield
+
+
+def _run(sql: str, params: list) -> list[tuple]:
+    """One report query (inside ``_tuned``)."""
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -379,12 +390,13 @@ def years_figures(first: int, last: int) -> dict[int, YearFigures]:
         span[year] = YearFigures(
             year=year, start=start, end=end, kinds=support_kinds(), listed=listed_kinds()
         )
-    _from_events(span)
-    _population(span)
-    for figures in span.values():
-        _welcome(figures)
-        _in_need(figures)
-    _vouchers(span)
+    with _tuned():
+        _from_events(span)
+        _population(span)
+        for figures in span.values():
+            _welcome(figures)
+            _in_need(figures)
+        _vouchers(span)
     return span
 
 
