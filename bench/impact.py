@@ -4,7 +4,8 @@
 
 Builds (once) or reuses bench/scale.py's PostgreSQL trust, gives every pupil its main-roll row (as
 bench/search.py does) and attendance for four terms (the summer before last year and last year's three),
-then times ``impact.figures.year_figures`` for last year and the year before, and the whole
+then times ``impact.figures.year_figures`` for last year, ``years_figures`` for it and the year before
+(what the report counts, in one statement), and the whole
 ``impact_report`` (both years, the fund's two summaries, every school's part), each query listed with its
 time. Target: the report's queries under 2 s in all, aggregated in SQL (a handful of queries, however many
 vouchers).
@@ -78,7 +79,7 @@ def measure(year: int) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from funds.services.ledger import fund_checkpoint_all
-    from impact.figures import year_figures
+    from impact.figures import year_figures, years_figures
     from impact.selectors import impact_report
 
     # As the nightly beat task does (funds.checkpoint_funds): the fund's position "now" is then its
@@ -88,7 +89,10 @@ def measure(year: int) -> None:
     impact_report(user=admin, year=year)  # warm: ContentTypes, the fund, the registry
     for label, run in (
         (f"year_figures({year})", lambda: year_figures(year)),
-        (f"year_figures({year - 1})", lambda: year_figures(year - 1)),
+        (
+            f"years_figures({year - 1}, {year}): both years in one statement",
+            lambda: years_figures(year - 1, year),
+        ),
         ("impact_report (both years, every school)", lambda: impact_report(user=admin, year=year)),
     ):
         with CaptureQueriesContext(connection) as queries:

@@ -1,4 +1,5 @@
-"""The impact report's raw figures for one academic year, counted in SQL (a handful of queries).
+"""The impact report's raw figures for academic years, counted in SQL (a handful of queries, however many
+years: the report's two are counted together, ``years_figures``).
 
 Nothing here leaves the module unsuppressed: ``impact.selectors`` turns these counts into ``Shown``
 values through ``impact.suppression`` before any door sees them.
@@ -8,12 +9,14 @@ parameters) and model table names; nothing a user typed is ever part of its text
 waived for this module in pyproject.toml).
 
 Support events come from the kinds in ``impact.registry``; their querysets are unioned in one SQL
-statement (``_events_sql``) so a family or pupil helped in several ways is counted once. Support given to
+statement (``_events_sql``), every row tagged with its year, so a family or pupil helped in several ways
+is counted once a year. Support given to
 a family as a whole (a voucher) counts for the family's pupils on the roll of the school that gave it.
 """
 
 import datetime
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -79,9 +82,22 @@ class YearFigures:
     attendance: dict = field(default_factory=lambda: defaultdict(Attendance))
 
 
-def _events_sql(kinds: list[SupportKind], start: datetime.date, end: datetime.date) -> tuple[str, list]:
-    """``ev(family_id, pupil_id, school_id, on_day, kind)``: every kind's events, unioned; and
-    ``pe(pupil_id, school_id, on_day, kind)``: the pupils they supported."""
+def _year_case(column: str, years: list[int]) -> tuple[str, list]:
+    """The academic year (of ``years``, consecutive) a date ``column`` falls in, as SQL and parameters."""
+    whens, params = [], []
+    for year in sorted(years, reverse=True)[:-1]:
+        whens.append(f"WHEN {column} >= %s THEN {year}")
+        params.append(academic_year_bounds(year)[0])
+    if not whens:
+        return str(min(years)), params
+    return f"CASE {' '.join(whens)} ELSE {min(years)} END", params
+
+
+def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
+    """``ev(y, family_id, pupil_id, school_id, on_day, kind)``: every kind's events in ``years``
+    (consecutive), unioned, each with its academic year ``y``; and ``pe(y, pupil_id, school_id, on_day,
+    kind)``: the pupils they supported."""
+    start, end = academic_year_bounds(min(years))[0], academic_year_bounds(max(years))[1]
     parts, params = [], []
     for kind in kinds:
         sql, kind_params = kind.events(start, end).query.sql_with_params()
@@ -93,111 +109,116 @@ def _events_sql(kinds: list[SupportKind], start: datetime.date, end: datetime.da
             params += [kind.key, *kind_params]
     pupil = Pupil._meta.db_table
     union = " UNION ALL ".join(parts)
+    year, year_params = _year_case("u.on_day", years)
+    # On PostgreSQL the kinds sort byte by byte: the database's own collation compares text the slow way.
+    kind = "u.kind"
     return (
-        f"WITH ev(family_id, pupil_id, school_id, on_day, kind) AS ({union}), "
-        "pe(pupil_id, school_id, on_day, kind) AS ("
-        "SELECT pupil_id, school_id, on_day, kind FROM ev WHERE pupil_id IS NOT NULL "
-        f"UNION ALL SELECT p.id, ev.school_id, ev.on_day, ev.kind FROM ev JOIN {pupil} p "
+        f"WITH u(family_id, pupil_id, school_id, on_day, kind) AS ({union}), "
+        f"ev AS (SELECT {year} AS y, u.family_id, u.pupil_id, u.school_id, u.on_day, {kind} AS kind "
+        "FROM u), "
+        "pe(y, pupil_id, school_id, on_day, kind) AS ("
+        "SELECT y, pupil_id, school_id, on_day, kind FROM ev WHERE pupil_id IS NOT NULL "
+        f"UNION ALL SELECT ev.y, p.id, ev.school_id, ev.on_day, ev.kind FROM ev JOIN {pupil} p "
         "ON p.family_id = ev.family_id AND p.school_id = ev.school_id WHERE ev.pupil_id IS NULL) ",
-        params,
+        [*params, *year_params],
     )
 
 
-def _run(sql: str, params: list) -> list[tuple]:
-    """One report query. On PostgreSQL, in a transaction with room to hash and sort in memory, no JIT
-    (compiling a plan costs more than it saves on a query run once) and no nested loops: the planner cannot
-    see how many rows the unioned kinds give (it guessed hundreds for 150,000 vouchers) and looked each
-    family's pupils up one by one; every join here is over whole sets (bench/impact.py: 2.3 s to 0.8 s)."""
-    with transaction.atomic(), connection.cursor() as cursor:
+@contextmanager
+def _tuned():
+    """The report's queries in one transaction (one snapshot for both years) and, on PostgreSQL, with
+    room to hash and sort in memory, no JIT (compiling a plan costs more than it saves on a query run
+    once) and no nested loops: the planner cannot see how many rows the unioned kinds give (it guessed
+    hundreds for 150,000 vouchers) and looked each family's pupils up one by one; every join here is over
+    whole sets (bench/impact.py: 2.3 s to 0.8 s). The vouchers' figures, grouped by a year it cannot
+    estimate, sorted on disk without the memory."""
+    with transaction.atomic():
         if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL enable_nestloop = off")
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL enable_nestloop = off")
+        yield
+
+
+def _run(sql: str, params: list) -> list[tuple]:
+    """One report query (inside ``_tuned``)."""
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-# Every row the one query returns: (measure, school id, kind, count, sum before, sum after, persistently
-# absent before, after); the supported counts leave the last four empty.
+# Every row the one query returns: (measure, year, school id, kind, count, sum before, sum after,
+# persistently absent before, after); the supported counts leave the last four empty.
 PAD = ", CAST(NULL AS NUMERIC), CAST(NULL AS NUMERIC), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
 
 
-def _firsts(source: str, who: str, extra: str = "", join: str = "") -> str:
-    """``source``'s distinct (school, kind, ``who``) rows, each flagged 1 where it is the first of its
-    (``who``, school), of its (``who``, kind) and of its ``who`` (window functions over two sorts): summing
-    a flag over (school, kind) cells then counts each family or pupil once per school, per kind or in
-    all, without hashing the rows again for every figure."""
-    flag = "CASE WHEN ROW_NUMBER() OVER (PARTITION BY {p} ORDER BY {o}) = 1 THEN 1 ELSE 0 END"
-    return (
-        f"SELECT x.school_id, x.kind{extra}, "
-        f"{flag.format(p=f'x.{who}, x.school_id', o='x.kind')} AS first_school, "
-        f"{flag.format(p=f'x.{who}, x.kind', o='x.school_id')} AS first_kind, "
-        f"{flag.format(p=f'x.{who}', o='x.school_id, x.kind')} AS first_all "
-        f"FROM {source} x{join}"
-    )
-
-
 def _supported_sql() -> tuple[str, str]:
-    """Families and pupils supported, each once: per school and kind, per school, per kind, trust-wide;
-    and supported pupils flagged FSM / pupil premium. Distinct (school, kind, family) and (school, kind,
-    pupil) rows first, each flagged where it is the first of its family or pupil per school, per kind and
-    in all (``_firsts``), summed into (school, kind) cells; every figure is then a sum over those few
-    cells. The pupils' flags come from ``sup`` (``_attendance_sql``: one row a supported pupil, joined to
-    the pupils once). Returns (its CTEs, its SELECTs)."""
-    fsm = "SUM(CASE WHEN fsm THEN {f} ELSE 0 END)"
-    pp = "SUM(CASE WHEN pupil_premium THEN {f} ELSE 0 END)"
-    flags = " JOIN sup s ON s.pupil_id = x.pupil_id"
+    """Families and pupils supported, each once a year: per school and kind, per school, per kind,
+    trust-wide; and supported pupils flagged FSM / pupil premium. Each figure counts the rows of one
+    distinct set, each set grouped (hashed) from a smaller one before it: (year, school, kind, family)
+    from the events, then (year, school, family), (year, kind, family), (year, family); for pupils,
+    ``pk`` (year, school, kind, pupil) and ``sup`` (year, pupil, with the pupil's flags), both from
+    ``_attendance_sql``. Hashing beat sorting for the window flags this replaced (bench/impact.py).
+    Returns (its CTEs, its SELECTs)."""
     ctes = (
-        "fk AS (SELECT school_id, kind, family_id FROM ev GROUP BY school_id, kind, family_id), "
-        "pk AS (SELECT school_id, kind, pupil_id FROM pe GROUP BY school_id, kind, pupil_id), "
-        f"fw AS ({_firsts('fk', 'family_id')}), "
-        f"pw AS ({_firsts('pk', 'pupil_id', ', s.fsm, s.pupil_premium', flags)}), "
-        "fc AS (SELECT school_id, kind, COUNT(*) AS n, SUM(first_school) AS n_school, "
-        "SUM(first_kind) AS n_kind, SUM(first_all) AS n_all FROM fw GROUP BY school_id, kind), "
-        "pc AS (SELECT school_id, kind, COUNT(*) AS n, SUM(first_school) AS n_school, "
-        "SUM(first_kind) AS n_kind, SUM(first_all) AS n_all, "
-        f"{fsm.format(f='first_school')} AS fsm_school, {pp.format(f='first_school')} AS pp_school, "
-        f"{fsm.format(f='first_all')} AS fsm_all, {pp.format(f='first_all')} AS pp_all "
-        "FROM pw GROUP BY school_id, kind) "
+        "fk AS (SELECT y, school_id, kind, family_id FROM ev GROUP BY y, school_id, kind, family_id), "
+        "fs AS (SELECT y, school_id, family_id FROM fk GROUP BY y, school_id, family_id), "
+        "ps AS (SELECT x.y, x.school_id, s.fsm, s.pupil_premium FROM "
+        "(SELECT y, school_id, pupil_id FROM pk GROUP BY y, school_id, pupil_id) x "
+        "JOIN sup s ON s.y = x.y AND s.pupil_id = x.pupil_id) "
     )
-    total = "CAST(COALESCE(SUM({c}), 0) AS BIGINT)"
-    branches = []
-    for measure, cells in (("f", "fc"), ("p", "pc")):
-        branches += [
-            f"'{measure}', school_id, kind, n FROM {cells}",
-            f"'{measure}', school_id, NULL, {total.format(c='n_school')} FROM {cells} GROUP BY school_id",
-            f"'{measure}', NULL, kind, {total.format(c='n_kind')} FROM {cells} GROUP BY kind",
-            f"'{measure}', NULL, NULL, {total.format(c='n_all')} FROM {cells}",
-        ]
-    # Reach among disadvantaged pupils: supported pupils flagged FSM / pupil premium.
-    for measure in ("fsm", "pp"):
-        branches += [
-            f"'{measure}', school_id, NULL, {total.format(c=f'{measure}_school')} FROM pc GROUP BY school_id",
-            f"'{measure}', NULL, NULL, {total.format(c=f'{measure}_all')} FROM pc",
-        ]
+    n = "CAST(COUNT(*) AS BIGINT)"
+    per_kind = "SELECT y, kind FROM {s} GROUP BY y, kind, {who}"
+    fsm, pp = "SUM(CASE WHEN fsm THEN 1 ELSE 0 END)", "SUM(CASE WHEN pupil_premium THEN 1 ELSE 0 END)"
+    branches = [
+        f"'f', y, school_id, kind, {n} FROM fk GROUP BY y, school_id, kind",
+        f"'f', y, school_id, NULL, {n} FROM fs GROUP BY y, school_id",
+        f"'f', y, NULL, kind, {n} FROM ({per_kind.format(s='fk', who='family_id')}) x GROUP BY y, kind",
+        f"'f', y, NULL, NULL, {n} FROM (SELECT y FROM fs GROUP BY y, family_id) x GROUP BY y",
+        f"'p', y, school_id, kind, {n} FROM pk GROUP BY y, school_id, kind",
+        f"'p', y, school_id, NULL, {n} FROM ps GROUP BY y, school_id",
+        f"'p', y, NULL, kind, {n} FROM ({per_kind.format(s='pk', who='pupil_id')}) x GROUP BY y, kind",
+        f"'p', y, NULL, NULL, {n} FROM sup GROUP BY y",
+        # Reach among disadvantaged pupils: supported pupils flagged FSM / pupil premium.
+        f"'fsm', y, school_id, NULL, CAST({fsm} AS BIGINT) FROM ps GROUP BY y, school_id",
+        f"'fsm', y, NULL, NULL, CAST({fsm} AS BIGINT) FROM sup GROUP BY y",
+        f"'pp', y, school_id, NULL, CAST({pp} AS BIGINT) FROM ps GROUP BY y, school_id",
+        f"'pp', y, NULL, NULL, CAST({pp} AS BIGINT) FROM sup GROUP BY y",
+    ]
     selects = " UNION ALL ".join(
         "SELECT " + branch.replace(" FROM ", PAD + " FROM ", 1) for branch in branches
     )
     return ctes, selects
 
 
-def _population(figures: YearFigures) -> None:
-    """Pupils on a main roll at some time in the year, per school: all, FSM, pupil premium. One query."""
+FLAGS = (("all", Q()), ("fsm", Q(pupil__fsm=True)), ("pp", Q(pupil__pupil_premium=True)))
+
+
+def _population(span: dict[int, YearFigures]) -> None:
+    """Pupils on a main roll at some time in each year, per school: all, FSM, pupil premium. One query
+    for every year of ``span``."""
+    first, last = min(span.values(), key=lambda f: f.year), max(span.values(), key=lambda f: f.year)
+    counts = {}
+    for figures in span.values():
+        on_roll = Q(joined__lte=figures.end) & (Q(left_on__isnull=True) | Q(left_on__gte=figures.start))
+        for measure, flag in FLAGS:
+            counts[f"{measure}_{figures.year}"] = Count("pupil_id", filter=on_roll & flag, distinct=True)
     rows = (
-        Enrolment.objects.filter(registration=Registration.MAIN, joined__lte=figures.end)
-        .filter(Q(left_on__isnull=True) | Q(left_on__gte=figures.start))
+        Enrolment.objects.filter(registration=Registration.MAIN, joined__lte=last.end)
+        .filter(Q(left_on__isnull=True) | Q(left_on__gte=first.start))
         .order_by()
         .values("school_id")
-        .annotate(
-            all=Count("pupil_id", distinct=True),
-            fsm=Count("pupil_id", filter=Q(pupil__fsm=True), distinct=True),
-            pp=Count("pupil_id", filter=Q(pupil__pupil_premium=True), distinct=True),
-        )
+        .annotate(**counts)
     )
     for row in rows:
-        for measure in ("all", "fsm", "pp"):
-            figures.population[row["school_id"]][measure] = row[measure]
-            figures.population[TRUST][measure] += row[measure]
+        for figures in span.values():
+            if not row[f"all_{figures.year}"]:
+                continue  # nobody on this school's roll that year
+            for measure, _flag in FLAGS:
+                n = row[f"{measure}_{figures.year}"]
+                figures.population[row["school_id"]][measure] = n
+                figures.population[TRUST][measure] += n
 
 
 def _welcome(figures: YearFigures) -> None:
@@ -226,8 +247,10 @@ def _days(wait) -> int:
     return int(wait) // 86_400_000_000  # SQLite sums durations as microseconds
 
 
-def _vouchers(figures: YearFigures) -> None:
-    for row in voucher_year_figures(figures.start, figures.end):
+def _vouchers(span: dict[int, YearFigures]) -> None:
+    years = sorted(span)
+    for row in voucher_year_figures([(span[year].start, span[year].end) for year in years]):
+        figures = span[years[row["period"]]]
         for key in (row["school_id"], TRUST):
             for service in (row["service"], ""):  # "": every service
                 cell = figures.vouchers[(key, service)]
@@ -245,46 +268,58 @@ def term_bounds(year: int, term: int) -> tuple[datetime.date, datetime.date]:
     return start, end
 
 
-def _attendance_sql(figures: YearFigures) -> tuple[str, list, str, list]:
-    """Attendance the term before and the term after each supported pupil's first support in the year,
-    beside unsupported pupils of the same school and year group in the same terms, per school. A term is
-    numbered ``academic_year * 3 + term - 1`` so "before" and "after" are -1, +1. Returns (its CTEs,
-    their parameters, its SELECTs, theirs)."""
+def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
+    """Attendance the term before and the term after each supported pupil's first support in its year,
+    beside unsupported pupils of the same school and year group in the same terms, per year and school,
+    for every year of ``years`` (consecutive) at once. A term is numbered ``academic_year * 3 + term - 1``
+    so "before" and "after" are the ordinal -1 and +1; every pupil's attendance is pivoted to one row
+    once for all the years. Returns (its CTEs, their parameters, its SELECTs, theirs)."""
     pupil, att = Pupil._meta.db_table, PupilAttendance._meta.db_table
-    spring, summer = term_bounds(figures.year, Term.SPRING)[0], term_bounds(figures.year, Term.SUMMER)[0]
-    base = figures.year * 3  # the ordinal of this year's autumn term
-    before = "CASE {t} WHEN 0 THEN m.o_m1 WHEN 1 THEN m.o_0 ELSE m.o_1 END"
-    after = "CASE {t} WHEN 0 THEN m.o_1 WHEN 1 THEN m.o_2 ELSE m.o_3 END"
+    first, last = min(years), max(years)
+    base = first * 3 - 1  # the ordinal of the first column: the summer before the first year
+    columns = range(3 * (last - first + 1) + 2)  # that summer to the autumn after the last year
+    ordinals = [first * 3 + i for i in range(3 * (last - first + 1))]  # the years' own terms
+    # The ordinal of the term a first support fell in: the term starts, after the first, in order.
+    whens, term_params = [], []
+    for ordinal in ordinals[1:]:
+        whens.append(f"WHEN x.first_day < %s THEN {ordinal - 1}")
+        term_params.append(term_bounds(ordinal // 3, ordinal % 3 + 1)[0])
+    term = f"CASE {' '.join(whens)} ELSE {ordinals[-1]} END" if whens else str(ordinals[-1])
+
+    def around(t: str, step: int) -> str:
+        whens = " ".join(f"WHEN {o} THEN m.c{o + step - base}" for o in ordinals)
+        return f"CASE {t} {whens} END"
+
+    pivot = ", ".join(f"MAX(CASE WHEN o = {i} THEN percent END) AS c{i}" for i in columns)
     ctes = (
-        # Each supported pupil's school, year group and the term (0, 1, 2) of their first support.
-        # One row a supported pupil (also what ``_supported_sql`` counts them and their flags from).
-        "sup AS (SELECT pe.pupil_id, p.school_id, p.year_group, p.fsm, p.pupil_premium, "
-        "CASE WHEN MIN(pe.on_day) < %s THEN 0 WHEN MIN(pe.on_day) < %s THEN 1 ELSE 2 END AS t "
-        f"FROM pe JOIN {pupil} p ON p.id = pe.pupil_id "
-        "GROUP BY pe.pupil_id, p.school_id, p.year_group, p.fsm, p.pupil_premium), "
-        # Every pupil's attendance in the five terms that can be before or after one of the year's
-        # (the summer before to the autumn after), one row a pupil: one pass over the table.
-        "m AS (SELECT pupil_id, "
-        "MAX(CASE WHEN o = -1 THEN percent END) AS o_m1, MAX(CASE WHEN o = 0 THEN percent END) AS o_0, "
-        "MAX(CASE WHEN o = 1 THEN percent END) AS o_1, MAX(CASE WHEN o = 2 THEN percent END) AS o_2, "
-        "MAX(CASE WHEN o = 3 THEN percent END) AS o_3 "
+        # Each supported pupil's school, year group and the term (its ordinal) of their first support,
+        # per year. One row a supported pupil and year (also what ``_supported_sql`` counts them and
+        # their flags from).
+        "pk AS (SELECT y, school_id, kind, pupil_id, MIN(on_day) AS first_day FROM pe "
+        "GROUP BY y, school_id, kind, pupil_id), "
+        "sup AS (SELECT x.y, x.pupil_id, p.school_id, p.year_group, p.fsm, p.pupil_premium, "
+        f"{term} AS t FROM (SELECT y, pupil_id, MIN(first_day) AS first_day FROM pk "
+        f"GROUP BY y, pupil_id) x JOIN {pupil} p ON p.id = x.pupil_id), "
+        # Every pupil's attendance in the terms that can be before or after one of the years' (the
+        # summer before the first to the autumn after the last), one row a pupil: one pass over the table.
+        f"m AS (SELECT pupil_id, {pivot} "
         f"FROM (SELECT pupil_id, academic_year * 3 + term - 1 - %s AS o, percent FROM {att} "
         "WHERE academic_year BETWEEN %s AND %s) x GROUP BY pupil_id), "
-        f"measured AS (SELECT s.school_id, s.year_group, s.t, {before.format(t='s.t')} AS before_pc, "
-        f"{after.format(t='s.t')} AS after_pc FROM sup s JOIN m ON m.pupil_id = s.pupil_id), "
+        f"measured AS (SELECT s.y, s.school_id, s.year_group, s.t, {around('s.t', -1)} AS before_pc, "
+        f"{around('s.t', 1)} AS after_pc FROM sup s JOIN m ON m.pupil_id = s.pupil_id), "
         "measured_both AS (SELECT * FROM measured WHERE before_pc IS NOT NULL AND after_pc IS NOT NULL), "
-        "cells AS (SELECT DISTINCT school_id, year_group, t FROM measured_both), "
-        f"compared AS (SELECT c.school_id, {before.format(t='c.t')} AS before_pc, "
-        f"{after.format(t='c.t')} AS after_pc FROM cells c "
+        "cells AS (SELECT DISTINCT y, school_id, year_group, t FROM measured_both), "
+        f"compared AS (SELECT c.y, c.school_id, {around('c.t', -1)} AS before_pc, "
+        f"{around('c.t', 1)} AS after_pc FROM cells c "
         f"JOIN {pupil} p ON p.school_id = c.school_id AND p.year_group = c.year_group "
         "JOIN m ON m.pupil_id = p.id "
-        "WHERE NOT EXISTS (SELECT 1 FROM sup WHERE sup.pupil_id = p.id)), "
+        "WHERE NOT EXISTS (SELECT 1 FROM sup WHERE sup.y = c.y AND sup.pupil_id = p.id)), "
         "compared_both AS (SELECT * FROM compared WHERE before_pc IS NOT NULL AND after_pc IS NOT NULL), "
     )
     select = (
-        "SELECT '{group}', school_id, CAST(NULL AS VARCHAR(100)), COUNT(*), SUM(before_pc), SUM(after_pc), "
-        "SUM(CASE WHEN before_pc < %s THEN 1 ELSE 0 END), SUM(CASE WHEN after_pc < %s THEN 1 ELSE 0 END) "
-        "FROM {source} GROUP BY school_id"
+        "SELECT '{group}', y, school_id, CAST(NULL AS VARCHAR(100)), COUNT(*), SUM(before_pc), "
+        "SUM(after_pc), SUM(CASE WHEN before_pc < %s THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN after_pc < %s THEN 1 ELSE 0 END) FROM {source} GROUP BY y, school_id"
     )
     selects = (
         select.format(group="s", source="measured_both")
@@ -292,7 +327,7 @@ def _attendance_sql(figures: YearFigures) -> tuple[str, list, str, list]:
         + select.format(group="c", source="compared_both")
     )
     pa = int(PERSISTENT_ABSENCE_BELOW)
-    return ctes, [spring, summer, base, figures.year - 1, figures.year + 1], selects, [pa] * 4
+    return ctes, [*term_params, base, first - 1, last + 1], selects, [pa] * 4
 
 
 def _add_attendance(
@@ -315,18 +350,25 @@ def _add_attendance(
             cell.compare_persistent_after += pa_after or 0
 
 
-def _from_events(figures: YearFigures) -> None:
-    """Everything counted from the support events, in ONE query (the events unioned once): families and
-    pupils supported (``_supported_sql``) and attendance outcomes (``_attendance_sql``)."""
-    if not figures.kinds:
+def _from_events(span: dict[int, YearFigures]) -> None:
+    """Everything counted from the support events, for every year of ``span`` in ONE query (the events
+    unioned once): families and pupils supported (``_supported_sql``) and attendance outcomes
+    (``_attendance_sql``)."""
+    years = sorted(span)
+    kinds = span[years[0]].kinds
+    for figures in span.values():  # a year nobody was supported in still says 0
+        figures.supported[TRUST] = Counts()
+        figures.reached[TRUST]["all"] = 0
+    if not kinds:
         return
-    head, params = _events_sql(figures.kinds, figures.start, figures.end)
-    att_ctes, att_cte_params, att_selects, att_select_params = _attendance_sql(figures)
+    head, params = _events_sql(kinds, years)
+    att_ctes, att_cte_params, att_selects, att_select_params = _attendance_sql(years)
     sup_ctes, sup_selects = _supported_sql()
     # The attendance rows first: their typed columns type the union's.
     sql = f"{head}, {att_ctes}{sup_ctes}{att_selects} UNION ALL {sup_selects}"
     rows = _run(sql, [*params, *att_cte_params, *att_select_params])
-    for measure, school_id, kind, n, before, after, pa_before, pa_after in rows:
+    for measure, year, school_id, kind, n, before, after, pa_before, pa_after in rows:
+        figures = span[year]
         if measure in ("s", "c"):
             _add_attendance(figures, measure, school_id, n, before, after, pa_before, pa_after)
         elif measure in ("fsm", "pp"):
@@ -338,13 +380,26 @@ def _from_events(figures: YearFigures) -> None:
                 figures.reached[school_id]["all"] = n
 
 
+def years_figures(first: int, last: int) -> dict[int, YearFigures]:
+    """Every raw figure of each academic year from September ``first`` to the one starting September
+    ``last``, {year: YearFigures}: the support events of all of them counted in one statement (the
+    attendance pivoted and the pupils read once for all), the same figures as each year alone."""
+    span = {}
+    for year in range(first, last + 1):
+        start, end = academic_year_bounds(year)
+        span[year] = YearFigures(
+            year=year, start=start, end=end, kinds=support_kinds(), listed=listed_kinds()
+        )
+    with _tuned():
+        _from_events(span)
+        _population(span)
+        for figures in span.values():
+            _welcome(figures)
+            _in_need(figures)
+        _vouchers(span)
+    return span
+
+
 def year_figures(year: int) -> YearFigures:
     """Every raw figure of the academic year starting September ``year``."""
-    start, end = academic_year_bounds(year)
-    figures = YearFigures(year=year, start=start, end=end, kinds=support_kinds(), listed=listed_kinds())
-    _from_events(figures)
-    _population(figures)
-    _welcome(figures)
-    _in_need(figures)
-    _vouchers(figures)
-    return figures
+    return years_figures(year, year)[year]

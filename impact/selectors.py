@@ -14,9 +14,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from funds.selectors.reports import default_fund, fund_year_summary, pledges_due_and_received
+from funds.selectors.reports import default_fund, fund_years_totals, pledges_due_and_received
 from impact import suppression as sup
-from impact.figures import TRUST, Attendance, YearFigures, year_figures
+from impact.figures import TRUST, Attendance, YearFigures, years_figures
 from impact.suppression import Shown
 from support.dates import academic_year_start_for
 from support.models import School, Service
@@ -333,20 +333,18 @@ def _fund(school_id, now: YearFigures, before: YearFigures, summaries, pledges, 
         )
         section.rows.append(Row(SAVED, *(money(sum(saved.values())) for saved in savings)))
         return section
-    figures = [{row.school_id: row for row in s.schools}.get(school_id) for s in summaries]
-    section.rows.append(Row("Spent at this school", *(money(f.spent_pence if f else 0) for f in figures)))
+    figures = [s.schools.get(school_id, (0, 0)) for s in summaries]  # (spent, committed)
+    section.rows.append(Row("Spent at this school", *(money(spent) for spent, _ in figures)))
     section.rows.append(
         Row(
             "Spent per pupil supported",
             *(
-                per_pupil(f.spent_pence if f else 0, (y.supported.get(school_id) or _none()).pupils)
-                for f, y in zip(figures, years, strict=True)
+                per_pupil(spent, (y.supported.get(school_id) or _none()).pupils)
+                for (spent, _), y in zip(figures, years, strict=True)
             ),
         )
     )
-    section.rows.append(
-        Row("Committed, not yet spent", *(money(f.committed_pence if f else 0) for f in figures))
-    )
+    section.rows.append(Row("Committed, not yet spent", *(money(committed) for _, committed in figures)))
     section.rows.append(Row(SAVED, *(money(saved.get(school_id, 0)) for saved in savings)))
     return section
 
@@ -378,9 +376,11 @@ def impact_report(*, user: User, year: int, school_id: int | None = None) -> Imp
     trust-wide, then each school (or only ``school_id``'s), every figure suppressed where small."""
     if not has_perm(user, "impact.view"):
         raise PermissionDenied
-    now, before = year_figures(year), year_figures(year - 1)
+    span = years_figures(year - 1, year)  # both years in one statement
+    now, before = span[year], span[year - 1]
     fund = default_fund()
-    summaries = [fund_year_summary(fund=fund, year=y) for y in (year, year - 1)]
+    totals = fund_years_totals(fund=fund, years=[year - 1, year])  # one pass over the ledger for both
+    summaries = [totals[year], totals[year - 1]]
     pledges = [pledges_due_and_received(fund=fund, start=f.start, end=f.end) for f in (now, before)]
     # What donated second-hand uniform saved the fund, per school, at the items' new prices.
     savings = [secondhand_savings(f.start, f.end) for f in (now, before)]

@@ -276,22 +276,31 @@ def voucher_support_events(start: datetime.date, end: datetime.date) -> QuerySet
     )
 
 
-def voucher_year_figures(start: datetime.date, end: datetime.date) -> list[dict]:
-    """Per school and service, of the vouchers issued from ``start`` to ``end``: how many were issued
-    (cancelled left out), redeemed, expired unused, and the total days from issue to redemption. One
-    grouped query."""
-    from django.db.models import Count, DurationField, Sum
+def voucher_year_figures(years: list[tuple[datetime.date, datetime.date]]) -> list[dict]:
+    """Per period of ``years`` ((start, end) pairs, inclusive local days, consecutive and in order),
+    school and service, of the vouchers issued in it: how many were issued (cancelled left out),
+    redeemed, expired unused, and the total days from issue to redemption; each row's ``period`` is its
+    index in ``years``. One grouped query over the vouchers of every period at once."""
+    from django.db.models import Case, Count, DurationField, IntegerField, Sum, When
     from django.db.models.functions import TruncDate
 
     from support.dates import local_midnight
 
+    period = Case(
+        *(
+            When(issued_at__gte=local_midnight(start), then=Value(index))
+            for index, (start, _end) in reversed(list(enumerate(years)))
+        ),
+        output_field=IntegerField(),
+    )
     issued = Voucher.objects.filter(
-        issued_at__gte=local_midnight(start),
-        issued_at__lt=local_midnight(end + datetime.timedelta(days=1)),
+        issued_at__gte=local_midnight(years[0][0]),
+        issued_at__lt=local_midnight(years[-1][1] + datetime.timedelta(days=1)),
     ).exclude(state=Voucher.State.CANCELLED)
     return list(
         issued.order_by()
-        .values("school_id", service=F("voucher_type__service"))
+        .annotate(period=period)
+        .values("period", "school_id", service=F("voucher_type__service"))
         .annotate(
             issued=Count("pk"),
             redeemed=Count("pk", filter=Q(state=Voucher.State.REDEEMED)),

@@ -14,7 +14,7 @@ and that school's and category's spend).
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
@@ -387,6 +387,50 @@ def fund_year_summary(*, fund: Fund, year: int, today: datetime.date | None = No
         overdue_pledges=overdue_pledges(fund=fund, today=today),
         today=today,
     )
+
+
+_DAY = datetime.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class FundYearTotals:
+    """A financial year's totals for a fund: the part of ``FundYearSummary`` the trustees' impact report
+    shows, counted the same way (``boundary_sums``)."""
+
+    year: int
+    income_pence: int
+    spent_pence: int
+    committed_pence: int  # open at the end of the year (the same as the summary's ``committed_pence``)
+    categories: list[CategoryGroupFigures]
+    schools: dict[int | None, tuple[int, int]]  # school id (None: trust-wide) → (spent, committed)
+
+
+def fund_years_totals(*, fund: Fund, years: list[int]) -> dict[int, FundYearTotals]:
+    """{year: FundYearTotals} for each financial year of ``years``, from ONE pass over the fund's entries
+    summed at the years' starts and ends only (``fund_year_summary`` sums at every month's, a pass a
+    year): the impact report's this year and the year before. Two queries, however many years."""
+    bounds = {year: financial_year_bounds(year) for year in years}
+    boundaries = sorted({start for start, _ in bounds.values()} | {end + _DAY for _, end in bounds.values()})
+    sums = boundary_sums(fund, boundaries)
+    totals = {}
+    for year, (start, end) in bounds.items():
+        first, last = boundaries.index(start), boundaries.index(end + _DAY)
+        year_sums = [replace(group, before=(group.before[first], group.before[last])) for group in sums]
+        flows, closing = flows_between(year_sums, 0), positions_at(year_sums, 2)[1]
+        figures = spend_by_school_and_category(year_sums)
+        schools: dict[int | None, tuple[int, int]] = {}
+        for (school_id, _category), (spent, committed) in figures.items():
+            was = schools.get(school_id, (0, 0))
+            schools[school_id] = (was[0] + spent, was[1] + committed)
+        totals[year] = FundYearTotals(
+            year=year,
+            income_pence=flows.income_pence,
+            spent_pence=flows.spent_pence,
+            committed_pence=closing.committed_pence,
+            categories=_category_figures(figures),
+            schools=schools,
+        )
+    return totals
 
 
 def pledges_due_and_received(*, fund: Fund, start: datetime.date, end: datetime.date) -> tuple[int, int]:

@@ -336,3 +336,29 @@ def test_only_finance_and_admins_see_funds(ledger, finance, admin, pastoral_a, c
     assert list(funds_visible_to(pastoral_a)) == []
     assert list(funds_visible_to(charity_staff)) == []
     assert list(funds_visible_to(None)) == []
+
+
+def test_the_years_totals_are_the_summarys_figures_from_one_pass(ledger):
+    """``fund_years_totals`` (the impact report's) gives for each year what ``fund_year_summary`` gives
+    (the ledger's reversals included), in two queries for both years."""
+    from funds.selectors.reports import fund_years_totals
+
+    assert LedgerEntry.objects.filter(fund=ledger.fund, kind=LedgerEntry.Kind.REVERSAL).exists()
+    with CaptureQueriesContext(connection) as queries:
+        totals = fund_years_totals(fund=ledger.fund, years=[2024, 2025])
+    assert len(queries) == 2
+    for year in (2024, 2025):
+        summary = fund_year_summary(fund=ledger.fund, year=year, today=TODAY)
+        got = totals[year]
+        assert (got.income_pence, got.spent_pence, got.committed_pence) == (
+            summary.income_pence,
+            summary.spent_pence,
+            summary.committed_pence,
+        )
+        assert got.categories == summary.categories
+        schools = {row.school_id: (row.spent_pence, row.committed_pence) for row in summary.schools}
+        assert {k: v for k, v in got.schools.items() if v != (0, 0)} == {
+            k: v for k, v in schools.items() if v != (0, 0)
+        }
+    assert totals[2025].spent_pence > 0
+    assert totals[2024].income_pence > 0

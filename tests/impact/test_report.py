@@ -298,3 +298,63 @@ def test_the_raw_counts_roll_up_each_family_and_pupil_once_per_school_kind_and_t
     assert figures.reached[TRUST]["fsm"] == 5 + figures.reached[b]["fsm"]
     before = year_figures(YEAR - 1)  # A6's voucher of March 2025 alone
     assert {key: (c.families, c.pupils) for key, c in before.supported.items()} == {a: (1, 1), TRUST: (1, 1)}
+
+
+def _raw(figures) -> dict:
+    """Every unsuppressed figure of a YearFigures, as plain data to compare."""
+    return {
+        "supported": {
+            k: (c.families, c.pupils) for k, c in figures.supported.items() if c.families or c.pupils
+        },
+        "by_kind": {k: (c.families, c.pupils) for k, c in figures.by_kind.items()},
+        "reached": {k: {m: n for m, n in v.items() if n} for k, v in figures.reached.items()},
+        "population": {k: dict(v) for k, v in figures.population.items()},
+        "vouchers": {k: dict(v) for k, v in figures.vouchers.items()},
+        "welcome": {k: {g: list(c) for g, c in v.items()} for k, v in figures.welcome.items()},
+        "in_need": {k: list(v) for k, v in figures.in_need.items()},
+        "attendance": {k: vars(v) for k, v in figures.attendance.items()},
+    }
+
+
+def test_both_years_in_one_statement_give_what_each_year_gives_alone(world):
+    """The report counts this year and the year before in one statement (``years_figures``); each year's
+    figures are those of the year counted alone, attendance included (a supported pupil of one year is
+    still a pupil to compare with in the other)."""
+    from impact.figures import year_figures, years_figures
+
+    signposted = FamilyFactory(lead_carer_name="Carer late")
+    pupil = PupilFactory(family=signposted, school=world["a"], year_group=4)
+    # Supported in 2024–25 (the spring term), compared in 2025–26 among the not supported.
+    SupportRequest.objects.create(
+        pupil=pupil, school=world["a"], kind=ItemKind.SHOES, size="2", reason="Worn", period=YEAR - 1,
+        status=SupportRequest.Status.HANDED_OVER, requested_by=world["coat"].requested_by,
+        handed_over_at=at(datetime.date(2025, 2, 3)), cost_pence=1800,
+    )  # fmt: skip
+    for year, term, percent in ((2024, 1, "80"), (2024, 3, "85"), (2025, 2, "97")):
+        PupilAttendance.objects.create(
+            pupil=pupil, school=world["a"], academic_year=year, term=term, percent=Decimal(percent)
+        )
+    span = years_figures(YEAR - 1, YEAR)
+    assert sorted(span) == [YEAR - 1, YEAR]
+    for year in (YEAR - 1, YEAR):
+        assert _raw(span[year]) == _raw(year_figures(year))
+    assert span[YEAR - 1].attendance[world["a"].pk].n == 1  # the spring's shoes: autumn before, summer after
+    assert span[YEAR].attendance[world["a"].pk].compare_n == 6  # and compared the year after
+
+
+def test_the_report_makes_the_same_queries_however_much_support_and_however_many_schools(world, trustee):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    impact_report(user=trustee, year=YEAR)  # content types and the fund made
+    with CaptureQueriesContext(connection) as small:
+        impact_report(user=trustee, year=YEAR)
+    c = SchoolFactory(name="Gamma Academy", urn="140903")
+    food = Voucher.objects.filter(school=world["a"]).first().voucher_type
+    for n in range(6):
+        family = FamilyFactory(lead_carer_name=f"Carer C{n}")
+        PupilFactory(family=family, school=c, year_group=2)
+        issue(food, family, c, datetime.date(2024 + n % 2, 11, 5))
+    with CaptureQueriesContext(connection) as large:
+        impact_report(user=trustee, year=YEAR)
+    assert len(large) == len(small) <= 30
