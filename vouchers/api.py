@@ -352,7 +352,7 @@ class VoucherCheckView(_RedeemBase):
     @extend_schema(parameters=[CODE_PARAMETER], responses={200: VoucherCheckSerializer, **REFUSALS})
     def get(self, request: Request, code: str) -> Response:
         payload = check_payload(self.find(request, code))
-        return Response(VoucherCheckSerializer(payload, context={"request": request}).data)
+        return Response(VoucherCheckSerializer.represent(payload, user=request.user))
 
 
 class VoucherRedeemView(_RedeemBase):
