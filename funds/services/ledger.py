@@ -30,6 +30,7 @@ from funds.selectors.positions import (
     committed_effect,
     fund_position,
     position_of,
+    source_position,
 )
 from support.audit import audit_event, audit_record, audit_record_many
 from support.dates import academic_year_bounds, academic_year_start_for
@@ -406,7 +407,7 @@ def fund_spend_commit(
     if fund.school_id is not None and (school is None or school.pk != fund.school_id):
         raise SupportError(f"{fund.name} pays only for its own school.", code="wrong_fund")
     source_type, source_id = _source_ref(source)
-    mine = position_of(LedgerEntry.objects.filter(source_type=source_type, source_id=source_id))
+    mine = source_position(source_type_id=source_type.pk, source_id=source_id)
     if mine.committed_pence or mine.spent_pence:
         raise ConflictError("This has already been paid for from a fund.", code="already_committed")
     position = fund_position(fund=fund)
