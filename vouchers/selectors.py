@@ -18,6 +18,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from support.contacts import family_recipient_address
+from support.hot_queries import hot_query
 from support.languages import language_label
 from support.models import Family, PartnerCharity, PartnerService, Policy
 from support.scopes import scope_for
@@ -169,7 +170,13 @@ def voucher_type_offered(voucher_type: VoucherType, *, voucher: Voucher | None =
     known = getattr(voucher, "type_offered", None)
     if known is not None:
         return known
-    return voucher_types_available().filter(pk=voucher_type.pk).exists()
+    return bool(_type_available(voucher_type.pk))
+
+
+@hot_query
+def _type_available(type_id: int) -> QuerySet[VoucherType]:
+    """Every voucher issued asks it: compiled once per connection (support.hot_queries)."""
+    return voucher_types_available().filter(pk=type_id).order_by()[:1]
 
 
 class LimitStatus:

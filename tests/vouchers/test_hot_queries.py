@@ -53,7 +53,10 @@ def test_it_fills_the_arguments_of_each_call(issue, family_a, voucher_type, part
     # Another charity's ids: the same compiled SQL, and nothing found.
     assert _voucher_for_code(first.code, (partner_2.pk,)) == []
     assert _voucher_for_code(first.code, (partner_2.pk, partner_1.pk))[0].pk == first.pk
-    assert len(connections["default"].__dict__[_ATTR]) == 2  # one shape per number of partners
+    shapes = [
+        shape for shape in connections["default"].__dict__[_ATTR] if shape[0] is _voucher_for_code.build
+    ]
+    assert len(shapes) == 2  # one shape per number of partners
 
 
 def test_no_partner_finds_nothing_without_asking_the_database(issue, family_a, voucher_type):
