@@ -173,6 +173,23 @@ def voucher_type_offered(voucher_type: VoucherType, *, voucher: Voucher | None =
     return bool(_type_available(voucher_type.pk))
 
 
+def voucher_type_active(user: object, pk: int) -> VoucherType | None:
+    """An active voucher type by id, with its partner (consent names it) and fund (the face value is
+    committed there), compiled once per connection: every voucher issued names one. Any user may name
+    any type (the partner's consent and the fund decide the rest)."""
+    found = _active_type(pk)
+    return found[0] if found else None
+
+
+def voucher_types_active() -> QuerySet[VoucherType]:
+    return VoucherType.objects.filter(is_active=True).select_related("partner", "fund")
+
+
+@hot_query
+def _active_type(pk: int) -> QuerySet[VoucherType]:
+    return voucher_types_active().filter(pk=pk)
+
+
 @hot_query
 def _type_available(type_id: int) -> QuerySet[VoucherType]:
     """Every voucher issued asks it: compiled once per connection (support.hot_queries)."""

@@ -289,6 +289,29 @@ def test_a_serializer_built_once_per_role_answers_as_one_built_per_request(world
         assert VoucherCheckSerializer.represent(payload, user=user) == built
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_an_id_found_by_compiled_sql_is_found_exactly_where_the_selector_finds_it(world, role):
+    """The voucher issue's fields find a family or school by SQL compiled once per connection: for every
+    role, exactly the objects the selectors let that role name (anything else "does not exist")."""
+    from support.models import Family, School
+    from support.selectors import (
+        families_visible_to,
+        family_visible_to,
+        school_visible_to,
+        schools_visible_to,
+    )
+
+    user = world.users.get(role)
+    for _ in range(2):  # compiled, then from the cache
+        for family in Family.objects.all():
+            expected = families_visible_to(user).filter(pk=family.pk).first()
+            assert family_visible_to(user, family.pk) == expected, (role, family)
+        for school in School.objects.all():
+            expected = schools_visible_to(user).filter(pk=school.pk).first()
+            assert school_visible_to(user, school.pk) == expected, (role, school)
+    assert family_visible_to(user, 10**12) is None
+
+
 def _list_url(cls) -> str | None:
     for _, pattern in _walk(get_resolver()):
         if getattr(pattern.callback, "cls", None) is cls and pattern.name and pattern.name.endswith("-list"):
