@@ -153,10 +153,14 @@ def register_not_for_vouchers(type_ids: Callable[[], QuerySet]) -> None:
 def voucher_types_available() -> QuerySet[VoucherType]:
     """The types a school may issue now: the type, its partner and the partner's service all active, and
     not given another way (see ``register_not_for_vouchers``)."""
-    types = VoucherType.objects.filter(_offered()).select_related("partner")
+    return VoucherType.objects.filter(_available()).select_related("partner")
+
+
+def _available() -> Q:
+    available = _offered()
     for type_ids in _NOT_FOR_VOUCHERS:
-        types = types.exclude(pk__in=type_ids())
-    return types
+        available &= ~Q(pk__in=type_ids())
+    return available
 
 
 def vouchers_with_type_offered(vouchers: QuerySet[Voucher]) -> QuerySet[Voucher]:
@@ -167,7 +171,7 @@ def vouchers_with_type_offered(vouchers: QuerySet[Voucher]) -> QuerySet[Voucher]
 
 def voucher_type_offered(voucher_type: VoucherType, *, voucher: Voucher | None = None) -> bool:
     """Whether new vouchers of this type may be issued (see ``voucher_types_available``)."""
-    known = getattr(voucher, "type_offered", None)
+    known = getattr(voucher, "type_offered", getattr(voucher_type, "available", None))
     if known is not None:
         return known
     return bool(_type_available(voucher_type.pk))
@@ -187,7 +191,9 @@ def voucher_types_active() -> QuerySet[VoucherType]:
 
 @hot_query
 def _active_type(pk: int) -> QuerySet[VoucherType]:
-    return voucher_types_active().filter(pk=pk)
+    # Whether new vouchers of it may be issued, in the same query (``voucher_type_offered`` reads it).
+    available = ExpressionWrapper(_available(), BooleanField())
+    return voucher_types_active().filter(pk=pk).annotate(available=available)
 
 
 @hot_query

@@ -24,7 +24,7 @@ from vouchers.models import Redemption, Voucher, VoucherType
 
 CHECK_QUERIES = 2
 REDEEM_STATEMENTS = 9
-ISSUE_STATEMENTS = 18  # the token with its scope, the 3 the body names, the rules, the writes
+ISSUE_STATEMENTS = 17  # the token with its scope, the 3 the body names, the rules, the writes
 # From locking the fund's row to the end of the transaction: the source's and the fund's sums, the
 # ledger entry, and the issue's audit rows in one statement. Every issue waits for this lock.
 UNDER_FUND_LOCK = 5
