@@ -105,7 +105,10 @@ def voucher_issue(
             raise SupportError(f"Keep this to {limit} characters or fewer.", field=name)
 
     # Lock the family so two staff issuing at once cannot both slip under the limit.
-    family = Family.objects.select_for_update().get(pk=family.pk)
+    locked = _family_locked(family.pk)
+    if not locked:
+        raise Family.DoesNotExist(f"Family {family.pk} does not exist.")
+    family = locked[0]
     if family.merged_into_id:
         # A merge committed while we waited for the lock: the household's vouchers are on the kept record.
         raise ConflictError("This family was merged into another record: issue the voucher from that one.")
@@ -221,6 +224,11 @@ def voucher_issue(
                 actor=issued_by,
             )
     return voucher
+
+
+@hot_query
+def _family_locked(pk: int):
+    return Family.objects.select_for_update().filter(pk=pk)
 
 
 @hot_query

@@ -179,7 +179,17 @@ def _source_entries(source: models.Model) -> models.QuerySet:
 
 
 def _lock_fund(fund: Fund | int) -> Fund:
-    return Fund.objects.select_for_update().get(pk=fund.pk if isinstance(fund, Fund) else fund)
+    pk = fund.pk if isinstance(fund, Fund) else fund
+    found = _fund_locked(pk)
+    if not found:
+        raise Fund.DoesNotExist(f"Fund {pk} does not exist.")
+    return found[0]
+
+
+@hot_query
+def _fund_locked(pk: int) -> models.QuerySet:
+    """Every spend committed takes this lock: its SQL compiled once per connection (support.hot_queries)."""
+    return Fund.objects.select_for_update().filter(pk=pk)
 
 
 def _entry_after(entry: LedgerEntry) -> dict:
