@@ -81,6 +81,7 @@ class Run:
     clients: int
     latencies: list[float] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
+    refusals: Counter = field(default_factory=Counter)  # an error answer's status and code: what went wrong
     wall: float = 0.0
     redeemed: list[str] = field(default_factory=list)
 
@@ -388,13 +389,14 @@ async def drive(
             started = time.perf_counter()
             try:
                 async with session.request(method, url, headers=headers, json=body) as response:
-                    await response.read()
+                    answer = await response.read()
                     status = response.status
             except Exception as exc:  # a refused or dropped connection is an error, not a crash
                 run.errors[type(exc).__name__] += 1
                 continue
             if status >= 300:
                 run.errors[f"HTTP {status}"] += 1
+                run.refusals[f"{status} {_error_code(answer)}"] += 1
                 continue
             run.latencies.append(time.perf_counter() - started)
             if code:
@@ -404,6 +406,19 @@ async def drive(
     await asyncio.gather(*(client(bases[i % len(bases)]) for i in range(clients)))
     run.wall = time.perf_counter() - started
     return run
+
+
+def _error_code(answer: bytes) -> str:
+    """A refusal's machine code (``code``, or the fields DRF named): what went wrong, not only how often."""
+    import json
+
+    try:
+        body = json.loads(answer)
+    except ValueError:
+        return answer[:80].decode(errors="replace")
+    if not isinstance(body, dict):
+        return str(body)[:80]
+    return str(body.get("code") or sorted(body))[:80]
 
 
 async def load(args: argparse.Namespace, plan: Plan, bases: list[str], profile_pid: int | None) -> list[Run]:
@@ -431,7 +446,7 @@ async def load(args: argparse.Namespace, plan: Plan, bases: list[str], profile_p
                 print(
                     f"  {endpoint:<7} {clients:>3} clients: {run.done:>5} in {run.wall:5.1f} s, "
                     f"{run.rps:7.1f} req/s, p99 {run.pct(0.99):7.1f} ms"
-                    + (f", ERRORS {dict(run.errors)}" if run.errors else ""),
+                    + (f", ERRORS {dict(run.errors)} {dict(run.refusals)}" if run.errors else ""),
                     flush=True,
                 )
     return runs
@@ -669,7 +684,7 @@ def report(runs: list[Run], checked: dict[str, int], args: argparse.Namespace) -
             f"{run.done} requests in {run.wall:.1f} s; p50 {run.pct(0.5):.1f} ms, p95 {run.pct(0.95):.1f} ms"
         )
         if errors:
-            note += f"; errors {dict(run.errors)}"
+            note += f"; errors {dict(run.errors)} ({dict(run.refusals)})"
         if run.endpoint == "bare":
             emit_result(
                 bench="load",

@@ -68,11 +68,16 @@ def family_consents(family: Family) -> QuerySet[FamilyConsent]:
 
 def family_consent_current(*, family: Family, partner: PartnerCharity) -> FamilyConsent | None:
     """The family's consent to share with ``partner`` that is not withdrawn, if any."""
-    return (
-        FamilyConsent.objects.filter(family=family, partner=partner, withdrawn_on__isnull=True)
-        .order_by("-given_on", "-pk")
-        .first()
-    )
+    found = _current_consent(family.pk, partner.pk)
+    return found[0] if found else None
+
+
+@hot_query
+def _current_consent(family_id: int, partner_id: int) -> QuerySet[FamilyConsent]:
+    """Every voucher issued asks it: compiled once per connection (support.hot_queries)."""
+    return FamilyConsent.objects.filter(
+        family_id=family_id, partner_id=partner_id, withdrawn_on__isnull=True
+    ).order_by("-given_on", "-pk")[:1]
 
 
 def consented_partner_ids(family: Family) -> set[int]:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from support.audit import audit_event, audit_record, audit_record_many, changed, snapshot
 from support.errors import SupportError
+from support.hot_queries import hot_query
 from support.models import AuditEvent, Contact, Family
 from support.pupil_csv import normalise_phone
 
@@ -160,9 +161,15 @@ def contact_update(*, contact: Contact, actor: AbstractBaseUser | None, **fields
     return contact
 
 
-def contacts_of(family: Family) -> QuerySet[Contact]:
+def contacts_of(family: Family | int) -> QuerySet[Contact]:
     """The family's contacts in priority order (school staff only: see the visibility table)."""
     return Contact.objects.filter(family=family).order_by("priority", "pk")
+
+
+@hot_query
+def _contacts(family_id: int) -> QuerySet[Contact]:
+    """``contacts_of``, compiled once per connection (support.hot_queries): every voucher issued reads it."""
+    return contacts_of(family_id)
 
 
 def _barred(contacts: list[Contact]) -> tuple[set[str], set[str]]:
@@ -176,7 +183,7 @@ def family_recipient(family: Family, *, channel: str | None = None) -> Recipient
     With ``channel``, the first allowed contact with a usable address for it (one no barred contact
     shares); without, the first allowed contact. A family with no contacts recorded: its lead carer.
     """
-    contacts = list(contacts_of(family))
+    contacts = _contacts(family.pk)
     if not contacts:
         return Recipient(name=family.lead_carer_name, email=family.email, phone=family.phone)
     emails, phones = _barred(contacts)

@@ -7,7 +7,8 @@ the rows: the first call for a shape builds the queryset with marker values for 
 ORM compile it, and remembers the SQL, where each argument lands among the parameters, and how the ORM
 turns a row into model instances (the select list, ``select_related`` populators, annotations and
 converters). Later calls put the arguments in place, execute, and build the instances as
-``ModelIterable`` does. A shape is the number of values of each sequence argument (``IN (%s, %s)``).
+``ModelIterable`` does (or, for a ``.values()`` queryset such as a grouped sum, the dicts
+``ValuesIterable`` does). A shape is the number of values of each sequence argument (``IN (%s, %s)``).
 
 The cache lives on the connection object (one per thread and database alias), so it follows the
 database's vendor and never crosses threads. Only plain equality and ``IN`` parameters can be marked:
@@ -21,7 +22,7 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, ValuesIterable, get_related_populators
 
 _ATTR = "_support_hot_queries"
 _INT_MARK = -(10**15)  # marker ints: far from any primary key
@@ -33,13 +34,14 @@ class _Compiled:
     params: list
     slots: list[tuple[int, int, int | None]]  # (parameter index, argument index, element index)
     compiler: Any
-    model: type[Model]
-    init_list: list[str]
-    fields: slice
-    populators: list
-    annotations: dict[str, int]
     converters: dict
     col_count: int | None  # trim the ORM's extra columns (e.g. for ordering), as execute_sql does
+    names: list[str] | None = None  # a .values() queryset: each row a dict of these
+    model: type[Model] | None = None
+    init_list: list[str] | None = None
+    fields: slice | None = None
+    populators: list | None = None
+    annotations: dict[str, int] | None = None
 
 
 def _marks(args: Sequence) -> list:
@@ -72,26 +74,37 @@ def _compile(build: Callable[..., QuerySet], args: Sequence, alias: str) -> _Com
             if len(found) != 1:
                 raise ValueError(f"{build.__qualname__}: argument {i} is not one plain parameter of the SQL")
             slots.append((found[0], i, k))
-    klass_info, select = compiler.klass_info, compiler.select
+    select = compiler.select
+    common = {
+        "sql": sql,
+        "params": params,
+        "slots": slots,
+        "compiler": compiler,
+        "converters": compiler.get_converters([s[0] for s in select[0 : compiler.col_count]]),
+        "col_count": compiler.col_count if compiler.has_extra_select else None,
+    }
+    query = queryset.query
+    if queryset._iterable_class is ValuesIterable:
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        return _Compiled(**common, names=names)
+    if queryset._iterable_class is not ModelIterable:
+        raise TypeError(f"{build.__qualname__}: a queryset of model instances or of .values() dicts")
+    klass_info = compiler.klass_info
     start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
     return _Compiled(
-        sql=sql,
-        params=params,
-        slots=slots,
-        compiler=compiler,
+        **common,
         model=klass_info["model"],
         init_list=[f[0].target.attname for f in select[start:end]],
         fields=slice(start, end),
         populators=get_related_populators(klass_info, select, alias),
         annotations=dict(compiler.annotation_col_map or {}),
-        converters=compiler.get_converters([s[0] for s in select[0 : compiler.col_count]]),
-        col_count=compiler.col_count if compiler.has_extra_select else None,
     )
 
 
 def hot_query(build: Callable[..., QuerySet]) -> Callable[..., list]:
-    """Decorate a function that builds a queryset of model instances from its arguments (each a ``str``,
-    an ``int`` or a ``tuple`` of ints); the decorated function returns the list the queryset would."""
+    """Decorate a function that builds a queryset of model instances, or a ``.values()`` queryset, from its
+    arguments (each a ``str``, an ``int`` or a ``tuple`` of ints); the decorated function returns the
+    list the queryset would."""
 
     def run(*args: Any, using: str = "default") -> list:
         connection = connections[using]
@@ -112,6 +125,8 @@ def hot_query(build: Callable[..., QuerySet]) -> Callable[..., list]:
             rows = [row[: compiled.col_count] for row in rows]
         if compiled.converters:
             rows = compiled.compiler.apply_converters(rows, compiled.converters)
+        if compiled.names is not None:
+            return [dict(zip(compiled.names, row, strict=True)) for row in rows]
         objects = []
         for row in rows:
             obj = compiled.model.from_db(using, compiled.init_list, row[compiled.fields])

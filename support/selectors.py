@@ -123,6 +123,43 @@ def families_visible_to(user: User) -> QuerySet[Family]:
     return Family.objects.filter(family_on_roll_at(scope.school_ids))
 
 
+def family_visible_to(user: User, pk: int) -> Family | None:
+    """``families_visible_to(user).filter(pk=pk)``'s family, or None, by SQL compiled once per connection
+    (support.hot_queries): every voucher issued names a family."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        found = _family(pk)
+    elif not scope.school_ids:
+        return None
+    else:
+        found = _family_on_roll(pk, tuple(sorted(scope.school_ids)))
+    return found[0] if found else None
+
+
+def school_visible_to(user: User, pk: int) -> School | None:
+    """``schools_visible_to(user).filter(pk=pk)``'s school, or None, compiled once per connection."""
+    scope = scope_for(user)
+    if not (scope.is_admin or scope.is_finance or pk in scope.school_ids):
+        return None
+    found = _school(pk)
+    return found[0] if found else None
+
+
+@hot_query
+def _family(pk: int) -> QuerySet[Family]:
+    return Family.objects.filter(pk=pk)
+
+
+@hot_query
+def _family_on_roll(pk: int, school_ids: tuple[int, ...]) -> QuerySet[Family]:
+    return Family.objects.filter(family_on_roll_at(school_ids), pk=pk)
+
+
+@hot_query
+def _school(pk: int) -> QuerySet[School]:
+    return School.objects.filter(pk=pk)
+
+
 def family_schools_visible_to(user: User, family: Family) -> QuerySet[School]:
     """The user's schools that have one of ``family``'s pupils on their current roll."""
     return schools_visible_to(user).filter(

@@ -47,6 +47,7 @@ class Reads:
 
 Rule = frozenset[str] | Reads
 _TABLE: dict[str, dict[str, Rule]] = {}
+_VERSION = [0]  # bumped by every change to the table: what is remembered from it is keyed by it
 
 
 def _label(model: type[models.Model] | str) -> str:
@@ -62,6 +63,12 @@ def register_fields(model: type[models.Model], rules: Mapping[str, Iterable[str]
     for name, rule in rules.items():
         rows[name] = rule if isinstance(rule, Reads) else frozenset(rule)
     roles_seeing.cache_clear()
+    _VERSION[0] += 1
+
+
+def table_version() -> int:
+    """Changes whenever the table does (a cache of answers read from it keys on it)."""
+    return _VERSION[0]
 
 
 def table() -> dict[str, dict[str, Rule]]:
@@ -121,7 +128,11 @@ def _roles_seeing(model: type[models.Model], path: str, *, depth: int) -> frozen
 
 def can_see(user: AbstractBaseUser | AnonymousUser | None, model: type[models.Model], path: str) -> bool:
     """May ``user`` see ``path`` of ``model``? The one question every door asks."""
-    roles = roles_of(user)
+    return roles_can_see(roles_of(user), model, path)
+
+
+def roles_can_see(roles: frozenset[str] | None, model: type[models.Model], path: str) -> bool:
+    """``can_see`` for a user with ``roles`` (None: a trust admin)."""
     if roles is None:
         return True
     return bool(roles & roles_seeing(model, path))

@@ -18,6 +18,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from support.contacts import family_recipient_address
+from support.hot_queries import hot_query
 from support.languages import language_label
 from support.models import Family, PartnerCharity, PartnerService, Policy
 from support.scopes import scope_for
@@ -152,10 +153,14 @@ def register_not_for_vouchers(type_ids: Callable[[], QuerySet]) -> None:
 def voucher_types_available() -> QuerySet[VoucherType]:
     """The types a school may issue now: the type, its partner and the partner's service all active, and
     not given another way (see ``register_not_for_vouchers``)."""
-    types = VoucherType.objects.filter(_offered()).select_related("partner")
+    return VoucherType.objects.filter(_available()).select_related("partner")
+
+
+def _available() -> Q:
+    available = _offered()
     for type_ids in _NOT_FOR_VOUCHERS:
-        types = types.exclude(pk__in=type_ids())
-    return types
+        available &= ~Q(pk__in=type_ids())
+    return available
 
 
 def vouchers_with_type_offered(vouchers: QuerySet[Voucher]) -> QuerySet[Voucher]:
@@ -166,10 +171,35 @@ def vouchers_with_type_offered(vouchers: QuerySet[Voucher]) -> QuerySet[Voucher]
 
 def voucher_type_offered(voucher_type: VoucherType, *, voucher: Voucher | None = None) -> bool:
     """Whether new vouchers of this type may be issued (see ``voucher_types_available``)."""
-    known = getattr(voucher, "type_offered", None)
+    known = getattr(voucher, "type_offered", getattr(voucher_type, "available", None))
     if known is not None:
         return known
-    return voucher_types_available().filter(pk=voucher_type.pk).exists()
+    return bool(_type_available(voucher_type.pk))
+
+
+def voucher_type_active(user: object, pk: int) -> VoucherType | None:
+    """An active voucher type by id, with its partner (consent names it) and fund (the face value is
+    committed there), compiled once per connection: every voucher issued names one. Any user may name
+    any type (the partner's consent and the fund decide the rest)."""
+    found = _active_type(pk)
+    return found[0] if found else None
+
+
+def voucher_types_active() -> QuerySet[VoucherType]:
+    return VoucherType.objects.filter(is_active=True).select_related("partner", "fund")
+
+
+@hot_query
+def _active_type(pk: int) -> QuerySet[VoucherType]:
+    # Whether new vouchers of it may be issued, in the same query (``voucher_type_offered`` reads it).
+    available = ExpressionWrapper(_available(), BooleanField())
+    return voucher_types_active().filter(pk=pk).annotate(available=available)
+
+
+@hot_query
+def _type_available(type_id: int) -> QuerySet[VoucherType]:
+    """Every voucher issued asks it: compiled once per connection (support.hot_queries)."""
+    return voucher_types_available().filter(pk=type_id).order_by()[:1]
 
 
 class LimitStatus:

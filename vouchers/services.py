@@ -83,7 +83,7 @@ def voucher_issue(
     on record once the issue commits; ``site_url`` starts the message's link.
     """
     require_school(issued_by, school)
-    if not Enrolment.objects.current().filter(pupil__family=family, school=school).exists():
+    if not _enrolled(family.pk, school.pk):
         raise SupportError("This family has no pupil at the school issuing the voucher.", field="school")
     if not voucher_type_offered(voucher_type):
         raise SupportError(
@@ -109,7 +109,10 @@ def voucher_issue(
             raise SupportError(f"Keep this to {limit} characters or fewer.", field=name)
 
     # Lock the family so two staff issuing at once cannot both slip under the limit.
-    family = Family.objects.select_for_update().get(pk=family.pk)
+    locked = _family_locked(family.pk)
+    if not locked:
+        raise Family.DoesNotExist(f"Family {family.pk} does not exist.")
+    family = locked[0]
     if family.merged_into_id:
         # A merge committed while we waited for the lock: the household's vouchers are on the kept record.
         raise ConflictError("This family was merged into another record: issue the voucher from that one.")
@@ -181,37 +184,6 @@ def voucher_issue(
     else:  # pragma: no cover - would need five collisions in a row
         raise SupportError("Could not make a unique voucher code; try again.")
 
-    audit_record(
-        actor=issued_by,
-        action="voucher.issued",
-        subject=voucher,
-        after={
-            "type": voucher_type.pk,
-            "family": family.pk,
-            "school": school.pk,
-            "face_value_pence": voucher.face_value_pence,
-            "expires_on": voucher.expires_on,
-        },
-    )
-    if voucher_type.fund_id and voucher.face_value_pence:
-        # The face value is committed against the fund that pays for this type: refused when the fund
-        # cannot afford it (only finance can add money or override, and finance does not issue).
-        fund_spend_commit(
-            fund=voucher_type.fund,
-            source=voucher,
-            amount_pence=voucher.face_value_pence,
-            category=f"voucher:{voucher_type.service}",
-            school=school,
-            actor=issued_by,
-        )
-    if override_reason:
-        audit_record(
-            actor=issued_by,
-            action="voucher.limit_overridden",
-            subject=voucher,
-            before={"count": status.count, "limit": status.limit},
-            note=override_reason,
-        )
     if delivery != Delivery.PRINT:
         voucher_send_queue(
             voucher=voucher,
@@ -222,7 +194,51 @@ def voucher_issue(
             now=voucher.issued_at,
             site_url=site_url,
         )
+    with audit_together():  # the voucher's and the fund's audit rows in one statement, at the end
+        audit_record(
+            actor=issued_by,
+            action="voucher.issued",
+            subject=voucher,
+            after={
+                "type": voucher_type.pk,
+                "family": family.pk,
+                "school": school.pk,
+                "face_value_pence": voucher.face_value_pence,
+                "expires_on": voucher.expires_on,
+            },
+        )
+        if override_reason:
+            audit_record(
+                actor=issued_by,
+                action="voucher.limit_overridden",
+                subject=voucher,
+                before={"count": status.count, "limit": status.limit},
+                note=override_reason,
+            )
+        if voucher_type.fund_id and voucher.face_value_pence:
+            # The face value is committed against the fund that pays for this type: refused when the
+            # fund cannot afford it (only finance can add money or override, and finance does not
+            # issue). Last, so the fund's lock (every issue waits for it) is held the shortest time.
+            fund_spend_commit(
+                fund=voucher_type.fund,
+                source=voucher,
+                amount_pence=voucher.face_value_pence,
+                category=f"voucher:{voucher_type.service}",
+                school=school,
+                actor=issued_by,
+            )
     return voucher
+
+
+@hot_query
+def _family_locked(pk: int):
+    return Family.objects.select_for_update().filter(pk=pk)
+
+
+@hot_query
+def _enrolled(family_id: int, school_id: int):
+    """A pupil of the family on the school's roll now: every voucher issued asks it (support.hot_queries)."""
+    return Enrolment.objects.current().filter(pupil__family_id=family_id, school_id=school_id).order_by()[:1]
 
 
 def _no_address(channel: str) -> str:

@@ -30,6 +30,7 @@ from funds.selectors.positions import (
     committed_effect,
     fund_position,
     position_of,
+    source_position,
 )
 from support.audit import audit_event, audit_record, audit_record_many
 from support.dates import academic_year_bounds, academic_year_start_for
@@ -178,7 +179,17 @@ def _source_entries(source: models.Model) -> models.QuerySet:
 
 
 def _lock_fund(fund: Fund | int) -> Fund:
-    return Fund.objects.select_for_update().get(pk=fund.pk if isinstance(fund, Fund) else fund)
+    pk = fund.pk if isinstance(fund, Fund) else fund
+    found = _fund_locked(pk)
+    if not found:
+        raise Fund.DoesNotExist(f"Fund {pk} does not exist.")
+    return found[0]
+
+
+@hot_query
+def _fund_locked(pk: int) -> models.QuerySet:
+    """Every spend committed takes this lock: its SQL compiled once per connection (support.hot_queries)."""
+    return Fund.objects.select_for_update().filter(pk=pk)
 
 
 def _entry_after(entry: LedgerEntry) -> dict:
@@ -406,7 +417,7 @@ def fund_spend_commit(
     if fund.school_id is not None and (school is None or school.pk != fund.school_id):
         raise SupportError(f"{fund.name} pays only for its own school.", code="wrong_fund")
     source_type, source_id = _source_ref(source)
-    mine = position_of(LedgerEntry.objects.filter(source_type=source_type, source_id=source_id))
+    mine = source_position(source_type_id=source_type.pk, source_id=source_id)
     if mine.committed_pence or mine.spent_pence:
         raise ConflictError("This has already been paid for from a fund.", code="already_committed")
     position = fund_position(fund=fund)

@@ -1,9 +1,12 @@
 """Serializer fields with plausible bounds: dates between 1900 and 2199 (support.bounds), amounts of
 money in whole pence within the same limits as the web's pounds field (support.money)."""
 
+from collections.abc import Callable
+
+from django.db.models import Model, QuerySet
 from rest_framework import serializers
 
-from support.bounds import date_in_window
+from support.bounds import date_in_window, id_in_range
 from support.money import MAX_AMOUNT_PENCE, parse_pence
 
 
@@ -38,3 +41,38 @@ class PenceField(serializers.IntegerField):
             return parse_pence(data, minimum=self.minimum, maximum=self.maximum)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc), code="invalid") from None
+
+
+class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """An object named by its id, found by ``find(user, id)`` (None: "does not exist", as for an object
+    out of the caller's scope), where the scoped queryset has a compiled twin for a hot path
+    (``support.hot_queries``). ``scoped(user)`` is the selector itself: the schema and any form read it,
+    and a test holds ``find`` to it."""
+
+    def __init__(
+        self,
+        *,
+        find: Callable[[object, int], Model | None],
+        scoped: Callable[[object], QuerySet],
+        **kwargs,
+    ) -> None:
+        self.find, self.scoped = find, scoped
+        super().__init__(queryset=scoped(None), **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        return self.scoped(self._user())
+
+    def _user(self) -> object:
+        request = self.context.get("request")
+        return getattr(request, "user", None)
+
+    def to_internal_value(self, data) -> Model:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        pk = id_in_range(data)
+        found = self.find(self._user(), pk) if pk is not None else None
+        if found is None:
+            if pk is None and not str(data).strip().lstrip("-").isdigit():
+                self.fail("incorrect_type", data_type=type(data).__name__)
+            self.fail("does_not_exist", pk_value=data)
+        return found

@@ -9,6 +9,8 @@
 """
 
 import copy
+import functools
+from collections.abc import Mapping
 from contextvars import ContextVar
 
 import django_filters
@@ -26,7 +28,15 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 
 from support.api.filters import BoundedFilterBackend
 from support.bounds import ID_MAX, bound_form_fields
-from support.visibility import can_see, is_declared, lookup_path, order_visible
+from support.visibility import (
+    can_see,
+    is_declared,
+    lookup_path,
+    order_visible,
+    roles_can_see,
+    roles_of,
+    table_version,
+)
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -52,6 +62,10 @@ def visible(user: User, model: type[models.Model], name: str, path: str | None =
 
     A declared name is judged by its own row; a path that reaches a model field is judged too, so a
     harmless-looking name cannot read a hidden field. A name that is neither is hidden."""
+    return all(can_see(user, model, check) for check in _checks(model, name, path))
+
+
+def _checks(model: type[models.Model], name: str, path: str | None) -> list[str]:
     checks = []
     if is_declared(model, name):
         checks.append(name)
@@ -59,7 +73,7 @@ def visible(user: User, model: type[models.Model], name: str, path: str | None =
         checks.append(path)
     if not checks:
         checks.append(name)  # undeclared, and not a model path: hidden from all but trust admins
-    return all(can_see(user, model, check) for check in checks)
+    return checks
 
 
 def serializer_field_path(name: str, field: serializers.Field) -> str | None:
@@ -99,6 +113,17 @@ class VisibleFieldsMixin:
             if visible(viewer, model, name, serializer_field_path(name, field))  # type: ignore[arg-type]
         }
 
+    @classmethod
+    def represent(cls, data: Mapping[str, object], *, user: User) -> dict:
+        """What ``cls(data, context={"request": request}).data`` gives ``user``, for a flat serializer of
+        plain fields read from a dict, without building one per request: which fields the user's roles
+        see, and the fields themselves, are worked out once per role set (building them was a quarter
+        of a check's CPU at the counter)."""
+        return {
+            name: None if (value := data[name]) is None else field.to_representation(value)
+            for name, field in _flat_fields(cls, roles_of(user), table_version())
+        }
+
     def _viewer(self) -> object:
         viewer = schema_viewer.get()  # while a schema is made, its reader (the request is a mock)
         if viewer is not None:
@@ -110,6 +135,28 @@ class VisibleFieldsMixin:
             f"{type(self).__name__} needs context={{'request': request}}: which fields it shows "
             "depends on who asks"
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _flat_fields(
+    serializer_class: type[serializers.Serializer], roles: frozenset[str] | None, version: int
+) -> tuple[tuple[str, serializers.Field], ...]:
+    model = serializer_class.Meta.model  # type: ignore[attr-defined]
+    fields = []
+    every = schema_viewer.set(ALL_FIELDS)  # all of them, bound; the role's are picked here
+    try:
+        built = serializer_class().fields
+    finally:
+        schema_viewer.reset(every)
+    for name, field in built.items():
+        plain = not isinstance(
+            field, serializers.BaseSerializer | serializers.RelatedField | serializers.SerializerMethodField
+        )
+        if not plain or field.source != name:
+            raise ImproperlyConfigured(f"{serializer_class.__name__}.{name} is not a plain field of a dict")
+        if all(roles_can_see(roles, model, check) for check in _checks(model, name, name)):
+            fields.append((name, field))
+    return tuple(fields)
 
 
 # --- Filters -------------------------------------------------------------------------------------

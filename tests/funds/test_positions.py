@@ -10,7 +10,13 @@ from rest_framework.test import APIClient
 
 from funds.models import Fund, FundCheckpoint, LedgerEntry
 from funds.selectors.ledger import LedgerFilters, ledger_opening_balance, ledger_totals
-from funds.selectors.positions import FundPosition, fund_position, fund_positions, position_of
+from funds.selectors.positions import (
+    FundPosition,
+    fund_position,
+    fund_positions,
+    position_of,
+    source_position,
+)
 from funds.selectors.reports import current_year, fund_year_summary
 from funds.services import approvals
 from funds.services.ledger import (
@@ -89,6 +95,31 @@ def test_it_gives_the_same_position_from_every_door(checkpointed, finance):
     summary = fund_year_summary(fund=checkpointed, year=current_year())
     assert summary.now == summary.closing == expected
     assert position_of(LedgerEntry.objects.filter(fund=checkpointed)) == expected
+
+
+def test_the_sums_compiled_once_follow_each_new_entry_and_each_source(checkpointed, finance, pastoral_a):
+    """``fund_position`` and ``source_position`` run SQL compiled once per connection (the fund's lock is
+    held while they run): each call reads the ledger as it is now, for the fund or source asked."""
+    other = Fund.objects.create(name="Uniform fund")
+    for _ in range(2):  # compiled, then from the cache
+        for fund in (checkpointed, other):
+            assert fund_position(fund=fund) == position_of(LedgerEntry.objects.filter(fund=fund))
+        for source_type_id, source_id in (
+            LedgerEntry.objects.values_list("source_type_id", "source_id").distinct().order_by()
+        ):
+            assert source_position(source_type_id=source_type_id, source_id=source_id) == position_of(
+                LedgerEntry.objects.filter(source_type_id=source_type_id, source_id=source_id)
+            )
+        fund_donation_record(
+            fund=other,
+            donor="PTA",
+            amount_pence=10_00,
+            received_on=timezone.localdate(),
+            gift_aid=False,
+            actor=finance,
+        )
+    assert fund_position(fund=other).income_pence == 20_00
+    assert source_position(source_type_id=1, source_id="no such source") == FundPosition(0, 0, 0)
 
 
 def test_the_api_and_the_queue_read_the_checkpoint_not_the_whole_ledger(checkpointed, finance):

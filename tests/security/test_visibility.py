@@ -265,6 +265,53 @@ def test_every_answer_holds_only_fields_the_table_lets_the_caller_see(world, sha
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("role", SIGNED_IN)
+def test_a_serializer_built_once_per_role_answers_as_one_built_per_request(world, role, monkeypatch):
+    """``VisibleFieldsMixin.represent`` (the counter's check) gives each role exactly what the serializer
+    made for that request gives, and follows a change to the table."""
+    from vouchers.api import VoucherCheckSerializer, check_payload
+    from vouchers.models import Voucher
+
+    user = _user(world, role)
+    payload = check_payload(world.a.voucher)
+    built = dict(VoucherCheckSerializer(payload, context={"request": _request(user)}).data)
+    assert VoucherCheckSerializer.represent(payload, user=user) == built
+    if role == "charity_1":
+        assert {"lead_carer_name", "note_for_charity", "valid"} <= set(built)
+        # The table changes (as a feature app's ready() may): the next answer follows it.
+        rules = visibility.table()["vouchers.Voucher"]
+        monkeypatch.setitem(visibility._TABLE, "vouchers.Voucher", dict(rules))
+        visibility.register_fields(Voucher, {"lead_carer_name": visibility.NOBODY})
+        try:
+            assert "lead_carer_name" not in VoucherCheckSerializer.represent(payload, user=user)
+        finally:
+            visibility.register_fields(Voucher, {"lead_carer_name": rules["lead_carer_name"]})
+        assert VoucherCheckSerializer.represent(payload, user=user) == built
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_an_id_found_by_compiled_sql_is_found_exactly_where_the_selector_finds_it(world, role):
+    """The voucher issue's fields find a family or school by SQL compiled once per connection: for every
+    role, exactly the objects the selectors let that role name (anything else "does not exist")."""
+    from support.models import Family, School
+    from support.selectors import (
+        families_visible_to,
+        family_visible_to,
+        school_visible_to,
+        schools_visible_to,
+    )
+
+    user = world.users.get(role)
+    for _ in range(2):  # compiled, then from the cache
+        for family in Family.objects.all():
+            expected = families_visible_to(user).filter(pk=family.pk).first()
+            assert family_visible_to(user, family.pk) == expected, (role, family)
+        for school in School.objects.all():
+            expected = schools_visible_to(user).filter(pk=school.pk).first()
+            assert school_visible_to(user, school.pk) == expected, (role, school)
+    assert family_visible_to(user, 10**12) is None
+
+
 def _list_url(cls) -> str | None:
     for _, pattern in _walk(get_resolver()):
         if getattr(pattern.callback, "cls", None) is cls and pattern.name and pattern.name.endswith("-list"):

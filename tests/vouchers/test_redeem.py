@@ -469,6 +469,30 @@ def test_it_does_not_issue_a_service_the_charity_has_stopped(issue, family_a, fo
     assert not Voucher.objects.exists()
 
 
+def test_the_api_does_not_issue_a_stopped_service_nor_one_given_another_way(
+    api_for, lead_a, family_a, food_type, partner_1, school_a
+):
+    """The issue reads whether the type is offered with the type itself (one query): still refused."""
+    from deliveries.models import DeliveredService
+    from support.models import PartnerService
+    from tests.factories import consent_to
+
+    consent_to(family_a, lead_a, partner_1)
+    body = {"family": family_a.pk, "voucher_type": food_type.pk, "school": school_a.pk}
+    body["referral_reason"] = "low_income"
+    stopped, _ = PartnerService.objects.update_or_create(
+        partner=partner_1, service="food_parcel", defaults={"is_active": False}
+    )
+    response = api_for(lead_a).post("/api/v1/vouchers/", body, format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "service_stopped")
+    PartnerService.objects.filter(pk=stopped.pk).update(is_active=True)
+    DeliveredService.objects.create(voucher_type=food_type)
+    response = api_for(lead_a).post("/api/v1/vouchers/", body, format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "service_stopped")
+    DeliveredService.objects.all().delete()
+    assert api_for(lead_a).post("/api/v1/vouchers/", body, format="json").status_code == 201
+
+
 def test_it_honours_a_voucher_issued_before_its_service_stopped_and_says_so(
     client_for, api_for, voucher, charity_staff, partner_1
 ):

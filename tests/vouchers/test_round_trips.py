@@ -26,6 +26,10 @@ from vouchers.models import Redemption, Voucher, VoucherType
 
 CHECK_QUERIES = 2
 REDEEM_STATEMENTS = {"postgresql": 5, "sqlite": 9}
+ISSUE_STATEMENTS = 17  # the token with its scope, the 3 the body names, the rules, the writes
+# From locking the fund's row to the end of the transaction: the source's and the fund's sums, the
+# ledger entry, and the issue's audit rows in one statement. Every issue waits for this lock.
+UNDER_FUND_LOCK = 5
 
 
 @pytest.fixture
@@ -105,6 +109,37 @@ def test_it_says_a_stopped_service_is_still_honoured_without_another_query(
         body = token_client.get(f"/api/v1/redeem/{voucher.code}/").json()
     assert "no longer offers this service" in body["notice"]
     assert len(statements(context)) <= CHECK_QUERIES
+
+
+def test_it_issues_in_a_fixed_number_of_statements_with_the_fund_locked_last(
+    lead_a, family_a, school_a, paid_type
+):
+    from tests.factories import consent_to
+
+    consent_to(family_a, lead_a, paid_type.partner)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=lead_a).key}")
+    body = {
+        "family": family_a.pk,
+        "voucher_type": paid_type.pk,
+        "school": school_a.pk,
+        "referral_reason": "low_income",
+    }
+    assert client.post("/api/v1/vouchers/", body, format="json").status_code == 201
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as context:
+            response = client.post("/api/v1/vouchers/", body, format="json")
+        assert response.status_code == 201, response.content
+        sql = statements(context)
+        assert len(sql) <= ISSUE_STATEMENTS, "\n".join(sql)
+        locked = next(i for i, q in enumerate(sql) if q.startswith('SELECT "funds_fund"."id"'))
+        assert len(sql) - 1 - locked <= UNDER_FUND_LOCK, "\n".join(sql[locked:])
+        # Still done: the voucher, its commitment, and both audit rows.
+        voucher = Voucher.objects.get(code=response.json()["code"])
+        assert LedgerEntry.objects.get(source_id=str(voucher.pk)).kind == LedgerEntry.Kind.COMMITMENT
+        audited = AuditEvent.objects.filter(subject_id=str(voucher.pk), action="voucher.issued").count()
+        assert audited == 1
+        assert AuditEvent.objects.filter(action="fund.spend_committed", at__gte=voucher.issued_at).exists()
 
 
 def test_it_redeems_in_a_fixed_number_of_statements_with_every_guarantee(
