@@ -132,13 +132,19 @@ def _tuned():
     hundreds for 150,000 vouchers) and looked each family's pupils up one by one; every join here is over
     whole sets (bench/impact.py: 2.3 s to 0.8 s). The vouchers' figures, grouped by a year it cannot
     estimate, sorted on disk without the memory."""
+    postgresql, outermost = connection.vendor == "postgresql", not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if postgresql:
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem = '64MB'")
-                cursor.execute("SET LOCAL jit = off")
-                cursor.execute("SET LOCAL enable_nestloop = off")
+                if outermost:  # one snapshot for every figure (the first statement of the transaction)
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off; SET LOCAL enable_nestloop = off")
         yield
+        if postgresql and not outermost:  # SET LOCAL outlives a savepoint: hand the caller its settings back
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SET LOCAL work_mem TO DEFAULT; SET LOCAL jit TO DEFAULT; SET LOCAL enable_nestloop TO DEFAULT"
+                )
 
 
 def _run(sql: str, params: list) -> list[tuple]:

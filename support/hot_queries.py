@@ -21,6 +21,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
+from django.db.transaction import TransactionManagementError
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, ValuesIterable, get_related_populators
 
@@ -37,6 +38,7 @@ class _Compiled:
     converters: dict
     col_count: int | None  # trim the ORM's extra columns (e.g. for ordering), as execute_sql does
     names: list[str] | None = None  # a .values() queryset: each row a dict of these
+    locks: bool = False  # SELECT ... FOR UPDATE: refused outside a transaction, as the ORM refuses it
     model: type[Model] | None = None
     init_list: list[str] | None = None
     fields: slice | None = None
@@ -82,6 +84,7 @@ def _compile(build: Callable[..., QuerySet], args: Sequence, alias: str) -> _Com
         "compiler": compiler,
         "converters": compiler.get_converters([s[0] for s in select[0 : compiler.col_count]]),
         "col_count": compiler.col_count if compiler.has_extra_select else None,
+        "locks": queryset.query.select_for_update,
     }
     query = queryset.query
     if queryset._iterable_class is ValuesIterable:
@@ -115,6 +118,9 @@ def hot_query(build: Callable[..., QuerySet]) -> Callable[..., list]:
         compiled = cache[shape]
         if compiled is None:
             return []
+        if compiled.locks and connection.get_autocommit():
+            # The ORM checks this only while compiling; in autocommit the lock would end with the statement.
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(compiled.params)
         for p, i, k in compiled.slots:
             params[p] = args[i] if k is None else args[i][k]

@@ -88,6 +88,10 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
                     # Handled errors (400, 409, ...) are answers too: a retry must not succeed where the
                     # first failed.
                     _store(record.pk, response.status_code, response.data)
+                else:
+                    # A server error keeps no answer, so it keeps no work either: the key is freed below and
+                    # a retry must find nothing done (the exception handler answers 500/503 without raising).
+                    transaction.set_rollback(True)
         except Exception:
             record.delete()
             raise

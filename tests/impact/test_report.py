@@ -358,3 +358,27 @@ def test_the_report_makes_the_same_queries_however_much_support_and_however_many
     with CaptureQueriesContext(connection) as large:
         impact_report(user=trustee, year=YEAR)
     assert len(large) == len(small) <= 30
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_alone_it_reads_one_snapshot_and_inside_a_transaction_it_hands_back_the_settings(world, trustee):
+    """On its own the report's figures come from one read-only REPEATABLE READ transaction; called inside
+    someone's transaction, its planner and memory settings (SET LOCAL) do not outlive it."""
+    from django.db import connection, transaction
+
+    def settings_now() -> list[str]:
+        with connection.cursor() as cursor:
+            found = []
+            for name in ("work_mem", "jit", "enable_nestloop"):
+                cursor.execute(f"SHOW {name}")
+                found.append(cursor.fetchone()[0])
+            return found
+
+    alone = impact_report(user=trustee, year=YEAR)
+    with transaction.atomic():
+        before = settings_now()
+        inside = impact_report(user=trustee, year=YEAR)
+        assert settings_now() == before
+    assert [rows(part) for part in inside.parts] == [rows(part) for part in alone.parts]
+    assert rows(alone.parts[0])["Families supported"] == ("9", "fewer than 5")

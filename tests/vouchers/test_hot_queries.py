@@ -127,3 +127,18 @@ def test_a_values_queryset_gives_the_dicts_the_orm_gives(issue, family_a, vouche
         assert per_state(family_a.pk) == list(per_state.build(family_a.pk))
     assert per_state(family_a.pk) == [{"state": "issued", "n": 2, "value": 50_00}]
     assert per_state(family_a.pk + 1000) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_compiled_lock_is_refused_outside_a_transaction_as_the_orm_refuses_it(school_a):
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
+    @hot_query
+    def locked_school(pk: int):
+        return School.objects.select_for_update().filter(pk=pk)
+
+    with transaction.atomic():
+        assert [s.pk for s in locked_school(school_a.pk)] == [school_a.pk]  # compiled here
+    with pytest.raises(TransactionManagementError):
+        locked_school(school_a.pk)  # from the cache: the lock would end with the statement

@@ -517,3 +517,31 @@ def test_it_prints_the_stopped_service_rule_on_the_voucher(voucher):
 
     assert SERVICE_STOPPED_RULE in vouchers_html([voucher])
     assert "even if the charity stops offering this service" in SERVICE_STOPPED_RULE
+
+
+def test_a_server_error_after_the_work_keeps_neither_the_work_nor_the_key(
+    api_for, voucher, charity_staff, monkeypatch
+):
+    """The keyed request's work and its answer commit together: an answer of 500 rolls the work back too,
+    so a retry with the same key redeems, rather than meeting "already redeemed"."""
+    from support.models import IdempotencyRecord
+    from vouchers import api as vouchers_api
+
+    class Broken(vouchers_api.RedemptionSerializer):
+        @property
+        def data(self):
+            raise RuntimeError("the answer could not be built")
+
+    monkeypatch.setattr(vouchers_api, "RedemptionSerializer", Broken)
+    client = api_for(charity_staff)
+    url = f"/api/v1/redeem/{voucher.code}/redeem/"
+    failed = client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-500")
+    assert failed.status_code == 500
+    voucher.refresh_from_db()
+    assert voucher.state == Voucher.State.ISSUED
+    assert not Redemption.objects.exists()
+    assert not IdempotencyRecord.objects.filter(key="k-500").exists()
+    monkeypatch.undo()
+    retry = client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-500")
+    assert retry.status_code == 201
+    assert Redemption.objects.count() == 1
