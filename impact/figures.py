@@ -138,12 +138,15 @@ def _tuned():
             with connection.cursor() as cursor:
                 if outermost:  # one snapshot for every figure (the first statement of the transaction)
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off; SET LOCAL enable_nestloop = off")
+                cursor.execute(
+                    "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off; SET LOCAL enable_nestloop = off"
+                )
         yield
         if postgresql and not outermost:  # SET LOCAL outlives a savepoint: hand the caller its settings back
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SET LOCAL work_mem TO DEFAULT; SET LOCAL jit TO DEFAULT; SET LOCAL enable_nestloop TO DEFAULT"
+                    "SET LOCAL work_mem TO DEFAULT; SET LOCAL jit TO DEFAULT; "
+                    "SET LOCAL enable_nestloop TO DEFAULT"
                 )
 
 

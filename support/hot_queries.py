@@ -21,9 +21,9 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.transaction import TransactionManagementError
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, ValuesIterable, get_related_populators
+from django.db.transaction import TransactionManagementError
 
 _ATTR = "_support_hot_queries"
 _INT_MARK = -(10**15)  # marker ints: far from any primary key
