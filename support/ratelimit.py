@@ -3,10 +3,10 @@ lockout (vouchers.lookup_guard) count here.
 
 A window starts at its first hit and lasts ``seconds``; a hit is one atomic ``INCR``, so however many
 requests race (in threads, processes or web nodes sharing the Redis), exactly ``limit`` of them see a
-count within the limit. One request's counting is ONE Redis round trip: for each window
-``SET key 0 EX seconds NX`` (the window starts), ``INCR`` and ``PTTL``, and a ``GET`` for each flag
-asked about, in one pipeline. Only if a window's key lost its expiry between those commands (it expired
-in between) does a second trip set it, so no counter can live for ever.
+count within the limit. One request's counting is ONE Redis round trip, one Lua script run by
+``EVALSHA``: for each window ``SET key 0 EX seconds NX`` (the window starts), ``INCR`` and ``PTTL``
+(and ``EXPIRE`` if the key has no expiry, so no counter lives for ever), and ``EXISTS`` for each flag
+asked about. The script is sent in full only the first time a Redis has not seen it.
 
 Where the counts live:
 
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
+from redis.commands.core import Script
 
 from support.breaker import Breaker
 from support.models import RateLimitCounter
@@ -85,37 +86,43 @@ def _redis_errors() -> tuple[type[Exception], ...]:
 # --- The three stores ----------------------------------------------------------------------------
 
 
+# Each window: start it (SET NX EX), count the hit (INCR) and read its time left (PTTL); a key found
+# without an expiry gets one back. Then whether each flag is set. One EVALSHA: atomic, one packet each way,
+# and one reply for redis-py to parse instead of a pipeline's seven.
+_COUNT_SCRIPT = Script(
+    None,
+    b"""
+local windows = tonumber(ARGV[1])
+local out = {}
+for i = 1, windows do
+  local seconds = ARGV[i + 1]
+  redis.call('SET', KEYS[i], 0, 'EX', seconds, 'NX')
+  out[#out + 1] = redis.call('INCR', KEYS[i])
+  local pttl = redis.call('PTTL', KEYS[i])
+  if pttl < 0 then
+    redis.call('EXPIRE', KEYS[i], seconds)
+    pttl = tonumber(seconds) * 1000
+  end
+  out[#out + 1] = pttl
+end
+for i = windows + 1, #KEYS do
+  out[#out + 1] = redis.call('EXISTS', KEYS[i])
+end
+return out
+""",
+)
+
+
 def _redis_count(backend: RedisCache, windows: Sequence[Window], flags: Sequence[str]) -> Counted:
     client = backend._cache.get_client(write=True)
     keys = [backend.make_and_validate_key(window.key) for window in windows]
-    flag_keys = [backend.make_and_validate_key(flag) for flag in flags]
-    pipe = client.pipeline(transaction=False)
-    for key, window in zip(keys, windows, strict=True):
-        pipe.set(key, 0, ex=window.seconds, nx=True)
-        pipe.incr(key)
-        pipe.pttl(key)
-    if flag_keys:
-        pipe.mget(flag_keys)
-    replies = pipe.execute()
-    counts, resets, lost = [], [], []
-    for i, window in enumerate(windows):
-        count, pttl = replies[3 * i + 1], replies[3 * i + 2]
-        counts.append(int(count))
-        if pttl < 0:  # the key expired between SET NX and INCR: INCR made it without an expiry
-            lost.append((keys[i], window.seconds))
-            resets.append(float(window.seconds))
-        else:
-            resets.append(pttl / 1000)
-    if lost:
-        pipe = client.pipeline(transaction=False)
-        for key, seconds in lost:
-            pipe.expire(key, seconds)  # not NX: Redis 6 has no NX, and any racer sets the same
-        pipe.execute()
-    values = replies[-1] if flag_keys else []
+    keys += [backend.make_and_validate_key(flag) for flag in flags]
+    replies = _COUNT_SCRIPT(keys=keys, args=[len(windows), *(w.seconds for w in windows)], client=client)
+    n = len(windows)
     return Counted(
-        counts=tuple(counts),
-        resets_in=tuple(resets),
-        flags=frozenset(flag for flag, value in zip(flags, values, strict=True) if value is not None),
+        counts=tuple(int(replies[2 * i]) for i in range(n)),
+        resets_in=tuple(replies[2 * i + 1] / 1000 for i in range(n)),
+        flags=frozenset(flag for flag, found in zip(flags, replies[2 * n :], strict=True) if found),
         store=REDIS,
     )
 

@@ -386,5 +386,5 @@ class VoucherRedeemView(_RedeemBase):
             redeemed_by=request.user,
             **body.validated_data,
         )
-        body = RedemptionSerializer(redemption, context={"request": request})
-        return Response(body.data, status=status.HTTP_201_CREATED)
+        answer = RedemptionSerializer.represent_object(redemption, user=request.user)
+        return Response(answer, status=status.HTTP_201_CREATED)

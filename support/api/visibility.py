@@ -121,7 +121,17 @@ class VisibleFieldsMixin:
         of a check's CPU at the counter)."""
         return {
             name: None if (value := data[name]) is None else field.to_representation(value)
-            for name, field in _flat_fields(cls, roles_of(user), table_version())
+            for name, field in _flat_fields(cls, roles_of(user), table_version(), False)
+        }
+
+    @classmethod
+    def represent_object(cls, instance: object, *, user: User) -> dict:
+        """What ``cls(instance, context={"request": request}).data`` gives ``user``, for a serializer of
+        plain fields read from an object (a dotted ``source`` allowed, judged by its path as
+        ``get_fields`` judges it), with the fields worked out once per role set (the redeem's answer)."""
+        return {
+            name: None if (value := field.get_attribute(instance)) is None else field.to_representation(value)
+            for name, field in _flat_fields(cls, roles_of(user), table_version(), True)
         }
 
     def _viewer(self) -> object:
@@ -139,8 +149,10 @@ class VisibleFieldsMixin:
 
 @functools.lru_cache(maxsize=256)
 def _flat_fields(
-    serializer_class: type[serializers.Serializer], roles: frozenset[str] | None, version: int
+    serializer_class: type[serializers.Serializer], roles: frozenset[str] | None, version: int, sources: bool
 ) -> tuple[tuple[str, serializers.Field], ...]:
+    """The fields of ``serializer_class`` the roles see. ``sources``: a field may read a dotted source of
+    an object (judged by that path too); otherwise each field reads its own name from a dict."""
     model = serializer_class.Meta.model  # type: ignore[attr-defined]
     fields = []
     every = schema_viewer.set(ALL_FIELDS)  # all of them, bound; the role's are picked here
@@ -152,9 +164,10 @@ def _flat_fields(
         plain = not isinstance(
             field, serializers.BaseSerializer | serializers.RelatedField | serializers.SerializerMethodField
         )
-        if not plain or field.source != name:
-            raise ImproperlyConfigured(f"{serializer_class.__name__}.{name} is not a plain field of a dict")
-        if all(roles_can_see(roles, model, check) for check in _checks(model, name, name)):
+        if not plain or field.source == "*" or (field.source != name and not sources):
+            raise ImproperlyConfigured(f"{serializer_class.__name__}.{name} is not a plain field")
+        path = serializer_field_path(name, field) if sources else name
+        if all(roles_can_see(roles, model, check) for check in _checks(model, name, path)):
             fields.append((name, field))
     return tuple(fields)
 

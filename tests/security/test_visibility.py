@@ -289,6 +289,20 @@ def test_a_serializer_built_once_per_role_answers_as_one_built_per_request(world
         assert VoucherCheckSerializer.represent(payload, user=user) == built
 
 
+@pytest.mark.parametrize("role", SIGNED_IN)
+def test_a_redemption_answered_from_fields_built_once_per_role_is_the_serializers_answer(world, role):
+    """``represent_object`` (the redeem's answer) gives each role what the serializer made for that
+    request gives, its dotted sources judged by their paths as the serializer's fields are."""
+    from vouchers.api import RedemptionSerializer
+
+    user = _user(world, role)
+    redemption = world.a.redemption
+    built = dict(RedemptionSerializer(redemption, context={"request": _request(user)}).data)
+    assert RedemptionSerializer.represent_object(redemption, user=user) == built
+    if role == "charity_1":
+        assert set(built) == {"code", "state", "redeemed_at", "redeemed_by", "items_given", "value_pence"}
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_an_id_found_by_compiled_sql_is_found_exactly_where_the_selector_finds_it(world, role):
     """The voucher issue's fields find a family or school by SQL compiled once per connection: for every
