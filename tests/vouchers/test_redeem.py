@@ -528,8 +528,8 @@ def test_a_server_error_after_the_work_keeps_neither_the_work_nor_the_key(
     from vouchers import api as vouchers_api
 
     class Broken(vouchers_api.RedemptionSerializer):
-        @property
-        def data(self):
+        @classmethod
+        def represent_object(cls, *args, **kwargs):
             raise RuntimeError("the answer could not be built")
 
     monkeypatch.setattr(vouchers_api, "RedemptionSerializer", Broken)
