@@ -127,3 +127,17 @@ def test_a_values_queryset_gives_the_dicts_the_orm_gives(issue, family_a, vouche
         assert per_state(family_a.pk) == list(per_state.build(family_a.pk))
     assert per_state(family_a.pk) == [{"state": "issued", "n": 2, "value": 50_00}]
     assert per_state(family_a.pk + 1000) == []
+
+
+def test_a_datetime_argument_gives_the_rows_the_orm_gives(issue, family_a, voucher_type):
+    """The limit's count (vouchers.selectors._issued_since) compares issue times with a window's start."""
+    import datetime
+
+    from vouchers.selectors import _issued_since
+
+    vouchers = [issue(family_a, voucher_type) for _ in range(3)]
+    times = [v.issued_at for v in vouchers]
+    for start in (times[0] - datetime.timedelta(seconds=1), times[0], times[1], times[2]):
+        args = (family_a.pk, voucher_type.pk, start)
+        assert _issued_since(*args) == list(_issued_since.build(*args))
+    assert [row["issued_at"] for row in _issued_since(family_a.pk, voucher_type.pk, times[0])] == times[1:]
