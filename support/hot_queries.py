@@ -11,10 +11,12 @@ converters). Later calls put the arguments in place, execute, and build the inst
 ``ValuesIterable`` does). A shape is the number of values of each sequence argument (``IN (%s, %s)``).
 
 The cache lives on the connection object (one per thread and database alias), so it follows the
-database's vendor and never crosses threads. Only plain equality and ``IN`` parameters can be marked:
-an argument the ORM rewrites (``LIKE`` patterns, dates) is refused when the query is first compiled.
+database's vendor and never crosses threads. Only plain parameters (equality, comparison, ``IN``) can be
+marked: ints, strings and aware datetimes (adapted for the database as the ORM adapts them); an argument
+the ORM rewrites (``LIKE`` patterns, dates) is refused when the query is first compiled.
 """
 
+import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +29,7 @@ from django.db.transaction import TransactionManagementError
 
 _ATTR = "_support_hot_queries"
 _INT_MARK = -(10**15)  # marker ints: far from any primary key
+_DATETIME_MARK = datetime.datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=datetime.UTC)  # far from any row's time
 
 
 @dataclass
@@ -53,10 +56,14 @@ def _marks(args: Sequence) -> list:
             marked.append(f"\x1ehot-query-argument-{i}\x1e")
         elif isinstance(arg, int) and not isinstance(arg, bool):
             marked.append(_INT_MARK - 1000 * i - 999)
+        elif isinstance(arg, datetime.datetime):
+            marked.append(_DATETIME_MARK + datetime.timedelta(seconds=i))
         elif isinstance(arg, tuple):
             marked.append(tuple(_INT_MARK - 1000 * i - k for k in range(len(arg))))
         else:
-            raise TypeError(f"hot_query arguments are str, int or tuple of int, not {type(arg).__name__}")
+            raise TypeError(
+                f"hot_query arguments are str, int, datetime or tuple of int, not {type(arg).__name__}"
+            )
     return marked
 
 
@@ -72,6 +79,7 @@ def _compile(build: Callable[..., QuerySet], args: Sequence, alias: str) -> _Com
     slots = []
     for i, mark in enumerate(marked):
         for k, value in enumerate(mark) if isinstance(mark, tuple) else [(None, mark)]:
+            value = _adapt(value, alias)  # as the ORM passes a datetime to this database (SQLite: text)
             found = [p for p, param in enumerate(params) if param == value and type(param) is type(value)]
             if len(found) != 1:
                 raise ValueError(f"{build.__qualname__}: argument {i} is not one plain parameter of the SQL")
@@ -104,6 +112,12 @@ def _compile(build: Callable[..., QuerySet], args: Sequence, alias: str) -> _Com
     )
 
 
+def _adapt(value: Any, alias: str) -> Any:
+    if isinstance(value, datetime.datetime):
+        return connections[alias].ops.adapt_datetimefield_value(value)
+    return value
+
+
 def hot_query(build: Callable[..., QuerySet]) -> Callable[..., list]:
     """Decorate a function that builds a queryset of model instances, or a ``.values()`` queryset, from its
     arguments (each a ``str``, an ``int`` or a ``tuple`` of ints); the decorated function returns the
@@ -123,7 +137,7 @@ def hot_query(build: Callable[..., QuerySet]) -> Callable[..., list]:
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(compiled.params)
         for p, i, k in compiled.slots:
-            params[p] = args[i] if k is None else args[i][k]
+            params[p] = _adapt(args[i], using) if k is None else args[i][k]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()

@@ -226,12 +226,7 @@ def voucher_limit_status(
     window = voucher_type.limit_window_days or policy.voucher_window_days
     now = now or timezone.now()
     start = now - datetime.timedelta(days=window)
-    issued = list(
-        Voucher.objects.filter(family=family, voucher_type=voucher_type, issued_at__gt=start)
-        .exclude(state=Voucher.State.CANCELLED)
-        .order_by("issued_at")
-        .values_list("issued_at", flat=True)
-    )
+    issued = [row["issued_at"] for row in _issued_since(family.pk, voucher_type.pk, start)]
     next_allowed = None
     if len(issued) >= limit:
         # The next is allowed once enough of the oldest have left the window.
@@ -240,6 +235,17 @@ def voucher_limit_status(
             days=1
         )
     return LimitStatus(count=len(issued), limit=limit, window_days=window, next_allowed=next_allowed)
+
+
+@hot_query
+def _issued_since(family_id: int, type_id: int, start: datetime.datetime) -> QuerySet[Voucher]:
+    """The limit's count, asked by every issue: compiled once per connection (support.hot_queries)."""
+    return (
+        Voucher.objects.filter(family_id=family_id, voucher_type_id=type_id, issued_at__gt=start)
+        .exclude(state=Voucher.State.CANCELLED)
+        .order_by("issued_at")
+        .values("issued_at")
+    )
 
 
 def statement_partners_visible_to(user: User) -> QuerySet[PartnerCharity]:

@@ -193,3 +193,22 @@ def test_the_approvals_queue_shows_each_funds_position_now(
     assert len(queue) == 3
     assert [row.position for row in queue] == [fund_position(fund=row.request.fund) for row in queue]
     assert queue[0].position == FundPosition(income_pence=960_00, spent_pence=0, committed_pence=75_00)
+
+
+def test_a_commitment_for_a_new_source_needs_the_callers_transaction(db, finance):
+    """``new_source`` skips the savepoint: outside a transaction it is refused before anything is written."""
+    from types import SimpleNamespace
+
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
+    from funds.services.ledger import fund_spend_commit, standby_fund
+
+    fund = standby_fund()
+    outside = SimpleNamespace(in_atomic_block=False)  # as outside the test's own transaction
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transaction, "get_connection", lambda using=None: outside)
+        with pytest.raises(TransactionManagementError):
+            fund_spend_commit(
+                fund=fund, source=finance, amount_pence=1, category="x", actor=finance, new_source=True
+            )

@@ -303,6 +303,39 @@ def test_a_redemption_answered_from_fields_built_once_per_role_is_the_serializer
         assert set(built) == {"code", "state", "redeemed_at", "redeemed_by", "items_given", "value_pence"}
 
 
+@pytest.mark.parametrize("role", SIGNED_IN)
+def test_an_object_represented_with_fields_bound_once_answers_as_the_serializer(world, role, monkeypatch):
+    """``VisibleFieldsMixin.represent_object`` (the voucher issue's answer) gives each role exactly what
+    ``VoucherSerializer`` made for that request gives, and follows a change to the table."""
+    from vouchers.api import VoucherSerializer
+    from vouchers.models import Voucher
+
+    user = _user(world, role)
+    voucher = Voucher.objects.select_related("voucher_type", "school").get(pk=world.a.voucher.pk)
+    built = dict(VoucherSerializer(voucher, context={"request": _request(user)}).data)
+    assert VoucherSerializer.represent_object(voucher, user=user) == built
+    if "code" in built:
+        rules = visibility.table()["vouchers.Voucher"]
+        monkeypatch.setitem(visibility._TABLE, "vouchers.Voucher", dict(rules))
+        visibility.register_fields(Voucher, {"code": visibility.NOBODY})
+        try:
+            hidden = VoucherSerializer.represent_object(voucher, user=user)
+            assert "code" not in hidden or role == "admin"
+        finally:
+            visibility.register_fields(Voucher, {"code": rules["code"]})
+        assert VoucherSerializer.represent_object(voucher, user=user) == built
+
+
+def test_a_serializer_with_a_field_that_reads_the_request_is_not_represented_without_one():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from vouchers.api import VoucherDetailSerializer
+    from vouchers.models import Voucher
+
+    with pytest.raises(ImproperlyConfigured, match="sends"):
+        VoucherDetailSerializer.represent_object(Voucher(), user=None)
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_an_id_found_by_compiled_sql_is_found_exactly_where_the_selector_finds_it(world, role):
     """The voucher issue's fields find a family or school by SQL compiled once per connection: for every

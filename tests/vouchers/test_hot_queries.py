@@ -142,3 +142,17 @@ def test_a_compiled_lock_is_refused_outside_a_transaction_as_the_orm_refuses_it(
         assert [s.pk for s in locked_school(school_a.pk)] == [school_a.pk]  # compiled here
     with pytest.raises(TransactionManagementError):
         locked_school(school_a.pk)  # from the cache: the lock would end with the statement
+
+
+def test_a_datetime_argument_gives_the_rows_the_orm_gives(issue, family_a, voucher_type):
+    """The limit's count (vouchers.selectors._issued_since) compares issue times with a window's start."""
+    import datetime
+
+    from vouchers.selectors import _issued_since
+
+    vouchers = [issue(family_a, voucher_type) for _ in range(3)]
+    times = [v.issued_at for v in vouchers]
+    for start in (times[0] - datetime.timedelta(seconds=1), times[0], times[1], times[2]):
+        args = (family_a.pk, voucher_type.pk, start)
+        assert _issued_since(*args) == list(_issued_since.build(*args))
+    assert [row["issued_at"] for row in _issued_since(family_a.pk, voucher_type.pk, times[0])] == times[1:]

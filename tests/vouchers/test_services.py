@@ -488,3 +488,19 @@ def test_it_refuses_overlong_text_with_the_field_named(issue, family_a, food_typ
         issue(family_a, food_type, note_for_charity="x" * 301)
     assert caught.value.field == "note_for_charity"
     assert "300 characters" in caught.value.message
+
+
+def test_a_code_already_taken_fails_the_issue_cleanly_and_writes_nothing(
+    consented, family_a, food_type, school_a, pastoral_a, monkeypatch
+):
+    """No savepoint to draw again (about 1 in 10**18): the issue is refused, rolled back; the next works."""
+    consented(family_a)
+    taken = issue(family_a, food_type, school_a, pastoral_a)
+    before = (Voucher.objects.count(), AuditEvent.objects.count())
+    monkeypatch.setattr(codes, "generate_code", lambda: taken.code)
+    with pytest.raises(ConflictError) as refused:
+        issue(family_a, food_type, school_a, pastoral_a)
+    assert refused.value.code == "code_collision"
+    assert (Voucher.objects.count(), AuditEvent.objects.count()) == before
+    monkeypatch.undo()
+    assert issue(family_a, food_type, school_a, pastoral_a).code != taken.code
