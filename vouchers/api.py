@@ -314,12 +314,12 @@ class RedemptionSerializer(VisibleFieldsMixin, serializers.Serializer):
     class Meta:
         model = Redemption
 
-    code = serializers.CharField(source="voucher.code")
-    state = serializers.CharField(source="voucher.state")
-    redeemed_at = serializers.DateTimeField()
-    redeemed_by = serializers.CharField(source="redeemed_by.username")
-    items_given = serializers.CharField()
-    value_pence = serializers.IntegerField(allow_null=True)
+    code = serializers.CharField(source="voucher.code", read_only=True)
+    state = serializers.CharField(source="voucher.state", read_only=True)
+    redeemed_at = serializers.DateTimeField(read_only=True)
+    redeemed_by = serializers.CharField(source="redeemed_by.username", read_only=True)
+    items_given = serializers.CharField(read_only=True)
+    value_pence = serializers.IntegerField(allow_null=True, read_only=True)
 
 
 CODE_PARAMETER = OpenApiParameter(
