@@ -190,6 +190,7 @@ def make_plan(url: str, *, redeems: int, issues: int, seed: int, races: int = 0)
     from support.demo import SURNAMES
     from support.models import Family, Policy, Pupil
     from support.scopes import scope_for
+    from support.selectors import families_visible_to
     from vouchers.models import Voucher, VoucherType
 
     users = get_user_model().objects
@@ -238,8 +239,11 @@ def make_plan(url: str, *, redeems: int, issues: int, seed: int, races: int = 0)
     window = food.limit_window_days or policy.voucher_window_days
     since = timezone.now() - datetime.timedelta(days=window)
     lead_schools = sorted(scope_for(lead).school_ids)
+    # The families the lead can see (a pupil on a current roll of one of the lead's schools), as the API
+    # judges the body's family: a demo family whose only pupil has left would be refused with 400.
     candidates = (
-        Family.objects.filter(
+        families_visible_to(lead)
+        .filter(
             consents__partner=food.partner,
             consents__withdrawn_on__isnull=True,
             merged_into__isnull=True,
