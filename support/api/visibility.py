@@ -122,7 +122,7 @@ class VisibleFieldsMixin:
         of a check's CPU at the counter)."""
         return {
             name: None if (value := data[name]) is None else field.to_representation(value)
-            for name, field in _flat_fields(cls, roles_of(user), table_version(), False)
+            for name, field in _flat_fields(cls, roles_of(user), table_version())
         }
 
     @classmethod
@@ -151,27 +151,29 @@ class VisibleFieldsMixin:
         )
 
 
-@functools.lru_cache(maxsize=256)
-def _flat_fields(
-    serializer_class: type[serializers.Serializer], roles: frozenset[str] | None, version: int, sources: bool
-) -> tuple[tuple[str, serializers.Field], ...]:
-    """The fields of ``serializer_class`` the roles see. ``sources``: a field may read a dotted source of
-    an object (judged by that path too); otherwise each field reads its own name from a dict."""
-    model = serializer_class.Meta.model  # type: ignore[attr-defined]
-    fields = []
-    every = schema_viewer.set(ALL_FIELDS)  # all of them, bound; the role's are picked here
+def _every_field(serializer_class: type[serializers.Serializer]) -> dict[str, serializers.Field]:
+    """All of the serializer's fields, bound, whoever asks: the callers pick a role set's."""
+    every = schema_viewer.set(ALL_FIELDS)
     try:
-        built = serializer_class().fields
+        return serializer_class().fields
     finally:
         schema_viewer.reset(every)
-    for name, field in built.items():
+
+
+@functools.lru_cache(maxsize=256)
+def _flat_fields(
+    serializer_class: type[serializers.Serializer], roles: frozenset[str] | None, version: int
+) -> tuple[tuple[str, serializers.Field], ...]:
+    """The fields of ``serializer_class`` the roles see, each reading its own name from a dict."""
+    model = serializer_class.Meta.model  # type: ignore[attr-defined]
+    fields = []
+    for name, field in _every_field(serializer_class).items():
         plain = not isinstance(
             field, serializers.BaseSerializer | serializers.RelatedField | serializers.SerializerMethodField
         )
-        if not plain or field.source == "*" or (field.source != name and not sources):
+        if not plain or field.source != name:
             raise ImproperlyConfigured(f"{serializer_class.__name__}.{name} is not a plain field")
-        path = serializer_field_path(name, field) if sources else name
-        if all(roles_can_see(roles, model, check) for check in _checks(model, name, path)):
+        if all(roles_can_see(roles, model, check) for check in _checks(model, name, name)):
             fields.append((name, field))
     return tuple(fields)
 
@@ -181,13 +183,8 @@ def _bound_fields(
     serializer_class: type[serializers.Serializer], roles: frozenset[str] | None, version: int
 ) -> tuple[tuple[str, serializers.Field], ...]:
     model = serializer_class.Meta.model  # type: ignore[attr-defined]
-    every = schema_viewer.set(ALL_FIELDS)  # all of them, bound; the role's are picked here
-    try:
-        built = serializer_class().fields
-    finally:
-        schema_viewer.reset(every)
     fields = []
-    for name, field in built.items():
+    for name, field in _every_field(serializer_class).items():
         # Fields that may read the request (method fields, links, nested serializers) are refused.
         needs_request = isinstance(field, serializers.BaseSerializer | serializers.SerializerMethodField) or (
             isinstance(field, serializers.RelatedField)
