@@ -437,16 +437,17 @@ def voucher_redeem(
         )
     today, now = timezone.localdate(), timezone.now()
     items_given = items_given.strip()
+    redeem = {
+        "voucher": voucher,
+        "partner": partner,
+        "redeemed_by": redeemed_by,
+        "items_given": items_given,
+        "value_pence": value_pence,
+        "today": today,
+        "now": now,
+    }
     if _redeem_in_one_statement_here():
-        redemption_id = _redeem_in_one_statement(
-            voucher=voucher,
-            partner=partner,
-            redeemed_by=redeemed_by,
-            items_given=items_given,
-            value_pence=value_pence,
-            today=today,
-            now=now,
-        )
+        redemption_id = _redeem_in_one_statement(**redeem)
         if redemption_id is None:
             voucher.refresh_from_db()
             raise voucher_refusal(voucher)
@@ -463,15 +464,7 @@ def voucher_redeem(
         redemption._state.adding, redemption._state.db = False, connection.alias
         return redemption
     with transaction.atomic():
-        return _redeem_step_by_step(
-            voucher=voucher,
-            partner=partner,
-            redeemed_by=redeemed_by,
-            items_given=items_given,
-            value_pence=value_pence,
-            today=today,
-            now=now,
-        )
+        return _redeem_step_by_step(**redeem)
 
 
 def _redeem_in_one_statement_here() -> bool:
