@@ -5,32 +5,17 @@ answered with a 429 page in the asker's language that says only "try again later
 school's families is ever read to decide it.
 """
 
-import ipaddress
-
 from django.conf import settings
 
+from support.http import limit_address
 from support.ratelimit import Window, ratelimit_count
 
 # What one ask may weigh: the form's fields are short, so a large body is not an ask.
 MAX_BODY_BYTES = 8 * 1024
 
 
-def sender_key(address: str) -> str:
-    """Who is counted: an IPv4 address, or an IPv6 address's /64 (one home or phone is given a whole /64,
-    so counting each address would let one sender change address at every ask)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
 def ask_windows(*, address: str, school_id: int) -> list[Window]:
-    address = sender_key(address)
+    address = limit_address(address)  # an IPv6 sender by its /64
     return [
         Window(f"asks:ip:h:{address}", settings.ASKS_PER_ADDRESS_PER_HOUR, 60 * 60),
         Window(f"asks:ip:d:{address}", settings.ASKS_PER_ADDRESS_PER_DAY, 24 * 60 * 60),

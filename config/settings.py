@@ -339,7 +339,8 @@ REST_FRAMEWORK = {
         "user": env_str("API_USER_RATE", "2000/hour"),
         "voucher_lookup": env_str("API_VOUCHER_LOOKUP_RATE", "120/minute"),
     },
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0) or None,
+    # 0, not None: DRF reads None as "trust any X-Forwarded-For" (the throttle reads support.http instead).
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "TrustSupport API",
@@ -401,7 +402,9 @@ VOUCHER_LOOKUP_LOCK_SECONDS = env_int("VOUCHER_LOOKUP_LOCK_SECONDS", 15 * 60)
 SMS_BACKEND = env_str("SMS_BACKEND", "vouchers.sms.ConsoleSMSBackend")
 # How many trusted reverse proxies stand in front of the app (0: use the connection's address).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
-AXES_IPWARE_PROXY_COUNT = NUM_PROXIES or None
+# Sign-in failures are counted per user name and address as the rest of the app counts addresses: through
+# NUM_PROXIES, an IPv6 caller by its /64 (support.http.limit_address).
+AXES_CLIENT_IP_CALLABLE = "support.http.client_limit_address"
 
 CELERY_BEAT_SCHEDULE = {
     # Tasks queued while the broker was down wait in the outbox (support.jobs) until this sends them.

@@ -1,3 +1,4 @@
+import ipaddress
 import sys
 
 from django.conf import settings
@@ -18,6 +19,28 @@ def client_ip(request: HttpRequest) -> str:
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "")
+
+
+def limit_address(address: str) -> str:
+    """Who a per-address limit counts: an IPv4 address as it is; an IPv6 address by its /64, written as
+    the network's first address (a home, a phone or a rented server is given a whole /64, so counting each
+    address would let one client take a new address for every try); an IPv4 address mapped into IPv6 as
+    the IPv4 address. Anything else (no address at all) as it came."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)
+
+
+def client_limit_address(request: HttpRequest) -> str:
+    """``limit_address`` of the caller: what the sign-in lockout (django-axes), the API's throttle for a
+    caller not signed in and the code-lookup lockout count."""
+    return limit_address(client_ip(request))
 
 
 def site_url(request: HttpRequest | None) -> str:

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from support.audit import audit_record
 from support.errors import SupportError
+from support.http import limit_address
 from support.ratelimit import Window, ratelimit_count, ratelimit_flag_set, ratelimit_flags
 
 
@@ -30,7 +31,8 @@ class LookupLocked(SupportError):
 def _keys(user_id: int | None, ip: str) -> list[tuple[str, int]]:
     return [
         (f"voucher-lookup:user:{user_id}", settings.VOUCHER_LOOKUP_USER_MISSES),
-        (f"voucher-lookup:ip:{ip}", settings.VOUCHER_LOOKUP_IP_MISSES),
+        # An IPv6 caller by its /64: one client holds the whole network, so its every address is one.
+        (f"voucher-lookup:ip:{limit_address(ip)}", settings.VOUCHER_LOOKUP_IP_MISSES),
     ]
 
 

@@ -17,6 +17,7 @@ this).
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from support.http import client_limit_address
 from support.ratelimit import Window, ratelimit_count
 
 
@@ -37,7 +38,7 @@ class RateThrottle(BaseThrottle):
 
     def allow_request(self, request, view) -> bool:
         user = request.user
-        ident = str(user.pk) if user and user.is_authenticated else f"ip:{self.get_ident(request)}"
+        ident = str(user.pk) if user and user.is_authenticated else f"ip:{client_limit_address(request)}"
         scopes = ["user"]
         scope = getattr(view, "throttle_scope", None)
         if scope:

@@ -119,3 +119,23 @@ def test_it_has_no_inline_scripts_or_styles_in_pages(client_for, admin, family_a
 def test_it_answers_unknown_pages_with_404(client_for, pastoral_a):
     response = client_for(pastoral_a).get("/no-such-page/")
     assert response.status_code == 404
+
+
+def test_an_ipv6_caller_cannot_slip_the_sign_in_lockout_by_changing_address(pastoral_a):
+    from django.test import Client
+
+    # A caller holds a whole /64: counted per address, it could try AXES_FAILURE_LIMIT passwords from
+    # each of 2^64 addresses.
+    for host in range(1, settings.AXES_FAILURE_LIMIT + 1):
+        Client(REMOTE_ADDR=f"2001:db8:5:6::{host:x}").post(
+            "/accounts/login/", {"username": "pastoral_a", "password": "guess"}
+        )
+    response = Client(REMOTE_ADDR="2001:db8:5:6:ffff::1").post(
+        "/accounts/login/", {"username": "pastoral_a", "password": PASSWORD}
+    )
+    assert response.status_code == 429
+    # The user is not locked out from another network.
+    response = Client(REMOTE_ADDR="2001:db8:5:7::1").post(
+        "/accounts/login/", {"username": "pastoral_a", "password": PASSWORD}
+    )
+    assert response.status_code == 302

@@ -394,6 +394,23 @@ def test_it_counts_misses_per_client_address_behind_a_proxy(client_for, charity_
     )
 
 
+def test_an_ipv6_counter_cannot_slip_the_address_lockout_by_changing_address(
+    client_for, charity_staff, settings, partner_1
+):
+    from tests.factories import make_user
+
+    settings.VOUCHER_LOOKUP_IP_MISSES = 3
+    settings.VOUCHER_LOOKUP_USER_MISSES = 100
+    colleague = make_user("charity_1c", "charity", partner=partner_1)
+    for host in (1, 2, 3):  # three addresses of one /64
+        client_for(charity_staff).get(f"/redeem/{unknown_code()}/", REMOTE_ADDR=f"2001:db8:7:8::{host}")
+    def look_up(address: str) -> int:
+        return client_for(colleague).get(f"/redeem/{unknown_code()}/", REMOTE_ADDR=address).status_code
+
+    assert look_up("2001:db8:7:8::99") == 429  # another address of that /64
+    assert look_up("2001:db8:7:9::1") == 404  # another network
+
+
 def test_it_throttles_code_lookups_by_rate_too(api_for, voucher, charity_staff, monkeypatch):
     from support.api.throttles import RateThrottle
 
