@@ -421,7 +421,7 @@ class GiftAidClaimViewSet(mixins.ListModelMixin, _FinanceViewSet):
         return (
             gift_aid_claims_visible_to(self.request.user)
             .select_related("prepared_by", "submitted_by", "paid_by")
-            .prefetch_related("items__donation")
+            .prefetch_related("items__donation", "adjustments__donation")
             .order_by("-prepared_on", "-pk")
         )
 

@@ -521,6 +521,14 @@ class GiftAidClaimSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     submitted_by = _user_field("submitted_by")
     paid_by = _user_field("paid_by")
     items = GiftAidClaimItemSerializer(many=True, read_only=True)
+    net_pence = serializers.IntegerField(
+        read_only=True, help_text="What HMRC pays: the Gift Aid less the adjustment"
+    )
+    adjustments = GiftAidClaimItemSerializer(
+        many=True,
+        read_only=True,
+        help_text="Rows of earlier claims, their gifts since reversed, whose Gift Aid this claim gives back",
+    )
 
     class Meta:
         model = GiftAidClaim
@@ -532,6 +540,9 @@ class GiftAidClaimSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
             "prepared_by",
             "donations_pence",
             "gift_aid_pence",
+            "adjustment_pence",
+            "net_pence",
+            "adjustments",
             "submitted_on",
             "submitted_by",
             "hmrc_reference",

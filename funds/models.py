@@ -11,7 +11,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from support.models.schools import School
@@ -400,6 +400,11 @@ class GiftAidClaim(models.Model):
     prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     donations_pence = models.BigIntegerField(help_text="The donations claimed on.")
     gift_aid_pence = models.BigIntegerField(help_text="25p for every £1 claimed on.")
+    adjustment_pence = models.BigIntegerField(
+        default=0,
+        help_text="Gift Aid overclaimed on earlier claims (their gifts since reversed), deducted from this "
+        "claim: HMRC's \"Adjustment for Gift Aid overclaimed\".",
+    )
     submitted_on = models.DateField(null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -420,10 +425,19 @@ class GiftAidClaim(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="paid") | Q(paid_on__isnull=False), name="gift_aid_claim_paid_on"
             ),
+            models.CheckConstraint(
+                condition=Q(adjustment_pence__gte=0, adjustment_pence__lte=F("gift_aid_pence")),
+                name="gift_aid_claim_adjustment_within",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Gift Aid claim {self.pk} ({self.get_status_display()})"
+
+    @property
+    def net_pence(self) -> int:
+        """What HMRC pays on this claim: its Gift Aid less the adjustment."""
+        return self.gift_aid_pence - self.adjustment_pence
 
 
 class GiftAidClaimItem(models.Model):
@@ -435,6 +449,10 @@ class GiftAidClaimItem(models.Model):
     amount_pence = models.BigIntegerField()
     gift_aid_pence = models.BigIntegerField()
     released = models.BooleanField(default=False, help_text="Its claim was withdrawn before submission.")
+    # Its gift was reversed after the claim went to HMRC: the later claim that gave its Gift Aid back.
+    adjusted_in = models.ForeignKey(
+        GiftAidClaim, null=True, blank=True, on_delete=models.PROTECT, related_name="adjustments"
+    )
 
     class Meta:
         ordering = ["claim", "donation__received_on", "donation_id"]

@@ -55,9 +55,11 @@ def register() -> None:
     register_fields(GiftAidDeclaration, dict.fromkeys(declaration, FINANCE))
     claim = (
         "id", "status", "status_label", "prepared_on", "prepared_by", "donations_pence", "gift_aid_pence",
-        "submitted_on", "submitted_by", "hmrc_reference", "paid_on", "paid_by", "withdrawn_reason",
-        "created_at", "updated_at", "items", "count",
+        "adjustment_pence", "net_pence", "adjustments", "submitted_on", "submitted_by", "hmrc_reference",
+        "paid_on", "paid_by", "withdrawn_reason", "created_at", "updated_at", "items", "count",
     )  # fmt: skip
     register_fields(GiftAidClaim, dict.fromkeys(claim, FINANCE))
-    item = ("id", "claim", "donation", "declaration", "amount_pence", "gift_aid_pence", "released")
+    item = (
+        "id", "claim", "donation", "declaration", "amount_pence", "gift_aid_pence", "released", "adjusted_in",
+    )  # fmt: skip
     register_fields(GiftAidClaimItem, dict.fromkeys(item, FINANCE))

@@ -65,12 +65,13 @@ def gift_aid_claims_visible_to(user: User) -> QuerySet[GiftAidClaim]:
     return GiftAidClaim.objects.all() if _sees_funds(user) else GiftAidClaim.objects.none()
 
 
-def donation_is_reversed() -> Exists:
-    """True for a donation whose income entry finance has reversed (it stays listed, out of totals)."""
+def donation_is_reversed(donation: str = "pk") -> Exists:
+    """True for a donation whose income entry finance has reversed (it stays listed, out of totals);
+    ``donation``: the outer query's field holding the donation's id."""
     return Exists(
         LedgerEntry.objects.filter(
             kind=LedgerEntry.Kind.REVERSAL,
             source_type=ContentType.objects.get_for_model(Donation),
-            source_id=Cast(OuterRef("pk"), output_field=models.CharField()),
+            source_id=Cast(OuterRef(donation), output_field=models.CharField()),
         )
     )

@@ -5,6 +5,9 @@ from its donor (the same name) covers the day it was received, its income was no
 that is not withdrawn holds it, and HMRC's time limit has not passed: a claim must be made within four
 years of the end of the financial year (1 September to 31 August) the gift was received in.
 
+A gift reversed after its claim went to HMRC (submitted or paid) was **overclaimed**: its Gift Aid is
+given back on the next claim, as HMRC's "Adjustment for Gift Aid overclaimed" (``overclaimed_items``).
+
 HMRC's schedule (Charities Online) has one row per donation: title, first name, last name, house name or
 number, postcode, aggregated donations, sponsored event, donation date (DD/MM/YY) and amount (pounds and
 pence, no £ sign); at most ``SCHEDULE_MAX_ROWS`` rows.
@@ -131,14 +134,42 @@ def claim_items(claim: GiftAidClaim) -> QuerySet[GiftAidClaimItem]:
     )
 
 
-def claim_fund_totals(claim: GiftAidClaim) -> list[tuple[int, int]]:
-    """(fund id, Gift Aid pence) of a claim's rows, per fund: what each fund receives when HMRC pays."""
-    rows = (
-        claim.items.values(fund_id=F("donation__fund_id"))
-        .annotate(total=Coalesce(Sum("gift_aid_pence"), 0))
-        .order_by("fund_id")
+def overclaimed_items() -> QuerySet[GiftAidClaimItem]:
+    """Rows of claims sent to HMRC (submitted or paid) whose gift has since been reversed and whose Gift
+    Aid no later claim has given back yet: oldest first."""
+    return (
+        GiftAidClaimItem.objects.filter(
+            released=False,
+            adjusted_in__isnull=True,
+            claim__status__in=(GiftAidClaim.Status.SUBMITTED, GiftAidClaim.Status.PAID),
+        )
+        .filter(donation_is_reversed("donation_id"))
+        .order_by("pk")
     )
-    return [(row["fund_id"], int(row["total"])) for row in rows]
+
+
+def overclaimed_pence() -> int:
+    """Gift Aid overclaimed and waiting for the next claim to give it back."""
+    return int(overclaimed_items().aggregate(total=Coalesce(Sum("gift_aid_pence"), 0))["total"])
+
+
+def claim_adjustments(claim: GiftAidClaim) -> QuerySet[GiftAidClaimItem]:
+    """The earlier claims' rows whose overclaimed Gift Aid this claim gives back."""
+    return claim.adjustments.select_related("donation", "donation__fund", "claim").order_by("pk")
+
+
+def _per_fund(items: QuerySet[GiftAidClaimItem]) -> dict[int, int]:
+    rows = items.values(fund_id=F("donation__fund_id")).annotate(total=Coalesce(Sum("gift_aid_pence"), 0))
+    return {row["fund_id"]: int(row["total"]) for row in rows.order_by("fund_id")}
+
+
+def claim_fund_totals(claim: GiftAidClaim) -> list[tuple[int, int]]:
+    """(fund id, Gift Aid pence) per fund: what each fund receives when HMRC pays the claim, its rows' Gift
+    Aid less what it gives back for that fund's reversed gifts (``gift_aid_claim_prepare`` keeps each
+    fund's difference at zero or more)."""
+    given = _per_fund(claim.items.all())
+    back = _per_fund(claim.adjustments.all())
+    return [(fund_id, total - back.get(fund_id, 0)) for fund_id, total in sorted(given.items())]
 
 
 def schedule_date(day: datetime.date) -> str:

@@ -18,6 +18,7 @@ Only finance records and claims (a trust admin holds every role). Every change i
 
 import datetime
 import re
+from collections import defaultdict
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -29,6 +30,7 @@ from funds.selectors.gift_aid import (
     claim_fund_totals,
     claimable_donations,
     gift_aid_on,
+    overclaimed_items,
 )
 from funds.services.ledger import SourceFacts, fund_income_record, register_ledger_source
 from funds.transitions import GIFT_AID_CLAIM_FLOW
@@ -286,6 +288,7 @@ def gift_aid_claim_prepare(
         donations_pence=total,
         gift_aid_pence=sum(gift_aid_on(amount) for _pk, amount, _d in rows),
     )
+    adjusted = _give_back_overclaimed(claim, [pk for pk, _a, _d in rows])
     try:
         with transaction.atomic():
             GiftAidClaimItem.objects.bulk_create(
@@ -312,9 +315,42 @@ def gift_aid_claim_prepare(
             "donations": [pk for pk, _a, _d in rows],
             "donations_pence": claim.donations_pence,
             "gift_aid_pence": claim.gift_aid_pence,
+            "adjustment_pence": claim.adjustment_pence,
+            "adjusts": adjusted,
         },
     )
     return claim
+
+
+def _give_back_overclaimed(claim: GiftAidClaim, donation_ids: list[int]) -> list[int]:
+    """Give back, on ``claim``, the Gift Aid overclaimed on earlier claims' gifts since reversed (HMRC's
+    "Adjustment for Gift Aid overclaimed"), oldest first, as far as each fund's Gift Aid in this claim
+    covers its own (so no fund's income from the claim goes below nothing; the rest waits for a later
+    claim). The rows are locked in primary-key order and read again after the lock, so two claims
+    prepared at once never give the same Gift Aid back twice. Returns the rows' ids."""
+    room: dict[int, int] = defaultdict(int)
+    claimed = Donation.objects.filter(pk__in=donation_ids).values_list("fund_id", "amount_pence")
+    for fund_id, amount in claimed:
+        room[fund_id] += gift_aid_on(amount)
+    waiting = overclaimed_items()
+    list(waiting.select_for_update(of=("self",)).values_list("pk"))
+    taken, back = [], 0
+    for pk, fund_id, gift_aid_pence in waiting.values_list("pk", "donation__fund_id", "gift_aid_pence"):
+        if gift_aid_pence <= room[fund_id]:
+            room[fund_id] -= gift_aid_pence
+            taken.append(pk)
+            back += gift_aid_pence
+    if taken:
+        free = GiftAidClaimItem.objects.filter(pk__in=taken, adjusted_in__isnull=True)
+        moved = free.update(adjusted_in=claim)
+        if moved != len(taken):  # another claim gave some back meanwhile (a path round the lock)
+            raise ConflictError(
+                "Another claim is giving back the same overclaimed Gift Aid. Prepare the claim again.",
+                code="no_longer_claimable",
+            )
+        claim.adjustment_pence = back
+        claim.save(update_fields=["adjustment_pence", "updated_at"])
+    return taken
 
 
 @transaction.atomic
@@ -410,14 +446,17 @@ def gift_aid_claim_withdraw(*, claim: GiftAidClaim, reason: str, actor: Abstract
     reason = (reason or "").strip()
     if not reason:
         raise SupportError("Give a reason for withdrawing the claim.", field="reason", code="required")
-    before = GIFT_AID_CLAIM_FLOW.claim(claim, "withdraw", withdrawn_reason=reason[:500])
+    gave_back = claim.adjustment_pence
+    # The overclaimed Gift Aid it was to give back waits for the next claim.
+    before = GIFT_AID_CLAIM_FLOW.claim(claim, "withdraw", withdrawn_reason=reason[:500], adjustment_pence=0)
     released = claim.items.filter(released=False).update(released=True)
+    GiftAidClaimItem.objects.filter(adjusted_in=claim).update(adjusted_in=None)
     audit_record(
         actor=actor,
         action="gift_aid.claim_withdrawn",
         subject=claim,
         before={"status": before},
-        after={"status": claim.status, "released": released},
+        after={"status": claim.status, "released": released, "adjustment_freed_pence": gave_back},
         note=reason,
     )
     return claim

@@ -11,6 +11,7 @@ import json
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -23,10 +24,15 @@ from funds.selectors import donations_visible_to, gift_aid_claims_visible_to, gi
 from funds.selectors.gift_aid import (
     SCHEDULE_HEADER,
     SCHEDULE_MAX_ROWS,
+    claim_adjustments,
     claim_items,
     claim_schedule_rows,
     claimable_donations_for,
     claimable_totals,
+    gift_aid_on,
+    overclaimed_pence,
+    schedule_amount,
+    schedule_date,
 )
 from funds.services.gift_aid import (
     gift_aid_claim_paid,
@@ -170,6 +176,7 @@ def gift_aid_page(request: HttpRequest) -> HttpResponse:
         "finance/gift_aid.html",
         {
             "totals": claimable_totals(claimable),
+            "overclaimed_pence": overclaimed_pence(),
             "claims": Paginator(claims, PAGE_SIZE).get_page(request.GET.get("page")),
             "declarations": declarations.order_by("donor", "-declared_on", "-pk")[:200],
             "can_manage": has_perm(request.user, "giftaid.manage"),
@@ -273,7 +280,13 @@ def claim_new(request: HttpRequest) -> HttpResponse:
         messages.success(
             request,
             f"Claim {claim.pk} prepared: {pounds(claim.gift_aid_pence)} Gift Aid on "
-            f"{pounds(claim.donations_pence)} of donations. Download its schedule for HMRC.",
+            f"{pounds(claim.donations_pence)} of donations"
+            + (
+                f", less {pounds(claim.adjustment_pence)} overclaimed before (gifts since reversed)"
+                if claim.adjustment_pence
+                else ""
+            )
+            + ". Download its schedule for HMRC.",
         )
         return redirect("finance_gift_aid_claim", pk=claim.pk)
     donations = list(claimable_donations_for(request.user, today=timezone.localdate())[:SCHEDULE_MAX_ROWS])
@@ -289,7 +302,8 @@ def claim_new(request: HttpRequest) -> HttpResponse:
         {
             "rows": [(d, declarations.get(d.declaration_id)) for d in donations],
             "donations_pence": sum(d.amount_pence for d in donations),
-            "gift_aid_pence": sum(d.amount_pence // 4 for d in donations),
+            "gift_aid_pence": sum(gift_aid_on(d.amount_pence) for d in donations),
+            "overclaimed_pence": overclaimed_pence(),
             "max_rows": SCHEDULE_MAX_ROWS,
         },
     )
@@ -313,6 +327,7 @@ def _claim_page(request: HttpRequest, claim: GiftAidClaim, forms_: dict | None =
         {
             "claim": claim,
             "items": claim_items(claim),
+            "adjustments": claim_adjustments(claim),
             "forms": shown,
             "entries_url": f"{reverse('finance_ledger')}?category=gift_aid",
         },
@@ -354,7 +369,7 @@ def claim_move(request: HttpRequest, pk: int, move: str) -> HttpResponse:
         elif move == "pay":
             gift_aid_claim_paid(claim=claim, actor=request.user, paid_on=data["paid_on"])
             note = (
-                f"Claim {claim.pk} is paid: {pounds(claim.gift_aid_pence)} Gift Aid is income in the ledger "
+                f"Claim {claim.pk} is paid: {pounds(claim.net_pence)} Gift Aid is income in the ledger "
                 f"on {date_format(claim.paid_on, 'j F Y')}."
             )
         else:
@@ -378,12 +393,17 @@ def _move_check(request: HttpRequest, claim: GiftAidClaim, move: str, form: form
             caption="Gift Aid",
             summary=[
                 ("Gift Aid", pounds(claim.gift_aid_pence)),
+                *(
+                    [("Less Gift Aid overclaimed before", pounds(claim.adjustment_pence))]
+                    if claim.adjustment_pence
+                    else []
+                ),
                 ("On donations of", pounds(claim.donations_pence)),
                 ("HMRC reference", claim.hmrc_reference or "–"),
                 ("Paid on", date_format(paid_on, "j F Y")),
             ],
             consequences=[
-                f"{pounds(claim.gift_aid_pence)} comes into the funds as income on "
+                f"{pounds(claim.net_pence)} comes into the funds as income on "
                 f"{date_format(paid_on, 'j F Y')}.",
                 "Check the amount against the bank statement: a ledger entry can be reversed, not changed.",
             ],
@@ -424,6 +444,14 @@ def schedule_xlsx_bytes(claim: GiftAidClaim) -> bytes:
         sheet.cell(row=sheet.max_row, column=9).number_format = "0.00"
     for letter, width in zip("ABCDEFGHI", (8, 22, 22, 22, 10, 12, 10, 14, 12), strict=True):
         sheet.column_dimensions[letter].width = width
+    # The two boxes above HMRC's rows, for whoever copies the rows into HMRC's own schedule.
+    details = workbook.create_sheet("Claim")
+    earliest = claim.items.aggregate(day=Min("donation__received_on"))["day"]
+    details.append(["Earliest donation date in the period", schedule_date(earliest) if earliest else ""])
+    details.append(["Adjustment for Gift Aid overclaimed", schedule_amount(claim.adjustment_pence)])
+    details.cell(row=1, column=2).number_format = "@"
+    details.cell(row=2, column=2).number_format = "0.00"
+    details.column_dimensions["A"].width = 38
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

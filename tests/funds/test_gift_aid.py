@@ -599,3 +599,136 @@ def test_recording_a_sponsored_gift_on_a_declaration_says_it_will_be_claimed(cli
     assert message.endswith("A Gift Aid declaration covers it: it will be in the next claim.")
     page = client_for(finance).get(response["Location"]).content.decode()
     assert "Declared: to claim" in page
+
+
+# --- Gift Aid overclaimed: a gift reversed after its claim went to HMRC ----------------------------
+
+
+def _claim_sent(finance, *, paid: bool, donation_ids=None):
+    claim = gift_aid_claim_prepare(actor=finance, donation_ids=donation_ids, today=TODAY)
+    gift_aid_claim_submit(claim=claim, hmrc_reference="CH-1", actor=finance, today=TODAY)
+    if paid:
+        gift_aid_claim_paid(claim=claim, paid_on=TODAY, actor=finance, today=TODAY)
+    claim.refresh_from_db()
+    return claim
+
+
+def _reverse_income(donation, finance):
+    entry = LedgerEntry.objects.get(
+        source_id=str(donation.pk), kind=LedgerEntry.Kind.INCOME, category="donation"
+    )
+    fund_entry_reverse(entry=entry, actor=finance, reason="The gift was returned", today=TODAY)
+
+
+def _gift_aid_income(claim) -> int:
+    return sum(
+        LedgerEntry.objects.filter(
+            source_id=str(claim.pk), kind=LedgerEntry.Kind.INCOME, category="gift_aid"
+        ).values_list("amount_pence", flat=True)
+    )
+
+
+@pytest.mark.parametrize("paid", [True, False], ids=["claim-paid", "claim-submitted"])
+def test_gift_aid_on_a_gift_reversed_after_its_claim_went_to_hmrc_is_given_back_next(fund, finance, paid):
+    from funds.selectors.gift_aid import overclaimed_pence
+
+    declare(finance)
+    returned = donate(fund, finance, amount_pence=100_00, received_on=datetime.date(2026, 9, 2))
+    first = _claim_sent(finance, paid=paid)
+    _reverse_income(returned, finance)
+    assert overclaimed_pence() == 25_00
+
+    donate(fund, finance, amount_pence=200_00, received_on=datetime.date(2026, 9, 9))
+    second = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    assert (second.gift_aid_pence, second.adjustment_pence, second.net_pence) == (50_00, 25_00, 25_00)
+    assert GiftAidClaimItem.objects.get(claim=first).adjusted_in == second
+    assert overclaimed_pence() == 0
+    event = AuditEvent.objects.get(action="gift_aid.claim_prepared", subject_id=str(second.pk))
+    assert event.after["adjustment_pence"] == 25_00
+
+    # HMRC pays the difference: that is the fund's income.
+    gift_aid_claim_submit(claim=second, hmrc_reference="CH-2", actor=finance, today=TODAY)
+    gift_aid_claim_paid(claim=second, paid_on=TODAY, actor=finance, today=TODAY)
+    assert _gift_aid_income(second) == 25_00
+
+    # Given back once: a third claim gives nothing back.
+    donate(fund, finance, amount_pence=40_00, received_on=datetime.date(2026, 9, 16))
+    third = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    assert third.adjustment_pence == 0
+
+
+def test_a_gift_reversed_before_its_claim_went_to_hmrc_is_not_overclaimed(fund, finance):
+    from funds.selectors.gift_aid import overclaimed_pence
+
+    declare(finance)
+    gift = donate(fund, finance, amount_pence=100_00)
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    gift_aid_claim_withdraw(claim=claim, reason="Wrong batch", actor=finance)
+    _reverse_income(gift, finance)
+    assert overclaimed_pence() == 0
+
+
+def test_overclaimed_gift_aid_waits_for_a_claim_big_enough_and_a_withdrawn_claim_frees_it(fund, finance):
+    from funds.selectors.gift_aid import overclaimed_pence
+
+    declare(finance)
+    returned = donate(fund, finance, amount_pence=400_00, received_on=datetime.date(2026, 9, 2))
+    _claim_sent(finance, paid=True)
+    _reverse_income(returned, finance)
+
+    small = donate(fund, finance, amount_pence=100_00, received_on=datetime.date(2026, 9, 9))
+    claim = gift_aid_claim_prepare(actor=finance, donation_ids=[small.pk], today=TODAY)
+    assert claim.adjustment_pence == 0  # £25 of Gift Aid cannot give £100 back: it waits
+    assert overclaimed_pence() == 100_00
+    gift_aid_claim_withdraw(claim=claim, reason="Add the big gift", actor=finance)
+
+    donate(fund, finance, amount_pence=1_000_00, received_on=datetime.date(2026, 9, 16))
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    assert (claim.gift_aid_pence, claim.adjustment_pence) == (275_00, 100_00)
+    gift_aid_claim_withdraw(claim=claim, reason="Not yet", actor=finance)
+    claim.refresh_from_db()
+    assert claim.adjustment_pence == 0
+    assert overclaimed_pence() == 100_00  # free for the next claim again
+    assert gift_aid_claim_prepare(actor=finance, today=TODAY).adjustment_pence == 100_00
+
+
+def test_overclaimed_gift_aid_is_given_back_from_its_own_funds_gift_aid_only(fund, finance, school_a):
+    from funds.models import Fund
+    from funds.selectors.gift_aid import claim_fund_totals, overclaimed_pence
+
+    hardship = Fund.objects.create(name="Riverside hardship", school=school_a)
+    declare(finance)
+    returned = donate(fund, finance, amount_pence=100_00, received_on=datetime.date(2026, 9, 2))
+    _claim_sent(finance, paid=True)
+    _reverse_income(returned, finance)
+    other = donate(hardship, finance, amount_pence=1_000_00, received_on=datetime.date(2026, 9, 9))
+    claim = gift_aid_claim_prepare(actor=finance, donation_ids=[other.pk], today=TODAY)
+    # The standby fund's overclaimed Gift Aid is not taken from the hardship fund's.
+    assert claim.adjustment_pence == 0
+    assert claim_fund_totals(claim) == [(hardship.pk, 250_00)]
+    assert overclaimed_pence() == 25_00
+
+
+def test_the_claim_page_the_schedule_and_the_api_show_what_is_given_back(client_for, fund, finance):
+    declare(finance)
+    returned = donate(fund, finance, amount_pence=100_00, received_on=datetime.date(2026, 9, 2))
+    first = _claim_sent(finance, paid=True)
+    _reverse_income(returned, finance)
+    home = client_for(finance).get("/finance/gift-aid/").content.decode()
+    assert 'data-testid="overclaimed">£25.00 of Gift Aid was claimed on gifts since reversed' in home
+
+    donate(fund, finance, amount_pence=200_00, received_on=datetime.date(2026, 9, 9))
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    page = client_for(finance).get(f"/finance/gift-aid/claims/{claim.pk}/").content.decode()
+    assert "Less Gift Aid overclaimed before" in page
+    assert f'href="/finance/gift-aid/claims/{first.pk}/">Claim {first.pk}</a>' in page
+
+    book = load_workbook(io.BytesIO(schedule_xlsx_bytes(claim)))
+    assert list(book["Claim"].iter_rows(values_only=True)) == [
+        ("Earliest donation date in the period", "09/09/26"),
+        ("Adjustment for Gift Aid overclaimed", 25),
+    ]
+
+    body = client_for(finance).get(f"/api/v1/gift-aid/claims/{claim.pk}/").json()
+    assert (body["gift_aid_pence"], body["adjustment_pence"], body["net_pence"]) == (50_00, 25_00, 25_00)
+    assert [row["donation"] for row in body["adjustments"]] == [returned.pk]

@@ -210,3 +210,59 @@ def test_a_reversal_racing_a_claim_never_leaves_a_reversed_gift_in_it(monkeypatc
     claimed = GiftAidClaimItem.objects.filter(donation=donation, released=False).exists()
     assert not (reversed_ and claimed), results
     assert results == {"prepare": "done", "reverse": "gift_aid_claimed"}, results
+
+
+def test_overclaimed_gift_aid_is_given_back_once_when_claims_are_prepared_at_once():
+    from funds.models import LedgerEntry
+    from funds.services.gift_aid import gift_aid_claim_paid, gift_aid_claim_submit
+    from funds.services.ledger import fund_entry_reverse
+
+    fund = standby_fund()
+    finance = make_user("finance_overclaim_race", "finance")
+    gift_aid_declaration_record(
+        donor="Trustee: Mrs H. Pemberton",
+        first_name="Helen",
+        last_name="Pemberton",
+        house="12",
+        address="12 Mill Lane",
+        postcode="RV1 2AB",
+        declared_on=datetime.date(2026, 9, 1),
+        covers_past=True,
+        covers_future=True,
+        actor=finance,
+        today=TODAY,
+    )
+
+    def give(day: int, pence: int):
+        return fund_donation_record(
+            fund=fund,
+            donor="Trustee: Mrs H. Pemberton",
+            amount_pence=pence,
+            received_on=datetime.date(2026, 9, day),
+            gift_aid=True,
+            actor=finance,
+            today=TODAY,
+        )
+
+    returned = give(1, 100_00)
+    sent = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    gift_aid_claim_submit(claim=sent, hmrc_reference="CH-1", actor=finance, today=TODAY)
+    gift_aid_claim_paid(claim=sent, paid_on=TODAY, actor=finance, today=TODAY)
+    income = LedgerEntry.objects.get(
+        source_id=str(returned.pk), kind=LedgerEntry.Kind.INCOME, category="donation"
+    )
+    fund_entry_reverse(entry=income, actor=finance, reason="Returned", today=TODAY)
+    later = [give(day, 1_000_00) for day in range(2, 10)]  # each claim's Gift Aid could give it all back
+
+    def prepare(i: int) -> str:
+        try:
+            gift_aid_claim_prepare(actor=finance, donation_ids=[later[i].pk], today=TODAY)
+            return "prepared"
+        except SupportError as exc:
+            return exc.code
+
+    results = storm(8, prepare)
+    assert results.count("prepared") == 8, results
+    claims = GiftAidClaim.objects.exclude(pk=sent.pk)
+    assert sorted(claims.values_list("adjustment_pence", flat=True)) == [0] * 7 + [25_00]
+    assert GiftAidClaimItem.objects.get(claim=sent).adjusted_in_id == claims.get(adjustment_pence=25_00).pk
