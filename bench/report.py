@@ -102,6 +102,15 @@ BENCHES = [
         why_smaller="two nodes; bare, check, redeem and issue (no search) up to 300 requests or 8 s each",
         script="load",
     ),
+    # The impact report's queries (issue 18) and the family search (issue 15) on bench/scale.py's trust of
+    # 100,000 families and 500,000 vouchers, the load test's database (built once, then reused).
+    Bench("impact", [], 1800, own_services=True),
+    Bench(
+        "search",
+        ["--port", os.environ.get("BENCH_LOAD_PORT", "18765"), "--redis-db", "13"],
+        1800,
+        own_services=True,
+    ),
 ]
 
 
