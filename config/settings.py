@@ -404,9 +404,9 @@ VOUCHER_LOOKUP_LOCK_SECONDS = env_int("VOUCHER_LOOKUP_LOCK_SECONDS", 15 * 60)
 SMS_BACKEND = env_str("SMS_BACKEND", "vouchers.sms.ConsoleSMSBackend")
 # How many trusted reverse proxies stand in front of the app (0: use the connection's address).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
-# Sign-in failures are counted per user name and address as the rest of the app counts addresses: through
-# NUM_PROXIES, an IPv6 caller by its /64 (support.http.limit_address).
-AXES_CLIENT_IP_CALLABLE = "support.http.client_limit_address"
+# Sign-in failures are counted per user name and address, the address read through NUM_PROXIES and an
+# IPv6 caller counted by its /56 (support.http.sign_in_address).
+AXES_CLIENT_IP_CALLABLE = "support.http.sign_in_address"
 
 CELERY_BEAT_SCHEDULE = {
     # Tasks queued while the broker was down wait in the outbox (support.jobs) until this sends them.

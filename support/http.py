@@ -8,24 +8,39 @@ from django.template import loader
 from django.views import defaults
 
 
+def _forwarded_address(entry: str) -> str | None:
+    """An address as a proxy wrote it in X-Forwarded-For, without the port some proxies add
+    ("203.0.113.5:4711", "[2001:db8::5]:443"); None when it is not an address ("unknown")."""
+    entry = entry.strip()
+    if entry.startswith("[") and "]" in entry:
+        entry = entry[1 : entry.index("]")]
+    elif entry.count(":") == 1:
+        entry = entry.split(":", 1)[0]
+    try:
+        return str(ipaddress.ip_address(entry))
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest) -> str:
     """The caller's address. Behind NUM_PROXIES trusted reverse proxies, read it from X-Forwarded-For
-    (counting from the right, so a client cannot forge it by sending its own header)."""
+    (counting from the right, so a client cannot forge it by sending its own header); the connection's
+    own address when the proxy wrote something that is not an address."""
     proxies = settings.NUM_PROXIES
     if proxies:
-        forwarded = [
-            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
-        ]
+        forwarded = [part for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
         if len(forwarded) >= proxies:
-            return forwarded[-proxies]
+            address = _forwarded_address(forwarded[-proxies])
+            if address is not None:
+                return address
     return request.META.get("REMOTE_ADDR", "")
 
 
-def limit_address(address: str) -> str:
-    """Who a per-address limit counts: an IPv4 address as it is; an IPv6 address by its /64, written as
-    the network's first address (a home, a phone or a rented server is given a whole /64, so counting each
-    address would let one client take a new address for every try); an IPv4 address mapped into IPv6 as
-    the IPv4 address. Anything else (no address at all) as it came."""
+def limit_address(address: str, *, ipv6_prefix: int = 64) -> str:
+    """Who a per-address limit counts: an IPv4 address as it is; an IPv6 address by its network (a /64
+    unless told), written as the network's first address: a home, a phone or a rented server is given
+    at least a whole /64, so counting each address would let one client take a new address for every
+    try. An IPv4 address mapped into IPv6 as the IPv4 address; anything else (no address) as it came."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -33,14 +48,26 @@ def limit_address(address: str) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+        return str(ipaddress.ip_network(f"{ip}/{ipv6_prefix}", strict=False).network_address)
     return str(ip)
 
 
 def client_limit_address(request: HttpRequest) -> str:
-    """``limit_address`` of the caller: what the sign-in lockout (django-axes), the API's throttle for a
-    caller not signed in and the code-lookup lockout count."""
+    """``limit_address`` of the caller: what the API's throttle for a caller not signed in and the
+    code-lookup lockout count."""
     return limit_address(client_ip(request))
+
+
+# A UK home line is usually given a /56 (256 /64s), a business line a /48. Sign-in failures are counted
+# per user name and address, so counting a /56 as one address holds back no one else: only the same user
+# name from the same line.
+SIGN_IN_IPV6_PREFIX = 56
+
+
+def sign_in_address(request: HttpRequest) -> str | None:
+    """What django-axes counts sign-in failures by (with the user name) and records: the caller's
+    address, an IPv6 caller by its /56; None when there is no address (a value axes stores as empty)."""
+    return limit_address(client_ip(request), ipv6_prefix=SIGN_IN_IPV6_PREFIX) or None
 
 
 def site_url(request: HttpRequest | None) -> str:

@@ -124,18 +124,40 @@ def test_it_answers_unknown_pages_with_404(client_for, pastoral_a):
 def test_an_ipv6_caller_cannot_slip_the_sign_in_lockout_by_changing_address(pastoral_a):
     from django.test import Client
 
-    # A caller holds a whole /64: counted per address, it could try AXES_FAILURE_LIMIT passwords from
-    # each of 2^64 addresses.
-    for host in range(1, settings.AXES_FAILURE_LIMIT + 1):
-        Client(REMOTE_ADDR=f"2001:db8:5:6::{host:x}").post(
+    # A home line holds a /56 (256 /64s): counted per address or per /64, it could try
+    # AXES_FAILURE_LIMIT passwords from each of its addresses.
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        Client(REMOTE_ADDR=f"2001:db8:5:6{n:02x}::{n + 1:x}").post(
             "/accounts/login/", {"username": "pastoral_a", "password": "guess"}
         )
-    response = Client(REMOTE_ADDR="2001:db8:5:6:ffff::1").post(
+    response = Client(REMOTE_ADDR="2001:db8:5:6ff::1").post(
         "/accounts/login/", {"username": "pastoral_a", "password": PASSWORD}
     )
     assert response.status_code == 429
-    # The user is not locked out from another network.
-    response = Client(REMOTE_ADDR="2001:db8:5:7::1").post(
+    # The user is not locked out from another line.
+    response = Client(REMOTE_ADDR="2001:db8:5:700::1").post(
         "/accounts/login/", {"username": "pastoral_a", "password": PASSWORD}
     )
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "forwarded",
+    [
+        "203.0.113.5:4711",  # some proxies add the port
+        "[2001:db8:1:2::5]:443",
+        "unknown",  # what a proxy writes when it does not know
+    ],
+)
+def test_it_signs_in_behind_a_proxy_that_writes_a_port_or_no_address(settings, pastoral_a, forwarded):
+    from django.test import Client
+
+    # django-axes keeps the address in an inet column on PostgreSQL: anything else would be a 500.
+    settings.NUM_PROXIES = 1
+
+    def post(password: str) -> int:
+        client = Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded, raise_request_exception=False)
+        return client.post("/accounts/login/", {"username": "pastoral_a", "password": password}).status_code
+
+    assert post("guess") == 200  # the form again
+    assert post(PASSWORD) == 302
