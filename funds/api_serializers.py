@@ -504,6 +504,7 @@ class GiftAidClaimItemSerializer(serializers.ModelSerializer):
         model = GiftAidClaimItem
         fields = [
             "id",
+            "claim",
             "donation",
             "declaration",
             "donor",

@@ -14,11 +14,12 @@ pence, no £ sign); at most ``SCHEDULE_MAX_ROWS`` rows.
 """
 
 import datetime
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from funds.models import Donation, GiftAidClaim, GiftAidClaimItem, GiftAidDeclaration
@@ -148,9 +149,33 @@ def overclaimed_items() -> QuerySet[GiftAidClaimItem]:
     )
 
 
+def overclaimed_to_give_back(donation_ids: list[int]) -> tuple[list[int], int]:
+    """What a claim of ``donation_ids`` gives back of the Gift Aid overclaimed (``overclaimed_items``):
+    oldest first, each fund's own only as far as the claim's Gift Aid for that fund covers it (so no
+    fund's income from the claim goes below nothing; the rest waits for a later claim). Returns the
+    rows' ids and their Gift Aid. The check page previews it; ``gift_aid_claim_prepare`` takes it."""
+    room: dict[int, int] = defaultdict(int)
+    claimed = Donation.objects.filter(pk__in=donation_ids).values_list("fund_id", "amount_pence")
+    for fund_id, amount in claimed:
+        room[fund_id] += gift_aid_on(amount)
+    taken, back = [], 0
+    waiting = overclaimed_items().values_list("pk", "donation__fund_id", "gift_aid_pence")
+    for pk, fund_id, gift_aid_pence in waiting:
+        if gift_aid_pence <= room[fund_id]:
+            room[fund_id] -= gift_aid_pence
+            taken.append(pk)
+            back += gift_aid_pence
+    return taken, back
+
+
 def overclaimed_pence() -> int:
     """Gift Aid overclaimed and waiting for the next claim to give it back."""
     return int(overclaimed_items().aggregate(total=Coalesce(Sum("gift_aid_pence"), 0))["total"])
+
+
+def claim_earliest_donation(claim: GiftAidClaim) -> datetime.date | None:
+    """The schedule's "Earliest donation date in the period": the first gift the claim holds."""
+    return claim.items.aggregate(day=Min("donation__received_on"))["day"]
 
 
 def claim_adjustments(claim: GiftAidClaim) -> QuerySet[GiftAidClaimItem]:

@@ -18,7 +18,6 @@ Only finance records and claims (a trust admin holds every role). Every change i
 
 import datetime
 import re
-from collections import defaultdict
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -31,6 +30,7 @@ from funds.selectors.gift_aid import (
     claimable_donations,
     gift_aid_on,
     overclaimed_items,
+    overclaimed_to_give_back,
 )
 from funds.services.ledger import SourceFacts, fund_income_record, register_ledger_source
 from funds.transitions import GIFT_AID_CLAIM_FLOW
@@ -324,22 +324,11 @@ def gift_aid_claim_prepare(
 
 def _give_back_overclaimed(claim: GiftAidClaim, donation_ids: list[int]) -> list[int]:
     """Give back, on ``claim``, the Gift Aid overclaimed on earlier claims' gifts since reversed (HMRC's
-    "Adjustment for Gift Aid overclaimed"), oldest first, as far as each fund's Gift Aid in this claim
-    covers its own (so no fund's income from the claim goes below nothing; the rest waits for a later
-    claim). The rows are locked in primary-key order and read again after the lock, so two claims
-    prepared at once never give the same Gift Aid back twice. Returns the rows' ids."""
-    room: dict[int, int] = defaultdict(int)
-    claimed = Donation.objects.filter(pk__in=donation_ids).values_list("fund_id", "amount_pence")
-    for fund_id, amount in claimed:
-        room[fund_id] += gift_aid_on(amount)
-    waiting = overclaimed_items()
-    list(waiting.select_for_update(of=("self",)).values_list("pk"))
-    taken, back = [], 0
-    for pk, fund_id, gift_aid_pence in waiting.values_list("pk", "donation__fund_id", "gift_aid_pence"):
-        if gift_aid_pence <= room[fund_id]:
-            room[fund_id] -= gift_aid_pence
-            taken.append(pk)
-            back += gift_aid_pence
+    "Adjustment for Gift Aid overclaimed"; what ``overclaimed_to_give_back`` chooses). The rows are locked
+    in primary-key order and chosen again after the lock, so two claims prepared at once never give the
+    same Gift Aid back twice. Returns the rows' ids."""
+    list(overclaimed_items().select_for_update(of=("self",)).values_list("pk"))
+    taken, back = overclaimed_to_give_back(donation_ids)
     if taken:
         free = GiftAidClaimItem.objects.filter(pk__in=taken, adjusted_in__isnull=True)
         moved = free.update(adjusted_in=claim)

@@ -11,7 +11,6 @@ import json
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -25,12 +24,14 @@ from funds.selectors.gift_aid import (
     SCHEDULE_HEADER,
     SCHEDULE_MAX_ROWS,
     claim_adjustments,
+    claim_earliest_donation,
     claim_items,
     claim_schedule_rows,
     claimable_donations_for,
     claimable_totals,
     gift_aid_on,
     overclaimed_pence,
+    overclaimed_to_give_back,
     schedule_amount,
     schedule_date,
 )
@@ -296,13 +297,17 @@ def claim_new(request: HttpRequest) -> HttpResponse:
             pk__in={d.declaration_id for d in donations}
         )
     }
+    gift_aid_pence = sum(gift_aid_on(d.amount_pence) for d in donations)
+    _rows, give_back_pence = overclaimed_to_give_back([d.pk for d in donations])
     return render(
         request,
         "finance/gift_aid_claim_check.html",
         {
             "rows": [(d, declarations.get(d.declaration_id)) for d in donations],
             "donations_pence": sum(d.amount_pence for d in donations),
-            "gift_aid_pence": sum(gift_aid_on(d.amount_pence) for d in donations),
+            "gift_aid_pence": gift_aid_pence,
+            "give_back_pence": give_back_pence,
+            "net_pence": gift_aid_pence - give_back_pence,
             "overclaimed_pence": overclaimed_pence(),
             "max_rows": SCHEDULE_MAX_ROWS,
         },
@@ -446,7 +451,7 @@ def schedule_xlsx_bytes(claim: GiftAidClaim) -> bytes:
         sheet.column_dimensions[letter].width = width
     # The two boxes above HMRC's rows, for whoever copies the rows into HMRC's own schedule.
     details = workbook.create_sheet("Claim")
-    earliest = claim.items.aggregate(day=Min("donation__received_on"))["day"]
+    earliest = claim_earliest_donation(claim)
     details.append(["Earliest donation date in the period", schedule_date(earliest) if earliest else ""])
     details.append(["Adjustment for Gift Aid overclaimed", schedule_amount(claim.adjustment_pence)])
     details.cell(row=1, column=2).number_format = "@"

@@ -731,4 +731,38 @@ def test_the_claim_page_the_schedule_and_the_api_show_what_is_given_back(client_
 
     body = client_for(finance).get(f"/api/v1/gift-aid/claims/{claim.pk}/").json()
     assert (body["gift_aid_pence"], body["adjustment_pence"], body["net_pence"]) == (50_00, 25_00, 25_00)
-    assert [row["donation"] for row in body["adjustments"]] == [returned.pk]
+    assert [(row["claim"], row["donation"]) for row in body["adjustments"]] == [(first.pk, returned.pk)]
+
+
+def test_the_check_page_says_what_the_claim_will_give_back_and_what_hmrc_pays(client_for, fund, finance):
+    declare(finance)
+    returned = donate(fund, finance, amount_pence=100_00, received_on=datetime.date(2026, 9, 2))
+    _claim_sent(finance, paid=True)
+    _reverse_income(returned, finance)
+    donate(fund, finance, amount_pence=200_00, received_on=datetime.date(2026, 9, 9))
+    page = client_for(finance).get("/finance/gift-aid/claims/new/").content.decode()
+    assert "This claim gives back <strong>£25.00</strong> of it" in page
+    assert "HMRC pays <strong>£25.00</strong>" in page
+    assert "the rest waits" not in page
+
+
+def test_paying_a_two_fund_claim_gives_back_from_the_right_fund_only(fund, finance, school_a):
+    from funds.models import Fund
+
+    hardship = Fund.objects.create(name="Riverside hardship", school=school_a)
+    declare(finance)
+    returned = donate(fund, finance, amount_pence=100_00, received_on=datetime.date(2026, 9, 2))
+    _claim_sent(finance, paid=True)
+    _reverse_income(returned, finance)
+    donate(fund, finance, amount_pence=200_00, received_on=datetime.date(2026, 9, 9))
+    donate(hardship, finance, amount_pence=400_00, received_on=datetime.date(2026, 9, 10))
+    claim = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    assert (claim.gift_aid_pence, claim.adjustment_pence) == (150_00, 25_00)
+    gift_aid_claim_submit(claim=claim, hmrc_reference="CH-2", actor=finance, today=TODAY)
+    gift_aid_claim_paid(claim=claim, paid_on=TODAY, actor=finance, today=TODAY)
+    per_fund = dict(
+        LedgerEntry.objects.filter(source_id=str(claim.pk), category="gift_aid").values_list(
+            "fund_id", "amount_pence"
+        )
+    )
+    assert per_fund == {fund.pk: 25_00, hardship.pk: 100_00}
