@@ -93,10 +93,28 @@ def _year_case(column: str, years: list[int]) -> tuple[str, list]:
     return f"CASE {' '.join(whens)} ELSE {min(years)} END", params
 
 
+def _kind_bits(kinds: list[SupportKind]) -> list[tuple[str, int]]:
+    """Each kind's key (a kind in parts: each part's) with its own bit: a set of kinds is one integer."""
+    keys = [listed.key for kind in kinds for listed in kind.listed()]
+    if len(keys) > 63:
+        raise ValueError(f"{len(keys)} kinds of support: the report's kind masks hold 63")
+    return [(key, 1 << i) for i, key in enumerate(keys)]
+
+
+def _bit_or(expr: str, bits: list[int]) -> str:
+    """The aggregate OR of the masks ``expr`` (made of ``bits``): PostgreSQL's BIT_OR; elsewhere (SQLite,
+    the tests' database, has none) the sum of each bit's MAX, the same number."""
+    if connection.vendor == "postgresql":
+        return f"BIT_OR({expr})"
+    return "(" + " + ".join(f"MAX({expr} & {bit})" for bit in bits) + ")"
+
+
 def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
-    """``ev(y, family_id, pupil_id, school_id, on_day, kind)``: every kind's events in ``years``
-    (consecutive), unioned, each with its academic year ``y``; and ``pe(y, pupil_id, school_id, on_day,
-    kind)``: the pupils they supported."""
+    """``kb(kind, bit)``: each kind's bit; ``ev(y, family_id, pupil_id, school_id, on_day, bit)``: every
+    kind's events in ``years`` (consecutive), unioned, each with its academic year ``y`` and its kind's
+    bit; and ``pe(y, pupil_id, school_id, on_day, bit, p_school, year_group, fsm, pp)``: the pupils they
+    supported, each with the pupil's own school, year group and flags. A kind the registry does not list
+    (bit 0) counts in the totals only."""
     start, end = academic_year_bounds(min(years))[0], academic_year_bounds(max(years))[1]
     parts, params = [], []
     for kind in kinds:
@@ -107,20 +125,22 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
         else:
             parts.append(f"SELECT t.*, CAST(%s AS VARCHAR(100)) FROM ({sql}) t")
             params += [kind.key, *kind_params]
+    bits = _kind_bits(kinds)
+    values = ", ".join("(CAST(%s AS VARCHAR(100)), CAST(%s AS BIGINT))" for _ in bits)
     pupil = Pupil._meta.db_table
     union = " UNION ALL ".join(parts)
     year, year_params = _year_case("u.on_day", years)
-    # On PostgreSQL the kinds sort byte by byte: the database's own collation compares text the slow way.
-    kind = "u.kind"
+    who = "p.id, ev.school_id, ev.on_day, ev.bit, p.school_id, p.year_group, p.fsm, p.pupil_premium"
     return (
         f"WITH u(family_id, pupil_id, school_id, on_day, kind) AS ({union}), "
-        f"ev AS (SELECT {year} AS y, u.family_id, u.pupil_id, u.school_id, u.on_day, {kind} AS kind "
-        "FROM u), "
-        "pe(y, pupil_id, school_id, on_day, kind) AS ("
-        "SELECT y, pupil_id, school_id, on_day, kind FROM ev WHERE pupil_id IS NOT NULL "
-        f"UNION ALL SELECT ev.y, p.id, ev.school_id, ev.on_day, ev.kind FROM ev JOIN {pupil} p "
+        f"kb(kind, bit) AS (VALUES {values}), "
+        f"ev AS (SELECT {year} AS y, u.family_id, u.pupil_id, u.school_id, u.on_day, "
+        "COALESCE(kb.bit, 0) AS bit FROM u LEFT JOIN kb ON kb.kind = u.kind), "
+        "pe(y, pupil_id, school_id, on_day, bit, p_school, year_group, fsm, pp) AS ("
+        f"SELECT ev.y, {who} FROM ev JOIN {pupil} p ON p.id = ev.pupil_id "
+        f"UNION ALL SELECT ev.y, {who} FROM ev JOIN {pupil} p "
         "ON p.family_id = ev.family_id AND p.school_id = ev.school_id WHERE ev.pupil_id IS NULL) ",
-        [*params, *year_params],
+        [*params, *[v for pair in bits for v in pair], *year_params],
     )
 
 
@@ -162,38 +182,51 @@ def _run(sql: str, params: list) -> list[tuple]:
 PAD = ", CAST(NULL AS NUMERIC), CAST(NULL AS NUMERIC), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
 
 
-def _supported_sql() -> tuple[str, str]:
+def _supported_sql(bits: list[int], term: str) -> tuple[str, str]:
     """Families and pupils supported, each once a year: per school and kind, per school, per kind,
-    trust-wide; and supported pupils flagged FSM / pupil premium. Each figure counts the rows of one
-    distinct set, each set grouped (hashed) from a smaller one before it: (year, school, kind, family)
-    from the events, then (year, school, family), (year, kind, family), (year, family); for pupils,
-    ``pk`` (year, school, kind, pupil) and ``sup`` (year, pupil, with the pupil's flags), both from
-    ``_attendance_sql``. Hashing beat sorting for the window flags this replaced (bench/impact.py).
-    Returns (its CTEs, its SELECTs)."""
+    trust-wide; and supported pupils flagged FSM / pupil premium. Each family or pupil is one row a year
+    and school (``fs``, ``ps``) and one a year (``sup``, also the attendance's), carrying the set of kinds
+    it had as a mask of their bits; those rows are counted per mask (a few hundred sets), and a kind's
+    count is the sum over the masks holding its bit. Distinct counts without a (kind, pupil) row each:
+    fewer, narrower rows hashed (bench/impact.py). ``term`` is the SQL of the term (its ordinal) of a
+    pupil's ``first_day``. Returns (its CTEs, its SELECTs)."""
+    flag = "SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS {}"
+    counts = f"COUNT(*) AS n, {flag.format('fsm', 'fsm')}, {flag.format('pp', 'pp')}"
     ctes = (
-        "fk AS (SELECT y, school_id, kind, family_id FROM ev GROUP BY y, school_id, kind, family_id), "
-        "fs AS (SELECT y, school_id, family_id FROM fk GROUP BY y, school_id, family_id), "
-        "ps AS (SELECT x.y, x.school_id, s.fsm, s.pupil_premium FROM "
-        "(SELECT y, school_id, pupil_id FROM pk GROUP BY y, school_id, pupil_id) x "
-        "JOIN sup s ON s.y = x.y AND s.pupil_id = x.pupil_id) "
+        f"ps AS (SELECT y, school_id, pupil_id, {_bit_or('bit', bits)} AS mask, MIN(on_day) AS first_day, "
+        "p_school, year_group, fsm, pp FROM pe "
+        "GROUP BY y, school_id, pupil_id, p_school, year_group, fsm, pp), "
+        f"sup AS (SELECT y, pupil_id, mask, school_id, year_group, fsm, pp, {term} AS t FROM "
+        f"(SELECT y, pupil_id, {_bit_or('mask', bits)} AS mask, MIN(first_day) AS first_day, "
+        "p_school AS school_id, year_group, fsm, pp FROM ps "
+        "GROUP BY y, pupil_id, p_school, year_group, fsm, pp) x), "
+        f"psm AS (SELECT y, school_id, mask, {counts} FROM ps GROUP BY y, school_id, mask), "
+        f"sym AS (SELECT y, mask, {counts} FROM sup GROUP BY y, mask), "
+        f"fs AS (SELECT y, school_id, family_id, {_bit_or('bit', bits)} AS mask FROM ev "
+        "GROUP BY y, school_id, family_id), "
+        "fsm AS (SELECT y, school_id, mask, COUNT(*) AS n FROM fs GROUP BY y, school_id, mask), "
+        "fym AS (SELECT y, mask, COUNT(*) AS n FROM "
+        f"(SELECT y, {_bit_or('mask', bits)} AS mask FROM fs GROUP BY y, family_id) x GROUP BY y, mask), "
     )
-    n = "CAST(COUNT(*) AS BIGINT)"
-    per_kind = "SELECT y, kind FROM {s} GROUP BY y, kind, {who}"
-    fsm, pp = "SUM(CASE WHEN fsm THEN 1 ELSE 0 END)", "SUM(CASE WHEN pupil_premium THEN 1 ELSE 0 END)"
+
+    def n(column: str = "n") -> str:
+        return f"CAST(SUM({column}) AS BIGINT)"
+
+    by_kind = "{s} JOIN kb ON ({s}.mask & kb.bit) <> 0 GROUP BY y, {by}kb.kind"
     branches = [
-        f"'f', y, school_id, kind, {n} FROM fk GROUP BY y, school_id, kind",
-        f"'f', y, school_id, NULL, {n} FROM fs GROUP BY y, school_id",
-        f"'f', y, NULL, kind, {n} FROM ({per_kind.format(s='fk', who='family_id')}) x GROUP BY y, kind",
-        f"'f', y, NULL, NULL, {n} FROM (SELECT y FROM fs GROUP BY y, family_id) x GROUP BY y",
-        f"'p', y, school_id, kind, {n} FROM pk GROUP BY y, school_id, kind",
-        f"'p', y, school_id, NULL, {n} FROM ps GROUP BY y, school_id",
-        f"'p', y, NULL, kind, {n} FROM ({per_kind.format(s='pk', who='pupil_id')}) x GROUP BY y, kind",
-        f"'p', y, NULL, NULL, {n} FROM sup GROUP BY y",
+        f"'f', y, school_id, kb.kind, {n()} FROM {by_kind.format(s='fsm', by='school_id, ')}",
+        f"'f', y, school_id, NULL, {n()} FROM fsm GROUP BY y, school_id",
+        f"'f', y, NULL, kb.kind, {n()} FROM {by_kind.format(s='fym', by='')}",
+        f"'f', y, NULL, NULL, {n()} FROM fym GROUP BY y",
+        f"'p', y, school_id, kb.kind, {n()} FROM {by_kind.format(s='psm', by='school_id, ')}",
+        f"'p', y, school_id, NULL, {n()} FROM psm GROUP BY y, school_id",
+        f"'p', y, NULL, kb.kind, {n()} FROM {by_kind.format(s='sym', by='')}",
+        f"'p', y, NULL, NULL, {n()} FROM sym GROUP BY y",
         # Reach among disadvantaged pupils: supported pupils flagged FSM / pupil premium.
-        f"'fsm', y, school_id, NULL, CAST({fsm} AS BIGINT) FROM ps GROUP BY y, school_id",
-        f"'fsm', y, NULL, NULL, CAST({fsm} AS BIGINT) FROM sup GROUP BY y",
-        f"'pp', y, school_id, NULL, CAST({pp} AS BIGINT) FROM ps GROUP BY y, school_id",
-        f"'pp', y, NULL, NULL, CAST({pp} AS BIGINT) FROM sup GROUP BY y",
+        f"'fsm', y, school_id, NULL, {n('fsm')} FROM psm GROUP BY y, school_id",
+        f"'fsm', y, NULL, NULL, {n('fsm')} FROM sym GROUP BY y",
+        f"'pp', y, school_id, NULL, {n('pp')} FROM psm GROUP BY y, school_id",
+        f"'pp', y, NULL, NULL, {n('pp')} FROM sym GROUP BY y",
     ]
     selects = " UNION ALL ".join(
         "SELECT " + branch.replace(" FROM ", PAD + " FROM ", 1) for branch in branches
@@ -277,23 +310,30 @@ def term_bounds(year: int, term: int) -> tuple[datetime.date, datetime.date]:
     return start, end
 
 
+def _first_term(years: list[int]) -> tuple[str, list]:
+    """The ordinal (``academic_year * 3 + term - 1``) of the term a supported pupil's ``first_day`` fell
+    in, of ``years`` (consecutive), as SQL and parameters: the term starts, after the first, in order."""
+    ordinals = [min(years) * 3 + i for i in range(3 * (max(years) - min(years) + 1))]
+    whens, params = [], []
+    for ordinal in ordinals[1:]:
+        whens.append(f"WHEN first_day < %s THEN {ordinal - 1}")
+        params.append(term_bounds(ordinal // 3, ordinal % 3 + 1)[0])
+    return (f"CASE {' '.join(whens)} ELSE {ordinals[-1]} END" if whens else str(ordinals[-1])), params
+
+
 def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
     """Attendance the term before and the term after each supported pupil's first support in its year,
     beside unsupported pupils of the same school and year group in the same terms, per year and school,
     for every year of ``years`` (consecutive) at once. A term is numbered ``academic_year * 3 + term - 1``
     so "before" and "after" are the ordinal -1 and +1; every pupil's attendance is pivoted to one row
-    once for all the years. Returns (its CTEs, their parameters, its SELECTs, theirs)."""
+    once for all the years. The supported pupils are ``sup`` (``_supported_sql``): one row a pupil and
+    year with its school, year group and first term ``t``. Returns (its CTEs, their parameters, its
+    SELECTs, theirs)."""
     pupil, att = Pupil._meta.db_table, PupilAttendance._meta.db_table
     first, last = min(years), max(years)
     base = first * 3 - 1  # the ordinal of the first column: the summer before the first year
     columns = range(3 * (last - first + 1) + 2)  # that summer to the autumn after the last year
     ordinals = [first * 3 + i for i in range(3 * (last - first + 1))]  # the years' own terms
-    # The ordinal of the term a first support fell in: the term starts, after the first, in order.
-    whens, term_params = [], []
-    for ordinal in ordinals[1:]:
-        whens.append(f"WHEN x.first_day < %s THEN {ordinal - 1}")
-        term_params.append(term_bounds(ordinal // 3, ordinal % 3 + 1)[0])
-    term = f"CASE {' '.join(whens)} ELSE {ordinals[-1]} END" if whens else str(ordinals[-1])
 
     def around(t: str, step: int) -> str:
         whens = " ".join(f"WHEN {o} THEN m.c{o + step - base}" for o in ordinals)
@@ -301,14 +341,6 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
 
     pivot = ", ".join(f"MAX(CASE WHEN o = {i} THEN percent END) AS c{i}" for i in columns)
     ctes = (
-        # Each supported pupil's school, year group and the term (its ordinal) of their first support,
-        # per year. One row a supported pupil and year (also what ``_supported_sql`` counts them and
-        # their flags from).
-        "pk AS (SELECT y, school_id, kind, pupil_id, MIN(on_day) AS first_day FROM pe "
-        "GROUP BY y, school_id, kind, pupil_id), "
-        "sup AS (SELECT x.y, x.pupil_id, p.school_id, p.year_group, p.fsm, p.pupil_premium, "
-        f"{term} AS t FROM (SELECT y, pupil_id, MIN(first_day) AS first_day FROM pk "
-        f"GROUP BY y, pupil_id) x JOIN {pupil} p ON p.id = x.pupil_id), "
         # Every pupil's attendance in the terms that can be before or after one of the years' (the
         # summer before the first to the autumn after the last), one row a pupil: one pass over the table.
         f"m AS (SELECT pupil_id, {pivot} "
@@ -323,7 +355,7 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         f"JOIN {pupil} p ON p.school_id = c.school_id AND p.year_group = c.year_group "
         "JOIN m ON m.pupil_id = p.id "
         "WHERE NOT EXISTS (SELECT 1 FROM sup WHERE sup.y = c.y AND sup.pupil_id = p.id)), "
-        "compared_both AS (SELECT * FROM compared WHERE before_pc IS NOT NULL AND after_pc IS NOT NULL), "
+        "compared_both AS (SELECT * FROM compared WHERE before_pc IS NOT NULL AND after_pc IS NOT NULL) "
     )
     select = (
         "SELECT '{group}', y, school_id, CAST(NULL AS VARCHAR(100)), COUNT(*), SUM(before_pc), "
@@ -336,7 +368,7 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         + select.format(group="c", source="compared_both")
     )
     pa = int(PERSISTENT_ABSENCE_BELOW)
-    return ctes, [*term_params, base, first - 1, last + 1], selects, [pa] * 4
+    return ctes, [base, first - 1, last + 1], selects, [pa] * 4
 
 
 def _add_attendance(
@@ -359,6 +391,17 @@ def _add_attendance(
             cell.compare_persistent_after += pa_after or 0
 
 
+def _events_statement(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
+    """The one statement ``_from_events`` runs, and its parameters."""
+    head, params = _events_sql(kinds, years)
+    term, term_params = _first_term(years)
+    sup_ctes, sup_selects = _supported_sql([bit for _key, bit in _kind_bits(kinds)], term)
+    att_ctes, att_cte_params, att_selects, att_select_params = _attendance_sql(years)
+    # The attendance rows first: their typed columns type the union's.
+    sql = f"{head}, {sup_ctes}{att_ctes}{att_selects} UNION ALL {sup_selects}"
+    return sql, [*params, *term_params, *att_cte_params, *att_select_params]
+
+
 def _from_events(span: dict[int, YearFigures]) -> None:
     """Everything counted from the support events, for every year of ``span`` in ONE query (the events
     unioned once): families and pupils supported (``_supported_sql``) and attendance outcomes
@@ -370,12 +413,7 @@ def _from_events(span: dict[int, YearFigures]) -> None:
         figures.reached[TRUST]["all"] = 0
     if not kinds:
         return
-    head, params = _events_sql(kinds, years)
-    att_ctes, att_cte_params, att_selects, att_select_params = _attendance_sql(years)
-    sup_ctes, sup_selects = _supported_sql()
-    # The attendance rows first: their typed columns type the union's.
-    sql = f"{head}, {att_ctes}{sup_ctes}{att_selects} UNION ALL {sup_selects}"
-    rows = _run(sql, [*params, *att_cte_params, *att_select_params])
+    rows = _run(*_events_statement(kinds, years))
     for measure, year, school_id, kind, n, before, after, pa_before, pa_after in rows:
         figures = span[year]
         if measure in ("s", "c"):
