@@ -335,10 +335,33 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
     columns = range(3 * (last - first + 1) + 2)  # that summer to the autumn after the last year
     ordinals = [first * 3 + i for i in range(3 * (last - first + 1))]  # the years' own terms
 
-    def around(t: str, step: int) -> str:
-        whens = " ".join(f"WHEN {o} THEN m.c{o + step - base}" for o in ordinals)
-        return f"CASE {t} {whens} END"
+    pa = int(PERSISTENT_ABSENCE_BELOW)  # a constant of this module, not a value anyone typed
 
+    def stats(before: str, after: str, suffix) -> str:
+        """Over pupils measured both terms: how many, their two sums, how many were persistently absent."""
+        return ", ".join(
+            (
+                f"SUM(CASE WHEN {before} IS NOT NULL AND {after} IS NOT NULL THEN 1 ELSE 0 END) AS n{suffix}",
+                f"SUM(CASE WHEN {after} IS NOT NULL THEN {before} END) AS b{suffix}",
+                f"SUM(CASE WHEN {before} IS NOT NULL THEN {after} END) AS a{suffix}",
+                f"SUM(CASE WHEN {before} < {pa} AND {after} IS NOT NULL THEN 1 ELSE 0 END) AS pb{suffix}",
+                f"SUM(CASE WHEN {after} < {pa} AND {before} IS NOT NULL THEN 1 ELSE 0 END) AS pa{suffix}",
+            )
+        )
+
+    def column(ordinal: int) -> str:
+        return f"m.c{ordinal - base}"
+
+    def in_year(year: str, step: int, r: int) -> str:
+        """The column of the term before (``step`` -1) or after (+1) the ``r``-th term of ``year``."""
+        whens = " ".join(f"WHEN {y} THEN {column(y * 3 + r + step)}" for y in range(first, last + 1))
+        return f"CASE {year} {whens} END"
+
+    def pick(t: str, source: str, name: str) -> str:
+        """``source``'s figure ``name`` for the term ``t`` (an ordinal of the years')."""
+        return f"CASE {t} {' '.join(f'WHEN {o} THEN {source}.{name}{o - base}' for o in ordinals)} END"
+
+    names = ("n", "b", "a", "pb", "pa")
     pivot = ", ".join(f"MAX(CASE WHEN o = {i} THEN percent END) AS c{i}" for i in columns)
     ctes = (
         # Every pupil's attendance in the terms that can be before or after one of the years' (the
@@ -346,29 +369,49 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         f"m AS (SELECT pupil_id, {pivot} "
         f"FROM (SELECT pupil_id, academic_year * 3 + term - 1 - %s AS o, percent FROM {att} "
         "WHERE academic_year BETWEEN %s AND %s) x GROUP BY pupil_id), "
-        f"measured AS (SELECT s.y, s.school_id, s.year_group, s.t, {around('s.t', -1)} AS before_pc, "
-        f"{around('s.t', 1)} AS after_pc FROM sup s JOIN m ON m.pupil_id = s.pupil_id), "
-        "measured_both AS (SELECT * FROM measured WHERE before_pc IS NOT NULL AND after_pc IS NOT NULL), "
-        "cells AS (SELECT DISTINCT y, school_id, year_group, t FROM measured_both), "
-        f"compared AS (SELECT c.y, c.school_id, {around('c.t', -1)} AS before_pc, "
-        f"{around('c.t', 1)} AS after_pc FROM cells c "
-        f"JOIN {pupil} p ON p.school_id = c.school_id AND p.year_group = c.year_group "
-        "JOIN m ON m.pupil_id = p.id "
-        "WHERE NOT EXISTS (SELECT 1 FROM sup WHERE sup.y = c.y AND sup.pupil_id = p.id)), "
-        "compared_both AS (SELECT * FROM compared WHERE before_pc IS NOT NULL AND after_pc IS NOT NULL) "
+        # Every pupil measured around each term, per school and year group (the cells compared in).
+        "allc AS (SELECT p.school_id, p.year_group, "
+        + ", ".join(stats(column(o - 1), column(o + 1), o - base) for o in ordinals)
+        + f" FROM m JOIN {pupil} p ON p.id = m.pupil_id GROUP BY p.school_id, p.year_group), "
+        # The supported, per year, school, year group and first term: measured around each of the
+        # year's three terms (``r``), their own first term among them.
+        "sm AS (SELECT y, school_id, year_group, t, "
+        + ", ".join(stats(f"b{r}", f"a{r}", r) for r in range(3))
+        + " FROM (SELECT s.y, s.school_id, s.year_group, s.t, "
+        + ", ".join(
+            f"{in_year('s.y', -1, r)} AS b{r}, {in_year('s.y', 1, r)} AS a{r}" for r in range(3)
+        )
+        + " FROM sup s JOIN m ON m.pupil_id = s.pupil_id) x GROUP BY y, school_id, year_group, t), "
+        # Measured around their own first term: the cells to compare in.
+        "ms AS (SELECT * FROM (SELECT y, school_id, year_group, t, "
+        + ", ".join(
+            f"CASE t - 3 * y WHEN 0 THEN {n}0 WHEN 1 THEN {n}1 ELSE {n}2 END AS {n}" for n in names
+        )
+        + " FROM sm) x WHERE n > 0), "
+        # All the year's supported per cell, measured around each term.
+        "ssum AS (SELECT y, school_id, year_group, "
+        + ", ".join(f"SUM({n}{r}) AS {n}{r}" for r in range(3) for n in names)
+        + " FROM sm GROUP BY y, school_id, year_group) "
     )
-    select = (
-        "SELECT '{group}', y, school_id, CAST(NULL AS VARCHAR(100)), COUNT(*), SUM(before_pc), "
-        "SUM(after_pc), SUM(CASE WHEN before_pc < %s THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN after_pc < %s THEN 1 ELSE 0 END) FROM {source} GROUP BY y, school_id"
-    )
+
+    def minus(n: str) -> str:
+        """A cell's pupils not supported that year: every pupil's figure less the supported's."""
+        mine = " ".join(f"WHEN {r} THEN s.{n}{r}" for r in range(3))
+        return f"SUM({pick('c.t', 'a', n)} - CASE c.t - 3 * c.y {mine} END)"
+
+    count = "CAST({} AS BIGINT)"
     selects = (
-        select.format(group="s", source="measured_both")
-        + " UNION ALL "
-        + select.format(group="c", source="compared_both")
+        "SELECT 's', y, school_id, CAST(NULL AS VARCHAR(100)), "
+        f"{count.format('SUM(n)')}, SUM(b), SUM(a), {count.format('SUM(pb)')}, {count.format('SUM(pa)')} "
+        "FROM ms GROUP BY y, school_id UNION ALL "
+        "SELECT 'c', c.y, c.school_id, NULL, "
+        f"{count.format(minus('n'))}, {minus('b')}, {minus('a')}, {count.format(minus('pb'))}, "
+        f"{count.format(minus('pa'))} FROM ms c "
+        "JOIN allc a ON a.school_id = c.school_id AND a.year_group = c.year_group "
+        "JOIN ssum s ON s.y = c.y AND s.school_id = c.school_id AND s.year_group = c.year_group "
+        f"GROUP BY c.y, c.school_id HAVING {minus('n')} > 0"
     )
-    pa = int(PERSISTENT_ABSENCE_BELOW)
-    return ctes, [base, first - 1, last + 1], selects, [pa] * 4
+    return ctes, [base, first - 1, last + 1], selects, []
 
 
 def _add_attendance(
