@@ -182,26 +182,40 @@ def _run(sql: str, params: list) -> list[tuple]:
 PAD = ", CAST(NULL AS NUMERIC), CAST(NULL AS NUMERIC), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
 
 
-def _supported_sql(bits: list[int], term: str) -> tuple[str, str]:
+def _supported_sql(years: list[int], bits: list[int]) -> tuple[str, list, str]:
     """Families and pupils supported, each once a year: per school and kind, per school, per kind,
-    trust-wide; and supported pupils flagged FSM / pupil premium. Each family or pupil is one row a year
-    and school (``fs``, ``ps``) and one a year (``sup``, also the attendance's), carrying the set of kinds
-    it had as a mask of their bits; those rows are counted per mask (a few hundred sets), and a kind's
-    count is the sum over the masks holding its bit. Distinct counts without a (kind, pupil) row each:
-    fewer, narrower rows hashed (bench/impact.py). ``term`` is the SQL of the term (its ordinal) of a
-    pupil's ``first_day``. Returns (its CTEs, its SELECTs)."""
+    trust-wide; and supported pupils flagged FSM / pupil premium. Each family is one row a year and
+    school (``fs``), each pupil one a year and school (``ps``) and one in all (``spv``: per year, the
+    kinds it had and its first term, ``mask_<year>`` and ``t_<year>``, NULL in a year it was not
+    supported; also the attendance's), carrying the set of kinds it had as a mask of their bits; those rows
+    are counted per mask (a few hundred sets), and a kind's count is the sum over the masks holding its
+    bit. Distinct counts without a (kind, pupil) row each: fewer, narrower rows hashed (bench/impact.py).
+    Returns (its CTEs, their parameters, its SELECTs)."""
     flag = "SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS {}"
     counts = f"COUNT(*) AS n, {flag.format('fsm', 'fsm')}, {flag.format('pp', 'pp')}"
+    per_year, terms, params = [], [], []
+    for year in years:
+        per_year.append(
+            f"{_bit_or(f'CASE WHEN y = {year} THEN mask ELSE 0 END', bits)} AS mask_{year}, "
+            f"MIN(CASE WHEN y = {year} THEN first_day END) AS first_{year}"
+        )
+        term, term_params = _first_term(f"first_{year}", year)
+        terms.append(f"mask_{year}, {term} AS t_{year}")
+        params += term_params
+    sym = " UNION ALL ".join(
+        f"SELECT {year} AS y, mask_{year} AS mask, {counts} FROM spv WHERE t_{year} IS NOT NULL "
+        f"GROUP BY mask_{year}"
+        for year in years
+    )
     ctes = (
         f"ps AS (SELECT y, school_id, pupil_id, {_bit_or('bit', bits)} AS mask, MIN(on_day) AS first_day, "
         "p_school, year_group, fsm, pp FROM pe "
         "GROUP BY y, school_id, pupil_id, p_school, year_group, fsm, pp), "
-        f"sup AS (SELECT y, pupil_id, mask, school_id, year_group, fsm, pp, {term} AS t FROM "
-        f"(SELECT y, pupil_id, {_bit_or('mask', bits)} AS mask, MIN(first_day) AS first_day, "
-        "p_school AS school_id, year_group, fsm, pp FROM ps "
-        "GROUP BY y, pupil_id, p_school, year_group, fsm, pp) x), "
+        f"spv AS (SELECT pupil_id, school_id, year_group, fsm, pp, {', '.join(terms)} FROM "
+        f"(SELECT pupil_id, p_school AS school_id, year_group, fsm, pp, {', '.join(per_year)} FROM ps "
+        "GROUP BY pupil_id, p_school, year_group, fsm, pp) x), "
         f"psm AS (SELECT y, school_id, mask, {counts} FROM ps GROUP BY y, school_id, mask), "
-        f"sym AS (SELECT y, mask, {counts} FROM sup GROUP BY y, mask), "
+        f"sym AS ({sym}), "
         f"fs AS (SELECT y, school_id, family_id, {_bit_or('bit', bits)} AS mask FROM ev "
         "GROUP BY y, school_id, family_id), "
         "fsm AS (SELECT y, school_id, mask, COUNT(*) AS n FROM fs GROUP BY y, school_id, mask), "
@@ -231,7 +245,7 @@ def _supported_sql(bits: list[int], term: str) -> tuple[str, str]:
     selects = " UNION ALL ".join(
         "SELECT " + branch.replace(" FROM ", PAD + " FROM ", 1) for branch in branches
     )
-    return ctes, selects
+    return ctes, params, selects
 
 
 FLAGS = (("all", Q()), ("fsm", Q(pupil__fsm=True)), ("pp", Q(pupil__pupil_premium=True)))
@@ -310,15 +324,15 @@ def term_bounds(year: int, term: int) -> tuple[datetime.date, datetime.date]:
     return start, end
 
 
-def _first_term(years: list[int]) -> tuple[str, list]:
-    """The ordinal (``academic_year * 3 + term - 1``) of the term a supported pupil's ``first_day`` fell
-    in, of ``years`` (consecutive), as SQL and parameters: the term starts, after the first, in order."""
-    ordinals = [min(years) * 3 + i for i in range(3 * (max(years) - min(years) + 1))]
-    whens, params = [], []
-    for ordinal in ordinals[1:]:
-        whens.append(f"WHEN first_day < %s THEN {ordinal - 1}")
-        params.append(term_bounds(ordinal // 3, ordinal % 3 + 1)[0])
-    return (f"CASE {' '.join(whens)} ELSE {ordinals[-1]} END" if whens else str(ordinals[-1])), params
+def _first_term(column: str, year: int) -> tuple[str, list]:
+    """The ordinal (``academic_year * 3 + term - 1``) of the term of ``year`` a date ``column`` (of that
+    year, or NULL) falls in, as SQL and parameters."""
+    spring, summer = term_bounds(year, 2)[0], term_bounds(year, 3)[0]
+    sql = (
+        f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} < %s THEN {year * 3} "
+        f"WHEN {column} < %s THEN {year * 3 + 1} ELSE {year * 3 + 2} END"
+    )
+    return sql, [spring, summer]
 
 
 def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
@@ -326,16 +340,20 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
     beside unsupported pupils of the same school and year group in the same terms, per year and school,
     for every year of ``years`` (consecutive) at once. A term is numbered ``academic_year * 3 + term - 1``
     so "before" and "after" are the ordinal -1 and +1; every pupil's attendance is pivoted to one row
-    once for all the years. The supported pupils are ``sup`` (``_supported_sql``): one row a pupil and
-    year with its school, year group and first term ``t``. Returns (its CTEs, their parameters, its
-    SELECTs, theirs)."""
+    once for all the years. Every pupil is then counted once, in one pass, into cells of its school, year
+    group and first term in each year (``spv``, ``_supported_sql``; NULL: not supported that year), each
+    cell measured around every term; the supported of a (year, school, year group, first term) cell are
+    compared with that year's unsupported cell of the same school and year group, around the same term.
+    Returns (its CTEs, their parameters, its SELECTs, theirs)."""
     pupil, att = Pupil._meta.db_table, PupilAttendance._meta.db_table
     first, last = min(years), max(years)
     base = first * 3 - 1  # the ordinal of the first column: the summer before the first year
     columns = range(3 * (last - first + 1) + 2)  # that summer to the autumn after the last year
     ordinals = [first * 3 + i for i in range(3 * (last - first + 1))]  # the years' own terms
 
-    pa = int(PERSISTENT_ABSENCE_BELOW)  # a constant of this module, not a value anyone typed
+    # Percentages are pivoted, compared and summed as whole hundredths (numeric(5, 2) exactly): integers
+    # hash, compare and add several times faster than numerics; the sums are turned back at the end.
+    pa = int(PERSISTENT_ABSENCE_BELOW * 100)  # a constant of this module, not a value anyone typed
 
     def stats(before: str, after: str, suffix) -> str:
         """Over pupils measured both terms: how many, their two sums, how many were persistently absent."""
@@ -352,64 +370,54 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
     def column(ordinal: int) -> str:
         return f"m.c{ordinal - base}"
 
-    def in_year(year: str, step: int, r: int) -> str:
-        """The column of the term before (``step`` -1) or after (+1) the ``r``-th term of ``year``."""
-        whens = " ".join(f"WHEN {y} THEN {column(y * 3 + r + step)}" for y in range(first, last + 1))
-        return f"CASE {year} {whens} END"
-
-    def pick(t: str, source: str, name: str) -> str:
-        """``source``'s figure ``name`` for the term ``t`` (an ordinal of the years')."""
-        return f"CASE {t} {' '.join(f'WHEN {o} THEN {source}.{name}{o - base}' for o in ordinals)} END"
-
     names = ("n", "b", "a", "pb", "pa")
-    pivot = ", ".join(f"MAX(CASE WHEN o = {i} THEN percent END) AS c{i}" for i in columns)
+    pivot = ", ".join(f"MAX(CASE WHEN o = {i} THEN hundredths END) AS c{i}" for i in columns)
+    firsts = ", ".join(f"s.t_{year}" for year in years)
+    cells = " UNION ALL ".join(
+        f"SELECT {year} AS y, school_id, year_group, t_{year} AS t, "
+        + ", ".join(f"SUM({n}{year * 3 + r - base}) AS {n}{r}" for n in names for r in range(3))
+        + f" FROM ac GROUP BY school_id, year_group, t_{year}"
+        for year in years
+    )
     ctes = (
         # Every pupil's attendance in the terms that can be before or after one of the years' (the
         # summer before the first to the autumn after the last), one row a pupil: one pass over the table.
         f"m AS (SELECT pupil_id, {pivot} "
-        f"FROM (SELECT pupil_id, academic_year * 3 + term - 1 - %s AS o, percent FROM {att} "
+        f"FROM (SELECT pupil_id, academic_year * 3 + term - 1 - %s AS o, "
+        f"CAST(ROUND(percent * 100) AS INTEGER) AS hundredths FROM {att} "
         "WHERE academic_year BETWEEN %s AND %s) x GROUP BY pupil_id), "
-        # Every pupil measured around each term, per school and year group (the cells compared in).
-        "allc AS (SELECT p.school_id, p.year_group, "
+        # Every pupil measured around each term, per school, year group and first term in each year.
+        f"ac AS (SELECT p.school_id, p.year_group, {firsts}, "
         + ", ".join(stats(column(o - 1), column(o + 1), o - base) for o in ordinals)
-        + f" FROM m JOIN {pupil} p ON p.id = m.pupil_id GROUP BY p.school_id, p.year_group), "
-        # The supported, per year, school, year group and first term: measured around each of the
-        # year's three terms (``r``), their own first term among them.
-        "sm AS (SELECT y, school_id, year_group, t, "
-        + ", ".join(stats(f"b{r}", f"a{r}", r) for r in range(3))
-        + " FROM (SELECT s.y, s.school_id, s.year_group, s.t, "
-        + ", ".join(
-            f"{in_year('s.y', -1, r)} AS b{r}, {in_year('s.y', 1, r)} AS a{r}" for r in range(3)
-        )
-        + " FROM sup s JOIN m ON m.pupil_id = s.pupil_id) x GROUP BY y, school_id, year_group, t), "
-        # Measured around their own first term: the cells to compare in.
+        + f" FROM m JOIN {pupil} p ON p.id = m.pupil_id LEFT JOIN spv s ON s.pupil_id = m.pupil_id "
+        f"GROUP BY p.school_id, p.year_group, {firsts}), "
+        # Per year, school, year group and first term that year (NULL: not supported), measured around
+        # each of the year's three terms (``r``).
+        f"cy AS ({cells}), "
+        # The supported measured around their own first term: the cells to compare in.
         "ms AS (SELECT * FROM (SELECT y, school_id, year_group, t, "
         + ", ".join(
             f"CASE t - 3 * y WHEN 0 THEN {n}0 WHEN 1 THEN {n}1 ELSE {n}2 END AS {n}" for n in names
         )
-        + " FROM sm) x WHERE n > 0), "
-        # All the year's supported per cell, measured around each term.
-        "ssum AS (SELECT y, school_id, year_group, "
-        + ", ".join(f"SUM({n}{r}) AS {n}{r}" for r in range(3) for n in names)
-        + " FROM sm GROUP BY y, school_id, year_group) "
+        + " FROM cy WHERE t IS NOT NULL) x WHERE n > 0) "
     )
 
-    def minus(n: str) -> str:
-        """A cell's pupils not supported that year: every pupil's figure less the supported's."""
-        mine = " ".join(f"WHEN {r} THEN s.{n}{r}" for r in range(3))
-        return f"SUM({pick('c.t', 'a', n)} - CASE c.t - 3 * c.y {mine} END)"
+    def unsupported(n: str) -> str:
+        """A cell's pupils not supported that year, around the cell's term."""
+        return f"SUM(CASE c.t - 3 * c.y {' '.join(f'WHEN {r} THEN u.{n}{r}' for r in range(3))} END)"
 
-    count = "CAST({} AS BIGINT)"
+    count, percents = "CAST({} AS BIGINT)", "CAST({} / 100.0 AS NUMERIC(14, 2))"
     selects = (
         "SELECT 's', y, school_id, CAST(NULL AS VARCHAR(100)), "
-        f"{count.format('SUM(n)')}, SUM(b), SUM(a), {count.format('SUM(pb)')}, {count.format('SUM(pa)')} "
+        f"{count.format('SUM(n)')}, {percents.format('SUM(b)')}, {percents.format('SUM(a)')}, "
+        f"{count.format('SUM(pb)')}, {count.format('SUM(pa)')} "
         "FROM ms GROUP BY y, school_id UNION ALL "
         "SELECT 'c', c.y, c.school_id, NULL, "
-        f"{count.format(minus('n'))}, {minus('b')}, {minus('a')}, {count.format(minus('pb'))}, "
-        f"{count.format(minus('pa'))} FROM ms c "
-        "JOIN allc a ON a.school_id = c.school_id AND a.year_group = c.year_group "
-        "JOIN ssum s ON s.y = c.y AND s.school_id = c.school_id AND s.year_group = c.year_group "
-        f"GROUP BY c.y, c.school_id HAVING {minus('n')} > 0"
+        f"{count.format(unsupported('n'))}, {percents.format(unsupported('b'))}, "
+        f"{percents.format(unsupported('a'))}, {count.format(unsupported('pb'))}, "
+        f"{count.format(unsupported('pa'))} FROM ms c "
+        "JOIN cy u ON u.y = c.y AND u.school_id = c.school_id AND u.year_group = c.year_group "
+        f"AND u.t IS NULL GROUP BY c.y, c.school_id HAVING {unsupported('n')} > 0"
     )
     return ctes, [base, first - 1, last + 1], selects, []
 
@@ -437,8 +445,7 @@ def _add_attendance(
 def _events_statement(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
     """The one statement ``_from_events`` runs, and its parameters."""
     head, params = _events_sql(kinds, years)
-    term, term_params = _first_term(years)
-    sup_ctes, sup_selects = _supported_sql([bit for _key, bit in _kind_bits(kinds)], term)
+    sup_ctes, term_params, sup_selects = _supported_sql(years, [bit for _key, bit in _kind_bits(kinds)])
     att_ctes, att_cte_params, att_selects, att_select_params = _attendance_sql(years)
     # The attendance rows first: their typed columns type the union's.
     sql = f"{head}, {sup_ctes}{att_ctes}{att_selects} UNION ALL {sup_selects}"
