@@ -112,9 +112,12 @@ def _bit_or(expr: str, bits: list[int]) -> str:
 def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
     """``kb(kind, bit)``: each kind's bit; ``ev(y, family_id, pupil_id, school_id, on_day, bit)``: every
     kind's events in ``years`` (consecutive), unioned, each with its academic year ``y`` and its kind's
-    bit; and ``pe(y, pupil_id, school_id, on_day, bit, p_school, year_group, fsm, pp)``: the pupils they
-    supported, each with the pupil's own school, year group and flags. A kind the registry does not list
-    (bit 0) counts in the totals only."""
+    bit; ``fs(y, school_id, family_id, mask, fmask, fday)``: each family supported, once a year and school,
+    with the kinds it had (``mask``) and of them the ones given to the family as a whole, with the first
+    day of those (``fmask``, ``fday``; NULL: none); and ``pe(y, pupil_id, school_id, on_day, bit,
+    p_school, year_group, fsm, pp)``: the pupils supported, each with the pupil's own school, year group
+    and flags (support to a family spread once a family and school, from ``fs``, over its pupils on that
+    school's roll). A kind the registry does not list (bit 0) counts in the totals only."""
     start, end = academic_year_bounds(min(years))[0], academic_year_bounds(max(years))[1]
     parts, params = [], []
     for kind in kinds:
@@ -130,16 +133,21 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
     pupil = Pupil._meta.db_table
     union = " UNION ALL ".join(parts)
     year, year_params = _year_case("u.on_day", years)
-    who = "p.id, ev.school_id, ev.on_day, ev.bit, p.school_id, p.year_group, p.fsm, p.pupil_premium"
+    who = "p.id, {e}.school_id, {e}.{day}, {e}.{bit}, p.school_id, p.year_group, p.fsm, p.pupil_premium"
+    pupils_own = f"{_bit_or('CASE WHEN pupil_id IS NULL THEN bit ELSE 0 END', [b for _k, b in bits])}"
     return (
         f"WITH u(family_id, pupil_id, school_id, on_day, kind) AS ({union}), "
         f"kb(kind, bit) AS (VALUES {values}), "
         f"ev AS (SELECT {year} AS y, u.family_id, u.pupil_id, u.school_id, u.on_day, "
         "COALESCE(kb.bit, 0) AS bit FROM u LEFT JOIN kb ON kb.kind = u.kind), "
+        f"fs AS (SELECT y, school_id, family_id, {_bit_or('bit', [b for _k, b in bits])} AS mask, "
+        f"{pupils_own} AS fmask, MIN(CASE WHEN pupil_id IS NULL THEN on_day END) AS fday FROM ev "
+        "GROUP BY y, school_id, family_id), "
         "pe(y, pupil_id, school_id, on_day, bit, p_school, year_group, fsm, pp) AS ("
-        f"SELECT ev.y, {who} FROM ev JOIN {pupil} p ON p.id = ev.pupil_id "
-        f"UNION ALL SELECT ev.y, {who} FROM ev JOIN {pupil} p "
-        "ON p.family_id = ev.family_id AND p.school_id = ev.school_id WHERE ev.pupil_id IS NULL) ",
+        f"SELECT ev.y, {who.format(e='ev', day='on_day', bit='bit')} FROM ev "
+        f"JOIN {pupil} p ON p.id = ev.pupil_id "
+        f"UNION ALL SELECT fs.y, {who.format(e='fs', day='fday', bit='fmask')} FROM fs JOIN {pupil} p "
+        "ON p.family_id = fs.family_id AND p.school_id = fs.school_id WHERE fs.fday IS NOT NULL) ",
         [*params, *[v for pair in bits for v in pair], *year_params],
     )
 
@@ -216,8 +224,6 @@ def _supported_sql(years: list[int], bits: list[int]) -> tuple[str, list, str]:
         "GROUP BY pupil_id, p_school, year_group, fsm, pp) x), "
         f"psm AS (SELECT y, school_id, mask, {counts} FROM ps GROUP BY y, school_id, mask), "
         f"sym AS ({sym}), "
-        f"fs AS (SELECT y, school_id, family_id, {_bit_or('bit', bits)} AS mask FROM ev "
-        "GROUP BY y, school_id, family_id), "
         "fsm AS (SELECT y, school_id, mask, COUNT(*) AS n FROM fs GROUP BY y, school_id, mask), "
         "fym AS (SELECT y, mask, COUNT(*) AS n FROM "
         f"(SELECT y, {_bit_or('mask', bits)} AS mask FROM fs GROUP BY y, family_id) x GROUP BY y, mask), "
