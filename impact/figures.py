@@ -362,15 +362,13 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
     pa = int(PERSISTENT_ABSENCE_BELOW * 100)  # a constant of this module, not a value anyone typed
 
     def stats(before: str, after: str, suffix) -> str:
-        """Over pupils measured both terms: how many, their two sums, how many were persistently absent."""
-        return ", ".join(
-            (
-                f"SUM(CASE WHEN {before} IS NOT NULL AND {after} IS NOT NULL THEN 1 ELSE 0 END) AS n{suffix}",
-                f"SUM(CASE WHEN {after} IS NOT NULL THEN {before} END) AS b{suffix}",
-                f"SUM(CASE WHEN {before} IS NOT NULL THEN {after} END) AS a{suffix}",
-                f"SUM(CASE WHEN {before} < {pa} AND {after} IS NOT NULL THEN 1 ELSE 0 END) AS pb{suffix}",
-                f"SUM(CASE WHEN {after} < {pa} AND {before} IS NOT NULL THEN 1 ELSE 0 END) AS pa{suffix}",
-            )
+        """Over pupils measured both terms: how many, their two sums, how many were persistently absent
+        (a sum or count of an expression that is NULL unless both terms are measured: the cheapest form)."""
+        return (
+            f"COUNT({before} + {after}) AS n{suffix}, SUM(CASE WHEN {after} IS NOT NULL THEN {before} END) "
+            f"AS b{suffix}, SUM(CASE WHEN {before} IS NOT NULL THEN {after} END) AS a{suffix}, "
+            f"COUNT(CASE WHEN {before} < {pa} THEN {after} END) AS pb{suffix}, "
+            f"COUNT(CASE WHEN {after} < {pa} THEN {before} END) AS pa{suffix}"
         )
 
     def column(ordinal: int) -> str:
