@@ -114,10 +114,12 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
     kind's events in ``years`` (consecutive), unioned, each with its academic year ``y`` and its kind's
     bit; ``fs(y, school_id, family_id, mask, fmask, fday)``: each family supported, once a year and school,
     with the kinds it had (``mask``) and of them the ones given to the family as a whole, with the first
-    day of those (``fmask``, ``fday``; NULL: none); and ``pe(y, pupil_id, school_id, on_day, bit,
-    p_school, year_group, fsm, pp)``: the pupils supported, each with the pupil's own school, year group
-    and flags (support to a family spread once a family and school, from ``fs``, over its pupils on that
-    school's roll). A kind the registry does not list (bit 0) counts in the totals only."""
+    day of those (``fmask``, ``fday``; NULL: none); ``sp(y, school_id, pupil_id, mask, first_day, fsm,
+    pp)``: support to a family spread over its pupils on that school's roll, once a family and school
+    (from ``fs``; one row a pupil and year, as a pupil is on one school's roll); and ``pl(y, school_id,
+    pupil_id, mask, first_day, fsm, pp)``: support given to a pupil itself (few), once a pupil, school
+    and year. A
+    kind the registry does not list (bit 0) counts in the totals only."""
     start, end = academic_year_bounds(min(years))[0], academic_year_bounds(max(years))[1]
     parts, params = [], []
     for kind in kinds:
@@ -133,7 +135,6 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
     pupil = Pupil._meta.db_table
     union = " UNION ALL ".join(parts)
     year, year_params = _year_case("u.on_day", years)
-    who = "p.id, {e}.school_id, {e}.{day}, {e}.{bit}, p.school_id, p.year_group, p.fsm, p.pupil_premium"
     pupils_own = f"{_bit_or('CASE WHEN pupil_id IS NULL THEN bit ELSE 0 END', [b for _k, b in bits])}"
     return (
         f"WITH u(family_id, pupil_id, school_id, on_day, kind) AS ({union}), "
@@ -143,10 +144,11 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
         f"fs AS (SELECT y, school_id, family_id, {_bit_or('bit', [b for _k, b in bits])} AS mask, "
         f"{pupils_own} AS fmask, MIN(CASE WHEN pupil_id IS NULL THEN on_day END) AS fday FROM ev "
         "GROUP BY y, school_id, family_id), "
-        "pe(y, pupil_id, school_id, on_day, bit, p_school, year_group, fsm, pp) AS ("
-        f"SELECT ev.y, {who.format(e='ev', day='on_day', bit='bit')} FROM ev "
-        f"JOIN {pupil} p ON p.id = ev.pupil_id "
-        f"UNION ALL SELECT fs.y, {who.format(e='fs', day='fday', bit='fmask')} FROM fs JOIN {pupil} p "
+        f"pl AS (SELECT ev.y, ev.school_id, ev.pupil_id, {_bit_or('ev.bit', [b for _k, b in bits])} AS mask, "
+        f"MIN(ev.on_day) AS first_day, p.fsm, p.pupil_premium AS pp FROM ev JOIN {pupil} p "
+        "ON p.id = ev.pupil_id GROUP BY ev.y, ev.school_id, ev.pupil_id, p.fsm, p.pupil_premium), "
+        "sp AS (SELECT fs.y, fs.school_id, p.id AS pupil_id, fs.fmask AS mask, fs.fday AS first_day, "
+        f"p.fsm, p.pupil_premium AS pp FROM fs JOIN {pupil} p "
         "ON p.family_id = fs.family_id AND p.school_id = fs.school_id WHERE fs.fday IS NOT NULL) ",
         [*params, *[v for pair in bits for v in pair], *year_params],
     )
@@ -190,40 +192,40 @@ def _run(sql: str, params: list) -> list[tuple]:
 PAD = ", CAST(NULL AS NUMERIC), CAST(NULL AS NUMERIC), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
 
 
-def _supported_sql(years: list[int], bits: list[int]) -> tuple[str, list, str]:
+def _supported_sql(bits: list[int]) -> tuple[str, str]:
     """Families and pupils supported, each once a year: per school and kind, per school, per kind,
-    trust-wide; and supported pupils flagged FSM / pupil premium. Each family is one row a year and
-    school (``fs``), each pupil one a year and school (``ps``) and one in all (``spv``: per year, the
-    kinds it had and its first term, ``mask_<year>`` and ``t_<year>``, NULL in a year it was not
-    supported; also the attendance's), carrying the set of kinds it had as a mask of their bits; those rows
-    are counted per mask (a few hundred sets), and a kind's count is the sum over the masks holding its
-    bit. Distinct counts without a (kind, pupil) row each: fewer, narrower rows hashed (bench/impact.py).
-    Returns (its CTEs, their parameters, its SELECTs)."""
-    flag = "SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS {}"
-    counts = f"COUNT(*) AS n, {flag.format('fsm', 'fsm')}, {flag.format('pp', 'pp')}"
-    per_year, terms, params = [], [], []
-    for year in years:
-        per_year.append(
-            f"{_bit_or(f'CASE WHEN y = {year} THEN mask ELSE 0 END', bits)} AS mask_{year}, "
-            f"MIN(CASE WHEN y = {year} THEN first_day END) AS first_{year}"
+    trust-wide; and supported pupils flagged FSM / pupil premium. Each family is one row a year and school
+    (``fs``) carrying the set of kinds it had as a mask of their bits; the rows are counted per mask (a few
+    hundred sets), and a kind's count is the sum over the masks holding its bit: distinct counts without
+    a (kind, family) row each. Pupils likewise, per mask, from the spread rows (``sp``, each pupil once a
+    year already); a pupil also given support itself (``pl``, few) moves from its spread row's mask to the
+    mask of all it had (-1 there, +1 here), per school and trust-wide. No (year, pupil) row is grouped:
+    bench/impact.py. Returns (its CTEs, its SELECTs)."""
+    flags = "CASE WHEN fsm THEN {one} ELSE 0 END, CASE WHEN pp THEN {one} ELSE 0 END"
+
+    def moved(source: str, by: str) -> str:
+        """``source``'s pupils helped themselves: +1 at all they had, -1 at their spread row's mask."""
+        return (
+            f"UNION ALL SELECT y, {by}mask | COALESCE(smask, 0), 1, {flags.format(one=1)} FROM {source} "
+            f"UNION ALL SELECT y, {by}smask, -1, {flags.format(one=-1)} FROM {source} "
+            "WHERE smask IS NOT NULL"
         )
-        term, term_params = _first_term(f"first_{year}", year)
-        terms.append(f"mask_{year}, {term} AS t_{year}")
-        params += term_params
-    sym = " UNION ALL ".join(
-        f"SELECT {year} AS y, mask_{year} AS mask, {counts} FROM spv WHERE t_{year} IS NOT NULL "
-        f"GROUP BY mask_{year}"
-        for year in years
-    )
+
+    here = "CASE WHEN s_school = school_id THEN smask END"
     ctes = (
-        f"ps AS (SELECT y, school_id, pupil_id, {_bit_or('bit', bits)} AS mask, MIN(on_day) AS first_day, "
-        "p_school, year_group, fsm, pp FROM pe "
-        "GROUP BY y, school_id, pupil_id, p_school, year_group, fsm, pp), "
-        f"spv AS (SELECT pupil_id, school_id, year_group, fsm, pp, {', '.join(terms)} FROM "
-        f"(SELECT pupil_id, p_school AS school_id, year_group, fsm, pp, {', '.join(per_year)} FROM ps "
-        "GROUP BY pupil_id, p_school, year_group, fsm, pp) x), "
-        f"psm AS (SELECT y, school_id, mask, {counts} FROM ps GROUP BY y, school_id, mask), "
-        f"sym AS ({sym}), "
+        "spm AS (SELECT y, school_id, mask, COUNT(*) AS n, SUM(CASE WHEN fsm THEN 1 ELSE 0 END) AS fsm, "
+        "SUM(CASE WHEN pp THEN 1 ELSE 0 END) AS pp FROM sp GROUP BY y, school_id, mask), "
+        # Each pupil helped itself, with its spread row that year (at its own school), if any.
+        "plj AS (SELECT o.y, o.school_id, o.pupil_id, o.mask, o.fsm, o.pp, s.school_id AS s_school, "
+        "s.mask AS smask FROM pl o LEFT JOIN sp s ON s.y = o.y AND s.pupil_id = o.pupil_id), "
+        f"pls AS (SELECT y, school_id, mask, {here} AS smask, fsm, pp FROM plj), "
+        f"plt AS (SELECT y, {_bit_or('mask', bits)} AS mask, smask, fsm, pp FROM plj "
+        "GROUP BY y, pupil_id, smask, fsm, pp), "
+        "psm AS (SELECT y, school_id, mask, SUM(n) AS n, SUM(fsm) AS fsm, SUM(pp) AS pp FROM "
+        f"(SELECT y, school_id, mask, n, fsm, pp FROM spm {moved('pls', 'school_id, ')}) x "
+        "GROUP BY y, school_id, mask), "
+        "sym AS (SELECT y, mask, SUM(n) AS n, SUM(fsm) AS fsm, SUM(pp) AS pp FROM "
+        f"(SELECT y, mask, n, fsm, pp FROM spm {moved('plt', '')}) x GROUP BY y, mask), "
         "fsm AS (SELECT y, school_id, mask, COUNT(*) AS n FROM fs GROUP BY y, school_id, mask), "
         "fym AS (SELECT y, mask, COUNT(*) AS n FROM "
         f"(SELECT y, {_bit_or('mask', bits)} AS mask FROM fs GROUP BY y, family_id) x GROUP BY y, mask), "
@@ -232,26 +234,28 @@ def _supported_sql(years: list[int], bits: list[int]) -> tuple[str, list, str]:
     def n(column: str = "n") -> str:
         return f"CAST(SUM({column}) AS BIGINT)"
 
-    by_kind = "{s} JOIN kb ON ({s}.mask & kb.bit) <> 0 GROUP BY y, {by}kb.kind"
+    # A pupil moved off a mask leaves it at 0: a count that sums to 0 is no row, as none was before.
+    by_kind = "{s} JOIN kb ON ({s}.mask & kb.bit) <> 0 GROUP BY y, {by}kb.kind{having}"
+    pupils = " HAVING SUM(n) > 0"
     branches = [
-        f"'f', y, school_id, kb.kind, {n()} FROM {by_kind.format(s='fsm', by='school_id, ')}",
+        f"'f', y, school_id, kb.kind, {n()} FROM {by_kind.format(s='fsm', by='school_id, ', having='')}",
         f"'f', y, school_id, NULL, {n()} FROM fsm GROUP BY y, school_id",
-        f"'f', y, NULL, kb.kind, {n()} FROM {by_kind.format(s='fym', by='')}",
+        f"'f', y, NULL, kb.kind, {n()} FROM {by_kind.format(s='fym', by='', having='')}",
         f"'f', y, NULL, NULL, {n()} FROM fym GROUP BY y",
-        f"'p', y, school_id, kb.kind, {n()} FROM {by_kind.format(s='psm', by='school_id, ')}",
-        f"'p', y, school_id, NULL, {n()} FROM psm GROUP BY y, school_id",
-        f"'p', y, NULL, kb.kind, {n()} FROM {by_kind.format(s='sym', by='')}",
-        f"'p', y, NULL, NULL, {n()} FROM sym GROUP BY y",
+        f"'p', y, school_id, kb.kind, {n()} FROM {by_kind.format(s='psm', by='school_id, ', having=pupils)}",
+        f"'p', y, school_id, NULL, {n()} FROM psm GROUP BY y, school_id{pupils}",
+        f"'p', y, NULL, kb.kind, {n()} FROM {by_kind.format(s='sym', by='', having=pupils)}",
+        f"'p', y, NULL, NULL, {n()} FROM sym GROUP BY y{pupils}",
         # Reach among disadvantaged pupils: supported pupils flagged FSM / pupil premium.
-        f"'fsm', y, school_id, NULL, {n('fsm')} FROM psm GROUP BY y, school_id",
-        f"'fsm', y, NULL, NULL, {n('fsm')} FROM sym GROUP BY y",
-        f"'pp', y, school_id, NULL, {n('pp')} FROM psm GROUP BY y, school_id",
-        f"'pp', y, NULL, NULL, {n('pp')} FROM sym GROUP BY y",
+        f"'fsm', y, school_id, NULL, {n('fsm')} FROM psm GROUP BY y, school_id{pupils}",
+        f"'fsm', y, NULL, NULL, {n('fsm')} FROM sym GROUP BY y{pupils}",
+        f"'pp', y, school_id, NULL, {n('pp')} FROM psm GROUP BY y, school_id{pupils}",
+        f"'pp', y, NULL, NULL, {n('pp')} FROM sym GROUP BY y{pupils}",
     ]
     selects = " UNION ALL ".join(
         "SELECT " + branch.replace(" FROM ", PAD + " FROM ", 1) for branch in branches
     )
-    return ctes, params, selects
+    return ctes, selects
 
 
 FLAGS = (("all", Q()), ("fsm", Q(pupil__fsm=True)), ("pp", Q(pupil__pupil_premium=True)))
@@ -347,9 +351,10 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
     for every year of ``years`` (consecutive) at once. A term is numbered ``academic_year * 3 + term - 1``
     so "before" and "after" are the ordinal -1 and +1; every pupil's attendance is pivoted to one row
     once for all the years. Every pupil is then counted once, in one pass, into cells of its school, year
-    group and first term in each year (``spv``, ``_supported_sql``; NULL: not supported that year), each
-    cell measured around every term; the supported of a (year, school, year group, first term) cell are
-    compared with that year's unsupported cell of the same school and year group, around the same term.
+    group and first term in each year (its earliest support that year, spread to it or its own: ``sp``,
+    ``pl``; NULL: not supported that year), each cell measured around every term; the supported of a
+    (year, school, year group, first term) cell are compared with that year's unsupported cell of the
+    same school and year group, around the same term.
     Returns (its CTEs, their parameters, its SELECTs, theirs)."""
     pupil, att = Pupil._meta.db_table, PupilAttendance._meta.db_table
     first, last = min(years), max(years)
@@ -372,11 +377,23 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         )
 
     def column(ordinal: int) -> str:
-        return f"m.c{ordinal - base}"
+        return f"c{ordinal - base}"
 
     names = ("n", "b", "a", "pb", "pa")
     pivot = ", ".join(f"MAX(CASE WHEN o = {i} THEN hundredths END) AS c{i}" for i in columns)
-    firsts = ", ".join(f"s.t_{year}" for year in years)
+    firsts = ", ".join(f"t_{year}" for year in years)
+    terms, term_params, spread, own, earliest = [], [], [], [], []
+    for year in years:
+        term, params = _first_term(f"first_{year}", year)
+        terms.append(f"{term} AS t_{year}")
+        term_params += params
+        spread.append(f"LEFT JOIN sp s{year} ON s{year}.pupil_id = m.pupil_id AND s{year}.y = {year}")
+        own.append(f"MIN(CASE WHEN y = {year} THEN first_day END) AS first_{year}")
+        spread_day, own_day = f"s{year}.first_day", f"o.first_{year}"
+        earliest.append(
+            f"CASE WHEN {spread_day} IS NULL OR {own_day} < {spread_day} THEN {own_day} "
+            f"ELSE {spread_day} END AS first_{year}"
+        )
     cells = " UNION ALL ".join(
         f"SELECT {year} AS y, school_id, year_group, t_{year} AS t, "
         + ", ".join(f"SUM({n}{year * 3 + r - base}) AS {n}{r}" for n in names for r in range(3))
@@ -390,11 +407,14 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         f"FROM (SELECT pupil_id, academic_year * 3 + term - 1 - %s AS o, "
         f"CAST(ROUND(percent * 100) AS INTEGER) AS hundredths FROM {att} "
         "WHERE academic_year BETWEEN %s AND %s) x GROUP BY pupil_id), "
+        # Each pupil helped itself: its first such day each year.
+        f"po AS (SELECT pupil_id, {', '.join(own)} FROM pl GROUP BY pupil_id), "
         # Every pupil measured around each term, per school, year group and first term in each year.
-        f"ac AS (SELECT p.school_id, p.year_group, {firsts}, "
+        f"ac AS (SELECT school_id, year_group, {firsts}, "
         + ", ".join(stats(column(o - 1), column(o + 1), o - base) for o in ordinals)
-        + f" FROM m JOIN {pupil} p ON p.id = m.pupil_id LEFT JOIN spv s ON s.pupil_id = m.pupil_id "
-        f"GROUP BY p.school_id, p.year_group, {firsts}), "
+        + f" FROM (SELECT x.*, {', '.join(terms)} FROM (SELECT p.school_id, p.year_group, m.*, "
+        f"{', '.join(earliest)} FROM m JOIN {pupil} p ON p.id = m.pupil_id {' '.join(spread)} "
+        f"LEFT JOIN po o ON o.pupil_id = m.pupil_id) x) x GROUP BY school_id, year_group, {firsts}), "
         # Per year, school, year group and first term that year (NULL: not supported), measured around
         # each of the year's three terms (``r``).
         f"cy AS ({cells}), "
@@ -423,7 +443,7 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         "JOIN cy u ON u.y = c.y AND u.school_id = c.school_id AND u.year_group = c.year_group "
         f"AND u.t IS NULL GROUP BY c.y, c.school_id HAVING {unsupported('n')} > 0"
     )
-    return ctes, [base, first - 1, last + 1], selects, []
+    return ctes, [base, first - 1, last + 1, *term_params], selects, []
 
 
 def _add_attendance(
@@ -449,11 +469,11 @@ def _add_attendance(
 def _events_statement(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
     """The one statement ``_from_events`` runs, and its parameters."""
     head, params = _events_sql(kinds, years)
-    sup_ctes, term_params, sup_selects = _supported_sql(years, [bit for _key, bit in _kind_bits(kinds)])
+    sup_ctes, sup_selects = _supported_sql([bit for _key, bit in _kind_bits(kinds)])
     att_ctes, att_cte_params, att_selects, att_select_params = _attendance_sql(years)
     # The attendance rows first: their typed columns type the union's.
     sql = f"{head}, {sup_ctes}{att_ctes}{att_selects} UNION ALL {sup_selects}"
-    return sql, [*params, *term_params, *att_cte_params, *att_select_params]
+    return sql, [*params, *att_cte_params, *att_select_params]
 
 
 def _from_events(span: dict[int, YearFigures]) -> None:
