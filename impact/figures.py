@@ -93,10 +93,33 @@ def _year_case(column: str, years: list[int]) -> tuple[str, list]:
     return f"CASE {' '.join(whens)} ELSE {min(years)} END", params
 
 
+def _kind_bits(kinds: list[SupportKind]) -> list[tuple[str, int]]:
+    """Each kind's key (a kind in parts: each part's) with its own bit: a set of kinds is one integer."""
+    keys = [listed.key for kind in kinds for listed in kind.listed()]
+    if len(keys) > 63:
+        raise ValueError(f"{len(keys)} kinds of support: the report's kind masks hold 63")
+    return [(key, 1 << i) for i, key in enumerate(keys)]
+
+
+def _bit_or(expr: str, bits: list[int]) -> str:
+    """The aggregate OR of the masks ``expr`` (made of ``bits``): PostgreSQL's BIT_OR; elsewhere (SQLite,
+    the tests' database, has none) the sum of each bit's MAX, the same number."""
+    if connection.vendor == "postgresql":
+        return f"BIT_OR({expr})"
+    return "(" + " + ".join(f"MAX({expr} & {bit})" for bit in bits) + ")"
+
+
 def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
-    """``ev(y, family_id, pupil_id, school_id, on_day, kind)``: every kind's events in ``years``
-    (consecutive), unioned, each with its academic year ``y``; and ``pe(y, pupil_id, school_id, on_day,
-    kind)``: the pupils they supported."""
+    """``kb(kind, bit)``: each kind's bit; ``ev(y, family_id, pupil_id, school_id, on_day, bit)``: every
+    kind's events in ``years`` (consecutive), unioned, each with its academic year ``y`` and its kind's
+    bit; ``fs(y, school_id, family_id, mask, fmask, fday)``: each family supported, once a year and school,
+    with the kinds it had (``mask``) and of them the ones given to the family as a whole, with the first
+    day of those (``fmask``, ``fday``; NULL: none); ``sp(y, school_id, pupil_id, mask, first_day, fsm,
+    pp)``: support to a family spread over its pupils on that school's roll, once a family and school
+    (from ``fs``; one row a pupil and year, as a pupil is on one school's roll); and ``pl(y, school_id,
+    pupil_id, mask, first_day, fsm, pp)``: support given to a pupil itself (few), once a pupil, school
+    and year. A
+    kind the registry does not list (bit 0) counts in the totals only."""
     start, end = academic_year_bounds(min(years))[0], academic_year_bounds(max(years))[1]
     parts, params = [], []
     for kind in kinds:
@@ -107,20 +130,27 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
         else:
             parts.append(f"SELECT t.*, CAST(%s AS VARCHAR(100)) FROM ({sql}) t")
             params += [kind.key, *kind_params]
+    bits = _kind_bits(kinds)
+    values = ", ".join("(CAST(%s AS VARCHAR(100)), CAST(%s AS BIGINT))" for _ in bits)
     pupil = Pupil._meta.db_table
     union = " UNION ALL ".join(parts)
     year, year_params = _year_case("u.on_day", years)
-    # On PostgreSQL the kinds sort byte by byte: the database's own collation compares text the slow way.
-    kind = "u.kind"
+    pupils_own = f"{_bit_or('CASE WHEN pupil_id IS NULL THEN bit ELSE 0 END', [b for _k, b in bits])}"
     return (
         f"WITH u(family_id, pupil_id, school_id, on_day, kind) AS ({union}), "
-        f"ev AS (SELECT {year} AS y, u.family_id, u.pupil_id, u.school_id, u.on_day, {kind} AS kind "
-        "FROM u), "
-        "pe(y, pupil_id, school_id, on_day, kind) AS ("
-        "SELECT y, pupil_id, school_id, on_day, kind FROM ev WHERE pupil_id IS NOT NULL "
-        f"UNION ALL SELECT ev.y, p.id, ev.school_id, ev.on_day, ev.kind FROM ev JOIN {pupil} p "
-        "ON p.family_id = ev.family_id AND p.school_id = ev.school_id WHERE ev.pupil_id IS NULL) ",
-        [*params, *year_params],
+        f"kb(kind, bit) AS (VALUES {values}), "
+        f"ev AS (SELECT {year} AS y, u.family_id, u.pupil_id, u.school_id, u.on_day, "
+        "COALESCE(kb.bit, 0) AS bit FROM u LEFT JOIN kb ON kb.kind = u.kind), "
+        f"fs AS (SELECT y, school_id, family_id, {_bit_or('bit', [b for _k, b in bits])} AS mask, "
+        f"{pupils_own} AS fmask, MIN(CASE WHEN pupil_id IS NULL THEN on_day END) AS fday FROM ev "
+        "GROUP BY y, school_id, family_id), "
+        f"pl AS (SELECT ev.y, ev.school_id, ev.pupil_id, {_bit_or('ev.bit', [b for _k, b in bits])} AS mask, "
+        f"MIN(ev.on_day) AS first_day, p.fsm, p.pupil_premium AS pp FROM ev JOIN {pupil} p "
+        "ON p.id = ev.pupil_id GROUP BY ev.y, ev.school_id, ev.pupil_id, p.fsm, p.pupil_premium), "
+        "sp AS (SELECT fs.y, fs.school_id, p.id AS pupil_id, fs.fmask AS mask, fs.fday AS first_day, "
+        f"p.fsm, p.pupil_premium AS pp FROM fs JOIN {pupil} p "
+        "ON p.family_id = fs.family_id AND p.school_id = fs.school_id WHERE fs.fday IS NOT NULL) ",
+        [*params, *[v for pair in bits for v in pair], *year_params],
     )
 
 
@@ -162,38 +192,65 @@ def _run(sql: str, params: list) -> list[tuple]:
 PAD = ", CAST(NULL AS NUMERIC), CAST(NULL AS NUMERIC), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
 
 
-def _supported_sql() -> tuple[str, str]:
+def _supported_sql(bits: list[int]) -> tuple[str, str]:
     """Families and pupils supported, each once a year: per school and kind, per school, per kind,
-    trust-wide; and supported pupils flagged FSM / pupil premium. Each figure counts the rows of one
-    distinct set, each set grouped (hashed) from a smaller one before it: (year, school, kind, family)
-    from the events, then (year, school, family), (year, kind, family), (year, family); for pupils,
-    ``pk`` (year, school, kind, pupil) and ``sup`` (year, pupil, with the pupil's flags), both from
-    ``_attendance_sql``. Hashing beat sorting for the window flags this replaced (bench/impact.py).
-    Returns (its CTEs, its SELECTs)."""
+    trust-wide; and supported pupils flagged FSM / pupil premium. Each family is one row a year and school
+    (``fs``) carrying the set of kinds it had as a mask of their bits; the rows are counted per mask (a few
+    hundred sets), and a kind's count is the sum over the masks holding its bit: distinct counts without
+    a (kind, family) row each. Pupils likewise, per mask, from the spread rows (``sp``, each pupil once a
+    year already); a pupil also given support itself (``pl``, few) moves from its spread row's mask to the
+    mask of all it had (-1 there, +1 here), per school and trust-wide. No (year, pupil) row is grouped:
+    bench/impact.py. Returns (its CTEs, its SELECTs)."""
+    flags = "CASE WHEN fsm THEN {one} ELSE 0 END, CASE WHEN pp THEN {one} ELSE 0 END"
+
+    def moved(source: str, by: str) -> str:
+        """``source``'s pupils helped themselves: +1 at all they had, -1 at their spread row's mask."""
+        return (
+            f"UNION ALL SELECT y, {by}mask | COALESCE(smask, 0), 1, {flags.format(one=1)} FROM {source} "
+            f"UNION ALL SELECT y, {by}smask, -1, {flags.format(one=-1)} FROM {source} "
+            "WHERE smask IS NOT NULL"
+        )
+
+    here = "CASE WHEN s_school = school_id THEN smask END"
     ctes = (
-        "fk AS (SELECT y, school_id, kind, family_id FROM ev GROUP BY y, school_id, kind, family_id), "
-        "fs AS (SELECT y, school_id, family_id FROM fk GROUP BY y, school_id, family_id), "
-        "ps AS (SELECT x.y, x.school_id, s.fsm, s.pupil_premium FROM "
-        "(SELECT y, school_id, pupil_id FROM pk GROUP BY y, school_id, pupil_id) x "
-        "JOIN sup s ON s.y = x.y AND s.pupil_id = x.pupil_id) "
+        "spm AS (SELECT y, school_id, mask, COUNT(*) AS n, SUM(CASE WHEN fsm THEN 1 ELSE 0 END) AS fsm, "
+        "SUM(CASE WHEN pp THEN 1 ELSE 0 END) AS pp FROM sp GROUP BY y, school_id, mask), "
+        # Each pupil helped itself, with its spread row that year (at its own school), if any.
+        "plj AS (SELECT o.y, o.school_id, o.pupil_id, o.mask, o.fsm, o.pp, s.school_id AS s_school, "
+        "s.mask AS smask FROM pl o LEFT JOIN sp s ON s.y = o.y AND s.pupil_id = o.pupil_id), "
+        f"pls AS (SELECT y, school_id, mask, {here} AS smask, fsm, pp FROM plj), "
+        f"plt AS (SELECT y, {_bit_or('mask', bits)} AS mask, smask, fsm, pp FROM plj "
+        "GROUP BY y, pupil_id, smask, fsm, pp), "
+        "psm AS (SELECT y, school_id, mask, SUM(n) AS n, SUM(fsm) AS fsm, SUM(pp) AS pp FROM "
+        f"(SELECT y, school_id, mask, n, fsm, pp FROM spm {moved('pls', 'school_id, ')}) x "
+        "GROUP BY y, school_id, mask), "
+        "sym AS (SELECT y, mask, SUM(n) AS n, SUM(fsm) AS fsm, SUM(pp) AS pp FROM "
+        f"(SELECT y, mask, n, fsm, pp FROM spm {moved('plt', '')}) x GROUP BY y, mask), "
+        "fsm AS (SELECT y, school_id, mask, COUNT(*) AS n FROM fs GROUP BY y, school_id, mask), "
+        "fym AS (SELECT y, mask, COUNT(*) AS n FROM "
+        f"(SELECT y, {_bit_or('mask', bits)} AS mask FROM fs GROUP BY y, family_id) x GROUP BY y, mask), "
     )
-    n = "CAST(COUNT(*) AS BIGINT)"
-    per_kind = "SELECT y, kind FROM {s} GROUP BY y, kind, {who}"
-    fsm, pp = "SUM(CASE WHEN fsm THEN 1 ELSE 0 END)", "SUM(CASE WHEN pupil_premium THEN 1 ELSE 0 END)"
+
+    def n(column: str = "n") -> str:
+        return f"CAST(SUM({column}) AS BIGINT)"
+
+    # A pupil moved off a mask leaves it at 0: a count that sums to 0 is no row, as none was before.
+    by_kind = "{s} JOIN kb ON ({s}.mask & kb.bit) <> 0 GROUP BY y, {by}kb.kind{having}"
+    pupils = " HAVING SUM(n) > 0"
     branches = [
-        f"'f', y, school_id, kind, {n} FROM fk GROUP BY y, school_id, kind",
-        f"'f', y, school_id, NULL, {n} FROM fs GROUP BY y, school_id",
-        f"'f', y, NULL, kind, {n} FROM ({per_kind.format(s='fk', who='family_id')}) x GROUP BY y, kind",
-        f"'f', y, NULL, NULL, {n} FROM (SELECT y FROM fs GROUP BY y, family_id) x GROUP BY y",
-        f"'p', y, school_id, kind, {n} FROM pk GROUP BY y, school_id, kind",
-        f"'p', y, school_id, NULL, {n} FROM ps GROUP BY y, school_id",
-        f"'p', y, NULL, kind, {n} FROM ({per_kind.format(s='pk', who='pupil_id')}) x GROUP BY y, kind",
-        f"'p', y, NULL, NULL, {n} FROM sup GROUP BY y",
+        f"'f', y, school_id, kb.kind, {n()} FROM {by_kind.format(s='fsm', by='school_id, ', having='')}",
+        f"'f', y, school_id, NULL, {n()} FROM fsm GROUP BY y, school_id",
+        f"'f', y, NULL, kb.kind, {n()} FROM {by_kind.format(s='fym', by='', having='')}",
+        f"'f', y, NULL, NULL, {n()} FROM fym GROUP BY y",
+        f"'p', y, school_id, kb.kind, {n()} FROM {by_kind.format(s='psm', by='school_id, ', having=pupils)}",
+        f"'p', y, school_id, NULL, {n()} FROM psm GROUP BY y, school_id{pupils}",
+        f"'p', y, NULL, kb.kind, {n()} FROM {by_kind.format(s='sym', by='', having=pupils)}",
+        f"'p', y, NULL, NULL, {n()} FROM sym GROUP BY y{pupils}",
         # Reach among disadvantaged pupils: supported pupils flagged FSM / pupil premium.
-        f"'fsm', y, school_id, NULL, CAST({fsm} AS BIGINT) FROM ps GROUP BY y, school_id",
-        f"'fsm', y, NULL, NULL, CAST({fsm} AS BIGINT) FROM sup GROUP BY y",
-        f"'pp', y, school_id, NULL, CAST({pp} AS BIGINT) FROM ps GROUP BY y, school_id",
-        f"'pp', y, NULL, NULL, CAST({pp} AS BIGINT) FROM sup GROUP BY y",
+        f"'fsm', y, school_id, NULL, {n('fsm')} FROM psm GROUP BY y, school_id{pupils}",
+        f"'fsm', y, NULL, NULL, {n('fsm')} FROM sym GROUP BY y{pupils}",
+        f"'pp', y, school_id, NULL, {n('pp')} FROM psm GROUP BY y, school_id{pupils}",
+        f"'pp', y, NULL, NULL, {n('pp')} FROM sym GROUP BY y{pupils}",
     ]
     selects = " UNION ALL ".join(
         "SELECT " + branch.replace(" FROM ", PAD + " FROM ", 1) for branch in branches
@@ -277,66 +334,116 @@ def term_bounds(year: int, term: int) -> tuple[datetime.date, datetime.date]:
     return start, end
 
 
+def _first_term(column: str, year: int) -> tuple[str, list]:
+    """The ordinal (``academic_year * 3 + term - 1``) of the term of ``year`` a date ``column`` (of that
+    year, or NULL) falls in, as SQL and parameters."""
+    spring, summer = term_bounds(year, 2)[0], term_bounds(year, 3)[0]
+    sql = (
+        f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} < %s THEN {year * 3} "
+        f"WHEN {column} < %s THEN {year * 3 + 1} ELSE {year * 3 + 2} END"
+    )
+    return sql, [spring, summer]
+
+
 def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
     """Attendance the term before and the term after each supported pupil's first support in its year,
     beside unsupported pupils of the same school and year group in the same terms, per year and school,
     for every year of ``years`` (consecutive) at once. A term is numbered ``academic_year * 3 + term - 1``
     so "before" and "after" are the ordinal -1 and +1; every pupil's attendance is pivoted to one row
-    once for all the years. Returns (its CTEs, their parameters, its SELECTs, theirs)."""
+    once for all the years. Every pupil is then counted once, in one pass, into cells of its school, year
+    group and first term in each year (its earliest support that year, spread to it or its own: ``sp``,
+    ``pl``; NULL: not supported that year), each cell measured around every term; the supported of a
+    (year, school, year group, first term) cell are compared with that year's unsupported cell of the
+    same school and year group, around the same term.
+    Returns (its CTEs, their parameters, its SELECTs, theirs)."""
     pupil, att = Pupil._meta.db_table, PupilAttendance._meta.db_table
     first, last = min(years), max(years)
     base = first * 3 - 1  # the ordinal of the first column: the summer before the first year
     columns = range(3 * (last - first + 1) + 2)  # that summer to the autumn after the last year
     ordinals = [first * 3 + i for i in range(3 * (last - first + 1))]  # the years' own terms
-    # The ordinal of the term a first support fell in: the term starts, after the first, in order.
-    whens, term_params = [], []
-    for ordinal in ordinals[1:]:
-        whens.append(f"WHEN x.first_day < %s THEN {ordinal - 1}")
-        term_params.append(term_bounds(ordinal // 3, ordinal % 3 + 1)[0])
-    term = f"CASE {' '.join(whens)} ELSE {ordinals[-1]} END" if whens else str(ordinals[-1])
 
-    def around(t: str, step: int) -> str:
-        whens = " ".join(f"WHEN {o} THEN m.c{o + step - base}" for o in ordinals)
-        return f"CASE {t} {whens} END"
+    # Percentages are pivoted, compared and summed as whole hundredths (numeric(5, 2) exactly): integers
+    # hash, compare and add several times faster than numerics; the sums are turned back at the end.
+    pa = int(PERSISTENT_ABSENCE_BELOW * 100)  # a constant of this module, not a value anyone typed
 
-    pivot = ", ".join(f"MAX(CASE WHEN o = {i} THEN percent END) AS c{i}" for i in columns)
+    def stats(before: str, after: str, suffix) -> str:
+        """Over pupils measured both terms: how many, their two sums, how many were persistently absent
+        (a sum or count of an expression that is NULL unless both terms are measured: the cheapest form)."""
+        return (
+            f"COUNT({before} + {after}) AS n{suffix}, SUM(CASE WHEN {after} IS NOT NULL THEN {before} END) "
+            f"AS b{suffix}, SUM(CASE WHEN {before} IS NOT NULL THEN {after} END) AS a{suffix}, "
+            f"COUNT(CASE WHEN {before} < {pa} THEN {after} END) AS pb{suffix}, "
+            f"COUNT(CASE WHEN {after} < {pa} THEN {before} END) AS pa{suffix}"
+        )
+
+    def column(ordinal: int) -> str:
+        return f"c{ordinal - base}"
+
+    names = ("n", "b", "a", "pb", "pa")
+    pivot = ", ".join(f"MAX(CASE WHEN o = {i} THEN hundredths END) AS c{i}" for i in columns)
+    firsts = ", ".join(f"t_{year}" for year in years)
+    terms, term_params, spread, own, earliest = [], [], [], [], []
+    for year in years:
+        term, params = _first_term(f"first_{year}", year)
+        terms.append(f"{term} AS t_{year}")
+        term_params += params
+        spread.append(f"LEFT JOIN sp s{year} ON s{year}.pupil_id = m.pupil_id AND s{year}.y = {year}")
+        own.append(f"MIN(CASE WHEN y = {year} THEN first_day END) AS first_{year}")
+        spread_day, own_day = f"s{year}.first_day", f"o.first_{year}"
+        earliest.append(
+            f"CASE WHEN {spread_day} IS NULL OR {own_day} < {spread_day} THEN {own_day} "
+            f"ELSE {spread_day} END AS first_{year}"
+        )
+    cells = " UNION ALL ".join(
+        f"SELECT {year} AS y, school_id, year_group, t_{year} AS t, "
+        + ", ".join(f"SUM({n}{year * 3 + r - base}) AS {n}{r}" for n in names for r in range(3))
+        + f" FROM ac GROUP BY school_id, year_group, t_{year}"
+        for year in years
+    )
     ctes = (
-        # Each supported pupil's school, year group and the term (its ordinal) of their first support,
-        # per year. One row a supported pupil and year (also what ``_supported_sql`` counts them and
-        # their flags from).
-        "pk AS (SELECT y, school_id, kind, pupil_id, MIN(on_day) AS first_day FROM pe "
-        "GROUP BY y, school_id, kind, pupil_id), "
-        "sup AS (SELECT x.y, x.pupil_id, p.school_id, p.year_group, p.fsm, p.pupil_premium, "
-        f"{term} AS t FROM (SELECT y, pupil_id, MIN(first_day) AS first_day FROM pk "
-        f"GROUP BY y, pupil_id) x JOIN {pupil} p ON p.id = x.pupil_id), "
         # Every pupil's attendance in the terms that can be before or after one of the years' (the
         # summer before the first to the autumn after the last), one row a pupil: one pass over the table.
         f"m AS (SELECT pupil_id, {pivot} "
-        f"FROM (SELECT pupil_id, academic_year * 3 + term - 1 - %s AS o, percent FROM {att} "
+        f"FROM (SELECT pupil_id, academic_year * 3 + term - 1 - %s AS o, "
+        f"CAST(ROUND(percent * 100) AS INTEGER) AS hundredths FROM {att} "
         "WHERE academic_year BETWEEN %s AND %s) x GROUP BY pupil_id), "
-        f"measured AS (SELECT s.y, s.school_id, s.year_group, s.t, {around('s.t', -1)} AS before_pc, "
-        f"{around('s.t', 1)} AS after_pc FROM sup s JOIN m ON m.pupil_id = s.pupil_id), "
-        "measured_both AS (SELECT * FROM measured WHERE before_pc IS NOT NULL AND after_pc IS NOT NULL), "
-        "cells AS (SELECT DISTINCT y, school_id, year_group, t FROM measured_both), "
-        f"compared AS (SELECT c.y, c.school_id, {around('c.t', -1)} AS before_pc, "
-        f"{around('c.t', 1)} AS after_pc FROM cells c "
-        f"JOIN {pupil} p ON p.school_id = c.school_id AND p.year_group = c.year_group "
-        "JOIN m ON m.pupil_id = p.id "
-        "WHERE NOT EXISTS (SELECT 1 FROM sup WHERE sup.y = c.y AND sup.pupil_id = p.id)), "
-        "compared_both AS (SELECT * FROM compared WHERE before_pc IS NOT NULL AND after_pc IS NOT NULL), "
+        # Each pupil helped itself: its first such day each year.
+        f"po AS (SELECT pupil_id, {', '.join(own)} FROM pl GROUP BY pupil_id), "
+        # Every pupil measured around each term, per school, year group and first term in each year.
+        f"ac AS (SELECT school_id, year_group, {firsts}, "
+        + ", ".join(stats(column(o - 1), column(o + 1), o - base) for o in ordinals)
+        + f" FROM (SELECT x.*, {', '.join(terms)} FROM (SELECT p.school_id, p.year_group, m.*, "
+        f"{', '.join(earliest)} FROM m JOIN {pupil} p ON p.id = m.pupil_id {' '.join(spread)} "
+        f"LEFT JOIN po o ON o.pupil_id = m.pupil_id) x) x GROUP BY school_id, year_group, {firsts}), "
+        # Per year, school, year group and first term that year (NULL: not supported), measured around
+        # each of the year's three terms (``r``).
+        f"cy AS ({cells}), "
+        # The supported measured around their own first term: the cells to compare in.
+        "ms AS (SELECT * FROM (SELECT y, school_id, year_group, t, "
+        + ", ".join(
+            f"CASE t - 3 * y WHEN 0 THEN {n}0 WHEN 1 THEN {n}1 ELSE {n}2 END AS {n}" for n in names
+        )
+        + " FROM cy WHERE t IS NOT NULL) x WHERE n > 0) "
     )
-    select = (
-        "SELECT '{group}', y, school_id, CAST(NULL AS VARCHAR(100)), COUNT(*), SUM(before_pc), "
-        "SUM(after_pc), SUM(CASE WHEN before_pc < %s THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN after_pc < %s THEN 1 ELSE 0 END) FROM {source} GROUP BY y, school_id"
-    )
+
+    def unsupported(n: str) -> str:
+        """A cell's pupils not supported that year, around the cell's term."""
+        return f"SUM(CASE c.t - 3 * c.y {' '.join(f'WHEN {r} THEN u.{n}{r}' for r in range(3))} END)"
+
+    count, percents = "CAST({} AS BIGINT)", "CAST({} / 100.0 AS NUMERIC(14, 2))"
     selects = (
-        select.format(group="s", source="measured_both")
-        + " UNION ALL "
-        + select.format(group="c", source="compared_both")
+        "SELECT 's', y, school_id, CAST(NULL AS VARCHAR(100)), "
+        f"{count.format('SUM(n)')}, {percents.format('SUM(b)')}, {percents.format('SUM(a)')}, "
+        f"{count.format('SUM(pb)')}, {count.format('SUM(pa)')} "
+        "FROM ms GROUP BY y, school_id UNION ALL "
+        "SELECT 'c', c.y, c.school_id, NULL, "
+        f"{count.format(unsupported('n'))}, {percents.format(unsupported('b'))}, "
+        f"{percents.format(unsupported('a'))}, {count.format(unsupported('pb'))}, "
+        f"{count.format(unsupported('pa'))} FROM ms c "
+        "JOIN cy u ON u.y = c.y AND u.school_id = c.school_id AND u.year_group = c.year_group "
+        f"AND u.t IS NULL GROUP BY c.y, c.school_id HAVING {unsupported('n')} > 0"
     )
-    pa = int(PERSISTENT_ABSENCE_BELOW)
-    return ctes, [*term_params, base, first - 1, last + 1], selects, [pa] * 4
+    return ctes, [base, first - 1, last + 1, *term_params], selects, []
 
 
 def _add_attendance(
@@ -359,6 +466,16 @@ def _add_attendance(
             cell.compare_persistent_after += pa_after or 0
 
 
+def _events_statement(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
+    """The one statement ``_from_events`` runs, and its parameters."""
+    head, params = _events_sql(kinds, years)
+    sup_ctes, sup_selects = _supported_sql([bit for _key, bit in _kind_bits(kinds)])
+    att_ctes, att_cte_params, att_selects, att_select_params = _attendance_sql(years)
+    # The attendance rows first: their typed columns type the union's.
+    sql = f"{head}, {sup_ctes}{att_ctes}{att_selects} UNION ALL {sup_selects}"
+    return sql, [*params, *att_cte_params, *att_select_params]
+
+
 def _from_events(span: dict[int, YearFigures]) -> None:
     """Everything counted from the support events, for every year of ``span`` in ONE query (the events
     unioned once): families and pupils supported (``_supported_sql``) and attendance outcomes
@@ -370,12 +487,7 @@ def _from_events(span: dict[int, YearFigures]) -> None:
         figures.reached[TRUST]["all"] = 0
     if not kinds:
         return
-    head, params = _events_sql(kinds, years)
-    att_ctes, att_cte_params, att_selects, att_select_params = _attendance_sql(years)
-    sup_ctes, sup_selects = _supported_sql()
-    # The attendance rows first: their typed columns type the union's.
-    sql = f"{head}, {att_ctes}{sup_ctes}{att_selects} UNION ALL {sup_selects}"
-    rows = _run(sql, [*params, *att_cte_params, *att_select_params])
+    rows = _run(*_events_statement(kinds, years))
     for measure, year, school_id, kind, n, before, after, pa_before, pa_after in rows:
         figures = span[year]
         if measure in ("s", "c"):

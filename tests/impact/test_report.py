@@ -300,6 +300,43 @@ def test_the_raw_counts_roll_up_each_family_and_pupil_once_per_school_kind_and_t
     assert {key: (c.families, c.pupils) for key, c in before.supported.items()} == {a: (1, 1), TRUST: (1, 1)}
 
 
+def test_a_pupil_helped_at_another_school_counts_there_and_once_a_kind_trust_wide(world):
+    """A pupil of school A given a coat by A and another by B: the pupil (and family) counts at both
+    schools, once for coats trust-wide, once in all; its flags count where it was helped; its attendance
+    stays its own school's."""
+    from impact.figures import TRUST, year_figures
+
+    a, b = world["a"], world["b"]
+    a2 = type(world["coat"].pupil).objects.get(family__lead_carer_name="Carer A2")
+    for school, day in ((a, datetime.date(2025, 11, 4)), (b, datetime.date(2026, 1, 12))):
+        SupportRequest.objects.create(
+            pupil=a2, school=school, kind=ItemKind.COAT, size="7-8", reason="Lost", period=YEAR,
+            status=SupportRequest.Status.HANDED_OVER, requested_by=world["coat"].requested_by,
+            handed_over_at=at(day), cost_pence=2200,
+        )  # fmt: skip
+    figures = year_figures(YEAR)
+    counts = {key: (c.families, c.pupils) for key, c in figures.supported.items()}
+    assert counts == {a.pk: (5, 5), b.pk: (5, 5), TRUST: (9, 9)}
+    coats = {key: (c.families, c.pupils) for key, c in figures.by_kind.items() if key[1] == "coat"}
+    assert coats == {(a.pk, "coat"): (2, 2), (b.pk, "coat"): (1, 1), (TRUST, "coat"): (2, 2)}
+    assert figures.reached[b.pk]["fsm"] == 1  # A2 is FSM; B's own pupils are not
+    assert figures.reached[TRUST]["fsm"] == 5
+    assert figures.attendance[a.pk].n == 5
+    assert figures.attendance[b.pk].n == 0
+
+
+def test_more_kinds_than_a_mask_holds_are_refused():
+    from impact.figures import _kind_bits
+    from impact.registry import SupportKind
+
+    def kinds(n):
+        return [SupportKind(f"k{i}", f"K{i}", lambda start, end: None) for i in range(n)]
+
+    assert _kind_bits(kinds(63))[-1] == ("k62", 1 << 62)
+    with pytest.raises(ValueError, match="63"):
+        _kind_bits(kinds(64))
+
+
 def _raw(figures) -> dict:
     """Every unsuppressed figure of a YearFigures, as plain data to compare."""
     return {
