@@ -221,3 +221,14 @@ def test_a_row_the_scope_refuses_never_reaches_a_page(many, school_a, school_b, 
     ids, count, _more = _page(pastoral_a, 1)
     assert stranger.pk not in [pk for pk, _score in ids]
     assert count == 40
+
+
+def test_the_compiled_ranking_is_the_orms(many, school_a):
+    from support.search import _ranked_at, _ranked_in_trust
+
+    for fixed in ((0, 25), (25, 25), (40, 25)):
+        at = (school_a.pk,)
+        assert _ranked_at("patel", at, fixed=fixed) == list(_ranked_at.build("patel", at, *fixed))
+        assert _ranked_in_trust("patel", fixed=fixed) == list(_ranked_in_trust.build("patel", *fixed))
+    first = _ranked_in_trust("patel", fixed=(0, 25))
+    assert (len(first), first[0]["total"]) == (25, 45)
