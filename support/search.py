@@ -281,7 +281,10 @@ def family_search_apply(
         if parsed.postcode:
             found |= Q(postcode=parsed.postcode)
         if parsed.outward_code:
-            found |= Q(postcode__startswith=f"{parsed.outward_code} ")
+            # The outward code's families by the postcode's pattern index, then fetched by id: as a plain
+            # filter PostgreSQL walked the whole sort order testing each family (100,000 for the admin).
+            in_area = families.model.objects.filter(postcode__startswith=f"{parsed.outward_code} ")
+            found |= Q(InList(F("pk"), in_area.order_by().values("pk")))
         if parsed.email:
             found |= Q(email__iexact=parsed.email)
         if parsed.upn:
