@@ -400,14 +400,22 @@ class NameRanking(Subquery):
     term: str
     school_ids: tuple[int, ...] | None
     families: QuerySet
-    shape: tuple
+    shape: tuple | None = None
+
+    def __getstate__(self) -> dict:
+        # A pickled search (a cache) keeps its score but not the short road: pickling the families'
+        # queryset would fetch every family the user sees.
+        state = super().__getstate__()
+        state.pop("families", None)
+        state.pop("shape", None)
+        return state
 
     def page_of(self, queryset: QuerySet, offset: int, limit: int) -> tuple[list, int | None] | None:
         """Rows ``offset`` to ``offset + limit`` of ``queryset`` (the search this ranking scores) and
         the number of families it finds (None: not known from this page), in the queryset's own
         order; or None when the queryset has been changed since the search made it (filtered,
         ordered or annotated: then only the queryset itself knows its page)."""
-        if not _same_shape(_shape(queryset), self.shape):
+        if self.shape is None or not _same_shape(_shape(queryset), self.shape):
             return None
         page_bounds = (offset, limit)
         if self.school_ids is None:

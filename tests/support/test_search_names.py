@@ -232,3 +232,15 @@ def test_the_compiled_ranking_is_the_orms(many, school_a):
         assert _ranked_in_trust("patel", fixed=fixed) == list(_ranked_in_trust.build("patel", *fixed))
     first = _ranked_in_trust("patel", fixed=(0, 25))
     assert (len(first), first[0]["total"]) == (25, 45)
+
+
+def test_a_pickled_search_keeps_its_answer_and_pages_the_ordinary_way(many, pastoral_a):
+    import pickle
+
+    found = selectors.family_search(user=pastoral_a, query="Patel")
+    with CaptureQueriesContext(connection) as queries:
+        copy = pickle.loads(pickle.dumps(found))
+    # Only the search itself is read (pickling a queryset fetches it), never every family the user sees.
+    assert all("support_familysearchname" in q["sql"] for q in queries.captured_queries)
+    assert copy.query.annotations["match_score"].page_of(copy, 0, 25) is None
+    assert [f.pk for f in ListPaginator(copy, 25).page(1).object_list] == [f.pk for f in found[:25]]
