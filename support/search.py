@@ -262,9 +262,9 @@ def family_search_apply(
     """``families`` (already the user's) narrowed to those matching ``query``, annotated with
     ``match_score`` (1 for an identifier, the name's similarity otherwise) and ordered best match
     first, then by surname. ``visible_pupils()`` gives the pupils the user may see (built only by
-    the roads that read them); ``school_ids`` the
-    schools whose current rolls make them visible (None for the whole trust): on PostgreSQL a name is
-    then looked up in those schools' rows of ``FamilySearchName`` alone."""
+    the roads that read them); ``school_ids`` the schools whose current rolls make them visible (None
+    for the whole trust): on PostgreSQL a name is then looked up in those schools' rows of
+    ``FamilySearchName`` alone (or the trust's rows), and a page is ranked there (``NameRanking``)."""
     parsed = parse_query(query)
     if parsed.is_empty:
         return families
