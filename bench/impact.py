@@ -24,7 +24,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
 from bench import scale  # noqa: E402
-from bench.common import emit_result  # noqa: E402
+from bench.common import backend_cpu_s, emit_result  # noqa: E402
 
 TARGET_S = 2.0
 
@@ -50,18 +50,6 @@ def prepare(url: str, year: int) -> None:
     scale._psql(ATTENDANCE_SQL.format(y=year), database=database)
     scale._psql("VACUUM (ANALYZE) support_enrolment", database=database)
     scale._psql("VACUUM (ANALYZE) support_pupilattendance", database=database)
-
-
-def _backend_cpu_s(backend_pid: int) -> float | None:
-    """CPU seconds the PostgreSQL backend has used (user + system), when the server runs on this machine:
-    a figure the other engineers' load does not inflate as it does wall time."""
-    import os
-
-    try:
-        fields = Path(f"/proc/{backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _load() -> str:
@@ -97,11 +85,11 @@ def measure(year: int) -> None:
     ):
         with CaptureQueriesContext(connection) as queries:
             backend = connection.connection.info.backend_pid
-            cpu_before = _backend_cpu_s(backend)
+            cpu_before = backend_cpu_s(backend)
             started = time.perf_counter()
             result = run()
             elapsed = time.perf_counter() - started
-            cpu_after = _backend_cpu_s(backend)
+            cpu_after = backend_cpu_s(backend)
         sql_s = sum(float(q["time"]) for q in queries.captured_queries)
         cpu = f", {cpu_after - cpu_before:.2f} s of PostgreSQL CPU" if cpu_before is not None else ""
         took = f"{elapsed:.2f} s, {len(queries)} queries, {sql_s:.2f} s in SQL{cpu}"

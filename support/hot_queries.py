@@ -11,9 +11,10 @@ converters). Later calls put the arguments in place, execute, and build the inst
 ``ValuesIterable`` does). A shape is the number of values of each sequence argument (``IN (%s, %s)``).
 
 The cache lives on the connection object (one per thread and database alias), so it follows the
-database's vendor and never crosses threads. Only plain parameters (equality, comparison, ``IN``) can be
-marked: ints, strings and aware datetimes (adapted for the database as the ORM adapts them); an argument
-the ORM rewrites (``LIKE`` patterns, dates) is refused when the query is first compiled.
+database's vendor and never crosses threads. Only plain parameters (equality, comparison, ``IN``, a whole
+tuple as one array) can be marked: ints, strings and aware datetimes (adapted for the database as the ORM
+adapts them), each in as many places as the SQL has it; an argument the ORM rewrites (``LIKE`` patterns,
+dates) is refused when the query is first compiled.
 """
 
 import datetime
@@ -32,11 +33,14 @@ _INT_MARK = -(10**15)  # marker ints: far from any primary key
 _DATETIME_MARK = datetime.datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=datetime.UTC)  # far from any row's time
 
 
+ARRAY = "array"  # a slot that takes a whole sequence argument, as one array parameter
+
+
 @dataclass
 class _Compiled:
     sql: str
     params: list
-    slots: list[tuple[int, int, int | None]]  # (parameter index, argument index, element index)
+    slots: list[tuple[int, int, int | str | None]]  # (parameter index, argument index, element or ARRAY)
     compiler: Any
     converters: dict
     col_count: int | None  # trim the ORM's extra columns (e.g. for ordering), as execute_sql does
@@ -67,23 +71,33 @@ def _marks(args: Sequence) -> list:
     return marked
 
 
-def _compile(build: Callable[..., QuerySet], args: Sequence, alias: str) -> _Compiled | None:
+def _compile(build: Callable[..., QuerySet], args: Sequence, alias: str, fixed: tuple) -> _Compiled | None:
     marked = _marks(args)
-    queryset = build(*marked)
+    queryset = build(*marked, *fixed)
     compiler = queryset.query.get_compiler(using=alias)
     try:
         sql, params = compiler.as_sql()
     except EmptyResultSet:
         return None  # e.g. ``IN ()``: no row can match, as the ORM answers without asking
     params = list(params)
-    slots = []
+    slots: list[tuple[int, int, int | str | None]] = []
     for i, mark in enumerate(marked):
+        # A sequence passed whole, as one array parameter (``= ANY(%s)``).
+        whole = [p for p, param in enumerate(params) if isinstance(mark, tuple) and param == list(mark)]
+        if whole:
+            slots.extend((p, i, ARRAY) for p in whole)
+            continue
         for k, value in enumerate(mark) if isinstance(mark, tuple) else [(None, mark)]:
             value = _adapt(value, alias)  # as the ORM passes a datetime to this database (SQLite: text)
             found = [p for p, param in enumerate(params) if param == value and type(param) is type(value)]
-            if len(found) != 1:
+            # The markers are unique, so every parameter equal to one is the argument (a search term is
+            # both the filter's and the score's); one the ORM rewrote (a LIKE pattern) is refused.
+            rewritten = isinstance(value, str) and any(
+                isinstance(param, str) and value in param and param != value for param in params
+            )
+            if not found or rewritten:
                 raise ValueError(f"{build.__qualname__}: argument {i} is not one plain parameter of the SQL")
-            slots.append((found[0], i, k))
+            slots.extend((p, i, k) for p in found)
     select = compiler.select
     common = {
         "sql": sql,
@@ -121,14 +135,15 @@ def _adapt(value: Any, alias: str) -> Any:
 def hot_query(build: Callable[..., QuerySet]) -> Callable[..., list]:
     """Decorate a function that builds a queryset of model instances, or a ``.values()`` queryset, from its
     arguments (each a ``str``, an ``int`` or a ``tuple`` of ints); the decorated function returns the
-    list the queryset would."""
+    list the queryset would. ``fixed`` values (keyword, a tuple) follow the arguments into the function
+    unmarked and are part of the shape: what the ORM writes into the SQL itself, a slice's bounds."""
 
-    def run(*args: Any, using: str = "default") -> list:
+    def run(*args: Any, using: str = "default", fixed: tuple = ()) -> list:
         connection = connections[using]
         cache = connection.__dict__.setdefault(_ATTR, {})
-        shape = (build, tuple(len(a) if isinstance(a, tuple) else None for a in args))
+        shape = (build, tuple(len(a) if isinstance(a, tuple) else None for a in args), fixed)
         if shape not in cache:
-            cache[shape] = _compile(build, args, using)
+            cache[shape] = _compile(build, args, using, fixed)
         compiled = cache[shape]
         if compiled is None:
             return []
@@ -137,7 +152,10 @@ def hot_query(build: Callable[..., QuerySet]) -> Callable[..., list]:
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(compiled.params)
         for p, i, k in compiled.slots:
-            params[p] = _adapt(args[i], using) if k is None else args[i][k]
+            if k is None:
+                params[p] = _adapt(args[i], using)
+            else:
+                params[p] = list(args[i]) if k == ARRAY else args[i][k]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()

@@ -5,7 +5,8 @@ every row. On the family list at 100,000 families that is most of the page's tim
 
 - a search ranked best match first (its queryset carries ``RANKED``, ``support.search``) must score every
   candidate to find the best anyway, so its page carries the total beside each row
-  (``COUNT(*) OVER ()``): the filter is paid for once;
+  (``COUNT(*) OVER ()``): the filter is paid for once. A ranking that can take its own page
+  (``page_of``: the names search on PostgreSQL ranks and counts in its names table) is asked first;
 - any other list walks its sort order to the page (an index can stop after a page of rows) and counts at
   most ``COUNT_CAP`` rows: a page says "more than 1,000" rather than scanning every row to say 8,931.
   Paging on past the cap still works (``Next`` is there while rows follow).
@@ -61,6 +62,22 @@ class ListPaginator(Paginator):
             return COUNT_CAP
         return counted
 
+    def _ranked_page(self, bottom: int) -> tuple[list, int | None]:
+        """A ranked search's rows from ``bottom`` and its total (None: not known from this page). The
+        ranking may take its page itself (``page_of``: ``support.search.NameRanking``, in the names
+        table alone); otherwise the page's query counts every row beside each one."""
+        ranking = self.object_list.query.annotations[RANKED]
+        page_of = getattr(ranking, "page_of", None)
+        paged = page_of(self.object_list, bottom, self.per_page) if page_of is not None else None
+        if paged is not None:
+            return paged
+        counted = self.object_list.annotate(**{TOTAL: Window(Count("pk"))})
+        rows = list(counted[bottom : bottom + self.per_page])
+        if not rows:
+            return rows, (0 if bottom == 0 else None)
+        first = rows[0]
+        return rows, first[TOTAL] if isinstance(first, dict) else getattr(first, TOTAL)
+
     def page(self, number) -> Page:  # type: ignore[no-untyped-def]
         if not isinstance(self.object_list, QuerySet):
             return super().page(number)
@@ -74,13 +91,9 @@ class ListPaginator(Paginator):
             raise EmptyPage("That page contains no results")
         bottom = (number - 1) * self.per_page
         if self._ranked():
-            counted = self.object_list.annotate(**{TOTAL: Window(Count("pk"))})
-            rows = list(counted[bottom : bottom + self.per_page])
-            if rows:
-                first = rows[0]
-                self.__dict__["count"] = first[TOTAL] if isinstance(first, dict) else getattr(first, TOTAL)
-            elif number == 1:
-                self.__dict__["count"] = 0
+            rows, total = self._ranked_page(bottom)
+            if total is not None:
+                self.__dict__["count"] = total
             number = self.validate_number(number)  # past the end: a plain count, then EmptyPage
             return ListPage(rows, number, self, more=bottom + len(rows) < self.count)
         rows = list(self.object_list[bottom : bottom + self.per_page + 1])

@@ -185,17 +185,23 @@ def family_search(
     if families is None:
         families = families_visible_to(user)
     families = families.filter(merged_into__isnull=True).order_by("carer_sort_key", "pk")
-    pupils = pupils_visible_to(user)
     scope = scope_for(user)
     # The schools a name is looked for through (None: the whole trust, for an admin).
     school_ids = None if scope.is_admin else sorted(scope.school_ids)
-    if school_id is not None:
-        pupils = pupils.filter(on_roll_at(school_id))
-        families = families.filter(Exists(pupils.filter(family=OuterRef("pk"))))
-        school_ids = [school_id] if school_ids is None else [s for s in school_ids if s == school_id]
+
     # Pupil names count only through pupils the user may see, so a search never reveals that a family
-    # has a child of a given name at a school outside the user's scope.
-    return family_search_apply(families, user=user, query=query, visible_pupils=pupils, school_ids=school_ids)
+    # has a child of a given name at a school outside the user's scope. Built only when read: the
+    # names table's road (PostgreSQL) has the scope in its rows.
+    def visible_pupils() -> QuerySet[Pupil]:
+        pupils = pupils_visible_to(user)
+        return pupils if school_id is None else pupils.filter(on_roll_at(school_id))
+
+    if school_id is not None:
+        families = families.filter(Exists(visible_pupils().filter(family=OuterRef("pk"))))
+        school_ids = [school_id] if school_ids is None else [s for s in school_ids if s == school_id]
+    return family_search_apply(
+        families, user=user, query=query, visible_pupils=visible_pupils, school_ids=school_ids
+    )
 
 
 def partners_visible_to(user: User) -> QuerySet[PartnerCharity]:

@@ -135,15 +135,15 @@ class FamilySerializer(VisibleFieldsMixin, serializers.ModelSerializer):
         read_only_fields = ["id", "consents", "household_size", "pupils", "language_noted"]
 
     def get_pupils(self, family: Family) -> list[dict]:
-        pupils = getattr(family, "visible_pupils", None)
-        if pupils is None:
-            pupils = []
-        # One pupil serializer for the whole page: which of its fields the caller may see is decided once,
-        # not once per family (that was a third of a family search's time).
-        child = self.__dict__.get("_pupil_serializer")
-        if child is None:
-            child = self.__dict__["_pupil_serializer"] = FamilyPupilSerializer(context=self.context)
-        return [child.to_representation(pupil) for pupil in pupils]
+        return self.represent_pupils(family, user=self._viewer())
+
+    @classmethod
+    def represent_pupils(cls, family: Family, *, user) -> list[dict]:  # type: ignore[no-untyped-def]
+        """The family's pupils the caller may see (``visible_pupils``, set by the door), with the fields
+        bound once per role set (``represent_object``): which of them the caller may see is decided once,
+        not once per family (that was a third of a family search's time)."""
+        pupils = getattr(family, "visible_pupils", None) or []
+        return [FamilyPupilSerializer.represent_object(pupil, user=user) for pupil in pupils]
 
 
 class ConsentSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@
 
 import copy
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 
 import django_filters
@@ -138,6 +138,33 @@ class VisibleFieldsMixin:
             answer[name] = None if value is None else field.to_representation(attribute)
         return answer
 
+    @classmethod
+    def represent_objects(cls, instances: Iterable[models.Model], *, user: User) -> list[dict]:
+        """``cls(instances, many=True, context={"request": request}).data`` for ``user``, with the fields
+        bound once per role set, for a list page (``represent_object``'s rules). Besides plain
+        fields, a nested ``many=True`` serializer of plain fields (``FamilySerializer.consents``) is
+        answered by its own ``represent_object``, and a method field ``name`` by the classmethod
+        ``represent_<name>(instance, user=...)`` the serializer defines beside ``get_<name>``."""
+        roles = roles_of(user)
+        fields = _bound_fields(cls, roles, table_version(), nested=True)
+        rows = []
+        for instance in instances:
+            answer = {}
+            for name, field in fields:
+                if isinstance(field, serializers.SerializerMethodField):
+                    answer[name] = getattr(cls, f"represent_{name}")(instance, user=user)
+                    continue
+                attribute = field.get_attribute(instance)
+                if isinstance(field, serializers.ListSerializer):
+                    many = attribute.all() if isinstance(attribute, models.manager.BaseManager) else attribute
+                    child = type(field.child)
+                    answer[name] = [child.represent_object(item, user=user) for item in many]
+                    continue
+                value = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+                answer[name] = None if value is None else field.to_representation(attribute)
+            rows.append(answer)
+        return rows
+
     def _viewer(self) -> object:
         viewer = schema_viewer.get()  # while a schema is made, its reader (the request is a mock)
         if viewer is not None:
@@ -180,18 +207,40 @@ def _flat_fields(
 
 @functools.lru_cache(maxsize=256)
 def _bound_fields(
-    serializer_class: type[serializers.Serializer], roles: frozenset[str] | None, version: int
+    serializer_class: type[serializers.Serializer],
+    roles: frozenset[str] | None,
+    version: int,
+    nested: bool = False,
 ) -> tuple[tuple[str, serializers.Field], ...]:
+    """The fields of ``serializer_class`` the roles see, bound once. Fields that may read the request
+    (method fields, links, nested serializers) are refused, except with ``nested`` a method field its
+    serializer answers with ``represent_<name>`` and a ``many=True`` serializer of plain fields. A
+    field written but never read is left out, as DRF leaves it out of an answer."""
     model = serializer_class.Meta.model  # type: ignore[attr-defined]
     fields = []
     for name, field in _every_field(serializer_class).items():
-        # Fields that may read the request (method fields, links, nested serializers) are refused.
-        needs_request = isinstance(field, serializers.BaseSerializer | serializers.SerializerMethodField) or (
-            isinstance(field, serializers.RelatedField)
-            and not isinstance(field, serializers.PrimaryKeyRelatedField)
+        if field.write_only:
+            continue
+        answered = nested and (
+            (
+                isinstance(field, serializers.SerializerMethodField)
+                and hasattr(serializer_class, f"represent_{name}")
+            )
+            or (
+                isinstance(field, serializers.ListSerializer)
+                and isinstance(field.child, VisibleFieldsMixin)
+                and field.read_only
+            )
         )
-        if needs_request or not field.read_only:
-            raise ImproperlyConfigured(f"{serializer_class.__name__}.{name} is not a plain read-only field")
+        needs_request = not answered and (
+            isinstance(field, serializers.BaseSerializer | serializers.SerializerMethodField)
+            or (
+                isinstance(field, serializers.RelatedField)
+                and not isinstance(field, serializers.PrimaryKeyRelatedField | serializers.SlugRelatedField)
+            )
+        )
+        if needs_request:
+            raise ImproperlyConfigured(f"{serializer_class.__name__}.{name} is not a plain field")
         path = serializer_field_path(name, field)
         if all(roles_can_see(roles, model, check) for check in _checks(model, name, path)):
             fields.append((name, field))

@@ -177,9 +177,14 @@ def test_it_counts_a_search_in_the_pages_own_query(school_a, client_for, pastora
     for n in range(30):
         PupilFactory(family=FamilyFactory(lead_carer_name=f"Carer Smith{n}"), school=school_a)
     client = client_for(pastoral_a)
-    family_queries = [sql for sql in _list_queries(client, "smith") if 'FROM "support_family"' in sql]
-    assert len(family_queries) == 1, family_queries
-    assert "OVER ()" in family_queries[0]
+    queries = _list_queries(client, "smith")
+    # Counted once, beside the ranking: on SQLite in the families' page query, on PostgreSQL in the
+    # names table's (support.search.NameRanking), which leaves the families' query a page of ids.
+    counted = [sql for sql in queries if "OVER ()" in sql]
+    assert len(counted) == 1, queries
+    assert not any("COUNT(" in sql for sql in queries if sql not in counted)
+    ranking_table = "support_familysearchname" if connection.vendor == "postgresql" else "support_family"
+    assert f'FROM "{ranking_table}"' in counted[0]
     response = client.get("/families/", {"q": "smith"})
     assert response.context["page"].paginator.count == 30
     assert b"30 families matching" in response.content
@@ -220,7 +225,7 @@ def test_it_counts_a_later_page_and_sends_a_page_past_the_end_to_the_last(school
 def test_it_finds_nothing_outside_the_users_scope(okafor, client_for, pastoral_b):
     client = client_for(pastoral_b)
     upn = okafor.pupils.get().upn
-    for typed in ("0121 496 0075", "RV37WB", "Okafur", "Mrs Okafor", "Tobi", upn):
+    for typed in ("0121 496 0075", "RV37WB", "rv3", "Okafur", "Mrs Okafor", "Tobi", upn):
         assert web_ids(client, typed) == []
         assert api_ids(pastoral_b, typed) == []
 

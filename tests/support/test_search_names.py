@@ -1,15 +1,20 @@
-"""The names table school staff's name search reads on PostgreSQL (``FamilySearchName``, issue 15.1's
-speed): its triggers keep it in step with families, pupils and rolls, so the search finds exactly what
-the scope rules allow, through current rolls only."""
+"""The names table the name search reads on PostgreSQL (``FamilySearchName``, issue 15.1's speed): its
+triggers keep it in step with families, pupils and rolls, so the search finds exactly what the scope rules
+allow: school staff through current rolls only, the trust admin through the trust's rows (every family and
+pupil). A page is ranked and counted in the table and only its families are read
+(``support.search.NameRanking``); anything else asks the queryset."""
 
 import datetime
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from support import selectors
 from support.models import Enrolment, Family, FamilySearchName, Pupil, Registration
+from support.paging import ListPaginator
+from support.search import NameRanking
 from support.services import family_update
 from tests.factories import FamilyFactory, PupilFactory
 
@@ -17,7 +22,15 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 def _rows(family) -> set[tuple[int, str]]:
-    return set(FamilySearchName.objects.filter(family=family).values_list("school_id", "name"))
+    """A family's rows at schools."""
+    rows = FamilySearchName.objects.filter(family=family, school__isnull=False)
+    return set(rows.values_list("school_id", "name"))
+
+
+def _trust_rows(family) -> set[tuple[str, str]]:
+    """A family's trust rows (the admin's): each name with the family's sort key."""
+    rows = FamilySearchName.objects.filter(family=family, school__isnull=True)
+    return set(rows.values_list("name", "sort_key"))
 
 
 def _found(user, query: str, school_id: int | None = None) -> list[int]:
@@ -90,6 +103,7 @@ def test_renames_moves_merges_and_deletions_follow(okafor, school_a, pastoral_a)
     other = FamilyFactory(lead_carer_name="Ben Able")
     Pupil.objects.filter(pk=pupil.pk).update(family=other)
     assert _rows(family) == set()  # no pupil on a roll any more
+    assert _trust_rows(family) == {("grace adeyemi", "adeyemi grace adeyemi")}  # the admin still finds her
     assert (school_a.pk, "ben able") in _rows(other)
     assert _found(pastoral_a, "Okonkwo") == [other.pk]
     Family.objects.filter(pk=other.pk).update(merged_into=family)
@@ -126,3 +140,107 @@ def test_the_trust_admin_finds_a_pupil_on_no_roll(okafor, admin, pastoral_a):
     Enrolment.objects.filter(pupil=pupil).delete()
     assert _found(pastoral_a, "Tobias") == []
     assert _found(admin, "Tobias") == [family.pk]  # the whole trust's pupils, on a roll or not
+
+
+def test_the_trust_rows_hold_every_family_and_pupil_with_the_sort_key(okafor, admin):
+    family, pupil = okafor
+    okafors = "okafor grace okafor"
+    assert _trust_rows(family) == {("grace okafor", okafors), ("Tobi Tobias Okafor", okafors)}
+    alone = FamilyFactory(lead_carer_name="Mr Ade Bello")  # no pupil yet: the admin finds the carer
+    assert _trust_rows(alone) == {("ade bello", "bello ade bello")}
+    Enrolment.objects.filter(pupil=pupil).delete()  # on no roll: still the trust's pupil
+    assert ("Tobi Tobias Okafor", okafors) in _trust_rows(family)
+    family_update(family=family, actor=admin, lead_carer_name="Grace Adeyemi")
+    assert {key for _name, key in _trust_rows(family)} == {"adeyemi grace adeyemi"}
+    Family.objects.filter(pk=alone.pk).update(merged_into=family)
+    assert _trust_rows(alone) == set()
+
+
+def test_the_trust_admin_searches_the_trust_rows(okafor, admin):
+    with CaptureQueriesContext(connection) as queries:
+        assert _found(admin, "Okafur") == [okafor[0].pk]
+    names = [q["sql"] for q in queries.captured_queries if "support_familysearchname" in q["sql"]]
+    assert names
+    assert all('"school_id" IS NULL' in sql for sql in names)
+
+
+@pytest.fixture
+def many(school_a, school_b):
+    """Forty families at school A (and five at B) that "Patel" finds, with scores and surnames in ties."""
+    made = []
+    for n in range(45):
+        family = FamilyFactory(lead_carer_name=f"{'Sam' if n % 3 else 'Jo'} {'Patel' if n % 2 else 'Patal'}")
+        PupilFactory(family=family, school=school_a if n < 40 else school_b, surname="Kid")
+        made.append(family)
+    return made
+
+
+def _page(user, number: int, **extra):
+    paginator = ListPaginator(selectors.family_search(user=user, query="Patel", **extra), 25)
+    page = paginator.page(number)
+    return [(f.pk, f.match_score) for f in page.object_list], paginator.count, page.has_next()
+
+
+@pytest.mark.parametrize("username", ["pastoral_a", "admin"])
+def test_a_page_from_the_names_table_is_the_querysets_page(many, username, request):
+    user = request.getfixturevalue(username)
+    everything = [(f.pk, f.match_score) for f in selectors.family_search(user=user, query="Patel")]
+    assert len(everything) == (40 if username == "pastoral_a" else 45)
+    with CaptureQueriesContext(connection) as queries:
+        first = _page(user, 1)
+    family_reads = [q["sql"] for q in queries.captured_queries if 'FROM "support_family"' in q["sql"]]
+    assert len(family_reads) == 1
+    assert "word_similarity" not in family_reads[0]
+    assert first == (everything[:25], len(everything), True)
+    assert _page(user, 2) == (everything[25:50], len(everything), False)
+
+
+def test_a_queryset_changed_after_the_search_pages_itself(many, pastoral_a):
+    found = selectors.family_search(user=pastoral_a, query="Patel")
+    narrowed = found.filter(lead_carer_name__startswith="Sam")
+    ranking = narrowed.query.annotations["match_score"]
+    assert isinstance(ranking, NameRanking)
+    assert ranking.page_of(found, 0, 25) is not None
+    assert ranking.page_of(narrowed, 0, 25) is None
+    assert ranking.page_of(found.order_by("pk"), 0, 25) is None
+    page = ListPaginator(narrowed, 25).page(1)
+    assert [f.pk for f in page.object_list] == [f.pk for f in narrowed[:25]]
+    assert page.paginator.count == narrowed.count() == 26
+    # The API's ?ordering= is a change too: the caller's order, not the ranking's.
+    client = APIClient()
+    client.force_authenticate(pastoral_a)
+    answer = client.get("/api/v1/families/", {"q": "Patel", "ordering": "-id"}).json()
+    assert [row["id"] for row in answer["results"]] == sorted((f.pk for f in many[:40]), reverse=True)[:25]
+
+
+def test_a_row_the_scope_refuses_never_reaches_a_page(many, school_a, school_b, pastoral_a):
+    # A row the triggers would never write: a school B family under school A. The page is then the
+    # queryset's own, which the family's scope filter guards.
+    stranger = many[44]
+    FamilySearchName.objects.create(family=stranger, school=school_a, name="sam patel", sort_key="a")
+    ids, count, _more = _page(pastoral_a, 1)
+    assert stranger.pk not in [pk for pk, _score in ids]
+    assert count == 40
+
+
+def test_the_compiled_ranking_is_the_orms(many, school_a):
+    from support.search import _ranked_at, _ranked_in_trust
+
+    for fixed in ((0, 25), (25, 25), (40, 25)):
+        at = (school_a.pk,)
+        assert _ranked_at("patel", at, fixed=fixed) == list(_ranked_at.build("patel", at, *fixed))
+        assert _ranked_in_trust("patel", fixed=fixed) == list(_ranked_in_trust.build("patel", *fixed))
+    first = _ranked_in_trust("patel", fixed=(0, 25))
+    assert (len(first), first[0]["total"]) == (25, 45)
+
+
+def test_a_pickled_search_keeps_its_answer_and_pages_the_ordinary_way(many, pastoral_a):
+    import pickle
+
+    found = selectors.family_search(user=pastoral_a, query="Patel")
+    with CaptureQueriesContext(connection) as queries:
+        copy = pickle.loads(pickle.dumps(found))
+    # Only the search itself is read (pickling a queryset fetches it), never every family the user sees.
+    assert all("support_familysearchname" in q["sql"] for q in queries.captured_queries)
+    assert copy.query.annotations["match_score"].page_of(copy, 0, 25) is None
+    assert [f.pk for f in ListPaginator(copy, 25).page(1).object_list] == [f.pk for f in found[:25]]

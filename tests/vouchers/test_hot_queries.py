@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection, connections
+from django.db.models import F, Q
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
@@ -156,3 +157,36 @@ def test_a_datetime_argument_gives_the_rows_the_orm_gives(issue, family_a, vouch
         args = (family_a.pk, voucher_type.pk, start)
         assert _issued_since(*args) == list(_issued_since.build(*args))
     assert [row["issued_at"] for row in _issued_since(family_a.pk, voucher_type.pk, times[0])] == times[1:]
+
+
+def test_an_argument_in_several_places_fills_each_of_them(school_a, school_b):
+    @hot_query
+    def named_either(name: str):
+        return School.objects.filter(Q(name=name) | Q(urn=name)).order_by("pk")
+
+    for _ in range(2):
+        assert [s.pk for s in named_either(school_a.name)] == [school_a.pk]
+        assert [s.pk for s in named_either(school_b.urn)] == [school_b.pk]
+
+
+def test_an_argument_both_plain_and_rewritten_is_refused(db):
+    @hot_query
+    def named_or_like(name: str):
+        return School.objects.filter(Q(name=name) | Q(urn__icontains=name))
+
+    with pytest.raises(ValueError, match="not one plain parameter"):
+        named_or_like("Acad")
+
+
+@pytest.mark.postgres
+def test_a_tuple_as_one_array_and_fixed_slice_bounds_give_what_the_orm_gives(school_a, school_b):
+    from support.search import AnyBigint
+
+    @hot_query
+    def schools_in(ids: tuple, offset: int, limit: int):
+        return School.objects.filter(AnyBigint(F("id"), list(ids))).order_by("pk")[offset : offset + limit]
+
+    ids = (school_a.pk, school_b.pk)
+    for fixed in ((0, 1), (1, 1), (0, 5)):
+        assert schools_in(ids, fixed=fixed) == list(schools_in.build(ids, *fixed))
+    assert [s.pk for s in schools_in((school_b.pk, school_a.pk), fixed=(0, 5))] == sorted(ids)
