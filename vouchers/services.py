@@ -23,7 +23,7 @@ from support.audit import audit_event, audit_record, audit_record_many, audit_to
 from support.consents import family_consent_require
 from support.contacts import barred_names, family_recipient, family_recipient_address, name_is_barred
 from support.errors import ConflictError, SupportError
-from support.hot_queries import hot_query
+from support.hot_queries import hot_cursor, hot_query
 from support.models import AuditEvent, Enrolment, Family, PartnerCharity, School
 from support.money import pounds, pounds_sql
 from support.permissions import has_perm
@@ -519,6 +519,8 @@ def _redeem_step_by_step(
 # The ledger is read in the statement's snapshot, taken before any wait on the row lock: enough, because a
 # voucher's commitment entries change only when it is issued or when it leaves "issued" (cancelled,
 # expired, redeemed), and then the claim finds it no longer issued.
+# It is prepared on the server (support.hot_queries.hot_cursor): its parameters are typed there, so those in
+# a select list, whose type PostgreSQL cannot infer from a column, are cast.
 _REDEEM_SQL = """
 WITH claimed AS (
     UPDATE {voucher} SET state = %(redeemed)s, updated_at = %(now)s
@@ -526,7 +528,8 @@ WITH claimed AS (
     RETURNING id
 ), redemption AS (
     INSERT INTO {redemption} (voucher_id, partner_id, redeemed_by_id, redeemed_at, items_given, value_pence)
-    SELECT id, %(partner_id)s, %(actor_id)s, %(now)s, %(items_given)s, %(value_pence)s FROM claimed
+    SELECT id, %(partner_id)s, %(actor_id)s, %(now)s, %(items_given)s::text, %(value_pence)s::integer
+    FROM claimed
     RETURNING id
 ), open_commitment AS (
     SELECT fund_id,
@@ -543,23 +546,25 @@ WITH claimed AS (
            NULL, k.note, '', %(actor_id)s, %(occurred_on)s, %(now)s
     FROM open_commitment o
     JOIN {ledger} c ON c.id = o.latest_id
-    CROSS JOIN (VALUES (1, %(release)s, %(release_note)s), (2, %(spend)s, '')) AS k (n, kind, note)
+    CROSS JOIN (VALUES (1, %(release)s::text, %(release_note)s::text), (2, %(spend)s, ''))
+        AS k (n, kind, note)
     WHERE o.open_pence > 0
     ORDER BY o.fund_id, k.n
     RETURNING id, fund_id, kind, amount_pence, source_type_id, source_id, school_id, category, occurred_on
 ), audit AS (
     INSERT INTO {audit} (at, actor_id, actor_label, action, subject_type_id, subject_id, subject_repr,
                          before, after, note)
-    SELECT %(now)s, %(actor_id)s, %(actor_label)s, a.action, a.subject_type_id, a.subject_id,
+    SELECT %(now)s, %(actor_id)s, %(actor_label)s::text, a.action, a.subject_type_id, a.subject_id,
            a.subject_repr, a.before, a.after, a.note
     FROM (
-        SELECT 0 AS n, 'voucher.redeemed' AS action, %(voucher_type_id)s AS subject_type_id,
-               %(source_id)s AS subject_id, %(voucher_repr)s AS subject_repr, %(before)s::jsonb AS before,
-               %(after)s::jsonb AS after, %(note)s AS note
+        SELECT 0 AS n, 'voucher.redeemed' AS action, %(voucher_type_id)s::integer AS subject_type_id,
+               %(source_id)s::text AS subject_id, %(voucher_repr)s::text AS subject_repr,
+               %(before)s::jsonb AS before, %(after)s::jsonb AS after, %(note)s::text AS note
         FROM claimed
         UNION ALL
-        SELECT e.id, 'fund.spend_actual', %(entry_type_id)s, e.id::text,
-               '#' || e.id || ' ' || %(spend_label)s || ' ' || {spend_pounds} || ' (' || e.fund_id || ')',
+        SELECT e.id, 'fund.spend_actual', %(entry_type_id)s::integer, e.id::text,
+               '#' || e.id || ' ' || %(spend_label)s::text || ' ' || {spend_pounds}
+               || ' (' || e.fund_id || ')',
                '{{}}'::jsonb,
                jsonb_build_object(
                    'fund', e.fund_id, 'kind', e.kind, 'amount_pence', e.amount_pence,
@@ -626,7 +631,7 @@ def _redeem_in_one_statement(
         "occurred_on": occurred_day(None, today=today),
         "entry_type_id": ContentType.objects.get_for_model(LedgerEntry).pk,
     }
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
