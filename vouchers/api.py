@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from support import safeguarding
 from support.api.fields import PenceField, ScopedPrimaryKeyField
-from support.api.idempotency import HEADER, idempotent
+from support.api.idempotency import HEADER, answer_for, idempotent
 from support.api.throttles import RateThrottle
 from support.api.visibility import VisibleFieldsMixin
 from support.errors import SupportError
@@ -385,16 +385,23 @@ class VoucherRedeemView(_RedeemBase):
             **REFUSALS,
         },
     )
-    @idempotent
+    @idempotent(answer_with_work=True)
     def post(self, request: Request, code: str) -> Response:
         body = RedeemRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         voucher = self.find(request, code)
-        redemption = services.voucher_redeem(
+        # As RedemptionSerializer(redemption).data, its fields bound once per role set; written with the
+        # redemption under an Idempotency-Key (one statement on PostgreSQL, no transaction around it).
+        answer = answer_for(
+            request,
+            status_code=status.HTTP_201_CREATED,
+            build=lambda redemption: RedemptionSerializer.represent_object(redemption, user=request.user),
+        )
+        services.voucher_redeem(
             voucher=voucher,
             partner=voucher.voucher_type.partner,
             redeemed_by=request.user,
+            answer=answer,
             **body.validated_data,
         )
-        answer = RedemptionSerializer.represent_object(redemption, user=request.user)
-        return Response(answer, status=status.HTTP_201_CREATED)
+        return Response(answer.body, status=status.HTTP_201_CREATED)
