@@ -18,6 +18,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from support.hot_queries import hot_cursor
 from support.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -196,10 +197,18 @@ _CLAIM = (
     'INSERT INTO "{table}" (user_id, "key", method, path, body_hash, created_at) '
     'VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (user_id, "key") DO NOTHING RETURNING id'
 )
+# The same insert, committing without waiting for the disk: set_config(..., true) is SET LOCAL, and the
+# statement is its own transaction, so the setting holds for its commit alone. One statement (not "SET
+# LOCAL ...; INSERT ..."), so it can be prepared (support.hot_queries.hot_cursor).
+_UNFLUSHED_CLAIM = (
+    'INSERT INTO "{table}" (user_id, "key", method, path, body_hash, created_at) '
+    "SELECT %s, %s, %s, %s, %s, %s FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed "
+    'ON CONFLICT (user_id, "key") DO NOTHING RETURNING id'
+)
 _STORE = 'UPDATE "{table}" SET status_code = %s, response_body = %s WHERE id = %s'
-# One round trip: the SET and the insert run as one implicit transaction, so SET LOCAL holds for its commit.
-_UNFLUSHED = "SET LOCAL synchronous_commit TO off; "
-_CLAIM_SQL, _STORE_SQL = (sql.format(table=IdempotencyRecord._meta.db_table) for sql in (_CLAIM, _STORE))
+_CLAIM_SQL, _UNFLUSHED_CLAIM_SQL, _STORE_SQL = (
+    sql.format(table=IdempotencyRecord._meta.db_table) for sql in (_CLAIM, _UNFLUSHED_CLAIM, _STORE)
+)
 
 
 def _claim(user, key: str, fields: dict) -> IdempotencyRecord | None:
@@ -210,13 +219,13 @@ def _claim(user, key: str, fields: dict) -> IdempotencyRecord | None:
     On PostgreSQL, outside a transaction, that commit does not wait for the disk (``synchronous_commit``
     off for it alone): other requests see the claim at once, and the request's own work commits later,
     synchronously, which writes the claim to disk with it. A crash can lose the claim only with everything
-    after it, so a retry then starts afresh, as it should. A commit waits about as long as a request to
-    the bare endpoint takes."""
+    after it, so a retry then starts afresh, as it should. (A flush costs about 0.1 ms on the bench's disk;
+    on a slower one it is a request's wait saved.)"""
     now = timezone.now()
     unflushed = connection.vendor == "postgresql" and not connection.in_atomic_block
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
-            _UNFLUSHED + _CLAIM_SQL if unflushed else _CLAIM_SQL,
+            _UNFLUSHED_CLAIM_SQL if unflushed else _CLAIM_SQL,
             [
                 user.pk,
                 key,
@@ -226,8 +235,6 @@ def _claim(user, key: str, fields: dict) -> IdempotencyRecord | None:
                 connection.ops.adapt_datetimefield_value(now),
             ],
         )
-        if unflushed:
-            cursor.nextset()  # past the SET's result to the insert's
         row = cursor.fetchone()
     if row is None:
         return None
