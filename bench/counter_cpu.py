@@ -311,6 +311,8 @@ def main() -> None:
             for c in calls:
                 c()
             profiler.disable()
+            if os.environ.get("PROFILE_DUMP"):  # a pstats file per endpoint, to read further
+                profiler.dump_stats(f"{os.environ['PROFILE_DUMP']}-{endpoint}.prof")
             stats = pstats.Stats(profiler)
             total_calls = stats.total_calls  # type: ignore[attr-defined]
             print(f"\n{endpoint}: {total_calls / len(calls):,.0f} calls per request; most CPU:")
