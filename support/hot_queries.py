@@ -181,11 +181,13 @@ def hot_cursor(using: str = "default") -> CursorWrapper:
     connection = connections[using]
     if connection.vendor != "postgresql":
         return connection.cursor()
+    # As connection.cursor() makes its cursor (the health check first: DB_CONN_HEALTH_CHECKS replaces a
+    # connection the server ended), with the server-binding class.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     if connection.connection.prepare_threshold is None:  # DB_PREPARED_STATEMENTS off
         return connection.cursor()
     with connection.wrap_database_errors:
-        # As connection.cursor() makes its cursor, with the server-binding class.
         return connection._prepare_cursor(_prepared_cursor_class()(connection.connection))
 
 
