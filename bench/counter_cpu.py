@@ -10,6 +10,11 @@ CPU of one request, which other processes on the machine do not change (the data
 Redis's own CPU is not in it). Ratio = bare CPU / endpoint CPU: the throughput the endpoint would reach
 against the bare endpoint if this process's CPU were the limit (target 0.5).
 
+On PostgreSQL it also prints, per request: the round trips to PostgreSQL (statements, and the BEGIN and
+COMMIT psycopg sends by itself), the CPU of this connection's server process (read from
+``/proc/<pid>/schedstat`` when the server runs on this machine), and the wall time spent waiting on
+PostgreSQL and on Redis (replies included: on a busy machine, read them as upper bounds).
+
 Run against a scratch PostgreSQL (``DATABASE_URL=… --use-database-url``) and Redis (``REDIS_URL``) to
 count what production runs; without them it runs on a throwaway SQLite file and the per-process cache.
 ``--profile`` prints the functions with the most calls per check and per redeem (cProfile).
@@ -29,6 +34,72 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import UNTHROTTLED, add_database_argument, emit_result, setup_django
+
+
+class _Waits:
+    """Round trips to PostgreSQL and the wall time waiting on it and on Redis, counted in the client
+    libraries (psycopg's BEGIN and COMMIT do not pass Django's execute wrappers)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.round_trips, self.postgres, self.redis = 0, 0.0, 0.0
+
+    @classmethod
+    def install(cls) -> "_Waits":
+        from psycopg import Connection
+        from psycopg.cursor import Cursor
+        from redis.connection import AbstractConnection
+
+        waits = cls()
+        wait, exec_command, execute = Connection.wait, Connection._exec_command, Cursor.execute
+        read_response = AbstractConnection.read_response
+
+        def timed_wait(self, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return wait(self, *args, **kwargs)
+            finally:
+                waits.postgres += time.perf_counter() - started
+
+        def counted_command(self, *args, **kwargs):  # BEGIN, COMMIT, ROLLBACK
+            waits.round_trips += 1
+            return (yield from exec_command(self, *args, **kwargs))
+
+        def counted_execute(self, *args, **kwargs):  # one round trip, however many statements it sends
+            waits.round_trips += 1
+            return execute(self, *args, **kwargs)
+
+        def timed_read(self, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return read_response(self, *args, **kwargs)
+            finally:
+                waits.redis += time.perf_counter() - started
+
+        Connection.wait, Connection._exec_command, Cursor.execute = (
+            timed_wait,
+            counted_command,
+            counted_execute,
+        )
+        AbstractConnection.read_response = timed_read
+        return waits
+
+
+def _server_cpu_ns() -> int | None:
+    """CPU time of this connection's PostgreSQL server process, if it runs on this machine."""
+    from django.db import connection
+
+    if connection.settings_dict["HOST"] not in ("", "localhost", "127.0.0.1", "::1"):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    except OSError:  # not this machine's process after all, or no schedstat
+        return None
 
 
 def main() -> None:
@@ -150,6 +221,8 @@ def main() -> None:
             for v in batch
         ]
 
+    waits = _Waits.install() if connection.vendor == "postgresql" else None
+
     def cpu_per_request(endpoint: str) -> tuple[float, int]:
         calls = requests(endpoint, args.requests)
         for warm in requests(endpoint, 2):  # per-process caches (content types, compiled queries)
@@ -163,12 +236,26 @@ def main() -> None:
         # (request_started empties connection.queries: count through a wrapper instead)
         with connection.execute_wrapper(count):
             assert calls[0]() < 300
+        server = _server_cpu_ns() if waits else None
+        if waits:
+            waits.reset()
         started, wall = time.process_time(), time.perf_counter()
         for c in calls[1:]:
             status = c()
             assert status < 300, (endpoint, status)
-        walls[endpoint].append((time.perf_counter() - wall) / (len(calls) - 1))
-        return (time.process_time() - started) / (len(calls) - 1), len(statements)
+        n = len(calls) - 1
+        walls[endpoint].append((time.perf_counter() - wall) / n)
+        if waits:
+            after = _server_cpu_ns()
+            details[endpoint].append(
+                (
+                    waits.round_trips / n,
+                    None if server is None or after is None else (after - server) / n / 1e6,
+                    waits.postgres / n * 1000,
+                    waits.redis / n * 1000,
+                )
+            )
+        return (time.process_time() - started) / n, len(statements)
 
     figures: dict[str, tuple[float, int]] = {}
     rounds: dict[str, list[float]] = {"bare": [], "check": [], "redeem": []}
@@ -176,6 +263,7 @@ def main() -> None:
     # Wall time too: what is not this process's CPU is mostly waiting on PostgreSQL and Redis (and, on a
     # busy machine, on the other processes: read it as an upper bound).
     walls: dict[str, list[float]] = {"bare": [], "check": [], "redeem": []}
+    details: dict[str, list[tuple]] = {"bare": [], "check": [], "redeem": []}
     for _ in range(args.rounds):
         for endpoint in rounds:
             cpu, queries[endpoint] = cpu_per_request(endpoint)
@@ -189,6 +277,14 @@ def main() -> None:
     for endpoint, (cpu, n) in figures.items():
         wall = statistics.median(walls[endpoint]) * 1000
         print(f"{endpoint:<8} {cpu * 1000:>15.2f} {n:>4} {bare / cpu:>14.2f} {wall:>8.2f}")
+    if waits:
+        heads = ("PG round trips", "PG server CPU ms", "PG wait ms", "Redis wait ms")
+        print(f"\n{'endpoint':<8} {heads[0]:>15} {heads[1]:>17} {heads[2]:>11} {heads[3]:>14}")
+        for endpoint, rows in details.items():
+            columns = zip(*rows, strict=True)
+            trips, server, pg, redis = (None if None in c else statistics.median(c) for c in columns)
+            server_text = "n/a" if server is None else f"{server:.2f}"
+            print(f"{endpoint:<8} {trips:>15.1f} {server_text:>17} {pg:>11.2f} {redis:>14.2f}")
     postgres = connection.vendor == "postgresql"
     for endpoint in ("check", "redeem"):
         cpu = figures[endpoint][0]
@@ -215,6 +311,8 @@ def main() -> None:
             for c in calls:
                 c()
             profiler.disable()
+            if os.environ.get("PROFILE_DUMP"):  # a pstats file per endpoint, to read further
+                profiler.dump_stats(f"{os.environ['PROFILE_DUMP']}-{endpoint}.prof")
             stats = pstats.Stats(profiler)
             total_calls = stats.total_calls  # type: ignore[attr-defined]
             print(f"\n{endpoint}: {total_calls / len(calls):,.0f} calls per request; most CPU:")

@@ -121,6 +121,13 @@ if DATABASE_URL:
             disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
         )
     }
+    # The counter's hot statements (support.hot_queries.hot_cursor) are prepared on the server, parsed and
+    # planned once per connection: planning was half of PostgreSQL's CPU per check and redeem. Every other
+    # query binds on the client and is never prepared. Off behind a PgBouncer older than 1.21 or without
+    # max_prepared_statements (docs/deployment.md).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        0 if env_bool("DB_PREPARED_STATEMENTS", True) else None
+    )
 else:
     DATABASES = {
         "default": {

@@ -3,6 +3,7 @@
 import datetime
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
@@ -23,7 +24,7 @@ from support.audit import audit_event, audit_record, audit_record_many, audit_to
 from support.consents import family_consent_require
 from support.contacts import barred_names, family_recipient, family_recipient_address, name_is_barred
 from support.errors import ConflictError, SupportError
-from support.hot_queries import hot_query
+from support.hot_queries import hot_cursor, hot_query
 from support.models import AuditEvent, Enrolment, Family, PartnerCharity, School
 from support.money import pounds, pounds_sql
 from support.permissions import has_perm
@@ -41,6 +42,9 @@ from vouchers.models import (
 from vouchers.notify import voucher_send_queue
 from vouchers.selectors import voucher_limit_status, voucher_type_offered, vouchers_with_type_offered
 from vouchers.transitions import VOUCHER_FLOW
+
+if TYPE_CHECKING:
+    from support.api.idempotency import Answer
 
 State = Voucher.State
 
@@ -416,12 +420,16 @@ def voucher_redeem(
     redeemed_by: AbstractBaseUser,
     items_given: str = "",
     value_pence: int | None = None,
+    answer: "Answer | None" = None,
 ) -> Redemption:
     """Redeem ``voucher`` at ``partner``: exactly once, only while issued and not past its expiry date.
 
     Claims the voucher, records the redemption, makes the fund's commitment actual spend (a release and
     a spend per fund) and audits both, all or nothing. On PostgreSQL that is one statement
     (``_redeem_in_one_statement``); elsewhere the same rows are written step by step.
+
+    ``answer`` (an API request's, support.api.idempotency.Answer): built from the redemption and, under an
+    Idempotency-Key, written to the key's record with the redemption, all or nothing.
     """
     if voucher.voucher_type.partner_id != partner.pk:
         raise SupportError(
@@ -447,13 +455,9 @@ def voucher_redeem(
         "now": now,
     }
     if _redeem_in_one_statement_here():
-        redemption_id = _redeem_in_one_statement(**redeem)
-        if redemption_id is None:
-            voucher.refresh_from_db()
-            raise voucher_refusal(voucher)
+        # The redemption as it is about to be written, so that the answer can be written with it.
         voucher.state, voucher.updated_at = State.REDEEMED, now
         redemption = Redemption(
-            pk=redemption_id,
             voucher=voucher,
             partner=partner,
             redeemed_by=redeemed_by,
@@ -461,10 +465,23 @@ def voucher_redeem(
             items_given=items_given,
             value_pence=value_pence,
         )
+        if answer is not None:
+            answer.render(redemption)
+        redemption_id = _redeem_in_one_statement(**redeem, answer=answer)
+        if redemption_id is None:
+            voucher.refresh_from_db()
+            raise voucher_refusal(voucher)
+        redemption.pk = redemption_id
         redemption._state.adding, redemption._state.db = False, connection.alias
+        if answer is not None:
+            answer.kept = answer.record_id is not None
         return redemption
     with transaction.atomic():
-        return _redeem_step_by_step(**redeem)
+        redemption = _redeem_step_by_step(**redeem)
+        if answer is not None:
+            answer.render(redemption)
+            answer.keep()
+        return redemption
 
 
 def _redeem_in_one_statement_here() -> bool:
@@ -515,10 +532,13 @@ def _redeem_step_by_step(
 # It writes what _redeem_step_by_step writes (tests/vouchers/test_redeem_statement.py compares the rows):
 # the claim (a conditional update: a concurrent redeem waits on the row lock, re-checks the state and
 # claims nothing), the redemption, per fund the commitment's release and the spend (as fund_spend_actual
-# does), and the two audit rows. Every insert reads from ``claimed``, so a refused claim writes nothing.
+# does), and the two audit rows; under an Idempotency-Key, the request's answer too (``kept_answer``,
+# support.api.idempotency.Answer). Every write reads from ``claimed``, so a refused claim writes nothing.
 # The ledger is read in the statement's snapshot, taken before any wait on the row lock: enough, because a
 # voucher's commitment entries change only when it is issued or when it leaves "issued" (cancelled,
 # expired, redeemed), and then the claim finds it no longer issued.
+# It is prepared on the server (support.hot_queries.hot_cursor): its parameters are typed there, so those in
+# a select list, whose type PostgreSQL cannot infer from a column, are cast.
 _REDEEM_SQL = """
 WITH claimed AS (
     UPDATE {voucher} SET state = %(redeemed)s, updated_at = %(now)s
@@ -526,7 +546,8 @@ WITH claimed AS (
     RETURNING id
 ), redemption AS (
     INSERT INTO {redemption} (voucher_id, partner_id, redeemed_by_id, redeemed_at, items_given, value_pence)
-    SELECT id, %(partner_id)s, %(actor_id)s, %(now)s, %(items_given)s, %(value_pence)s FROM claimed
+    SELECT id, %(partner_id)s, %(actor_id)s, %(now)s, %(items_given)s::text, %(value_pence)s::integer
+    FROM claimed
     RETURNING id
 ), open_commitment AS (
     SELECT fund_id,
@@ -543,23 +564,25 @@ WITH claimed AS (
            NULL, k.note, '', %(actor_id)s, %(occurred_on)s, %(now)s
     FROM open_commitment o
     JOIN {ledger} c ON c.id = o.latest_id
-    CROSS JOIN (VALUES (1, %(release)s, %(release_note)s), (2, %(spend)s, '')) AS k (n, kind, note)
+    CROSS JOIN (VALUES (1, %(release)s::text, %(release_note)s::text), (2, %(spend)s, ''))
+        AS k (n, kind, note)
     WHERE o.open_pence > 0
     ORDER BY o.fund_id, k.n
     RETURNING id, fund_id, kind, amount_pence, source_type_id, source_id, school_id, category, occurred_on
 ), audit AS (
     INSERT INTO {audit} (at, actor_id, actor_label, action, subject_type_id, subject_id, subject_repr,
                          before, after, note)
-    SELECT %(now)s, %(actor_id)s, %(actor_label)s, a.action, a.subject_type_id, a.subject_id,
+    SELECT %(now)s, %(actor_id)s, %(actor_label)s::text, a.action, a.subject_type_id, a.subject_id,
            a.subject_repr, a.before, a.after, a.note
     FROM (
-        SELECT 0 AS n, 'voucher.redeemed' AS action, %(voucher_type_id)s AS subject_type_id,
-               %(source_id)s AS subject_id, %(voucher_repr)s AS subject_repr, %(before)s::jsonb AS before,
-               %(after)s::jsonb AS after, %(note)s AS note
+        SELECT 0 AS n, 'voucher.redeemed' AS action, %(voucher_type_id)s::integer AS subject_type_id,
+               %(source_id)s::text AS subject_id, %(voucher_repr)s::text AS subject_repr,
+               %(before)s::jsonb AS before, %(after)s::jsonb AS after, %(note)s::text AS note
         FROM claimed
         UNION ALL
-        SELECT e.id, 'fund.spend_actual', %(entry_type_id)s, e.id::text,
-               '#' || e.id || ' ' || %(spend_label)s || ' ' || {spend_pounds} || ' (' || e.fund_id || ')',
+        SELECT e.id, 'fund.spend_actual', %(entry_type_id)s::integer, e.id::text,
+               '#' || e.id || ' ' || %(spend_label)s::text || ' ' || {spend_pounds}
+               || ' (' || e.fund_id || ')',
                '{{}}'::jsonb,
                jsonb_build_object(
                    'fund', e.fund_id, 'kind', e.kind, 'amount_pence', e.amount_pence,
@@ -570,7 +593,7 @@ WITH claimed AS (
         FROM entry e WHERE e.kind = %(spend)s
     ) a
     ORDER BY a.n
-)
+){answer}
 SELECT id FROM redemption
 """
 
@@ -584,14 +607,17 @@ def _redeem_in_one_statement(
     value_pence: int | None,
     today: datetime.date,
     now: datetime.datetime,
+    answer: "Answer | None",
 ) -> int | None:
     """The redemption's id, or None when the voucher was not claimable (nothing was written)."""
+    keep = answer is not None and answer.record_id is not None
     sql = _REDEEM_SQL.format(
         voucher=Voucher._meta.db_table,
         redemption=Redemption._meta.db_table,
         ledger=LedgerEntry._meta.db_table,
         audit=AuditEvent._meta.db_table,
         spend_pounds=pounds_sql("e.amount_pence"),
+        answer=", " + answer.cte(after="claimed") if keep else "",
     )
     voucher_event = audit_event(
         actor=redeemed_by,
@@ -625,8 +651,9 @@ def _redeem_in_one_statement(
         "spend_label": str(LedgerEntry.Kind.SPEND.label),
         "occurred_on": occurred_day(None, today=today),
         "entry_type_id": ContentType.objects.get_for_model(LedgerEntry).pk,
+        **(answer.params() if keep else {}),
     }
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None

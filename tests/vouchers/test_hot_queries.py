@@ -190,3 +190,37 @@ def test_a_tuple_as_one_array_and_fixed_slice_bounds_give_what_the_orm_gives(sch
     for fixed in ((0, 1), (1, 1), (0, 5)):
         assert schools_in(ids, fixed=fixed) == list(schools_in.build(ids, *fixed))
     assert [s.pk for s in schools_in((school_b.pk, school_a.pk), fixed=(0, 5))] == sorted(ids)
+
+
+def prepared_statements() -> list[str]:
+    """The statements this connection has prepared through the protocol (psycopg), not by PREPARE."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_hot_statement_is_prepared_once_then_only_executed(
+    issue, family_a, voucher_type, partner_1
+):
+    vouchers = [issue(family_a, voucher_type) for _ in range(3)]
+    for voucher in vouchers:
+        assert [v.pk for v in _voucher_for_code(voucher.code, (partner_1.pk,))] == [voucher.pk]
+    lookups = [sql for sql in prepared_statements() if '"vouchers_voucher"."code" = $' in sql]
+    assert len(lookups) == 1, lookups
+    # The ORM's own queries bind on the client, as ever: never prepared.
+    assert School.objects.filter(name="none such").count() == 0
+    assert not [sql for sql in prepared_statements() if 'FROM "support_school"' in sql]
+
+
+@pytest.mark.postgres
+def test_with_prepared_statements_off_nothing_is_prepared(
+    issue, family_a, voucher_type, partner_1, monkeypatch
+):
+    """DB_PREPARED_STATEMENTS=false (behind a PgBouncer that cannot keep them): the same rows, unprepared."""
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+    voucher = issue(family_a, voucher_type)
+    for _ in range(2):
+        assert [v.pk for v in _voucher_for_code(voucher.code, (partner_1.pk,))] == [voucher.pk]
+    assert prepared_statements() == []

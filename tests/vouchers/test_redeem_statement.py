@@ -224,6 +224,8 @@ def test_a_keyed_redeem_waits_for_the_disk_once(partner_1, finance, monkeypatch)
 
     from rest_framework.test import APIClient
 
+    from support.models import IdempotencyRecord
+
     voucher = _paid_voucher(partner_1, finance)
     staff = make_user("counter_keyed", "charity", partner=partner_1)
     retried = []
@@ -258,9 +260,26 @@ def test_a_keyed_redeem_waits_for_the_disk_once(partner_1, finance, monkeypatch)
         response = client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="once")
     assert response.status_code == 201
     assert retried == [(409, "idempotency_in_progress")]
-    # The claim alone, with synchronous_commit off for it; then the work and the answer in one transaction.
-    claim = seen.index(("SET", False))  # after the caller's scope is read
-    assert [atomic for _, atomic in seen[claim + 1 :]] == [True] * (len(seen) - claim - 1)
-    assert [kind for kind, _ in seen[claim + 1 :]] == ["SELECT", "WITH", "UPDATE"]
+    # The claim alone, with synchronous_commit off for it; then the voucher's lookup, and the work with the
+    # answer in one statement that commits by itself: no transaction around them.
+    claim = seen.index(("INSERT", False))  # after the caller's scope is read
+    assert seen[claim + 1 :] == [("SELECT", False), ("WITH", False)]
+    assert IdempotencyRecord.objects.get(key="once").status_code == 201
     replay = client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="once")
     assert (replay.status_code, replay["Idempotent-Replayed"]) == (201, "true")
+
+
+def test_the_keys_claim_turns_the_wait_for_the_disk_off_for_its_own_commit(db, charity_staff):
+    """Outside a transaction the claim is its own transaction: set_config(..., true) lasts until its end."""
+    from django.utils import timezone
+
+    from support.api.idempotency import _UNFLUSHED_CLAIM_SQL
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+        # (Inside the test's transaction here, so the setting can be read back before that transaction ends.)
+        cursor.execute(_UNFLUSHED_CLAIM_SQL, [charity_staff.pk, "k", "POST", "/api/", "h", timezone.now()])
+        assert cursor.fetchone()[0]
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "off"
