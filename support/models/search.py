@@ -41,7 +41,8 @@ class FamilySearchName(models.Model):
         db_index=False,
         null=True,
     )
-    name = models.CharField(max_length=241)
+    # A pupil's three names of up to 100 characters each, with the two spaces between them.
+    name = models.CharField(max_length=302)
     # The family's carer_sort_key, the search's order after the score.
     sort_key = models.CharField(max_length=241, default="")
 

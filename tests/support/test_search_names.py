@@ -244,3 +244,12 @@ def test_a_pickled_search_keeps_its_answer_and_pages_the_ordinary_way(many, past
     assert all("support_familysearchname" in q["sql"] for q in queries.captured_queries)
     assert copy.query.annotations["match_score"].page_of(copy, 0, 25) is None
     assert [f.pk for f in ListPaginator(copy, 25).page(1).object_list] == [f.pk for f in found[:25]]
+
+
+@pytest.mark.postgres
+def test_a_pupil_with_every_name_at_its_longest_is_saved_and_found(db):
+    family = FamilyFactory()
+    longest = {"preferred_forename": "A" * 100, "legal_forename": "B" * 100, "surname": "C" * 100}
+    pupil = PupilFactory(family=family, **longest)
+    names = FamilySearchName.objects.filter(family_id=family.pk).values_list("name", flat=True)
+    assert f"{pupil.preferred_forename} {pupil.legal_forename} {pupil.surname}" in names

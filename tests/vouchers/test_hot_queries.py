@@ -224,3 +224,52 @@ def test_with_prepared_statements_off_nothing_is_prepared(
     for _ in range(2):
         assert [v.pk for v in _voucher_for_code(voucher.code, (partner_1.pk,))] == [voucher.pk]
     assert prepared_statements() == []
+
+
+def _alter_school_name(length: int) -> None:
+    """What ``migrate`` runs for an AlterField of School.name, on its own connection while this process
+    keeps serving on its own."""
+    import psycopg
+
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as migrate:
+        migrate.execute(f"ALTER TABLE support_school ALTER COLUMN name TYPE varchar({length})")
+
+
+@pytest.fixture
+def widened_school_name(db):
+    hot_queries_forget()
+    yield
+    _alter_school_name(120)
+    hot_queries_forget()
+    connection.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_hot_read_survives_a_migration_that_changes_a_column_it_returns(widened_school_name):
+    from support import selectors
+
+    school = School.objects.create(name="Alpha Primary Academy", urn="140901")
+    assert selectors._school(school.pk)[0].pk == school.pk  # prepared on this connection (autocommit)
+    _alter_school_name(200)
+    for _ in range(2):  # prepared again, not refused: "cached plan must not change result type"
+        assert selectors._school(school.pk)[0].pk == school.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_a_stale_hot_read_fails_once_and_the_next_works(widened_school_name):
+    from django.db import transaction
+    from psycopg import errors
+
+    from support import selectors
+
+    school = School.objects.create(name="Alpha Primary Academy", urn="140901")
+    assert selectors._school(school.pk)[0].pk == school.pk
+    _alter_school_name(200)
+    with pytest.raises(Exception) as failed, transaction.atomic():
+        selectors._school(school.pk)
+    assert isinstance(failed.value.__cause__, errors.FeatureNotSupported)
+    with transaction.atomic():
+        assert selectors._school(school.pk)[0].pk == school.pk
+    assert selectors._school(school.pk)[0].pk == school.pk
