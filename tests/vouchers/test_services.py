@@ -179,8 +179,19 @@ def test_it_refuses_a_type_no_longer_offered(consented, family_a, food_type, sch
 # --- Limits and overrides ------------------------------------------------------------------------
 
 
+@pytest.fixture
+def at_midday():
+    """Today at noon UTC: the 183 days may cross a change of the clocks, which moves an evening issue's
+    "allowed from" day by one (``test_the_next_allowed_day_follows_the_clocks``)."""
+    import time_machine
+
+    noon = datetime.datetime.combine(timezone.now().date(), datetime.time(12), tzinfo=datetime.UTC)
+    with time_machine.travel(noon, tick=True):
+        yield
+
+
 def test_it_stops_at_three_food_vouchers_and_says_when_the_next_is_allowed(
-    consented, family_a, food_type, school_a, pastoral_a
+    consented, family_a, food_type, school_a, pastoral_a, at_midday
 ):
     consented(family_a)
     first = issue(family_a, food_type, school_a, pastoral_a)
@@ -273,6 +284,28 @@ def test_it_does_not_count_cancelled_vouchers_or_ones_outside_the_window(
     status = voucher_limit_status(family=family_a, voucher_type=food_type)
     assert (status.count, status.limit, status.reached, status.next_allowed) == (2, 3, False, None)
     issue(family_a, food_type, school_a, pastoral_a)  # the third in the window is still allowed
+
+
+@pytest.mark.parametrize(
+    ("issued_at", "allowed_from"),
+    [
+        # 183 days after midday GMT is 13:00 BST: in the window all of 6 June, allowed from 7 June.
+        (datetime.datetime(2026, 12, 5, 12, 0, tzinfo=datetime.UTC), datetime.date(2027, 6, 7)),
+        # 183 days after 23:30 GMT is 00:30 BST on 7 June: allowed from 8 June, the first whole day.
+        (datetime.datetime(2026, 12, 5, 23, 30, tzinfo=datetime.UTC), datetime.date(2027, 6, 8)),
+    ],
+)
+def test_the_next_allowed_day_follows_the_clocks(
+    consented, family_a, food_type, school_a, pastoral_a, issued_at, allowed_from
+):
+    consented(family_a)
+    for _ in range(3):
+        issue(family_a, food_type, school_a, pastoral_a)
+    Voucher.objects.update(issued_at=issued_at)
+    status = voucher_limit_status(
+        family=family_a, voucher_type=food_type, now=issued_at + datetime.timedelta(hours=1)
+    )
+    assert (status.reached, status.next_allowed) == (True, allowed_from)
 
 
 def test_it_applies_each_types_own_limit_and_the_policy_otherwise(
