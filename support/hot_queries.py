@@ -209,10 +209,6 @@ def hot_cursor(using: str = "default") -> CursorWrapper:
         return connection._prepare_cursor(_prepared_cursor_class()(connection.connection))
 
 
-# Set on a psycopg connection whose prepared statements a migration made stale inside a transaction.
-STALE = "_trustsupport_prepared_stale"
-
-
 @functools.cache
 def _prepared_cursor_class() -> type:
     from django.db.backends.postgresql.base import ServerBindingCursor  # psycopg is there: PostgreSQL
@@ -229,29 +225,21 @@ def _prepared_cursor_class() -> type:
             super()._send_query_prepared(name, pgq, binary=binary)
 
         def execute(self, query, params=None, **kwargs):  # type: ignore[no-untyped-def]
-            conn = self.connection
-            if getattr(conn, STALE, False) and conn.info.transaction_status != TransactionStatus.INERROR:
-                self._forget_prepared()
             try:
                 return super().execute(query, params, **kwargs)
             except errors.FeatureNotSupported as exc:
                 # A migration (run on its own connection while this process serves) changed a column a
                 # prepared statement returns: PostgreSQL refuses that statement until it is prepared
-                # again. Outside a transaction: forget this connection's statements and run this one
-                # again, prepared anew. Inside one, the transaction has failed: the request fails once,
-                # and the statements are forgotten before the connection's next hot statement.
+                # again. Outside a transaction: forget this connection's statements (psycopg sees the
+                # command's status and forgets its names of them too) and run this one again, prepared
+                # anew. Inside one, the transaction has failed: its ROLLBACK makes psycopg forget them
+                # the same way, so that request fails once and the next works.
                 if "cached plan must not change result type" not in str(exc):
                     raise
-                if conn.info.transaction_status != TransactionStatus.IDLE:
-                    setattr(conn, STALE, True)
+                if self.connection.info.transaction_status != TransactionStatus.IDLE:
                     raise
-                self._forget_prepared()
+                super().execute("DEALLOCATE ALL", prepare=False)
                 return super().execute(query, params, **kwargs)
-
-        def _forget_prepared(self) -> None:
-            # psycopg sees the command's status and forgets its own names of them too.
-            super().execute("DEALLOCATE ALL", prepare=False)
-            setattr(self.connection, STALE, False)
 
     return PreparedCursor
 
