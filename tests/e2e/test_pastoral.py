@@ -6,6 +6,7 @@ import re
 import pytest
 from django.utils import timezone
 from django.utils.formats import date_format
+from playwright.sync_api import expect
 
 from tests.e2e.browser import PHONE, download_from, pdf_text, sign_in
 from vouchers.models import Voucher
@@ -33,11 +34,11 @@ def test_pastoral_finds_a_family_issues_and_prints_a_voucher_and_meets_the_limit
     search.fill("Able")
     page.get_by_role("button", name="Search").click()
     results = page.locator("table.govuk-table tbody tr")
-    assert results.count() == 2
+    expect(results).to_have_count(2)
     search = page.get_by_label("Name, postcode, phone, e-mail, UPN or voucher code")
     search.fill("rv1 1aa")
     page.get_by_role("button", name="Search").click()
-    assert results.count() == 1
+    expect(results).to_have_count(1)
     check_page(page, "search-by-postcode")
     page.get_by_role("link", name="Anna Able").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Anna Able"

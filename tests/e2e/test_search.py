@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from playwright.sync_api import expect
 
 from support.services import family_create
 from tests.e2e.browser import PHONE, sign_in
@@ -90,13 +91,13 @@ def test_lead_searches_vouchers_ticks_a_page_and_exports_it(
     page.get_by_label("Code or family name").fill(other.code.lower())
     page.get_by_role("button", name="Search vouchers").click()
     rows = page.locator("table.govuk-table tbody tr")
-    assert rows.count() == 1
+    expect(rows).to_have_count(1)
     assert other.display_code in rows.first.inner_text()
 
     # By the family's name, misspelt.
     page.get_by_label("Code or family name").fill("okafur")
     page.get_by_role("button", name="Search vouchers").click()
-    assert rows.count() == 2
+    expect(rows).to_have_count(2)
     check_page(page, "vouchers-by-name")
 
     # Select all on the page, then export just those.

@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from signposting.models import Agency, Signpost
 from tests.e2e.browser import sign_in
@@ -74,7 +75,7 @@ def test_a_pastoral_worker_signposts_one_family_refers_another_and_sees_the_foll
     check_page(page, "home")
     item.get_by_role("link").click()
     rows = page.locator("#follow-ups tbody tr")
-    assert rows.count() == 1
+    expect(rows).to_have_count(1)
     assert "Referred to Housing options" in rows.first.inner_text()
     rows.first.get_by_role("link").click()
     page.get_by_label("Engaged").check()

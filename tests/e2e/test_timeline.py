@@ -2,6 +2,7 @@
 the family page's history shows both, newest first and by name, then only the kind chosen."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.browser import PHONE, sign_in
 
@@ -50,7 +51,7 @@ def test_pastoral_reads_the_familys_history_and_filters_it_by_kind(
     phone.get_by_role("button", name="Show").click()
     phone.wait_for_load_state()
     filtered = _history(phone)
-    assert filtered.locator("li").count() == 1
+    expect(filtered.locator("li")).to_have_count(1)
     assert "Alfie Able marked in need" in filtered.inner_text()
     assert "voucher" not in filtered.locator("ol").inner_text()
     assert "kind=in_need" in phone.url
