@@ -7,8 +7,9 @@ their donations and pledges, the claims their gifts were in), and the export is 
 **Retention.** HMRC expects Gift Aid records kept for six years after the end of the financial year of
 the claim they support. A declaration is anonymised (names, house, address and postcode blanked;
 ``anonymised_at`` set) once the financial year of its last activity (declared, cancelled, a gift from
-the donor, a claim that held one of them) ended more than ``retention_years()`` years ago
-(``RETENTION_YEARS_AFTER_LEAVING``, default 6): weekly, by ``funds.anonymise_gift_aid_declarations``.
+the donor, a claim that held one of them or later gave back its Gift Aid after the gift was reversed)
+ended more than ``retention_years()`` years ago (``RETENTION_YEARS_AFTER_LEAVING``, default 6): weekly,
+by ``funds.anonymise_gift_aid_declarations``.
 An anonymised declaration covers nothing. Donations and the ledger keep the donor's name and amounts.
 """
 
@@ -114,11 +115,20 @@ def expired_declarations(*, today: datetime.date, years: int) -> list[int]:
         .annotate(last=Max("received_on"))
         .values_list("donor", "last")
     )
+    # A claim that held one of the declaration's gifts, or a later one that gave back the Gift Aid on one
+    # of them after the gift was reversed (HMRC may ask about either, so each keeps the declaration).
     last_claim = {
-        row["declaration"]: max(filter(None, (row["prepared"], row["paid"])))
+        row["declaration"]: max(
+            filter(None, (row["prepared"], row["paid"], row["adjusted_prepared"], row["adjusted_paid"]))
+        )
         for row in GiftAidClaimItem.objects.filter(declaration__in=open_ones)
         .values("declaration")
-        .annotate(prepared=Max("claim__prepared_on"), paid=Max("claim__paid_on"))
+        .annotate(
+            prepared=Max("claim__prepared_on"),
+            paid=Max("claim__paid_on"),
+            adjusted_prepared=Max("adjusted_in__prepared_on"),
+            adjusted_paid=Max("adjusted_in__paid_on"),
+        )
     }
     expired = []
     for d in open_ones:

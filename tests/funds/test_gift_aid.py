@@ -419,6 +419,48 @@ def test_a_recent_gift_keeps_the_declaration(fund, finance):
     assert expired_declarations(today=datetime.date(2027, 1, 1), years=6) == []
 
 
+def test_a_later_claim_giving_back_a_gifts_gift_aid_keeps_the_declaration(fund, finance):
+    """HMRC may ask about the claim that gave the Gift Aid back as well as the one that claimed it."""
+    from funds.data_rights import expired_declarations
+
+    spring = datetime.date(2020, 4, 1)
+    declaration = declare(finance, declared_on=datetime.date(2019, 10, 1), today=datetime.date(2019, 10, 1))
+    returned = donate(fund, finance, amount_pence=100_00, received_on=datetime.date(2020, 3, 1), today=spring)
+    first = gift_aid_claim_prepare(actor=finance, today=spring)
+    gift_aid_claim_submit(claim=first, hmrc_reference="CH-1", actor=finance, today=spring)
+    entry = LedgerEntry.objects.get(
+        source_id=str(returned.pk), kind=LedgerEntry.Kind.INCOME, category="donation"
+    )
+    fund_entry_reverse(entry=entry, actor=finance, reason="The gift was returned", today=spring)
+    # Nothing of this donor's after spring 2020: on its own, kept to 31 August 2026.
+    assert expired_declarations(today=datetime.date(2026, 9, 1), years=6) == [declaration.pk]
+
+    # Another donor's gift, claimed in November 2021, gives the returned gift's Gift Aid back.
+    autumn = datetime.date(2021, 11, 1)
+    declare(
+        finance,
+        donor="Mr T. Okafor",
+        first_name="Tunde",
+        last_name="Okafor",
+        today=autumn,
+        declared_on=datetime.date(2021, 10, 1),
+    )
+    donate(
+        fund,
+        finance,
+        donor="Mr T. Okafor",
+        amount_pence=200_00,
+        received_on=datetime.date(2021, 10, 4),
+        today=autumn,
+    )
+    second = gift_aid_claim_prepare(actor=finance, today=autumn)
+    assert second.adjustment_pence == 25_00
+    assert GiftAidClaimItem.objects.get(claim=first).adjusted_in == second
+    # The financial year of that claim ends 31 August 2022: the declaration is kept six years past it.
+    assert declaration.pk not in expired_declarations(today=datetime.date(2028, 8, 31), years=6)
+    assert declaration.pk in expired_declarations(today=datetime.date(2028, 9, 1), years=6)
+
+
 def test_a_donors_subject_access_export_is_a_trust_admins_and_audited(client_for, fund, finance, admin):
     declaration = declare(finance)
     donate(fund, finance)
