@@ -31,7 +31,9 @@ def test_finance_approves_a_request_and_opens_the_ledger_spreadsheet(
 
     page.get_by_label("Note to the school").fill("Approved from the standby fund.")
     follow(page.get_by_role("button", name="Approve and commit £120.00"))
-    assert page.get_by_text("1 × Blazer, size M, Alpha Primary Academy: approved. The school has been told.")
+    expect(
+        page.get_by_text("1 × Blazer, size M, Alpha Primary Academy: approved. The school has been told.")
+    ).to_be_visible()
     spend = SpendRequest.objects.get()
     assert spend.status == SpendRequest.Status.APPROVED
     assert spend.decided_by == finance
