@@ -33,11 +33,12 @@ def fill_sign_in(page, user) -> None:
 def follow(target) -> None:
     """Click a link, or a button that sends a form, and return once the page it loads has loaded.
 
-    Playwright's click does not wait for the navigation it starts, nor does ``wait_for_load_state()`` (the
-    page being left is already loaded). Until the new page arrives, a read that does not retry (``count()``,
-    ``is_visible()``, ``is_checked()``, ``page.url``, the database the server has not written yet) or one the
-    old page can answer too (``inner_text()`` of a heading both pages have) sees the old page. Not for a
-    click that stays on the page (a script's, an error summary's link, a download): it would wait in vain.
+    Playwright's click returns, at best, once the navigation it starts has committed: the new page may be
+    half built (only its first bytes have arrived), and ``wait_for_load_state()`` before the commit answers
+    for the page being left. Until the new page has loaded, a read that does not retry (``count()``,
+    ``is_visible()``, ``is_checked()``, ``all_inner_texts()``) sees too little, and one the old page can
+    answer (``page.url``, a heading both pages have) may see the old page. Not for a click that stays on the
+    page (a script's, an error summary's link, a download): it would wait in vain.
     """
     with target.page.expect_navigation():
         target.click()
