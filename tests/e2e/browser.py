@@ -1,4 +1,5 @@
-"""Helpers for the browser tests: signing in, files the pages send, and the axe-core check."""
+"""Helpers for the browser tests: signing in, following a link or a form, files the pages send, and the
+axe-core check."""
 
 import functools
 import io
@@ -25,9 +26,22 @@ def fill_sign_in(page, user) -> None:
     """On the sign-in page (however the user got there): fill it in and send it."""
     page.get_by_label("Username").fill(user.get_username())
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name="Sign in"))
     assert "/accounts/login/" not in page.url, f"sign-in failed for {user}"
+
+
+def follow(target) -> None:
+    """Click a link, or a button that sends a form, and return once the page it loads has loaded.
+
+    Playwright's click returns, at best, once the navigation it starts has committed: the new page may be
+    half built (only its first bytes have arrived), and ``wait_for_load_state()`` before the commit answers
+    for the page being left. Until the new page has loaded, a read that does not retry (``count()``,
+    ``is_visible()``, ``is_checked()``, ``all_inner_texts()``) sees too little, and one the old page can
+    answer (``page.url``, a heading both pages have) may see the old page. Not for a click that stays on the
+    page (a script's, an error summary's link, a download): it would wait in vain.
+    """
+    with target.page.expect_navigation():
+        target.click()
 
 
 def pdf_text(data: bytes) -> str:

@@ -5,7 +5,7 @@ applied."""
 import pytest
 
 from support.models import Pupil
-from tests.e2e.browser import sign_in
+from tests.e2e.browser import follow, sign_in
 from tests.factories import make_upn
 from tests.support.test_pupil_import import csv_bytes, make_check, row, with_wrong_check_letter
 
@@ -17,7 +17,7 @@ def upload(page, name: str, data: bytes) -> None:
     page.get_by_label("Pupil export (CSV)").set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": data}]
     )
-    page.get_by_role("button", name="Upload and preview").click()
+    follow(page.get_by_role("button", name="Upload and preview"))
 
 
 def test_admin_sees_every_problem_in_a_bad_pupil_file_then_previews_and_applies_a_good_one(
@@ -28,7 +28,7 @@ def test_admin_sees_every_problem_in_a_bad_pupil_file_then_previews_and_applies_
     check_page(page, "upload-form")
 
     # Sent without a file: the error summary links to the field, and the field says what is wrong.
-    page.get_by_role("button", name="Upload and preview").click()
+    follow(page.get_by_role("button", name="Upload and preview"))
     summary = page.locator(".govuk-error-summary")
     assert summary.is_visible()
     assert page.title().startswith("Error: Import pupils")
@@ -62,7 +62,7 @@ def test_admin_sees_every_problem_in_a_bad_pupil_file_then_previews_and_applies_
     assert not Pupil.objects.exists()
     check_page(page, "bad-file")
 
-    page.get_by_role("link", name="Import pupils", exact=True).first.click()
+    follow(page.get_by_role("link", name="Import pupils", exact=True).first)
     good = csv_bytes(
         [
             row(make_upn(), "Amy", "Smith", contact="Sam Smith", postcode="RV1 2AB", family="F1"),
@@ -80,7 +80,7 @@ def test_admin_sees_every_problem_in_a_bad_pupil_file_then_previews_and_applies_
     assert not Pupil.objects.exists()
     check_page(page, "preview")
 
-    page.get_by_role("button", name="Apply these changes").click()
+    follow(page.get_by_role("button", name="Apply these changes"))
     assert page.get_by_text("The import has been applied.").is_visible()
     assert Pupil.objects.filter(school=school_a).count() == 3
     check_page(page, "applied")

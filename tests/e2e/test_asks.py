@@ -14,7 +14,7 @@ from asks.services import ask_match, ask_submit
 from signposting.models import Agency, Signpost
 from support.services import pupil_set_in_need
 from tests.asks.i18n import compile_asks_messages
-from tests.e2e.browser import PHONE, sign_in
+from tests.e2e.browser import PHONE, follow, sign_in
 from tests.factories import FamilyFactory, PupilFactory
 from uniform.models import ItemKind, SupportRequest, UniformItem
 
@@ -56,9 +56,9 @@ def test_a_carer_asks_in_polish_on_a_phone_and_a_lead_turns_it_into_a_coat_reque
     # The carer, on a phone, opens the short link and switches to Polish.
     carer = new_page(PHONE)
     carer.goto(reverse("ask_public", args=[link.code]))
-    carer.get_by_role("link", name="Polski").click()
+    follow(carer.get_by_role("link", name="Polski"))
     assert carer.get_by_role("heading", level=1).inner_text() == "Poproś o pomoc: Alpha Primary Academy"
-    carer.get_by_role("button", name="Wyślij").click()  # nothing chosen: the errors, in Polish
+    follow(carer.get_by_role("button", name="Wyślij"))  # nothing chosen: the errors, in Polish
     assert carer.get_by_role("heading", name="Wystąpił problem").is_visible()
     check_page(carer, "errors-in-polish")
     carer.get_by_label("Kurtka zimowa").check()
@@ -66,7 +66,7 @@ def test_a_carer_asks_in_polish_on_a_phone_and_a_lead_turns_it_into_a_coat_reque
     carer.get_by_label("Imię i nazwisko dziecka").fill("Kacper Kowalski")
     carer.get_by_label("Klasa lub rok nauki dziecka (opcjonalnie)").fill("Year 3")
     carer.get_by_label("Wiadomość SMS").check()
-    carer.get_by_role("button", name="Wyślij").click()
+    follow(carer.get_by_role("button", name="Wyślij"))
     assert carer.get_by_role("heading", level=1).inner_text() == "Dziękujemy"
     assert carer.get_by_text("Otrzymaliśmy Twoją wiadomość.").is_visible()
     check_page(carer, "thanks-in-polish")
@@ -79,16 +79,16 @@ def test_a_carer_asks_in_polish_on_a_phone_and_a_lead_turns_it_into_a_coat_reque
     # The lead: home counts the ask, the queue lists it; match to the pupil, then make the coat request.
     lead = new_page()
     sign_in(lead, lead_a)
-    lead.get_by_role("link", name="Asks for help").first.click()
+    follow(lead.get_by_role("link", name="Asks for help").first)
     assert lead.get_by_role("heading", level=1).inner_text() == "Asks for help"
     check_page(lead, "queue")
-    lead.get_by_role("link", name="A winter coat from Anna Kowalska").click()
+    follow(lead.get_by_role("link", name="A winter coat from Anna Kowalska"))
     lead.get_by_label("Pupil").select_option(label="Kowalski, Kacper (Year 3) – family of Anna Kowalska")
-    lead.get_by_role("button", name="Match").click()
+    follow(lead.get_by_role("button", name="Match"))
     assert lead.get_by_text("Matched. The person who asked is not told.").is_visible()
     check_page(lead, "matched")
     lead.get_by_label("Item and size").select_option(value=f"{coat.pk}:7-8")
-    lead.get_by_role("button", name="Make the request").click()
+    follow(lead.get_by_role("button", name="Make the request"))
     assert lead.get_by_text("Request made: coat").is_visible()
     request = SupportRequest.objects.get()
     assert (request.pupil, request.kind, request.size) == (pupil, "coat", "7-8")
@@ -122,15 +122,15 @@ def test_a_lead_turns_an_ask_into_a_signpost_after_checking_it(new_page, check_p
     lead.goto(reverse("ask_detail", args=[ask.pk]))
     # A safeguarding service is refused with the guidance, and nothing is recorded.
     lead.get_by_label("Agency").select_option(label="Children's social care (safeguarding)")
-    lead.get_by_role("button", name="Check the signpost").click()
+    follow(lead.get_by_role("button", name="Check the signpost"))
     assert lead.get_by_text("is a safeguarding service").first.is_visible()
     assert not Signpost.objects.exists()
     lead.get_by_label("Agency").select_option(label="Riverton Citizens Advice")
-    lead.get_by_role("button", name="Check the signpost").click()
+    follow(lead.get_by_role("button", name="Check the signpost"))
     assert lead.get_by_role("heading", level=1).inner_text() == "Check before you record the signpost"
     assert lead.get_by_text("Nothing: the family contacts Riverton Citizens Advice themselves").is_visible()
     check_page(lead, "signpost-check")
-    lead.get_by_role("button", name="Record the signpost").click()
+    follow(lead.get_by_role("button", name="Record the signpost"))
     assert lead.get_by_text("Signposted to Riverton Citizens Advice.").is_visible()
     assert lead.get_by_role("link", name="print the agency's sheet").is_visible()
     check_page(lead, "signposted")

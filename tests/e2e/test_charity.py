@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from tests.e2e.browser import PHONE, fill_sign_in
+from tests.e2e.browser import PHONE, fill_sign_in, follow
 from vouchers.codes import ALPHABET
 from vouchers.models import Redemption, Voucher
 from vouchers.qr import redemption_url
@@ -44,7 +44,7 @@ def test_charity_redeems_from_the_qr_link_on_a_phone_once_and_catches_a_typo(
     assert box["width"] >= PHONE["width"] - 60, box
     assert box["height"] >= 44, box
     page.get_by_label("What was given (optional)").fill("Food parcel for two")
-    button.click()
+    follow(button)
     assert page.get_by_role("heading", name="Redeemed").is_visible()
     assert "Hand over the food parcel for 2 people" in page.locator(".govuk-panel").inner_text()
     redemption = Redemption.objects.get(voucher=voucher)
@@ -64,7 +64,7 @@ def test_charity_redeems_from_the_qr_link_on_a_phone_once_and_catches_a_typo(
     check_page(page, "already-redeemed")
 
     # Typed by hand, with the keyboard only, with one character wrong: the check character catches it.
-    page.get_by_role("link", name="Check another voucher").click()
+    follow(page.get_by_role("link", name="Check another voucher"))
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to main content"
     page.get_by_label("Voucher code").focus()

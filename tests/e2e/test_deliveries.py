@@ -8,7 +8,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from tests.e2e.browser import PHONE, sign_in
+from tests.e2e.browser import PHONE, follow, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -56,7 +56,7 @@ def test_a_family_is_referred_for_a_cooker_and_a_bed_and_the_cooker_is_delivered
 
     # The school: the family's page → Refer for delivery; each service says its places and its wait.
     sign_in(page, pastoral_a, next_path=f"/families/{family.pk}/")
-    page.get_by_role("button", name="Refer for delivery").click()
+    follow(page.get_by_role("button", name="Refer for delivery"))
     assert page.get_by_role("heading", name="Refer for delivery").is_visible()
     assert "3 of 3 places left this week" in page.locator(f"#capacity-{delivered['Cooker'].pk}").inner_text()
     page.get_by_label("Cooker").check()
@@ -66,8 +66,7 @@ def test_a_family_is_referred_for_a_cooker_and_a_bed_and_the_cooker_is_delivered
     page.get_by_label("Phone for the delivery").fill("+447700900123")
     page.get_by_label("Access notes (optional)").fill("Third floor, no lift")
     check_page(page, "refer")
-    page.get_by_role("button", name="Send the referral").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name="Send the referral"))
     assert "Referred for cooker, bed." in page.locator(".govuk-notification-banner").inner_text()
     cooker = Referral.objects.get(item__name="Cooker")
     bed = Referral.objects.get(item__name="Bed")
@@ -78,15 +77,14 @@ def test_a_family_is_referred_for_a_cooker_and_a_bed_and_the_cooker_is_delivered
     sign_in(phone, charity_staff, next_path="/deliveries/?state=new")
     assert phone.get_by_role("link", name="Cooker").is_visible()
     check_page(phone, "inbox")
-    phone.get_by_role("link", name="Cooker").click()
+    follow(phone.get_by_role("link", name="Cooker"))
     assert "Flat 4, 12 Mill Lane" in phone.locator(".app-delivery-address").inner_text()
     expected = today + datetime.timedelta(days=3)
     phone.get_by_label("Expected delivery date").fill(expected.isoformat())
     check_page(phone, "referral")
     accept = phone.get_by_role("button", name="Accept with this date")
     assert accept.bounding_box()["width"] >= PHONE["width"] - 60
-    accept.click()
-    phone.wait_for_load_state()
+    follow(accept)
     assert "Accepted" in phone.locator("main").inner_text()
     cooker.refresh_from_db()
     assert cooker.state == Referral.State.ACCEPTED
@@ -95,9 +93,8 @@ def test_a_family_is_referred_for_a_cooker_and_a_bed_and_the_cooker_is_delivered
 
     # The bed: no beds this week, so the waiting list.
     phone.goto("/deliveries/?state=new")
-    phone.get_by_role("link", name="Bed").click()
-    phone.get_by_role("button", name="Put on the waiting list").click()
-    phone.wait_for_load_state()
+    follow(phone.get_by_role("link", name="Bed"))
+    follow(phone.get_by_role("button", name="Put on the waiting list"))
     bed.refresh_from_db()
     assert bed.state == Referral.State.WAITING
 
@@ -105,8 +102,7 @@ def test_a_family_is_referred_for_a_cooker_and_a_bed_and_the_cooker_is_delivered
     phone.goto(f"/deliveries/{cooker.pk}/")
     phone.get_by_label("Delivered on").fill(today.isoformat())
     phone.get_by_label("What was delivered").fill("Cooker, reconditioned")
-    phone.get_by_role("button", name="Mark as delivered").click()
-    phone.wait_for_load_state()
+    follow(phone.get_by_role("button", name="Mark as delivered"))
     main = phone.locator("main").inner_text()
     assert "Delivered" in main
     assert "Cooker, reconditioned" in main
@@ -162,12 +158,11 @@ def test_the_charity_pauses_beds_and_declines_with_a_reason_the_school_reads(
     # The charity, on a phone: no beds until March.
     phone = new_page(PHONE)
     sign_in(phone, charity_staff, next_path="/deliveries/")
-    phone.get_by_role("link", name="Furniture: capacity").click()
+    follow(phone.get_by_role("link", name="Furniture: capacity"))
     phone.get_by_label("Paused until (optional)").fill(march.isoformat())
     phone.get_by_label("Why paused (schools read it)").fill("No beds until March")
     check_page(phone, "capacity")
-    phone.get_by_role("button", name="Save").click()
-    phone.wait_for_load_state()
+    follow(phone.get_by_role("button", name="Save"))
     assert "capacity saved" in phone.locator(".govuk-notification-banner").inner_text()
 
     # The school sees the pause when referring; the bed joins the waiting list instead of pretending.
@@ -179,18 +174,16 @@ def test_the_charity_pauses_beds_and_declines_with_a_reason_the_school_reads(
     page.get_by_label("Delivery address").fill("Flat 4, 12 Mill Lane")
     page.get_by_label("Postcode").fill("RV1 1AA")
     page.get_by_label("Phone for the delivery").fill("+447700900123")
-    page.get_by_role("button", name="Send the referral").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name="Send the referral"))
     assert "On the waiting list" in page.locator(".govuk-notification-banner").inner_text()
     bed = Referral.objects.get(item__name="Bed")
     assert bed.state == Referral.State.WAITING
 
     # The charity declines it with a reason; the school reads the reason on the family's history.
     phone.goto("/deliveries/?state=waiting")
-    phone.get_by_role("link", name="Bed").click()
+    follow(phone.get_by_role("link", name="Bed"))
     phone.get_by_label("Reason (the school reads it)").fill("We cannot take beds this winter")
-    phone.get_by_role("button", name="Decline").click()
-    phone.wait_for_load_state()
+    follow(phone.get_by_role("button", name="Decline"))
     assert "Erased: the referral is closed." in phone.locator("main").inner_text()
     page.goto(f"/families/{family.pk}/")
     history = page.locator("#timeline").inner_text()

@@ -11,7 +11,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from funds.models import SpendRequest
-from tests.e2e.browser import DESKTOP, PHONE, download_from, sign_in
+from tests.e2e.browser import DESKTOP, PHONE, download_from, follow, sign_in
 from uniform.models import SupportRequest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -25,13 +25,15 @@ def test_finance_approves_a_request_and_opens_the_ledger_spreadsheet(
     sign_in(page, finance, next_path=reverse("finance_approvals"))
     assert page.get_by_role("heading", level=1).inner_text() == "Spend waiting for approval"
     check_page(page, "approvals-queue")
-    page.get_by_role("link", name="1 × Blazer, size M, Alpha Primary Academy").click()
+    follow(page.get_by_role("link", name="1 × Blazer, size M, Alpha Primary Academy"))
     assert "£120.00" in page.locator(".govuk-summary-list").first.inner_text()
     check_page(page, "approval")
 
     page.get_by_label("Note to the school").fill("Approved from the standby fund.")
-    page.get_by_role("button", name="Approve and commit £120.00").click()
-    assert page.get_by_text("1 × Blazer, size M, Alpha Primary Academy: approved. The school has been told.")
+    follow(page.get_by_role("button", name="Approve and commit £120.00"))
+    expect(
+        page.get_by_text("1 × Blazer, size M, Alpha Primary Academy: approved. The school has been told.")
+    ).to_be_visible()
     spend = SpendRequest.objects.get()
     assert spend.status == SpendRequest.Status.APPROVED
     assert spend.decided_by == finance
@@ -39,7 +41,7 @@ def test_finance_approves_a_request_and_opens_the_ledger_spreadsheet(
     assert page.get_by_text("Nothing is waiting for finance.").is_visible()
     check_page(page, "approvals-decided")
 
-    page.locator(".govuk-service-navigation").get_by_role("link", name="Ledger").click()
+    follow(page.locator(".govuk-service-navigation").get_by_role("link", name="Ledger"))
     check_page(page, "ledger")
     # On a phone the ledger's table scrolls inside its own box, which keyboard users can focus and
     # which is named after the table; at desktop width it fits, and is a plain box again.

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from funds.models import GiftAidClaim, LedgerEntry
 from funds.selectors.gift_aid import SCHEDULE_HEADER
-from tests.e2e.browser import download_from, sign_in
+from tests.e2e.browser import download_from, follow, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -62,7 +62,7 @@ def test_finance_declares_claims_gift_aid_and_sees_hmrcs_payment_in_the_ledger(
     check_page(page, "gift-aid")
 
     for donor, title, first, last, house, address, postcode in TRUSTEES:
-        page.get_by_role("button", name="Record a declaration").click()
+        follow(page.get_by_role("button", name="Record a declaration"))
         page.get_by_label("Donor").fill(donor)
         page.get_by_label("Title").fill(title)
         page.get_by_label("First name or initial").fill(first)
@@ -72,13 +72,13 @@ def test_finance_declares_claims_gift_aid_and_sees_hmrcs_payment_in_the_ledger(
         page.get_by_label("Postcode").fill(postcode.lower())
         if donor == TRUSTEES[0][0]:
             check_page(page, "declaration-form")
-        page.get_by_role("button", name="Record declaration").click()
+        follow(page.get_by_role("button", name="Record declaration"))
         assert page.get_by_text(f"Gift Aid declaration from {donor} recorded.").is_visible()
         assert postcode in page.locator(".govuk-summary-list").inner_text()
-        page.get_by_role("link", name="Gift Aid", exact=True).first.click()
+        follow(page.get_by_role("link", name="Gift Aid", exact=True).first)
     assert page.get_by_test_id("claimable-count").inner_text() == "2"
 
-    page.get_by_role("button", name="Prepare a claim").click()
+    follow(page.get_by_role("button", name="Prepare a claim"))
     table = page.locator("table", has=page.locator("caption", has_text="Donations in the claim"))
     text = table.inner_text()
     assert "Trustee: Mrs H. Pemberton" in text
@@ -86,7 +86,7 @@ def test_finance_declares_claims_gift_aid_and_sees_hmrcs_payment_in_the_ledger(
     assert "Carter" not in text
     assert "£5,000.00" in page.locator("main").inner_text()  # 25% of £20,000
     check_page(page, "claim-check")
-    page.get_by_role("button", name="Prepare claim").click()
+    follow(page.get_by_role("button", name="Prepare claim"))
     claim = GiftAidClaim.objects.get()
     assert claim.status == GiftAidClaim.Status.PREPARED
     claimed = set(claim.items.values_list("donation_id", flat=True))
@@ -107,17 +107,17 @@ def test_finance_declares_claims_gift_aid_and_sees_hmrcs_payment_in_the_ledger(
     assert rows[1][8] == 10000
 
     page.get_by_label("HMRC's reference for the claim").fill("CH12345")
-    page.get_by_role("button", name="Mark as submitted").click()
+    follow(page.get_by_role("button", name="Mark as submitted"))
     assert page.get_by_test_id("claim-status").inner_text() == "Submitted to HMRC"
-    page.get_by_role("button", name="Mark as paid").click()
+    follow(page.get_by_role("button", name="Mark as paid"))
     assert page.get_by_role("heading", level=1).inner_text().startswith("Record that HMRC paid claim")
     check_page(page, "claim-paid-check")
-    page.get_by_role("button", name="Record payment").click()
+    follow(page.get_by_role("button", name="Record payment"))
     assert page.get_by_test_id("claim-status").inner_text() == "Paid by HMRC"
     entry = LedgerEntry.objects.get(category="gift_aid")
     assert (entry.kind, entry.amount_pence, entry.occurred_on) == ("income", 5_000_00, timezone.localdate())
 
-    page.get_by_role("link", name="Gift Aid in the ledger").click()
+    follow(page.get_by_role("link", name="Gift Aid in the ledger"))
     ledger = page.locator("main").inner_text()
     assert "Gift Aid" in ledger
     assert "£5,000.00" in ledger

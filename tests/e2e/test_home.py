@@ -8,7 +8,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from tests.e2e.browser import PHONE, sign_in
+from tests.e2e.browser import PHONE, follow, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -80,8 +80,7 @@ def test_a_lead_opens_the_requests_to_decide_and_the_imports_to_apply_from_home(
     check_page(page, "lead-home")
 
     # The count opens its queue, which lists the same requests.
-    _work(page, "Requests to decide").get_by_role("link").click()
-    page.wait_for_load_state()
+    follow(_work(page, "Requests to decide").get_by_role("link"))
     assert page.get_by_role("heading", level=1).inner_text() == "Waiting for your decision"
     assert "2 requests in your schools" in page.locator("main").inner_text()
     for request in mine:
@@ -91,8 +90,7 @@ def test_a_lead_opens_the_requests_to_decide_and_the_imports_to_apply_from_home(
     # On a phone: the imports ready to apply, school B's left out.
     phone = new_page(PHONE)
     sign_in(phone, lead_a)
-    _work(phone, "Pupil imports ready to apply").get_by_role("link").click()
-    phone.wait_for_load_state()
+    follow(_work(phone, "Pupil imports ready to apply").get_by_role("link"))
     table = phone.locator("main table").inner_text()
     assert "alpha-autumn.csv" in table
     assert "beta-autumn.csv" not in table
@@ -121,8 +119,7 @@ def test_a_pastoral_worker_opens_the_vouchers_about_to_expire_and_a_request_sent
     assert page.get_by_text("Requests to decide").count() == 0  # a lead's
     check_page(page, "pastoral-home")
 
-    _work(page, expiring).get_by_role("link").click()
-    page.wait_for_load_state()
+    follow(_work(page, expiring).get_by_role("link"))
     main = page.locator("main").inner_text()
     assert issued_voucher.display_code in main
     assert elsewhere.display_code not in main
@@ -131,8 +128,7 @@ def test_a_pastoral_worker_opens_the_vouchers_about_to_expire_and_a_request_sent
     check_page(page, "pastoral-expiring-vouchers")
 
     page.go_back()
-    _work(page, "Requests sent back for changes").get_by_role("link").click()
-    page.wait_for_load_state()
+    follow(_work(page, "Requests sent back for changes").get_by_role("link"))
     assert page.locator(f'a[href="/requests/{sent_back.pk}/"]').count() >= 1
     assert page.get_by_label("Status").input_value() == "changes"
     check_page(page, "pastoral-sent-back")
@@ -148,11 +144,10 @@ def test_charity_staff_type_a_code_on_their_start_page_and_redeem_it(
     assert page.get_by_role("heading", name="Check a voucher").is_visible()
     check_page(page, "charity-home")
     page.get_by_label("Voucher code").fill(issued_voucher.display_code)
-    page.get_by_role("button", name="Check the voucher").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name="Check the voucher"))
     assert page.url.endswith(f"/redeem/{issued_voucher.display_code}/")  # the check page, as typed
     assert page.get_by_role("heading", level=1).inner_text() == "Food parcel"
-    page.get_by_role("button", name="Redeem this voucher").click()
+    follow(page.get_by_role("button", name="Redeem this voucher"))
     assert page.get_by_role("heading", name="Redeemed").is_visible()
     assert Voucher.objects.get(pk=issued_voucher.pk).state == Voucher.State.REDEEMED
 
@@ -160,7 +155,6 @@ def test_charity_staff_type_a_code_on_their_start_page_and_redeem_it(
     desk = new_page()
     sign_in(desk, charity_staff)
     desk.get_by_label("Voucher code").fill("ABCD")
-    desk.get_by_role("button", name="Check the voucher").click()
-    desk.wait_for_load_state()
+    follow(desk.get_by_role("button", name="Check the voucher"))
     assert desk.title().startswith("Error: Check a voucher")
     check_page(desk, "charity-mistyped-from-home")

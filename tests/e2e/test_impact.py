@@ -8,7 +8,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from support.models import Role
-from tests.e2e.browser import download_from, sign_in
+from tests.e2e.browser import download_from, follow, sign_in
 from tests.factories import make_user
 from tests.impact.test_report import world  # noqa: F401 (the hand-counted fixture)
 
@@ -18,10 +18,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_a_trustee_reads_the_impact_report_and_downloads_its_pdf(page, check_page, world):  # noqa: F811
     trustee = make_user("trustee", Role.TRUSTEE)
     sign_in(page, trustee)
-    page.get_by_role("link", name="Read the impact report").click()
+    follow(page.get_by_role("link", name="Read the impact report"))
     assert page.get_by_role("heading", level=1).inner_text().startswith("Impact report")
     page.get_by_label("Academic year").select_option(label="2025–26")
-    page.get_by_role("button", name="Show the report").click()
+    follow(page.get_by_role("button", name="Show the report"))
     assert page.get_by_role("heading", level=1).inner_text() == "Impact report: 2025–26"
     trust = page.locator("table[data-section='supported']").first
     families = trust.locator("tr", has=page.get_by_role("rowheader", name="Families supported", exact=True))

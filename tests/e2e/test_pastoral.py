@@ -8,17 +8,16 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from playwright.sync_api import expect
 
-from tests.e2e.browser import PHONE, download_from, pdf_text, sign_in
+from tests.e2e.browser import PHONE, download_from, follow, pdf_text, sign_in
 from vouchers.models import Voucher
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _issue(page, *, reason: str = "Sudden drop in income") -> None:
-    page.get_by_role("button", name="Issue a voucher").click()
+    follow(page.get_by_role("button", name="Issue a voucher"))
     page.get_by_label(reason).check()
-    page.get_by_role("button", name="Issue voucher").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name="Issue voucher"))
 
 
 def test_pastoral_finds_a_family_issues_and_prints_a_voucher_and_meets_the_limit(
@@ -29,28 +28,28 @@ def test_pastoral_finds_a_family_issues_and_prints_a_voucher_and_meets_the_limit
     check_page(page, "home")
 
     # Find the family by name, then by postcode.
-    page.get_by_role("link", name="Families", exact=True).first.click()
+    follow(page.get_by_role("link", name="Families", exact=True).first)
     search = page.get_by_label("Name, postcode, phone, e-mail, UPN or voucher code")
     search.fill("Able")
-    page.get_by_role("button", name="Search").click()
+    follow(page.get_by_role("button", name="Search"))
     results = page.locator("table.govuk-table tbody tr")
     expect(results).to_have_count(2)
     search = page.get_by_label("Name, postcode, phone, e-mail, UPN or voucher code")
     search.fill("rv1 1aa")
-    page.get_by_role("button", name="Search").click()
+    follow(page.get_by_role("button", name="Search"))
     expect(results).to_have_count(1)
     check_page(page, "search-by-postcode")
-    page.get_by_role("link", name="Anna Able").click()
+    follow(page.get_by_role("link", name="Anna Able"))
     assert page.get_by_role("heading", level=1).inner_text() == "Anna Able"
     check_page(page, "family")
 
     # Family page → issue → print: three clicks (the referral reason is a choice on the form).
     clicks = 0
-    page.get_by_role("button", name="Issue a voucher").click()
+    follow(page.get_by_role("button", name="Issue a voucher"))
     clicks += 1
     check_page(page, "issue-form")
     page.get_by_label("Sudden drop in income").check()
-    page.get_by_role("button", name="Issue voucher").click()
+    follow(page.get_by_role("button", name="Issue voucher"))
     clicks += 1
     voucher = Voucher.objects.get(family=family)
     assert page.get_by_role("heading", level=1).inner_text() == voucher.display_code
@@ -74,10 +73,10 @@ def test_pastoral_finds_a_family_issues_and_prints_a_voucher_and_meets_the_limit
         _issue(page)
     assert Voucher.objects.filter(family=family).count() == 3
     page.goto(f"/families/{family.pk}/")
-    page.get_by_role("button", name="Issue a voucher").click()
+    follow(page.get_by_role("button", name="Issue a voucher"))
     assert page.get_by_text("Limit reached").is_visible()
     page.get_by_label("Sudden drop in income").check()
-    page.get_by_role("button", name="Issue voucher").click()
+    follow(page.get_by_role("button", name="Issue voucher"))
     summary = page.locator(".govuk-error-summary")
     assert summary.is_visible()
     assert "the limit is 3" in summary.inner_text()
@@ -89,11 +88,11 @@ def test_pastoral_finds_a_family_issues_and_prints_a_voucher_and_meets_the_limit
     # A lead overrides it, with a reason, on a phone.
     lead_page = new_page(PHONE)
     sign_in(lead_page, lead_a, next_path=f"/families/{family.pk}/")
-    lead_page.get_by_role("button", name="Issue a voucher").click()
+    follow(lead_page.get_by_role("button", name="Issue a voucher"))
     lead_page.get_by_label("Sudden drop in income").check()
     lead_page.get_by_label("Override the limit: reason").fill("Fridge broke; food spoilt. Agreed with head.")
     check_page(lead_page, "override-form")
-    lead_page.get_by_role("button", name="Issue voucher").click()
+    follow(lead_page.get_by_role("button", name="Issue voucher"))
     overridden = Voucher.objects.filter(family=family).order_by("-pk").first()
     assert Voucher.objects.filter(family=family).count() == 4
     assert overridden.limit_override_reason == "Fridge broke; food spoilt. Agreed with head."

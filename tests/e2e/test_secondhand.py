@@ -4,7 +4,7 @@ is met from them at £0; the branded-items page shows a school over the limit.""
 import pytest
 
 from funds.selectors.positions import fund_position
-from tests.e2e.browser import sign_in
+from tests.e2e.browser import follow, sign_in
 from tests.factories import FamilyFactory, PupilFactory
 from tests.uniform.test_gifts_fixtures import make_item
 from uniform.models import StockLevel, SupportRequest, UniformItem
@@ -39,7 +39,7 @@ def test_a_school_takes_in_donated_blazers_and_meets_a_request_from_them_at_no_c
     page.locator("#id_donate-condition").select_option("good")
     page.locator("#id_donate-quantity").fill("3")
     page.locator("#id_donate-note").fill("Summer fair")
-    page.get_by_role("button", name="Take into stock").click()
+    follow(page.get_by_role("button", name="Take into stock"))
     assert page.get_by_text("Donated second-hand Blazer 11-12 recorded.").is_visible()
     assert StockLevel.objects.get(item__name="Blazer", size="11-12", condition="good").quantity == 3
     assert fund_position(fund=funded).committed_pence == committed  # donations cost the fund nothing
@@ -48,13 +48,13 @@ def test_a_school_takes_in_donated_blazers_and_meets_a_request_from_them_at_no_c
     page.goto(f"/requests/{approved_blazer.pk}/")
     assert page.locator("#secondhand-offer").is_visible()
     check_page(page, "request-offered-second-hand")
-    page.get_by_role("button", name="Give second-hand: good (3 in stock)").click()
+    follow(page.get_by_role("button", name="Give second-hand: good (3 in stock)"))
     assert page.get_by_text("Request met second-hand, at no cost to the fund.").is_visible()
     assert page.get_by_text("£0.00: Met from second-hand stock (good): no cost to the fund.").is_visible()
     approved_blazer.refresh_from_db()
     assert (approved_blazer.status, approved_blazer.cost_pence) == (SupportRequest.Status.FROM_STOCK, 0)
     assert fund_position(fund=funded).committed_pence == committed - 30_00  # the £30 went back
-    page.get_by_role("button", name="Mark as handed over").click()
+    follow(page.get_by_role("button", name="Mark as handed over"))
     assert fund_position(fund=funded).spent_pence == 0  # £0 charged
     check_page(page, "request-handed-over-second-hand")
 
@@ -76,7 +76,7 @@ def test_the_branded_items_page_shows_a_school_over_the_limit(page, check_page, 
     page.goto(f"/uniform/schools/{school_a.pk}/items/{polo.pk}/")
     page.get_by_label("Branded (the school's logo, or sold only through the school)").check()
     page.get_by_label("Required (pupils must have it)").check()
-    page.get_by_role("button", name="Save").click()
+    follow(page.get_by_role("button", name="Save"))
     page.goto("/uniform/branded-items/")
     assert row.get_by_text("Over the limit by 1").is_visible()
     assert row.locator("td").nth(1).inner_text() == "4"

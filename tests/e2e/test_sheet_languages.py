@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 
 from signposting.models import Agency
-from tests.e2e.browser import ARTIFACTS, download_from, pdf_text, sign_in
+from tests.e2e.browser import ARTIFACTS, download_from, follow, pdf_text, sign_in
 from tests.vouchers.test_languages import letters
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -29,10 +29,9 @@ def test_a_family_that_reads_arabic_gets_the_agency_sheet_in_english_and_arabic(
 
     sign_in(page, pastoral_a, next_path=f"/families/{family_a.pk}/edit/")
     page.get_by_label("Preferred language").select_option("ar")
-    page.get_by_role("button", name="Save").click()
-    page.wait_for_load_state()
-    page.get_by_role("button", name="Signpost or refer").click()
-    page.get_by_role("link", name="Riverton College adult learning").click()
+    follow(page.get_by_role("button", name="Save"))
+    follow(page.get_by_role("button", name="Signpost or refer"))
+    follow(page.get_by_role("link", name="Riverton College adult learning"))
     assert "in English and in Arabic" in page.locator("#sheet-language").inner_text()
     check_page(page, "agency-arabic")
 
@@ -45,7 +44,7 @@ def test_a_family_that_reads_arabic_gets_the_agency_sheet_in_english_and_arabic(
     assert letters("مساعدة من") in letters(text)  # the names in a right-to-left line may come back elsewhere
 
     mail.outbox.clear()
-    page.get_by_role("button", name="E-mail their details to the family").click()
+    follow(page.get_by_role("button", name="E-mail their details to the family"))
     assert page.get_by_text("details sent to anna@example.org").is_visible()
     (message,) = mail.outbox
     college = "Riverton College adult learning"

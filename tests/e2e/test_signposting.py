@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from signposting.models import Agency, Signpost
-from tests.e2e.browser import sign_in
+from tests.e2e.browser import follow, sign_in
 from tests.factories import FamilyFactory, PupilFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -30,22 +30,22 @@ def test_a_pastoral_worker_signposts_one_family_refers_another_and_sees_the_foll
 
     # A signpost: the family is given the college's details; nothing is shared.
     sign_in(page, pastoral_a, next_path=f"/families/{family_a.pk}/")
-    page.get_by_role("button", name="Signpost or refer").click()
+    follow(page.get_by_role("button", name="Signpost or refer"))
     assert page.get_by_role("heading", level=1).inner_text() == "Signpost or refer to another agency"
     check_page(page, "choose")
-    page.get_by_role("link", name="Riverton College adult learning").click()
+    follow(page.get_by_role("link", name="Riverton College adult learning"))
     page.get_by_label("Signpost (details given, nothing shared)").check()
     page.get_by_label("Follow up on").fill((today + datetime.timedelta(days=14)).isoformat())
-    page.get_by_role("button", name="Continue").click()
+    follow(page.get_by_role("button", name="Continue"))
     assert page.get_by_role("heading", level=1).inner_text() == "Check before you record it"
     check_page(page, "check-signpost")
-    page.get_by_role("button", name="Record it").click()
+    follow(page.get_by_role("button", name="Record it"))
     assert page.get_by_text("Signposted to Riverton College adult learning recorded.").is_visible()
     assert Signpost.objects.get(family=family_a).kind == Signpost.Kind.SIGNPOST
 
     # Children's social care is never referred to here: the guidance and the DSL instead of a form.
     page.goto(page.url.split("/families/")[0] + f"/families/{other.pk}/signposts/new/")
-    page.get_by_role("link", name="Children's social care").click()
+    follow(page.get_by_role("link", name="Children's social care"))
     assert page.locator("#safeguarding-lead").inner_text() == "Dana Lead"
     assert "designated safeguarding lead" in page.locator("#safeguarding-guidance").inner_text()
     assert page.locator("input[name=kind]").count() == 0
@@ -53,16 +53,16 @@ def test_a_pastoral_worker_signposts_one_family_refers_another_and_sees_the_foll
 
     # A referral: housing, with the carer's consent to share with housing, followed up today.
     page.goto(page.url.split("/families/")[0] + f"/families/{other.pk}/signposts/new/")
-    page.get_by_role("link", name="Housing options").click()
+    follow(page.get_by_role("link", name="Housing options"))
     page.get_by_label("Referral (details shared with consent)").check()
-    page.get_by_role("button", name="Continue").click()  # no consent yet: refused
+    follow(page.get_by_role("button", name="Continue"))  # no consent yet: refused
     assert page.get_by_text("a referral needs their consent").first.is_visible()
     page.get_by_label("Referral (details shared with consent)").check()
     page.get_by_label("In person").check()
     page.get_by_label("Follow up on").fill(today.isoformat())
-    page.get_by_role("button", name="Continue").click()
+    follow(page.get_by_role("button", name="Continue"))
     assert "In person" in page.locator("#check-consent").inner_text()
-    page.get_by_role("button", name="Record it").click()
+    follow(page.get_by_role("button", name="Record it"))
     referral = Signpost.objects.get(family=other)
     assert referral.kind == Signpost.Kind.REFERRAL
     assert referral.consent_recorded_by == pastoral_a
@@ -73,11 +73,11 @@ def test_a_pastoral_worker_signposts_one_family_refers_another_and_sees_the_foll
     item = page.locator("#work-waiting + .govuk-task-list > li").filter(has_text="Signposting follow-ups due")
     assert "1 waiting" in item.inner_text()
     check_page(page, "home")
-    item.get_by_role("link").click()
+    follow(item.get_by_role("link"))
     rows = page.locator("#follow-ups tbody tr")
     expect(rows).to_have_count(1)
     assert "Referred to Housing options" in rows.first.inner_text()
-    rows.first.get_by_role("link").click()
+    follow(rows.first.get_by_role("link"))
     page.get_by_label("Engaged").check()
-    page.get_by_role("button", name="Record the outcome").click()
+    follow(page.get_by_role("button", name="Record the outcome"))
     assert page.locator("#signpost-outcome").inner_text().startswith("Engaged")

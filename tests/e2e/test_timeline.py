@@ -4,7 +4,7 @@ the family page's history shows both, newest first and by name, then only the ki
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import PHONE, sign_in
+from tests.e2e.browser import PHONE, follow, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -26,8 +26,7 @@ def test_pastoral_reads_the_familys_history_and_filters_it_by_kind(
 
     # Mark Alfie in need, with the reason: it stays on the page, in the history.
     page.get_by_label("Why is Alfie in need?").fill("A parent has lost their job")
-    page.get_by_role("button", name="Mark Alfie in need").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name="Mark Alfie in need"))
     entries = history.locator("li")
     assert "Alfie Able marked in need" in entries.first.inner_text()
     assert "A parent has lost their job" in entries.first.inner_text()
@@ -35,10 +34,9 @@ def test_pastoral_reads_the_familys_history_and_filters_it_by_kind(
     assert "pastoral_a" not in history.inner_text()
 
     # Issue a voucher: it is the newest entry, and links to the voucher.
-    page.get_by_role("button", name="Issue a voucher").click()
+    follow(page.get_by_role("button", name="Issue a voucher"))
     page.get_by_label("Sudden drop in income").check()
-    page.get_by_role("button", name="Issue voucher").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name="Issue voucher"))
     page.goto(f"/families/{family.pk}/")
     assert "Food parcel voucher issued" in entries.first.inner_text()
     assert entries.first.get_by_role("link", name="Food parcel voucher issued").is_visible()
@@ -48,8 +46,7 @@ def test_pastoral_reads_the_familys_history_and_filters_it_by_kind(
     phone = new_page(PHONE)
     sign_in(phone, pastoral_a, next_path=f"/families/{family.pk}/")
     phone.get_by_label("Show").select_option(label="In-need notes")
-    phone.get_by_role("button", name="Show").click()
-    phone.wait_for_load_state()
+    follow(phone.get_by_role("button", name="Show"))
     filtered = _history(phone)
     expect(filtered.locator("li")).to_have_count(1)
     assert "Alfie Able marked in need" in filtered.inner_text()

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.e2e.browser import download_from, pdf_text, sign_in
+from tests.e2e.browser import download_from, follow, pdf_text, sign_in
 from tests.uniform.test_gifts_fixtures import this_year
 from uniform.models import Gift, StockLevel
 
@@ -21,25 +21,25 @@ def test_uniform_generates_packs_records_a_classes_sizes_prints_and_hands_over(
     assert page.get_by_text("No welcome packs for this year yet.").is_visible()
     check_page(page, "overview-before")
 
-    page.get_by_role("button", name=f"Generate welcome packs for {year} to {year + 1}").click()
+    follow(page.get_by_role("button", name=f"Generate welcome packs for {year} to {year + 1}"))
     assert page.get_by_role("heading", level=1).inner_text() == "Check before you generate welcome packs"
     assert not Gift.objects.exists()
-    page.get_by_role("button", name="Generate 3 welcome packs").click()
+    follow(page.get_by_role("button", name="Generate 3 welcome packs"))
     assert page.get_by_role("heading", level=1).inner_text() == "3 welcome packs generated"
     assert Gift.objects.filter(school=school_a, academic_year=year).count() == 3
-    page.get_by_role("link", name="Back to welcome uniform").click()
+    follow(page.get_by_role("link", name="Back to welcome uniform"))
     check_page(page, "overview-generated")
 
     # The whole class's sizes on one page, saved at once.
-    page.get_by_role("link", name="Reception", exact=True).click()
+    follow(page.get_by_role("link", name="Reception", exact=True))
     assert page.get_by_role("heading", level=1).inner_text() == "Reception welcome packs"
     check_page(page, "class-waiting-for-sizes")
     sizes = {"Kid00": "5-6", "Kid01": "5-6", "Kid02": "7-8"}
     page.get_by_label("Jumper size for the whole class").select_option("5-6")
-    page.get_by_role("link", name="Change sizes for Kid02").click()
+    follow(page.get_by_role("link", name="Change sizes for Kid02"))
     page.get_by_label("Jumper size for the whole class").select_option("5-6")
     page.get_by_label("Jumper for Kid02").select_option("7-8")
-    page.get_by_role("button", name="Save sizes").click()
+    follow(page.get_by_role("button", name="Save sizes"))
     assert page.get_by_text("Sizes saved for 3 pupils.").is_visible()
     assert set(Gift.objects.values_list("status", flat=True)) == {Gift.Status.SIZED}
     check_page(page, "class-sized")
@@ -58,9 +58,9 @@ def test_uniform_generates_packs_records_a_classes_sizes_prints_and_hands_over(
     assert "3 packs to pick · 0 pupils: size needed" in flat, flat
 
     # Pack one pupil's gift and hand it over: the stock goes down by the pack's two jumpers.
-    page.get_by_role("button", name="Mark packed for Kid00").click()
+    follow(page.get_by_role("button", name="Mark packed for Kid00"))
     assert page.get_by_text("Kid00 Intake's pack is marked packed.").is_visible()
-    page.get_by_role("button", name="Hand over to Kid00").click()
+    follow(page.get_by_role("button", name="Hand over to Kid00"))
     assert page.get_by_text("Kid00 Intake's pack was handed over.").is_visible()
     gift = Gift.objects.get(pupil__legal_forename="Kid00")
     assert gift.status == Gift.Status.HANDED_OVER
@@ -105,12 +105,12 @@ def test_uniform_sizes_a_class_of_30_with_a_class_size_and_one_exception(
     check_page(page, "class-of-30")
 
     # The whole class's jumpers and caps, and the second Adam Ali's jumper one size up.
-    page.get_by_role("link", name="Change sizes for Adam (born 3 Mar 2021)").click()
+    follow(page.get_by_role("link", name="Change sizes for Adam (born 3 Mar 2021)"))
     page.get_by_label("Jumper size for the whole class").select_option("5-6")
     page.get_by_label("Cap size for the whole class").select_option("M")
     page.get_by_label("Jumper for Adam (born 3 Mar 2021)").select_option("7-8")
     check_page(page, "class-of-30-one-pupil-open")
-    page.get_by_role("button", name="Save sizes").click()
+    follow(page.get_by_role("button", name="Save sizes"))
     assert page.get_by_text("Sizes saved for 30 pupils.").is_visible()
     jumpers = GiftLine.objects.filter(item=jumper)
     assert jumpers.filter(size="5-6").count() == 29
@@ -122,10 +122,10 @@ def test_uniform_sizes_a_class_of_30_with_a_class_size_and_one_exception(
     check_page(page, "class-of-30-sized")
 
     # A size recorded by mistake is cleared: that pupil's pack waits for sizes again.
-    page.get_by_role("link", name="Change sizes for Adam (born 3 Mar 2021)").click()
+    follow(page.get_by_role("link", name="Change sizes for Adam (born 3 Mar 2021)"))
     page.get_by_label("Cap for Adam (born 3 Mar 2021)").select_option(label="No size yet (clear it)")
     check_page(page, "class-of-30-clearing-a-size")
-    page.get_by_role("button", name="Save sizes").click()
+    follow(page.get_by_role("button", name="Save sizes"))
     assert page.get_by_text("Sizes saved for 1 pupil.").is_visible()
     cleared = GiftLine.objects.get(item=cap, gift__pupil__date_of_birth=datetime.date(2021, 3, 3))
     assert cleared.size == ""
@@ -162,7 +162,7 @@ def test_a_request_finance_sent_back_is_changed_checked_then_sent_again(
     page = new_page({"width": 1280, "height": 800})
     sign_in(page, pastoral_a, next_path=f"/requests/{asked.pk}/revise/")
     page.locator("select[name=size]").select_option(f"{fleece.pk}:7-8")
-    page.get_by_role("button", name="Continue").click()
+    follow(page.get_by_role("button", name="Continue"))
     assert (
         page.get_by_role("heading", level=1).inner_text()
         == "Check the changed request before you send it again"
@@ -172,6 +172,6 @@ def test_a_request_finance_sent_back_is_changed_checked_then_sent_again(
     assert "Approved when sent" in page.locator("#request-route").inner_text()
     assert SupportRequest.objects.get(pk=asked.pk).status == SupportRequest.Status.CHANGES
     check_page(page, "request-revise-check")
-    page.get_by_role("button", name="Send it again").click()
+    follow(page.get_by_role("button", name="Send it again"))
     assert page.get_by_text("Coat request changed and approved").is_visible()
     assert SupportRequest.objects.get(pk=asked.pk).status == SupportRequest.Status.APPROVED
