@@ -407,7 +407,7 @@ def test_alone_it_reads_one_snapshot_and_inside_a_transaction_it_hands_back_the_
     def settings_now() -> list[str]:
         with connection.cursor() as cursor:
             found = []
-            for name in ("work_mem", "jit", "enable_nestloop"):
+            for name in ("work_mem", "jit", "enable_nestloop", "parallel_tuple_cost"):
                 cursor.execute(f"SHOW {name}")
                 found.append(cursor.fetchone()[0])
             return found
@@ -419,3 +419,21 @@ def test_alone_it_reads_one_snapshot_and_inside_a_transaction_it_hands_back_the_
         assert settings_now() == before
     assert [rows(part) for part in inside.parts] == [rows(part) for part in alone.parts]
     assert rows(alone.parts[0])["Families supported"] == ("9", "fewer than 5")
+
+
+@pytest.mark.postgres
+def test_only_the_vouchers_figures_are_planned_with_cheap_parallel_rows(world, trustee):
+    """The vouchers' grouped figures may be split between parallel workers (each sends back a few hundred
+    rows); the events statement, whose scans send every row up, keeps the default price of a row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        impact_report(user=trustee, year=YEAR)
+    sql = [query["sql"] for query in queries.captured_queries]
+    cheap = next(i for i, s in enumerate(sql) if "parallel_tuple_cost = 0.01" in s)
+    back = next(i for i, s in enumerate(sql) if "parallel_tuple_cost TO DEFAULT" in s)
+    events = next(i for i, s in enumerate(sql) if s.startswith("WITH u("))
+    vouchers = [i for i, s in enumerate(sql) if "vouchers_redemption" in s and "GROUP BY" in s]
+    assert events < cheap < min(vouchers)
+    assert max(vouchers) < back
