@@ -159,8 +159,8 @@ class AnyBigint(Lookup):
 
 
 class PupilNameText(Func):
-    """A pupil's names in one string, exactly as the ``pupil_name_trgm`` index has them (support's
-    migration "family_search")."""
+    """A pupil's names in one string, spelt as the names table's rows spell them
+    (``support_family_search_rows()``): the SQLite road scores pupils by it."""
 
     template = "(%(expressions)s)"
     arg_joiner = " || ' ' || "

@@ -276,3 +276,15 @@ def test_a_pupil_with_every_name_at_its_longest_is_saved_and_found(db):
     pupil = PupilFactory(family=family, **longest)
     names = FamilySearchName.objects.filter(family_id=family.pk).values_list("name", flat=True)
     assert f"{pupil.preferred_forename} {pupil.legal_forename} {pupil.surname}" in names
+
+
+def test_no_trigram_index_is_left_on_pupils_that_nothing_reads(db):
+    # A name search on PostgreSQL reads the names table alone; a pupil's trigram index would only make each
+    # pupil written dearer. The carers' index stays: the voucher list's family-name search reads it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexname FROM pg_indexes WHERE indexdef LIKE '%%gin_trgm_ops%%' "
+            "AND tablename IN ('support_pupil', 'support_family')"
+        )
+        found = set(cursor.fetchall())
+    assert found == {("support_family", "family_name_trgm")}
