@@ -371,7 +371,7 @@ def _name_rows(term: str, school_ids: tuple[int, ...] | None) -> QuerySet:
 # tests/support/test_search_names.py holds it equal to the ORM's ranking of the same rows.
 _RANKED_SQL = """
 WITH hits AS (
-    SELECT family_id, sort_key, name FROM {table}
+    SELECT family_id, sort_key, name FROM "{table}"
     WHERE name %%> %(term)s::text AND {where}
 ), scored AS MATERIALIZED (
     SELECT name, word_similarity(%(term)s::text, name) AS score FROM hits GROUP BY name
@@ -383,8 +383,8 @@ ORDER BY score DESC, hits.sort_key, hits.family_id
 LIMIT %(limit)s OFFSET %(offset)s
 """
 # The school ids as bigint, the column's type: btree_gin's index answers ``bigint = bigint`` only.
-_AT_SCHOOLS = "school_id = ANY(%(schools)s::bigint[]) AND school_id IS NOT NULL"
-_IN_TRUST = "school_id IS NULL"
+_AT_SCHOOLS = '"school_id" = ANY(%(schools)s::bigint[]) AND "school_id" IS NOT NULL'
+_IN_TRUST = '"school_id" IS NULL'
 
 
 @lru_cache(maxsize=2)
