@@ -194,7 +194,7 @@ def _on_postgresql(statements):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("support", "0025_family_search_name_length"),
+        ("support", "0026_drop_pupil_name_trgm"),
     ]
 
     operations = [
