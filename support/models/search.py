@@ -11,7 +11,8 @@ admin the trust's rows (``family_search_trust_name``). A school's row exists onl
 roll, so a pupil at another school, a roll left, or a family merged away never matches.
 
 The rows are the database's: triggers on families, pupils and rolls keep them (support's migrations
-"family_search_names" and "family_search_trust_names"), all from one SQL function,
+"family_search_names", "family_search_trust_names" and "family_search_statement_triggers": inserts and
+deletes once per statement, updates once per row), all from one SQL function,
 ``support_family_search_rows()``; nothing in Python writes them. On SQLite the table stays empty and
 ``support.search`` scores the scoped families in Python as before.
 """

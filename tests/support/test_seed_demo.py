@@ -3,6 +3,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from stdnum.gb import upn as upn_module
@@ -28,11 +29,22 @@ from support.pupil_csv import expected_year_group
 from vouchers.models import Voucher
 
 
+@pytest.fixture(scope="module")
+def _seeded_once(django_db_setup, django_db_blocker):
+    """The demo, seeded once for this module: seeding is most of a test's time (6,500 pupils). It is
+    held in a transaction the module's tests run inside, each in its own savepoint (the ``db``
+    fixture's), so what one test changes is gone before the next; the seed itself is rolled back when
+    the module ends, and the database is empty again for the rest of the suite."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        out = StringIO()
+        call_command("seed_demo", stdout=out)
+        yield out.getvalue()
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def seeded(db):
-    out = StringIO()
-    call_command("seed_demo", stdout=out)
-    return out.getvalue()
+def seeded(_seeded_once, db):
+    return _seeded_once
 
 
 def test_it_builds_a_trust_the_size_of_a_real_one(seeded):
