@@ -403,7 +403,7 @@ class GiftAidClaim(models.Model):
     adjustment_pence = models.BigIntegerField(
         default=0,
         help_text="Gift Aid overclaimed on earlier claims (their gifts since reversed), deducted from this "
-        "claim: HMRC's \"Adjustment for Gift Aid overclaimed\".",
+        'claim: HMRC\'s "Adjustment for Gift Aid overclaimed".',
     )
     submitted_on = models.DateField(null=True, blank=True)
     submitted_by = models.ForeignKey(

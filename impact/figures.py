@@ -443,9 +443,7 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         f"cy AS ({cells}), "
         # The supported measured around their own first term: the cells to compare in.
         "ms AS (SELECT * FROM (SELECT y, school_id, year_group, t, "
-        + ", ".join(
-            f"CASE t - 3 * y WHEN 0 THEN {n}0 WHEN 1 THEN {n}1 ELSE {n}2 END AS {n}" for n in names
-        )
+        + ", ".join(f"CASE t - 3 * y WHEN 0 THEN {n}0 WHEN 1 THEN {n}1 ELSE {n}2 END AS {n}" for n in names)
         + " FROM cy WHERE t IS NOT NULL) x WHERE n > 0) "
     )
 

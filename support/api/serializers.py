@@ -82,6 +82,7 @@ class SafeguardingReferralCreateSerializer(serializers.Serializer):
 
 class FamilyPupilSerializer(VisibleFieldsMixin, serializers.ModelSerializer):
     build_fields_once = True  # the family list's: built per page otherwise
+
     class Meta:
         model = Pupil
         fields = ["id", "preferred_forename", "legal_forename", "surname", "year_group", "school"]

@@ -404,6 +404,7 @@ def test_an_ipv6_counter_cannot_slip_the_address_lockout_by_changing_address(
     colleague = make_user("charity_1c", "charity", partner=partner_1)
     for host in (1, 2, 3):  # three addresses of one /64
         client_for(charity_staff).get(f"/redeem/{unknown_code()}/", REMOTE_ADDR=f"2001:db8:7:8::{host}")
+
     def look_up(address: str) -> int:
         return client_for(colleague).get(f"/redeem/{unknown_code()}/", REMOTE_ADDR=address).status_code
 
