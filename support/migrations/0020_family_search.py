@@ -3,6 +3,8 @@
 import support.models.families
 from django.db import migrations, models
 
+from support.migrations._postgresql import postgresql_only
+
 # Trigram indexes for the forgiving family search (support.search), on PostgreSQL only: SQLite scores
 # names in Python over the (small) scoped set instead. The pupil expression must stay exactly the one
 # support.search.PupilNameText builds, or PostgreSQL will not use the index.
@@ -16,16 +18,6 @@ TRIGRAM_REVERSE_SQL = [
     "DROP INDEX IF EXISTS pupil_name_trgm",
     "DROP INDEX IF EXISTS family_name_trgm",
 ]
-
-
-def _on_postgresql(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return run
 
 
 
@@ -57,5 +49,5 @@ class Migration(migrations.Migration):
             model_name='pupil',
             index=models.Index(fields=['family', 'id'], name='pupil_family_cover'),
         ),
-        migrations.RunPython(_on_postgresql(TRIGRAM_SQL), _on_postgresql(TRIGRAM_REVERSE_SQL), elidable=False),
+        postgresql_only(TRIGRAM_SQL, TRIGRAM_REVERSE_SQL),
     ]

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from support.migrations._postgresql import postgresql_only
+
 # PostgreSQL only: the names' index and the triggers that keep support_familysearchname (see
 # support/models/search.py). The pupil's name is spelt exactly as support.search.PupilNameText spells it.
 NAMES_SQL = [
@@ -118,16 +120,6 @@ NAMES_REVERSE_SQL = [
 ]
 
 
-def _on_postgresql(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("support", "0022_trustee_role_and_attendance"),
@@ -168,5 +160,5 @@ class Migration(migrations.Migration):
                 "default_permissions": (),
             },
         ),
-        migrations.RunPython(_on_postgresql(NAMES_SQL), _on_postgresql(NAMES_REVERSE_SQL), elidable=False),
+        postgresql_only(NAMES_SQL, NAMES_REVERSE_SQL),
     ]

@@ -6,8 +6,10 @@ Every row now comes from one SQL function, ``support_family_search_rows()``: the
 migration's fill and bench/scale.py's refill (support.models.search.REFILL_SQL) all read it. It is a
 plain SQL function, so PostgreSQL inlines it and a refresh reads only its own family's rows."""
 
-from django.db import migrations, models
 import django.db.models.deletion
+from django.db import migrations, models
+
+from support.migrations._postgresql import postgresql_only
 
 # The pupil's name is spelt exactly as support.search.PupilNameText spells it.
 ROWS_FUNCTION = """
@@ -129,16 +131,6 @@ TRUST_REVERSE_SQL = [
 ]
 
 
-def _on_postgresql(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("support", "0023_family_search_names"),
@@ -162,5 +154,5 @@ class Migration(migrations.Migration):
             name="sort_key",
             field=models.CharField(default="", max_length=241),
         ),
-        migrations.RunPython(_on_postgresql(TRUST_SQL), _on_postgresql(TRUST_REVERSE_SQL), elidable=False),
+        postgresql_only(TRUST_SQL, TRUST_REVERSE_SQL),
     ]

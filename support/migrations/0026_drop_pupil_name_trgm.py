@@ -5,6 +5,8 @@ The carers' ``family_name_trgm`` stays: the voucher list's family-name search re
 
 from django.db import migrations
 
+from support.migrations._postgresql import postgresql_only
+
 DROP_SQL = ["DROP INDEX IF EXISTS pupil_name_trgm"]
 # As support's migration "family_search" made it.
 CREATE_SQL = [
@@ -13,21 +15,11 @@ CREATE_SQL = [
 ]
 
 
-def _on_postgresql(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("support", "0025_family_search_name_length"),
     ]
 
     operations = [
-        migrations.RunPython(_on_postgresql(DROP_SQL), _on_postgresql(CREATE_SQL), elidable=False),
+        postgresql_only(DROP_SQL, CREATE_SQL),
     ]

@@ -28,6 +28,8 @@ no longer change (nothing reads them)."""
 
 from django.db import migrations
 
+from support.migrations._postgresql import postgresql_only
+
 # Brings the given families' rows to exactly support_family_search_rows(): the rows it no longer gives,
 # and any second copy of a row, are deleted; the missing ones inserted; the rest left alone. Every step
 # is a join the planner can hash, so a statement of thousands of families stays linear. Planned at each
@@ -182,21 +184,11 @@ ROW_SQL = [
 ]
 
 
-def _on_postgresql(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("support", "0026_drop_pupil_name_trgm"),
     ]
 
     operations = [
-        migrations.RunPython(_on_postgresql(STATEMENT_SQL), _on_postgresql(ROW_SQL), elidable=False),
+        postgresql_only(STATEMENT_SQL, ROW_SQL),
     ]
