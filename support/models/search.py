@@ -49,6 +49,15 @@ class FamilySearchName(models.Model):
 
     class Meta:
         default_permissions = ()
+        indexes = [
+            # The families visible through some schools, read whole (an outward code's search checks its
+            # families against them: support.search.AreaRanking).
+            models.Index(
+                fields=["school", "family"],
+                name="family_search_school_family",
+                condition=models.Q(school__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

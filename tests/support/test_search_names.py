@@ -383,3 +383,78 @@ def test_the_refresh_plans_each_family_with_the_tables_as_they_are_now(db):
     with connection.cursor() as cursor:
         cursor.execute("SELECT proconfig FROM pg_proc WHERE proname = 'support_family_search_refresh_many'")
         assert cursor.fetchone()[0] == ["plan_cache_mode=force_custom_plan"]
+
+
+@pytest.fixture
+def area(school_a, school_b):
+    """Thirty families with a postcode in RV7 at school A, four at school B, one at both, one merged away,
+    and families in RV70 and RV17 that the code must not find."""
+    made = {"a": [], "b": [], "both": None}
+    for n in range(30):
+        family = FamilyFactory(lead_carer_name=f"Carer {n % 7} Area", postcode=f"RV7 {n % 9}AB")
+        PupilFactory(family=family, school=school_a)
+        made["a"].append(family)
+    for n in range(4):
+        family = FamilyFactory(lead_carer_name=f"Carer B{n}", postcode="RV7 1XY")
+        PupilFactory(family=family, school=school_b)
+        made["b"].append(family)
+    both = FamilyFactory(lead_carer_name="Carer Both", postcode="RV7 2XY")
+    PupilFactory(family=both, school=school_a)
+    PupilFactory(family=both, school=school_b)
+    made["both"] = both
+    merged = FamilyFactory(lead_carer_name="Carer Merged", postcode="RV7 3XY")
+    PupilFactory(family=merged, school=school_a)
+    Family.objects.filter(pk=merged.pk).update(merged_into=both)
+    for postcode in ("RV70 1AB", "RV17 1AB"):
+        PupilFactory(family=FamilyFactory(postcode=postcode), school=school_a)
+    return made
+
+
+def _area_page(user, number: int, **extra):
+    paginator = ListPaginator(selectors.family_search(user=user, query="rv7", **extra), 25)
+    page = paginator.page(number)
+    return [f.pk for f in page.object_list], paginator.count, page.has_next()
+
+
+@pytest.mark.parametrize(("username", "found"), [("pastoral_a", 31), ("pastoral_b", 5), ("admin", 35)])
+def test_an_outward_codes_page_comes_from_the_postcode_index_and_is_the_querysets_page(
+    area, username, found, request
+):
+    from support.search import AreaRanking
+
+    user = request.getfixturevalue(username)
+    search = selectors.family_search(user=user, query="rv7")
+    assert isinstance(search.query.annotations["match_score"], AreaRanking)
+    everything = list(search.values_list("pk", flat=True))
+    assert len(everything) == found
+    with CaptureQueriesContext(connection) as queries:
+        first = _area_page(user, 1)
+    family_reads = [q["sql"] for q in queries.captured_queries if 'FROM "support_family"' in q["sql"]]
+    # The page's ids from the index, then only those families, through the user's scope.
+    assert len(family_reads) == 2
+    assert "WITH area AS MATERIALIZED" in family_reads[0]
+    assert first == (everything[:25], found, found > 25)
+    if found > 25:
+        assert _area_page(user, 2) == (everything[25:], found, False)
+
+
+def test_an_outward_codes_page_never_shows_a_family_the_scope_refuses(area, school_a, pastoral_a):
+    # A names row the triggers would never write: a school B family (first in the order) under school A.
+    # The ranking puts it on the first page; the page's read through the scope does not find it, so the
+    # page and its count are the queryset's own.
+    stranger = area["b"][0]
+    Family.objects.filter(pk=stranger.pk).update(lead_carer_name="Aaron Aardvark", carer_name_key="aardvark")
+    FamilySearchName.objects.create(family=stranger, school=school_a, name="aardvark", sort_key="a")
+    ids, count, _more = _area_page(pastoral_a, 1)
+    assert stranger.pk not in ids
+    assert count == 31
+
+
+def test_an_outward_code_search_changed_after_it_was_made_pages_itself(area, pastoral_a):
+    found = selectors.family_search(user=pastoral_a, query="RV7")
+    narrowed = found.filter(lead_carer_name__startswith="Carer 1")
+    assert found.query.annotations["match_score"].page_of(found, 0, 25) is not None
+    assert narrowed.query.annotations["match_score"].page_of(narrowed, 0, 25) is None
+    page = ListPaginator(narrowed, 25).page(1)
+    assert [f.pk for f in page.object_list] == [f.pk for f in narrowed[:25]]
+    assert page.paginator.count == narrowed.count() == 5
