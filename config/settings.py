@@ -201,6 +201,7 @@ _QUEUE_OF_TASK = {
         "funds.remind_due_pledges",
         "funds.checkpoint_funds",
         "support.purge_pupil_uploads",
+        "support.tidy_search_names",
         "support.anonymise_expired",
         "funds.anonymise_gift_aid_declarations",
         "asks.purge_asks",
@@ -447,6 +448,12 @@ CELERY_BEAT_SCHEDULE = {
     "checkpoint-funds-nightly": {
         "task": "funds.checkpoint_funds",
         "schedule": crontab(hour=1, minute=30),
+        "options": {"expires": 60 * 60},
+    },
+    # The family search's distinct names: those no family bears any longer are taken away.
+    "tidy-search-names-nightly": {
+        "task": "support.tidy_search_names",
+        "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 60 * 60},
     },
     # Uploaded pupil files: finished ones' content, and previews unapplied after the policy's days.

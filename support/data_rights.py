@@ -687,6 +687,12 @@ def anonymise_expired(
     if not dry_run:
         for family_id, _ in expired:
             family_anonymise(family_id=family_id, cutoff=cutoff, result=result)
+        if result.families:
+            from support.search import search_names_tidy
+
+            # The anonymised families' names are gone from the names table; the search's list of
+            # distinct names drops those nobody else bears.
+            search_names_tidy()
     audit_record(
         actor=None,
         action="retention.dry_run" if dry_run else "retention.anonymised",

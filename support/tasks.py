@@ -26,6 +26,16 @@ def anonymise_expired() -> dict:
     return result.counts()
 
 
+@shared_task(name="support.tidy_search_names")
+def tidy_search_names() -> dict:
+    """Nightly (Celery beat): the search's distinct names brought to the names the families bear now, so
+    a name no family held bears any longer is not kept (idempotent)."""
+    from support.search import search_names_tidy
+
+    removed, added = search_names_tidy()
+    return {"removed": removed, "added": added}
+
+
 @shared_task(name="support.purge_pupil_uploads")
 def purge_pupil_uploads() -> dict:
     """Nightly (Celery beat): delete uploaded pupil files no longer needed (idempotent)."""

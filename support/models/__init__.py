@@ -11,7 +11,7 @@ from support.models.policy import Policy
 from support.models.rolls import Enrolment, Registration
 from support.models.safeguarding import SafeguardingReferral
 from support.models.schools import Phase, School
-from support.models.search import FamilySearchName
+from support.models.search import FamilySearchName, SearchName
 from support.models.staff import Membership, Role
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "Role",
     "SafeguardingReferral",
     "School",
+    "SearchName",
     "Service",
     "Term",
     "YearGroup",

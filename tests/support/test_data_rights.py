@@ -559,3 +559,14 @@ def test_a_family_with_no_pupils_uses_its_own_dates(db):
     Family.objects.filter(pk=family.pk).update(updated_at=timezone.now() - datetime.timedelta(days=365 * 7))
     assert [pk for pk, _ in data_rights.anonymise_expired()[0]] == [family.pk]
     assert Family.objects.get(pk=family.pk).lead_carer_name == "Anonymised"
+
+
+@pytest.mark.postgres
+def test_the_searchs_distinct_names_keep_no_name_of_an_anonymised_family(household, fund):
+    from support.models import SearchName
+
+    assert SearchName.objects.filter(name__icontains="able").exists()
+    _age(household)
+    data_rights.anonymise_expired()
+    # Nobody else bears the family's names, so the search's list of names drops them with the family.
+    assert not SearchName.objects.filter(name__icontains="able").exists()

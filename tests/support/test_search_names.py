@@ -458,3 +458,73 @@ def test_an_outward_code_search_changed_after_it_was_made_pages_itself(area, pas
     page = ListPaginator(narrowed, 25).page(1)
     assert [f.pk for f in page.object_list] == [f.pk for f in narrowed[:25]]
     assert page.paginator.count == narrowed.count() == 5
+
+
+def _distinct_names() -> set[str]:
+    return set(FamilySearchName.objects.values_list("name", flat=True).distinct())
+
+
+def _paged(user, query: str) -> list[int]:
+    """The first page's families as the list pages and the API take it (the ranking's own page)."""
+    return [f.pk for f in ListPaginator(selectors.family_search(user=user, query=query), 25).page(1)]
+
+
+def test_every_name_a_row_bears_is_in_the_searchs_distinct_names(okafor, school_a, school_b, admin):
+    from support.models import SearchName
+
+    family, pupil = okafor
+    assert _distinct_names() <= set(SearchName.objects.values_list("name", flat=True))
+    PupilFactory(family=family, school=school_b, legal_forename="Zainab", surname="Okafor")
+    family_update(family=family, actor=admin, lead_carer_name="Grace Adeyemi")
+    Pupil.objects.filter(pk=pupil.pk).update(surname="Okafur")
+    names = set(SearchName.objects.values_list("name", flat=True))
+    assert _distinct_names() <= names
+    assert {"grace adeyemi", "Tobi Tobias Okafur"} <= names
+    assert len(names) == SearchName.objects.count()  # each once
+
+
+def test_a_name_no_row_bears_stays_unfound_until_the_tidy_takes_it_away(okafor, pastoral_a, admin):
+    from support.models import SearchName
+    from support.search import search_names_tidy
+    from support.tasks import tidy_search_names
+
+    family, _pupil = okafor
+    family_update(family=family, actor=admin, lead_carer_name="Grace Adeyemi")
+    # The old name is still listed (nothing deletes there but the tidy) and finds nothing.
+    assert SearchName.objects.filter(name="grace okafor").exists()
+    assert _paged(pastoral_a, "Grace Okafor") == [family.pk]  # by the new first name and the pupil's
+    assert _paged(pastoral_a, "Okafor") == [family.pk]  # by the pupil's surname, not the old name
+    assert search_names_tidy() == (1, 0)
+    assert not SearchName.objects.filter(name="grace okafor").exists()
+    assert set(SearchName.objects.values_list("name", flat=True)) == _distinct_names()
+    assert tidy_search_names() == {"removed": 0, "added": 0}
+
+
+def test_the_tidy_adds_back_a_name_that_went_missing(okafor, pastoral_a):
+    from support.models import SearchName
+    from support.search import search_names_tidy
+
+    family, _pupil = okafor
+    SearchName.objects.filter(name="grace okafor").delete()  # as a tidy racing a writer could leave it
+    assert _paged(pastoral_a, "Grace") == []
+    assert search_names_tidy() == (0, 1)
+    assert _paged(pastoral_a, "Grace") == [family.pk]
+
+
+def test_the_tidy_runs_nightly(settings):
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "support.tidy_search_names" in tasks
+
+
+def test_the_refill_after_a_load_with_triggers_off_gives_the_distinct_names_too(okafor, pastoral_a):
+    from support.models import SearchName
+    from support.models.search import REFILL_SQL
+
+    family, _pupil = okafor
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")  # as bench/scale.py loads
+        for statement in REFILL_SQL:
+            cursor.execute(statement)
+        cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+    assert set(SearchName.objects.values_list("name", flat=True)) == _distinct_names() != set()
+    assert _paged(pastoral_a, "Okafor") == [family.pk]
