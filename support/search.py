@@ -405,19 +405,20 @@ def _ranked(term: str, school_ids: tuple[int, ...] | None, offset: int, limit: i
         return [{"family_id": pk, "score": score, "total": total} for pk, score, total in cursor.fetchall()]
 
 
-# The distinct names no row bears any longer (a family renamed, merged, anonymised or deleted), and the
-# names rows bear that are missing (a name a writer added while an earlier tidy took it away).
+# The distinct names no row bears any longer (a family renamed, merged, anonymised or deleted) or held
+# twice (two writers at once added it), and the names rows bear that are missing (a name a writer added
+# while an earlier tidy took it away).
 _TIDY_SQL = [
-    'DELETE FROM "{names}" n WHERE NOT EXISTS (SELECT 1 FROM "{table}" r WHERE r.name = n.name)',
+    'DELETE FROM "{names}" n WHERE NOT EXISTS (SELECT 1 FROM "{table}" r WHERE r.name = n.name) '
+    'OR EXISTS (SELECT 1 FROM "{names}" m WHERE m.name = n.name AND m.id < n.id)',
     'INSERT INTO "{names}" (name) SELECT DISTINCT r.name FROM "{table}" r '
-    'WHERE NOT EXISTS (SELECT 1 FROM "{names}" n WHERE n.name = r.name) ORDER BY r.name '
-    "ON CONFLICT (name) DO NOTHING",
+    'WHERE NOT EXISTS (SELECT 1 FROM "{names}" n WHERE n.name = r.name)',
 ]
 
 
 def search_names_tidy(using: str = "default") -> tuple[int, int]:
-    """Bring the distinct names (``SearchName``) to exactly the names the names table's rows bear
-    (PostgreSQL; elsewhere both are empty): (taken away, added back). Run nightly and after the
+    """Bring the distinct names (``SearchName``) to exactly the names the names table's rows bear, each
+    once (PostgreSQL; elsewhere both are empty): (taken away, added back). Run nightly and after the
     retention run, so a name that no family held bears is not kept."""
     from support.models import FamilySearchName, SearchName
 

@@ -26,8 +26,7 @@ REFILL_SQL = [
     "INSERT INTO support_familysearchname (family_id, school_id, name, sort_key) "
     "SELECT family_id, school_id, name, sort_key FROM support_family_search_rows()",
     # The distinct names too: the names table's trigger that adds them is off with the others.
-    "INSERT INTO support_searchname (name) SELECT DISTINCT name FROM support_familysearchname ORDER BY name "
-    "ON CONFLICT (name) DO NOTHING",
+    "INSERT INTO support_searchname (name) SELECT DISTINCT name FROM support_familysearchname",
 ]
 
 
@@ -77,16 +76,21 @@ class SearchName(models.Model):
     the index's recheck scores each name once instead of every row that bears it ("James Jones" is 152
     names but 7,380 of the trust's rows at 100,000 families).
 
-    A statement trigger on the names table adds each new name (support's migration "search_names").
-    Nothing deletes a name there, so that no two writers wait on each other: a name no row bears any
-    longer is taken away by ``support.search.search_names_tidy`` (nightly, and after the retention
-    run anonymises families), which also adds back any name missing, so a name of a family that is no
-    longer held is not kept past the next night."""
+    A statement trigger on the names table adds each name it does not hold yet (support's migrations
+    "search_names" and "search_names_no_wait"). The name is not unique, so that no writer ever waits
+    for another: two transactions adding the same new name would otherwise queue on the unique index
+    (and, adding two such names in opposite orders, deadlock), though they share no row. Two writers at
+    once may add a name twice; a search groups by family, so a second copy changes nothing found.
+    Nothing deletes a name there: ``support.search.search_names_tidy`` (nightly, and after the
+    retention run anonymises families) takes away each name no row bears and each second copy, and
+    adds back any name missing, so a name of a family that is no longer held is not kept past the
+    next night."""
 
-    name = models.CharField(max_length=302, unique=True)
+    name = models.CharField(max_length=302)
 
     class Meta:
         default_permissions = ()
+        indexes = [models.Index(fields=["name"], name="search_name_name")]
 
     def __str__(self) -> str:
         return self.name

@@ -170,3 +170,131 @@ def test_a_page_past_the_end_is_the_last_and_its_count_the_querysets(estate, pas
     client = APIClient()
     client.force_authenticate(pastoral_a)
     assert client.get("/api/v1/families/", {"q": "RV7", "page": 7}).status_code == 404
+
+
+# --- Two writers at once (PostgreSQL): the names table's triggers and the distinct names' trigger ----
+
+
+def _other_connection():
+    """A second session on the test database, outside Django's (so two transactions can interleave)."""
+    import psycopg
+    from django.db import connection
+
+    settings = connection.settings_dict
+    return psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        password=settings["PASSWORD"] or None,
+    )
+
+
+def _waiting(observer, session, seconds: float = 5.0) -> bool:
+    """Whether ``session`` is (or within ``seconds`` comes to be) waiting on a lock."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = observer.execute(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [session.info.backend_pid]
+        ).fetchone()
+        if found and found[0] == "Lock":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_never_waits_for_another_that_added_the_same_new_name(school_a):
+    # Two families of unrelated writers, given the same brand-new carer's name: before the distinct names,
+    # neither touched a row the other did. The second must not wait for the first's whole transaction.
+    first_family, second_family = FamilyFactory(), FamilyFactory()
+    first, second = _other_connection(), _other_connection()
+    try:
+        first.execute(
+            "UPDATE support_family SET carer_name_key = 'zuleika quenby' WHERE id = %s", [first_family.pk]
+        )
+        second.execute("SET lock_timeout = '1s'")
+        second.execute(
+            "UPDATE support_family SET carer_name_key = 'zuleika quenby' WHERE id = %s", [second_family.pk]
+        )
+        second.commit()
+        first.commit()
+    finally:
+        first.close()
+        second.close()
+    assert _found_by_name("zuleika quenby") == {first_family.pk, second_family.pk}
+
+
+def _found_by_name(name: str) -> set[int]:
+    from django.contrib.auth import get_user_model
+
+    from support.paging import ListPaginator
+
+    admin = get_user_model().objects.filter(is_superuser=True).first() or make_user(
+        "admin_x", Role.ADMIN, superuser=True
+    )
+    page = ListPaginator(selectors.family_search(user=admin, query=name), 25).page(1)
+    return {family.pk for family in page.object_list}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_adding_the_same_new_names_in_opposite_orders_do_not_deadlock(school_a):
+    import threading
+
+    families = [FamilyFactory() for _ in range(4)]
+    first, second, observer = _other_connection(), _other_connection(), _other_connection()
+    observer.autocommit = True
+    rename = "UPDATE support_family SET carer_name_key = %s WHERE id = %s"
+    errors: list[Exception] = []
+    try:
+        first.execute(rename, ["alpha quenby", families[0].pk])
+        second.execute(rename, ["omega quenby", families[1].pk])
+
+        def second_goes_on():
+            try:
+                second.execute(rename, ["alpha quenby", families[2].pk])
+                second.commit()
+            except Exception as error:
+                errors.append(error)
+                second.rollback()
+
+        thread = threading.Thread(target=second_goes_on)
+        thread.start()
+        _waiting(observer, second, seconds=1.0)
+        try:
+            first.execute(rename, ["omega quenby", families[3].pk])
+            first.commit()
+        except Exception as error:
+            errors.append(error)
+            first.rollback()
+        thread.join()
+    finally:
+        for session in (first, second, observer):
+            session.close()
+    assert errors == []
+
+
+@pytest.mark.postgres
+def test_a_name_held_twice_finds_its_family_once_and_the_tidy_keeps_one_copy(estate, pastoral_a, admin):
+    from support.models import SearchName
+    from support.search import search_names_tidy
+
+    search_names_tidy()  # the merged family's names, which nobody bears
+    before = {user: (_orm(user, "Harper"), _web_page(user, "Harper")) for user in (pastoral_a, admin)}
+    # As two writers adding the same new name at once leave it.
+    SearchName.objects.bulk_create([SearchName(name=name) for name in ("a00 harper", " Pupil0 Harper")])
+    for user in (pastoral_a, admin):
+        assert (_orm(user, "Harper"), _web_page(user, "Harper")) == before[user]
+    assert search_names_tidy() == (2, 0)
+    assert SearchName.objects.filter(name="a00 harper").count() == 1
+
+
+def _web_page(user, query: str) -> tuple[list[tuple[int, float]], int]:
+    from support.paging import ListPaginator
+
+    paginator = ListPaginator(selectors.family_search(user=user, query=query), 25)
+    return [(f.pk, f.match_score) for f in paginator.page(1).object_list], paginator.count
