@@ -90,7 +90,6 @@ class SearchName(models.Model):
 
     class Meta:
         default_permissions = ()
-        indexes = [models.Index(fields=["name"], name="search_name_name")]
 
     def __str__(self) -> str:
         return self.name
