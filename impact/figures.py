@@ -113,11 +113,13 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
     """``k0``, ``k1``, ...: each kind's events; ``kb(kind, bit)``: each kind's bit; ``ev(y, family_id,
     pupil_id, school_id, on_day, bit)``: every kind's events in ``years`` (consecutive), unioned, each with
     its academic year ``y`` and its kind's bit, given in its kind's branch (a kind in parts maps its part
-    to the part's bit there), not joined to ``kb`` row by row; ``fs(y, school_id, family_id, mask, fmask,
-    fday)``: each family supported, once a year and school, with the kinds it had (``mask``) and of them
-    the ones given to the family as a whole, with the first day of those (``fmask``, ``fday``; NULL:
-    none); and ``pl(y, school_id, pupil_id, mask, first_day, fsm, pp, family_id, p_school)``: support
-    given to a pupil itself (few), once a pupil, school and year, with the pupil's own family and school.
+    to the part's bit there), not joined to ``kb`` row by row; ``fs(school_id, family_id, mask_<year>,
+    fmask_<year>, fday_<year>, ...)``: each family supported, once a school, with each year's columns:
+    the kinds it had that year (``mask_<year>``; NULL: none that year) and of them the ones given to the
+    family as a whole, with the first day of those (``fmask_<year>``, ``fday_<year>``; NULL: none) — one
+    row for both years of the report, so the pupils' pass joins it once; and ``pl(y, school_id,
+    pupil_id, mask, first_day, fsm, pp, family_id, p_school)``: support given to a pupil itself (few),
+    once a pupil, school and year, with the pupil's own family and school.
     Support to a family is spread over its pupils on that school's roll in the one pass over the pupils
     (``_attendance_sql``'s ``ac``). ``ev`` is read where it is used rather than kept (on PostgreSQL, NOT
     MATERIALIZED): ``fs`` reads it whole, and ``pl``'s filter reaches into the union, whose branches give
@@ -147,16 +149,21 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
     pupil = Pupil._meta.db_table
     union = " UNION ALL ".join(branches)
     year, year_params = _year_case("u.on_day", years)
-    pupils_own = f"{_bit_or('CASE WHEN pupil_id IS NULL THEN bit ELSE 0 END', [b for _k, b in bits])}"
+    every = [b for _k, b in bits]
+    per_year = ", ".join(
+        f"{_bit_or(f'CASE WHEN y = {y} THEN bit END', every)} AS mask_{y}, "
+        f"{_bit_or(f'CASE WHEN y = {y} AND pupil_id IS NULL THEN bit END', every)} AS fmask_{y}, "
+        f"MIN(CASE WHEN y = {y} AND pupil_id IS NULL THEN on_day END) AS fday_{y}"
+        for y in years
+    )
     inline = "NOT MATERIALIZED " if connection.vendor == "postgresql" else ""
     return (
         f"WITH {', '.join(ctes)}, "
         f"kb(kind, bit) AS (VALUES {values}), "
         f"ev AS {inline}(SELECT {year} AS y, u.family_id, u.pupil_id, u.school_id, u.on_day, u.bit "
         f"FROM ({union}) u), "
-        f"fs AS (SELECT y, school_id, family_id, {_bit_or('bit', [b for _k, b in bits])} AS mask, "
-        f"{pupils_own} AS fmask, MIN(CASE WHEN pupil_id IS NULL THEN on_day END) AS fday FROM ev "
-        "GROUP BY y, school_id, family_id), "
+        f"fs AS (SELECT school_id, family_id, {per_year} FROM (SELECT * FROM ev{_fence()}) e "
+        "GROUP BY school_id, family_id), "
         f"pl AS (SELECT ev.y, ev.school_id, ev.pupil_id, {_bit_or('ev.bit', [b for _k, b in bits])} AS mask, "
         f"MIN(ev.on_day) AS first_day, p.fsm, p.pupil_premium AS pp, p.family_id, p.school_id AS p_school "
         f"FROM ev JOIN {pupil} p ON p.id = ev.pupil_id WHERE ev.pupil_id IS NOT NULL "
@@ -209,6 +216,15 @@ def _parallel_aggregate():
         cursor.execute("SET LOCAL parallel_tuple_cost TO DEFAULT")
 
 
+def _fence() -> str:
+    """After a subquery's last clause: on PostgreSQL, ``OFFSET 0``, so that the subquery is run as it
+    stands and its computed columns are computed once a row, not copied into every expression of the
+    query around it that reads them (a pivot's eight ``CASE``s each recomputing a term's number: about
+    a fifth of the pivot's time, bench/impact.py). SQLite has no such copying to stop (and no OFFSET
+    without LIMIT)."""
+    return " OFFSET 0" if connection.vendor == "postgresql" else ""
+
+
 def _run(sql: str, params: list) -> list[tuple]:
     """One report query (inside ``_tuned``)."""
     with connection.cursor() as cursor:
@@ -223,10 +239,11 @@ PAD = ", CAST(NULL AS NUMERIC), CAST(NULL AS NUMERIC), CAST(NULL AS BIGINT), CAS
 
 def _supported_sql(bits: list[int], years: list[int]) -> tuple[str, str]:
     """Families and pupils supported, each once a year: per school and kind, per school, per kind,
-    trust-wide; and supported pupils flagged FSM / pupil premium. Each family is one row a year and school
-    (``fs``) carrying the set of kinds it had as a mask of their bits; the rows are counted per mask (a few
-    hundred sets), and a kind's count is the sum over the masks holding its bit: distinct counts without
-    a (kind, family) row each. Pupils likewise, per mask: each pupil's spread mask each year (its
+    trust-wide; and supported pupils flagged FSM / pupil premium. Each family is one row a school (``fs``)
+    carrying, each year, the set of kinds it had as a mask of their bits; the rows are counted per year
+    and mask (a few hundred sets), and a kind's count is the sum over the masks holding its bit: distinct
+    counts without a (kind, family) row each; trust-wide, a family's masks at every school are ORed
+    first (``fam``). Pupils likewise, per mask: each pupil's spread mask each year (its
     family's, at its own school) is counted in the one pass over the pupils (``ac``, from
     ``_attendance_sql``, whose cells carry the masks), and summed here per year, school and mask; a
     pupil also given support itself (``pl``, few) moves from its spread row's mask to the mask of all it
@@ -253,9 +270,9 @@ def _supported_sql(bits: list[int], years: list[int]) -> tuple[str, str]:
         + "), "
         # Each pupil helped itself, with its spread row that year (its family's at its own school), if any.
         "plj AS (SELECT o.y, o.school_id, o.pupil_id, o.mask, o.fsm, o.pp, s.school_id AS s_school, "
-        "s.fmask AS smask FROM pl o LEFT JOIN (SELECT y, family_id, school_id, fmask FROM fs "
-        "WHERE fday IS NOT NULL AND family_id IN (SELECT family_id FROM pl)) s ON s.y = o.y "
-        "AND s.family_id = o.family_id AND s.school_id = o.p_school), "
+        f"CASE o.y {' '.join(f'WHEN {year} THEN s.fmask_{year}' for year in years)} END AS smask "
+        "FROM pl o LEFT JOIN (SELECT * FROM fs WHERE family_id IN (SELECT family_id FROM pl)) s "
+        "ON s.family_id = o.family_id AND s.school_id = o.p_school), "
         f"pls AS (SELECT y, school_id, mask, {here} AS smask, fsm, pp FROM plj), "
         f"plt AS (SELECT y, {_bit_or('mask', bits)} AS mask, smask, fsm, pp FROM plj "
         "GROUP BY y, pupil_id, smask, fsm, pp), "
@@ -264,9 +281,24 @@ def _supported_sql(bits: list[int], years: list[int]) -> tuple[str, str]:
         "GROUP BY y, school_id, mask), "
         "sym AS (SELECT y, mask, SUM(n) AS n, SUM(fsm) AS fsm, SUM(pp) AS pp FROM "
         f"(SELECT y, mask, n, fsm, pp FROM spm {moved('plt', '')}) x GROUP BY y, mask), "
-        "fsm AS (SELECT y, school_id, mask, COUNT(*) AS n FROM fs GROUP BY y, school_id, mask), "
-        "fym AS (SELECT y, mask, COUNT(*) AS n FROM "
-        f"(SELECT y, {_bit_or('mask', bits)} AS mask FROM fs GROUP BY y, family_id) x GROUP BY y, mask), "
+        "fsm AS ("
+        + " UNION ALL ".join(
+            f"SELECT {year} AS y, school_id, mask_{year} AS mask, COUNT(*) AS n FROM fs "
+            f"WHERE mask_{year} IS NOT NULL GROUP BY school_id, mask_{year}"
+            for year in years
+        )
+        + "), "
+        # Each family once a year trust-wide, with all it had at every school.
+        "fam AS (SELECT "
+        + ", ".join(f"{_bit_or(f'mask_{year}', bits)} AS mask_{year}" for year in years)
+        + " FROM fs GROUP BY family_id), "
+        "fym AS ("
+        + " UNION ALL ".join(
+            f"SELECT {year} AS y, mask_{year} AS mask, COUNT(*) AS n FROM fam "
+            f"WHERE mask_{year} IS NOT NULL GROUP BY mask_{year}"
+            for year in years
+        )
+        + "), "
     )
 
     def n(column: str = "n") -> str:
@@ -424,20 +456,16 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
     pivot = ", ".join(f"MAX(CASE WHEN o = {i} THEN hundredths END) AS c{i}" for i in columns)
     firsts = ", ".join(f"t_{year}" for year in years)
     masks = ", ".join(f"mask_{year}" for year in years)
-    terms, term_params, spread, own, earliest, spread_masks = [], [], [], [], [], []
+    terms, term_params, own, earliest, spread_masks = [], [], [], [], []
     for year in years:
         term, params = _first_term(f"first_{year}", year)
         terms.append(f"{term} AS t_{year}")
         term_params += params
         # The spread's first day and mask from the family's own row (``fs``): a hash of that year's
         # supported families, not of every supported pupil's row (bench/impact.py).
-        spread.append(
-            f"LEFT JOIN fs s{year} ON s{year}.family_id = p.family_id AND s{year}.school_id = p.school_id "
-            f"AND s{year}.y = {year} AND s{year}.fday IS NOT NULL"
-        )
-        spread_masks.append(f"s{year}.fmask AS mask_{year}")
+        spread_masks.append(f"s.fmask_{year} AS mask_{year}")
         own.append(f"MIN(CASE WHEN y = {year} THEN first_day END) AS first_{year}")
-        spread_day, own_day = f"s{year}.fday", f"o.first_{year}"
+        spread_day, own_day = f"s.fday_{year}", f"o.first_{year}"
         earliest.append(
             f"CASE WHEN {spread_day} IS NULL OR {own_day} < {spread_day} THEN {own_day} "
             f"ELSE {spread_day} END AS first_{year}"
@@ -454,7 +482,7 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         f"m AS (SELECT pupil_id, {pivot} "
         f"FROM (SELECT pupil_id, academic_year * 3 + term - 1 - %s AS o, "
         f"CAST(ROUND(percent * 100) AS INTEGER) AS hundredths FROM {att} "
-        "WHERE academic_year BETWEEN %s AND %s) x GROUP BY pupil_id), "
+        f"WHERE academic_year BETWEEN %s AND %s{_fence()}) x GROUP BY pupil_id), "
         # Each pupil helped itself: its first such day each year.
         f"po AS (SELECT pupil_id, {', '.join(own)} FROM pl GROUP BY pupil_id), "
         # Every pupil measured around each term, per school, year group and first term in each year.
@@ -463,7 +491,8 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         + ", ".join(stats(column(o - 1), column(o + 1), o - base) for o in ordinals)
         + f" FROM (SELECT x.*, {', '.join(terms)} FROM (SELECT p.school_id, p.year_group, p.fsm, "
         f"p.pupil_premium AS pp, m.*, {', '.join(spread_masks)}, {', '.join(earliest)} FROM {pupil} p "
-        f"LEFT JOIN m ON m.pupil_id = p.id {' '.join(spread)} "
+        "LEFT JOIN m ON m.pupil_id = p.id LEFT JOIN fs s ON s.family_id = p.family_id "
+        "AND s.school_id = p.school_id "
         f"LEFT JOIN po o ON o.pupil_id = p.id) x) x GROUP BY school_id, year_group, {firsts}, {masks}), "
         # Per year, school, year group and first term that year (NULL: not supported), measured around
         # each of the year's three terms (``r``).
