@@ -118,8 +118,9 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
     the kinds it had that year (``mask_<year>``; NULL: none that year) and of them the ones given to the
     family as a whole, with the first day of those (``fmask_<year>``, ``fday_<year>``; NULL: none) — one
     row for both years of the report, so the pupils' pass joins it once; and ``pl(y, school_id,
-    pupil_id, mask, first_day, fsm, pp, family_id, p_school)``: support given to a pupil itself (few),
-    once a pupil, school and year, with the pupil's own family and school.
+    pupil_id, mask, first_day)``: support given to a pupil itself (few), once a pupil, school and year
+    (the pupil's own school, flags and spread masks come from the pupils' pass, not from a second look
+    at the pupils).
     Support to a family is spread over its pupils on that school's roll in the one pass over the pupils
     (``_attendance_sql``'s ``ac``). ``ev`` is read where it is used rather than kept (on PostgreSQL, NOT
     MATERIALIZED): ``fs`` reads it whole, and ``pl``'s filter reaches into the union, whose branches give
@@ -146,7 +147,6 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
             bit = str(bit_of.get(kind.key, 0))
         branches.append(f"SELECT {ids}, CAST({bit} AS BIGINT) AS bit FROM k{i}")
     values = ", ".join("(CAST(%s AS VARCHAR(100)), CAST(%s AS BIGINT))" for _ in bits)
-    pupil = Pupil._meta.db_table
     union = " UNION ALL ".join(branches)
     year, year_params = _year_case("u.on_day", years)
     every = [b for _k, b in bits]
@@ -164,10 +164,8 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
         f"FROM ({union}) u), "
         f"fs AS (SELECT school_id, family_id, {per_year} FROM (SELECT * FROM ev{_fence()}) e "
         "GROUP BY school_id, family_id), "
-        f"pl AS (SELECT ev.y, ev.school_id, ev.pupil_id, {_bit_or('ev.bit', [b for _k, b in bits])} AS mask, "
-        f"MIN(ev.on_day) AS first_day, p.fsm, p.pupil_premium AS pp, p.family_id, p.school_id AS p_school "
-        f"FROM ev JOIN {pupil} p ON p.id = ev.pupil_id WHERE ev.pupil_id IS NOT NULL "
-        "GROUP BY ev.y, ev.school_id, ev.pupil_id, p.fsm, p.pupil_premium, p.family_id, p.school_id) ",
+        f"pl AS (SELECT y, school_id, pupil_id, {_bit_or('bit', [b for _k, b in bits])} AS mask, "
+        "MIN(on_day) AS first_day FROM ev WHERE pupil_id IS NOT NULL GROUP BY y, school_id, pupil_id) ",
         [*params, *[v for pair in bits for v in pair], *year_params, *union_params],
     )
 
@@ -269,10 +267,11 @@ def _supported_sql(bits: list[int], years: list[int]) -> tuple[str, str]:
         )
         + "), "
         # Each pupil helped itself, with its spread row that year (its family's at its own school), if any.
-        "plj AS (SELECT o.y, o.school_id, o.pupil_id, o.mask, o.fsm, o.pp, s.school_id AS s_school, "
-        f"CASE o.y {' '.join(f'WHEN {year} THEN s.fmask_{year}' for year in years)} END AS smask "
-        "FROM pl o LEFT JOIN (SELECT * FROM fs WHERE family_id IN (SELECT family_id FROM pl)) s "
-        "ON s.family_id = o.family_id AND s.school_id = o.p_school), "
+        # (The pupils' pass keeps each such pupil a cell of its own, ``own``: its school, flags and spread
+        # masks, with no second look at the pupils or the families.)
+        "plj AS (SELECT o.y, o.school_id, o.pupil_id, o.mask, a.nfsm > 0 AS fsm, a.npp > 0 AS pp, "
+        f"a.school_id AS s_school, CASE o.y {' '.join(f'WHEN {year} THEN a.mask_{year}' for year in years)} "
+        "END AS smask FROM pl o JOIN ac a ON a.own = o.pupil_id), "
         f"pls AS (SELECT y, school_id, mask, {here} AS smask, fsm, pp FROM plj), "
         f"plt AS (SELECT y, {_bit_or('mask', bits)} AS mask, smask, fsm, pp FROM plj "
         "GROUP BY y, pupil_id, smask, fsm, pp), "
@@ -426,9 +425,11 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
     spread to it from its family's row or its own; NULL: not supported that year) and spread mask each
     year (its family's kinds at its school, ``fmask``; NULL: none), each cell with how many pupils, FSM
     and pupil premium it holds (what ``_supported_sql`` counts from it) and measured around every term
-    (pupils with no attendance add nothing there); the supported of a (year, school, year group, first
-    term) cell are compared with that year's unsupported cell of the same school and year group, around
-    the same term. Returns (its CTEs, their parameters, its SELECTs, theirs)."""
+    (pupils with no attendance add nothing there); a pupil given support itself is a cell of its own
+    (``own``: its id, NULL for every other pupil), which ``_supported_sql`` reads back; the supported of
+    a (year, school, year group, first term) cell are compared with that year's unsupported cell of the
+    same school and year group, around the same term. Returns (its CTEs, their parameters, its SELECTs,
+    theirs)."""
     pupil, att = Pupil._meta.db_table, PupilAttendance._meta.db_table
     first, last = min(years), max(years)
     base = first * 3 - 1  # the ordinal of the first column: the summer before the first year
@@ -486,14 +487,15 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         # Each pupil helped itself: its first such day each year.
         f"po AS (SELECT pupil_id, {', '.join(own)} FROM pl GROUP BY pupil_id), "
         # Every pupil measured around each term, per school, year group and first term in each year.
-        f"ac AS (SELECT school_id, year_group, {firsts}, {masks}, COUNT(*) AS np, "
+        f"ac AS (SELECT school_id, year_group, {firsts}, {masks}, own, COUNT(*) AS np, "
         "SUM(CASE WHEN fsm THEN 1 ELSE 0 END) AS nfsm, SUM(CASE WHEN pp THEN 1 ELSE 0 END) AS npp, "
         + ", ".join(stats(column(o - 1), column(o + 1), o - base) for o in ordinals)
         + f" FROM (SELECT x.*, {', '.join(terms)} FROM (SELECT p.school_id, p.year_group, p.fsm, "
-        f"p.pupil_premium AS pp, m.*, {', '.join(spread_masks)}, {', '.join(earliest)} FROM {pupil} p "
+        f"p.pupil_premium AS pp, m.*, {', '.join(spread_masks)}, {', '.join(earliest)}, "
+        f"CASE WHEN o.pupil_id IS NOT NULL THEN p.id END AS own FROM {pupil} p "
         "LEFT JOIN m ON m.pupil_id = p.id LEFT JOIN fs s ON s.family_id = p.family_id "
         "AND s.school_id = p.school_id "
-        f"LEFT JOIN po o ON o.pupil_id = p.id) x) x GROUP BY school_id, year_group, {firsts}, {masks}), "
+        f"LEFT JOIN po o ON o.pupil_id = p.id) x) x GROUP BY school_id, year_group, {firsts}, {masks}, own), "
         # Per year, school, year group and first term that year (NULL: not supported), measured around
         # each of the year's three terms (``r``).
         f"cy AS ({cells}), "
