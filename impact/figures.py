@@ -120,12 +120,11 @@ def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
     row for both years of the report, so the pupils' pass joins it once; and ``pl(y, school_id,
     pupil_id, mask, first_day)``: support given to a pupil itself (few), once a pupil, school and year
     (the pupil's own school, flags and spread masks come from the pupils' pass, not from a second look
-    at the pupils).
-    Support to a family is spread over its pupils on that school's roll in the one pass over the pupils
-    (``_attendance_sql``'s ``ac``). ``ev`` is read where it is used rather than kept (on PostgreSQL, NOT
-    MATERIALIZED): ``fs`` reads it whole, and ``pl``'s filter reaches into the union, whose branches give
-    one set of column types so that it may, and leaves out the kinds given to families (the vouchers).
-    A kind the registry does not list (bit 0) counts in the totals only."""
+    at the pupils). Support to a family is spread over its pupils on that school's roll in the one pass
+    over the pupils (``_attendance_sql``'s ``ac``). ``ev`` is read where it is used rather than kept (on
+    PostgreSQL, NOT MATERIALIZED): ``fs`` reads it whole, and ``pl``'s filter reaches into the union,
+    whose branches give one set of column types so that it may, and leaves out the kinds given to
+    families (the vouchers). A kind the registry does not list (bit 0) counts in the totals only."""
     start, end = academic_year_bounds(min(years))[0], academic_year_bounds(max(years))[1]
     bits = _kind_bits(kinds)
     bit_of = dict(bits)
@@ -462,8 +461,8 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         term, params = _first_term(f"first_{year}", year)
         terms.append(f"{term} AS t_{year}")
         term_params += params
-        # The spread's first day and mask from the family's own row (``fs``): a hash of that year's
-        # supported families, not of every supported pupil's row (bench/impact.py).
+        # The spread's first day and mask from the family's own row (``fs``, one a school for every
+        # year): a hash of the supported families, not of every supported pupil's row (bench/impact.py).
         spread_masks.append(f"s.fmask_{year} AS mask_{year}")
         own.append(f"MIN(CASE WHEN y = {year} THEN first_day END) AS first_{year}")
         spread_day, own_day = f"s.fday_{year}", f"o.first_{year}"
