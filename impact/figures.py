@@ -110,47 +110,62 @@ def _bit_or(expr: str, bits: list[int]) -> str:
 
 
 def _events_sql(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
-    """``kb(kind, bit)``: each kind's bit; ``ev(y, family_id, pupil_id, school_id, on_day, bit)``: every
-    kind's events in ``years`` (consecutive), unioned, each with its academic year ``y`` and its kind's
-    bit; ``fs(y, school_id, family_id, mask, fmask, fday)``: each family supported, once a year and school,
-    with the kinds it had (``mask``) and of them the ones given to the family as a whole, with the first
-    day of those (``fmask``, ``fday``; NULL: none); ``sp(y, school_id, pupil_id, mask, first_day, fsm,
-    pp)``: support to a family spread over its pupils on that school's roll, once a family and school
-    (from ``fs``; one row a pupil and year, as a pupil is on one school's roll); and ``pl(y, school_id,
-    pupil_id, mask, first_day, fsm, pp)``: support given to a pupil itself (few), once a pupil, school
-    and year. A
-    kind the registry does not list (bit 0) counts in the totals only."""
+    """``k0``, ``k1``, ...: each kind's events; ``kb(kind, bit)``: each kind's bit; ``ev(y, family_id,
+    pupil_id, school_id, on_day, bit)``: every kind's events in ``years`` (consecutive), unioned, each with
+    its academic year ``y`` and its kind's bit, given in its kind's branch (a kind in parts maps its part
+    to the part's bit there), not joined to ``kb`` row by row; ``fs(school_id, family_id, mask_<year>,
+    fmask_<year>, fday_<year>, ...)``: each family supported, once a school, with each year's columns:
+    the kinds it had that year (``mask_<year>``; NULL: none that year) and of them the ones given to the
+    family as a whole, with the first day of those (``fmask_<year>``, ``fday_<year>``; NULL: none) — one
+    row for both years of the report, so the pupils' pass joins it once; and ``pl(y, school_id,
+    pupil_id, mask, first_day)``: support given to a pupil itself (few), once a pupil, school and year
+    (the pupil's own school, flags and spread masks come from the pupils' pass, not from a second look
+    at the pupils). Support to a family is spread over its pupils on that school's roll in the one pass
+    over the pupils (``_attendance_sql``'s ``ac``). ``ev`` is read where it is used rather than kept (on
+    PostgreSQL, NOT MATERIALIZED): ``fs`` reads it whole, and ``pl``'s filter reaches into the union,
+    whose branches give one set of column types so that it may, and leaves out the kinds given to
+    families (the vouchers). A kind the registry does not list (bit 0) counts in the totals only."""
     start, end = academic_year_bounds(min(years))[0], academic_year_bounds(max(years))[1]
-    parts, params = [], []
-    for kind in kinds:
-        sql, kind_params = kind.events(start, end).query.sql_with_params()
-        if kind.parts:  # the fifth column names the part
-            parts.append(f"SELECT t.* FROM ({sql}) t")
-            params += kind_params
-        else:
-            parts.append(f"SELECT t.*, CAST(%s AS VARCHAR(100)) FROM ({sql}) t")
-            params += [kind.key, *kind_params]
     bits = _kind_bits(kinds)
+    bit_of = dict(bits)
+    ctes, branches, params, union_params = [], [], [], []
+    ids = (
+        "CAST(family_id AS BIGINT) AS family_id, CAST(pupil_id AS BIGINT) AS pupil_id, "
+        "CAST(school_id AS BIGINT) AS school_id, on_day"
+    )
+    for i, kind in enumerate(kinds):
+        sql, kind_params = kind.events(start, end).query.sql_with_params()
+        params += kind_params
+        if kind.parts:  # the fifth column names the part
+            ctes.append(f"k{i}(family_id, pupil_id, school_id, on_day, part) AS ({sql})")
+            whens = " ".join(f"WHEN %s THEN {bit_of[part.key]}" for part in kind.listed())
+            bit = f"CASE part {whens} ELSE 0 END"
+            union_params += [part.key for part in kind.listed()]
+        else:
+            ctes.append(f"k{i}(family_id, pupil_id, school_id, on_day) AS ({sql})")
+            bit = str(bit_of.get(kind.key, 0))
+        branches.append(f"SELECT {ids}, CAST({bit} AS BIGINT) AS bit FROM k{i}")
     values = ", ".join("(CAST(%s AS VARCHAR(100)), CAST(%s AS BIGINT))" for _ in bits)
-    pupil = Pupil._meta.db_table
-    union = " UNION ALL ".join(parts)
+    union = " UNION ALL ".join(branches)
     year, year_params = _year_case("u.on_day", years)
-    pupils_own = f"{_bit_or('CASE WHEN pupil_id IS NULL THEN bit ELSE 0 END', [b for _k, b in bits])}"
+    every = [b for _k, b in bits]
+    per_year = ", ".join(
+        f"{_bit_or(f'CASE WHEN y = {y} THEN bit END', every)} AS mask_{y}, "
+        f"{_bit_or(f'CASE WHEN y = {y} AND pupil_id IS NULL THEN bit END', every)} AS fmask_{y}, "
+        f"MIN(CASE WHEN y = {y} AND pupil_id IS NULL THEN on_day END) AS fday_{y}"
+        for y in years
+    )
+    inline = "NOT MATERIALIZED " if connection.vendor == "postgresql" else ""
     return (
-        f"WITH u(family_id, pupil_id, school_id, on_day, kind) AS ({union}), "
+        f"WITH {', '.join(ctes)}, "
         f"kb(kind, bit) AS (VALUES {values}), "
-        f"ev AS (SELECT {year} AS y, u.family_id, u.pupil_id, u.school_id, u.on_day, "
-        "COALESCE(kb.bit, 0) AS bit FROM u LEFT JOIN kb ON kb.kind = u.kind), "
-        f"fs AS (SELECT y, school_id, family_id, {_bit_or('bit', [b for _k, b in bits])} AS mask, "
-        f"{pupils_own} AS fmask, MIN(CASE WHEN pupil_id IS NULL THEN on_day END) AS fday FROM ev "
-        "GROUP BY y, school_id, family_id), "
-        f"pl AS (SELECT ev.y, ev.school_id, ev.pupil_id, {_bit_or('ev.bit', [b for _k, b in bits])} AS mask, "
-        f"MIN(ev.on_day) AS first_day, p.fsm, p.pupil_premium AS pp FROM ev JOIN {pupil} p "
-        "ON p.id = ev.pupil_id GROUP BY ev.y, ev.school_id, ev.pupil_id, p.fsm, p.pupil_premium), "
-        "sp AS (SELECT fs.y, fs.school_id, p.id AS pupil_id, fs.fmask AS mask, fs.fday AS first_day, "
-        f"p.fsm, p.pupil_premium AS pp FROM fs JOIN {pupil} p "
-        "ON p.family_id = fs.family_id AND p.school_id = fs.school_id WHERE fs.fday IS NOT NULL) ",
-        [*params, *[v for pair in bits for v in pair], *year_params],
+        f"ev AS {inline}(SELECT {year} AS y, u.family_id, u.pupil_id, u.school_id, u.on_day, u.bit "
+        f"FROM ({union}) u), "
+        f"fs AS (SELECT school_id, family_id, {per_year} FROM (SELECT * FROM ev{_fence()}) e "
+        "GROUP BY school_id, family_id), "
+        f"pl AS (SELECT y, school_id, pupil_id, {_bit_or('bit', [b for _k, b in bits])} AS mask, "
+        "MIN(on_day) AS first_day FROM ev WHERE pupil_id IS NOT NULL GROUP BY y, school_id, pupil_id) ",
+        [*params, *[v for pair in bits for v in pair], *year_params, *union_params],
     )
 
 
@@ -198,6 +213,15 @@ def _parallel_aggregate():
         cursor.execute("SET LOCAL parallel_tuple_cost TO DEFAULT")
 
 
+def _fence() -> str:
+    """After a subquery's last clause: on PostgreSQL, ``OFFSET 0``, so that the subquery is run as it
+    stands and its computed columns are computed once a row, not copied into every expression of the
+    query around it that reads them (a pivot's eight ``CASE``s each recomputing a term's number: about
+    a fifth of the pivot's time, bench/impact.py). SQLite has no such copying to stop (and no OFFSET
+    without LIMIT)."""
+    return " OFFSET 0" if connection.vendor == "postgresql" else ""
+
+
 def _run(sql: str, params: list) -> list[tuple]:
     """One report query (inside ``_tuned``)."""
     with connection.cursor() as cursor:
@@ -210,15 +234,18 @@ def _run(sql: str, params: list) -> list[tuple]:
 PAD = ", CAST(NULL AS NUMERIC), CAST(NULL AS NUMERIC), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
 
 
-def _supported_sql(bits: list[int]) -> tuple[str, str]:
+def _supported_sql(bits: list[int], years: list[int]) -> tuple[str, str]:
     """Families and pupils supported, each once a year: per school and kind, per school, per kind,
-    trust-wide; and supported pupils flagged FSM / pupil premium. Each family is one row a year and school
-    (``fs``) carrying the set of kinds it had as a mask of their bits; the rows are counted per mask (a few
-    hundred sets), and a kind's count is the sum over the masks holding its bit: distinct counts without
-    a (kind, family) row each. Pupils likewise, per mask, from the spread rows (``sp``, each pupil once a
-    year already); a pupil also given support itself (``pl``, few) moves from its spread row's mask to the
-    mask of all it had (-1 there, +1 here), per school and trust-wide. No (year, pupil) row is grouped:
-    bench/impact.py. Returns (its CTEs, its SELECTs)."""
+    trust-wide; and supported pupils flagged FSM / pupil premium. Each family is one row a school (``fs``)
+    carrying, each year, the set of kinds it had as a mask of their bits; the rows are counted per year
+    and mask (a few hundred sets), and a kind's count is the sum over the masks holding its bit: distinct
+    counts without a (kind, family) row each; trust-wide, a family's masks at every school are ORed
+    first (``fam``). Pupils likewise, per mask: each pupil's spread mask each year (its
+    family's, at its own school) is counted in the one pass over the pupils (``ac``, from
+    ``_attendance_sql``, whose cells carry the masks), and summed here per year, school and mask; a
+    pupil also given support itself (``pl``, few) moves from its spread row's mask to the mask of all it
+    had (-1 there, +1 here), per school and trust-wide. No (year, pupil) row is grouped: bench/impact.py.
+    Returns (its CTEs, its SELECTs)."""
     flags = "CASE WHEN fsm THEN {one} ELSE 0 END, CASE WHEN pp THEN {one} ELSE 0 END"
 
     def moved(source: str, by: str) -> str:
@@ -231,11 +258,19 @@ def _supported_sql(bits: list[int]) -> tuple[str, str]:
 
     here = "CASE WHEN s_school = school_id THEN smask END"
     ctes = (
-        "spm AS (SELECT y, school_id, mask, COUNT(*) AS n, SUM(CASE WHEN fsm THEN 1 ELSE 0 END) AS fsm, "
-        "SUM(CASE WHEN pp THEN 1 ELSE 0 END) AS pp FROM sp GROUP BY y, school_id, mask), "
-        # Each pupil helped itself, with its spread row that year (at its own school), if any.
-        "plj AS (SELECT o.y, o.school_id, o.pupil_id, o.mask, o.fsm, o.pp, s.school_id AS s_school, "
-        "s.mask AS smask FROM pl o LEFT JOIN sp s ON s.y = o.y AND s.pupil_id = o.pupil_id), "
+        "spm AS ("
+        + " UNION ALL ".join(
+            f"SELECT {year} AS y, school_id, mask_{year} AS mask, SUM(np) AS n, SUM(nfsm) AS fsm, "
+            f"SUM(npp) AS pp FROM ac WHERE mask_{year} IS NOT NULL GROUP BY school_id, mask_{year}"
+            for year in years
+        )
+        + "), "
+        # Each pupil helped itself, with its spread row that year (its family's at its own school), if any.
+        # (The pupils' pass keeps each such pupil a cell of its own, ``own``: its school, flags and spread
+        # masks, with no second look at the pupils or the families.)
+        "plj AS (SELECT o.y, o.school_id, o.pupil_id, o.mask, a.nfsm > 0 AS fsm, a.npp > 0 AS pp, "
+        f"a.school_id AS s_school, CASE o.y {' '.join(f'WHEN {year} THEN a.mask_{year}' for year in years)} "
+        "END AS smask FROM pl o JOIN ac a ON a.own = o.pupil_id), "
         f"pls AS (SELECT y, school_id, mask, {here} AS smask, fsm, pp FROM plj), "
         f"plt AS (SELECT y, {_bit_or('mask', bits)} AS mask, smask, fsm, pp FROM plj "
         "GROUP BY y, pupil_id, smask, fsm, pp), "
@@ -244,9 +279,24 @@ def _supported_sql(bits: list[int]) -> tuple[str, str]:
         "GROUP BY y, school_id, mask), "
         "sym AS (SELECT y, mask, SUM(n) AS n, SUM(fsm) AS fsm, SUM(pp) AS pp FROM "
         f"(SELECT y, mask, n, fsm, pp FROM spm {moved('plt', '')}) x GROUP BY y, mask), "
-        "fsm AS (SELECT y, school_id, mask, COUNT(*) AS n FROM fs GROUP BY y, school_id, mask), "
-        "fym AS (SELECT y, mask, COUNT(*) AS n FROM "
-        f"(SELECT y, {_bit_or('mask', bits)} AS mask FROM fs GROUP BY y, family_id) x GROUP BY y, mask), "
+        "fsm AS ("
+        + " UNION ALL ".join(
+            f"SELECT {year} AS y, school_id, mask_{year} AS mask, COUNT(*) AS n FROM fs "
+            f"WHERE mask_{year} IS NOT NULL GROUP BY school_id, mask_{year}"
+            for year in years
+        )
+        + "), "
+        # Each family once a year trust-wide, with all it had at every school.
+        "fam AS (SELECT "
+        + ", ".join(f"{_bit_or(f'mask_{year}', bits)} AS mask_{year}" for year in years)
+        + " FROM fs GROUP BY family_id), "
+        "fym AS ("
+        + " UNION ALL ".join(
+            f"SELECT {year} AS y, mask_{year} AS mask, COUNT(*) AS n FROM fam "
+            f"WHERE mask_{year} IS NOT NULL GROUP BY mask_{year}"
+            for year in years
+        )
+        + "), "
     )
 
     def n(column: str = "n") -> str:
@@ -368,12 +418,17 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
     beside unsupported pupils of the same school and year group in the same terms, per year and school,
     for every year of ``years`` (consecutive) at once. A term is numbered ``academic_year * 3 + term - 1``
     so "before" and "after" are the ordinal -1 and +1; every pupil's attendance is pivoted to one row
-    once for all the years. Every pupil is then counted once, in one pass, into cells of its school, year
-    group and first term in each year (its earliest support that year, spread to it from its family's
-    row, ``fs``, as ``sp`` spreads it, or its own, ``pl``; NULL: not supported that year), each cell
-    measured around every term; the supported of a (year, school, year group, first term) cell are
-    compared with that year's unsupported cell of the same school and year group, around the same term.
-    Returns (its CTEs, their parameters, its SELECTs, theirs)."""
+    once for all the years. Every pupil, measured or not, is then read once, in one pass, joined to its
+    family's rows of every year (``fs``), its attendance and its own support (``pl``), and counted into
+    cells (``ac``) of its school, year group, first term in each year (its earliest support that year,
+    spread to it from its family's row or its own; NULL: not supported that year) and spread mask each
+    year (its family's kinds at its school, ``fmask``; NULL: none), each cell with how many pupils, FSM
+    and pupil premium it holds (what ``_supported_sql`` counts from it) and measured around every term
+    (pupils with no attendance add nothing there); a pupil given support itself is a cell of its own
+    (``own``: its id, NULL for every other pupil), which ``_supported_sql`` reads back; the supported of
+    a (year, school, year group, first term) cell are compared with that year's unsupported cell of the
+    same school and year group, around the same term. Returns (its CTEs, their parameters, its SELECTs,
+    theirs)."""
     pupil, att = Pupil._meta.db_table, PupilAttendance._meta.db_table
     first, last = min(years), max(years)
     base = first * 3 - 1  # the ordinal of the first column: the summer before the first year
@@ -400,19 +455,17 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
     names = ("n", "b", "a", "pb", "pa")
     pivot = ", ".join(f"MAX(CASE WHEN o = {i} THEN hundredths END) AS c{i}" for i in columns)
     firsts = ", ".join(f"t_{year}" for year in years)
-    terms, term_params, spread, own, earliest = [], [], [], [], []
+    masks = ", ".join(f"mask_{year}" for year in years)
+    terms, term_params, own, earliest, spread_masks = [], [], [], [], []
     for year in years:
         term, params = _first_term(f"first_{year}", year)
         terms.append(f"{term} AS t_{year}")
         term_params += params
-        # The spread's first day from the family's own row (``fs``; what ``sp`` copied to the pupil): a
-        # hash of that year's supported families, not of every supported pupil's row (bench/impact.py).
-        spread.append(
-            f"LEFT JOIN fs s{year} ON s{year}.family_id = p.family_id AND s{year}.school_id = p.school_id "
-            f"AND s{year}.y = {year} AND s{year}.fday IS NOT NULL"
-        )
+        # The spread's first day and mask from the family's own row (``fs``, one a school for every
+        # year): a hash of the supported families, not of every supported pupil's row (bench/impact.py).
+        spread_masks.append(f"s.fmask_{year} AS mask_{year}")
         own.append(f"MIN(CASE WHEN y = {year} THEN first_day END) AS first_{year}")
-        spread_day, own_day = f"s{year}.fday", f"o.first_{year}"
+        spread_day, own_day = f"s.fday_{year}", f"o.first_{year}"
         earliest.append(
             f"CASE WHEN {spread_day} IS NULL OR {own_day} < {spread_day} THEN {own_day} "
             f"ELSE {spread_day} END AS first_{year}"
@@ -429,15 +482,19 @@ def _attendance_sql(years: list[int]) -> tuple[str, list, str, list]:
         f"m AS (SELECT pupil_id, {pivot} "
         f"FROM (SELECT pupil_id, academic_year * 3 + term - 1 - %s AS o, "
         f"CAST(ROUND(percent * 100) AS INTEGER) AS hundredths FROM {att} "
-        "WHERE academic_year BETWEEN %s AND %s) x GROUP BY pupil_id), "
+        f"WHERE academic_year BETWEEN %s AND %s{_fence()}) x GROUP BY pupil_id), "
         # Each pupil helped itself: its first such day each year.
         f"po AS (SELECT pupil_id, {', '.join(own)} FROM pl GROUP BY pupil_id), "
         # Every pupil measured around each term, per school, year group and first term in each year.
-        f"ac AS (SELECT school_id, year_group, {firsts}, "
+        f"ac AS (SELECT school_id, year_group, {firsts}, {masks}, own, COUNT(*) AS np, "
+        "SUM(CASE WHEN fsm THEN 1 ELSE 0 END) AS nfsm, SUM(CASE WHEN pp THEN 1 ELSE 0 END) AS npp, "
         + ", ".join(stats(column(o - 1), column(o + 1), o - base) for o in ordinals)
-        + f" FROM (SELECT x.*, {', '.join(terms)} FROM (SELECT p.school_id, p.year_group, m.*, "
-        f"{', '.join(earliest)} FROM m JOIN {pupil} p ON p.id = m.pupil_id {' '.join(spread)} "
-        f"LEFT JOIN po o ON o.pupil_id = m.pupil_id) x) x GROUP BY school_id, year_group, {firsts}), "
+        + f" FROM (SELECT x.*, {', '.join(terms)} FROM (SELECT p.school_id, p.year_group, p.fsm, "
+        f"p.pupil_premium AS pp, m.*, {', '.join(spread_masks)}, {', '.join(earliest)}, "
+        f"CASE WHEN o.pupil_id IS NOT NULL THEN p.id END AS own FROM {pupil} p "
+        "LEFT JOIN m ON m.pupil_id = p.id LEFT JOIN fs s ON s.family_id = p.family_id "
+        "AND s.school_id = p.school_id "
+        f"LEFT JOIN po o ON o.pupil_id = p.id) x) x GROUP BY school_id, year_group, {firsts}, {masks}, own), "
         # Per year, school, year group and first term that year (NULL: not supported), measured around
         # each of the year's three terms (``r``).
         f"cy AS ({cells}), "
@@ -490,10 +547,11 @@ def _add_attendance(
 def _events_statement(kinds: list[SupportKind], years: list[int]) -> tuple[str, list]:
     """The one statement ``_from_events`` runs, and its parameters."""
     head, params = _events_sql(kinds, years)
-    sup_ctes, sup_selects = _supported_sql([bit for _key, bit in _kind_bits(kinds)])
+    sup_ctes, sup_selects = _supported_sql([bit for _key, bit in _kind_bits(kinds)], years)
     att_ctes, att_cte_params, att_selects, att_select_params = _attendance_sql(years)
-    # The attendance rows first: their typed columns type the union's.
-    sql = f"{head}, {sup_ctes}{att_ctes}{att_selects} UNION ALL {sup_selects}"
+    # The attendance rows first: their typed columns type the union's. The pupils' cells (``ac``) come
+    # before the supported counts, which read them.
+    sql = f"{head}, {att_ctes}, {sup_ctes.rstrip(', ')} {att_selects} UNION ALL {sup_selects}"
     return sql, [*params, *att_cte_params, *att_select_params]
 
 

@@ -433,7 +433,7 @@ def test_only_the_vouchers_figures_are_planned_with_cheap_parallel_rows(world, t
     sql = [query["sql"] for query in queries.captured_queries]
     cheap = next(i for i, s in enumerate(sql) if "parallel_tuple_cost = 0.01" in s)
     back = next(i for i, s in enumerate(sql) if "parallel_tuple_cost TO DEFAULT" in s)
-    events = next(i for i, s in enumerate(sql) if s.startswith("WITH u("))
+    events = next(i for i, s in enumerate(sql) if s.startswith("WITH ") and ", fs AS (" in s)
     vouchers = [i for i, s in enumerate(sql) if "vouchers_redemption" in s and "GROUP BY" in s]
     assert events < cheap < min(vouchers)
     assert max(vouchers) < back
