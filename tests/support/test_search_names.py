@@ -175,8 +175,10 @@ def many(school_a, school_b):
     return made
 
 
-def _page(user, number: int, **extra):
-    paginator = ListPaginator(selectors.family_search(user=user, query="Patel", **extra), 25)
+def _page(user, number: int, query: str = "Patel", **extra):
+    """A page of the search as the list pages and the API take it (a ranking's own page where it has
+    one): its (family, score) rows, the count, and whether a page follows."""
+    paginator = ListPaginator(selectors.family_search(user=user, query=query, **extra), 25)
     page = paginator.page(number)
     return [(f.pk, f.match_score) for f in page.object_list], paginator.count, page.has_next()
 
@@ -410,10 +412,9 @@ def area(school_a, school_b):
     return made
 
 
-def _area_page(user, number: int, **extra):
-    paginator = ListPaginator(selectors.family_search(user=user, query="rv7", **extra), 25)
-    page = paginator.page(number)
-    return [f.pk for f in page.object_list], paginator.count, page.has_next()
+def _area_page(user, number: int):
+    rows, count, more = _page(user, number, query="rv7")
+    return [pk for pk, _score in rows], count, more
 
 
 @pytest.mark.parametrize(("username", "found"), [("pastoral_a", 31), ("pastoral_b", 5), ("admin", 35)])
@@ -465,8 +466,8 @@ def _distinct_names() -> set[str]:
 
 
 def _paged(user, query: str) -> list[int]:
-    """The first page's families as the list pages and the API take it (the ranking's own page)."""
-    return [f.pk for f in ListPaginator(selectors.family_search(user=user, query=query), 25).page(1)]
+    """The first page's families."""
+    return [pk for pk, _score in _page(user, 1, query=query)[0]]
 
 
 def test_every_name_a_row_bears_is_in_the_searchs_distinct_names(okafor, school_a, school_b, admin):
