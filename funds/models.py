@@ -197,6 +197,30 @@ class FundCheckpoint(AppendOnlyModel):
         return f"{self.fund} to entry #{self.up_to_entry_id}"
 
 
+class FundCheckpointMonth(AppendOnlyModel):
+    """The entries one checkpoint added (those after the fund's previous checkpoint, up to its own entry),
+    summed per month they happened in, kind, school and category, so that a period's figures at month
+    boundaries are these sums plus the entries after the latest checkpoint (``funds.selectors.positions.
+    boundary_sums``), not a pass over the fund's whole ledger. A reversal's row carries the kind of the
+    entry it reverses. Written with its checkpoint; append-only like it."""
+
+    checkpoint = models.ForeignKey(FundCheckpoint, on_delete=models.PROTECT, related_name="months")
+    month = models.DateField(help_text="The first day of the month the entries happened in.")
+    kind = models.CharField(max_length=20, choices=LedgerEntry.Kind.choices)
+    reversed_kind = models.CharField(
+        max_length=20, blank=True, choices=LedgerEntry.Kind.choices, help_text="A reversal's: what it undoes."
+    )
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    category = models.CharField(max_length=60, blank=True)
+    amount_pence = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["checkpoint", "month", "kind", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.checkpoint}: {self.kind} in {self.month:%B %Y}"
+
+
 class Pledge(models.Model):
     """A promise of regular giving, such as a trustee's £10,000 a year. Donations recorded against it
     move ``next_due`` on; a pledge past due with nothing received reminds finance."""

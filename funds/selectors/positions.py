@@ -10,9 +10,12 @@ Every ledger amount is positive pence and the entry's kind gives the direction (
 - available = balance − committed
 
 A fund's position *now* is its latest checkpoint (``FundCheckpoint``, nightly) plus the entries after
-it, so its cost does not grow with the ledger's history. Figures for a day or a period (the ledger's
-opening balance, a report's months) go by ``occurred_on`` and are summed over the entries themselves:
-a checkpoint is cut by entry id, not by day, and a back-dated entry may land in any day before it.
+it, so its cost does not grow with the ledger's history. Figures for a day or a period go by
+``occurred_on``: a checkpoint is cut by entry id, not by day, and a back-dated entry may land in any day
+before it. So a checkpoint also keeps the entries it covers summed per month they happened in
+(``FundCheckpointMonth``): a report's months (``boundary_sums``) add those to the entries after the latest
+checkpoint, whatever day those entries happened on. A ledger page's opening balance, at any day, is
+summed over the entries themselves.
 """
 
 import datetime
@@ -33,9 +36,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncMonth
 
-from funds.models import Fund, FundCheckpoint, LedgerEntry
+from funds.models import Fund, FundCheckpoint, FundCheckpointMonth, LedgerEntry
 from support.hot_queries import hot_query
 
 Kind = LedgerEntry.Kind
@@ -56,6 +59,7 @@ __all__ = [
     "flows_between",
     "fund_position",
     "fund_positions",
+    "month_sums",
     "position_of",
     "positions_at",
     "spend_by_school_and_category",
@@ -291,24 +295,67 @@ class BoundarySums:
 def boundary_sums(fund: Fund, boundaries: list[datetime.date]) -> list[BoundarySums]:
     """The fund's entries summed per kind, school and category, cumulatively at each boundary.
 
-    One pass over the fund's entries (reversals aside) gives the position at every boundary, the flows
-    between them and the spend by school and category. Cumulative sums (``occurred_on < boundary``)
-    cost one comparison each a row, half what per-period ranges would. The reversals (few; the
-    (fund, kind) index finds them) are summed apart, joined to what they reverse.
+    At month boundaries (every report's: a year's months, its start and end) with a checkpoint: its
+    entries are read from the checkpoints' month sums (``FundCheckpointMonth``: a few rows a month, not
+    one a voucher), and only the entries after the latest checkpoint from the ledger. Otherwise one
+    pass over the fund's entries. Either way the same sums (a test holds them equal).
     """
+    checkpoint = next(iter(_latest_checkpoint(fund.pk)), None)
+    if checkpoint is None or any(boundary.day != 1 for boundary in boundaries):
+        return _entry_boundary_sums(LedgerEntry.objects.filter(fund=fund), boundaries)
+    up_to = checkpoint.up_to_entry_id
+    months = (
+        FundCheckpointMonth.objects.filter(checkpoint__fund=fund, checkpoint__up_to_entry_id__lte=up_to)
+        .values("kind", "reversed_kind", "school_id", "category")
+        .annotate(
+            **{
+                f"before_{index}": amount_sum("amount_pence", filter=Q(month__lt=boundary))
+                for index, boundary in enumerate(boundaries)
+            }
+        )
+        .order_by()
+    )
+    merged: dict[tuple, list[int]] = {}
+
+    def add(kind: str, sign: int, school_id: int | None, category: str, before: tuple[int, ...]) -> None:
+        sums = merged.setdefault((kind, sign, school_id, category), [0] * len(boundaries))
+        for index, amount in enumerate(before):
+            sums[index] += amount
+
+    for row in months:
+        reversal = row["kind"] == Kind.REVERSAL
+        add(
+            row["reversed_kind"] if reversal else row["kind"],
+            -1 if reversal else 1,
+            row["school_id"],
+            row["category"],
+            tuple(row[f"before_{index}"] for index in range(len(boundaries))),
+        )
+    after = LedgerEntry.objects.filter(fund=fund, pk__gt=up_to)
+    for group in _entry_boundary_sums(after, boundaries):
+        add(group.kind, group.sign, group.school_id, group.category, group.before)
+    return [BoundarySums(*key, tuple(before)) for key, before in merged.items()]
+
+
+def _entry_boundary_sums(
+    entries: QuerySet[LedgerEntry], boundaries: list[datetime.date]
+) -> list[BoundarySums]:
+    """``entries`` (one fund's) summed per kind, school and category, cumulatively at each boundary: one
+    pass over them (reversals aside). Cumulative sums (``occurred_on < boundary``) cost one comparison
+    each a row, half what per-period ranges would. The reversals (few; the (fund, kind) index finds
+    them) are summed apart, joined to what they reverse."""
     cumulative = {
         f"before_{index}": amount_sum("amount_pence", filter=Q(occurred_on__lt=boundary))
         for index, boundary in enumerate(boundaries)
     }
-    entries = (
-        LedgerEntry.objects.filter(fund=fund)
-        .exclude(kind=Kind.REVERSAL)
+    groups = (
+        entries.exclude(kind=Kind.REVERSAL)
         .values("kind", "school_id", "category")
         .annotate(**cumulative)
         .order_by()
     )
     reversals = (
-        LedgerEntry.objects.filter(fund=fund, kind=Kind.REVERSAL)
+        entries.filter(kind=Kind.REVERSAL)
         .values("reverses__kind", "school_id", "category")
         .annotate(**cumulative)
         .order_by()
@@ -318,8 +365,32 @@ def boundary_sums(fund: Fund, boundaries: list[datetime.date]) -> list[BoundaryS
         before = tuple(row[f"before_{index}"] for index in range(len(boundaries)))
         return BoundarySums(kind, sign, row["school_id"], row["category"], before)
 
-    return [sums(row, row["kind"], 1) for row in entries] + [
+    return [sums(row, row["kind"], 1) for row in groups] + [
         sums(row, row["reverses__kind"], -1) for row in reversals
+    ]
+
+
+def month_sums(*, fund_id: int, after: int, up_to: int) -> list[dict]:
+    """The fund's entries after entry ``after`` up to entry ``up_to``, summed per month they happened in,
+    kind (a reversal's: with the kind it reverses), school and category: a checkpoint's month rows
+    (``FundCheckpointMonth``). One grouped query over that range of the primary key."""
+    rows = (
+        LedgerEntry.objects.filter(fund_id=fund_id, pk__gt=after, pk__lte=up_to)
+        .annotate(month=TruncMonth("occurred_on"))
+        .values("month", "kind", "reverses__kind", "school_id", "category")
+        .annotate(amount=Sum("amount_pence"))
+        .order_by()
+    )
+    return [
+        {
+            "month": row["month"],
+            "kind": row["kind"],
+            "reversed_kind": row["reverses__kind"] or "",
+            "school_id": row["school_id"],
+            "category": row["category"],
+            "amount_pence": int(row["amount"]),
+        }
+        for row in rows
     ]
 
 

@@ -346,14 +346,13 @@ def overdue_pledges(*, fund: Fund, today: datetime.date | None = None) -> list[P
 def fund_year_summary(*, fund: Fund, year: int, today: datetime.date | None = None) -> FundYearSummary:
     """Everything the dashboard shows for ``fund`` in the financial year starting September ``year``.
 
-    Eight queries (and a cached ContentType lookup) whatever the number of entries: one pass over the
-    fund's entries summed by kind, school and category at each month boundary, the same for its
-    reversals (through the (fund, kind) index), then allocations, school names, restricted donations
-    and overdue pledges, and the position now (``fund_position``: its checkpoint and the entries since,
-    so it is the same figure the services, the API and the pages show). The pass reads every entry of
-    the fund: an opening balance needs all of history. Beyond a few million entries, keep closed
-    months' totals in a rollup table, rebuilt for a month when an entry is back-dated into it (the
-    ledger is append-only, but an entry may be dated into a month already closed).
+    A handful of queries whatever the number of entries: the fund's entries summed by kind, school and
+    category at each month boundary (``boundary_sums``: its checkpoints' month sums and the entries
+    since the latest, or without a checkpoint one pass over every entry, the same for its reversals),
+    then allocations, school names, restricted donations and overdue pledges, and the position now
+    (``fund_position``: its checkpoint and the entries since, so it is the same figure the services, the
+    API and the pages show). An opening balance needs all of history: the checkpoints' month sums hold
+    it, so the cost grows with the entries since the last night's checkpoint, not with the ledger.
     """
     today = today or timezone.localdate()
     start, end = financial_year_bounds(year)
@@ -406,9 +405,9 @@ class FundYearTotals:
 
 
 def fund_years_totals(*, fund: Fund, years: list[int]) -> dict[int, FundYearTotals]:
-    """{year: FundYearTotals} for each financial year of ``years``, from ONE pass over the fund's entries
-    summed at the years' starts and ends only (``fund_year_summary`` sums at every month's, a pass a
-    year): the impact report's this year and the year before. Two queries, however many years."""
+    """{year: FundYearTotals} for each financial year of ``years``, from the fund's entries summed at the
+    years' starts and ends only (``boundary_sums``; ``fund_year_summary`` sums at every month's, once a
+    year): the impact report's this year and the year before. Four queries at most, however many years."""
     bounds = {year: financial_year_bounds(year) for year in years}
     boundaries = sorted({start for start, _ in bounds.values()} | {end + _DAY for _, end in bounds.values()})
     sums = boundary_sums(fund, boundaries)

@@ -23,13 +23,23 @@ from django.db import models, transaction
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-from funds.models import Donation, Fund, FundCheckpoint, GiftAidClaim, GiftAidClaimItem, LedgerEntry, Pledge
+from funds.models import (
+    Donation,
+    Fund,
+    FundCheckpoint,
+    FundCheckpointMonth,
+    GiftAidClaim,
+    GiftAidClaimItem,
+    LedgerEntry,
+    Pledge,
+)
 from funds.selectors.positions import (
     ZERO_POSITION,
     FundPosition,
     amount_sum,
     committed_effect,
     fund_position,
+    month_sums,
     position_of,
     source_position,
 )
@@ -225,7 +235,9 @@ def fund_checkpoint(
 ) -> FundCheckpoint | None:
     """Record ``fund``'s totals up to its last settled entry (nightly, Celery beat). Idempotent.
 
-    Totals are the previous checkpoint's plus the entries since, so each run reads only the new entries.
+    Totals are the previous checkpoint's plus the entries since, so each run reads only the new entries;
+    those entries are also kept summed per month, kind, school and category (``FundCheckpointMonth``),
+    which a period's figures read instead of the ledger's whole history.
     Returns the new checkpoint, or None when nothing has settled since the last one.
     """
     fund = _lock_fund(fund)  # two runs at once take turns: the second finds nothing new
@@ -240,13 +252,18 @@ def fund_checkpoint(
     if previous is not None:
         base = FundPosition(previous.income_pence, previous.spent_pence, previous.committed_pence)
     totals = base + position_of(LedgerEntry.objects.filter(fund=fund, pk__gt=after, pk__lte=up_to))
-    return FundCheckpoint.objects.create(
+    checkpoint = FundCheckpoint.objects.create(
         fund=fund,
         up_to_entry_id=up_to,
         income_pence=totals.income_pence,
         spent_pence=totals.spent_pence,
         committed_pence=totals.committed_pence,
     )
+    FundCheckpointMonth.objects.bulk_create(
+        FundCheckpointMonth(checkpoint=checkpoint, **month)
+        for month in month_sums(fund_id=fund.pk, after=after, up_to=up_to)
+    )
+    return checkpoint
 
 
 def fund_checkpoint_all(*, settled_after: timedelta = CHECKPOINT_SETTLED_AFTER) -> int:
