@@ -166,6 +166,9 @@ class Pupil(models.Model):
             models.Index(fields=["surname"], name="pupil_surname"),
             # A family's pupils' ids from the index alone (the search's scope check, with the above).
             models.Index(fields=["family", "id"], name="pupil_family_cover"),
+            # The few pupils flagged in need (a twentieth): the coats and shoes pages and the impact
+            # report's reach among them read them without a pass over every pupil.
+            models.Index(fields=["school"], condition=Q(in_need=True), name="pupil_in_need"),
         ]
         constraints = [
             models.CheckConstraint(
