@@ -19,10 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Cast, Coalesce
 
-from funds.models import Donation, GiftAidClaim, GiftAidClaimItem, GiftAidDeclaration
+from funds.models import Donation, GiftAidClaim, GiftAidClaimItem, GiftAidDeclaration, LedgerEntry
 from funds.selectors import donation_is_reversed, donations_visible_to
 from support.dates import academic_year_bounds, academic_year_start_for
 from support.money import pence_to_pounds
@@ -135,9 +136,26 @@ def claim_items(claim: GiftAidClaim) -> QuerySet[GiftAidClaimItem]:
     )
 
 
+def _claims_gift_aid_income_reversed() -> Exists:
+    """True for a claim's row whose fund's Gift Aid income from that claim finance has reversed (HMRC took
+    the payment back, or it was recorded in error): that Gift Aid is already out of the fund, and giving
+    back a reversed gift's share of it on a later claim would take it out twice."""
+    return Exists(
+        LedgerEntry.objects.filter(
+            kind=LedgerEntry.Kind.REVERSAL,
+            reverses__kind=LedgerEntry.Kind.INCOME,
+            reverses__category="gift_aid",
+            reverses__source_type=ContentType.objects.get_for_model(GiftAidClaim),
+            reverses__source_id=Cast(OuterRef("claim_id"), output_field=CharField()),
+            reverses__fund_id=OuterRef("donation__fund_id"),
+        )
+    )
+
+
 def overclaimed_items() -> QuerySet[GiftAidClaimItem]:
     """Rows of claims sent to HMRC (submitted or paid) whose gift has since been reversed and whose Gift
-    Aid no later claim has given back yet: oldest first."""
+    Aid no later claim has given back yet, nor the reversal of the claim's Gift Aid income for the gift's
+    fund: oldest first."""
     return (
         GiftAidClaimItem.objects.filter(
             released=False,
@@ -145,6 +163,7 @@ def overclaimed_items() -> QuerySet[GiftAidClaimItem]:
             claim__status__in=(GiftAidClaim.Status.SUBMITTED, GiftAidClaim.Status.PAID),
         )
         .filter(donation_is_reversed("donation_id"))
+        .exclude(_claims_gift_aid_income_reversed())
         .order_by("pk")
     )
 

@@ -734,6 +734,35 @@ def test_overclaimed_gift_aid_waits_for_a_claim_big_enough_and_a_withdrawn_claim
     assert gift_aid_claim_prepare(actor=finance, today=TODAY).adjustment_pence == 100_00
 
 
+def test_a_gift_in_a_claim_whose_gift_aid_income_was_reversed_is_not_given_back_again(
+    fund, finance, school_a
+):
+    """HMRC took a paid claim's Gift Aid back (finance reversed the standby fund's Gift Aid income from it):
+    a gift of that claim reversed afterwards has no Gift Aid left in the fund to give back, while the
+    same claim's other fund still gives back its own reversed gift's."""
+    from funds.models import Fund
+    from funds.selectors.gift_aid import overclaimed_pence
+
+    hardship = Fund.objects.create(name="Riverside hardship", school=school_a)
+    declare(finance)
+    returned = donate(fund, finance, amount_pence=100_00, received_on=datetime.date(2026, 9, 2))
+    other = donate(hardship, finance, amount_pence=40_00, received_on=datetime.date(2026, 9, 3))
+    first = _claim_sent(finance, paid=True)
+    income = LedgerEntry.objects.get(
+        source_id=str(first.pk), kind=LedgerEntry.Kind.INCOME, category="gift_aid", fund=fund
+    )
+    fund_entry_reverse(entry=income, actor=finance, reason="HMRC recovered the claim", today=TODAY)
+    _reverse_income(returned, finance)
+    _reverse_income(other, finance)
+    assert overclaimed_pence() == 10_00  # the hardship fund's gift only
+
+    donate(fund, finance, amount_pence=200_00, received_on=datetime.date(2026, 9, 9))
+    donate(hardship, finance, amount_pence=200_00, received_on=datetime.date(2026, 9, 10))
+    second = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    assert (second.gift_aid_pence, second.adjustment_pence) == (100_00, 10_00)
+    assert GiftAidClaimItem.objects.get(donation=returned).adjusted_in is None
+
+
 def test_overclaimed_gift_aid_is_given_back_from_its_own_funds_gift_aid_only(fund, finance, school_a):
     from funds.models import Fund
     from funds.selectors.gift_aid import claim_fund_totals, overclaimed_pence
