@@ -530,6 +530,21 @@ def run(args: argparse.Namespace) -> None:
                 actor=finance,
             ),
         ),
+        # A year's months from the checkpoint's month sums and the entries since (boundary_sums).
+        (
+            f"fund_year_summary {year}–{str(year + 1)[-2:]} after the nightly checkpoint",
+            lambda: fund_year_summary(fund=checkpointed(), year=year),
+        ),
+        *(
+            [
+                (
+                    "GET /finance/ (the dashboard) after the nightly checkpoint",
+                    lambda: (checkpointed(), get(reverse("finance_dashboard")))[1],
+                )
+            ]
+            if has_route("finance_dashboard")
+            else []
+        ),
     ]
 
     def checkpointed():
