@@ -1,7 +1,11 @@
+import datetime
+
 import pytest
 
+from funds.services.ledger import fund_donation_record, standby_fund
 from tests.factories import consent_to
 from tests.vouchers.factories import VoucherTypeFactory
+from vouchers.models import VoucherType
 from vouchers.services import voucher_issue
 
 
@@ -13,6 +17,29 @@ def food_type(partner_1):
 @pytest.fixture
 def other_food_type(partner_2):
     return VoucherTypeFactory(partner=partner_2, face_value_pence=20_00)
+
+
+@pytest.fixture
+def paid_type(partner_1, finance):
+    """Food parcels paid for by the standby fund, which holds £500: issuing commits, redeeming spends."""
+    fund = standby_fund()
+    fund_donation_record(
+        fund=fund,
+        donor="Trustee",
+        amount_pence=500_00,
+        received_on=datetime.date.today(),
+        gift_aid=False,
+        actor=finance,
+    )
+    return VoucherType.objects.create(
+        partner=partner_1,
+        service="food_parcel",
+        name="Food parcel",
+        face_value_pence=25_00,
+        validity_days=28,
+        limit_count=10,
+        fund=fund,
+    )
 
 
 @pytest.fixture

@@ -20,22 +20,6 @@ from vouchers.services import voucher_issue, voucher_redeem
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def paid_type(partner_1, finance):
-    fund = standby_fund()
-    fund_donation_record(
-        fund=fund,
-        donor="Trustee",
-        amount_pence=500_00,
-        received_on=datetime.date.today(),
-        gift_aid=False,
-        actor=finance,
-    )
-    return VoucherType.objects.create(
-        partner=partner_1, service="food_parcel", name="Food parcel", face_value_pence=25_00, fund=fund
-    )
-
-
 def written(voucher: Voucher) -> dict:
     """What a redemption of ``voucher`` wrote, without ids and times (a row's own id written as ``#``)."""
     redemption = Redemption.objects.get(voucher=voucher)

@@ -22,9 +22,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from funds.models import LedgerEntry
-from funds.services.ledger import fund_donation_record, standby_fund
 from support.models import AuditEvent
-from vouchers.models import Redemption, Voucher, VoucherType
+from vouchers.models import Redemption, Voucher
 
 CHECK_QUERIES = 2
 REDEEM_STATEMENTS = {"postgresql": 4, "sqlite": 9}
@@ -44,28 +43,6 @@ def token_client(charity_staff):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=charity_staff).key}")
     return client
-
-
-@pytest.fixture
-def paid_type(partner_1, finance):
-    fund = standby_fund()
-    fund_donation_record(
-        fund=fund,
-        donor="Trustee",
-        amount_pence=500_00,
-        received_on=datetime.date.today(),
-        gift_aid=False,
-        actor=finance,
-    )
-    return VoucherType.objects.create(
-        partner=partner_1,
-        service="food_parcel",
-        name="Food parcel",
-        face_value_pence=25_00,
-        validity_days=28,
-        limit_count=10,
-        fund=fund,
-    )
 
 
 def statements(context: CaptureQueriesContext) -> list[str]:
