@@ -805,6 +805,32 @@ def _refuse_reversing_a_claimed_gift(entry: LedgerEntry) -> None:
         )
 
 
+def _refuse_reversing_gift_aid_being_given_back(entry: LedgerEntry) -> None:
+    """A Gift Aid claim's income for a fund is not reversed while a prepared claim gives back one of that
+    claim's gifts for the fund ("Adjustment for Gift Aid overclaimed"): with the income reversed, HMRC has
+    that Gift Aid back already, and the prepared claim would give it back a second time. Finance withdraws
+    the prepared claim first. The rows are locked as ``gift_aid_claim_prepare`` locks them."""
+    if (
+        entry.category != "gift_aid"
+        or entry.source_type_id != ContentType.objects.get_for_model(GiftAidClaim).pk
+        or not entry.source_id.isdigit()
+    ):
+        return
+    rows = GiftAidClaimItem.objects.filter(claim_id=int(entry.source_id), donation__fund_id=entry.fund_id)
+    list(rows.select_for_update(of=("self",)).order_by("pk").values_list("pk"))
+    held = (
+        rows.filter(adjusted_in__status=GiftAidClaim.Status.PREPARED)
+        .values_list("adjusted_in_id", flat=True)
+        .first()
+    )
+    if held is not None:
+        raise ConflictError(
+            f"Gift Aid claim {held} gives back Gift Aid from this claim: withdraw it first (prepare a new "
+            "one), then reverse the income.",
+            code="gift_aid_claimed",
+        )
+
+
 @transaction.atomic
 def fund_entry_reverse(
     *,
@@ -838,6 +864,7 @@ def fund_entry_reverse(
     if LedgerEntry.objects.filter(reverses=entry).exists():
         raise ConflictError("This entry has already been reversed.", code="already_reversed")
     _refuse_reversing_a_claimed_gift(entry)
+    _refuse_reversing_gift_aid_being_given_back(entry)
     reversal = LedgerEntry.objects.create(
         fund_id=entry.fund_id,
         kind=Kind.REVERSAL,

@@ -837,3 +837,32 @@ def test_paying_a_two_fund_claim_gives_back_from_the_right_fund_only(fund, finan
         )
     )
     assert per_fund == {fund.pk: 25_00, hardship.pk: 100_00}
+
+
+def test_a_claims_gift_aid_income_reversed_while_a_prepared_claim_gives_back_one_of_its_gifts(fund, finance):
+    """The other order: a gift of a paid claim is reversed and a new claim (prepared, not yet sent) takes
+    its Gift Aid to give back; then HMRC takes the first claim's Gift Aid back and finance reverses that
+    income. The prepared claim must not still give the gift's Gift Aid back (HMRC already has it back):
+    either the reversal is refused until the prepared claim is withdrawn, or the claim lets it go."""
+    declare(finance)
+    returned = donate(fund, finance, amount_pence=100_00, received_on=datetime.date(2026, 9, 2))
+    first = _claim_sent(finance, paid=True)
+    _reverse_income(returned, finance)
+    donate(fund, finance, amount_pence=200_00, received_on=datetime.date(2026, 9, 9))
+    second = gift_aid_claim_prepare(actor=finance, today=TODAY)
+    assert second.adjustment_pence == 25_00
+    income = LedgerEntry.objects.get(
+        source_id=str(first.pk), kind=LedgerEntry.Kind.INCOME, category="gift_aid", fund=fund
+    )
+    from funds.selectors.gift_aid import overclaimed_pence
+
+    try:
+        fund_entry_reverse(entry=income, actor=finance, reason="HMRC recovered the claim", today=TODAY)
+    except ConflictError:  # refused while a prepared claim gives one of its gifts back: withdraw it first
+        gift_aid_claim_withdraw(claim=second, reason="HMRC recovered the first claim", actor=finance)
+        fund_entry_reverse(entry=income, actor=finance, reason="HMRC recovered the claim", today=TODAY)
+    else:
+        second.refresh_from_db()
+        assert second.adjustment_pence == 0, "the gift's Gift Aid is taken out of the fund twice"
+    assert overclaimed_pence() == 0
+    assert gift_aid_claim_prepare(actor=finance, today=TODAY).adjustment_pence == 0
