@@ -23,7 +23,7 @@ def _as_set(sums):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_random_ledgers(db, seed):
+def test_random_ledgers_give_the_same_sums_from_month_sums_as_from_every_entry(db, seed):
     rng = random.Random(seed)
     schools = [None, SchoolFactory(), SchoolFactory()]
     funds = [Fund.objects.create(name=f"F{seed}-{i}") for i in range(2)]
