@@ -8,36 +8,20 @@ back under the new names (the PostgreSQL function from ``support`` 0005 is reuse
 
 from django.db import migrations
 
+from funds.migrations._append_only import allow_changes, refuse_changes
+
 MODELS = ["Fund", "Donation", "LedgerEntry", "FundCheckpoint", "Pledge", "FundAllocation", "SpendRequest"]
 APPEND_ONLY = ["donation", "ledgerentry", "fundcheckpoint"]
-OPS = ("update", "delete")
 
 
 def _drop(schema_editor, prefix: str) -> None:
     for model in APPEND_ONLY:
-        table = f"{prefix}_{model}"
-        for op in OPS:
-            if schema_editor.connection.vendor == "postgresql":
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op} ON {table};", params=None)
-            else:
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op};")
+        allow_changes(schema_editor, f"{prefix}_{model}")
 
 
 def _create(schema_editor, prefix: str) -> None:
     for model in APPEND_ONLY:
-        table = f"{prefix}_{model}"
-        for op in OPS:
-            if schema_editor.connection.vendor == "postgresql":
-                schema_editor.execute(
-                    f"CREATE TRIGGER {table}_no_{op} BEFORE {op.upper()} ON {table} "
-                    "FOR EACH ROW EXECUTE FUNCTION support_append_only_refuse();",
-                    params=None,
-                )
-            else:
-                schema_editor.execute(
-                    f"CREATE TRIGGER {table}_no_{op} BEFORE {op.upper()} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only ({op.upper()} refused)'); END;"
-                )
+        refuse_changes(schema_editor, f"{prefix}_{model}")
 
 
 def drop_old(apps, schema_editor):

@@ -7,31 +7,17 @@ from django.db import migrations, models
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 
+from funds.migrations._append_only import allow_changes, refuse_changes
+
 TABLE = "funds_fundcheckpointmonth"
-OPS = ("update", "delete")
 
 
-def refuse_changes(apps, schema_editor):
-    for op in OPS:
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(
-                f"CREATE TRIGGER {TABLE}_no_{op} BEFORE {op.upper()} ON {TABLE} "
-                "FOR EACH ROW EXECUTE FUNCTION support_append_only_refuse();",
-                params=None,
-            )
-        else:
-            schema_editor.execute(
-                f"CREATE TRIGGER {TABLE}_no_{op} BEFORE {op.upper()} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only ({op.upper()} refused)'); END;"
-            )
+def refuse(apps, schema_editor):
+    refuse_changes(schema_editor, TABLE)
 
 
-def allow_changes(apps, schema_editor):
-    for op in OPS:
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_{op} ON {TABLE};", params=None)
-        else:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_{op};")
+def allow(apps, schema_editor):
+    allow_changes(schema_editor, TABLE)
 
 
 def fill_months(apps, schema_editor):
@@ -90,6 +76,6 @@ class Migration(migrations.Migration):
                 'ordering': ['checkpoint', 'month', 'kind', 'pk'],
             },
         ),
-        migrations.RunPython(refuse_changes, allow_changes),
+        migrations.RunPython(refuse, allow),
         migrations.RunPython(fill_months, migrations.RunPython.noop),
     ]

@@ -9,17 +9,9 @@ from funds.models import Fund, LedgerEntry
 from funds.selectors.positions import _entry_boundary_sums, boundary_sums
 from funds.services.ledger import fund_checkpoint
 from tests.factories import SchoolFactory
+from tests.funds.test_checkpoint_months import _as_set
 
 K = LedgerEntry.Kind
-
-
-def _as_set(sums):
-    merged = {}
-    for g in sums:
-        key = (g.kind, g.sign, g.school_id, g.category)
-        b = merged.get(key, (0,) * len(g.before))
-        merged[key] = tuple(x + y for x, y in zip(b, g.before, strict=True))
-    return {k: v for k, v in merged.items() if any(v)}
 
 
 @pytest.mark.parametrize("seed", range(6))
